@@ -1,0 +1,200 @@
+// Package drill is the contract between the state machine and the functions: the
+// execution input with its defaults and validation, the payload each step takes and
+// returns, and the typed errors the state machine retries or catches.
+package drill
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is the validated execution input. The state machine builds it by merging the
+// execution input over the defaults substituted into the ASL at deploy time, so `{}`
+// starts a real drill. JSON names are the input field names users type.
+type Config struct {
+	// Distribution is the CloudFront distribution: a bare domain (d111.cloudfront.net)
+	// or an https URL. http is accepted only for loopback hosts (the local sandbox).
+	Distribution string `json:"distribution"`
+	// PrimaryBucket is the primary UI bucket the drill blocks.
+	PrimaryBucket string `json:"primaryBucket"`
+	// PrimaryRegion is where PrimaryBucket lives; its S3 control calls go there.
+	PrimaryRegion string `json:"primaryRegion"`
+	// SecondaryRegion is the region config.json must name once failover happened.
+	SecondaryRegion string `json:"secondaryRegion"`
+	// Items is how many distinct unicorns go into the synthetic user's cart (1..20).
+	Items int `json:"items"`
+	// ProbeIntervalMs is the probe's sampling interval.
+	ProbeIntervalMs int `json:"probeIntervalMs"`
+	// FailoverTimeoutSeconds bounds AwaitFailover and AwaitRecovery each.
+	FailoverTimeoutSeconds int `json:"failoverTimeoutSeconds"`
+	// SteadySamples is how many consecutive good samples prove a steady state, and how
+	// many consecutive samples from the expected region confirm failover and recovery.
+	SteadySamples int `json:"steadySamples"`
+}
+
+// Defaults are the values a field takes when neither the deployment nor the input sets it.
+var Defaults = Config{
+	PrimaryRegion:          "us-east-1",
+	SecondaryRegion:        "us-west-1",
+	Items:                  3,
+	ProbeIntervalMs:        250,
+	FailoverTimeoutSeconds: 600,
+	SteadySamples:          3,
+}
+
+// Limits of the numeric fields, checked by Validate.
+const (
+	MinItems, MaxItems                     = 1, 20
+	MinProbeIntervalMs, MaxProbeIntervalMs = 10, 10_000
+	MinTimeoutSeconds, MaxTimeoutSeconds   = 1, 840 // a probe Lambda runs at most 15 min
+	MinSteadySamples, MaxSteadySamples     = 1, 50
+)
+
+// ProbeInterval is ProbeIntervalMs as a duration.
+func (c Config) ProbeInterval() time.Duration {
+	return time.Duration(c.ProbeIntervalMs) * time.Millisecond
+}
+
+// FailoverTimeout is FailoverTimeoutSeconds as a duration.
+func (c Config) FailoverTimeout() time.Duration {
+	return time.Duration(c.FailoverTimeoutSeconds) * time.Second
+}
+
+// DistributionURL is the distribution as a base URL without a trailing slash.
+// Only meaningful on a validated Config.
+func (c Config) DistributionURL() string {
+	d := strings.TrimRight(c.Distribution, "/")
+	if !strings.Contains(d, "://") {
+		d = "https://" + d
+	}
+	return d
+}
+
+// ParseConfig decodes raw execution input, fills defaults for absent fields and
+// validates the result. Unknown fields are an error. Every problem is reported in one
+// *InvalidInput naming each bad field.
+func ParseConfig(raw []byte) (Config, error) {
+	c := Defaults
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		raw = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, decodeProblem(err)
+	}
+	return c, c.Validate()
+}
+
+// decodeProblem turns a JSON decoding error into an InvalidInput naming the field.
+func decodeProblem(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+		return &InvalidInput{Problems: []string{fmt.Sprintf("%s: unknown field", field)}}
+	case asType(err, &typeErr):
+		return &InvalidInput{Problems: []string{fmt.Sprintf("%s: must be a %s, got %s", typeErr.Field, typeErr.Type, typeErr.Value)}}
+	default:
+		return &InvalidInput{Problems: []string{"input: not a JSON object: " + msg}}
+	}
+}
+
+var (
+	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
+
+// Validate checks every field and reports all problems at once.
+func (c Config) Validate() error {
+	var p []string
+	if msg := checkDistribution(c.Distribution); msg != "" {
+		p = append(p, "distribution: "+msg)
+	}
+	if msg := checkBucket(c.PrimaryBucket); msg != "" {
+		p = append(p, "primaryBucket: "+msg)
+	}
+	if !regionName.MatchString(c.PrimaryRegion) {
+		p = append(p, fmt.Sprintf("primaryRegion: %q is not an AWS region name like us-east-1", c.PrimaryRegion))
+	}
+	if !regionName.MatchString(c.SecondaryRegion) {
+		p = append(p, fmt.Sprintf("secondaryRegion: %q is not an AWS region name like us-west-1", c.SecondaryRegion))
+	} else if c.SecondaryRegion == c.PrimaryRegion {
+		p = append(p, "secondaryRegion: must differ from primaryRegion")
+	}
+	p = appendRange(p, "items", c.Items, MinItems, MaxItems)
+	p = appendRange(p, "probeIntervalMs", c.ProbeIntervalMs, MinProbeIntervalMs, MaxProbeIntervalMs)
+	p = appendRange(p, "failoverTimeoutSeconds", c.FailoverTimeoutSeconds, MinTimeoutSeconds, MaxTimeoutSeconds)
+	p = appendRange(p, "steadySamples", c.SteadySamples, MinSteadySamples, MaxSteadySamples)
+	if len(p) > 0 {
+		sort.Strings(p)
+		return &InvalidInput{Problems: p}
+	}
+	return nil
+}
+
+func appendRange(p []string, field string, v, lo, hi int) []string {
+	if v < lo || v > hi {
+		return append(p, fmt.Sprintf("%s: %d is outside %d..%d", field, v, lo, hi))
+	}
+	return p
+}
+
+func checkBucket(b string) string {
+	switch {
+	case b == "":
+		return "missing"
+	case !bucketName.MatchString(b) || strings.Contains(b, ".."):
+		return fmt.Sprintf("%q is not a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)", b)
+	case net.ParseIP(b) != nil:
+		return fmt.Sprintf("%q is formatted as an IP address", b)
+	}
+	return ""
+}
+
+func checkDistribution(d string) string {
+	if d == "" {
+		return "missing"
+	}
+	if !strings.Contains(d, "://") {
+		if !domainName.MatchString(strings.TrimRight(d, "/")) {
+			return fmt.Sprintf("%q is not a domain name such as d111111abcdef8.cloudfront.net", d)
+		}
+		return ""
+	}
+	u, err := url.Parse(d)
+	if err != nil || u.Host == "" {
+		return fmt.Sprintf("%q is not a URL", d)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Sprintf("%q must be the distribution's root, without path, query or credentials", d)
+	}
+	switch u.Scheme {
+	case "https":
+		return ""
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return "" // the local sandbox speaks plain HTTP on loopback only
+		}
+		return fmt.Sprintf("%q must use https (http is allowed for loopback only)", d)
+	default:
+		return fmt.Sprintf("%q must be an https URL or a bare domain", d)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,118 @@
+package drill
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// The errors below are the ones the state machine branches on. aws-lambda-go reports a
+// returned error's Go type name as the Lambda error type, and Step Functions matches
+// that name against ErrorEquals, so each type name IS the ASL error name. A handler
+// must return these values unwrapped (see Classify); a test checks the ASL names exist.
+
+// InvalidInput: the execution input or a payload is malformed. Nothing was changed.
+type InvalidInput struct{ Problems []string }
+
+func (e *InvalidInput) Error() string {
+	return "invalid input: " + strings.Join(e.Problems, "; ")
+}
+
+// Transient: throttling, a 5xx, a timeout or a dropped connection; safe to retry.
+type Transient struct{ Msg string }
+
+func (e *Transient) Error() string { return "transient: " + e.Msg }
+
+// SteadyStateFailed: before the fault, the shop was not healthy on its primary.
+type SteadyStateFailed struct{ Msg string }
+
+func (e *SteadyStateFailed) Error() string { return "steady state not met: " + e.Msg }
+
+// SeedFailed: the shop refused to create or read back the synthetic user's cart.
+type SeedFailed struct{ Msg string }
+
+func (e *SeedFailed) Error() string { return "seeding the cart failed: " + e.Msg }
+
+// LockHeld: another drill holds the target bucket's lock; nothing was changed.
+type LockHeld struct{ Bucket, Holder string }
+
+func (e *LockHeld) Error() string {
+	return fmt.Sprintf("bucket %s is locked by drill %s", e.Bucket, e.Holder)
+}
+
+// FailoverTimeout: the distribution never served the secondary within the timeout.
+type FailoverTimeout struct{ Msg string }
+
+func (e *FailoverTimeout) Error() string { return "failover timeout: " + e.Msg }
+
+// RecoveryTimeout: after restore, the distribution never served the primary again.
+type RecoveryTimeout struct{ Msg string }
+
+func (e *RecoveryTimeout) Error() string { return "recovery timeout: " + e.Msg }
+
+// RestoreMismatch: after restoring, the bucket's configuration read back differently.
+type RestoreMismatch struct{ Bucket, Want, Got string }
+
+func (e *RestoreMismatch) Error() string {
+	return fmt.Sprintf("bucket %s: restored public access block reads back %s, want %s", e.Bucket, e.Got, e.Want)
+}
+
+// ErrorNames lists every typed error name, for the test that ties them to the ASL.
+var ErrorNames = []string{
+	ErrorName(&InvalidInput{}), ErrorName(&Transient{}), ErrorName(&SteadyStateFailed{}),
+	ErrorName(&SeedFailed{}), ErrorName(&LockHeld{}), ErrorName(&FailoverTimeout{}),
+	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}),
+}
+
+// ErrorName is the Lambda error type aws-lambda-go reports for err: its Go type name,
+// without the pointer. The local runner uses it so local and AWS runs agree.
+func ErrorName(err error) string {
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// Classify returns the typed drill error inside err, if there is one, so the Lambda
+// error type is that name and not "wrapError". Its message keeps err's full context.
+// An unknown error is returned as it is (it fails the step; the ASL does not retry it).
+func Classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, target := range []any{
+		new(*InvalidInput), new(*Transient), new(*SteadyStateFailed), new(*SeedFailed),
+		new(*LockHeld), new(*FailoverTimeout), new(*RecoveryTimeout), new(*RestoreMismatch),
+	} {
+		if errors.As(err, target) {
+			return withContext(reflect.ValueOf(target).Elem().Interface().(error), err)
+		}
+	}
+	return err
+}
+
+// withContext copies typed's value and puts the outer message into its text field, so
+// "block b: transient: 503" survives while the type stays Transient.
+func withContext(typed, outer error) error {
+	if typed.Error() == outer.Error() {
+		return typed
+	}
+	switch t := typed.(type) {
+	case *Transient:
+		return &Transient{Msg: strings.TrimPrefix(outer.Error(), "transient: ")}
+	case *SteadyStateFailed:
+		return &SteadyStateFailed{Msg: outer.Error()}
+	case *SeedFailed:
+		return &SeedFailed{Msg: outer.Error()}
+	case *FailoverTimeout:
+		return &FailoverTimeout{Msg: outer.Error()}
+	case *RecoveryTimeout:
+		return &RecoveryTimeout{Msg: outer.Error()}
+	default:
+		return t
+	}
+}
+
+func asType[T any](err error, target *T) bool { return errors.As(err, target) }

@@ -1,0 +1,340 @@
+package drill
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Names shared by the functions, the state machine, the local runner and infra/.
+const (
+	// Env vars. A function that needs one refuses to start without it.
+	EnvLedgerBucket = "LEDGER_BUCKET" // block-bucket, restore, report: the ledger bucket
+	EnvTargetBucket = "TARGET_BUCKET" // restore: bucket the safety net restores by default
+
+	// Function names (folders under functions/).
+	FuncSeedCart = "seed-cart"
+	FuncBlock    = "block-bucket"
+	FuncProbe    = "probe-cloudfront"
+	FuncRestore  = "restore"
+	FuncReport   = "report"
+
+	// Probe modes.
+	ModeSteady   = "steady"
+	ModeFailover = "failover"
+	ModeRecovery = "recovery"
+
+	// SyntheticDomain is the reserved domain (RFC 2606) of every synthetic user's email.
+	SyntheticDomain = "failover-drill.example"
+)
+
+// Placeholders maps each ${Placeholder} in the ASL file to what it stands for. infra/
+// substitutes every one at deploy time; the local runner does the same at load.
+var Placeholders = []string{
+	"SeedCartFunctionArn", "BlockBucketFunctionArn", "ProbeFunctionArn",
+	"RestoreFunctionArn", "ReportFunctionArn",
+	"DistributionDomain", "PrimaryBucket", "PrimaryRegion", "SecondaryRegion",
+}
+
+// Step wraps a Lambda result the way the ASL stores it (ResultSelector {"Payload.$": "$.Payload"}).
+type Step[T any] struct {
+	Payload T `json:"Payload"`
+}
+
+// Timing is carried by every step result so a report can list the steps in AWS too.
+type Timing struct {
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+}
+
+// PublicAccessBlock is a bucket's Block Public Access configuration.
+type PublicAccessBlock struct {
+	BlockPublicAcls       bool `json:"blockPublicAcls"`
+	IgnorePublicAcls      bool `json:"ignorePublicAcls"`
+	BlockPublicPolicy     bool `json:"blockPublicPolicy"`
+	RestrictPublicBuckets bool `json:"restrictPublicBuckets"`
+}
+
+// BlockAll is "Block all public access": the fault the drill injects.
+var BlockAll = PublicAccessBlock{true, true, true, true}
+
+// ---- probe-cloudfront ----
+
+// ProbeInput is probe-cloudfront's payload.
+type ProbeInput struct {
+	Mode   string          `json:"mode"`
+	Config json.RawMessage `json:"config"`
+	// Since is the moment the fault was applied (failover) or removed (recovery);
+	// the measured seconds start there.
+	Since *time.Time `json:"since,omitempty"`
+	// Seed is the cart to look for through the secondary API (failover only).
+	Seed *SeedResult `json:"seed,omitempty"`
+}
+
+// Sample is one observation through the distribution.
+type Sample struct {
+	At        time.Time `json:"at"`
+	Path      string    `json:"path"`
+	Status    int       `json:"status"`
+	Region    string    `json:"region,omitempty"`
+	LatencyMs float64   `json:"latencyMs"`
+	Cache     string    `json:"cache,omitempty"` // X-Cache, to spot cache hits
+	Error     string    `json:"error,omitempty"` // transport error; Status is 0 then
+}
+
+// CartCheck compares the seeded cart with what the secondary API returns.
+type CartCheck struct {
+	Intact    bool      `json:"intact"`
+	API       string    `json:"api"`
+	UserUUID  string    `json:"userUuid"`
+	Expected  []string  `json:"expected"`
+	Got       []string  `json:"got"`
+	CheckedAt time.Time `json:"checkedAt"`
+	Attempts  int       `json:"attempts"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// MaxTransitions bounds ProbeResult.Transitions so a result stays far below the
+// 256 KiB Step Functions payload limit however long the probe ran.
+const MaxTransitions = 40
+
+// ProbeResult is probe-cloudfront's output.
+type ProbeResult struct {
+	Timing
+	Mode              string     `json:"mode"`
+	Since             *time.Time `json:"since,omitempty"`
+	Samples           int        `json:"samples"`
+	UserVisibleErrors int        `json:"userVisibleErrors"`
+	CacheHits         int        `json:"cacheHits"`
+	// FirstExpectedAt is the start of the first sample served by the region this mode
+	// waits for (secondary for failover, primary for recovery and steady).
+	FirstExpectedAt *time.Time `json:"firstExpectedAt,omitempty"`
+	// Seconds = FirstExpectedAt - Since (failover, recovery).
+	Seconds      float64 `json:"seconds"`
+	ServedRegion string  `json:"servedRegion"`
+	// Transitions are the samples where the served region or status changed, plus
+	// every error sample, up to MaxTransitions.
+	Transitions  []Sample   `json:"transitions"`
+	SecondaryAPI string     `json:"secondaryApi,omitempty"`
+	Cart         *CartCheck `json:"cart,omitempty"`
+	LatencyP50Ms float64    `json:"latencyP50Ms"`
+	LatencyP95Ms float64    `json:"latencyP95Ms"`
+}
+
+// ---- seed-cart ----
+
+// SeedInput is seed-cart's payload.
+type SeedInput struct {
+	Config    json.RawMessage `json:"config"`
+	Execution string          `json:"execution"`
+}
+
+// User is the synthetic shop user.
+type User struct {
+	UUID  string `json:"uuid"`
+	Email string `json:"email"`
+}
+
+// SeedResult is seed-cart's output.
+type SeedResult struct {
+	Timing
+	User         User     `json:"user"`
+	Cart         []string `json:"cart"` // unicorn uuids, sorted
+	ServedRegion string   `json:"servedRegion"`
+	APIHost      string   `json:"apiHost"`
+}
+
+// ---- block-bucket ----
+
+// BlockInput is block-bucket's payload.
+type BlockInput struct {
+	Config    json.RawMessage `json:"config"`
+	Execution string          `json:"execution"`
+	Seed      *SeedResult     `json:"seed,omitempty"`
+}
+
+// BlockResult is block-bucket's output.
+type BlockResult struct {
+	Timing
+	Bucket    string             `json:"bucket"`
+	Region    string             `json:"region"`
+	Prior     *PublicAccessBlock `json:"prior"` // nil: the bucket had none
+	BlockedAt time.Time          `json:"blockedAt"`
+	Reinvoked bool               `json:"reinvoked"` // the ticket already existed for this execution
+}
+
+// ---- the ledger ----
+
+// Ticket statuses.
+const (
+	TicketHeld     = "held"
+	TicketRestored = "restored"
+)
+
+// SeededCart is what restore needs to take the synthetic cart back out.
+type SeededCart struct {
+	APIHost  string   `json:"apiHost"`
+	UserUUID string   `json:"userUuid"`
+	Unicorns []string `json:"unicorns"`
+}
+
+// Ticket is the restore ticket: everything needed to put the bucket back, written to
+// the ledger before the bucket is touched.
+type Ticket struct {
+	Bucket     string             `json:"bucket"`
+	Region     string             `json:"region"`
+	Execution  string             `json:"execution"`
+	CreatedAt  time.Time          `json:"createdAt"`
+	Prior      *PublicAccessBlock `json:"prior"` // nil: delete the configuration on restore
+	Seed       *SeededCart        `json:"seed,omitempty"`
+	Status     string             `json:"status"`
+	RestoredAt *time.Time         `json:"restoredAt,omitempty"`
+}
+
+// Ledger keys.
+func LockKey(bucket string) string         { return "locks/" + bucket + ".json" }
+func RunTicketKey(execution string) string { return "runs/" + execution + "/ticket.json" }
+func ReportKey(execution string) string    { return "runs/" + execution + "/report.json" }
+func ReportHTMLKey(execution string) string {
+	return "runs/" + execution + "/report.html"
+}
+
+// ---- restore ----
+
+// Restore reasons.
+const (
+	ReasonFlow      = "flow"       // the normal path
+	ReasonFailure   = "failure"    // a Catch after a failed state
+	ReasonSafetyNet = "safety-net" // EventBridge, after FAILED / TIMED_OUT / ABORTED
+)
+
+// RestoreInput is restore's payload. Restore needs only the execution: the ticket
+// names the bucket. Bucket is the fallback for a crash between taking the lock and
+// writing the run's ticket (the flow passes the configured bucket; the safety net
+// falls back to TARGET_BUCKET).
+type RestoreInput struct {
+	Execution string `json:"execution"`
+	Bucket    string `json:"bucket,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// RestoreResult is restore's output.
+type RestoreResult struct {
+	Timing
+	Execution        string             `json:"execution"`
+	Bucket           string             `json:"bucket,omitempty"`
+	NothingToRestore bool               `json:"nothingToRestore"`
+	AlreadyRestored  bool               `json:"alreadyRestored"`
+	Skipped          string             `json:"skipped,omitempty"` // why nothing was done
+	Prior            *PublicAccessBlock `json:"prior"`
+	ReadBack         *PublicAccessBlock `json:"readBack"`
+	MatchesPrior     bool               `json:"matchesPrior"`
+	RestoredAt       *time.Time         `json:"restoredAt,omitempty"`
+	CartCleared      bool               `json:"cartCleared"`
+	CartError        string             `json:"cartError,omitempty"`
+}
+
+// ---- report ----
+
+// ErrorInfo is what a Catch stores at its ResultPath.
+type ErrorInfo struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// State is the state machine's document as the Report state sees it ($).
+type State struct {
+	Config       json.RawMessage      `json:"config,omitempty"`
+	Preflight    *Step[ProbeResult]   `json:"preflight,omitempty"`
+	Seed         *Step[SeedResult]    `json:"seed,omitempty"`
+	Block        *Step[BlockResult]   `json:"block,omitempty"`
+	Failover     *Step[ProbeResult]   `json:"failover,omitempty"`
+	Restore      *Step[RestoreResult] `json:"restore,omitempty"`
+	Recovery     *Step[ProbeResult]   `json:"recovery,omitempty"`
+	Error        *ErrorInfo           `json:"error,omitempty"`
+	RestoreError *ErrorInfo           `json:"restoreError,omitempty"`
+}
+
+// ReportInput is report's payload.
+type ReportInput struct {
+	State     State     `json:"state"`
+	Execution string    `json:"execution"`
+	StartedAt time.Time `json:"startedAt"`
+}
+
+// Verdicts.
+const (
+	Pass = "pass"
+	Fail = "fail"
+)
+
+// Report is the drill's result, written to the ledger as report.json.
+type Report struct {
+	Execution  string    `json:"execution"`
+	Verdict    string    `json:"verdict"`
+	Reasons    []string  `json:"reasons"` // why the verdict is fail; empty on pass
+	Summary    string    `json:"summary"` // one line for humans and the Fail state's cause
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+	Target     struct {
+		Distribution    string `json:"distribution"`
+		PrimaryBucket   string `json:"primaryBucket"`
+		PrimaryRegion   string `json:"primaryRegion"`
+		SecondaryRegion string `json:"secondaryRegion"`
+	} `json:"target"`
+	Failover struct {
+		Seconds          float64    `json:"seconds"`
+		ServedRegion     string     `json:"servedRegion"`
+		BlockedAt        *time.Time `json:"blockedAt,omitempty"`
+		FirstSecondaryAt *time.Time `json:"firstSecondaryAt,omitempty"`
+	} `json:"failover"`
+	Recovery struct {
+		Seconds        float64    `json:"seconds"`
+		ServedRegion   string     `json:"servedRegion"`
+		RestoredAt     *time.Time `json:"restoredAt,omitempty"`
+		FirstPrimaryAt *time.Time `json:"firstPrimaryAt,omitempty"`
+	} `json:"recovery"`
+	UserVisibleErrors int `json:"userVisibleErrors"`
+	Cart              struct {
+		Intact   bool     `json:"intact"`
+		Expected []string `json:"expected"`
+		Got      []string `json:"got"`
+	} `json:"cart"`
+	Restore struct {
+		MatchesPrior bool               `json:"matchesPrior"`
+		Prior        *PublicAccessBlock `json:"prior"`
+		ReadBack     *PublicAccessBlock `json:"readBack"`
+	} `json:"restore"`
+	Steps   []StepRecord  `json:"steps"`
+	Error   *ErrorInfo    `json:"error,omitempty"`
+	Sandbox *SandboxFacts `json:"sandbox,omitempty"`
+	Timing  *TimingFacts  `json:"timing,omitempty"`
+}
+
+// StepRecord is one state of the execution.
+type StepRecord struct {
+	Name   string    `json:"name"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Status string    `json:"status"` // succeeded | failed | caught
+}
+
+// SandboxFacts is the local replica's own account of the drill (local mode only).
+type SandboxFacts struct {
+	Truth struct {
+		// FailoverSeconds: from the sandbox S3 accepting the block to the CloudFront
+		// stand-in first serving from the secondary origin.
+		FailoverSeconds float64 `json:"failoverSeconds"`
+		// RecoverySeconds: from the sandbox S3 accepting the restore to the stand-in
+		// first serving from the primary origin again.
+		RecoverySeconds float64 `json:"recoverySeconds"`
+	} `json:"truth"`
+	// ProbeErrorSeconds is |failover.seconds - truth.failoverSeconds|.
+	ProbeErrorSeconds float64 `json:"probeErrorSeconds"`
+}
+
+// TimingFacts is how long the whole drill took against what it had to wait for (local).
+type TimingFacts struct {
+	WallSeconds            float64 `json:"wallSeconds"`
+	ConfiguredDelaySeconds float64 `json:"configuredDelaySeconds"`
+	OverheadSeconds        float64 `json:"overheadSeconds"`
+}
