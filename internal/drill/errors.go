@@ -93,25 +93,27 @@ func Classify(err error) error {
 	return err
 }
 
-// withContext copies typed's value and puts the outer message into its text field, so
-// "block b: transient: 503" survives while the type stays Transient.
+// withContext copies typed's value and puts the outer context in front of its message,
+// so "block b: " survives while the type stays the same:
+// fmt.Errorf("block b: %w", &Transient{"503"}) becomes &Transient{"block b: 503"}.
 func withContext(typed, outer error) error {
-	if typed.Error() == outer.Error() {
+	prefix, ok := strings.CutSuffix(outer.Error(), typed.Error())
+	if !ok || prefix == "" {
 		return typed
 	}
 	switch t := typed.(type) {
 	case *Transient:
-		return &Transient{Msg: strings.TrimPrefix(outer.Error(), "transient: ")}
+		return &Transient{Msg: prefix + t.Msg}
 	case *SteadyStateFailed:
-		return &SteadyStateFailed{Msg: outer.Error()}
+		return &SteadyStateFailed{Msg: prefix + t.Msg}
 	case *SeedFailed:
-		return &SeedFailed{Msg: outer.Error()}
+		return &SeedFailed{Msg: prefix + t.Msg}
 	case *FailoverTimeout:
-		return &FailoverTimeout{Msg: outer.Error()}
+		return &FailoverTimeout{Msg: prefix + t.Msg}
 	case *RecoveryTimeout:
-		return &RecoveryTimeout{Msg: outer.Error()}
+		return &RecoveryTimeout{Msg: prefix + t.Msg}
 	default:
-		return t
+		return typed // the other types carry structured fields that say it all
 	}
 }
 

@@ -1,0 +1,30 @@
+// Package toolcheck finds the npm tools tests need. In CI (CI=true) a missing tool
+// fails the test; elsewhere the test is skipped with a message saying how to get it.
+package toolcheck
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// RepoRoot is the repository's top directory (where go.mod and package.json are).
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// NodeBin returns the path of node_modules/.bin/<name>, or fails/skips the test.
+func NodeBin(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(RepoRoot(), "node_modules", ".bin", name)
+	if _, err := os.Stat(p); err != nil {
+		msg := name + " is not installed: run `npm ci` in " + RepoRoot() + " (the README's test command does)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIP: " + msg)
+	}
+	return p
+}
