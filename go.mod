@@ -43,3 +43,6 @@ require (
 	golang.org/x/tools/cmd/godoc v0.1.0-deprecated // indirect
 	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
 )
+
+// npm's node_modules (the pinned CDK CLI) ships Go templates that are not ours.
+ignore ./node_modules

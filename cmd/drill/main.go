@@ -1,0 +1,217 @@
+// Command drill runs the failover drill.
+//
+//	drill local    run a whole drill against a built-in replica of the lab, offline
+//	drill sandbox  start only the replica and print its URLs
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/report"
+	"github.com/unishop/failover-drill/internal/sandbox"
+)
+
+const usage = `usage: drill <command> [flags]
+
+commands:
+  local    run a complete failover drill against a local replica of the lab
+  sandbox  start only the local replica and print its URLs (Ctrl-C stops it)
+
+Run "drill <command> -h" for the command's flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var code int
+	switch os.Args[1] {
+	case "local":
+		code = runLocal(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "sandbox":
+		code = runSandbox(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(os.Stdout, usage)
+	default:
+		fmt.Fprintf(os.Stderr, "drill: unknown command %q\n\n%s", os.Args[1], usage)
+		code = 2
+	}
+	os.Exit(code)
+}
+
+// sandboxFlags are the replica's knobs, shared by both commands.
+type sandboxFlags struct {
+	propagation, replication, connectTimeout time.Duration
+	prior                                    string
+}
+
+func (s *sandboxFlags) register(fs *flag.FlagSet) {
+	fs.DurationVar(&s.propagation, "propagation", time.Second, "how long a Block Public Access change takes to reach the website endpoint")
+	fs.DurationVar(&s.replication, "replication-lag", 200*time.Millisecond, "replication lag of the shop's data between regions")
+	fs.DurationVar(&s.connectTimeout, "connect-timeout", 500*time.Millisecond, "CloudFront stand-in's origin connection timeout")
+	fs.StringVar(&s.prior, "prior", "none", `the primary bucket's starting Block Public Access: "none", "partial" (BlockPublicAcls+IgnorePublicAcls) or a JSON object`)
+}
+
+func (s *sandboxFlags) config() (sandbox.Config, error) {
+	cfg := sandbox.Config{PropagationDelay: s.propagation, ReplicationLag: s.replication, OriginConnectTimeout: s.connectTimeout}
+	switch s.prior {
+	case "none", "":
+	case "partial":
+		cfg.PrimaryPAB = &drill.PublicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true}
+	default:
+		var p drill.PublicAccessBlock
+		dec := json.NewDecoder(bytesReader(s.prior))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			return cfg, fmt.Errorf("-prior: want none, partial or a JSON object like {\"blockPublicAcls\":true}: %v", err)
+		}
+		cfg.PrimaryPAB = &p
+	}
+	return cfg, nil
+}
+
+func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("drill local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf sandboxFlags
+	sf.register(fs)
+	asJSON := fs.Bool("json", false, "print the report as JSON on stdout (timeline and logs go to stderr)")
+	input := fs.String("input", "{}", "execution input, as for start-execution (fields override the local deployment's defaults)")
+	outDir := fs.String("out", "drill-reports", "directory the report is written to (<out>/<execution>/report.json and .html)")
+	name := fs.String("name", "", "execution name (default local-<time>)")
+	verbose := fs.Bool("v", false, "log every function's structured logs to stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	sc, err := sf.config()
+	if err != nil {
+		fmt.Fprintln(stderr, "drill local:", err)
+		return 2
+	}
+	timeline := stdout
+	if *asJSON {
+		timeline = stderr
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	began := time.Now()
+	env, err := local.Start(sc, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "drill local:", err)
+		return 1
+	}
+	defer env.Close()
+	fmt.Fprintf(timeline, "sandbox up: distribution %s, primary bucket %s (%s), secondary %s\n",
+		env.Sandbox.DistributionURL(), env.Sandbox.Primary().Bucket, env.Sandbox.Primary().Name, env.Sandbox.Secondary().Name)
+
+	tl := newTimeline(timeline)
+	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event})
+	if err != nil {
+		fmt.Fprintln(stderr, "drill local:", err)
+		return 1
+	}
+	rep := out.Report
+	dir := filepath.Join(*outDir, out.Name)
+	if err := writeReport(dir, rep); err != nil {
+		fmt.Fprintln(stderr, "drill local:", err)
+		return 1
+	}
+	printSummary(timeline, out, rep, dir, time.Since(began))
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(stderr, "drill local:", err)
+			return 1
+		}
+	}
+	if rep.Verdict != drill.Pass {
+		return 1
+	}
+	return 0
+}
+
+func writeReport(dir string, rep *drill.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	html, err := report.HTML(*rep)
+	if err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(js, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), html, 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("drill sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf sandboxFlags
+	sf.register(fs)
+	forDur := fs.Duration("for", 0, "stop after this long (0: until Ctrl-C)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	sc, err := sf.config()
+	if err != nil {
+		fmt.Fprintln(stderr, "drill sandbox:", err)
+		return 2
+	}
+	sc.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	sb, err := sandbox.Start(sc)
+	if err != nil {
+		fmt.Fprintln(stderr, "drill sandbox:", err)
+		return 1
+	}
+	defer sb.Close()
+	c := sb.Config()
+	fmt.Fprintf(stdout, "distribution (CloudFront stand-in)  %s\n", sb.DistributionURL())
+	for _, r := range []sandbox.Region{sb.Primary(), sb.Secondary()} {
+		fmt.Fprintf(stdout, "%-10s bucket %s\n", r.Name, r.Bucket)
+		fmt.Fprintf(stdout, "  S3 endpoint    %s\n  website        %s\n  shop API       %s\n", r.S3URL, r.WebsiteURL, r.APIURL)
+	}
+	fmt.Fprintf(stdout, "ledger bucket %s (S3 endpoint of %s)\n", c.LedgerBucket, c.PrimaryRegion)
+	fmt.Fprintf(stdout, "\nblock the primary like the lab does:\n  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws s3api put-public-access-block --endpoint-url %s --bucket %s \\\n    --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true\n", sb.Primary().S3URL, c.PrimaryBucket)
+	if *forDur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *forDur)
+		defer cancel()
+	}
+	<-ctx.Done()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(ctx.Err(), context.Canceled) {
+		return 0
+	}
+	return 0
+}
+
+func bytesReader(s string) io.Reader { return strings.NewReader(s) }

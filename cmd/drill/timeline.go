@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/asl"
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/local"
+)
+
+// timeline prints one line per state as the execution runs.
+type timeline struct {
+	w     io.Writer
+	start time.Time
+}
+
+func newTimeline(w io.Writer) *timeline { return &timeline{w: w} }
+
+func (t *timeline) event(ev asl.Event) {
+	if t.start.IsZero() {
+		t.start = ev.At
+	}
+	at := ev.At.Sub(t.start).Seconds()
+	switch ev.Type {
+	case "ExecutionStarted":
+		fmt.Fprintf(t.w, "%8.3fs  execution started\n", at)
+	case "StateExited":
+		fmt.Fprintf(t.w, "%8.3fs  %-20s ok      %7.3fs\n", at, ev.State, ev.Duration.Seconds())
+	case "TaskRetryScheduled":
+		fmt.Fprintf(t.w, "%8.3fs  %-20s retry   attempt %d after %s\n", at, ev.State, ev.Attempt, oneLine(ev.Error))
+	case "StateCaught":
+		fmt.Fprintf(t.w, "%8.3fs  %-20s caught  %s: %s\n", at, ev.State, ev.Error, oneLine(ev.Cause))
+	case "ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted":
+		line := fmt.Sprintf("%8.3fs  execution %s", at, strings.ToLower(strings.TrimPrefix(ev.Type, "Execution")))
+		if ev.Error != "" {
+			line += "  " + ev.Error + ": " + oneLine(ev.Cause)
+		}
+		fmt.Fprintln(t.w, line)
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
+
+func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string, total time.Duration) {
+	if out.SafetyNet != nil {
+		switch {
+		case out.SafetyErr != nil:
+			fmt.Fprintf(w, "safety net: restore FAILED: %v\n", out.SafetyErr)
+		default:
+			fmt.Fprintf(w, "safety net: restore ran (nothing to restore: %v, already restored: %v, matches prior: %v)\n",
+				out.SafetyNet.NothingToRestore, out.SafetyNet.AlreadyRestored, out.SafetyNet.MatchesPrior)
+		}
+	}
+	fmt.Fprintf(w, "\nverdict: %s\n", strings.ToUpper(rep.Verdict))
+	for _, r := range rep.Reasons {
+		fmt.Fprintf(w, "  - %s\n", r)
+	}
+	fmt.Fprintf(w, "failover            %.3f s to %s", rep.Failover.Seconds, orDash(rep.Failover.ServedRegion))
+	if rep.Sandbox != nil {
+		fmt.Fprintf(w, "  (sandbox truth %.3f s, probe error %.3f s)", rep.Sandbox.Truth.FailoverSeconds, rep.Sandbox.ProbeErrorSeconds)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "recovery            %.3f s to %s", rep.Recovery.Seconds, orDash(rep.Recovery.ServedRegion))
+	if rep.Sandbox != nil {
+		fmt.Fprintf(w, "  (sandbox truth %.3f s)", rep.Sandbox.Truth.RecoverySeconds)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "user-visible errors %d\n", rep.UserVisibleErrors)
+	fmt.Fprintf(w, "cart intact         %v (%d of %d unicorns)\n", rep.Cart.Intact, len(rep.Cart.Got), len(rep.Cart.Expected))
+	fmt.Fprintf(w, "bucket restored     %v (prior %s, read back %s)\n", rep.Restore.MatchesPrior, pabString(rep.Restore.Prior), pabString(rep.Restore.ReadBack))
+	if rep.Timing != nil {
+		fmt.Fprintf(w, "execution wall      %.3f s = configured delays %.3f s + overhead %.3f s\n",
+			rep.Timing.WallSeconds, rep.Timing.ConfiguredDelaySeconds, rep.Timing.OverheadSeconds)
+	}
+	fmt.Fprintf(w, "command wall        %.3f s (incl. sandbox start)\n", total.Seconds())
+	fmt.Fprintf(w, "report              %s/report.json, report.html\n", dir)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func pabString(p *drill.PublicAccessBlock) string {
+	if p == nil {
+		return "none"
+	}
+	return fmt.Sprintf("{BlockPublicAcls:%v IgnorePublicAcls:%v BlockPublicPolicy:%v RestrictPublicBuckets:%v}",
+		p.BlockPublicAcls, p.IgnorePublicAcls, p.BlockPublicPolicy, p.RestrictPublicBuckets)
+}

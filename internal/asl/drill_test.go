@@ -1,0 +1,271 @@
+package asl
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/unishop/failover-drill/statemachine"
+)
+
+// Typed errors named like the drill's (internal/drill): the Go type name is the error name.
+type (
+	InvalidInput    struct{}
+	RestoreMismatch struct{}
+)
+
+func (*InvalidInput) Error() string    { return "invalid input: distribution missing" }
+func (*RestoreMismatch) Error() string { return "restored block reads back differently" }
+
+// drillSubs has a dummy value for every placeholder of the real flow.
+func drillSubs() map[string]string {
+	subs := map[string]string{
+		"DistributionDomain": "d111.cloudfront.net", "PrimaryBucket": "ui-primary",
+		"PrimaryRegion": "us-east-1", "SecondaryRegion": "us-west-2",
+	}
+	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report"} {
+		subs[fn+"FunctionArn"] = "arn:aws:lambda:us-east-1:123456789012:function:drill-" + fn
+	}
+	return subs
+}
+
+func fnARN(name string) string { return drillSubs()[name+"FunctionArn"] }
+
+// drill is a set of stub functions for the real flow; fail, when set, may make one fail.
+type drill struct {
+	mu    sync.Mutex
+	calls []string                   // "Probe:steady", "SeedCart", ...
+	got   map[string]json.RawMessage // last payload per call name
+	fail  func(call string) error
+}
+
+func (d *drill) tasks() map[string]TaskFunc {
+	tasks := map[string]TaskFunc{}
+	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report"} {
+		tasks[fnARN(fn)] = func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
+			var in struct{ Mode, Reason string }
+			_ = json.Unmarshal(p, &in)
+			call := fn
+			if in.Mode != "" {
+				call += ":" + in.Mode
+			}
+			if in.Reason != "" {
+				call += ":" + in.Reason
+			}
+			d.mu.Lock()
+			d.calls = append(d.calls, call)
+			if d.got == nil {
+				d.got = map[string]json.RawMessage{}
+			}
+			d.got[call] = p
+			d.mu.Unlock()
+			if d.fail != nil {
+				if err := d.fail(call); err != nil {
+					return nil, err
+				}
+			}
+			switch call {
+			case "SeedCart":
+				return json.RawMessage(`{"user":"u1","items":2}`), nil
+			case "BlockBucket":
+				return json.RawMessage(`{"blockedAt":"2026-03-01T10:00:05Z"}`), nil
+			case "Probe:failover":
+				return json.RawMessage(`{"failoverSeconds":42.5}`), nil
+			case "Restore:flow", "Restore:failure":
+				return json.RawMessage(`{"restoredAt":"2026-03-01T10:02:00Z"}`), nil
+			case "Report":
+				var r struct {
+					State struct{ Error *json.RawMessage }
+				}
+				_ = json.Unmarshal(p, &r)
+				if r.State.Error != nil {
+					return json.RawMessage(`{"verdict":"fail","summary":"drill failed"}`), nil
+				}
+				return json.RawMessage(`{"verdict":"pass","summary":"failover in 42.5s","report":"s3://ledger/runs/x/report.json"}`), nil
+			}
+			return json.RawMessage(`{"ok":true}`), nil
+		}
+	}
+	return tasks
+}
+
+func (d *drill) Calls() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.calls...)
+}
+
+func runDrill(t *testing.T, d *drill, input string) (Result, *clock) {
+	t.Helper()
+	m, err := Load(statemachine.Definition, drillSubs())
+	if err != nil {
+		t.Fatalf("Load the real flow: %v", err)
+	}
+	c := newClock()
+	o := opts(c, nil)
+	o.Tasks = d.tasks()
+	o.StateMachineArn = "arn:aws:states:us-east-1:123456789012:stateMachine:failover-drill"
+	return m.Run(t.Context(), "drill-1", json.RawMessage(input), o), c
+}
+
+func TestRealFlowLoads(t *testing.T) {
+	m, err := Load(statemachine.Definition, drillSubs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Configure", "MergeInput", "Preflight", "SeedCart", "BlockBucket", "AwaitFailover", "Restore",
+		"AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed", "RestoreAfterFailure", "ReportAfterFailure", "FailWithCause"}
+	if got := m.States(); !reflect.DeepEqual(got, want) {
+		t.Errorf("States() = %v", got)
+	}
+	if got := len(m.Functions()); got != 5 {
+		t.Errorf("Functions() = %v, want the 5 function ARNs", m.Functions())
+	}
+	// Every substitution key is used and every placeholder needs one.
+	for name := range drillSubs() {
+		t.Run("without "+name, func(t *testing.T) {
+			subs := drillSubs()
+			delete(subs, name)
+			_, err := Load(statemachine.Definition, subs)
+			assertErrContains(t, err, `"`+name+`"`)
+		})
+	}
+}
+
+func TestRealFlow(t *testing.T) {
+	t.Run("happy path reaches Passed with the report payload", func(t *testing.T) {
+		d := &drill{}
+		res, c := runDrill(t, d, `{"primaryBucket":"override"}`)
+		assertStatus(t, res, StatusSucceeded, "")
+		assertJSON(t, res.Output, `{"verdict":"pass","summary":"failover in 42.5s","report":"s3://ledger/runs/x/report.json"}`)
+		want := []string{"Probe:steady", "SeedCart", "BlockBucket", "Probe:failover", "Restore:flow", "Probe:recovery", "Report"}
+		if got := d.Calls(); !reflect.DeepEqual(got, want) {
+			t.Errorf("calls %v, want %v", got, want)
+		}
+		if last := eventsOf(res, StateEntered); last[len(last)-1] != "StateEntered:Passed" {
+			t.Errorf("ended in %v", last)
+		}
+		if len(c.Sleeps()) != 0 {
+			t.Errorf("slept %v", c.Sleeps())
+		}
+		// The execution input overrides the deployed defaults field by field.
+		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","config":{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2"}}`)
+		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","config":{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2"},
+			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2}}`)
+		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","bucket":"override","reason":"flow"}`)
+		var report struct {
+			Execution, StartedAt string
+			State                map[string]json.RawMessage
+		}
+		if err := json.Unmarshal(d.got["Report"], &report); err != nil {
+			t.Fatal(err)
+		}
+		if report.Execution != "drill-1" || report.StartedAt != "2026-03-01T10:00:00.123Z" {
+			t.Errorf("report payload %s", d.got["Report"])
+		}
+		for _, k := range []string{"config", "preflight", "seed", "block", "failover", "restore", "recovery"} {
+			if _, ok := report.State[k]; !ok {
+				t.Errorf("report state has no %q: %s", k, d.got["Report"])
+			}
+		}
+	})
+
+	t.Run("AwaitFailover fails: restore and report run, then FAILED with the first error", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			if call == "Probe:failover" {
+				return &FailoverTimeout{"still primary after 600s"}
+			}
+			return nil
+		}}
+		res, c := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "FailoverTimeout")
+		if want := `{"errorMessage":"failover timeout: still primary after 600s","errorType":"FailoverTimeout"}`; res.Cause != want {
+			t.Errorf("cause %q, want %q", res.Cause, want)
+		}
+		want := []string{"Probe:steady", "SeedCart", "BlockBucket", "Probe:failover", "Restore:failure", "Report"}
+		if got := d.Calls(); !reflect.DeepEqual(got, want) {
+			t.Errorf("calls %v, want %v", got, want)
+		}
+		wantStates := []string{"StateEntered:Configure", "StateEntered:MergeInput", "StateEntered:Preflight", "StateEntered:SeedCart",
+			"StateEntered:BlockBucket", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
+			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:FailWithCause", "ExecutionFailed:"}
+		if got := eventsOf(res, StateEntered, TaskFailed, StateCaught, ExecutionFailed); !reflect.DeepEqual(got, wantStates) {
+			t.Errorf("events\n got %v\nwant %v", got, wantStates)
+		}
+		if len(c.Sleeps()) != 0 {
+			t.Errorf("FailoverTimeout was retried: %v", c.Sleeps())
+		}
+		var rep struct {
+			State struct{ Error struct{ Error string } }
+		}
+		_ = json.Unmarshal(d.got["Report"], &rep)
+		if rep.State.Error.Error != "FailoverTimeout" {
+			t.Errorf("the failure report did not get $.error: %s", d.got["Report"])
+		}
+	})
+
+	t.Run("Preflight InvalidInput fails without running any other Task", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			if call == "Probe:steady" {
+				return &InvalidInput{}
+			}
+			return nil
+		}}
+		res, _ := runDrill(t, d, `{"distribution":""}`)
+		assertStatus(t, res, StatusFailed, "InvalidInput")
+		if got := d.Calls(); !reflect.DeepEqual(got, []string{"Probe:steady"}) {
+			t.Errorf("calls %v, want only Preflight's", got)
+		}
+		if got := eventsOf(res, StateEntered); got[len(got)-1] != "StateEntered:FailWithCause" {
+			t.Errorf("path %v", got)
+		}
+	})
+
+	t.Run("Restore keeps failing: retried with backoff, then the failure path", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			if call == "Restore:flow" || call == "Restore:failure" {
+				return &RestoreMismatch{}
+			}
+			return nil
+		}}
+		res, c := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "RestoreMismatch")
+		// Restore: 5 retries, x2 from 1s, capped at 20s; RestoreAfterFailure: 6 retries capped at 30s.
+		want := append(secs(1, 2, 4, 8, 16), secs(1, 2, 4, 8, 16, 30)...)
+		if got := c.Sleeps(); !reflect.DeepEqual(got, want) {
+			t.Errorf("sleeps %v, want %v", got, want)
+		}
+		var rep struct {
+			State struct {
+				RestoreError struct{ Error string } `json:"restoreError"`
+			}
+		}
+		_ = json.Unmarshal(d.got["Report"], &rep)
+		if rep.State.RestoreError.Error != "RestoreMismatch" {
+			t.Errorf("report payload %s", d.got["Report"])
+		}
+		if res.Stop.Sub(res.Start) != 92*time.Second { // 31s + 61s of retry delays
+			t.Errorf("execution took %v of fake time", res.Stop.Sub(res.Start))
+		}
+	})
+
+	t.Run("report verdict fail ends in DrillFailed with the summary", func(t *testing.T) {
+		d := &drill{}
+		tasks := d.tasks()
+		m, err := Load(statemachine.Definition, drillSubs())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks[fnARN("Report")] = returns(`{"verdict":"fail","summary":"cart lost on the secondary"}`)
+		o := opts(newClock(), nil)
+		o.Tasks = tasks
+		res := m.Run(t.Context(), "drill-2", nil, o)
+		assertStatus(t, res, StatusFailed, "DrillFailed")
+		if res.Cause != "cart lost on the secondary" {
+			t.Errorf("cause %q", res.Cause)
+		}
+	})
+}

@@ -1,0 +1,202 @@
+// Package ledger is the drill's state in the ledger bucket: per target bucket the lock,
+// which is also the restore ticket (locks/<bucket>.json, taken with a conditional
+// write), and per run the run's ticket and report (runs/<execution>/...).
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/pab"
+)
+
+// ObjectAPI is the part of the S3 client the ledger uses.
+type ObjectAPI interface {
+	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	DeleteObject(ctx context.Context, params *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+}
+
+var _ ObjectAPI = (*s3.Client)(nil)
+
+// Content types of the objects the ledger writes.
+const (
+	ContentTypeJSON = "application/json"
+	ContentTypeHTML = "text/html; charset=utf-8"
+)
+
+// maxObjectBytes bounds what the ledger reads back: tickets are a few hundred bytes.
+const maxObjectBytes = 1 << 20
+
+// lockAttempts bounds how often TakeLock tries when the lock is contended.
+const lockAttempts = 4
+
+// Ledger stores the drill's state as objects in Bucket.
+type Ledger struct {
+	S3     ObjectAPI
+	Bucket string
+}
+
+// TakeLock creates the lock for t.Bucket holding t, only if there is none. created
+// says whether this call created it; if not, held is the lock already there, which
+// may belong to another execution or to t.Execution itself (a re-invocation).
+func (l *Ledger) TakeLock(ctx context.Context, t drill.Ticket) (held drill.Ticket, created bool, err error) {
+	if t.Bucket == "" || t.Execution == "" {
+		return drill.Ticket{}, false, fmt.Errorf("ledger take lock: ticket needs a bucket and an execution")
+	}
+	key := drill.LockKey(t.Bucket)
+	body, err := json.Marshal(t)
+	if err != nil {
+		return drill.Ticket{}, false, fmt.Errorf("ledger take lock %s: %w", key, err)
+	}
+	var last error
+	for attempt := range lockAttempts {
+		if attempt > 0 {
+			if err := sleep(ctx, time.Duration(attempt)*100*time.Millisecond); err != nil {
+				return drill.Ticket{}, false, fmt.Errorf("ledger take lock %s: %w", key, err)
+			}
+		}
+		_, err := l.S3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket:      aws.String(l.Bucket),
+			Key:         aws.String(key),
+			Body:        bytes.NewReader(body),
+			ContentType: aws.String(ContentTypeJSON),
+			IfNoneMatch: aws.String("*"),
+		})
+		if err == nil {
+			return t, true, nil
+		}
+		// 412: the lock exists. 409: a concurrent conditional write on the same key is
+		// in flight; whoever wins, reading the lock tells us (or it is gone: try again).
+		if !isPreconditionFailed(err) && !isConditionalConflict(err) {
+			return drill.Ticket{}, false, pab.Wrap(err, "ledger take lock %s", key)
+		}
+		last = err
+		existing, err := l.Lock(ctx, t.Bucket)
+		if err != nil {
+			return drill.Ticket{}, false, err
+		}
+		if existing != nil {
+			return *existing, false, nil
+		}
+		// Released between our write and our read: try to take it again.
+	}
+	return drill.Ticket{}, false, &drill.Transient{Msg: fmt.Sprintf("ledger take lock %s: contended, %d attempts: %v", key, lockAttempts, last)}
+}
+
+// Lock returns the lock held on bucket, nil when there is none.
+func (l *Ledger) Lock(ctx context.Context, bucket string) (*drill.Ticket, error) {
+	return l.getTicket(ctx, drill.LockKey(bucket))
+}
+
+// ReleaseLock deletes bucket's lock. Releasing an absent lock succeeds.
+func (l *Ledger) ReleaseLock(ctx context.Context, bucket string) error {
+	key := drill.LockKey(bucket)
+	_, err := l.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
+	if err != nil && !isNotFound(err) {
+		return pab.Wrap(err, "ledger delete %s", key)
+	}
+	return nil
+}
+
+// PutRunTicket writes (or overwrites) t as its execution's run ticket.
+func (l *Ledger) PutRunTicket(ctx context.Context, t drill.Ticket) error {
+	if t.Execution == "" {
+		return fmt.Errorf("ledger put run ticket: ticket has no execution")
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("ledger put run ticket %s: %w", t.Execution, err)
+	}
+	return l.put(ctx, drill.RunTicketKey(t.Execution), body, ContentTypeJSON)
+}
+
+// RunTicket returns execution's run ticket, nil when there is none.
+func (l *Ledger) RunTicket(ctx context.Context, execution string) (*drill.Ticket, error) {
+	if execution == "" {
+		return nil, fmt.Errorf("ledger run ticket: no execution")
+	}
+	return l.getTicket(ctx, drill.RunTicketKey(execution))
+}
+
+// PutReport writes execution's report.json and report.html.
+func (l *Ledger) PutReport(ctx context.Context, execution string, jsonBody, htmlBody []byte) error {
+	if execution == "" {
+		return fmt.Errorf("ledger put report: no execution")
+	}
+	if err := l.put(ctx, drill.ReportKey(execution), jsonBody, ContentTypeJSON); err != nil {
+		return err
+	}
+	return l.put(ctx, drill.ReportHTMLKey(execution), htmlBody, ContentTypeHTML)
+}
+
+func (l *Ledger) put(ctx context.Context, key string, body []byte, contentType string) error {
+	_, err := l.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:      aws.String(l.Bucket),
+		Key:         aws.String(key),
+		Body:        bytes.NewReader(body),
+		ContentType: aws.String(contentType),
+	})
+	return pab.Wrap(err, "ledger put %s", key)
+}
+
+func (l *Ledger) getTicket(ctx context.Context, key string) (*drill.Ticket, error) {
+	out, err := l.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, pab.Wrap(err, "ledger get %s", key)
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(out.Body, maxObjectBytes))
+	if err != nil {
+		return nil, pab.Wrap(err, "ledger read %s", key)
+	}
+	var t drill.Ticket
+	if err := json.Unmarshal(body, &t); err != nil {
+		return nil, fmt.Errorf("ledger decode %s: %w", key, err)
+	}
+	return &t, nil
+}
+
+// isNotFound: the key is absent. A missing ledger bucket (NoSuchBucket, also a 404)
+// is an error, never "no lock".
+func isNotFound(err error) bool {
+	if pab.HasCode(err, "NoSuchBucket") {
+		return false
+	}
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	return errors.As(err, &nsk) || errors.As(err, &nf) ||
+		pab.HasCode(err, "NoSuchKey", "NotFound") || pab.HTTPStatus(err) == 404
+}
+
+func isPreconditionFailed(err error) bool {
+	return pab.HasCode(err, "PreconditionFailed") || pab.HTTPStatus(err) == 412
+}
+
+func isConditionalConflict(err error) bool {
+	return pab.HasCode(err, "ConditionalRequestConflict") || pab.HTTPStatus(err) == 409
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,145 @@
+// Package ledgertest has an in-memory fake of ledger.ObjectAPI with S3's conditional
+// write semantics (If-None-Match: * answers 412 when the key exists).
+package ledgertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/ledger"
+	"github.com/unishop/failover-drill/internal/pab/pabtest"
+)
+
+// Object is a stored object.
+type Object struct {
+	Body        []byte
+	ContentType string
+}
+
+// Store is the fake. Hooks, when set, run before a call and fail it (without effect)
+// by returning an error. Record, if set, is told every call as "Op key".
+type Store struct {
+	mu      sync.Mutex
+	Objects map[string]Object
+	Calls   []string
+
+	GetErr    func(key string) error
+	PutErr    func(key string, in *s3.PutObjectInput) error
+	DeleteErr func(key string) error
+	Record    func(call string)
+}
+
+var _ ledger.ObjectAPI = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store { return &Store{Objects: map[string]Object{}} }
+
+// Ledger returns a ledger over s.
+func (s *Store) Ledger() *ledger.Ledger { return &ledger.Ledger{S3: s, Bucket: "ledger-bucket"} }
+
+// Keys lists the stored keys, sorted.
+func (s *Store) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for k := range s.Objects {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Ticket decodes the ticket stored at key, nil when absent.
+func (s *Store) Ticket(key string) *drill.Ticket {
+	s.mu.Lock()
+	o, ok := s.Objects[key]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	var t drill.Ticket
+	if err := json.Unmarshal(o.Body, &t); err != nil {
+		panic("ledgertest: " + key + ": " + err.Error())
+	}
+	return &t
+}
+
+// PutTicket stores t at key.
+func (s *Store) PutTicket(key string, t drill.Ticket) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		panic(err)
+	}
+	s.mu.Lock()
+	s.Objects[key] = Object{Body: b, ContentType: ledger.ContentTypeJSON}
+	s.mu.Unlock()
+}
+
+func (s *Store) record(op, key string) {
+	s.mu.Lock()
+	s.Calls = append(s.Calls, op+" "+key)
+	s.mu.Unlock()
+	if s.Record != nil {
+		s.Record(op + " " + key)
+	}
+}
+
+func (s *Store) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	key := aws.ToString(in.Key)
+	s.record("GetObject", key)
+	if s.GetErr != nil {
+		if err := s.GetErr(key); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	o, ok := s.Objects[key]
+	s.mu.Unlock()
+	if !ok {
+		return nil, pabtest.APIError("GetObject", 404, "NoSuchKey")
+	}
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(o.Body)), ContentType: aws.String(o.ContentType)}, nil
+}
+
+func (s *Store) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	key := aws.ToString(in.Key)
+	s.record("PutObject", key)
+	if s.PutErr != nil {
+		if err := s.PutErr(key, in); err != nil {
+			return nil, err
+		}
+	}
+	body, err := io.ReadAll(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, exists := s.Objects[key]; exists && aws.ToString(in.IfNoneMatch) == "*" {
+		return nil, pabtest.APIError("PutObject", 412, "PreconditionFailed")
+	}
+	s.Objects[key] = Object{Body: body, ContentType: aws.ToString(in.ContentType)}
+	return &s3.PutObjectOutput{ETag: aws.String(`"etag"`)}, nil
+}
+
+func (s *Store) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	key := aws.ToString(in.Key)
+	s.record("DeleteObject", key)
+	if s.DeleteErr != nil {
+		if err := s.DeleteErr(key); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	delete(s.Objects, key)
+	s.mu.Unlock()
+	return &s3.DeleteObjectOutput{}, nil
+}

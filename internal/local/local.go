@@ -1,0 +1,237 @@
+// Package local runs the whole drill offline: it starts the sandbox (the lab replica),
+// builds the same handlers the Lambdas run with SDK clients pointed at the sandbox, and
+// executes the real statemachine/failover-drill.asl.json with the in-process runner.
+// After the execution it plays the part of the EventBridge safety net.
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/asl"
+	"github.com/unishop/failover-drill/internal/awsconf"
+	"github.com/unishop/failover-drill/internal/block"
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/ledger"
+	"github.com/unishop/failover-drill/internal/pab"
+	"github.com/unishop/failover-drill/internal/probe"
+	"github.com/unishop/failover-drill/internal/report"
+	"github.com/unishop/failover-drill/internal/restore"
+	"github.com/unishop/failover-drill/internal/sandbox"
+	"github.com/unishop/failover-drill/internal/seedcart"
+	"github.com/unishop/failover-drill/internal/shop"
+	"github.com/unishop/failover-drill/statemachine"
+)
+
+// FunctionARN is the ARN the local deployment substitutes for a function name.
+func FunctionARN(name string) string {
+	return "arn:aws:lambda:local:000000000000:function:failover-drill-" + name
+}
+
+// Env is a running replica with the drill deployed onto it.
+type Env struct {
+	Sandbox *sandbox.Sandbox
+	Machine *asl.Machine
+	Ledger  *ledger.Ledger
+	S3      awsconf.S3Factory
+	Restore *restore.Handler
+	tasks   map[string]asl.TaskFunc
+	log     *slog.Logger
+}
+
+// Start starts the sandbox and deploys the drill onto it, the way infra/ deploys it on AWS.
+func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	sb, err := sandbox.Start(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	sc := sb.Config()
+	subs := map[string]string{
+		"SeedCartFunctionArn":    FunctionARN(drill.FuncSeedCart),
+		"BlockBucketFunctionArn": FunctionARN(drill.FuncBlock),
+		"ProbeFunctionArn":       FunctionARN(drill.FuncProbe),
+		"RestoreFunctionArn":     FunctionARN(drill.FuncRestore),
+		"ReportFunctionArn":      FunctionARN(drill.FuncReport),
+		"DistributionDomain":     sb.DistributionURL(),
+		"PrimaryBucket":          sc.PrimaryBucket,
+		"PrimaryRegion":          sc.PrimaryRegion,
+		"SecondaryRegion":        sc.SecondaryRegion,
+	}
+	m, err := asl.Load(statemachine.Definition, subs)
+	if err != nil {
+		sb.Close()
+		return nil, fmt.Errorf("load state machine: %w", err)
+	}
+
+	s3For := awsconf.SandboxFactory(sb.S3Endpoints())
+	paFor := func(region string) pab.API { return s3For(region) }
+	led := &ledger.Ledger{S3: s3For(sc.PrimaryRegion), Bucket: sc.LedgerBucket}
+	// One HTTP client per "cold start", as in the Lambdas; loopback needs no TLS.
+	httpClient := &http.Client{Timeout: 10 * time.Second}
+	shopClient := shop.New(httpClient)
+
+	e := &Env{Sandbox: sb, Machine: m, Ledger: led, S3: s3For, log: log}
+	e.Restore = &restore.Handler{S3: paFor, Ledger: led, Cart: shopClient, DefaultBucket: sc.PrimaryBucket, Log: log.With("function", drill.FuncRestore), Now: time.Now}
+	seed := &seedcart.Handler{Shop: shopClient, Log: log.With("function", drill.FuncSeedCart), Now: time.Now}
+	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now}
+	blk := &block.Handler{S3: paFor, Ledger: led, Log: log.With("function", drill.FuncBlock), Now: time.Now}
+	rep := &report.Handler{Ledger: led, Log: log.With("function", drill.FuncReport), Now: time.Now}
+	e.tasks = map[string]asl.TaskFunc{
+		FunctionARN(drill.FuncSeedCart): task(seed.Handle),
+		FunctionARN(drill.FuncProbe):    task(prb.Handle),
+		FunctionARN(drill.FuncBlock):    task(blk.Handle),
+		FunctionARN(drill.FuncRestore):  task(e.Restore.Handle),
+		FunctionARN(drill.FuncReport):   task(rep.Handle),
+	}
+	return e, nil
+}
+
+// Close stops the sandbox.
+func (e *Env) Close() error { return e.Sandbox.Close() }
+
+// task adapts a typed handler to the runner the way lambda.Start adapts it to Lambda:
+// JSON in, JSON out, and the error classified so its type name is the Lambda error type.
+func task[In, Out any](h func(context.Context, In) (Out, error)) asl.TaskFunc {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		var in In
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return nil, &drill.InvalidInput{Problems: []string{"payload: " + err.Error()}}
+		}
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, drill.Classify(err)
+		}
+		return json.Marshal(out)
+	}
+}
+
+// Fault makes one function invocation fail, to prove the flow's catches. Match picks
+// the invocation (by function and payload); Before fails it without running the
+// handler, After runs the handler and then fails (a crash after the side effect).
+type Fault struct {
+	Function string
+	Match    func(payload json.RawMessage) bool
+	Err      error
+	After    bool
+	Times    int // how many matching invocations fail; 0 means 1
+}
+
+// RunOptions tune one execution.
+type RunOptions struct {
+	Name    string          // execution name; default local-<time>
+	Input   json.RawMessage // execution input; default {}
+	OnEvent func(asl.Event)
+	Faults  []Fault
+	// NoSafetyNet skips the post-execution restore (to test the flow's own catches).
+	NoSafetyNet bool
+}
+
+// Outcome is what one execution did.
+type Outcome struct {
+	Name      string
+	Input     json.RawMessage
+	Result    asl.Result
+	Report    *drill.Report        // from the ledger, with the local facts added
+	SafetyNet *drill.RestoreResult // set when the safety net ran
+	SafetyErr error
+	Wall      time.Duration
+}
+
+// Run executes the drill once. ctx cancellation stops the execution (ABORTED), after
+// which the safety net still restores the bucket, as the EventBridge rule does on AWS.
+func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
+	if o.Name == "" {
+		o.Name = "local-" + time.Now().UTC().Format("20060102T150405.000")
+		o.Name = sanitizeName(o.Name)
+	}
+	if len(o.Input) == 0 {
+		o.Input = json.RawMessage(`{}`)
+	}
+	start := time.Now()
+	res := e.Machine.Run(ctx, o.Name, o.Input, asl.Options{
+		Tasks:           withFaults(e.tasks, o.Faults),
+		OnEvent:         o.OnEvent,
+		ErrorName:       errorName,
+		StateMachineArn: "arn:aws:states:local:000000000000:stateMachine:failover-drill",
+	})
+	out := &Outcome{Name: o.Name, Input: o.Input, Result: res}
+	if !o.NoSafetyNet && res.Status != "SUCCEEDED" {
+		// The EventBridge rule fires on FAILED, TIMED_OUT and ABORTED; it runs on its own
+		// clock, so a cancelled ctx must not stop it.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		r, err := e.Restore.Handle(sctx, drill.RestoreInput{Execution: o.Name, Reason: drill.ReasonSafetyNet})
+		cancel()
+		out.SafetyNet, out.SafetyErr = &r, err
+	}
+	out.Wall = time.Since(start)
+	rep, err := e.report(context.WithoutCancel(ctx), out)
+	if err != nil {
+		return out, err
+	}
+	out.Report = rep
+	return out, nil
+}
+
+func sanitizeName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// errorName is the Lambda error type of err: a fault may name a Lambda service error
+// ("Lambda.ServiceException"); otherwise the Go type name, as aws-lambda-go reports it.
+func errorName(err error) string {
+	var named interface{ ErrorType() string }
+	if errors.As(err, &named) {
+		return named.ErrorType()
+	}
+	return drill.ErrorName(err)
+}
+
+// NamedError is an error with an explicit Lambda error type, for fault injection.
+type NamedError struct{ Type, Msg string }
+
+func (e *NamedError) Error() string     { return e.Msg }
+func (e *NamedError) ErrorType() string { return e.Type }
+
+func withFaults(tasks map[string]asl.TaskFunc, faults []Fault) map[string]asl.TaskFunc {
+	if len(faults) == 0 {
+		return tasks
+	}
+	out := make(map[string]asl.TaskFunc, len(tasks))
+	for arn, fn := range tasks {
+		out[arn] = fn
+	}
+	for i := range faults {
+		f := faults[i]
+		arn := FunctionARN(f.Function)
+		next := out[arn]
+		left := max(f.Times, 1)
+		out[arn] = func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+			if left <= 0 || (f.Match != nil && !f.Match(payload)) {
+				return next(ctx, payload)
+			}
+			left--
+			if f.After {
+				if _, err := next(ctx, payload); err != nil {
+					return nil, err
+				}
+			}
+			return nil, f.Err
+		}
+	}
+	return out
+}

@@ -1,0 +1,338 @@
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/asl"
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/sandbox"
+)
+
+// Fast but realistic in shape: the block takes 300 ms to reach the website endpoint,
+// the probe samples every 50 ms.
+const fastInput = `{"probeIntervalMs":50,"steadySamples":3,"failoverTimeoutSeconds":20}`
+
+var partial = &drill.PublicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true}
+
+func startEnv(t *testing.T, prior *drill.PublicAccessBlock) *local.Env {
+	t.Helper()
+	env, err := local.Start(sandbox.Config{
+		PrimaryPAB:       prior,
+		PropagationDelay: 300 * time.Millisecond,
+		ReplicationLag:   50 * time.Millisecond,
+	}, nil)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { env.Close() })
+	return env
+}
+
+// assertRestored checks the promise: the primary bucket has exactly its prior
+// configuration and no lock is left behind.
+func assertRestored(t *testing.T, env *local.Env, prior *drill.PublicAccessBlock) {
+	t.Helper()
+	sc := env.Sandbox.Config()
+	got, ok := env.Sandbox.PublicAccessBlock(sc.PrimaryBucket)
+	switch {
+	case prior == nil && ok:
+		t.Errorf("bucket has %+v, want no configuration (as before the drill)", *got)
+	case prior != nil && !ok:
+		t.Errorf("bucket has no configuration, want %+v", *prior)
+	case prior != nil && *got != *prior:
+		t.Errorf("bucket has %+v, want %+v", *got, *prior)
+	}
+	if _, held := env.Sandbox.Object(sc.LedgerBucket, drill.LockKey(sc.PrimaryBucket)); held {
+		t.Error("lock still held after the drill")
+	}
+}
+
+func statesEntered(res asl.Result) []string {
+	var s []string
+	for _, ev := range res.Events {
+		if ev.Type == "StateEntered" {
+			s = append(s, ev.State)
+		}
+	}
+	return s
+}
+
+func TestDrillPasses(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		prior *drill.PublicAccessBlock
+	}{
+		{name: "no prior configuration", prior: nil},
+		{name: "partial prior configuration", prior: partial},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := startEnv(t, tt.prior)
+			out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(fastInput)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := out.Report
+			if out.Result.Status != "SUCCEEDED" || rep.Verdict != drill.Pass {
+				t.Fatalf("status %s verdict %s reasons %v error %s %s", out.Result.Status, rep.Verdict, rep.Reasons, out.Result.Error, out.Result.Cause)
+			}
+			sc := env.Sandbox.Config()
+			if rep.Failover.ServedRegion != sc.SecondaryRegion || rep.Recovery.ServedRegion != sc.PrimaryRegion {
+				t.Errorf("served regions: failover %q recovery %q", rep.Failover.ServedRegion, rep.Recovery.ServedRegion)
+			}
+			if !rep.Cart.Intact || len(rep.Cart.Expected) != 3 {
+				t.Errorf("cart: %+v", rep.Cart)
+			}
+			if !rep.Restore.MatchesPrior {
+				t.Error("restore.matchesPrior is false")
+			}
+			// The block needs 300 ms to propagate: failover cannot be faster, and the
+			// probe must agree with the sandbox's own log within one probe interval.
+			if rep.Failover.Seconds < 0.3 || rep.Sandbox == nil || rep.Sandbox.Truth.FailoverSeconds < 0.3 {
+				t.Errorf("failover %.3f s, truth %+v: faster than the propagation delay", rep.Failover.Seconds, rep.Sandbox)
+			}
+			if diff := math.Abs(rep.Failover.Seconds - rep.Sandbox.Truth.FailoverSeconds); diff > 0.05 {
+				t.Errorf("|measured %.3f - truth %.3f| = %.3f s > one probe interval", rep.Failover.Seconds, rep.Sandbox.Truth.FailoverSeconds, diff)
+			}
+			if rep.Recovery.Seconds < 0.3 {
+				t.Errorf("recovery %.3f s is faster than the propagation delay", rep.Recovery.Seconds)
+			}
+			if rep.UserVisibleErrors != 0 {
+				t.Errorf("userVisibleErrors = %d, want 0 (CloudFront fails over on 403)", rep.UserVisibleErrors)
+			}
+			wantSteps := []string{"Configure", "MergeInput", "Preflight", "SeedCart", "BlockBucket", "AwaitFailover", "Restore", "AwaitRecovery", "Report", "Verdict", "Passed"}
+			var names []string
+			for _, s := range rep.Steps {
+				names = append(names, s.Name)
+				if s.End.Before(s.Start) || s.Status != "succeeded" {
+					t.Errorf("step %+v", s)
+				}
+			}
+			if !slices.Equal(names, wantSteps) {
+				t.Errorf("steps %v, want %v", names, wantSteps)
+			}
+			if _, ok := env.Sandbox.Object(sc.LedgerBucket, drill.ReportHTMLKey(out.Name)); !ok {
+				t.Error("report.html not in the ledger")
+			}
+			ticket := runTicket(t, env, out.Name)
+			if ticket.Status != drill.TicketRestored || ticket.Seed == nil {
+				t.Fatalf("run ticket %+v", ticket)
+			}
+			for _, region := range []string{sc.PrimaryRegion, sc.SecondaryRegion} {
+				if cart := waitCart(env, region, ticket.Seed.UserUUID, 0); len(cart) != 0 {
+					t.Errorf("seeded cart not cleared in %s: %v", region, cart)
+				}
+			}
+			assertRestored(t, env, tt.prior)
+		})
+	}
+}
+
+func runTicket(t *testing.T, env *local.Env, execution string) drill.Ticket {
+	t.Helper()
+	raw, ok := env.Sandbox.Object(env.Sandbox.Config().LedgerBucket, drill.RunTicketKey(execution))
+	if !ok {
+		t.Fatalf("no run ticket for %s", execution)
+	}
+	var tk drill.Ticket
+	if err := json.Unmarshal(raw, &tk); err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+// waitCart reads a region's cart until it has n items or replication had ample time.
+func waitCart(env *local.Env, region, user string, n int) []string {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		cart := env.Sandbox.Cart(region, user)
+		if len(cart) == n || time.Now().After(deadline) {
+			return cart
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var injected = &local.NamedError{Type: "InjectedFault", Msg: "injected fault"}
+
+func mode(m string) func(json.RawMessage) bool {
+	return func(p json.RawMessage) bool { return strings.Contains(string(p), `"mode":"`+m+`"`) }
+}
+
+func reason(r string) func(json.RawMessage) bool {
+	return func(p json.RawMessage) bool { return strings.Contains(string(p), `"reason":"`+r+`"`) }
+}
+
+// A failure in each state from BlockBucket on still runs Restore through the flow's own
+// Catch (the safety net is off here), the execution fails with the original cause,
+// and the bucket is back exactly as it was.
+func TestFailureInEachStateRestores(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		fault local.Fault
+	}{
+		{name: "BlockBucket crashes after blocking", fault: local.Fault{Function: drill.FuncBlock, After: true, Err: injected}},
+		{name: "AwaitFailover", fault: local.Fault{Function: drill.FuncProbe, Match: mode(drill.ModeFailover), Err: injected}},
+		{name: "Restore", fault: local.Fault{Function: drill.FuncRestore, Match: reason(drill.ReasonFlow), Err: injected}},
+		{name: "Restore crashes after restoring", fault: local.Fault{Function: drill.FuncRestore, Match: reason(drill.ReasonFlow), After: true, Err: injected}},
+		{name: "AwaitRecovery", fault: local.Fault{Function: drill.FuncProbe, Match: mode(drill.ModeRecovery), Err: injected}},
+		{name: "Report", fault: local.Fault{Function: drill.FuncReport, Err: injected}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := startEnv(t, partial)
+			out, err := env.Run(context.Background(), local.RunOptions{
+				Input: json.RawMessage(fastInput), Faults: []local.Fault{tt.fault}, NoSafetyNet: true,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Result.Status != "FAILED" || out.Result.Error != "InjectedFault" {
+				t.Fatalf("status %s error %q cause %q, want FAILED with the original InjectedFault", out.Result.Status, out.Result.Error, out.Result.Cause)
+			}
+			if !slices.Contains(statesEntered(out.Result), "RestoreAfterFailure") {
+				t.Errorf("RestoreAfterFailure never ran: %v", statesEntered(out.Result))
+			}
+			if out.Report.Verdict != drill.Fail {
+				t.Errorf("verdict %s, want fail", out.Report.Verdict)
+			}
+			assertRestored(t, env, partial)
+		})
+	}
+}
+
+// A stopped execution runs no Catch: the safety net (EventBridge on AWS, Run here)
+// restores by ticket.
+func TestStoppedExecutionIsRestoredBySafetyNet(t *testing.T) {
+	env := startEnv(t, partial)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	out, err := env.Run(ctx, local.RunOptions{
+		Input: json.RawMessage(fastInput),
+		OnEvent: func(ev asl.Event) {
+			if ev.Type == "StateEntered" && ev.State == "AwaitFailover" {
+				once.Do(func() { time.AfterFunc(100*time.Millisecond, cancel) })
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Status != "ABORTED" {
+		t.Fatalf("status %s, want ABORTED", out.Result.Status)
+	}
+	if slices.Contains(statesEntered(out.Result), "RestoreAfterFailure") {
+		t.Error("a stopped execution must not run more states")
+	}
+	if out.SafetyNet == nil || out.SafetyErr != nil || !out.SafetyNet.MatchesPrior || out.SafetyNet.NothingToRestore {
+		t.Fatalf("safety net: %+v, %v", out.SafetyNet, out.SafetyErr)
+	}
+	assertRestored(t, env, partial)
+}
+
+func TestInvalidInputTouchesNothing(t *testing.T) {
+	env := startEnv(t, partial)
+	before := len(env.Sandbox.PABChanges())
+	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(`{"distribution":"ftp://x","items":0,"colour":"red"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Status != "FAILED" || out.Result.Error != "InvalidInput" {
+		t.Fatalf("status %s error %s", out.Result.Status, out.Result.Error)
+	}
+	if !strings.Contains(out.Result.Cause, "colour") {
+		t.Errorf("cause %q does not name the unknown field", out.Result.Cause)
+	}
+	if got := statesEntered(out.Result); slices.Contains(got, "SeedCart") || slices.Contains(got, "RestoreAfterFailure") {
+		t.Errorf("states after invalid input: %v", got)
+	}
+	if len(env.Sandbox.PABChanges()) != before {
+		t.Error("the bucket was touched")
+	}
+	assertRestored(t, env, partial)
+}
+
+func TestInvalidFieldsAreAllNamed(t *testing.T) {
+	env := startEnv(t, nil)
+	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(`{"distribution":"ftp://x","items":0,"primaryBucket":"Bad_Name"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{"distribution", "items", "primaryBucket"} {
+		if !strings.Contains(out.Result.Cause, field+":") {
+			t.Errorf("cause %q does not name %s", out.Result.Cause, field)
+		}
+	}
+}
+
+// S3 throttling and a crashed Lambda are retried; the drill still passes and the
+// re-invoked block-bucket keeps the prior configuration from its first ticket.
+func TestTransientFaultsAreRetried(t *testing.T) {
+	env := startEnv(t, partial)
+	env.Sandbox.FailNext("PutPublicAccessBlock", 1, 503)
+	env.Sandbox.FailNext("GetObject", 1, 500)
+	out, err := env.Run(context.Background(), local.RunOptions{
+		Input: json.RawMessage(fastInput),
+		Faults: []local.Fault{{Function: drill.FuncBlock, After: true,
+			Err: &local.NamedError{Type: "Lambda.ServiceException", Msg: "the function crashed after blocking"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Report.Verdict != drill.Pass {
+		t.Fatalf("verdict %s: %v %s %s", out.Report.Verdict, out.Report.Reasons, out.Result.Error, out.Result.Cause)
+	}
+	retries := 0
+	for _, ev := range out.Result.Events {
+		if ev.Type == "TaskRetryScheduled" && ev.State == "BlockBucket" {
+			retries++
+		}
+	}
+	if retries == 0 {
+		t.Error("BlockBucket was never retried")
+	}
+	if got := out.Report.Restore.Prior; got == nil || *got != *partial {
+		t.Errorf("prior in report %+v, want %+v", got, partial)
+	}
+	assertRestored(t, env, partial)
+}
+
+// Another drill's lock stops this one before the bucket is touched.
+func TestForeignLockStopsTheDrill(t *testing.T) {
+	env := startEnv(t, nil)
+	sc := env.Sandbox.Config()
+	foreign := drill.Ticket{Bucket: sc.PrimaryBucket, Region: sc.PrimaryRegion, Execution: "someone-else", Status: drill.TicketHeld, CreatedAt: time.Now()}
+	if _, created, err := env.Ledger.TakeLock(context.Background(), foreign); err != nil || !created {
+		t.Fatalf("take foreign lock: created %v, %v", created, err)
+	}
+	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(fastInput)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Status != "FAILED" || out.Result.Error != "LockHeld" {
+		t.Fatalf("status %s error %s %s", out.Result.Status, out.Result.Error, out.Result.Cause)
+	}
+	if n := len(env.Sandbox.PABChanges()); n != 0 {
+		t.Errorf("%d configuration changes, want none", n)
+	}
+	held, err := env.Ledger.Lock(context.Background(), sc.PrimaryBucket)
+	if err != nil || held == nil || held.Execution != "someone-else" {
+		t.Errorf("foreign lock after the drill: %+v, %v", held, err)
+	}
+}
+
+func ExampleFunctionARN() {
+	fmt.Println(local.FunctionARN(drill.FuncRestore))
+	// Output: arn:aws:lambda:local:000000000000:function:failover-drill-restore
+}
+
+var _ = errors.New

@@ -1,0 +1,550 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/ledger/ledgertest"
+	"github.com/unishop/failover-drill/internal/pab"
+	"github.com/unishop/failover-drill/internal/pab/pabtest"
+	"github.com/unishop/failover-drill/internal/restore"
+	"github.com/unishop/failover-drill/internal/shop"
+)
+
+var _ restore.CartAPI = (*shop.Client)(nil)
+
+const bucket = "ui-bucket"
+
+var partial = &drill.PublicAccessBlock{BlockPublicAcls: true, BlockPublicPolicy: true}
+
+// fakeCart is a CartAPI whose behaviour is a function field.
+type fakeCart struct {
+	RemoveFn func(ctx context.Context, host, userUUID, unicornUUID string) error
+	record   func(string)
+}
+
+func (c *fakeCart) RemoveFromCart(ctx context.Context, host, userUUID, unicornUUID string) error {
+	c.record("RemoveFromCart " + unicornUUID)
+	if c.RemoveFn != nil {
+		return c.RemoveFn(ctx, host, userUUID, unicornUUID)
+	}
+	return nil
+}
+
+type fixture struct {
+	h      *restore.Handler
+	s3     *pabtest.Memory
+	ledger *ledgertest.Store
+	cart   *fakeCart
+	sleeps []time.Duration
+
+	mu    sync.Mutex
+	calls []string
+}
+
+func ticket(execution string, prior *drill.PublicAccessBlock) drill.Ticket {
+	return drill.Ticket{
+		Bucket: bucket, Region: "us-east-1", Execution: execution,
+		CreatedAt: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC),
+		Prior:     prior,
+		Seed:      &drill.SeededCart{APIHost: "https://api.example/Production", UserUUID: "user-1", Unicorns: []string{"u1", "u2"}},
+		Status:    drill.TicketHeld,
+	}
+}
+
+// newFixture is the state after block-bucket ran for run-a: lock and run ticket
+// written, bucket fully blocked.
+func newFixture(t *testing.T, prior *drill.PublicAccessBlock) *fixture {
+	t.Helper()
+	f := &fixture{
+		s3:     pabtest.NewMemory(map[string]*drill.PublicAccessBlock{bucket: &drill.BlockAll}),
+		ledger: ledgertest.New(),
+	}
+	f.cart = &fakeCart{record: f.record}
+	f.s3.Record, f.ledger.Record = f.record, f.record
+	f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-a", prior))
+	f.ledger.PutTicket(drill.RunTicketKey("run-a"), ticket("run-a", prior))
+	clock := time.Date(2025, 6, 1, 12, 5, 0, 0, time.UTC)
+	f.h = &restore.Handler{
+		S3: func(region string) restore.PublicAccessAPI {
+			if region != "us-east-1" {
+				t.Errorf("S3 client for %s, want the ticket's region", region)
+			}
+			return f.s3
+		},
+		Ledger:        f.ledger.Ledger(),
+		Cart:          f.cart,
+		DefaultBucket: bucket,
+		Now:           func() time.Time { clock = clock.Add(time.Second); return clock },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			f.sleeps = append(f.sleeps, d)
+			return nil
+		},
+	}
+	return f
+}
+
+func (f *fixture) record(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+}
+
+func (f *fixture) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (f *fixture) mutations() []string {
+	var out []string
+	for _, c := range f.Calls() {
+		if !strings.HasPrefix(c, "Get") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// assertRestored checks the end state every successful restore must leave.
+func (f *fixture) assertRestored(t *testing.T, execution string, prior *drill.PublicAccessBlock) {
+	t.Helper()
+	if got := f.s3.Config(bucket); !pab.Equal(got, prior) {
+		t.Errorf("bucket config %s, want exactly the prior %s", pab.String(got), pab.String(prior))
+	}
+	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock != nil {
+		t.Errorf("lock still held by %s", lock.Execution)
+	}
+	run := f.ledger.Ticket(drill.RunTicketKey(execution))
+	if run == nil || run.Status != drill.TicketRestored || run.RestoredAt == nil || !pab.Equal(run.Prior, prior) {
+		t.Errorf("run ticket = %+v, want restored with the prior", run)
+	}
+}
+
+func TestRestorePutsBackExactly(t *testing.T) {
+	tests := []struct {
+		name      string
+		prior     *drill.PublicAccessBlock
+		setup     func(f *fixture)
+		wantMuts  []string
+		wantSleep int
+	}{
+		{
+			name: "partial prior is put exactly", prior: partial,
+			wantMuts: []string{"PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+		},
+		{
+			name: "all-false prior is put, not deleted", prior: &drill.PublicAccessBlock{},
+			wantMuts: []string{"PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+		},
+		{
+			name: "no prior config is deleted", prior: nil,
+			wantMuts: []string{"DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+		},
+		{
+			name: "delete of an already absent config is fine", prior: nil,
+			setup: func(f *fixture) {
+				f.s3.DeleteErr = func(string) error {
+					return pabtest.APIError("DeletePublicAccessBlock", 404, pab.CodeNoConfiguration)
+				}
+				f.s3.Configs = map[string]*drill.PublicAccessBlock{}
+			},
+			wantMuts: []string{"DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+		},
+		{
+			name: "read-back lags (eventual consistency), then matches", prior: partial,
+			setup: func(f *fixture) {
+				reads := 0
+				f.s3.Read = func(_ string, stored *drill.PublicAccessBlock) *drill.PublicAccessBlock {
+					reads++
+					if reads <= 2 {
+						return &drill.BlockAll
+					}
+					return stored
+				}
+			},
+			wantMuts: []string{"PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+			wantSleep: 2,
+		},
+		{
+			name: "throttled read-back is retried", prior: partial,
+			setup: func(f *fixture) {
+				reads := 0
+				f.s3.GetErr = func(string) error {
+					if reads++; reads == 1 {
+						return pabtest.APIError("GetPublicAccessBlock", 503, "SlowDown")
+					}
+					return nil
+				}
+			},
+			wantMuts: []string{"PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+			wantSleep: 1,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.prior)
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket, Reason: drill.ReasonFlow})
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if got := f.mutations(); !reflect.DeepEqual(got, tc.wantMuts) {
+				t.Errorf("mutations in order:\n got %q\nwant %q", got, tc.wantMuts)
+			}
+			if len(f.sleeps) != tc.wantSleep {
+				t.Errorf("slept %v, want %d sleeps", f.sleeps, tc.wantSleep)
+			}
+			f.assertRestored(t, "run-a", tc.prior)
+			if !res.MatchesPrior || !pab.Equal(res.Prior, tc.prior) || !pab.Equal(res.ReadBack, tc.prior) ||
+				res.RestoredAt == nil || res.NothingToRestore || res.AlreadyRestored || res.Skipped != "" ||
+				!res.CartCleared || res.CartError != "" || res.Bucket != bucket || res.Execution != "run-a" {
+				t.Errorf("result = %+v", res)
+			}
+			if run := f.ledger.Ticket(drill.RunTicketKey("run-a")); !run.RestoredAt.Equal(*res.RestoredAt) {
+				t.Errorf("ticket restoredAt %v, result %v", run.RestoredAt, res.RestoredAt)
+			}
+			if res.StartedAt.IsZero() || res.FinishedAt.Before(*res.RestoredAt) {
+				t.Errorf("timing %+v", res.Timing)
+			}
+		})
+	}
+}
+
+func TestRestoreMismatch(t *testing.T) {
+	f := newFixture(t, partial)
+	f.s3.Read = func(string, *drill.PublicAccessBlock) *drill.PublicAccessBlock { return &drill.BlockAll }
+	_, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket})
+	var mm *drill.RestoreMismatch
+	if !errors.As(err, &mm) || drill.ErrorName(drill.Classify(err)) != "RestoreMismatch" {
+		t.Fatalf("err = %v, want RestoreMismatch", err)
+	}
+	if mm.Bucket != bucket || mm.Want != pab.String(partial) || mm.Got != pab.String(&drill.BlockAll) {
+		t.Errorf("mismatch = %+v", mm)
+	}
+	if len(f.sleeps) != len(restore.VerifyDelays)-1 {
+		t.Errorf("slept %v, want one sleep per retry", f.sleeps)
+	}
+	// Nothing is marked done: the ASL retries, the lock stays for the safety net.
+	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil {
+		t.Error("lock released after a mismatch")
+	}
+	if run := f.ledger.Ticket(drill.RunTicketKey("run-a")); run.Status != drill.TicketHeld {
+		t.Errorf("run ticket %s after a mismatch", run.Status)
+	}
+	// S3 catches up: the retry succeeds.
+	f.s3.Read = nil
+	if _, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket}); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	f.assertRestored(t, "run-a", partial)
+}
+
+func TestRestoreCartFailureDoesNotFail(t *testing.T) {
+	f := newFixture(t, partial)
+	f.cart.RemoveFn = func(_ context.Context, host, user, unicorn string) error {
+		if host != "https://api.example/Production" || user != "user-1" {
+			t.Errorf("RemoveFromCart(%s, %s)", host, user)
+		}
+		if unicorn == "u2" {
+			return &shop.StatusError{Status: 502}
+		}
+		return nil
+	}
+	res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"})
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if res.CartCleared || !strings.Contains(res.CartError, "u2") || !res.MatchesPrior {
+		t.Errorf("result = %+v, want cart error naming u2", res)
+	}
+	f.assertRestored(t, "run-a", partial)
+	if last := f.Calls()[len(f.Calls())-1]; last != "DeleteObject locks/ui-bucket.json" {
+		t.Errorf("last call %q, want the lock release", last)
+	}
+}
+
+func TestRestoreIsIdempotent(t *testing.T) {
+	f := newFixture(t, partial)
+	in := drill.RestoreInput{Execution: "run-a", Bucket: bucket}
+	if _, err := f.h.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.mutations())
+	for i := range 3 {
+		res, err := f.h.Handle(context.Background(), in)
+		if err != nil {
+			t.Fatalf("run %d: %v", i+2, err)
+		}
+		if !res.AlreadyRestored || !res.MatchesPrior || !pab.Equal(res.ReadBack, partial) || res.RestoredAt == nil {
+			t.Errorf("run %d = %+v, want AlreadyRestored and matching", i+2, res)
+		}
+	}
+	if muts := f.mutations(); len(muts) != before {
+		t.Errorf("re-runs changed things: %q", muts[before:])
+	}
+	f.assertRestored(t, "run-a", partial)
+
+	// Someone changed the bucket since: reported, not silently "fixed".
+	f.s3.Configs[bucket] = &drill.BlockAll
+	res, err := f.h.Handle(context.Background(), in)
+	if err != nil || !res.AlreadyRestored || res.MatchesPrior {
+		t.Errorf("after an outside change = %+v, %v; want AlreadyRestored, not matching", res, err)
+	}
+}
+
+// A crash or error at any call, followed by a re-run, ends in the same state.
+func TestRestoreCrashAtEveryStepThenRerun(t *testing.T) {
+	for _, prior := range []*drill.PublicAccessBlock{partial, nil} {
+		for k := 1; ; k++ {
+			f := newFixture(t, prior)
+			n := 0
+			boom := errors.New("crash")
+			fail := func() error {
+				if n++; n == k {
+					return boom
+				}
+				return nil
+			}
+			f.s3.GetErr = func(string) error { return fail() }
+			f.s3.PutErr = func(string, drill.PublicAccessBlock) error { return fail() }
+			f.s3.DeleteErr = func(string) error { return fail() }
+			f.ledger.GetErr = func(string) error { return fail() }
+			f.ledger.PutErr = func(string, *s3.PutObjectInput) error { return fail() }
+			f.ledger.DeleteErr = func(string) error { return fail() }
+			_, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket})
+			if n < k { // every call passed: all steps covered
+				if err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+			if err == nil {
+				t.Fatalf("prior %s, failure at call %d: no error", pab.String(prior), k)
+			}
+			f.s3.GetErr, f.s3.PutErr, f.s3.DeleteErr = nil, nil, nil
+			f.ledger.GetErr, f.ledger.PutErr, f.ledger.DeleteErr = nil, nil, nil
+			res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket})
+			if err != nil {
+				t.Fatalf("prior %s, failure at call %d, re-run: %v", pab.String(prior), k, err)
+			}
+			if !res.MatchesPrior || res.NothingToRestore {
+				t.Errorf("prior %s, failure at call %d: re-run result %+v", pab.String(prior), k, res)
+			}
+			t.Run(fmt.Sprintf("prior %s fails at call %d", pab.String(prior), k), func(t *testing.T) {
+				f.assertRestored(t, "run-a", prior)
+			})
+		}
+	}
+}
+
+func TestRestoreFindsTicket(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(f *fixture)
+		in     drill.RestoreInput
+		check  func(t *testing.T, f *fixture, res drill.RestoreResult)
+		bucket *drill.PublicAccessBlock // expected bucket config afterwards
+	}{
+		{
+			name: "no ticket, no lock: nothing to restore",
+			setup: func(f *fixture) {
+				f.ledger.Objects = map[string]ledgertest.Object{}
+				f.s3.Configs[bucket] = partial
+			},
+			in: drill.RestoreInput{Execution: "run-a", Bucket: bucket, Reason: drill.ReasonFailure},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if !res.NothingToRestore || !res.MatchesPrior || res.Skipped != "" {
+					t.Errorf("result = %+v", res)
+				}
+			},
+			bucket: partial,
+		},
+		{
+			name: "crash between lock and run ticket: found via the input's bucket",
+			setup: func(f *fixture) {
+				delete(f.ledger.Objects, drill.RunTicketKey("run-a"))
+				f.h.DefaultBucket = "other-bucket"
+			},
+			in: drill.RestoreInput{Execution: "run-a", Bucket: bucket},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				f.assertRestored(t, "run-a", partial)
+				if !res.MatchesPrior || res.NothingToRestore {
+					t.Errorf("result = %+v", res)
+				}
+			},
+			bucket: partial,
+		},
+		{
+			name:  "crash between lock and run ticket: found via the default bucket (safety net)",
+			setup: func(f *fixture) { delete(f.ledger.Objects, drill.RunTicketKey("run-a")) },
+			in:    drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				f.assertRestored(t, "run-a", partial)
+			},
+			bucket: partial,
+		},
+		{
+			name: "no run ticket, lock of another execution: skipped, untouched",
+			setup: func(f *fixture) {
+				delete(f.ledger.Objects, drill.RunTicketKey("run-a"))
+				f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-b", partial))
+			},
+			in: drill.RestoreInput{Execution: "run-a", Bucket: bucket},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if !res.NothingToRestore || !strings.Contains(res.Skipped, "run-b") {
+					t.Errorf("result = %+v", res)
+				}
+				if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Execution != "run-b" {
+					t.Errorf("foreign lock touched: %+v", lock)
+				}
+			},
+			bucket: &drill.BlockAll,
+		},
+		{
+			name: "our ticket held but another execution holds the lock: skipped, untouched",
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-b", nil))
+			},
+			in: drill.RestoreInput{Execution: "run-a"},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if res.MatchesPrior || res.AlreadyRestored || !strings.Contains(res.Skipped, "run-b") {
+					t.Errorf("result = %+v", res)
+				}
+				if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Execution != "run-b" {
+					t.Errorf("foreign lock touched: %+v", lock)
+				}
+			},
+			bucket: &drill.BlockAll,
+		},
+		{
+			name: "restored earlier, now another drill holds the lock: already restored, untouched",
+			setup: func(f *fixture) {
+				done := ticket("run-a", partial)
+				at := time.Date(2025, 6, 1, 12, 1, 0, 0, time.UTC)
+				done.Status, done.RestoredAt = drill.TicketRestored, &at
+				f.ledger.PutTicket(drill.RunTicketKey("run-a"), done)
+				f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-b", partial))
+			},
+			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if !res.AlreadyRestored || !res.MatchesPrior || res.RestoredAt == nil || res.Skipped == "" {
+					t.Errorf("result = %+v", res)
+				}
+			},
+			bucket: &drill.BlockAll,
+		},
+		{
+			name: "crash after marking restored, before release: finished",
+			setup: func(f *fixture) {
+				done := ticket("run-a", partial)
+				at := time.Date(2025, 6, 1, 12, 1, 0, 0, time.UTC)
+				done.Status, done.RestoredAt = drill.TicketRestored, &at
+				f.ledger.PutTicket(drill.RunTicketKey("run-a"), done)
+			},
+			in: drill.RestoreInput{Execution: "run-a"},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				f.assertRestored(t, "run-a", partial)
+				if !res.MatchesPrior {
+					t.Errorf("result = %+v", res)
+				}
+			},
+			bucket: partial,
+		},
+		{
+			name: "run ticket held, lock gone: restores without releasing anyone's lock",
+			setup: func(f *fixture) {
+				delete(f.ledger.Objects, drill.LockKey(bucket))
+			},
+			in: drill.RestoreInput{Execution: "run-a"},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				f.assertRestored(t, "run-a", partial)
+				if slices.Contains(f.Calls(), "DeleteObject locks/ui-bucket.json") {
+					t.Error("released a lock it did not hold")
+				}
+			},
+			bucket: partial,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, partial)
+			tc.setup(f)
+			res, err := f.h.Handle(context.Background(), tc.in)
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			tc.check(t, f, res)
+			if got := f.s3.Config(bucket); !pab.Equal(got, tc.bucket) {
+				t.Errorf("bucket config %s, want %s", pab.String(got), pab.String(tc.bucket))
+			}
+			if res.Execution != "run-a" {
+				t.Errorf("result execution %q", res.Execution)
+			}
+		})
+	}
+}
+
+func TestRestoreErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        drill.RestoreInput
+		setup     func(f *fixture)
+		wantType  string
+		zeroCalls bool
+	}{
+		{name: "missing execution", in: drill.RestoreInput{Bucket: bucket}, wantType: "InvalidInput", zeroCalls: true},
+		{
+			name: "throttled put", in: drill.RestoreInput{Execution: "run-a"},
+			setup: func(f *fixture) {
+				f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
+					return pabtest.APIError("PutPublicAccessBlock", 503, "SlowDown")
+				}
+			},
+			wantType: "Transient",
+		},
+		{
+			name: "ledger unreachable", in: drill.RestoreInput{Execution: "run-a"},
+			setup: func(f *fixture) {
+				f.ledger.GetErr = func(string) error { return pabtest.ConnRefused("GetObject") }
+			},
+			wantType: "Transient",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, partial)
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			_, err := f.h.Handle(context.Background(), tc.in)
+			if got := drill.ErrorName(drill.Classify(err)); err == nil || got != tc.wantType {
+				t.Fatalf("err = %v (%s), want %s", err, got, tc.wantType)
+			}
+			if tc.zeroCalls && len(f.Calls()) != 0 {
+				t.Errorf("calls %q", f.Calls())
+			}
+			if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil {
+				t.Error("lock released after an error")
+			}
+		})
+	}
+}
