@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -77,7 +76,7 @@ func (s *sandboxFlags) config() (sandbox.Config, error) {
 		cfg.PrimaryPAB = &drill.PublicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true}
 	default:
 		var p drill.PublicAccessBlock
-		dec := json.NewDecoder(bytesReader(s.prior))
+		dec := json.NewDecoder(strings.NewReader(s.prior))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&p); err != nil {
 			return cfg, fmt.Errorf("-prior: want none, partial or a JSON object like {\"blockPublicAcls\":true}: %v", err)
@@ -207,11 +206,6 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		ctx, cancel = context.WithTimeout(ctx, *forDur)
 		defer cancel()
 	}
-	<-ctx.Done()
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(ctx.Err(), context.Canceled) {
-		return 0
-	}
+	<-ctx.Done() // Ctrl-C or -for elapsed: both are a normal end
 	return 0
 }
-
-func bytesReader(s string) io.Reader { return strings.NewReader(s) }

@@ -25,15 +25,18 @@ func (t *timeline) event(ev asl.Event) {
 	}
 	at := ev.At.Sub(t.start).Seconds()
 	switch ev.Type {
-	case "ExecutionStarted":
+	case asl.ExecutionStarted:
 		fmt.Fprintf(t.w, "%8.3fs  execution started\n", at)
-	case "StateExited":
+	case asl.StateExited:
+		if ev.Error != "" {
+			return // a failed state was already reported by its catch or the execution's end
+		}
 		fmt.Fprintf(t.w, "%8.3fs  %-20s ok      %7.3fs\n", at, ev.State, ev.Duration.Seconds())
-	case "TaskRetryScheduled":
+	case asl.TaskRetryScheduled:
 		fmt.Fprintf(t.w, "%8.3fs  %-20s retry   attempt %d after %s\n", at, ev.State, ev.Attempt, oneLine(ev.Error))
-	case "StateCaught":
+	case asl.StateCaught:
 		fmt.Fprintf(t.w, "%8.3fs  %-20s caught  %s: %s\n", at, ev.State, ev.Error, oneLine(ev.Cause))
-	case "ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted":
+	case asl.ExecutionSucceeded, asl.ExecutionFailed, asl.ExecutionTimedOut, asl.ExecutionAborted:
 		line := fmt.Sprintf("%8.3fs  execution %s", at, strings.ToLower(strings.TrimPrefix(ev.Type, "Execution")))
 		if ev.Error != "" {
 			line += "  " + ev.Error + ": " + oneLine(ev.Cause)
@@ -63,6 +66,9 @@ func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string
 	fmt.Fprintf(w, "\nverdict: %s\n", strings.ToUpper(rep.Verdict))
 	for _, r := range rep.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
+	}
+	if rep.Error != nil {
+		fmt.Fprintf(w, "error               %s: %s\n", rep.Error.Error, oneLine(rep.Error.Cause))
 	}
 	fmt.Fprintf(w, "failover            %.3f s to %s", rep.Failover.Seconds, orDash(rep.Failover.ServedRegion))
 	if rep.Sandbox != nil {

@@ -28,7 +28,7 @@ func (e *Env) report(_ context.Context, out *Outcome) (*drill.Report, error) {
 		rep.Reasons = []string{"the execution ended " + out.Result.Status + " before writing a report"}
 		rep.Summary = fmt.Sprintf("fail: %s %s", out.Result.Error, out.Result.Cause)
 	}
-	if out.Result.Status != "SUCCEEDED" && rep.Verdict == drill.Pass {
+	if out.Result.Status != asl.StatusSucceeded && rep.Verdict == drill.Pass {
 		rep.Verdict = drill.Fail // the execution failing after the report is still a failure
 		rep.Reasons = append(rep.Reasons, "execution "+out.Result.Status)
 	}
@@ -40,9 +40,12 @@ func (e *Env) report(_ context.Context, out *Outcome) (*drill.Report, error) {
 	if rep.Sandbox != nil && rep.Failover.FirstSecondaryAt != nil {
 		rep.Sandbox.ProbeErrorSeconds = round3(math.Abs(rep.Failover.Seconds - rep.Sandbox.Truth.FailoverSeconds))
 	}
-	wall := out.Result.Stop.Sub(out.Result.Start).Seconds()
-	delay := ConfiguredDelay(e.Sandbox.Config(), out.Input)
-	rep.Timing = &drill.TimingFacts{WallSeconds: round3(wall), ConfiguredDelaySeconds: round3(delay), OverheadSeconds: round3(wall - delay)}
+	if out.Result.Status == asl.StatusSucceeded {
+		// Only a complete drill waited for every configured delay.
+		wall := out.Result.Stop.Sub(out.Result.Start).Seconds()
+		delay := ConfiguredDelay(e.Sandbox.Config(), out.Input)
+		rep.Timing = &drill.TimingFacts{WallSeconds: round3(wall), ConfiguredDelaySeconds: round3(delay), OverheadSeconds: round3(wall - delay)}
+	}
 	return &rep, nil
 }
 
@@ -52,20 +55,20 @@ func Steps(events []asl.Event) []drill.StepRecord {
 	open := map[string]int{}
 	for _, ev := range events {
 		switch ev.Type {
-		case "StateEntered":
+		case asl.StateEntered:
 			open[ev.State] = len(steps)
 			steps = append(steps, drill.StepRecord{Name: ev.State, Start: ev.At, Status: "running"})
-		case "StateExited":
+		case asl.StateExited:
 			if i, ok := open[ev.State]; ok {
 				steps[i].End, steps[i].Status = ev.At, "succeeded"
 				delete(open, ev.State)
 			}
-		case "StateCaught":
+		case asl.StateCaught:
 			if i, ok := open[ev.State]; ok {
 				steps[i].End, steps[i].Status = ev.At, "caught: "+ev.Error
 				delete(open, ev.State)
 			}
-		case "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted":
+		case asl.ExecutionFailed, asl.ExecutionTimedOut, asl.ExecutionAborted:
 			for _, i := range open {
 				steps[i].End, steps[i].Status = ev.At, "failed"
 				if ev.Error != "" {

@@ -133,6 +133,11 @@ type RunOptions struct {
 	Faults  []Fault
 	// NoSafetyNet skips the post-execution restore (to test the flow's own catches).
 	NoSafetyNet bool
+	// VisitorInterval is how often a background visitor requests the site through the
+	// CloudFront stand-in during the run (0: 10 ms; negative: no visitor). The probe
+	// samples every probeIntervalMs; the visitor's much denser traffic is what gives the
+	// sandbox's edge log, and so sandbox.truth, a resolution of its own.
+	VisitorInterval time.Duration
 }
 
 // Outcome is what one execution did.
@@ -157,14 +162,16 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		o.Input = json.RawMessage(`{}`)
 	}
 	start := time.Now()
+	stopVisitor := e.visit(o.VisitorInterval)
 	res := e.Machine.Run(ctx, o.Name, o.Input, asl.Options{
 		Tasks:           withFaults(e.tasks, o.Faults),
 		OnEvent:         o.OnEvent,
 		ErrorName:       errorName,
 		StateMachineArn: "arn:aws:states:local:000000000000:stateMachine:failover-drill",
 	})
+	stopVisitor()
 	out := &Outcome{Name: o.Name, Input: o.Input, Result: res}
-	if !o.NoSafetyNet && res.Status != "SUCCEEDED" {
+	if !o.NoSafetyNet && res.Status != asl.StatusSucceeded {
 		// The EventBridge rule fires on FAILED, TIMED_OUT and ABORTED; it runs on its own
 		// clock, so a cancelled ctx must not stop it.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -234,4 +241,37 @@ func withFaults(tasks map[string]asl.TaskFunc, faults []Fault) map[string]asl.Ta
 		}
 	}
 	return out
+}
+
+// visit requests the distribution's home page every interval until the returned stop
+// function is called, like a steady trickle of shoppers.
+func (e *Env) visit(interval time.Duration) (stop func()) {
+	if interval < 0 {
+		return func() {}
+	}
+	if interval == 0 {
+		interval = 10 * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	client := &http.Client{Timeout: 5 * time.Second}
+	url := e.Sandbox.DistributionURL() + "/"
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if resp, err := client.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -109,7 +109,7 @@ func TestDrillPasses(t *testing.T) {
 			if rep.UserVisibleErrors != 0 {
 				t.Errorf("userVisibleErrors = %d, want 0 (CloudFront fails over on 403)", rep.UserVisibleErrors)
 			}
-			wantSteps := []string{"Configure", "MergeInput", "Preflight", "SeedCart", "BlockBucket", "AwaitFailover", "Restore", "AwaitRecovery", "Report", "Verdict", "Passed"}
+			wantSteps := []string{"Configure", "MergeInput", "Preflight", "SeedCart", "BlockBucket", "AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed"}
 			var names []string
 			for _, s := range rep.Steps {
 				names = append(names, s.Name)

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLocalJSONReport(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := runLocal(context.Background(), []string{
+		"--json", "-propagation", "200ms", "-replication-lag", "20ms", "-prior", "partial",
+		"-input", `{"probeIntervalMs":50}`, "-out", dir, "-name", "cli-test",
+	}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	// stdout is exactly one JSON document with the fields the issue promises.
+	var rep map[string]any
+	dec := json.NewDecoder(&stdout)
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	if dec.More() {
+		t.Error("stdout holds more than the report")
+	}
+	for _, path := range []string{"verdict", "failover.seconds", "failover.servedRegion", "recovery.seconds",
+		"userVisibleErrors", "cart.intact", "restore.matchesPrior", "steps", "sandbox.truth.failoverSeconds"} {
+		if _, ok := lookup(rep, path); !ok {
+			t.Errorf("report lacks %s", path)
+		}
+	}
+	if v, _ := lookup(rep, "verdict"); v != "pass" {
+		t.Errorf("verdict %v", v)
+	}
+	if !strings.Contains(stderr.String(), "AwaitFailover") || !strings.Contains(stderr.String(), "verdict: PASS") {
+		t.Errorf("timeline missing from stderr:\n%s", stderr.String())
+	}
+	for _, f := range []string{"report.json", "report.html"} {
+		if _, err := os.Stat(filepath.Join(dir, "cli-test", f)); err != nil {
+			t.Errorf("report file: %v", err)
+		}
+	}
+}
+
+func TestLocalExitCodes(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want int
+		says string
+	}{
+		{name: "invalid input fails the drill", args: []string{"-input", `{"items":0}`}, want: 1, says: "items: 0 is outside 1..20"},
+		{name: "bad prior flag", args: []string{"-prior", "sideways"}, want: 2, says: "-prior"},
+		{name: "unknown flag", args: []string{"-nope"}, want: 2, says: "-nope"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runLocal(context.Background(), append(tt.args, "-out", t.TempDir()), &stdout, &stderr)
+			if code != tt.want {
+				t.Errorf("exit %d, want %d", code, tt.want)
+			}
+			if all := stdout.String() + stderr.String(); !strings.Contains(all, tt.says) {
+				t.Errorf("output does not say %q:\n%s", tt.says, all)
+			}
+		})
+	}
+}
+
+func TestSandboxPrintsURLs(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := runSandbox(context.Background(), []string{"-for", "100ms"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"distribution", "us-east-1", "us-west-1", "S3 endpoint", "website", "shop API", "http://127.0.0.1:"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+func lookup(m map[string]any, path string) (any, bool) {
+	var cur any = m
+	for _, k := range strings.Split(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = obj[k]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}

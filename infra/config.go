@@ -1,0 +1,203 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/unishop/failover-drill/internal/drill"
+)
+
+// CDK context keys: the deployment's configuration. Set them in cdk.json ("context") or
+// on the command line: cdk deploy -c primaryBucket=... -c distributionDomain=...
+const (
+	CtxPrimaryBucket       = "primaryBucket"       // required: the primary UI bucket the drill blocks
+	CtxDistributionDomain  = "distributionDomain"  // required: the CloudFront distribution (domain or https URL)
+	CtxPrimaryRegion       = "primaryRegion"       // region of primaryBucket
+	CtxSecondaryRegion     = "secondaryRegion"     // region config.json must name after failover
+	CtxSchedule            = "schedule"            // optional: rate(...) or cron(...) for EventBridge Scheduler
+	CtxNotifyEmail         = "notifyEmail"         // optional: email subscribed to the results topic
+	CtxReportRetentionDays = "reportRetentionDays" // days the ledger keeps runs/ (reports, run tickets)
+)
+
+// ContextKeys lists every key the app reads, in the order problems are reported.
+var ContextKeys = []string{
+	CtxPrimaryBucket, CtxDistributionDomain, CtxPrimaryRegion, CtxSecondaryRegion,
+	CtxSchedule, CtxNotifyEmail, CtxReportRetentionDays,
+}
+
+// Defaults of the optional keys (cdk.json repeats them so they are visible there).
+const (
+	DefaultReportRetentionDays         = 90
+	MinRetentionDays, MaxRetentionDays = 1, 3650
+)
+
+// Config is the deployment's configuration, read from CDK context and validated.
+type Config struct {
+	PrimaryBucket       string
+	DistributionDomain  string
+	PrimaryRegion       string
+	SecondaryRegion     string
+	Schedule            string // "" means no schedule
+	NotifyEmail         string // "" means no email subscription
+	ReportRetentionDays int
+}
+
+// ContextError lists every bad context value, each problem starting with its key.
+type ContextError struct{ Problems []string }
+
+func (e *ContextError) Error() string {
+	return "invalid CDK context (set values in cdk.json or with -c key=value): " +
+		strings.Join(e.Problems, "; ")
+}
+
+var (
+	// EventBridge Scheduler: rate(value unit) and cron with six fields
+	// (minutes hours day-of-month month day-of-week year).
+	rateExpr  = regexp.MustCompile(`^rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
+	cronExpr  = regexp.MustCompile(`^cron\(([^()]+)\)$`)
+	emailAddr = regexp.MustCompile(`^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$`)
+)
+
+// ConfigFromContext reads and validates the configuration. get returns a context value
+// or nil when the key is absent (construct.Node().TryGetContext, or a map in tests).
+// Every problem is reported at once, each naming its context key. No jsii needed.
+func ConfigFromContext(get func(key string) any) (Config, error) {
+	var p []string
+	str := func(key, def string) string {
+		v := get(key)
+		switch v := v.(type) {
+		case nil:
+			return def
+		case string:
+			if s := strings.TrimSpace(v); s != "" {
+				return s
+			}
+			return def
+		default:
+			p = append(p, fmt.Sprintf("%s: must be a string, got %v", key, v))
+			return ""
+		}
+	}
+	c := Config{
+		PrimaryBucket:      str(CtxPrimaryBucket, ""),
+		DistributionDomain: str(CtxDistributionDomain, ""),
+		PrimaryRegion:      str(CtxPrimaryRegion, drill.Defaults.PrimaryRegion),
+		SecondaryRegion:    str(CtxSecondaryRegion, drill.Defaults.SecondaryRegion),
+		Schedule:           str(CtxSchedule, ""),
+		NotifyEmail:        str(CtxNotifyEmail, ""),
+	}
+	days, msg := intValue(get(CtxReportRetentionDays), DefaultReportRetentionDays)
+	if msg == "" && (days < MinRetentionDays || days > MaxRetentionDays) {
+		msg = fmt.Sprintf("%d is outside %d..%d", days, MinRetentionDays, MaxRetentionDays)
+	}
+	if msg != "" {
+		p = append(p, CtxReportRetentionDays+": "+msg)
+	}
+	c.ReportRetentionDays = days
+
+	p = append(p, c.targetProblems()...)
+	if c.Schedule != "" {
+		if msg := checkSchedule(c.Schedule); msg != "" {
+			p = append(p, CtxSchedule+": "+msg)
+		}
+	}
+	if c.NotifyEmail != "" && !emailAddr.MatchString(c.NotifyEmail) {
+		p = append(p, fmt.Sprintf("%s: %q is not an email address", CtxNotifyEmail, c.NotifyEmail))
+	}
+	if len(p) > 0 {
+		sort.Strings(p)
+		return Config{}, &ContextError{Problems: dedupe(p)}
+	}
+	return c, nil
+}
+
+// targetProblems reuses the drill's own validation of the target (the state machine
+// validates the same fields again at run time), renaming its fields to context keys.
+func (c Config) targetProblems() []string {
+	dc := drill.Defaults
+	dc.Distribution = c.DistributionDomain
+	dc.PrimaryBucket = c.PrimaryBucket
+	dc.PrimaryRegion = c.PrimaryRegion
+	dc.SecondaryRegion = c.SecondaryRegion
+	var p []string
+	if err := dc.Validate(); err != nil {
+		var inv *drill.InvalidInput
+		if !errors.As(err, &inv) {
+			return []string{"target: " + err.Error()}
+		}
+		rename := map[string]string{
+			"distribution":    CtxDistributionDomain,
+			"primaryBucket":   CtxPrimaryBucket,
+			"primaryRegion":   CtxPrimaryRegion,
+			"secondaryRegion": CtxSecondaryRegion,
+		}
+		for _, prob := range inv.Problems {
+			field, rest, _ := strings.Cut(prob, ":")
+			if key, ok := rename[field]; ok {
+				field = key
+			}
+			p = append(p, field+":"+rest)
+		}
+	}
+	// The drill accepts http on loopback for the local sandbox; a deployed probe cannot
+	// reach loopback, so AWS mode wants https or a bare domain.
+	if strings.HasPrefix(strings.ToLower(c.DistributionDomain), "http://") {
+		p = append(p, fmt.Sprintf("%s: %q must use https or be a bare domain", CtxDistributionDomain, c.DistributionDomain))
+	}
+	return p
+}
+
+func checkSchedule(s string) string {
+	if rateExpr.MatchString(s) {
+		return ""
+	}
+	if m := cronExpr.FindStringSubmatch(s); m != nil {
+		if n := len(strings.Fields(m[1])); n != 6 {
+			return fmt.Sprintf("%q has %d fields; EventBridge Scheduler cron needs 6 (minutes hours day-of-month month day-of-week year), e.g. cron(0 6 ? * MON *)", s, n)
+		}
+		return ""
+	}
+	return fmt.Sprintf("%q is not a schedule expression like rate(7 days) or cron(0 6 ? * MON *)", s)
+}
+
+// intValue accepts a JSON number (cdk.json) or a decimal string (-c key=value).
+func intValue(v any, def int) (int, string) {
+	switch v := v.(type) {
+	case nil:
+		return def, ""
+	case float64:
+		if v != math.Trunc(v) || math.IsInf(v, 0) || math.Abs(v) > 1e9 {
+			return 0, fmt.Sprintf("%v is not a whole number", v)
+		}
+		return int(v), ""
+	case int:
+		return v, ""
+	case string:
+		s := strings.TrimSpace(v)
+		if s == "" {
+			return def, ""
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return 0, fmt.Sprintf("%q is not a whole number", v)
+		}
+		return n, ""
+	default:
+		return 0, fmt.Sprintf("must be a whole number, got %v", v)
+	}
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}

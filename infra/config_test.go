@@ -1,0 +1,209 @@
+package main
+
+import (
+	"errors"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/statemachine"
+)
+
+// ctx returns a context getter over a map, as TryGetContext would answer.
+func ctx(m map[string]any) func(string) any {
+	return func(k string) any { return m[k] }
+}
+
+func validContext() map[string]any {
+	return map[string]any{
+		CtxPrimaryBucket:      "unicorn-ui-primary",
+		CtxDistributionDomain: "d111111abcdef8.cloudfront.net",
+	}
+}
+
+func TestConfigFromContextDefaults(t *testing.T) {
+	got, err := ConfigFromContext(ctx(validContext()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		PrimaryBucket:       "unicorn-ui-primary",
+		DistributionDomain:  "d111111abcdef8.cloudfront.net",
+		PrimaryRegion:       "us-east-1",
+		SecondaryRegion:     "us-west-1",
+		ReportRetentionDays: 90,
+	}
+	if got != want {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestConfigFromContextValues(t *testing.T) {
+	m := validContext()
+	m[CtxPrimaryRegion] = "eu-west-1"
+	m[CtxSecondaryRegion] = "eu-central-1"
+	m[CtxSchedule] = "cron(0 6 ? * MON *)"
+	m[CtxNotifyEmail] = "sre@example.com"
+	m[CtxReportRetentionDays] = float64(30) // a JSON number from cdk.json
+	m[CtxDistributionDomain] = "https://d111111abcdef8.cloudfront.net"
+	got, err := ConfigFromContext(ctx(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PrimaryRegion != "eu-west-1" || got.SecondaryRegion != "eu-central-1" || got.Schedule != "cron(0 6 ? * MON *)" ||
+		got.NotifyEmail != "sre@example.com" || got.ReportRetentionDays != 30 ||
+		got.DistributionDomain != "https://d111111abcdef8.cloudfront.net" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestConfigFromContextErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		set  map[string]any // merged over validContext; nil value deletes the key
+		keys []string       // context keys the error must name, and no others
+	}{
+		{name: "missing primaryBucket", set: map[string]any{CtxPrimaryBucket: nil}, keys: []string{CtxPrimaryBucket}},
+		{name: "empty primaryBucket", set: map[string]any{CtxPrimaryBucket: " "}, keys: []string{CtxPrimaryBucket}},
+		{name: "bad primaryBucket", set: map[string]any{CtxPrimaryBucket: "Unicorn_UI"}, keys: []string{CtxPrimaryBucket}},
+		{name: "IP primaryBucket", set: map[string]any{CtxPrimaryBucket: "192.168.1.1"}, keys: []string{CtxPrimaryBucket}},
+		{name: "missing distributionDomain", set: map[string]any{CtxDistributionDomain: nil}, keys: []string{CtxDistributionDomain}},
+		{name: "bad distributionDomain", set: map[string]any{CtxDistributionDomain: "not a domain"}, keys: []string{CtxDistributionDomain}},
+		{name: "distribution with path", set: map[string]any{CtxDistributionDomain: "https://d1.cloudfront.net/x"}, keys: []string{CtxDistributionDomain}},
+		{name: "http distribution", set: map[string]any{CtxDistributionDomain: "http://127.0.0.1:8080"}, keys: []string{CtxDistributionDomain}},
+		{name: "both required missing", set: map[string]any{CtxPrimaryBucket: nil, CtxDistributionDomain: nil}, keys: []string{CtxDistributionDomain, CtxPrimaryBucket}},
+		{name: "bad primaryRegion", set: map[string]any{CtxPrimaryRegion: "virginia"}, keys: []string{CtxPrimaryRegion}},
+		{name: "bad secondaryRegion", set: map[string]any{CtxSecondaryRegion: "US-WEST-1"}, keys: []string{CtxSecondaryRegion}},
+		{name: "same regions", set: map[string]any{CtxSecondaryRegion: "us-east-1"}, keys: []string{CtxSecondaryRegion}},
+		{name: "region not a string", set: map[string]any{CtxPrimaryRegion: float64(1)}, keys: []string{CtxPrimaryRegion}},
+		{name: "schedule not an expression", set: map[string]any{CtxSchedule: "weekly"}, keys: []string{CtxSchedule}},
+		{name: "schedule rate without unit", set: map[string]any{CtxSchedule: "rate(7)"}, keys: []string{CtxSchedule}},
+		{name: "schedule rate zero", set: map[string]any{CtxSchedule: "rate(0 days)"}, keys: []string{CtxSchedule}},
+		{name: "schedule cron with 5 fields", set: map[string]any{CtxSchedule: "cron(0 6 * * 1)"}, keys: []string{CtxSchedule}},
+		{name: "schedule at()", set: map[string]any{CtxSchedule: "at(2030-01-01T00:00:00)"}, keys: []string{CtxSchedule}},
+		{name: "bad email", set: map[string]any{CtxNotifyEmail: "sre-at-example"}, keys: []string{CtxNotifyEmail}},
+		{name: "email without domain dot", set: map[string]any{CtxNotifyEmail: "sre@localhost"}, keys: []string{CtxNotifyEmail}},
+		{name: "retention zero", set: map[string]any{CtxReportRetentionDays: "0"}, keys: []string{CtxReportRetentionDays}},
+		{name: "retention too long", set: map[string]any{CtxReportRetentionDays: float64(3651)}, keys: []string{CtxReportRetentionDays}},
+		{name: "retention not a number", set: map[string]any{CtxReportRetentionDays: "ninety"}, keys: []string{CtxReportRetentionDays}},
+		{name: "retention fraction", set: map[string]any{CtxReportRetentionDays: float64(1.5)}, keys: []string{CtxReportRetentionDays}},
+		{name: "retention bool", set: map[string]any{CtxReportRetentionDays: true}, keys: []string{CtxReportRetentionDays}},
+	}
+	keyAtStart := regexp.MustCompile(`^(\w+):`)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := validContext()
+			for k, v := range tc.set {
+				if v == nil {
+					delete(m, k)
+				} else {
+					m[k] = v
+				}
+			}
+			_, err := ConfigFromContext(ctx(m))
+			var cerr *ContextError
+			if !errors.As(err, &cerr) {
+				t.Fatalf("err = %v, want a *ContextError", err)
+			}
+			var named []string
+			for _, p := range cerr.Problems {
+				mm := keyAtStart.FindStringSubmatch(p)
+				if mm == nil || !slices.Contains(ContextKeys, mm[1]) {
+					t.Errorf("problem %q does not start with a context key", p)
+					continue
+				}
+				if !slices.Contains(named, mm[1]) {
+					named = append(named, mm[1])
+				}
+			}
+			sort.Strings(named)
+			if !slices.Equal(named, tc.keys) {
+				t.Errorf("problems name %v, want %v: %v", named, tc.keys, err)
+			}
+			for _, k := range tc.keys {
+				if !strings.Contains(err.Error(), k+":") {
+					t.Errorf("message %q does not name %s", err, k)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigFromContextAcceptsSchedules(t *testing.T) {
+	for _, s := range []string{"rate(1 day)", "rate(7 days)", "rate(12 hours)", "rate(30 minutes)", "cron(0 6 ? * MON *)", "cron(15 10 1 * ? *)"} {
+		t.Run(s, func(t *testing.T) {
+			m := validContext()
+			m[CtxSchedule] = s
+			if _, err := ConfigFromContext(ctx(m)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// aslPlaceholders are the ${Name} placeholders of the embedded ASL.
+func aslPlaceholders(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z][A-Za-z0-9]*)\}`).FindAllStringSubmatch(statemachine.Definition, -1) {
+		if !slices.Contains(names, m[1]) {
+			names = append(names, m[1])
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
+	cfg, err := ConfigFromContext(ctx(validContext()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arns := map[string]string{}
+	for _, n := range FunctionNames() {
+		arns[n] = "arn:aws:lambda:us-east-1:123456789012:function:" + n
+	}
+	subs, err := DefinitionSubstitutions(cfg, arns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k, v := range subs {
+		keys = append(keys, k)
+		if v == "" {
+			t.Errorf("substitution %s is empty", k)
+		}
+	}
+	sort.Strings(keys)
+	placeholders := aslPlaceholders(t)
+	if !slices.Equal(keys, placeholders) {
+		t.Errorf("substitution keys %v\n!= ASL placeholders %v", keys, placeholders)
+	}
+	shared := slices.Clone(drill.Placeholders)
+	sort.Strings(shared)
+	if !slices.Equal(keys, shared) {
+		t.Errorf("substitution keys %v\n!= drill.Placeholders %v", keys, shared)
+	}
+	if subs["PrimaryBucket"] != "unicorn-ui-primary" || subs["DistributionDomain"] != "d111111abcdef8.cloudfront.net" ||
+		subs["PrimaryRegion"] != "us-east-1" || subs["SecondaryRegion"] != "us-west-1" ||
+		subs["RestoreFunctionArn"] != arns[drill.FuncRestore] || subs["ProbeFunctionArn"] != arns[drill.FuncProbe] {
+		t.Errorf("substitutions map the wrong values: %v", subs)
+	}
+
+	delete(arns, drill.FuncReport)
+	if _, err := DefinitionSubstitutions(cfg, arns); err == nil || !strings.Contains(err.Error(), drill.FuncReport) {
+		t.Errorf("missing report ARN: err = %v, want one naming %s", err, drill.FuncReport)
+	}
+}
+
+func TestFunctionNamesAreTheDrillFunctions(t *testing.T) {
+	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart}
+	got := FunctionNames()
+	sort.Strings(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("FunctionNames() = %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,576 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/statemachine"
+)
+
+// FailoverDrillStackProps configures the stack. The stack is environment-agnostic.
+type FailoverDrillStackProps struct {
+	awscdk.StackProps
+	// Config is the deployment configuration; nil reads and validates it from the CDK
+	// context of scope (a bad value panics with a message naming the context key).
+	Config *Config
+	// Functions builds the Lambda code; nil builds functions/<name> with the local Go
+	// toolchain (GoBuilder).
+	Functions FunctionBuilder
+}
+
+// functionSpec is one Lambda function of the drill.
+type functionSpec struct {
+	name        string // folder under functions/ (drill.Func*)
+	id          string // construct ID
+	placeholder string // its ARN's ${Placeholder} in the ASL
+	description string
+	timeout     time.Duration
+	memoryMB    float64
+}
+
+// functionSpecs are the five functions, in flow order.
+var functionSpecs = []functionSpec{
+	{drill.FuncProbe, "ProbeFunction", "ProbeFunctionArn",
+		"Failover drill: samples the CloudFront distribution (steady state, failover, recovery)", 15 * time.Minute, 512},
+	{drill.FuncSeedCart, "SeedCartFunction", "SeedCartFunctionArn",
+		"Failover drill: signs up a synthetic user and fills its cart", 2 * time.Minute, 256},
+	{drill.FuncBlock, "BlockBucketFunction", "BlockBucketFunctionArn",
+		"Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket", 1 * time.Minute, 256},
+	{drill.FuncRestore, "RestoreFunction", "RestoreFunctionArn",
+		"Failover drill: restores the primary bucket's public access block from the ticket", 2 * time.Minute, 256},
+	{drill.FuncReport, "ReportFunction", "ReportFunctionArn",
+		"Failover drill: judges the drill and writes the report to the ledger", 1 * time.Minute, 256},
+}
+
+// FunctionNames are the folders under functions/ that the stack deploys.
+func FunctionNames() []string {
+	names := make([]string, len(functionSpecs))
+	for i, s := range functionSpecs {
+		names[i] = s.name
+	}
+	return names
+}
+
+// DefinitionSubstitutions maps every ${Placeholder} of the ASL (drill.Placeholders) to
+// its value:
+// functionARNs is keyed by function name (drill.Func*).
+func DefinitionSubstitutions(cfg Config, functionARNs map[string]string) (map[string]string, error) {
+	subs := map[string]string{
+		"DistributionDomain": cfg.DistributionDomain,
+		"PrimaryBucket":      cfg.PrimaryBucket,
+		"PrimaryRegion":      cfg.PrimaryRegion,
+		"SecondaryRegion":    cfg.SecondaryRegion,
+	}
+	for _, s := range functionSpecs {
+		arn, ok := functionARNs[s.name]
+		if !ok || arn == "" {
+			return nil, fmt.Errorf("definition substitutions: no ARN for function %s", s.name)
+		}
+		subs[s.placeholder] = arn
+	}
+	return subs, nil
+}
+
+var placeholder = regexp.MustCompile(`\$\{([A-Za-z][A-Za-z0-9]*)\}`)
+
+// Placeholders are the distinct ${Name} placeholders of an ASL document, sorted.
+func Placeholders(asl string) []string {
+	var names []string
+	for _, m := range placeholder.FindAllStringSubmatch(asl, -1) {
+		if !slices.Contains(names, m[1]) {
+			names = append(names, m[1])
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// CheckSubstitutions fails when a placeholder of asl has no substitution or a
+// substitution has no placeholder: CloudFormation would leave the one in the deployed
+// definition and silently ignore the other.
+func CheckSubstitutions(asl string, subs map[string]string) error {
+	names := Placeholders(asl)
+	var missing, unused []string
+	for _, n := range names {
+		if _, ok := subs[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	for k := range subs {
+		if !slices.Contains(names, k) {
+			unused = append(unused, k)
+		}
+	}
+	if len(missing)+len(unused) > 0 {
+		sort.Strings(unused)
+		return fmt.Errorf("state machine definition: placeholders without substitution %v, substitutions without placeholder %v", missing, unused)
+	}
+	return nil
+}
+
+// NewFailoverDrillStack deploys the drill: five Go functions, the state machine from
+// statemachine/failover-drill.asl.json, the ledger bucket, the safety net, an optional
+// schedule, and notifications.
+func NewFailoverDrillStack(scope constructs.Construct, id string, props *FailoverDrillStackProps) awscdk.Stack {
+	if props == nil {
+		props = &FailoverDrillStackProps{}
+	}
+	sprops := props.StackProps
+	if sprops.Description == nil {
+		sprops.Description = jsii.String("Failover drill: block the primary UI bucket, prove CloudFront fails over with the cart intact, restore, report")
+	}
+	stack := awscdk.NewStack(scope, &id, &sprops)
+
+	cfg := props.Config
+	if cfg == nil {
+		c, err := ConfigFromContext(contextOf(stack.Node()))
+		if err != nil {
+			panic(err)
+		}
+		cfg = &c
+	}
+	builder := props.Functions
+	if builder == nil {
+		b, err := NewGoBuilder()
+		if err != nil {
+			panic(err)
+		}
+		builder = b
+	}
+
+	ledger := newLedger(stack, cfg)
+	fns := map[string]awslambda.Function{}
+	for _, spec := range functionSpecs {
+		fns[spec.name] = newGoFunction(stack, builder, spec, functionEnv(spec.name, cfg, ledger))
+	}
+	grantFunctions(stack, cfg, ledger, fns)
+
+	sm := newStateMachine(stack, cfg, fns)
+
+	// Failed deliveries of the safety net and of notifications land here; an alarm
+	// reports any message in it.
+	dlq := awssqs.NewQueue(stack, jsii.String("DeliveryDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue of the safety-net and notification rule targets and of the restore function's async invocations; a DLQ of a DLQ adds nothing."),
+	}}, nil)
+
+	newSafetyNet(stack, sm, fns[drill.FuncRestore], dlq)
+	if cfg.Schedule != "" {
+		newSchedule(stack, cfg, sm)
+	}
+	topic := newNotifications(stack, cfg, sm, ledger, dlq)
+
+	awscdk.NewCfnOutput(stack, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
+		Value: sm.StateMachineArn(), Description: jsii.String("The failover drill state machine"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("LedgerBucketName"), &awscdk.CfnOutputProps{
+		Value: ledger.BucketName(), Description: jsii.String("Locks, restore tickets and reports (runs/<execution>/report.json, report.html)"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("TopicArn"), &awscdk.CfnOutputProps{
+		Value: topic.TopicArn(), Description: jsii.String("Drill results and alarms"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("StartCommand"), &awscdk.CfnOutputProps{
+		Value: awscdk.Fn_Join(jsii.String(""), &[]*string{
+			jsii.String("aws stepfunctions start-execution --state-machine-arn "),
+			sm.StateMachineArn(),
+			jsii.String(" --input '{}'"),
+		}),
+		Description: jsii.String("Starts a drill with the deployed defaults"),
+	})
+	return stack
+}
+
+func contextOf(node constructs.Node) func(string) any {
+	return func(key string) any { return node.TryGetContext(jsii.String(key)) }
+}
+
+// newLedger is the drill's state: locks/<bucket>.json (lock + restore ticket) and
+// runs/<execution>/ (ticket copy, report.json, report.html).
+func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
+	days := awscdk.Duration_Days(jsii.Number(float64(cfg.ReportRetentionDays)))
+	ledger := awss3.NewBucket(stack, jsii.String("Ledger"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		MinimumTLSVersion: jsii.Number(1.2),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Versioned:         jsii.Bool(true),
+		// Locks and tickets say how to put a target bucket back: they outlive the stack.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{
+			{
+				Id:                                  jsii.String("ExpireRuns"),
+				Prefix:                              jsii.String("runs/"),
+				Expiration:                          days,
+				NoncurrentVersionExpiration:         days,
+				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+			},
+			{
+				Id:                          jsii.String("TidyLockVersions"),
+				Prefix:                      jsii.String("locks/"),
+				NoncurrentVersionExpiration: days,
+				ExpiredObjectDeleteMarker:   jsii.Bool(true),
+			},
+		},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(ledger, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-S1"),
+		Reason: jsii.String("The ledger is private, versioned and written only by this stack's drill functions (locks, restore tickets, reports); " +
+			"every write is already recorded in the versions and the functions' logs, so a separate access-log bucket would add cost without audit value."),
+	}}, nil)
+	return ledger
+}
+
+// functionEnv is the environment each function needs, and nothing more.
+func functionEnv(name string, cfg *Config, ledger awss3.IBucket) map[string]*string {
+	switch name {
+	case drill.FuncBlock, drill.FuncReport:
+		return map[string]*string{drill.EnvLedgerBucket: ledger.BucketName()}
+	case drill.FuncRestore:
+		return map[string]*string{
+			drill.EnvLedgerBucket: ledger.BucketName(),
+			drill.EnvTargetBucket: jsii.String(cfg.PrimaryBucket),
+		}
+	default: // seed-cart, probe-cloudfront: configuration arrives in the payload
+		return nil
+	}
+}
+
+// newGoFunction is the one place a drill function is defined: provided.al2023 on arm64,
+// built by builder, its own role (logs + X-Ray only until granted more), its own log group.
+func newGoFunction(stack awscdk.Stack, builder FunctionBuilder, spec functionSpec, env map[string]*string) awslambda.Function {
+	dir, err := builder.AssetDir(spec.name)
+	if err != nil {
+		panic(err)
+	}
+	logs := awslogs.NewLogGroup(stack, jsii.String(spec.id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_THREE_MONTHS,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	// An explicit role instead of AWSLambdaBasicExecutionRole: it may write only to
+	// this function's log group.
+	role := awsiam.NewRole(stack, jsii.String(spec.id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Role of the failover drill's " + spec.name + " function"),
+	})
+	logs.GrantWrite(role)
+
+	var envp *map[string]*string
+	if len(env) > 0 {
+		envp = &env
+	}
+	fn := awslambda.NewFunction(stack, jsii.String(spec.id), &awslambda.FunctionProps{
+		Description:   jsii.String(spec.description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(dir), nil),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
+		MemorySize:    jsii.Number(spec.memoryMB),
+		Environment:   envp,
+		Role:          role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Tracing:       awslambda.Tracing_ACTIVE,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource must be *."),
+		AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+	}}, jsii.Bool(true))
+	return fn
+}
+
+// grantFunctions gives each function exactly the AWS access its step needs.
+// seed-cart and probe-cloudfront speak only HTTP to the shop and CloudFront: no grants.
+func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, fns map[string]awslambda.Function) {
+	targetBucketARN := TargetBucketARN(stack, cfg.PrimaryBucket)
+	ledgerObjects := []*string{ledger.ArnForObjects(jsii.String("locks/*")), ledger.ArnForObjects(jsii.String("runs/*"))}
+
+	publicAccess := func() awsiam.PolicyStatement {
+		// PutBucketPublicAccessBlock also authorizes DeletePublicAccessBlock.
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("TargetBucketPublicAccessBlock"),
+			Actions:   jsii.Strings("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+			Resources: &[]*string{targetBucketARN},
+		})
+	}
+	// Without s3:ListBucket a missing lock or ticket reads as AccessDenied instead of
+	// NoSuchKey, and the functions could not tell "no lock" from "no permission".
+	listLedger := func() awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("LedgerList"),
+			Actions:   jsii.Strings("s3:ListBucket"),
+			Resources: &[]*string{ledger.BucketArn()},
+		})
+	}
+	ledgerAccess := func(actions ...string) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("LedgerObjects"),
+			Actions:   jsii.Strings(actions...),
+			Resources: &ledgerObjects,
+		})
+	}
+
+	block := fns[drill.FuncBlock]
+	block.AddToRolePolicy(publicAccess())
+	block.AddToRolePolicy(listLedger())
+	block.AddToRolePolicy(ledgerAccess("s3:GetObject", "s3:PutObject"))
+
+	restore := fns[drill.FuncRestore]
+	restore.AddToRolePolicy(publicAccess())
+	restore.AddToRolePolicy(listLedger())
+	restore.AddToRolePolicy(ledgerAccess("s3:GetObject", "s3:PutObject", "s3:DeleteObject"))
+
+	report := fns[drill.FuncReport]
+	report.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("LedgerReports"),
+		Actions:   jsii.Strings("s3:PutObject"),
+		Resources: &[]*string{ledger.ArnForObjects(jsii.String("runs/*"))},
+	}))
+
+	for _, fn := range []awslambda.Function{block, restore, report} {
+		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/...), " +
+				"unknown at deploy time; access is limited to those two prefixes of this stack's ledger bucket."),
+			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
+				Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks|runs)\/\*$/g`),
+			}},
+		}}, jsii.Bool(true))
+	}
+}
+
+// TargetBucketARN is arn:<partition>:s3:::<bucket>: the only bucket whose public access
+// block the drill may read or change.
+func TargetBucketARN(stack awscdk.Stack, bucket string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service:  jsii.String("s3"),
+		Region:   jsii.String(""),
+		Account:  jsii.String(""),
+		Resource: jsii.String(bucket),
+	})
+}
+
+func newStateMachine(stack awscdk.Stack, cfg *Config, fns map[string]awslambda.Function) awsstepfunctions.StateMachine {
+	arns := map[string]string{}
+	var fnARNs []*string
+	for _, spec := range functionSpecs {
+		arn := fns[spec.name].FunctionArn()
+		arns[spec.name] = *arn
+		fnARNs = append(fnARNs, arn)
+	}
+	subs, err := DefinitionSubstitutions(*cfg, arns)
+	if err != nil {
+		panic(err)
+	}
+	if err := CheckSubstitutions(statemachine.Definition, subs); err != nil {
+		panic(err)
+	}
+	cfnSubs := map[string]*string{}
+	for k, v := range subs {
+		cfnSubs[k] = jsii.String(v)
+	}
+
+	logs := awslogs.NewLogGroup(stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
+		// The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small.
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + *stack.StackName()),
+		Retention:     awslogs.RetentionDays_THREE_MONTHS,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	// The execution timeout is the ASL's own TimeoutSeconds (3600): CDK's Timeout prop
+	// does not apply to a string definition. A test holds the ASL to it.
+	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		// Inline (not an S3 asset) so template assertions can read the flow; CloudFormation
+		// fills the ${Placeholders} from DefinitionSubstitutions.
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(statemachine.Definition)),
+		DefinitionSubstitutions: &cfnSubs,
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		TracingEnabled:          jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination: logs,
+			Level:       awsstepfunctions.LogLevel_ALL,
+			// Execution data holds the synthetic user's email and session details.
+			IncludeExecutionData: jsii.Bool(false),
+		},
+	})
+	// Exactly the five functions, unqualified ARNs as the ASL names them.
+	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("InvokeDrillFunctions"),
+		Actions:   jsii.Strings("lambda:InvokeFunction"),
+		Resources: &fnARNs,
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Step Functions logging (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, " +
+			"PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, " +
+			"GetSamplingRules, GetSamplingTargets) support no resource-level permissions, so their resource must be *."),
+		AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+	}}, jsii.Bool(true))
+	return sm
+}
+
+// executionStatusPattern matches this state machine's executions ending in statuses.
+func executionStatusPattern(sm awsstepfunctions.IStateMachine, statuses ...string) *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.states"),
+		DetailType: jsii.Strings("Step Functions Execution Status Change"),
+		Detail: &map[string]interface{}{
+			"status":          jsii.Strings(statuses...),
+			"stateMachineArn": &[]*string{sm.StateMachineArn()},
+		},
+	}
+}
+
+// newSafetyNet restores by ticket when an execution fails, times out or is stopped,
+// including where no Catch ran. The rule retries delivery; what still fails lands in dlq.
+func newSafetyNet(stack awscdk.Stack, sm awsstepfunctions.IStateMachine, restore awslambda.Function, dlq awssqs.IQueue) {
+	rule := awsevents.NewRule(stack, jsii.String("SafetyNet"), &awsevents.RuleProps{
+		Description:  jsii.String("Failover drill safety net: restore the primary bucket when a drill execution fails, times out or is aborted"),
+		EventPattern: executionStatusPattern(sm, "FAILED", "TIMED_OUT", "ABORTED"),
+	})
+	rule.AddTarget(awseventstargets.NewLambdaFunction(restore, &awseventstargets.LambdaFunctionProps{
+		Event: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
+			"execution": awsevents.EventField_FromPath(jsii.String("$.detail.name")),
+			"reason":    drill.ReasonSafetyNet,
+		}),
+		RetryAttempts:   jsii.Number(20),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(6)),
+		DeadLetterQueue: dlq,
+	}))
+	// The rule invokes restore asynchronously: Lambda retries a failed restore, then
+	// records the event in the DLQ instead of dropping it.
+	restore.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+	})
+}
+
+// newSchedule starts the drill with input {} (the deployed defaults) on cfg.Schedule.
+func newSchedule(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine) {
+	awsscheduler.NewSchedule(stack, jsii.String("Schedule"), &awsscheduler.ScheduleProps{
+		Description: jsii.String("Starts the failover drill with the deployed defaults"),
+		Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(cfg.Schedule), awscdk.TimeZone_ETC_UTC()),
+		Target: awsschedulertargets.NewStepFunctionsStartExecution(sm, &awsschedulertargets.ScheduleTargetBaseProps{
+			Input: awsscheduler.ScheduleTargetInput_FromObject(map[string]interface{}{}),
+			// A retried StartExecution could start a second drill; the bucket lock would
+			// refuse it, but there is no reason to try.
+			RetryAttempts: jsii.Number(0),
+		}),
+	})
+}
+
+// newNotifications: an encrypted topic receiving every drill result and the alarms.
+func newNotifications(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.StateMachine, ledger awss3.IBucket, dlq awssqs.Queue) awssns.Topic {
+	key := awskms.NewKey(stack, jsii.String("TopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the failover drill's notification topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+	})
+	// EventBridge and CloudWatch alarms publish to an encrypted topic only if the key
+	// lets them (an AWS-managed key would not).
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("AllowEventBridgeAndAlarmsToPublish"),
+		Principals: &[]awsiam.IPrincipal{
+			awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+			awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
+		},
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources: jsii.Strings("*"), // in a key policy, * is this key
+	}), nil)
+	topic := awssns.NewTopic(stack, jsii.String("Notifications"), &awssns.TopicProps{
+		DisplayName: jsii.String("Failover drill"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowAlarmsToPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike": map[string]interface{}{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+				ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			})},
+		},
+	}))
+	if cfg.NotifyEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.NotifyEmail), nil))
+	}
+
+	execution := awsevents.EventField_FromPath(jsii.String("$.detail.name"))
+	results := awsevents.NewRule(stack, jsii.String("DrillResults"), &awsevents.RuleProps{
+		Description:  jsii.String("Failover drill results: every finished execution"),
+		EventPattern: executionStatusPattern(sm, "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"),
+	})
+	results.AddTarget(awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{
+		Message: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
+			"drill":        "failover-drill",
+			"execution":    execution,
+			"status":       awsevents.EventField_FromPath(jsii.String("$.detail.status")),
+			"executionArn": awsevents.EventField_FromPath(jsii.String("$.detail.executionArn")),
+			"report":       "s3://" + *ledger.BucketName() + "/runs/" + *execution + "/report.html",
+		}),
+		RetryAttempts:   jsii.Number(20),
+		DeadLetterQueue: dlq,
+	}))
+
+	alarmAction := awscloudwatchactions.NewSnsAction(topic)
+	failed := awscloudwatch.NewAlarm(stack, jsii.String("ExecutionsFailed"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("A failover drill execution failed (see the report in the ledger and the execution history)"),
+		Metric: sm.MetricFailed(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	failed.AddAlarmAction(alarmAction)
+	undelivered := awscloudwatch.NewAlarm(stack, jsii.String("UndeliveredEvents"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("A safety-net restore or a notification could not be delivered: check the DLQ and the primary bucket's public access block NOW"),
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	undelivered.AddAlarmAction(alarmAction)
+	return topic
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cdkCLI is the pinned CDK CLI (package.json), or it skips the test: it fails it in CI.
+func cdkCLI(t *testing.T) string {
+	t.Helper()
+	cli := filepath.Join(repoRoot, "node_modules", ".bin", "cdk")
+	if _, err := os.Stat(cli); err != nil {
+		msg := "node_modules/.bin/cdk not found: run `npm ci` at the repository root to install the pinned CDK CLI"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if missing := missingFunctions(); len(missing) > 0 {
+		msg := "functions " + strings.Join(missing, ", ") + " missing from functions/: cannot synthesize the real app"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return cli
+}
+
+func runCDK(t *testing.T, cli string, args ...string) (string, error, time.Duration) {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(c, cli, args...)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(),
+		"CDK_DISABLE_CLI_TELEMETRY=true",
+	)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	return string(out), err, time.Since(start)
+}
+
+// The real app through the pinned CLI: cdk.json's app command, its context, the Go
+// function builds and cdk-nag (the CLI fails on any error annotation).
+func TestCDKSynthThroughPinnedCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping cdk synth through the CLI")
+	}
+	cli := cdkCLI(t)
+	outDir := filepath.Join(t.TempDir(), "cdk.out")
+	out, err, took := runCDK(t, cli, "synth", "-q", "--no-notices", "-o", outDir,
+		"-c", CtxPrimaryBucket+"="+testBucket, "-c", CtxDistributionDomain+"="+testDistribution)
+	if err != nil {
+		t.Fatalf("cdk synth: %v\n%s", err, out)
+	}
+	t.Logf("cdk synth through the CLI took %v", took.Round(time.Millisecond))
+	if _, err := os.Stat(filepath.Join(outDir, StackID+".template.json")); err != nil {
+		t.Fatalf("no template: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "AwsSolutions-") {
+		t.Errorf("cdk-nag findings in the CLI output:\n%s", out)
+	}
+
+	// A bad value stops synth with a message naming the key.
+	out, err, _ = runCDK(t, cli, "synth", "-q", "--no-notices", "-o", filepath.Join(t.TempDir(), "bad.out"),
+		"-c", CtxPrimaryBucket+"="+testBucket, "-c", CtxDistributionDomain+"="+testDistribution,
+		"-c", CtxSchedule+"=weekly")
+	if err == nil {
+		t.Fatalf("cdk synth with schedule=weekly succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, CtxSchedule+":") {
+		t.Errorf("cdk synth with schedule=weekly: output does not name the key:\n%s", out)
+	}
+}
