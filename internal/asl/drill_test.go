@@ -40,6 +40,8 @@ type drill struct {
 	calls []string                   // "Probe:steady", "SeedCart", ...
 	got   map[string]json.RawMessage // last payload per call name
 	fail  func(call string) error
+	// result, when set and returning non-nil, replaces a call's canned output.
+	result func(call string) json.RawMessage
 }
 
 func (d *drill) tasks() map[string]TaskFunc {
@@ -65,6 +67,11 @@ func (d *drill) tasks() map[string]TaskFunc {
 			if d.fail != nil {
 				if err := d.fail(call); err != nil {
 					return nil, err
+				}
+			}
+			if d.result != nil {
+				if out := d.result(call); out != nil {
+					return out, nil
 				}
 			}
 			switch call {
@@ -117,7 +124,7 @@ func TestRealFlowLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Configure", "MergeInput", "Preflight", "SeedCart", "BlockBucket", "AwaitFailover", "Restore",
-		"AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed", "RestoreAfterFailure", "ReportAfterFailure", "FailWithCause"}
+		"Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed", "RestoreAfterFailure", "ReportAfterFailure", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
 	}
@@ -268,4 +275,24 @@ func TestRealFlow(t *testing.T) {
 			t.Errorf("cause %q", res.Cause)
 		}
 	})
+}
+
+// A Restore that had nothing to restore returns no restoredAt: the Restored choice
+// skips AwaitRecovery (whose since.$ would otherwise be an uncatchable States.Runtime)
+// and the report judges the drill.
+func TestRealFlowSkipsRecoveryWithoutRestoredAt(t *testing.T) {
+	d := &drill{result: func(call string) json.RawMessage {
+		if call == "Restore:flow" {
+			return json.RawMessage(`{"nothingToRestore":true}`)
+		}
+		return nil
+	}}
+	res, _ := runDrill(t, d, `{}`)
+	want := []string{"Probe:steady", "SeedCart", "BlockBucket", "Probe:failover", "Restore:flow", "Report"}
+	if got := d.Calls(); !reflect.DeepEqual(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+	if res.Status != StatusSucceeded {
+		t.Errorf("status %s (%s: %s)", res.Status, res.Error, res.Cause)
+	}
 }
