@@ -80,6 +80,16 @@ type Result struct {
 	Start, Stop  time.Time
 }
 
+type stateKey struct{}
+
+// StateName is the name of the Task state a TaskFunc was called for ("" outside a
+// Run). Lambda has no such thing; it lets local fault injection and cross-checks aim
+// at one state when several states call the same function.
+func StateName(ctx context.Context) string {
+	name, _ := ctx.Value(stateKey{}).(string)
+	return name
+}
+
 // TaskError lets a TaskFunc report an error with an exact name and cause, as the Lambda
 // service or the integration would (e.g. "Lambda.TooManyRequestsException"), bypassing
 // ErrorName and the {"errorMessage","errorType"} cause.
@@ -566,7 +576,7 @@ func (r *run) call(st *state, fn TaskFunc, payload json.RawMessage) (json.RawMes
 				done <- callResult{panic: &panicValue{value: v, stack: stackTrace()}}
 			}
 		}()
-		out, err := fn(tctx, payload)
+		out, err := fn(context.WithValue(tctx, stateKey{}, st.name), payload)
 		done <- callResult{out: out, err: err}
 	}()
 	var res callResult

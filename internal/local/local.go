@@ -114,15 +114,14 @@ func task[In, Out any](h func(context.Context, In) (Out, error)) asl.TaskFunc {
 	}
 }
 
-// Fault makes one function invocation fail, to prove the flow's catches. Match picks
-// the invocation (by function and payload); Before fails it without running the
-// handler, After runs the handler and then fails (a crash after the side effect).
+// Fault makes one state's invocation fail, to prove the flow's catches. Before (the
+// default) fails it without running the handler; After runs the handler and then fails
+// (a crash after the side effect).
 type Fault struct {
-	Function string
-	Match    func(payload json.RawMessage) bool
-	Err      error
-	After    bool
-	Times    int // how many matching invocations fail; 0 means 1
+	State string // the Task state, e.g. "AwaitFailover"
+	Err   error
+	After bool
+	Times int // how many invocations from that state fail; 0 means 1
 }
 
 // RunOptions tune one execution.
@@ -218,31 +217,30 @@ func withFaults(tasks map[string]asl.TaskFunc, faults []Fault) map[string]asl.Ta
 	if len(faults) == 0 {
 		return tasks
 	}
-	out := make(map[string]asl.TaskFunc, len(tasks))
-	for arn, fn := range tasks {
-		out[arn] = fn
+	left := make([]int, len(faults))
+	for i, f := range faults {
+		left[i] = max(f.Times, 1)
 	}
-	for i := range faults {
-		f := faults[i]
-		arn := FunctionARN(f.Function)
-		next := out[arn]
-		left := max(f.Times, 1)
+	out := make(map[string]asl.TaskFunc, len(tasks))
+	for arn, next := range tasks {
 		out[arn] = func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-			if left <= 0 || (f.Match != nil && !f.Match(payload)) {
-				return next(ctx, payload)
-			}
-			left--
-			if f.After {
-				if _, err := next(ctx, payload); err != nil {
-					return nil, err
+			for i, f := range faults {
+				if f.State != asl.StateName(ctx) || left[i] == 0 {
+					continue
 				}
+				left[i]--
+				if f.After {
+					if _, err := next(ctx, payload); err != nil {
+						return nil, err
+					}
+				}
+				return nil, f.Err
 			}
-			return nil, f.Err
+			return next(ctx, payload)
 		}
 	}
 	return out
 }
-
 // visit requests the distribution's home page every interval until the returned stop
 // function is called, like a steady trickle of shoppers.
 func (e *Env) visit(interval time.Duration) (stop func()) {

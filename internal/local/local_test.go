@@ -164,14 +164,6 @@ func waitCart(env *local.Env, region, user string, n int) []string {
 
 var injected = &local.NamedError{Type: "InjectedFault", Msg: "injected fault"}
 
-func mode(m string) func(json.RawMessage) bool {
-	return func(p json.RawMessage) bool { return strings.Contains(string(p), `"mode":"`+m+`"`) }
-}
-
-func reason(r string) func(json.RawMessage) bool {
-	return func(p json.RawMessage) bool { return strings.Contains(string(p), `"reason":"`+r+`"`) }
-}
-
 // A failure in each state from BlockBucket on still runs Restore through the flow's own
 // Catch (the safety net is off here), the execution fails with the original cause,
 // and the bucket is back exactly as it was.
@@ -180,12 +172,13 @@ func TestFailureInEachStateRestores(t *testing.T) {
 		name  string
 		fault local.Fault
 	}{
-		{name: "BlockBucket crashes after blocking", fault: local.Fault{Function: drill.FuncBlock, After: true, Err: injected}},
-		{name: "AwaitFailover", fault: local.Fault{Function: drill.FuncProbe, Match: mode(drill.ModeFailover), Err: injected}},
-		{name: "Restore", fault: local.Fault{Function: drill.FuncRestore, Match: reason(drill.ReasonFlow), Err: injected}},
-		{name: "Restore crashes after restoring", fault: local.Fault{Function: drill.FuncRestore, Match: reason(drill.ReasonFlow), After: true, Err: injected}},
-		{name: "AwaitRecovery", fault: local.Fault{Function: drill.FuncProbe, Match: mode(drill.ModeRecovery), Err: injected}},
-		{name: "Report", fault: local.Fault{Function: drill.FuncReport, Err: injected}},
+		{name: "BlockBucket crashes after blocking", fault: local.Fault{State: "BlockBucket", After: true, Err: injected}},
+		{name: "AwaitFailover", fault: local.Fault{State: "AwaitFailover", Err: injected}},
+		{name: "Restore", fault: local.Fault{State: "Restore", Err: injected}},
+		{name: "Restore crashes after restoring", fault: local.Fault{State: "Restore", After: true, Err: injected}},
+		{name: "AwaitRecovery", fault: local.Fault{State: "AwaitRecovery", Err: injected}},
+		{name: "Report", fault: local.Fault{State: "Report", Err: injected}},
+		{name: "Report crashes after writing", fault: local.Fault{State: "Report", After: true, Err: injected}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := startEnv(t, partial)
@@ -282,7 +275,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	env.Sandbox.FailNext("GetObject", 1, 500)
 	out, err := env.Run(context.Background(), local.RunOptions{
 		Input: json.RawMessage(fastInput),
-		Faults: []local.Fault{{Function: drill.FuncBlock, After: true,
+		Faults: []local.Fault{{State: "BlockBucket", After: true,
 			Err: &local.NamedError{Type: "Lambda.ServiceException", Msg: "the function crashed after blocking"}}},
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ package toolcheck
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -27,4 +28,20 @@ func NodeBin(t testing.TB, name string) string {
 		t.Skip("SKIP: " + msg)
 	}
 	return p
+}
+
+// NodeModule returns the directory of node_modules/<name> and the path of node, or
+// fails/skips the test.
+func NodeModule(t testing.TB, name string) (dir, node string) {
+	t.Helper()
+	dir = filepath.Join(RepoRoot(), "node_modules", name)
+	node, err := exec.LookPath("node")
+	if _, statErr := os.Stat(dir); statErr != nil || err != nil {
+		msg := "node and the npm package " + name + " are needed: install Node.js and run `npm ci` in " + RepoRoot() + " (the README's test command does)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIP: " + msg)
+	}
+	return dir, node
 }
