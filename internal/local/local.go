@@ -241,6 +241,7 @@ func withFaults(tasks map[string]asl.TaskFunc, faults []Fault) map[string]asl.Ta
 	}
 	return out
 }
+
 // visit requests the distribution's home page every interval until the returned stop
 // function is called, like a steady trickle of shoppers.
 func (e *Env) visit(interval time.Duration) (stop func()) {
