@@ -21,7 +21,7 @@ var functions = []struct {
 	{drill.FuncSeedCart, nil},
 	{drill.FuncBlock, []string{drill.EnvLedgerBucket}},
 	{drill.FuncProbe, nil},
-	{drill.FuncRestore, []string{drill.EnvLedgerBucket, drill.EnvTargetBucket}},
+	{drill.FuncRestore, []string{drill.EnvLedgerBucket}},
 	{drill.FuncReport, []string{drill.EnvLedgerBucket}},
 }
 

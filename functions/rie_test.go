@@ -132,11 +132,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		"AWS_ENDPOINT_URL_S3": sb.Primary().S3URL, drill.EnvLedgerBucket: sc.LedgerBucket,
 	}
 	block := startUnderRIE(t, rie, drill.FuncBlock, awsEnv)
-	restoreEnv := map[string]string{drill.EnvTargetBucket: sc.PrimaryBucket}
-	for k, v := range awsEnv {
-		restoreEnv[k] = v
-	}
-	restore := startUnderRIE(t, rie, drill.FuncRestore, restoreEnv)
+	restore := startUnderRIE(t, rie, drill.FuncRestore, awsEnv)
 
 	t.Run("typed error keeps its name through aws-lambda-go", func(t *testing.T) {
 		out := block.invoke(t, map[string]any{"execution": "rie-1", "config": map[string]any{"items": 0}})
@@ -153,7 +149,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		}
 	})
 
-	t.Run("block then safety-net restore", func(t *testing.T) {
+	t.Run("block then restore", func(t *testing.T) {
 		cfg := map[string]any{"distribution": sb.DistributionURL(), "primaryBucket": sc.PrimaryBucket}
 		out := block.invoke(t, map[string]any{"execution": "rie-2", "config": cfg})
 		if out["errorType"] != nil || out["blockedAt"] == nil {
@@ -162,8 +158,9 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		if got, _ := sb.PublicAccessBlock(sc.PrimaryBucket); got == nil || *got != drill.BlockAll {
 			t.Fatalf("after block the bucket has %+v", got)
 		}
-		// What the EventBridge rule sends when the execution is stopped.
-		out = restore.invoke(t, map[string]any{"execution": "rie-2", "reason": drill.ReasonSafetyNet})
+		// What RestoreAfterFailure sends (the safety net's input differs only in its
+		// reason, and then waits DefaultSettle before looking again).
+		out = restore.invoke(t, map[string]any{"execution": "rie-2", "reason": drill.ReasonFailure})
 		if out["errorType"] != nil || out["matchesPrior"] != true {
 			t.Fatalf("restore: %v", out)
 		}

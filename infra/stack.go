@@ -60,7 +60,7 @@ var functionSpecs = []functionSpec{
 	{drill.FuncSeedCart, "SeedCartFunction", "SeedCartFunctionArn",
 		"Failover drill: signs up a synthetic user and fills its cart", 2 * time.Minute, 256},
 	{drill.FuncBlock, "BlockBucketFunction", "BlockBucketFunctionArn",
-		"Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket", 1 * time.Minute, 256},
+		"Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket", drill.BlockTimeout, 256},
 	{drill.FuncRestore, "RestoreFunction", "RestoreFunctionArn",
 		"Failover drill: restores the primary bucket's public access block from the ticket", 2 * time.Minute, 256},
 	{drill.FuncReport, "ReportFunction", "ReportFunctionArn",
@@ -254,13 +254,9 @@ func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
 // functionEnv is the environment each function needs, and nothing more.
 func functionEnv(name string, cfg *Config, ledger awss3.IBucket) map[string]*string {
 	switch name {
-	case drill.FuncBlock, drill.FuncReport:
+	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport:
+		// Restore needs no target: the run's ticket names the bucket and its region.
 		return map[string]*string{drill.EnvLedgerBucket: ledger.BucketName()}
-	case drill.FuncRestore:
-		return map[string]*string{
-			drill.EnvLedgerBucket: ledger.BucketName(),
-			drill.EnvTargetBucket: jsii.String(cfg.PrimaryBucket),
-		}
 	default: // seed-cart, probe-cloudfront: configuration arrives in the payload
 		return nil
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/restore"
 	"github.com/unishop/failover-drill/statemachine"
 )
 
@@ -336,7 +337,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 		drill.FuncSeedCart: {},
 		drill.FuncBlock:    {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncReport:   {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
-		drill.FuncRestore:  {drill.EnvLedgerBucket: "${" + ledgerID + "}", drill.EnvTargetBucket: testBucket},
+		drill.FuncRestore:  {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 	}
 	for _, spec := range functionSpecs {
 		t.Run(spec.name, func(t *testing.T) {
@@ -872,6 +873,15 @@ func TestTaskTimeoutsExceedFunctionTimeouts(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(statemachine.Definition), &def); err != nil {
 		t.Fatal(err)
+	}
+	for _, spec := range functionSpecs {
+		// The safety net's restore waits out a late block-bucket, then works.
+		if spec.name == drill.FuncRestore && spec.timeout < restore.DefaultSettle+30*time.Second {
+			t.Errorf("restore's timeout %v leaves under 30 s after the safety net's settle (%v)", spec.timeout, restore.DefaultSettle)
+		}
+		if spec.name == drill.FuncBlock && spec.timeout != drill.BlockTimeout {
+			t.Errorf("block-bucket's timeout %v, want drill.BlockTimeout %v (restore's settle is built on it)", spec.timeout, drill.BlockTimeout)
+		}
 	}
 	for name, st := range def.States {
 		if st.Type != "Task" {

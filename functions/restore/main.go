@@ -1,8 +1,8 @@
 // Command restore is the Lambda that puts the primary UI bucket's Block Public Access
 // configuration back exactly as the restore ticket recorded it, verifies it, clears
 // the synthetic cart and releases the lock. The flow, its failure path and the safety
-// net all call it. It only wires: the logic is internal/restore. It needs
-// LEDGER_BUCKET and TARGET_BUCKET (where to look for a lock when a run has no ticket).
+// net all call it. It only wires: the logic is internal/restore. It needs LEDGER_BUCKET;
+// the run's ticket names the bucket and its region.
 package main
 
 import (
@@ -26,7 +26,7 @@ import (
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", drill.FuncRestore)
 	env := map[string]string{}
-	for _, name := range []string{drill.EnvLedgerBucket, drill.EnvTargetBucket} {
+	for _, name := range []string{drill.EnvLedgerBucket} {
 		if env[name] = os.Getenv(name); env[name] == "" {
 			log.Error("missing required environment variable " + name)
 			os.Exit(1)
@@ -39,12 +39,12 @@ func main() {
 	}
 	s3For := awsconf.AWSFactory(cfg)
 	h := &restore.Handler{
-		S3:            pab.PerRegion(s3For),
-		Ledger:        &ledger.Ledger{S3: s3For(""), Bucket: env[drill.EnvLedgerBucket]},
-		Cart:          shop.New(newHTTPClient()),
-		DefaultBucket: env[drill.EnvTargetBucket],
-		Log:           log,
-		Now:           time.Now,
+		S3:     pab.PerRegion(s3For),
+		Ledger: &ledger.Ledger{S3: s3For(""), Bucket: env[drill.EnvLedgerBucket]},
+		Cart:   shop.New(newHTTPClient()),
+		Settle: restore.DefaultSettle,
+		Log:    log,
+		Now:    time.Now,
 	}
 	lambda.Start(func(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
 		r, err := h.Handle(ctx, in)

@@ -162,7 +162,7 @@ func TestRealFlow(t *testing.T) {
 		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","config":{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2"}}`)
 		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","config":{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2"},
 			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2}}`)
-		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","bucket":"override","reason":"flow"}`)
+		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","reason":"flow"}`)
 		var report struct {
 			Execution, StartedAt string
 			State                map[string]json.RawMessage

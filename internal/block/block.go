@@ -1,10 +1,12 @@
 // Package block is block-bucket's logic: record a restore ticket in the ledger, then
 // block all public access on the primary UI bucket. The bucket is changed only after
-// the ticket that can undo the change is stored.
+// the ticket that can undo the change is stored, and a block that lands after restore
+// began is undone (see Handle).
 package block
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -26,13 +28,27 @@ type Handler struct {
 	Now    func() time.Time
 }
 
-// Handle takes the bucket's lock with a ticket holding the bucket's current
-// configuration, writes the run's ticket, then puts drill.BlockAll.
+// Margin is how long before its deadline block-bucket stops starting work, so it
+// always has time to look at the run ticket after its put and undo a block that
+// landed after restore began.
+const Margin = 10 * time.Second
+
+// confirmBudget bounds that final look and the undo.
+const confirmBudget = 8 * time.Second
+
+// Handle blocks the primary bucket, in an order that lets restore win every race:
 //
-// Re-invoking it for the same execution (a Lambda retry after a crash or a timeout)
-// is harmless: the stored ticket's Prior is kept, not the configuration read now,
-// which may already be the block. A lock held by another execution is a
-// *drill.LockHeld and nothing is changed; so is an execution already restored.
+//  1. claim the run: create its ticket, status claimed (If-None-Match: *); a ticket
+//     already restoring, restored or abandoned means restore came first: *drill.RunClosed;
+//  2. take the bucket's lock (another execution's lock: *drill.LockHeld);
+//  3. under the lock, read the configuration as the prior (one that already blocks all
+//     public access is refused: Preflight just saw the site up, so it is stale or
+//     someone else's block) and record it, status held, If-Match the claim;
+//  4. put drill.BlockAll;
+//  5. read the ticket again: if restore has started meanwhile, put the prior back.
+//
+// Re-invoking it for the same execution (a Lambda retry) is harmless: a held ticket's
+// Prior is kept, not the configuration read now, which may already be the block.
 func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockResult, error) {
 	started := h.now()
 	cfg, err := drill.ParseConfig(in.Config)
@@ -44,67 +60,141 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 	}
 	bucket, region := cfg.PrimaryBucket, cfg.PrimaryRegion
 	log := h.log().With("execution", in.Execution, "bucket", bucket, "region", region)
+	work, cancel := withMargin(ctx, Margin)
+	defer cancel()
 
-	// A run already restored must never be blocked again: this would be a late
-	// invocation still running after the state machine moved on to Restore.
-	run, err := h.Ledger.RunTicket(ctx, in.Execution)
+	run, etag, reinvoked, err := h.claim(work, in.Execution, bucket, region, in.Seed)
 	if err != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 	}
-	if run != nil && run.Status == drill.TicketRestored {
-		return drill.BlockResult{}, fmt.Errorf("block %s: execution %s was already restored at %s; refusing to block again",
-			bucket, in.Execution, fmtTime(run.RestoredAt))
+	held, created, err := h.Ledger.TakeLock(work, run)
+	if err != nil {
+		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
+	}
+	if !created && held.Execution != in.Execution {
+		log.Warn("bucket locked by another drill; nothing changed", "holder", held.Execution, "since", held.CreatedAt)
+		return drill.BlockResult{}, &drill.LockHeld{Bucket: bucket, Holder: held.Execution}
 	}
 
 	api := h.S3(region)
-	current, err := pab.Read(ctx, api, bucket)
-	if err != nil {
-		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
-	}
-
-	ticket := drill.Ticket{
-		Bucket:    bucket,
-		Region:    region,
-		Execution: in.Execution,
-		CreatedAt: h.now().UTC(),
-		Prior:     current,
-		Seed:      seededCart(in.Seed),
-		Status:    drill.TicketHeld,
-	}
-	held, created, err := h.Ledger.TakeLock(ctx, ticket)
-	if err != nil {
-		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
-	}
-	reinvoked := false
-	if !created {
-		if held.Execution != in.Execution {
-			log.Warn("bucket locked by another drill; nothing changed", "holder", held.Execution, "since", held.CreatedAt)
-			return drill.BlockResult{}, &drill.LockHeld{Bucket: bucket, Holder: held.Execution}
+	if run.Status == drill.TicketClaimed {
+		current, err := pab.Read(work, api, bucket)
+		if err != nil {
+			return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 		}
-		// Our own lock from an earlier attempt: its Prior is the truth.
-		ticket, reinvoked = held, true
-		log.Info("re-invoked: using the stored ticket", "prior", pab.String(ticket.Prior), "current", pab.String(current))
+		if current != nil && *current == drill.BlockAll {
+			return drill.BlockResult{}, &drill.SteadyStateFailed{Msg: fmt.Sprintf(
+				"bucket %s already blocks all public access, though the site was just serving from it: refusing to record that as the configuration to restore", bucket)}
+		}
+		run.Prior, run.Status = current, drill.TicketHeld
+		if etag, err = h.Ledger.ReplaceRunTicket(work, run, etag); err != nil {
+			if errors.Is(err, ledger.ErrChanged) {
+				return drill.BlockResult{}, h.closed(work, in.Execution, err)
+			}
+			return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
+		}
+		log.Info("restore ticket stored", "prior", pab.String(run.Prior))
+	} else {
+		log.Info("re-invoked: using the stored ticket", "prior", pab.String(run.Prior))
 	}
 
-	if err := h.Ledger.PutRunTicket(ctx, ticket); err != nil {
-		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
-	}
-	log.Info("restore ticket stored", "prior", pab.String(ticket.Prior))
-
-	if err := pab.Put(ctx, api, bucket, drill.BlockAll); err != nil {
-		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
-	}
+	putErr := pab.Put(work, api, bucket, drill.BlockAll)
 	blockedAt := h.now().UTC()
+	// Even a failed put may have landed (a timeout); either way, if restore has begun
+	// meanwhile, the block must not outlive it.
+	if err := h.confirm(ctx, api, run); err != nil {
+		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
+	}
+	if putErr != nil {
+		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, putErr)
+	}
 	log.Info("all public access blocked", "blockedAt", blockedAt)
 
 	return drill.BlockResult{
 		Timing:    drill.Timing{StartedAt: started.UTC(), FinishedAt: h.now().UTC()},
 		Bucket:    bucket,
 		Region:    region,
-		Prior:     ticket.Prior,
+		Prior:     run.Prior,
 		BlockedAt: blockedAt,
 		Reinvoked: reinvoked,
 	}, nil
+}
+
+// claim creates the run's ticket, or picks up this execution's earlier claim.
+func (h *Handler) claim(ctx context.Context, execution, bucket, region string, seed *drill.SeedResult) (run drill.Ticket, etag string, reinvoked bool, err error) {
+	run = drill.Ticket{
+		Bucket:    bucket,
+		Region:    region,
+		Execution: execution,
+		CreatedAt: h.now().UTC(),
+		Seed:      seededCart(seed),
+		Status:    drill.TicketClaimed,
+	}
+	etag, err = h.Ledger.CreateRunTicket(ctx, run)
+	if err == nil {
+		return run, etag, false, nil
+	}
+	if !errors.Is(err, ledger.ErrChanged) {
+		return run, "", false, err
+	}
+	existing, etag, err := h.Ledger.RunTicketVersion(ctx, execution)
+	switch {
+	case err != nil:
+		return run, "", false, err
+	case existing == nil:
+		return run, "", false, &drill.Transient{Msg: "run ticket " + drill.RunTicketKey(execution) + " vanished while claiming it"}
+	case existing.Status != drill.TicketClaimed && existing.Status != drill.TicketHeld:
+		return run, "", false, &drill.RunClosed{Execution: execution, Status: existing.Status}
+	case existing.Bucket != bucket || existing.Region != region:
+		return run, "", false, &drill.InvalidInput{Problems: []string{fmt.Sprintf(
+			"primaryBucket: execution %s already claimed bucket %s in %s", execution, existing.Bucket, existing.Region)}}
+	}
+	return *existing, etag, true, nil
+}
+
+// confirm reads the run ticket after the put. Held: the block stands and restore will
+// undo it. Anything else: restore has begun, so the block is undone here and now.
+// It runs on its own budget, not work's, which may already be spent.
+func (h *Handler) confirm(ctx context.Context, api PublicAccessAPI, run drill.Ticket) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmBudget)
+	defer cancel()
+	now, _, err := h.Ledger.RunTicketVersion(ctx, run.Execution)
+	if err != nil {
+		return fmt.Errorf("confirm the run ticket after blocking (restore will still put back %s): %w", pab.String(run.Prior), err)
+	}
+	if now != nil && now.Status == drill.TicketHeld {
+		return nil
+	}
+	status := "gone"
+	if now != nil {
+		status = now.Status
+	}
+	h.log().Warn("restore began while blocking; undoing the block", "execution", run.Execution, "status", status, "prior", pab.String(run.Prior))
+	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
+		return fmt.Errorf("undo the block (run ticket %s): %w", status, err)
+	}
+	return &drill.RunClosed{Execution: run.Execution, Status: status}
+}
+
+// closed explains a lost conditional write: restore got to the run ticket first.
+func (h *Handler) closed(ctx context.Context, execution string, cause error) error {
+	now, _, err := h.Ledger.RunTicketVersion(ctx, execution)
+	if err != nil || now == nil {
+		return &drill.Transient{Msg: fmt.Sprintf("run ticket of %s changed while blocking: %v", execution, cause)}
+	}
+	if now.Status == drill.TicketClaimed || now.Status == drill.TicketHeld {
+		// A concurrent invocation of this same execution; the state machine retries.
+		return &drill.Transient{Msg: fmt.Sprintf("run ticket of %s changed by a concurrent invocation", execution)}
+	}
+	return &drill.RunClosed{Execution: execution, Status: now.Status}
+}
+
+// withMargin ends ctx margin before its deadline, if it has one.
+func withMargin(ctx context.Context, margin time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-margin))
+	}
+	return context.WithCancel(ctx)
 }
 
 func seededCart(s *drill.SeedResult) *drill.SeededCart {
@@ -128,13 +218,6 @@ func problemsOf(err error) []string {
 		return append([]string(nil), ii.Problems...)
 	}
 	return []string{"config: " + err.Error()}
-}
-
-func fmtTime(t *time.Time) string {
-	if t == nil {
-		return "an unknown time"
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 func (h *Handler) now() time.Time {

@@ -3,7 +3,6 @@ package block_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -84,7 +83,17 @@ func input(execution string) drill.BlockInput {
 	return drill.BlockInput{Config: config, Execution: execution, Seed: seed}
 }
 
-func TestBlockStoresTicketThenBlocks(t *testing.T) {
+// setStatus rewrites the run ticket's status, as a concurrent restore would.
+func (f *fixture) setStatus(execution, status string) {
+	tk := f.ledger.Ticket(drill.RunTicketKey(execution))
+	if tk == nil {
+		tk = &drill.Ticket{Execution: execution}
+	}
+	tk.Status = status
+	f.ledger.PutTicket(drill.RunTicketKey(execution), *tk)
+}
+
+func TestBlockClaimsLocksRecordsThenBlocks(t *testing.T) {
 	tests := []struct {
 		name  string
 		prior *drill.PublicAccessBlock
@@ -103,12 +112,15 @@ func TestBlockStoresTicketThenBlocks(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
+			// The bucket is read only under the lock, and changed only after the ticket
+			// that undoes the change is stored; the ticket is read again after the put.
 			wantCalls := []string{
-				"GetObject runs/run-a/ticket.json",
-				"GetPublicAccessBlock ui-bucket",
-				"PutObject locks/ui-bucket.json",
-				"PutObject runs/run-a/ticket.json",
-				"PutPublicAccessBlock ui-bucket",
+				"PutObject runs/run-a/ticket.json", // claim (If-None-Match: *)
+				"PutObject locks/ui-bucket.json",   // lock (If-None-Match: *)
+				"GetPublicAccessBlock ui-bucket",   // prior, under the lock
+				"PutObject runs/run-a/ticket.json", // held + prior (If-Match: the claim)
+				"PutPublicAccessBlock ui-bucket",   // the fault
+				"GetObject runs/run-a/ticket.json", // still held? (else undo)
 			}
 			if got := f.Calls(); !reflect.DeepEqual(got, wantCalls) {
 				t.Errorf("calls:\n got %q\nwant %q", got, wantCalls)
@@ -116,17 +128,16 @@ func TestBlockStoresTicketThenBlocks(t *testing.T) {
 			if !reflect.DeepEqual(f.regions, []string{"us-east-1"}) {
 				t.Errorf("S3 clients for regions %v, want the primary region only", f.regions)
 			}
-			lock := f.ledger.Ticket(drill.LockKey(bucket))
 			run := f.ledger.Ticket(drill.RunTicketKey("run-a"))
-			if lock == nil || run == nil || !reflect.DeepEqual(lock, run) {
-				t.Fatalf("lock %+v and run ticket %+v must be the same ticket", lock, run)
-			}
-			if !pab.Equal(run.Prior, tc.prior) {
-				t.Errorf("ticket prior %s, want %s", pab.String(run.Prior), pab.String(tc.prior))
+			if run == nil || !pab.Equal(run.Prior, tc.prior) {
+				t.Fatalf("run ticket %+v, want prior %s", run, pab.String(tc.prior))
 			}
 			wantSeed := &drill.SeededCart{APIHost: seed.APIHost, UserUUID: "user-1", Unicorns: []string{"u1", "u2"}}
 			if run.Status != drill.TicketHeld || run.Region != "us-east-1" || run.Execution != "run-a" || !reflect.DeepEqual(run.Seed, wantSeed) {
 				t.Errorf("ticket = %+v", run)
+			}
+			if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Execution != "run-a" {
+				t.Errorf("lock = %+v, want held by run-a", lock)
 			}
 			if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
 				t.Errorf("bucket config %s, want all blocked", pab.String(got))
@@ -151,16 +162,17 @@ func TestBlockReinvokedKeepsOriginalPrior(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{name: "after a crash between lock and run ticket", setup: func(t *testing.T, f *fixture) {
-			f.ledger.PutTicket(drill.LockKey(bucket), drill.Ticket{
-				Bucket: bucket, Region: "us-east-1", Execution: "run-a", Prior: partial, Status: drill.TicketHeld,
+		{name: "after a crash between claim and lock", setup: func(t *testing.T, f *fixture) {
+			f.ledger.PutTicket(drill.RunTicketKey("run-a"), drill.Ticket{
+				Bucket: bucket, Region: "us-east-1", Execution: "run-a", Status: drill.TicketClaimed,
 			})
 		}},
 		{name: "after the block was put but the result was lost", setup: func(t *testing.T, f *fixture) {
-			if _, err := f.h.Handle(context.Background(), input("run-a")); err != nil {
-				t.Fatal(err)
-			}
-			f.ledger.Objects = map[string]ledgertest.Object{drill.LockKey(bucket): f.ledger.Objects[drill.LockKey(bucket)]}
+			f.ledger.PutTicket(drill.RunTicketKey("run-a"), drill.Ticket{
+				Bucket: bucket, Region: "us-east-1", Execution: "run-a", Status: drill.TicketHeld, Prior: partial,
+			})
+			f.ledger.PutTicket(drill.LockKey(bucket), drill.Ticket{Bucket: bucket, Execution: "run-a", Status: drill.TicketClaimed})
+			f.s3.Configs[bucket] = &drill.BlockAll
 		}},
 	}
 	for _, tc := range tests {
@@ -174,10 +186,8 @@ func TestBlockReinvokedKeepsOriginalPrior(t *testing.T) {
 			if !res.Reinvoked || !pab.Equal(res.Prior, partial) {
 				t.Errorf("result prior %s reinvoked %v, want the original %s", pab.String(res.Prior), res.Reinvoked, pab.String(partial))
 			}
-			for _, key := range []string{drill.LockKey(bucket), drill.RunTicketKey("run-a")} {
-				if got := f.ledger.Ticket(key); got == nil || !pab.Equal(got.Prior, partial) {
-					t.Errorf("%s = %+v, want prior %s", key, got, pab.String(partial))
-				}
+			if got := f.ledger.Ticket(drill.RunTicketKey("run-a")); got == nil || got.Status != drill.TicketHeld || !pab.Equal(got.Prior, partial) {
+				t.Errorf("run ticket = %+v, want held with prior %s", got, pab.String(partial))
 			}
 			if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
 				t.Errorf("bucket config %s, want all blocked", pab.String(got))
@@ -188,13 +198,13 @@ func TestBlockReinvokedKeepsOriginalPrior(t *testing.T) {
 
 func TestBlockRefuses(t *testing.T) {
 	tests := []struct {
-		name      string
-		in        drill.BlockInput
-		setup     func(f *fixture)
-		wantType  string   // drill.ErrorName(drill.Classify(err)); "" for a plain error
-		wantText  []string // substrings of the error
-		zeroCalls bool
-		lockOf    string // expected lock holder afterwards, "" for none
+		name     string
+		in       drill.BlockInput
+		setup    func(f *fixture)
+		wantType string   // drill.ErrorName(drill.Classify(err))
+		wantText []string // substrings of the error
+		noCalls  bool     // not even the ledger was touched
+		lockOf   string   // expected lock holder afterwards, "" for none
 	}{
 		{
 			name: "lock held by another execution", in: input("run-b"),
@@ -204,50 +214,42 @@ func TestBlockRefuses(t *testing.T) {
 			wantType: "LockHeld", wantText: []string{"run-a"}, lockOf: "run-a",
 		},
 		{
-			name: "missing execution", in: drill.BlockInput{Config: config},
-			wantType: "InvalidInput", wantText: []string{"execution: missing"}, zeroCalls: true,
-		},
-		{
-			name:     "invalid config names every field",
-			in:       drill.BlockInput{Config: json.RawMessage(`{"distribution":"d111.cloudfront.net","items":99}`), Execution: "run-a"},
-			wantType: "InvalidInput", wantText: []string{"primaryBucket: missing", "items: 99"}, zeroCalls: true,
-		},
-		{
-			name: "config not JSON, no execution", in: drill.BlockInput{Config: json.RawMessage(`[1]`)},
-			wantType: "InvalidInput", wantText: []string{"input:", "execution: missing"}, zeroCalls: true,
+			name: "restore already began (restoring)", in: input("run-a"),
+			setup:    func(f *fixture) { f.setStatus("run-a", drill.TicketRestoring) },
+			wantType: "RunClosed", wantText: []string{"restoring"},
 		},
 		{
 			name: "execution already restored", in: input("run-a"),
-			setup: func(f *fixture) {
-				f.ledger.PutTicket(drill.RunTicketKey("run-a"), drill.Ticket{Bucket: bucket, Execution: "run-a", Status: drill.TicketRestored})
-			},
-			wantText: []string{"already restored"},
+			setup:    func(f *fixture) { f.setStatus("run-a", drill.TicketRestored) },
+			wantType: "RunClosed", wantText: []string{"restored"},
+		},
+		{
+			name: "restore came first (abandoned)", in: input("run-a"),
+			setup:    func(f *fixture) { f.setStatus("run-a", drill.TicketAbandoned) },
+			wantType: "RunClosed", wantText: []string{"abandoned"},
+		},
+		{
+			name: "bucket already blocks everything: not recorded as the prior", in: input("run-a"),
+			setup:    func(f *fixture) { f.s3.Configs[bucket] = &drill.BlockAll },
+			wantType: "SteadyStateFailed", wantText: []string{"already blocks all public access"}, lockOf: "run-a",
+		},
+		{
+			name: "invalid input", in: drill.BlockInput{Config: json.RawMessage(`{"items":0}`)},
+			wantType: "InvalidInput", wantText: []string{"execution: missing", "items:", "distribution: missing"}, noCalls: true,
 		},
 		{
 			name: "reading the bucket throttled", in: input("run-a"),
 			setup: func(f *fixture) {
 				f.s3.GetErr = func(string) error { return pabtest.APIError("GetPublicAccessBlock", 503, "SlowDown") }
 			},
-			wantType: "Transient", wantText: []string{"block ui-bucket", "SlowDown"},
+			wantType: "Transient", wantText: []string{"SlowDown"}, lockOf: "run-a",
 		},
 		{
 			name: "ledger unreachable", in: input("run-a"),
 			setup: func(f *fixture) {
 				f.ledger.PutErr = func(string, *s3.PutObjectInput) error { return pabtest.ConnRefused("PutObject") }
 			},
-			wantType: "Transient", wantText: []string{"locks/ui-bucket.json"},
-		},
-		{
-			name: "run ticket write denied", in: input("run-a"),
-			setup: func(f *fixture) {
-				f.ledger.PutErr = func(key string, _ *s3.PutObjectInput) error {
-					if strings.HasPrefix(key, "runs/") {
-						return pabtest.APIError("PutObject", 403, "AccessDenied")
-					}
-					return nil
-				}
-			},
-			wantText: []string{"AccessDenied"}, lockOf: "run-a",
+			wantType: "Transient", wantText: []string{"runs/run-a/ticket.json"},
 		},
 	}
 	for _, tc := range tests {
@@ -256,77 +258,106 @@ func TestBlockRefuses(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(f)
 			}
+			before := f.s3.Config(bucket)
 			_, err := f.h.Handle(context.Background(), tc.in)
 			if err == nil {
-				t.Fatal("Handle succeeded")
+				t.Fatal("no error")
 			}
-			classified := drill.Classify(err)
-			name := drill.ErrorName(classified)
-			if tc.wantType != "" && name != tc.wantType {
-				t.Errorf("error %v classified %s, want %s", err, name, tc.wantType)
+			if got := drill.ErrorName(drill.Classify(err)); got != tc.wantType {
+				t.Errorf("error %v classified %s, want %s", err, got, tc.wantType)
 			}
-			if tc.wantType == "" {
-				for _, n := range drill.ErrorNames {
-					if n == name {
-						t.Errorf("error %v classified %s, want a plain error", err, name)
-					}
+			for _, want := range tc.wantText {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
 				}
-			}
-			if tc.wantType == "Transient" {
-				var tr *drill.Transient
-				if !errors.As(err, &tr) {
-					t.Errorf("errors.As(%v, *drill.Transient) = false", err)
-				}
-			}
-			for _, s := range tc.wantText {
-				if !strings.Contains(classified.Error(), s) {
-					t.Errorf("error %q does not mention %q", classified, s)
-				}
-			}
-			if tc.zeroCalls && len(f.Calls()) != 0 {
-				t.Errorf("invalid input made calls %q", f.Calls())
 			}
 			for _, c := range f.Calls() {
-				if strings.HasPrefix(c, "PutPublicAccessBlock") || strings.HasPrefix(c, "DeletePublicAccessBlock") {
+				if strings.HasPrefix(c, "Put") && strings.Contains(c, "PublicAccessBlock") {
 					t.Errorf("the bucket was changed: %s", c)
 				}
 			}
-			if got := f.s3.Config(bucket); !pab.Equal(got, partial) {
-				t.Errorf("bucket config %s, want untouched %s", pab.String(got), pab.String(partial))
+			if tc.noCalls && len(f.Calls()) != 0 {
+				t.Errorf("calls %v, want none", f.Calls())
 			}
-			lock := f.ledger.Ticket(drill.LockKey(bucket))
-			if holder := execOf(lock); holder != tc.lockOf {
+			if got := f.s3.Config(bucket); !pab.Equal(got, before) {
+				t.Errorf("bucket %s, want unchanged %s", pab.String(got), pab.String(before))
+			}
+			holder := ""
+			if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock != nil {
+				holder = lock.Execution
+			}
+			if holder != tc.lockOf {
 				t.Errorf("lock holder %q, want %q", holder, tc.lockOf)
 			}
 		})
 	}
 }
 
-// A transient failure of the block itself leaves the ticket in place, and the ASL's
-// retry finishes the job with the original prior.
-func TestBlockPutTransientThenRetry(t *testing.T) {
-	f := newFixture(t, partial)
-	f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
-		return pabtest.APIError("PutPublicAccessBlock", 500, "InternalError")
+// Restore may start while block-bucket is still running (a stopped execution, a
+// Lambda past its state's timeout). Whichever lands last, the bucket ends as it was.
+func TestBlockLosesEveryRaceWithRestore(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(f *fixture)
+	}{
+		{name: "restore marks the claim abandoned before the prior is recorded", setup: func(f *fixture) {
+			f.s3.GetErr = func(string) error { f.setStatus("run-a", drill.TicketAbandoned); return nil }
+		}},
+		{name: "restore begins while the block is in flight", setup: func(f *fixture) {
+			f.s3.PutErr = func(string, drill.PublicAccessBlock) error { f.setStatus("run-a", drill.TicketRestoring); return nil }
+		}},
+		{name: "restore finishes while the block is in flight", setup: func(f *fixture) {
+			f.s3.PutErr = func(string, drill.PublicAccessBlock) error { f.setStatus("run-a", drill.TicketRestored); return nil }
+		}},
+		{name: "the block times out but lands, after restore began", setup: func(f *fixture) {
+			f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
+				f.s3.PutErr = nil // only the block times out
+				f.setStatus("run-a", drill.TicketRestoring)
+				f.s3.Configs[bucket] = &drill.BlockAll // landed...
+				return context.DeadlineExceeded        // ...but the caller timed out
+			}
+		}},
 	}
-	_, err := f.h.Handle(context.Background(), input("run-a"))
-	var tr *drill.Transient
-	if !errors.As(err, &tr) || drill.ErrorName(drill.Classify(err)) != "Transient" {
-		t.Fatalf("err = %v, want Transient", err)
-	}
-	if got := f.ledger.Ticket(drill.RunTicketKey("run-a")); got == nil || !pab.Equal(got.Prior, partial) {
-		t.Fatalf("run ticket %+v, want one with the prior", got)
-	}
-	f.s3.PutErr = nil
-	res, err := f.h.Handle(context.Background(), input("run-a"))
-	if err != nil || !res.Reinvoked || !pab.Equal(res.Prior, partial) {
-		t.Fatalf("retry = %+v, %v", res, err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, partial)
+			tc.setup(f)
+			_, err := f.h.Handle(context.Background(), input("run-a"))
+			if err == nil {
+				t.Fatal("block-bucket succeeded though restore had begun")
+			}
+			if got := f.s3.Config(bucket); !pab.Equal(got, partial) {
+				t.Errorf("bucket %s, want the prior %s (error %v, calls %v)", pab.String(got), pab.String(partial), err, f.Calls())
+			}
+		})
 	}
 }
 
-func execOf(t *drill.Ticket) string {
-	if t == nil {
-		return ""
+// A deadline leaves block-bucket its margin: the work stops early, the check after
+// the put still runs.
+func TestBlockKeepsAMarginBeforeTheDeadline(t *testing.T) {
+	f := newFixture(t, partial)
+	var remaining time.Duration
+	f.s3.GetErr = func(string) error { return nil }
+	f.h.S3 = func(string) block.PublicAccessAPI { return deadlineSpy{f.s3, &remaining} }
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := f.h.Handle(ctx, input("run-a")); err != nil {
+		t.Fatal(err)
 	}
-	return t.Execution
+	if remaining > time.Minute-block.Margin+time.Second || remaining < time.Minute-block.Margin-10*time.Second {
+		t.Errorf("the S3 calls had %v left, want about %v", remaining, time.Minute-block.Margin)
+	}
+}
+
+type deadlineSpy struct {
+	*pabtest.Memory
+	remaining *time.Duration
+}
+
+func (d deadlineSpy) GetPublicAccessBlock(ctx context.Context, in *s3.GetPublicAccessBlockInput, o ...func(*s3.Options)) (*s3.GetPublicAccessBlockOutput, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		*d.remaining = time.Until(dl)
+	}
+	return d.Memory.GetPublicAccessBlock(ctx, in, o...)
 }

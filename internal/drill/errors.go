@@ -58,11 +58,19 @@ func (e *RestoreMismatch) Error() string {
 	return fmt.Sprintf("bucket %s: restored public access block reads back %s, want %s", e.Bucket, e.Got, e.Want)
 }
 
+// RunClosed: block-bucket was invoked for an execution whose restore has already
+// started or finished (a late or retried invocation). Nothing was changed.
+type RunClosed struct{ Execution, Status string }
+
+func (e *RunClosed) Error() string {
+	return fmt.Sprintf("execution %s is already %s; refusing to block", e.Execution, e.Status)
+}
+
 // ErrorNames lists every typed error name, for the test that ties them to the ASL.
 var ErrorNames = []string{
 	ErrorName(&InvalidInput{}), ErrorName(&Transient{}), ErrorName(&SteadyStateFailed{}),
 	ErrorName(&SeedFailed{}), ErrorName(&LockHeld{}), ErrorName(&FailoverTimeout{}),
-	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}),
+	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}), ErrorName(&RunClosed{}),
 }
 
 // ErrorName is the Lambda error type aws-lambda-go reports for err: its Go type name,
@@ -85,6 +93,7 @@ func Classify(err error) error {
 	for _, target := range []any{
 		new(*InvalidInput), new(*Transient), new(*SteadyStateFailed), new(*SeedFailed),
 		new(*LockHeld), new(*FailoverTimeout), new(*RecoveryTimeout), new(*RestoreMismatch),
+		new(*RunClosed),
 	} {
 		if errors.As(err, target) {
 			return withContext(reflect.ValueOf(target).Elem().Interface().(error), err)

@@ -9,7 +9,6 @@ import (
 const (
 	// Env vars. A function that needs one refuses to start without it.
 	EnvLedgerBucket = "LEDGER_BUCKET" // block-bucket, restore, report: the ledger bucket
-	EnvTargetBucket = "TARGET_BUCKET" // restore: bucket the safety net restores by default
 
 	// Function names (folders under functions/).
 	FuncSeedCart = "seed-cart"
@@ -22,6 +21,10 @@ const (
 	ModeSteady   = "steady"
 	ModeFailover = "failover"
 	ModeRecovery = "recovery"
+
+	// BlockTimeout is block-bucket's Lambda timeout (infra/ deploys it so); restore's
+	// safety net waits longer than this before its second look.
+	BlockTimeout = 60 * time.Second
 
 	// SyntheticDomain is the reserved domain (RFC 2606) of every synthetic user's email.
 	SyntheticDomain = "failover-drill.example"
@@ -164,10 +167,18 @@ type BlockResult struct {
 
 // ---- the ledger ----
 
-// Ticket statuses.
+// Run ticket statuses. The run ticket (runs/<execution>/ticket.json) is where
+// block-bucket and restore meet; every change of status is a conditional write, so a
+// late or concurrent block-bucket can never block a bucket restore has already handled.
+//
+//	claimed ──► held ──► restoring ──► restored
+//	   └──────────────────────► abandoned (restore came first: nothing was changed)
 const (
-	TicketHeld     = "held"
-	TicketRestored = "restored"
+	TicketClaimed   = "claimed"   // block-bucket started; the bucket is untouched
+	TicketHeld      = "held"      // Prior recorded; the block may be applied
+	TicketRestoring = "restoring" // restore is putting Prior back; block-bucket must undo any block it lands
+	TicketRestored  = "restored"  // Prior is back and verified
+	TicketAbandoned = "abandoned" // restore ran before any change; block-bucket must not start
 )
 
 // SeededCart is what restore needs to take the synthetic cart back out.
@@ -207,13 +218,10 @@ const (
 	ReasonSafetyNet = "safety-net" // EventBridge, after FAILED / TIMED_OUT / ABORTED
 )
 
-// RestoreInput is restore's payload. Restore needs only the execution: the ticket
-// names the bucket. Bucket is the fallback for a crash between taking the lock and
-// writing the run's ticket (the flow passes the configured bucket; the safety net
-// falls back to TARGET_BUCKET).
+// RestoreInput is restore's payload. Restore needs only the execution: its run ticket
+// names the bucket and the region.
 type RestoreInput struct {
 	Execution string `json:"execution"`
-	Bucket    string `json:"bucket,omitempty"`
 	Reason    string `json:"reason,omitempty"`
 }
 

@@ -52,7 +52,7 @@ type Ledger struct {
 // may belong to another execution or to t.Execution itself (a re-invocation).
 func (l *Ledger) TakeLock(ctx context.Context, t drill.Ticket) (held drill.Ticket, created bool, err error) {
 	if t.Bucket == "" || t.Execution == "" {
-		return drill.Ticket{}, false, fmt.Errorf("ledger take lock: ticket needs a bucket and an execution")
+		return drill.Ticket{}, false, fmt.Errorf("ledger take lock: ticket's bucket or execution missing (bucket %q, execution %q)", t.Bucket, t.Execution)
 	}
 	key := drill.LockKey(t.Bucket)
 	body, err := json.Marshal(t)
@@ -109,6 +109,67 @@ func (l *Ledger) ReleaseLock(ctx context.Context, bucket string) error {
 	return nil
 }
 
+// ErrChanged: a conditional write of a run ticket lost, because the ticket was
+// created or changed since it was read. Read it again and decide anew.
+var ErrChanged = errors.New("run ticket changed concurrently")
+
+// CreateRunTicket writes t as its execution's run ticket only if there is none
+// (If-None-Match: *). It returns the new version's ETag, or ErrChanged.
+func (l *Ledger) CreateRunTicket(ctx context.Context, t drill.Ticket) (etag string, err error) {
+	return l.putTicketIf(ctx, t, "*", "")
+}
+
+// ReplaceRunTicket overwrites execution's run ticket only if it is still the version
+// etag (If-Match). It returns the new version's ETag, or ErrChanged.
+func (l *Ledger) ReplaceRunTicket(ctx context.Context, t drill.Ticket, etag string) (string, error) {
+	if etag == "" {
+		return "", fmt.Errorf("ledger replace run ticket %s: no ETag to match", t.Execution)
+	}
+	return l.putTicketIf(ctx, t, "", etag)
+}
+
+func (l *Ledger) putTicketIf(ctx context.Context, t drill.Ticket, ifNoneMatch, ifMatch string) (string, error) {
+	if t.Execution == "" {
+		return "", fmt.Errorf("ledger put run ticket: execution missing")
+	}
+	key := drill.RunTicketKey(t.Execution)
+	body, err := json.Marshal(t)
+	if err != nil {
+		return "", fmt.Errorf("ledger put %s: %w", key, err)
+	}
+	in := &s3.PutObjectInput{
+		Bucket:      aws.String(l.Bucket),
+		Key:         aws.String(key),
+		Body:        bytes.NewReader(body),
+		ContentType: aws.String(ContentTypeJSON),
+	}
+	if ifNoneMatch != "" {
+		in.IfNoneMatch = aws.String(ifNoneMatch)
+	}
+	if ifMatch != "" {
+		in.IfMatch = aws.String(ifMatch)
+	}
+	out, err := l.S3.PutObject(ctx, in)
+	switch {
+	case err == nil:
+		return aws.ToString(out.ETag), nil
+	// 412: the condition failed; 409: a concurrent conditional write won; 404: If-Match
+	// on a key that is gone. In every case the ticket is not the version we decided on.
+	case isPreconditionFailed(err), isConditionalConflict(err), ifMatch != "" && isNotFound(err):
+		return "", fmt.Errorf("ledger put %s: %w", key, ErrChanged)
+	default:
+		return "", pab.Wrap(err, "ledger put %s", key)
+	}
+}
+
+// RunTicketVersion returns execution's run ticket and its ETag, nil when there is none.
+func (l *Ledger) RunTicketVersion(ctx context.Context, execution string) (*drill.Ticket, string, error) {
+	if execution == "" {
+		return nil, "", fmt.Errorf("ledger run ticket: execution missing")
+	}
+	return l.getTicketVersion(ctx, drill.RunTicketKey(execution))
+}
+
 // PutRunTicket writes (or overwrites) t as its execution's run ticket.
 func (l *Ledger) PutRunTicket(ctx context.Context, t drill.Ticket) error {
 	if t.Execution == "" {
@@ -151,23 +212,28 @@ func (l *Ledger) put(ctx context.Context, key string, body []byte, contentType s
 }
 
 func (l *Ledger) getTicket(ctx context.Context, key string) (*drill.Ticket, error) {
+	t, _, err := l.getTicketVersion(ctx, key)
+	return t, err
+}
+
+func (l *Ledger) getTicketVersion(ctx context.Context, key string) (*drill.Ticket, string, error) {
 	out, err := l.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
 	if err != nil {
 		if isNotFound(err) {
-			return nil, nil
+			return nil, "", nil
 		}
-		return nil, pab.Wrap(err, "ledger get %s", key)
+		return nil, "", pab.Wrap(err, "ledger get %s", key)
 	}
 	defer out.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(out.Body, maxObjectBytes))
 	if err != nil {
-		return nil, pab.Wrap(err, "ledger read %s", key)
+		return nil, "", pab.Wrap(err, "ledger read %s", key)
 	}
 	var t drill.Ticket
 	if err := json.Unmarshal(body, &t); err != nil {
-		return nil, fmt.Errorf("ledger decode %s: %w", key, err)
+		return nil, "", fmt.Errorf("ledger decode %s: %w", key, err)
 	}
-	return &t, nil
+	return &t, aws.ToString(out.ETag), nil
 }
 
 // isNotFound: the key is absent. A missing ledger bucket (NoSuchBucket, also a 404)

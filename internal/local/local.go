@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/asl"
@@ -28,6 +29,11 @@ import (
 	"github.com/unishop/failover-drill/internal/shop"
 	"github.com/unishop/failover-drill/statemachine"
 )
+
+// SafetyNetSettle is how long the local safety net waits before its second look: on
+// AWS that is restore.DefaultSettle (block-bucket's longest life); here the functions
+// run in-process and a late one is over in well under this.
+const SafetyNetSettle = 500 * time.Millisecond
 
 // FunctionARN is the ARN the local deployment substitutes for a function name.
 func FunctionARN(name string) string {
@@ -80,7 +86,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	shopClient := shop.New(httpClient)
 
 	e := &Env{Sandbox: sb, Machine: m, Ledger: led, S3: s3For, log: log}
-	e.Restore = &restore.Handler{S3: paFor, Ledger: led, Cart: shopClient, DefaultBucket: sc.PrimaryBucket, Log: log.With("function", drill.FuncRestore), Now: time.Now}
+	e.Restore = &restore.Handler{S3: paFor, Ledger: led, Cart: shopClient, Settle: SafetyNetSettle, Log: log.With("function", drill.FuncRestore), Now: time.Now}
 	seed := &seedcart.Handler{Shop: shopClient, Log: log.With("function", drill.FuncSeedCart), Now: time.Now}
 	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now}
 	blk := &block.Handler{S3: paFor, Ledger: led, Log: log.With("function", drill.FuncBlock), Now: time.Now}
@@ -114,14 +120,18 @@ func task[In, Out any](h func(context.Context, In) (Out, error)) asl.TaskFunc {
 	}
 }
 
-// Fault makes one state's invocation fail, to prove the flow's catches. Before (the
-// default) fails it without running the handler; After runs the handler and then fails
-// (a crash after the side effect).
+// Fault disturbs one state's invocation, to prove the flow's catches and the safety
+// net. By default it fails without running the handler; After runs the handler and then
+// fails (a crash after the side effect). Detached models a Lambda that outlives its
+// execution: the handler runs on, uncancellable, Delay after the invocation began,
+// while the invocation itself returns only when the execution is stopped.
 type Fault struct {
-	State string // the Task state, e.g. "AwaitFailover"
-	Err   error
-	After bool
-	Times int // how many invocations from that state fail; 0 means 1
+	State    string // the Task state, e.g. "AwaitFailover"
+	Err      error
+	After    bool
+	Detached bool
+	Delay    time.Duration // Detached only
+	Times    int           // how many invocations from that state are disturbed; 0 means 1
 }
 
 // RunOptions tune one execution.
@@ -162,8 +172,10 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	}
 	start := time.Now()
 	stopVisitor := e.visit(o.VisitorInterval)
+	var detached sync.WaitGroup
+	defer detached.Wait() // a detached handler's late effects are part of the outcome
 	res := e.Machine.Run(ctx, o.Name, o.Input, asl.Options{
-		Tasks:           withFaults(e.tasks, o.Faults),
+		Tasks:           withFaults(e.tasks, o.Faults, &detached),
 		OnEvent:         o.OnEvent,
 		ErrorName:       errorName,
 		StateMachineArn: "arn:aws:states:local:000000000000:stateMachine:failover-drill",
@@ -213,7 +225,7 @@ type NamedError struct{ Type, Msg string }
 func (e *NamedError) Error() string     { return e.Msg }
 func (e *NamedError) ErrorType() string { return e.Type }
 
-func withFaults(tasks map[string]asl.TaskFunc, faults []Fault) map[string]asl.TaskFunc {
+func withFaults(tasks map[string]asl.TaskFunc, faults []Fault, detached *sync.WaitGroup) map[string]asl.TaskFunc {
 	if len(faults) == 0 {
 		return tasks
 	}
@@ -229,6 +241,16 @@ func withFaults(tasks map[string]asl.TaskFunc, faults []Fault) map[string]asl.Ta
 					continue
 				}
 				left[i]--
+				if f.Detached {
+					detached.Add(1)
+					go func() {
+						defer detached.Done()
+						time.Sleep(f.Delay)
+						next(context.WithoutCancel(ctx), payload)
+					}()
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
 				if f.After {
 					if _, err := next(ctx, payload); err != nil {
 						return nil, err

@@ -329,3 +329,71 @@ func ExampleFunctionARN() {
 }
 
 var _ = errors.New
+
+// Stopping an execution does not stop a block-bucket Lambda already running. Whether
+// its block lands after the safety net restored, or it only starts afterwards, the
+// bucket ends exactly as it was.
+func TestStoppedDuringBlockBucketWithTheLambdaStillRunning(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		fault      local.Fault
+		stopAfter  time.Duration
+		putDelay   time.Duration
+		wantStatus string // the run ticket's final status
+	}{
+		{name: "its block lands after the safety net restored",
+			fault: local.Fault{State: "BlockBucket", Detached: true}, stopAfter: 150 * time.Millisecond,
+			putDelay: 400 * time.Millisecond, wantStatus: drill.TicketRestored},
+		{name: "it starts only after the safety net ran",
+			fault: local.Fault{State: "BlockBucket", Detached: true, Delay: 300 * time.Millisecond}, stopAfter: 50 * time.Millisecond,
+			wantStatus: drill.TicketAbandoned},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := startEnv(t, partial)
+			if tc.putDelay > 0 {
+				env.Sandbox.DelayNext("PutPublicAccessBlock", 1, tc.putDelay)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var once sync.Once
+			out, err := env.Run(ctx, local.RunOptions{
+				Input:  json.RawMessage(fastInput),
+				Faults: []local.Fault{tc.fault},
+				OnEvent: func(ev asl.Event) {
+					if ev.Type == asl.StateEntered && ev.State == "BlockBucket" {
+						once.Do(func() { time.AfterFunc(tc.stopAfter, cancel) })
+					}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Result.Status != asl.StatusAborted || out.SafetyErr != nil {
+				t.Fatalf("status %s, safety net %+v %v", out.Result.Status, out.SafetyNet, out.SafetyErr)
+			}
+			got, _ := env.Sandbox.PublicAccessBlock(env.Sandbox.Config().PrimaryBucket)
+			if got == nil || *got != *partial {
+				t.Errorf("bucket %+v after everything settled, want %+v", got, *partial)
+			}
+			if _, held := env.Sandbox.Object(env.Sandbox.Config().LedgerBucket, drill.LockKey(env.Sandbox.Config().PrimaryBucket)); held {
+				t.Error("lock left behind")
+			}
+			if tk := runTicket(t, env, out.Name); tk.Status != tc.wantStatus {
+				t.Errorf("run ticket %s, want %s", tk.Status, tc.wantStatus)
+			}
+			// The race really happened: the block landed after the restore put the prior back.
+			var ops []string
+			for _, c := range env.Sandbox.PABChanges() {
+				ops = append(ops, fmt.Sprintf("%s%+v", c.Op, *c.Config))
+			}
+			if tc.putDelay > 0 {
+				want := []string{"put" + fmt.Sprintf("%+v", *partial), "put" + fmt.Sprintf("%+v", drill.BlockAll), "put" + fmt.Sprintf("%+v", *partial)}
+				if !slices.Equal(ops, want) {
+					t.Errorf("configuration changes %v, want restore, late block, undo: %v", ops, want)
+				}
+			} else if len(ops) != 0 {
+				t.Errorf("configuration changes %v, want none", ops)
+			}
+		})
+	}
+}

@@ -64,9 +64,9 @@ func TestPromiseBlockFailsAnywhereRestoreRecovers(t *testing.T) {
 				}
 			}
 			t.Run(name, func(t *testing.T) {
-				r := &restore.Handler{S3: s3For, Ledger: store.Ledger(), DefaultBucket: bucket,
+				r := &restore.Handler{S3: s3For, Ledger: store.Ledger(),
 					Sleep: func(context.Context, time.Duration) error { return nil }}
-				res, err := r.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket, Reason: drill.ReasonFailure})
+				res, err := r.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonFailure})
 				if err != nil {
 					t.Fatalf("restore: %v", err)
 				}

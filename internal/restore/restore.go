@@ -32,33 +32,70 @@ var VerifyDelays = []time.Duration{0, 250 * time.Millisecond, 500 * time.Millise
 // CartBudget bounds the best-effort cart clean-up so it cannot eat the restore's time.
 const CartBudget = 20 * time.Second
 
-// Handler restores by ticket. DefaultBucket is where to look for a lock when the
-// run has no ticket and the input names no bucket (the safety net's case).
+// Handler restores by the run's ticket. Settle is how long the safety net waits
+// before making sure a second time (see Handle).
 type Handler struct {
-	S3            func(region string) PublicAccessAPI
-	Ledger        *ledger.Ledger
-	Cart          CartAPI
-	DefaultBucket string
-	Log           *slog.Logger
-	Now           func() time.Time
-	Sleep         func(ctx context.Context, d time.Duration) error
+	S3     func(region string) PublicAccessAPI
+	Ledger *ledger.Ledger
+	Cart   CartAPI
+	Settle time.Duration
+	Log    *slog.Logger
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
 }
 
+// DefaultSettle is block-bucket's longest life plus a margin: a stopped execution's
+// block-bucket may still be running when the safety net fires, and anything it does
+// is over by then.
+const DefaultSettle = drill.BlockTimeout + 10*time.Second
+
+// changedAttempts bounds how often restore re-reads a run ticket that a concurrent
+// block-bucket changed under it.
+const changedAttempts = 5
+
 // Handle restores what execution changed. It is idempotent: any number of runs, in
-// the flow, after a failure or from the safety net, end in the same state.
+// the flow, after a failure or from the safety net, end in the same state. By the run
+// ticket's status (block.Handler documents the other side):
 //
-//   - no ticket for the execution (and no lock of its own): NothingToRestore;
-//   - the bucket locked by another execution: Skipped, nothing touched;
-//   - ticket restored and no lock of ours: AlreadyRestored, the current
-//     configuration is read and compared with the prior;
-//   - otherwise: put back the prior (or delete the configuration if there was none),
-//     verify by reading back (*drill.RestoreMismatch if it still differs), clear the
-//     seeded cart (best effort), mark the run's ticket restored, release the lock.
+//   - none: write an abandoned ticket so a late block-bucket cannot start; NothingToRestore;
+//   - claimed: mark it abandoned (If-Match) so block-bucket cannot go on; NothingToRestore;
+//   - abandoned: NothingToRestore;
+//   - held, restoring: mark restoring (If-Match), put back exactly the prior (or delete
+//     the configuration when there was none), verify (*drill.RestoreMismatch if it
+//     reads back differently), clear the seeded cart (best effort), mark restored,
+//     release the lock — in that order, so a crash anywhere leaves a ticket a re-run
+//     finishes;
+//   - restored: verify again; a block that landed afterwards is undone; any other
+//     difference is a *drill.RestoreMismatch, so an alarm fires rather than a silent success.
+//
+// From the safety net (Reason safety-net) it does all that, waits Settle, and does it
+// again: stopping an execution does not stop a Lambda it already started.
 func (h *Handler) Handle(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
-	started := h.now().UTC()
 	if in.Execution == "" {
 		return drill.RestoreResult{}, &drill.InvalidInput{Problems: []string{"execution: missing"}}
 	}
+	res, err := h.restore(ctx, in)
+	if err != nil || in.Reason != drill.ReasonSafetyNet || h.Settle <= 0 {
+		return res, err
+	}
+	h.log().Info("safety net: waiting for any late block-bucket before checking again", "execution", in.Execution, "settle", h.Settle)
+	if err := h.sleep(ctx, h.Settle); err != nil {
+		return res, fmt.Errorf("restore %s: settle: %w", in.Execution, err)
+	}
+	again, err := h.restore(ctx, in)
+	if err != nil {
+		return again, err
+	}
+	again.Timing.StartedAt = res.Timing.StartedAt
+	if again.AlreadyRestored && res.RestoredAt != nil {
+		again.AlreadyRestored, again.RestoredAt = res.AlreadyRestored, res.RestoredAt
+	}
+	again.CartCleared, again.CartError = again.CartCleared || res.CartCleared, res.CartError+again.CartError
+	return again, nil
+}
+
+func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
+	started := h.now().UTC()
 	res := drill.RestoreResult{Execution: in.Execution}
 	finish := func() (drill.RestoreResult, error) {
 		res.Timing = drill.Timing{StartedAt: started, FinishedAt: h.now().UTC()}
@@ -66,105 +103,164 @@ func (h *Handler) Handle(ctx context.Context, in drill.RestoreInput) (drill.Rest
 	}
 	log := h.log().With("execution", in.Execution, "reason", in.Reason)
 
-	run, err := h.Ledger.RunTicket(ctx, in.Execution)
-	if err != nil {
-		return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
-	}
-	bucket := in.Bucket
-	if bucket == "" {
-		bucket = h.DefaultBucket
-	}
-	if run != nil {
-		bucket = run.Bucket
-	}
-	res.Bucket = bucket
-	var lock *drill.Ticket
-	if bucket != "" {
-		if lock, err = h.Ledger.Lock(ctx, bucket); err != nil {
-			return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", bucket, err)
-		}
-	}
-	ours := lock != nil && lock.Execution == in.Execution
-	ticket := run
-	if ticket == nil && ours {
-		// Crashed between taking the lock and writing the run's ticket: the lock is
-		// the same ticket.
-		log.Info("no run ticket; restoring from this execution's lock", "bucket", bucket)
-		ticket = lock
-	}
-	log = log.With("bucket", bucket)
-
-	if ticket == nil {
-		res.NothingToRestore, res.MatchesPrior = true, true
-		switch {
-		case lock != nil:
-			res.Skipped = fmt.Sprintf("bucket %s is locked by drill %s; this execution changed nothing", bucket, lock.Execution)
-		case bucket == "":
-			res.Skipped = "no ticket for this execution and no bucket to look for its lock"
-		}
-		log.Info("nothing to restore", "skipped", res.Skipped)
-		return finish()
-	}
-	res.Prior = ticket.Prior
-
-	if lock != nil && !ours {
-		res.Skipped = fmt.Sprintf("bucket %s is locked by drill %s; not touching it", bucket, lock.Execution)
-		if ticket.Status == drill.TicketRestored {
-			// Restored and verified earlier; the bucket now belongs to another drill.
-			res.AlreadyRestored, res.MatchesPrior, res.RestoredAt = true, true, ticket.RestoredAt
-			log.Info("already restored; bucket now locked by another drill", "holder", lock.Execution)
-		} else {
-			log.Error("this execution's ticket is not restored but another drill holds the lock; not touching the bucket",
-				"holder", lock.Execution, "prior", pab.String(ticket.Prior))
-		}
-		return finish()
-	}
-
-	api := h.S3(ticket.Region)
-	if ticket.Status == drill.TicketRestored && !ours {
-		current, err := pab.Read(ctx, api, ticket.Bucket)
+	for range changedAttempts {
+		run, etag, err := h.Ledger.RunTicketVersion(ctx, in.Execution)
 		if err != nil {
-			return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", bucket, err)
+			return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
 		}
-		res.AlreadyRestored, res.ReadBack, res.RestoredAt = true, current, ticket.RestoredAt
-		res.MatchesPrior = pab.Equal(current, ticket.Prior)
-		log.Info("already restored", "prior", pab.String(ticket.Prior), "current", pab.String(current), "matches", res.MatchesPrior)
-		return finish()
-	}
+		if run == nil {
+			// Nothing was claimed. Say so in the ledger first, so a block-bucket still on
+			// its way cannot start after this.
+			tomb := drill.Ticket{Execution: in.Execution, CreatedAt: h.now().UTC(), Status: drill.TicketAbandoned}
+			if _, err := h.Ledger.CreateRunTicket(ctx, tomb); errors.Is(err, ledger.ErrChanged) {
+				continue
+			} else if err != nil {
+				return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
+			}
+			log.Info("nothing to restore: no ticket; marked the run abandoned")
+			res.NothingToRestore, res.MatchesPrior = true, true
+			return finish()
+		}
+		res.Bucket, res.Prior = run.Bucket, run.Prior
+		log = log.With("bucket", run.Bucket)
 
-	// Put back exactly the prior.
-	if err := pab.Set(ctx, api, ticket.Bucket, ticket.Prior); err != nil {
-		return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", bucket, err)
+		switch run.Status {
+		case drill.TicketAbandoned:
+			res.NothingToRestore, res.MatchesPrior = true, true
+			return finish()
+		case drill.TicketClaimed:
+			// block-bucket claimed the run but changed nothing yet; its next conditional
+			// write fails on this, so it never will.
+			run.Status = drill.TicketAbandoned
+			if _, err := h.Ledger.ReplaceRunTicket(ctx, *run, etag); errors.Is(err, ledger.ErrChanged) {
+				continue
+			} else if err != nil {
+				return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
+			}
+			if err := h.releaseIfOurs(ctx, *run); err != nil {
+				return drill.RestoreResult{}, err
+			}
+			log.Info("nothing to restore: block-bucket had not changed the bucket; marked the run abandoned")
+			res.NothingToRestore, res.MatchesPrior = true, true
+			return finish()
+		case drill.TicketHeld:
+			run.Status = drill.TicketRestoring
+			if _, err := h.Ledger.ReplaceRunTicket(ctx, *run, etag); errors.Is(err, ledger.ErrChanged) {
+				continue
+			} else if err != nil {
+				return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
+			}
+			fallthrough
+		case drill.TicketRestoring:
+			if err := h.apply(ctx, log, *run, &res); err != nil {
+				return drill.RestoreResult{}, err
+			}
+			return finish()
+		case drill.TicketRestored:
+			if err := h.recheck(ctx, log, *run, &res); err != nil {
+				return drill.RestoreResult{}, err
+			}
+			return finish()
+		default:
+			return drill.RestoreResult{}, fmt.Errorf("restore %s: run ticket has unknown status %q", in.Execution, run.Status)
+		}
+	}
+	return drill.RestoreResult{}, &drill.Transient{Msg: fmt.Sprintf("restore %s: run ticket kept changing under %d attempts", in.Execution, changedAttempts)}
+}
+
+// apply puts the prior back, verifies it, clears the cart, marks the run restored and
+// releases the lock. The ticket already says restoring, so block-bucket undoes any
+// block of its own that lands from now on.
+func (h *Handler) apply(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult) error {
+	api := h.S3(run.Region)
+	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
+		return fmt.Errorf("restore %s: %w", run.Bucket, err)
 	}
 	restoredAt := h.now().UTC()
-	readBack, err := h.verify(ctx, api, ticket.Bucket, ticket.Prior)
+	readBack, err := h.verify(ctx, api, run.Bucket, run.Prior)
 	if err != nil {
-		return drill.RestoreResult{}, fmt.Errorf("restore %s: verify: %w", bucket, err)
+		return fmt.Errorf("restore %s: verify: %w", run.Bucket, err)
 	}
-	if !pab.Equal(readBack, ticket.Prior) {
-		log.Warn("restored configuration reads back differently", "prior", pab.String(ticket.Prior), "readBack", pab.String(readBack))
-		return drill.RestoreResult{}, &drill.RestoreMismatch{Bucket: ticket.Bucket, Want: pab.String(ticket.Prior), Got: pab.String(readBack)}
+	if !pab.Equal(readBack, run.Prior) {
+		log.Warn("restored configuration reads back differently", "prior", pab.String(run.Prior), "readBack", pab.String(readBack))
+		return &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(readBack)}
 	}
-	log.Info("public access block restored", "prior", pab.String(ticket.Prior), "restoredAt", restoredAt)
+	log.Info("public access block restored", "prior", pab.String(run.Prior), "restoredAt", restoredAt)
 	res.ReadBack, res.MatchesPrior, res.RestoredAt = readBack, true, &restoredAt
 
-	res.CartCleared, res.CartError = h.clearCart(ctx, ticket.Seed)
+	res.CartCleared, res.CartError = h.clearCart(ctx, run.Seed)
 	if res.CartError != "" {
 		log.Warn("synthetic cart not cleared", "error", res.CartError)
 	}
 
-	done := *ticket
-	done.Status, done.RestoredAt = drill.TicketRestored, &restoredAt
-	if err := h.Ledger.PutRunTicket(ctx, done); err != nil {
-		return drill.RestoreResult{}, fmt.Errorf("restore %s: mark ticket restored: %w", bucket, err)
+	run.Status, run.RestoredAt = drill.TicketRestored, &restoredAt
+	// Unconditional: from restoring on, only restore writes this ticket.
+	if err := h.Ledger.PutRunTicket(ctx, run); err != nil {
+		return fmt.Errorf("restore %s: mark ticket restored: %w", run.Bucket, err)
 	}
-	if ours {
-		if err := h.Ledger.ReleaseLock(ctx, ticket.Bucket); err != nil {
-			return drill.RestoreResult{}, fmt.Errorf("restore %s: release lock: %w", bucket, err)
-		}
-		log.Info("lock released")
+	return h.releaseIfOurs(ctx, run)
+}
+
+// recheck handles a run already restored: the configuration must still be the prior.
+// A block that landed after the restore (a late block-bucket) is undone, unless
+// another drill now holds the bucket; any other difference is reported as an error.
+func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult) error {
+	api := h.S3(run.Region)
+	current, err := pab.Read(ctx, api, run.Bucket)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", run.Bucket, err)
 	}
-	return finish()
+	res.AlreadyRestored, res.ReadBack, res.RestoredAt = true, current, run.RestoredAt
+	if pab.Equal(current, run.Prior) {
+		res.MatchesPrior = true
+		return h.releaseIfOurs(ctx, run)
+	}
+	lock, err := h.Ledger.Lock(ctx, run.Bucket)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", run.Bucket, err)
+	}
+	if lock != nil && lock.Execution != run.Execution {
+		res.Skipped = fmt.Sprintf("bucket %s was restored by this execution and is now locked by drill %s", run.Bucket, lock.Execution)
+		res.MatchesPrior = true // ours was restored and verified; the bucket is another drill's now
+		log.Info("already restored; bucket now belongs to another drill", "holder", lock.Execution)
+		return nil
+	}
+	if current == nil || *current != drill.BlockAll {
+		return &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(current)}
+	}
+	log.Warn("a block landed after the restore; undoing it", "prior", pab.String(run.Prior))
+	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
+		return fmt.Errorf("restore %s: undo late block: %w", run.Bucket, err)
+	}
+	readBack, err := h.verify(ctx, api, run.Bucket, run.Prior)
+	if err != nil {
+		return fmt.Errorf("restore %s: verify: %w", run.Bucket, err)
+	}
+	if !pab.Equal(readBack, run.Prior) {
+		return &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(readBack)}
+	}
+	res.ReadBack, res.MatchesPrior = readBack, true
+	return h.releaseIfOurs(ctx, run)
+}
+
+// releaseIfOurs deletes the bucket's lock when this execution holds it; another
+// drill's lock is never touched.
+func (h *Handler) releaseIfOurs(ctx context.Context, run drill.Ticket) error {
+	if run.Bucket == "" {
+		return nil
+	}
+	lock, err := h.Ledger.Lock(ctx, run.Bucket)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", run.Bucket, err)
+	}
+	if lock == nil || lock.Execution != run.Execution {
+		return nil
+	}
+	if err := h.Ledger.ReleaseLock(ctx, run.Bucket); err != nil {
+		return fmt.Errorf("restore %s: release lock: %w", run.Bucket, err)
+	}
+	h.log().Info("lock released", "execution", run.Execution, "bucket", run.Bucket)
+	return nil
 }
 
 // verify reads the configuration back until it equals want or VerifyDelays run out,

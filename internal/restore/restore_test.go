@@ -82,10 +82,9 @@ func newFixture(t *testing.T, prior *drill.PublicAccessBlock) *fixture {
 			}
 			return f.s3
 		},
-		Ledger:        f.ledger.Ledger(),
-		Cart:          f.cart,
-		DefaultBucket: bucket,
-		Now:           func() time.Time { clock = clock.Add(time.Second); return clock },
+		Ledger: f.ledger.Ledger(),
+		Cart:   f.cart,
+		Now:    func() time.Time { clock = clock.Add(time.Second); return clock },
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			f.sleeps = append(f.sleeps, d)
 			return nil
@@ -141,17 +140,17 @@ func TestRestorePutsBackExactly(t *testing.T) {
 	}{
 		{
 			name: "partial prior is put exactly", prior: partial,
-			wantMuts: []string{"PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+			wantMuts: []string{"PutObject runs/run-a/ticket.json", "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
 				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
 		},
 		{
 			name: "all-false prior is put, not deleted", prior: &drill.PublicAccessBlock{},
-			wantMuts: []string{"PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+			wantMuts: []string{"PutObject runs/run-a/ticket.json", "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
 				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
 		},
 		{
 			name: "no prior config is deleted", prior: nil,
-			wantMuts: []string{"DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+			wantMuts: []string{"PutObject runs/run-a/ticket.json", "DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
 				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
 		},
 		{
@@ -162,7 +161,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 				}
 				f.s3.Configs = map[string]*drill.PublicAccessBlock{}
 			},
-			wantMuts: []string{"DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+			wantMuts: []string{"PutObject runs/run-a/ticket.json", "DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
 				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
 		},
 		{
@@ -177,7 +176,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 					return stored
 				}
 			},
-			wantMuts: []string{"PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+			wantMuts: []string{"PutObject runs/run-a/ticket.json", "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
 				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
 			wantSleep: 2,
 		},
@@ -192,7 +191,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 					return nil
 				}
 			},
-			wantMuts: []string{"PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+			wantMuts: []string{"PutObject runs/run-a/ticket.json", "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
 				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
 			wantSleep: 1,
 		},
@@ -203,7 +202,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(f)
 			}
-			res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket, Reason: drill.ReasonFlow})
+			res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonFlow})
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -232,7 +231,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 func TestRestoreMismatch(t *testing.T) {
 	f := newFixture(t, partial)
 	f.s3.Read = func(string, *drill.PublicAccessBlock) *drill.PublicAccessBlock { return &drill.BlockAll }
-	_, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket})
+	_, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"})
 	var mm *drill.RestoreMismatch
 	if !errors.As(err, &mm) || drill.ErrorName(drill.Classify(err)) != "RestoreMismatch" {
 		t.Fatalf("err = %v, want RestoreMismatch", err)
@@ -247,12 +246,12 @@ func TestRestoreMismatch(t *testing.T) {
 	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil {
 		t.Error("lock released after a mismatch")
 	}
-	if run := f.ledger.Ticket(drill.RunTicketKey("run-a")); run.Status != drill.TicketHeld {
-		t.Errorf("run ticket %s after a mismatch", run.Status)
+	if run := f.ledger.Ticket(drill.RunTicketKey("run-a")); run.Status != drill.TicketRestoring {
+		t.Errorf("run ticket %s after a mismatch, want restoring (a retry puts back again)", run.Status)
 	}
 	// S3 catches up: the retry succeeds.
 	f.s3.Read = nil
-	if _, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket}); err != nil {
+	if _, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"}); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	f.assertRestored(t, "run-a", partial)
@@ -284,7 +283,7 @@ func TestRestoreCartFailureDoesNotFail(t *testing.T) {
 
 func TestRestoreIsIdempotent(t *testing.T) {
 	f := newFixture(t, partial)
-	in := drill.RestoreInput{Execution: "run-a", Bucket: bucket}
+	in := drill.RestoreInput{Execution: "run-a"}
 	if _, err := f.h.Handle(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
@@ -303,11 +302,23 @@ func TestRestoreIsIdempotent(t *testing.T) {
 	}
 	f.assertRestored(t, "run-a", partial)
 
-	// Someone changed the bucket since: reported, not silently "fixed".
+	// A block that landed after the restore (a late block-bucket) is undone.
 	f.s3.Configs[bucket] = &drill.BlockAll
 	res, err := f.h.Handle(context.Background(), in)
-	if err != nil || !res.AlreadyRestored || res.MatchesPrior {
-		t.Errorf("after an outside change = %+v, %v; want AlreadyRestored, not matching", res, err)
+	if err != nil || !res.AlreadyRestored || !res.MatchesPrior {
+		t.Errorf("after a late block = %+v, %v; want AlreadyRestored and matching again", res, err)
+	}
+	f.assertRestored(t, "run-a", partial)
+
+	// Any other change since is someone else's: reported as an error (so an alarm
+	// fires), not silently "fixed".
+	f.s3.Configs[bucket] = &drill.PublicAccessBlock{IgnorePublicAcls: true}
+	_, err = f.h.Handle(context.Background(), in)
+	if drill.ErrorName(drill.Classify(err)) != "RestoreMismatch" {
+		t.Errorf("after an outside change: %v, want RestoreMismatch", err)
+	}
+	if got := f.s3.Config(bucket); !pab.Equal(got, &drill.PublicAccessBlock{IgnorePublicAcls: true}) {
+		t.Errorf("an outside change was overwritten: %s", pab.String(got))
 	}
 }
 
@@ -330,7 +341,7 @@ func TestRestoreCrashAtEveryStepThenRerun(t *testing.T) {
 			f.ledger.GetErr = func(string) error { return fail() }
 			f.ledger.PutErr = func(string, *s3.PutObjectInput) error { return fail() }
 			f.ledger.DeleteErr = func(string) error { return fail() }
-			_, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket})
+			_, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"})
 			if n < k { // every call passed: all steps covered
 				if err != nil {
 					t.Fatal(err)
@@ -342,7 +353,7 @@ func TestRestoreCrashAtEveryStepThenRerun(t *testing.T) {
 			}
 			f.s3.GetErr, f.s3.PutErr, f.s3.DeleteErr = nil, nil, nil
 			f.ledger.GetErr, f.ledger.PutErr, f.ledger.DeleteErr = nil, nil, nil
-			res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Bucket: bucket})
+			res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"})
 			if err != nil {
 				t.Fatalf("prior %s, failure at call %d, re-run: %v", pab.String(prior), k, err)
 			}
@@ -356,7 +367,22 @@ func TestRestoreCrashAtEveryStepThenRerun(t *testing.T) {
 	}
 }
 
-func TestRestoreFindsTicket(t *testing.T) {
+func TestRestoreByRunTicketStatus(t *testing.T) {
+	restoredAt := time.Date(2025, 6, 1, 12, 1, 0, 0, time.UTC)
+	withStatus := func(status string) drill.Ticket {
+		tk := ticket("run-a", partial)
+		tk.Status = status
+		if status == drill.TicketRestored {
+			tk.RestoredAt = &restoredAt
+		}
+		return tk
+	}
+	runStatus := func(f *fixture) string {
+		if tk := f.ledger.Ticket(drill.RunTicketKey("run-a")); tk != nil {
+			return tk.Status
+		}
+		return "none"
+	}
 	tests := []struct {
 		name   string
 		setup  func(f *fixture)
@@ -365,83 +391,86 @@ func TestRestoreFindsTicket(t *testing.T) {
 		bucket *drill.PublicAccessBlock // expected bucket config afterwards
 	}{
 		{
-			name: "no ticket, no lock: nothing to restore",
+			name: "no ticket: marks the run abandoned so a late block-bucket cannot start",
 			setup: func(f *fixture) {
 				f.ledger.Objects = map[string]ledgertest.Object{}
 				f.s3.Configs[bucket] = partial
 			},
-			in: drill.RestoreInput{Execution: "run-a", Bucket: bucket, Reason: drill.ReasonFailure},
+			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonFailure},
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
-				if !res.NothingToRestore || !res.MatchesPrior || res.Skipped != "" {
+				if !res.NothingToRestore || !res.MatchesPrior {
+					t.Errorf("result = %+v", res)
+				}
+				if got := runStatus(f); got != drill.TicketAbandoned {
+					t.Errorf("run ticket status %s, want abandoned", got)
+				}
+			},
+			bucket: partial,
+		},
+		{
+			name: "claimed, bucket untouched: marked abandoned, our lock released",
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketClaimed))
+				f.s3.Configs[bucket] = partial
+			},
+			in: drill.RestoreInput{Execution: "run-a"},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if !res.NothingToRestore || !res.MatchesPrior {
+					t.Errorf("result = %+v", res)
+				}
+				if got := runStatus(f); got != drill.TicketAbandoned {
+					t.Errorf("run ticket status %s, want abandoned", got)
+				}
+				if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock != nil {
+					t.Errorf("our lock left behind: %+v", lock)
+				}
+			},
+			bucket: partial,
+		},
+		{
+			name: "abandoned: nothing to restore",
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketAbandoned))
+				delete(f.ledger.Objects, drill.LockKey(bucket))
+				f.s3.Configs[bucket] = partial
+			},
+			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if !res.NothingToRestore || !res.MatchesPrior {
 					t.Errorf("result = %+v", res)
 				}
 			},
 			bucket: partial,
 		},
 		{
-			name: "crash between lock and run ticket: found via the input's bucket",
-			setup: func(f *fixture) {
-				delete(f.ledger.Objects, drill.RunTicketKey("run-a"))
-				f.h.DefaultBucket = "other-bucket"
-			},
-			in: drill.RestoreInput{Execution: "run-a", Bucket: bucket},
+			name:  "restoring (a restore crashed midway): put back again and finished",
+			setup: func(f *fixture) { f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestoring)) },
+			in:    drill.RestoreInput{Execution: "run-a"},
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				f.assertRestored(t, "run-a", partial)
-				if !res.MatchesPrior || res.NothingToRestore {
-					t.Errorf("result = %+v", res)
-				}
 			},
 			bucket: partial,
 		},
 		{
-			name:  "crash between lock and run ticket: found via the default bucket (safety net)",
-			setup: func(f *fixture) { delete(f.ledger.Objects, drill.RunTicketKey("run-a")) },
-			in:    drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
-			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
-				f.assertRestored(t, "run-a", partial)
-			},
-			bucket: partial,
-		},
-		{
-			name: "no run ticket, lock of another execution: skipped, untouched",
-			setup: func(f *fixture) {
-				delete(f.ledger.Objects, drill.RunTicketKey("run-a"))
-				f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-b", partial))
-			},
-			in: drill.RestoreInput{Execution: "run-a", Bucket: bucket},
-			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
-				if !res.NothingToRestore || !strings.Contains(res.Skipped, "run-b") {
-					t.Errorf("result = %+v", res)
-				}
-				if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Execution != "run-b" {
-					t.Errorf("foreign lock touched: %+v", lock)
-				}
-			},
-			bucket: &drill.BlockAll,
-		},
-		{
-			name: "our ticket held but another execution holds the lock: skipped, untouched",
+			name: "our ticket held but another execution holds the lock: ours is the block on the bucket, so it is undone; the foreign lock is untouched",
 			setup: func(f *fixture) {
 				f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-b", nil))
 			},
 			in: drill.RestoreInput{Execution: "run-a"},
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
-				if res.MatchesPrior || res.AlreadyRestored || !strings.Contains(res.Skipped, "run-b") {
+				if !res.MatchesPrior || res.RestoredAt == nil {
 					t.Errorf("result = %+v", res)
 				}
 				if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Execution != "run-b" {
 					t.Errorf("foreign lock touched: %+v", lock)
 				}
 			},
-			bucket: &drill.BlockAll,
+			bucket: partial,
 		},
 		{
 			name: "restored earlier, now another drill holds the lock: already restored, untouched",
 			setup: func(f *fixture) {
-				done := ticket("run-a", partial)
-				at := time.Date(2025, 6, 1, 12, 1, 0, 0, time.UTC)
-				done.Status, done.RestoredAt = drill.TicketRestored, &at
-				f.ledger.PutTicket(drill.RunTicketKey("run-a"), done)
+				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestored))
 				f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-b", partial))
 			},
 			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
@@ -453,19 +482,26 @@ func TestRestoreFindsTicket(t *testing.T) {
 			bucket: &drill.BlockAll,
 		},
 		{
-			name: "crash after marking restored, before release: finished",
-			setup: func(f *fixture) {
-				done := ticket("run-a", partial)
-				at := time.Date(2025, 6, 1, 12, 1, 0, 0, time.UTC)
-				done.Status, done.RestoredAt = drill.TicketRestored, &at
-				f.ledger.PutTicket(drill.RunTicketKey("run-a"), done)
-			},
-			in: drill.RestoreInput{Execution: "run-a"},
+			name:  "restored, then a late block landed and the lock is ours: the block is undone",
+			setup: func(f *fixture) { f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestored)) },
+			in:    drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				f.assertRestored(t, "run-a", partial)
-				if !res.MatchesPrior {
+				if !res.AlreadyRestored || !res.MatchesPrior {
 					t.Errorf("result = %+v", res)
 				}
+			},
+			bucket: partial,
+		},
+		{
+			name: "restored, then a late block landed and no lock: the block is undone",
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestored))
+				delete(f.ledger.Objects, drill.LockKey(bucket))
+			},
+			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				f.assertRestored(t, "run-a", partial)
 			},
 			bucket: partial,
 		},
@@ -511,7 +547,7 @@ func TestRestoreErrors(t *testing.T) {
 		wantType  string
 		zeroCalls bool
 	}{
-		{name: "missing execution", in: drill.RestoreInput{Bucket: bucket}, wantType: "InvalidInput", zeroCalls: true},
+		{name: "missing execution", in: drill.RestoreInput{}, wantType: "InvalidInput", zeroCalls: true},
 		{
 			name: "throttled put", in: drill.RestoreInput{Execution: "run-a"},
 			setup: func(f *fixture) {
@@ -546,5 +582,32 @@ func TestRestoreErrors(t *testing.T) {
 				t.Error("lock released after an error")
 			}
 		})
+	}
+}
+
+// The safety net fires when an execution is stopped, which does not stop a
+// block-bucket already running: it restores, waits Settle, and makes sure again.
+func TestSafetyNetUndoesABlockThatLandsWhileItSettles(t *testing.T) {
+	f := newFixture(t, partial)
+	f.h.Settle = 70 * time.Second
+	f.h.Sleep = func(_ context.Context, d time.Duration) error {
+		f.sleeps = append(f.sleeps, d)
+		if d == f.h.Settle {
+			// The late block-bucket's put lands while the safety net waits (its own check
+			// after the put would undo it too; this proves the net alone does).
+			f.s3.Configs[bucket] = &drill.BlockAll
+		}
+		return nil
+	}
+	res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(f.sleeps, 70*time.Second) {
+		t.Errorf("sleeps %v: the safety net did not settle", f.sleeps)
+	}
+	f.assertRestored(t, "run-a", partial)
+	if !res.MatchesPrior || res.RestoredAt == nil {
+		t.Errorf("result %+v", res)
 	}
 }

@@ -204,6 +204,9 @@ func (s *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, region string)
 		writeS3Error(w, r, http.StatusNotImplemented, s3Error{Code: "NotImplemented", Message: fmt.Sprintf("the sandbox does not implement %s %s", r.Method, r.URL.RequestURI())})
 		return
 	}
+	if d := s.takeDelay(op); d > 0 {
+		time.Sleep(d) // deliberately not cut short by the client going away
+	}
 	if status := s.takeFault(op); status != 0 {
 		code, ok := errorCodes[status]
 		if !ok {

@@ -226,6 +226,7 @@ type Sandbox struct {
 	pabChanges []PABChange
 	edgeLog    []EdgeRecord
 	faults     map[string]fault
+	delays     map[string]delay
 	hang       map[string]bool // region -> website hangs
 	shop       map[string]*shopStore
 	shopSeq    int64
@@ -260,6 +261,7 @@ func Start(cfg Config) (*Sandbox, error) {
 		done:    make(chan struct{}),
 		buckets: map[string]*bucket{},
 		faults:  map[string]fault{},
+		delays:  map[string]delay{},
 		hang:    map[string]bool{},
 		shop:    map[string]*shopStore{cfg.PrimaryRegion: newShopStore(), cfg.SecondaryRegion: newShopStore()},
 		timers:  map[*time.Timer]struct{}{},
@@ -468,6 +470,44 @@ func (s *Sandbox) FailNext(op string, n int, status int) {
 		return
 	}
 	s.faults[op] = fault{n: n, status: status}
+}
+
+// delay is DelayNext's injected slowness.
+type delay struct {
+	n int
+	d time.Duration
+}
+
+// DelayNext holds the next n S3 calls of op for d before carrying them out, even if
+// the caller has given up meanwhile: a request in flight that lands late, as S3 may
+// still apply a put whose client timed out. n <= 0 clears. Unknown ops panic.
+func (s *Sandbox) DelayNext(op string, n int, d time.Duration) {
+	if !slices.Contains(S3Ops, op) {
+		panic(fmt.Sprintf("sandbox: DelayNext: unknown S3 op %q (%v)", op, S3Ops))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= 0 {
+		delete(s.delays, op)
+		return
+	}
+	s.delays[op] = delay{n: n, d: d}
+}
+
+// takeDelay consumes one injected delay of op, returning it or 0.
+func (s *Sandbox) takeDelay(op string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dl, ok := s.delays[op]
+	if !ok {
+		return 0
+	}
+	if dl.n--; dl.n <= 0 {
+		delete(s.delays, op)
+	} else {
+		s.delays[op] = dl
+	}
+	return dl.d
 }
 
 // takeFault consumes one injected failure of op, returning its status or 0.

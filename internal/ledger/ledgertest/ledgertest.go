@@ -1,11 +1,13 @@
 // Package ledgertest has an in-memory fake of ledger.ObjectAPI with S3's conditional
-// write semantics (If-None-Match: * answers 412 when the key exists).
+// write semantics: If-None-Match: * answers 412 when the key exists, If-Match answers
+// 412 when the stored ETag differs and 404 when the key is gone.
 package ledgertest
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"sort"
 	"sync"
@@ -22,6 +24,7 @@ import (
 type Object struct {
 	Body        []byte
 	ContentType string
+	ETag        string
 }
 
 // Store is the fake. Hooks, when set, run before a call and fail it (without effect)
@@ -30,6 +33,7 @@ type Store struct {
 	mu      sync.Mutex
 	Objects map[string]Object
 	Calls   []string
+	version int // makes every write's ETag new
 
 	GetErr    func(key string) error
 	PutErr    func(key string, in *s3.PutObjectInput) error
@@ -79,7 +83,8 @@ func (s *Store) PutTicket(key string, t drill.Ticket) {
 		panic(err)
 	}
 	s.mu.Lock()
-	s.Objects[key] = Object{Body: b, ContentType: ledger.ContentTypeJSON}
+	s.version++
+	s.Objects[key] = Object{Body: b, ContentType: ledger.ContentTypeJSON, ETag: fmt.Sprintf(`"v%d"`, s.version)}
 	s.mu.Unlock()
 }
 
@@ -106,7 +111,7 @@ func (s *Store) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(
 	if !ok {
 		return nil, pabtest.APIError("GetObject", 404, "NoSuchKey")
 	}
-	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(o.Body)), ContentType: aws.String(o.ContentType)}, nil
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(o.Body)), ContentType: aws.String(o.ContentType), ETag: aws.String(o.ETag)}, nil
 }
 
 func (s *Store) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
@@ -123,11 +128,22 @@ func (s *Store) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, exists := s.Objects[key]; exists && aws.ToString(in.IfNoneMatch) == "*" {
+	old, exists := s.Objects[key]
+	if exists && aws.ToString(in.IfNoneMatch) == "*" {
 		return nil, pabtest.APIError("PutObject", 412, "PreconditionFailed")
 	}
-	s.Objects[key] = Object{Body: body, ContentType: aws.ToString(in.ContentType)}
-	return &s3.PutObjectOutput{ETag: aws.String(`"etag"`)}, nil
+	if match := aws.ToString(in.IfMatch); match != "" {
+		if !exists {
+			return nil, pabtest.APIError("PutObject", 404, "NoSuchKey")
+		}
+		if match != old.ETag {
+			return nil, pabtest.APIError("PutObject", 412, "PreconditionFailed")
+		}
+	}
+	s.version++
+	etag := fmt.Sprintf(`"v%d"`, s.version)
+	s.Objects[key] = Object{Body: body, ContentType: aws.ToString(in.ContentType), ETag: etag}
+	return &s3.PutObjectOutput{ETag: aws.String(etag)}, nil
 }
 
 func (s *Store) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
