@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -78,34 +79,68 @@ func (c Config) DistributionURL() string {
 }
 
 // ParseConfig decodes raw execution input, fills defaults for absent fields and
-// validates the result. Unknown fields are an error. Every problem is reported in one
-// *InvalidInput naming each bad field.
+// validates the result. Every problem — unknown fields, wrong types, bad values — is
+// reported in one *InvalidInput naming each bad field.
 func ParseConfig(raw []byte) (Config, error) {
-	c := Defaults
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		raw = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, decodeProblem(err)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return Config{}, &InvalidInput{Problems: []string{"input: not a JSON object: " + err.Error()}}
 	}
-	return c, c.Validate()
+	c := Defaults
+	v := reflect.ValueOf(&c).Elem()
+	var problems []string
+	bad := map[string]bool{}
+	for name, value := range fields {
+		i, ok := configFields[name]
+		if !ok {
+			problems = append(problems, name+": unknown field")
+			continue
+		}
+		if err := json.Unmarshal(value, v.Field(i).Addr().Interface()); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: must be a %s, got %s", name, jsonKind(v.Field(i).Kind()), truncate(string(value), 40)))
+			bad[name] = true
+		}
+	}
+	if err := c.Validate(); err != nil {
+		for _, p := range err.(*InvalidInput).Problems {
+			if field, _, _ := strings.Cut(p, ":"); !bad[field] {
+				problems = append(problems, p)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return Config{}, &InvalidInput{Problems: problems}
+	}
+	return c, nil
 }
 
-// decodeProblem turns a JSON decoding error into an InvalidInput naming the field.
-func decodeProblem(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		return &InvalidInput{Problems: []string{fmt.Sprintf("%s: unknown field", field)}}
-	case asType(err, &typeErr):
-		return &InvalidInput{Problems: []string{fmt.Sprintf("%s: must be a %s, got %s", typeErr.Field, typeErr.Type, typeErr.Value)}}
-	default:
-		return &InvalidInput{Problems: []string{"input: not a JSON object: " + msg}}
+// configFields maps each input field name (json tag) to its index in Config.
+var configFields = func() map[string]int {
+	m := map[string]int{}
+	t := reflect.TypeOf(Config{})
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		m[name] = i
 	}
+	return m
+}()
+
+func jsonKind(k reflect.Kind) string {
+	if k == reflect.String {
+		return "string"
+	}
+	return "whole number"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 var (

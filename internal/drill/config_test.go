@@ -28,7 +28,10 @@ func TestParseConfig(t *testing.T) {
 		{name: "same regions", input: `{"distribution":"d1.cloudfront.net","primaryBucket":"abc","secondaryRegion":"us-east-1"}`, wantErr: []string{"secondaryRegion: must differ"}},
 		{name: "IP bucket", input: `{"distribution":"d1.cloudfront.net","primaryBucket":"192.168.1.1"}`, wantErr: []string{"primaryBucket:"}},
 		{name: "unknown field", input: `{"distribution":"d1.cloudfront.net","primaryBucket":"abc","bucket":"x"}`, wantErr: []string{"bucket: unknown field"}},
-		{name: "wrong type", input: `{"distribution":"d1.cloudfront.net","primaryBucket":"abc","items":"three"}`, wantErr: []string{"items: must be a int"}},
+		{name: "wrong type", input: `{"distribution":"d1.cloudfront.net","primaryBucket":"abc","items":"three"}`, wantErr: []string{`items: must be a whole number, got "three"`}},
+		{name: "unknown, wrong-typed and bad fields are all named at once",
+			input:   `{"distribution":"ftp://x","items":0,"colour":"red","probeIntervalMs":"fast","primaryBucket":7}`,
+			wantErr: []string{"colour: unknown field", "distribution:", "items: 0 is outside", "probeIntervalMs: must be a whole number", "primaryBucket: must be a string"}},
 		{name: "not an object", input: `[1]`, wantErr: []string{"input:"}},
 	}
 	for _, tt := range tests {

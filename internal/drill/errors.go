@@ -125,5 +125,3 @@ func withContext(typed, outer error) error {
 		return typed // the other types carry structured fields that say it all
 	}
 }
-
-func asType[T any](err error, target *T) bool { return errors.As(err, target) }

@@ -331,9 +331,13 @@ func (h *Handler) checkCart(ctx context.Context, api string, seed *drill.SeedRes
 	}
 	log := h.logger().With("api", api, "userUuid", seed.User.UUID)
 	deadline := h.now().Add(CartWindow)
+	// The window also bounds each call (the client retries GETs with its own
+	// timeouts), so the check always ends inside the reserve the probe kept for it.
+	cctx, cancel := context.WithTimeout(ctx, CartWindow)
+	defer cancel()
 	for {
 		c.Attempts++
-		got, err := h.shopClient().Cart(ctx, api, seed.User.UUID)
+		got, err := h.shopClient().Cart(cctx, api, seed.User.UUID)
 		c.CheckedAt = h.now()
 		if err != nil {
 			c.Error = err.Error()
@@ -344,10 +348,10 @@ func (h *Handler) checkCart(ctx context.Context, api string, seed *drill.SeedRes
 				break
 			}
 		}
-		if ctx.Err() != nil || !h.now().Add(CartRetryEvery).Before(deadline) {
+		if cctx.Err() != nil || !h.now().Add(CartRetryEvery).Before(deadline) {
 			break
 		}
-		if h.sleep(ctx, CartRetryEvery) != nil {
+		if h.sleep(cctx, CartRetryEvery) != nil {
 			break
 		}
 	}

@@ -571,6 +571,7 @@ type server struct {
 
 	mu     sync.Mutex
 	srv    *http.Server
+	ln     net.Listener // closed directly: Server.Close misses a listener Serve has not registered yet
 	closed bool
 }
 
@@ -586,7 +587,7 @@ func startServer(h http.Handler) (*server, error) {
 
 func (sv *server) serve(ln net.Listener) {
 	srv := &http.Server{Handler: sv.handler, ReadHeaderTimeout: 10 * time.Second}
-	sv.srv = srv
+	sv.srv, sv.ln = srv, ln
 	go func() { _ = srv.Serve(ln) }()
 }
 
@@ -595,8 +596,9 @@ func (sv *server) down() {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
 	if sv.srv != nil {
+		_ = sv.ln.Close()
 		_ = sv.srv.Close()
-		sv.srv = nil
+		sv.srv, sv.ln = nil, nil
 	}
 }
 
@@ -626,7 +628,8 @@ func (sv *server) close() error {
 	if sv.srv == nil {
 		return nil
 	}
+	_ = sv.ln.Close()
 	err := sv.srv.Close()
-	sv.srv = nil
+	sv.srv, sv.ln = nil, nil
 	return err
 }
