@@ -38,6 +38,10 @@ type Config struct {
 	// SteadySamples is how many consecutive good samples prove a steady state, and how
 	// many consecutive samples from the expected region confirm failover and recovery.
 	SteadySamples int `json:"steadySamples"`
+	// ErrorBudgetSeconds stops the drill (and so restores the bucket) once visitors
+	// have seen errors for this long without a break: a broken secondary must not turn
+	// the drill into a real outage until FailoverTimeoutSeconds.
+	ErrorBudgetSeconds int `json:"errorBudgetSeconds"`
 }
 
 // Defaults are the values a field takes when neither the deployment nor the input sets it.
@@ -48,6 +52,7 @@ var Defaults = Config{
 	ProbeIntervalMs:        250,
 	FailoverTimeoutSeconds: 600,
 	SteadySamples:          3,
+	ErrorBudgetSeconds:     60,
 }
 
 // Limits of the numeric fields, checked by Validate.
@@ -61,6 +66,11 @@ const (
 // ProbeInterval is ProbeIntervalMs as a duration.
 func (c Config) ProbeInterval() time.Duration {
 	return time.Duration(c.ProbeIntervalMs) * time.Millisecond
+}
+
+// ErrorBudget is ErrorBudgetSeconds as a duration.
+func (c Config) ErrorBudget() time.Duration {
+	return time.Duration(c.ErrorBudgetSeconds) * time.Second
 }
 
 // FailoverTimeout is FailoverTimeoutSeconds as a duration.
@@ -170,6 +180,7 @@ func (c Config) Validate() error {
 	p = appendRange(p, "probeIntervalMs", c.ProbeIntervalMs, MinProbeIntervalMs, MaxProbeIntervalMs)
 	p = appendRange(p, "failoverTimeoutSeconds", c.FailoverTimeoutSeconds, MinTimeoutSeconds, MaxTimeoutSeconds)
 	p = appendRange(p, "steadySamples", c.SteadySamples, MinSteadySamples, MaxSteadySamples)
+	p = appendRange(p, "errorBudgetSeconds", c.ErrorBudgetSeconds, MinTimeoutSeconds, MaxTimeoutSeconds)
 	if len(p) > 0 {
 		sort.Strings(p)
 		return &InvalidInput{Problems: p}

@@ -399,3 +399,25 @@ func TestStoppedDuringBlockBucketWithTheLambdaStillRunning(t *testing.T) {
 		})
 	}
 }
+
+// A broken secondary turns the drill into a real outage; the error budget stops it
+// early and the flow restores the bucket.
+func TestBrokenSecondaryStopsWithinTheErrorBudget(t *testing.T) {
+	env := startEnv(t, partial)
+	env.Sandbox.SetOriginDown(env.Sandbox.Config().SecondaryRegion, true)
+	out, err := env.Run(context.Background(), local.RunOptions{
+		Input:       json.RawMessage(`{"probeIntervalMs":50,"errorBudgetSeconds":1,"failoverTimeoutSeconds":30}`),
+		NoSafetyNet: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Status != asl.StatusFailed || out.Result.Error != "FailoverTimeout" || !strings.Contains(out.Result.Cause, "errorBudgetSeconds") {
+		t.Fatalf("status %s error %s cause %s", out.Result.Status, out.Result.Error, out.Result.Cause)
+	}
+	// Propagation (0.3 s) + the budget (1 s) + the restore: far below the 30 s timeout.
+	if wall := out.Result.Stop.Sub(out.Result.Start); wall > 10*time.Second {
+		t.Errorf("the drill ran %v with a broken secondary", wall)
+	}
+	assertRestored(t, env, partial)
+}

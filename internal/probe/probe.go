@@ -78,7 +78,13 @@ type plan struct {
 	interval time.Duration // tick period
 	budget   time.Duration // from the probe's start
 	reserve  time.Duration // left of the invocation's deadline for the work after polling
+	// errorBudget ends the poll once every tick for this long showed visitors an
+	// error (0: no limit).
+	errorBudget time.Duration
 }
+
+// errBudgetSpent: visitors saw errors for the whole error budget.
+var errBudgetSpent = errors.New("error budget spent")
 
 // Handle runs one mode. It returns *drill.InvalidInput for bad input (no request made),
 // *drill.SteadyStateFailed, *drill.FailoverTimeout or *drill.RecoveryTimeout when the
@@ -98,9 +104,11 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 		p.want = cfg.SecondaryRegion
 		p.budget = cfg.FailoverTimeout()
 		p.reserve = CartWindow + 5*time.Second
+		p.errorBudget = cfg.ErrorBudget()
 	case drill.ModeRecovery:
 		p.want = cfg.PrimaryRegion
 		p.budget = cfg.FailoverTimeout()
+		p.errorBudget = cfg.ErrorBudget()
 	}
 	deadline := start.Add(p.budget)
 	if dl, ok := ctx.Deadline(); ok {
@@ -116,6 +124,15 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 	r, err := h.poll(ctx, cfg.DistributionURL(), p, deadline, rec)
 	res := rec.result(in.Mode, start)
 	res.Since = in.Since
+	if errors.Is(err, errBudgetSpent) {
+		msg := fmt.Sprintf("visitors saw errors for %ds without a break (errorBudgetSeconds); stopping so the bucket is restored: %s",
+			cfg.ErrorBudgetSeconds, rec.summary(p, h.now().Sub(start)))
+		log.Warn("error budget spent", "summary", msg)
+		if in.Mode == drill.ModeFailover {
+			return drill.ProbeResult{}, &drill.FailoverTimeout{Msg: msg}
+		}
+		return drill.ProbeResult{}, &drill.RecoveryTimeout{Msg: msg}
+	}
 	if err != nil {
 		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped after %d samples: %w", in.Mode, rec.samples, err)
 	}
@@ -210,6 +227,7 @@ type run struct {
 // ends.
 func (h *Handler) poll(ctx context.Context, base string, p plan, deadline time.Time, rec *recorder) (run, error) {
 	var r run
+	var failingSince time.Time // start of the current unbroken run of failing ticks
 	start := h.now()
 	for k := 0; ; k++ {
 		if err := ctx.Err(); err != nil {
@@ -235,6 +253,14 @@ func (h *Handler) poll(ctx context.Context, base string, p plan, deadline time.T
 			return r, nil
 		}
 		rec.tick(cfgS, idxS)
+		switch {
+		case ok2xx(cfgS) && ok2xx(idxS):
+			failingSince = time.Time{}
+		case failingSince.IsZero():
+			failingSince = cfgS.At
+		case p.errorBudget > 0 && cfgS.At.Sub(failingSince) >= p.errorBudget:
+			return r, errBudgetSpent
+		}
 		if servedBy(cfgS, idxS, p.want) {
 			if r.n == 0 {
 				r.first = cfgS
