@@ -4,41 +4,25 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/block"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/lambdamain"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/pab"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", drill.FuncBlock)
-	ledgerBucket := os.Getenv(drill.EnvLedgerBucket)
-	if ledgerBucket == "" {
-		log.Error("missing required environment variable " + drill.EnvLedgerBucket)
-		os.Exit(1)
-	}
-	cfg, err := awsconf.Load(context.Background())
-	if err != nil {
-		log.Error("cannot load the AWS configuration", "error", err)
-		os.Exit(1)
-	}
-	s3For := awsconf.AWSFactory(cfg)
+	log := lambdamain.Logger(drill.FuncBlock)
+	env := lambdamain.RequireEnv(log, drill.EnvLedgerBucket)
+	s3For := awsconf.MustFactory(log)
 	h := &block.Handler{
 		S3:     pab.PerRegion(s3For),
-		Ledger: &ledger.Ledger{S3: s3For(""), Bucket: ledgerBucket},
+		Ledger: &ledger.Ledger{S3: s3For(""), Bucket: env[drill.EnvLedgerBucket]},
 		Log:    log,
 		Now:    time.Now,
 	}
-	lambda.Start(func(ctx context.Context, in drill.BlockInput) (drill.BlockResult, error) {
-		r, err := h.Handle(ctx, in)
-		return r, drill.Classify(err)
-	})
+	lambdamain.Start(h.Handle)
 }

@@ -4,38 +4,22 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/lambdamain"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/report"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", drill.FuncReport)
-	ledgerBucket := os.Getenv(drill.EnvLedgerBucket)
-	if ledgerBucket == "" {
-		log.Error("missing required environment variable " + drill.EnvLedgerBucket)
-		os.Exit(1)
-	}
-	cfg, err := awsconf.Load(context.Background())
-	if err != nil {
-		log.Error("cannot load the AWS configuration", "error", err)
-		os.Exit(1)
-	}
+	log := lambdamain.Logger(drill.FuncReport)
+	env := lambdamain.RequireEnv(log, drill.EnvLedgerBucket)
 	h := &report.Handler{
-		Ledger: &ledger.Ledger{S3: awsconf.AWSFactory(cfg)(""), Bucket: ledgerBucket},
+		Ledger: &ledger.Ledger{S3: awsconf.MustFactory(log)(""), Bucket: env[drill.EnvLedgerBucket]},
 		Log:    log,
 		Now:    time.Now,
 	}
-	lambda.Start(func(ctx context.Context, in drill.ReportInput) (drill.Report, error) {
-		r, err := h.Handle(ctx, in)
-		return r, drill.Classify(err)
-	})
+	lambdamain.Start(h.Handle)
 }

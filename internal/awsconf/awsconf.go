@@ -5,6 +5,8 @@ package awsconf
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -23,6 +25,17 @@ func Load(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
 	return cfg, nil
+}
+
+// MustFactory loads the function's AWS configuration (role credentials, region) at
+// cold start and returns a per-region client factory, or stops the function.
+func MustFactory(log *slog.Logger) S3Factory {
+	cfg, err := Load(context.Background())
+	if err != nil {
+		log.Error("cannot load the AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	return AWSFactory(cfg)
 }
 
 // AWSFactory builds per-region clients from one loaded configuration.
