@@ -7,6 +7,7 @@ package main
 import (
 	"time"
 
+	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/lambdamain"
 	"github.com/unishop/failover-drill/internal/probe"
@@ -22,7 +23,7 @@ func main() {
 		Shop:  shop.New(httpClient),
 		Log:   lambdamain.Logger(drill.FuncProbe),
 		Now:   time.Now,
-		Sleep: probe.SleepContext,
+		Sleep: clock.Sleep,
 	}
 	lambdamain.Start(h.Handle)
 }

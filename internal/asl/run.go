@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	realclock "github.com/unishop/failover-drill/internal/clock"
 )
 
 // TaskFunc is the Go stand-in for a Lambda function: it receives the Payload and returns
@@ -135,7 +137,7 @@ type run struct {
 // opts.Tasks is refused before anything runs (FAILED, Lambda.ResourceNotFoundException).
 func (m *Machine) Run(ctx context.Context, name string, input json.RawMessage, opts Options) Result {
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = realclock.Sleep
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -654,17 +656,6 @@ func stackTrace() []map[string]any {
 		}
 	}
 	return out
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // timestamp formats a time as Step Functions does in the context object.

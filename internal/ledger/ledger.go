@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/pab"
 )
@@ -62,7 +63,7 @@ func (l *Ledger) TakeLock(ctx context.Context, t drill.Ticket) (held drill.Ticke
 	var last error
 	for attempt := range lockAttempts {
 		if attempt > 0 {
-			if err := sleep(ctx, time.Duration(attempt)*100*time.Millisecond); err != nil {
+			if err := clock.Sleep(ctx, time.Duration(attempt)*100*time.Millisecond); err != nil {
 				return drill.Ticket{}, false, fmt.Errorf("ledger take lock %s: %w", key, err)
 			}
 		}
@@ -254,15 +255,4 @@ func isPreconditionFailed(err error) bool {
 
 func isConditionalConflict(err error) bool {
 	return pab.HasCode(err, "ConditionalRequestConflict") || pab.HTTPStatus(err) == 409
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

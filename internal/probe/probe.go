@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/shop"
 )
@@ -46,28 +47,13 @@ const (
 
 // Handler probes the distribution. Every field is optional: HTTP defaults to a client
 // with DefaultTimeout, Shop to shop.New(HTTP), Log to a discarding logger, Now to
-// time.Now and Sleep to SleepContext. Tests swap Now and Sleep for a fake clock.
+// time.Now and Sleep to clock.Sleep. Tests swap Now and Sleep for a fake clock.
 type Handler struct {
 	HTTP  *http.Client
 	Shop  *shop.Client
 	Log   *slog.Logger
 	Now   func() time.Time
 	Sleep func(context.Context, time.Duration) error
-}
-
-// SleepContext waits d or until ctx is done, returning ctx's error then.
-func SleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // plan is what a mode waits for.
@@ -406,7 +392,7 @@ func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 		}
 		return h.Sleep(ctx, d)
 	}
-	return SleepContext(ctx, d)
+	return clock.Sleep(ctx, d)
 }
 
 func (h *Handler) httpClient() *http.Client {

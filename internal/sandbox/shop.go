@@ -10,28 +10,19 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/unishop/failover-drill/internal/shop"
 )
 
 // apiStage is the API Gateway stage path the real config.json host ends with; the shop
 // API answers under it only, so a client that drops the host's path fails here too.
 const apiStage = "/Production"
 
-// Unicorn is one catalogue entry.
-type Unicorn struct {
-	UUID        string  `json:"uuid"`
-	Name        string  `json:"name"`
-	Description string  `json:"description"`
-	Price       float64 `json:"price"`
-	Image       string  `json:"image"`
-}
-
-// User is a shop user.
-type User struct {
-	UUID      string `json:"uuid"`
-	Email     string `json:"email"`
-	FirstName string `json:"firstName"`
-	LastName  string `json:"lastName"`
-}
+// The sandbox speaks the same wire types as the shop client.
+type (
+	Unicorn = shop.Unicorn
+	User    = shop.User
+)
 
 // CartItem and CartBody are the basket requests' and response's shapes.
 type CartItem struct {

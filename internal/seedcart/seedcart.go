@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/shop"
 )
@@ -266,7 +267,7 @@ func (h *Handler) readBack(ctx context.Context, host, userUUID string, want []st
 		if attempt == readBackAttempts {
 			break
 		}
-		if err := sleep(ctx, readBackDelay); err != nil {
+		if err := clock.Sleep(ctx, readBackDelay); err != nil {
 			return nil, err
 		}
 	}
@@ -285,15 +286,4 @@ func (h *Handler) logger() *slog.Logger {
 		return h.Log
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 )
 
@@ -240,7 +241,7 @@ func (c *Client) get(ctx context.Context, u string, out any, hdr http.Header) (i
 		if err == nil || !errors.As(err, &tr) || attempt == GetAttempts {
 			return status, err
 		}
-		if serr := sleep(ctx, backoff); serr != nil {
+		if serr := clock.Sleep(ctx, backoff); serr != nil {
 			return status, err
 		}
 		backoff *= 2
@@ -334,16 +335,4 @@ func quote(b []byte) string {
 		return ": " + s
 	}
 	return ""
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
