@@ -596,8 +596,8 @@ func (sv *server) down() {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
 	if sv.srv != nil {
-		_ = sv.ln.Close()
 		_ = sv.srv.Close()
+		_ = sv.ln.Close() // already closed, unless Serve had not registered it yet
 		sv.srv, sv.ln = nil, nil
 	}
 }
@@ -628,8 +628,8 @@ func (sv *server) close() error {
 	if sv.srv == nil {
 		return nil
 	}
-	_ = sv.ln.Close()
 	err := sv.srv.Close()
+	_ = sv.ln.Close() // already closed, unless Serve had not registered it yet
 	sv.srv, sv.ln = nil, nil
 	return err
 }
