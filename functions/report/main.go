@@ -4,6 +4,7 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
@@ -17,9 +18,10 @@ func main() {
 	log := lambdamain.Logger(drill.FuncReport)
 	env := lambdamain.RequireEnv(log, drill.EnvLedgerBucket)
 	h := &report.Handler{
-		Ledger: &ledger.Ledger{S3: awsconf.MustFactory(log)(""), Bucket: env[drill.EnvLedgerBucket]},
-		Log:    log,
-		Now:    time.Now,
+		Ledger:  &ledger.Ledger{S3: awsconf.MustFactory(log)(""), Bucket: env[drill.EnvLedgerBucket]},
+		Log:     log,
+		Now:     time.Now,
+		Metrics: os.Stdout, // CloudWatch turns these EMF lines into metrics
 	}
 	lambdamain.Start(h.Handle)
 }

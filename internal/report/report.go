@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -224,6 +225,9 @@ type Handler struct {
 	Ledger *ledger.Ledger
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Metrics, when set, receives the report's figures as a CloudWatch Embedded
+	// Metric Format line (the Lambda's stdout).
+	Metrics io.Writer
 }
 
 // Handle builds the report, writes report.json and report.html under the execution
@@ -255,5 +259,14 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 	}
 	log.Info("report written", "execution", in.Execution, "verdict", r.Verdict, "summary", r.Summary,
 		"json", drill.ReportKey(in.Execution), "html", drill.ReportHTMLKey(in.Execution))
+	if h.Metrics != nil {
+		line, err := EMF(r, now)
+		if err == nil {
+			_, err = h.Metrics.Write(append(line, '\n'))
+		}
+		if err != nil { // metrics are a convenience: the report is written already
+			log.Warn("metrics not written", "error", err)
+		}
+	}
 	return r, nil
 }

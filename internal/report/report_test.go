@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
@@ -326,4 +327,55 @@ func normalize(t *testing.T, r drill.Report) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+func TestHandlerWritesEMFMetrics(t *testing.T) {
+	store := ledgertest.New()
+	var out bytes.Buffer
+	h := &report.Handler{Ledger: store.Ledger(), Now: func() time.Time { return at(20) }, Metrics: &out}
+	r, err := h.Handle(context.Background(), passing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		AWS struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+		Bucket            string
+		DrillPassed       float64
+		FailoverSeconds   *float64
+		RecoverySeconds   *float64
+		UserVisibleErrors *float64
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("not one JSON line: %v\n%s", err, out.String())
+	}
+	m := doc.AWS.CloudWatchMetrics
+	if len(m) != 1 || m[0].Namespace != report.MetricsNamespace || len(m[0].Metrics) != 4 || doc.AWS.Timestamp != at(20).UnixMilli() {
+		t.Fatalf("EMF metadata %+v", doc.AWS)
+	}
+	for _, name := range m[0].Dimensions[0] {
+		if name != "Bucket" || doc.Bucket == "" {
+			t.Errorf("dimension %s has no value", name)
+		}
+	}
+	if doc.DrillPassed != 1 || doc.FailoverSeconds == nil || *doc.FailoverSeconds != r.Failover.Seconds ||
+		doc.RecoverySeconds == nil || *doc.RecoverySeconds != r.Recovery.Seconds || doc.UserVisibleErrors == nil {
+		t.Errorf("metric values %+v for report %+v", doc, r)
+	}
+}
+
+func TestEMFLeavesOutWhatWasNotMeasured(t *testing.T) {
+	line, err := report.EMF(drill.Report{Verdict: drill.Fail}, at(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(line); strings.Contains(s, "FailoverSeconds") || strings.Contains(s, "RecoverySeconds") || !strings.Contains(s, `"DrillPassed":0`) {
+		t.Errorf("EMF for an unmeasured failed drill: %s", s)
+	}
 }

@@ -1,0 +1,49 @@
+package report
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+)
+
+// MetricsNamespace is the CloudWatch namespace of the drill's metrics.
+const MetricsNamespace = "FailoverDrill"
+
+// EMF renders the report's figures as one CloudWatch Embedded Metric Format log line:
+// written to the Lambda's stdout, CloudWatch turns it into metrics (no PutMetricData
+// permission needed), so failover time can be graphed and alarmed on across drills.
+// A figure the drill did not measure is left out rather than reported as zero.
+func EMF(r drill.Report, at time.Time) ([]byte, error) {
+	type metric struct {
+		Name string `json:"Name"`
+		Unit string `json:"Unit"`
+	}
+	doc := map[string]any{"Bucket": r.Target.PrimaryBucket, "Execution": r.Execution}
+	var metrics []metric
+	add := func(name, unit string, v float64) {
+		metrics = append(metrics, metric{name, unit})
+		doc[name] = v
+	}
+	passed := 0.0
+	if r.Verdict == drill.Pass {
+		passed = 1
+	}
+	add("DrillPassed", "Count", passed)
+	add("UserVisibleErrors", "Count", float64(r.UserVisibleErrors))
+	if r.Failover.FirstSecondaryAt != nil {
+		add("FailoverSeconds", "Seconds", r.Failover.Seconds)
+	}
+	if r.Recovery.FirstPrimaryAt != nil {
+		add("RecoverySeconds", "Seconds", r.Recovery.Seconds)
+	}
+	doc["_aws"] = map[string]any{
+		"Timestamp": at.UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  MetricsNamespace,
+			"Dimensions": [][]string{{"Bucket"}},
+			"Metrics":    metrics,
+		}},
+	}
+	return json.Marshal(doc)
+}
