@@ -33,7 +33,7 @@ import (
 // SafetyNetSettle is how long the local safety net waits before its second look: on
 // AWS that is restore.DefaultSettle (block-bucket's longest life); here the functions
 // run in-process and a late one is over in well under this.
-const SafetyNetSettle = 500 * time.Millisecond
+const SafetyNetSettle = time.Second
 
 // FunctionARN is the ARN the local deployment substitutes for a function name.
 func FunctionARN(name string) string {
