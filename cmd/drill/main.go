@@ -2,6 +2,8 @@
 //
 //	drill local    run a whole drill against a built-in replica of the lab, offline
 //	drill sandbox  start only the replica and print its URLs
+//	drill start    start the deployed drill on AWS; with --wait the exit code is the verdict
+//	drill report   read a run's report from the ledger bucket
 package main
 
 import (
@@ -18,8 +20,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/remote"
 	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
@@ -29,6 +35,8 @@ const usage = `usage: drill <command> [flags]
 commands:
   local    run a complete failover drill against a local replica of the lab
   sandbox  start only the local replica and print its URLs (Ctrl-C stops it)
+  start    start the deployed drill on AWS (--wait: exit 0 only on pass)
+  report   print a run's report from the ledger bucket (--html FILE saves report.html)
 
 Run "drill <command> -h" for the command's flags.
 `
@@ -46,6 +54,10 @@ func main() {
 		code = runLocal(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "sandbox":
 		code = runSandbox(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "start":
+		code = runStart(ctx, os.Args[2:], os.Stdout, os.Stderr, awsSFN)
+	case "report":
+		code = runReport(ctx, os.Args[2:], os.Stdout, os.Stderr, awsS3)
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 	default:
@@ -53,6 +65,33 @@ func main() {
 		code = 2
 	}
 	os.Exit(code)
+}
+
+// awsSFN is drill start's Step Functions client: the default AWS configuration
+// (environment, profile, SSO), in the given region.
+func awsSFN(ctx context.Context, region string) (sfnClient, error) {
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sfn.NewFromConfig(cfg, func(o *sfn.Options) {
+		if region != "" {
+			o.Region = region
+		}
+	}), nil
+}
+
+// awsS3 is drill report's S3 client: the default AWS configuration, region overridden
+// by --region.
+func awsS3(ctx context.Context, region string) (remote.GetObjectAPI, error) {
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if region == "" && cfg.Region == "" {
+		return nil, errNoRegion
+	}
+	return awsconf.AWSFactory(cfg)(region), nil
 }
 
 // sandboxFlags are the replica's knobs, shared by both commands.

@@ -63,6 +63,14 @@ func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string
 				out.SafetyNet.NothingToRestore, out.SafetyNet.AlreadyRestored, out.SafetyNet.MatchesPrior)
 		}
 	}
+	printReport(w, rep)
+	fmt.Fprintf(w, "command wall        %.3f s (incl. sandbox start)\n", total.Seconds())
+	fmt.Fprintf(w, "report              %s/report.json, report.html\n", dir)
+}
+
+// printReport prints a report's verdict and figures, the same lines wherever the
+// report comes from: a local run, a deployed execution's output, or the ledger.
+func printReport(w io.Writer, rep *drill.Report) {
 	fmt.Fprintf(w, "\nverdict: %s\n", strings.ToUpper(rep.Verdict))
 	for _, r := range rep.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
@@ -87,8 +95,6 @@ func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string
 		fmt.Fprintf(w, "execution wall      %.3f s = configured delays %.3f s + overhead %.3f s\n",
 			rep.Timing.WallSeconds, rep.Timing.ConfiguredDelaySeconds, rep.Timing.OverheadSeconds)
 	}
-	fmt.Fprintf(w, "command wall        %.3f s (incl. sandbox start)\n", total.Seconds())
-	fmt.Fprintf(w, "report              %s/report.json, report.html\n", dir)
 }
 
 func orDash(s string) string {

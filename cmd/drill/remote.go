@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/remote"
+)
+
+// Exit codes of drill start and drill report: the verdict, for CI.
+const (
+	exitPass      = 0 // the drill passed
+	exitFail      = 1 // the drill ran and failed (or, for report, there is no report)
+	exitUsage     = 2 // bad flags or input: nothing was started
+	exitNoVerdict = 3 // AWS could not be reached, an API call failed, or the wait ended first
+)
+
+// EnvStateMachineARN is drill start's default for --state-machine.
+const EnvStateMachineARN = "DRILL_STATE_MACHINE_ARN"
+
+// sfnClient is what drill start calls; *sfn.Client in production.
+type sfnClient interface {
+	remote.StartAPI
+	remote.DescribeAPI
+}
+
+// sfnFactory and s3Factory build the clients for a region ("" keeps the configured
+// one). main passes the AWS ones; tests pass clients pointed at httptest servers.
+type (
+	sfnFactory func(ctx context.Context, region string) (sfnClient, error)
+	s3Factory  func(ctx context.Context, region string) (remote.GetObjectAPI, error)
+)
+
+// errNoRegion: the configuration names no region and --region was not given.
+var errNoRegion = errors.New("no AWS region: pass --region or set AWS_REGION")
+
+// heartbeat is how often drill start --wait says the execution is still running, so
+// CI systems that kill silent jobs do not.
+const heartbeat = time.Minute
+
+func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newSFN sfnFactory) int {
+	fs := flag.NewFlagSet("drill start", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	arnFlag := fs.String("state-machine", "", "ARN of the deployed state machine (stack output StateMachineArn; default $"+EnvStateMachineARN+")")
+	input := fs.String("input", "{}", "execution input, a JSON object; fields left out take the deployed defaults")
+	name := fs.String("name", "", "execution name (default: one Step Functions picks); also the report's folder in the ledger")
+	wait := fs.Bool("wait", false, "wait for the execution to end; the exit code is then the verdict")
+	timeout := fs.Duration("timeout", 90*time.Minute, "with --wait: stop waiting after this long (0: no limit); the execution keeps running")
+	poll := fs.Duration("poll", 5*time.Second, "with --wait: how often to ask Step Functions")
+	asJSON := fs.Bool("json", false, "print JSON on stdout (the report, or {status,error,cause}); progress goes to stderr")
+	region := fs.String("region", "", "AWS region (default: the state machine ARN's region)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "drill start: "+format+"\n", a...)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	arn, arnSource := *arnFlag, "--state-machine"
+	if arn == "" {
+		arn, arnSource = os.Getenv(EnvStateMachineARN), EnvStateMachineARN
+	}
+	if arn == "" {
+		return usageErr("--state-machine (or $%s) is required: the stack output StateMachineArn", EnvStateMachineARN)
+	}
+	arnRegion, err := remote.StateMachineRegion(arn)
+	if err != nil {
+		return usageErr("%s: %v", arnSource, err)
+	}
+	switch {
+	case *region == "":
+		*region = arnRegion
+	case *region != arnRegion:
+		return usageErr("--region %s: the state machine is in %s", *region, arnRegion)
+	}
+	if err := remote.CheckInput(*input); err != nil {
+		return usageErr("--input: %v", err)
+	}
+	if *name != "" {
+		if err := remote.CheckName(*name); err != nil {
+			return usageErr("--name: %v", err)
+		}
+	}
+	if *poll <= 0 {
+		return usageErr("--poll %s: must be positive", *poll)
+	}
+	if *timeout < 0 {
+		return usageErr("--timeout %s: must be 0 (no limit) or positive", *timeout)
+	}
+
+	client, err := newSFN(ctx, *region)
+	if err != nil {
+		fmt.Fprintln(stderr, "drill start:", err)
+		return exitNoVerdict
+	}
+	execARN, err := remote.Start(ctx, client, arn, *input, *name)
+	if err != nil {
+		fmt.Fprintln(stderr, "drill start:", err)
+		return exitNoVerdict
+	}
+	if !*wait {
+		if *asJSON {
+			writeJSON(stdout, map[string]string{"executionArn": execARN})
+		} else {
+			fmt.Fprintln(stdout, execARN)
+		}
+		return exitPass
+	}
+
+	progress := stdout
+	if *asJSON {
+		progress = stderr
+	}
+	fmt.Fprintf(progress, "execution %s\n", execARN)
+	waitCtx := ctx
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	began := time.Now()
+	var lastStatus types.ExecutionStatus
+	var lastPrint time.Time
+	ex, err := remote.Wait(waitCtx, client, execARN, *poll, func(e remote.Execution) {
+		if e.Status != lastStatus || time.Since(lastPrint) >= heartbeat {
+			fmt.Fprintf(progress, "%8.0fs  %s\n", time.Since(began).Seconds(), e.Status)
+			lastStatus, lastPrint = e.Status, time.Now()
+		}
+	})
+	if err != nil {
+		// Ctrl-C, --timeout or a failed DescribeExecution: there is no verdict, and the
+		// execution is left running on purpose (see README, "From CI").
+		fmt.Fprintf(stderr, "drill start: %v\n", err)
+		fmt.Fprintf(stderr, "the execution keeps running; it restores the bucket itself when it ends.\n"+
+			"  follow it: aws stepfunctions describe-execution --execution-arn %s\n"+
+			"  stop it:   aws stepfunctions stop-execution --execution-arn %s\n"+
+			"             (a stopped execution is ABORTED; the safety net then restores the bucket by its ticket)\n", execARN, execARN)
+		if *asJSON {
+			writeJSON(stdout, statusJSON{ExecutionARN: execARN, Status: string(ex.Status), Error: "NoVerdict", Cause: err.Error()})
+		}
+		return exitNoVerdict
+	}
+	return finish(ex, *asJSON, stdout, progress, stderr)
+}
+
+// statusJSON is drill start --json's output when there is no report to print.
+type statusJSON struct {
+	ExecutionARN string `json:"executionArn"`
+	Status       string `json:"status"`
+	Error        string `json:"error,omitempty"`
+	Cause        string `json:"cause,omitempty"`
+}
+
+// finish prints a finished execution and returns its verdict as the exit code.
+func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer) int {
+	name := ex.Name
+	if name == "" {
+		name = ex.ARN[strings.LastIndex(ex.ARN, ":")+1:]
+	}
+	reportHint := func() {
+		fmt.Fprintf(progress, "report              drill report --ledger <LedgerBucketName> --execution %s\n", name)
+	}
+	if ex.Status != types.ExecutionStatusSucceeded {
+		fmt.Fprintf(progress, "\nstatus: %s\n", ex.Status)
+		fmt.Fprintf(progress, "error               %s\n", orDash(ex.Error))
+		fmt.Fprintf(progress, "cause               %s\n", orDash(ex.Cause))
+		if ex.Status == types.ExecutionStatusTimedOut || ex.Status == types.ExecutionStatusAborted {
+			fmt.Fprintln(progress, "safety net          no Catch ran: the safety net restores the bucket by its ticket (alarm UndeliveredEvents if it cannot)")
+		}
+		reportHint()
+		if asJSON {
+			writeJSON(stdout, statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: ex.Error, Cause: ex.Cause})
+		}
+		return exitFail
+	}
+	rep, err := remote.ParseReport([]byte(ex.Output))
+	if err != nil {
+		fmt.Fprintf(stderr, "drill start: execution SUCCEEDED but its output is %v\n", err)
+		if asJSON {
+			writeJSON(stdout, statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: "NotAReport", Cause: err.Error()})
+		}
+		return exitFail
+	}
+	printReport(progress, rep)
+	reportHint()
+	if asJSON {
+		writeRawJSON(stdout, []byte(ex.Output))
+	}
+	if rep.Verdict != drill.Pass {
+		return exitFail
+	}
+	return exitPass
+}
+
+// bucketName is S3's rule for bucket names, as far as a typo check needs.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, newS3 s3Factory) int {
+	fs := flag.NewFlagSet("drill report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ledger := fs.String("ledger", "", "the ledger bucket (stack output LedgerBucketName)")
+	execution := fs.String("execution", "", "the execution name")
+	region := fs.String("region", "", "AWS region of the ledger bucket (default: the configured region)")
+	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
+	htmlFile := fs.String("html", "", "also save the run's report.html to this file")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "drill report: "+format+"\n", a...)
+		return exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *ledger == "":
+		return usageErr("--ledger is required: the stack output LedgerBucketName")
+	case !bucketName.MatchString(*ledger):
+		return usageErr("--ledger %q is not a bucket name", *ledger)
+	case *execution == "":
+		return usageErr("--execution is required: the execution name")
+	}
+	if err := remote.CheckName(*execution); err != nil {
+		return usageErr("--execution: %v", err)
+	}
+
+	client, err := newS3(ctx, *region)
+	if errors.Is(err, errNoRegion) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "drill report:", err)
+		return exitNoVerdict
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "drill report:", err)
+		var nf *remote.NotFoundError
+		if errors.As(err, &nf) {
+			return exitFail
+		}
+		return exitNoVerdict
+	}
+	key := drill.ReportKey(*execution)
+	raw, err := remote.GetObject(ctx, client, *ledger, key)
+	if err != nil {
+		return fail(err)
+	}
+	rep, err := remote.ParseReport(raw)
+	if err != nil {
+		fmt.Fprintf(stderr, "drill report: s3://%s/%s is %v\n", *ledger, key, err)
+		return exitFail
+	}
+	if *htmlFile != "" {
+		html, err := remote.GetObject(ctx, client, *ledger, drill.ReportHTMLKey(*execution))
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(*htmlFile, html, 0o644); err != nil {
+			fmt.Fprintln(stderr, "drill report:", err)
+			return exitFail
+		}
+	}
+	if *asJSON {
+		writeRawJSON(stdout, raw)
+		if *htmlFile != "" {
+			fmt.Fprintf(stderr, "html saved to %s\n", *htmlFile)
+		}
+	} else {
+		printReport(stdout, rep)
+		fmt.Fprintf(stdout, "report              s3://%s/%s\n", *ledger, key)
+		if *htmlFile != "" {
+			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
+		}
+	}
+	if rep.Verdict != drill.Pass {
+		return exitFail
+	}
+	return exitPass
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// writeRawJSON prints a JSON document as stored, indented, so unknown fields survive.
+func writeRawJSON(w io.Writer, raw []byte) {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		buf.Reset()
+		buf.Write(raw)
+	}
+	buf.WriteByte('\n')
+	_, _ = w.Write(buf.Bytes())
+}
