@@ -30,7 +30,7 @@ const (
 	SyntheticDomain = "failover-drill.example"
 )
 
-// Placeholders maps each ${Placeholder} in the ASL file to what it stands for. infra/
+// Placeholders are the ${Placeholder} names in the ASL file. infra/
 // substitutes every one at deploy time; the local runner does the same at load.
 var Placeholders = []string{
 	"SeedCartFunctionArn", "BlockBucketFunctionArn", "ProbeFunctionArn",
