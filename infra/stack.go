@@ -62,7 +62,7 @@ var functionSpecs = []functionSpec{
 	{drill.FuncBlock, "BlockBucketFunction", "BlockBucketFunctionArn",
 		"Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket", drill.BlockTimeout, 256},
 	{drill.FuncRestore, "RestoreFunction", "RestoreFunctionArn",
-		"Failover drill: restores the primary bucket's public access block from the ticket", 2 * time.Minute, 256},
+		"Failover drill: restores the primary bucket's public access block from the ticket", 3 * time.Minute, 256},
 	{drill.FuncReport, "ReportFunction", "ReportFunctionArn",
 		"Failover drill: judges the drill and writes the report to the ledger", 1 * time.Minute, 256},
 }
@@ -448,12 +448,15 @@ func executionStatusPattern(sm awsstepfunctions.IStateMachine, statuses ...strin
 	}
 }
 
-// newSafetyNet restores by ticket when an execution fails, times out or is stopped,
-// including where no Catch ran. The rule retries delivery; what still fails lands in dlq.
+// newSafetyNet restores by ticket whenever an execution ends: when it fails, times out
+// or is stopped, including where no Catch ran, and also when it succeeds, because a
+// block-bucket invocation the state machine retried may still be running and land its
+// block late (restore then waits it out and undoes it). The rule retries delivery;
+// what still fails lands in dlq.
 func newSafetyNet(stack awscdk.Stack, sm awsstepfunctions.IStateMachine, restore awslambda.Function, dlq awssqs.IQueue) {
 	rule := awsevents.NewRule(stack, jsii.String("SafetyNet"), &awsevents.RuleProps{
-		Description:  jsii.String("Failover drill safety net: restore the primary bucket when a drill execution fails, times out or is aborted"),
-		EventPattern: executionStatusPattern(sm, "FAILED", "TIMED_OUT", "ABORTED"),
+		Description:  jsii.String("Failover drill safety net: make sure the primary bucket is restored whenever a drill execution ends"),
+		EventPattern: executionStatusPattern(sm, "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"),
 	})
 	rule.AddTarget(awseventstargets.NewLambdaFunction(restore, &awseventstargets.LambdaFunctionProps{
 		Event: awsevents.RuleTargetInput_FromObject(map[string]interface{}{

@@ -657,7 +657,7 @@ func TestSafetyNet(t *testing.T) {
 	smID, _ := stateMachine(t, f.plainT)
 	id := logicalID(t, f.plain, "SafetyNet")
 	p := props(resources(f.plainT, "AWS::Events::Rule")[id])
-	wantPattern := fmt.Sprintf(`{"detail":{"stateMachineArn":[{"Ref":%q}],"status":["FAILED","TIMED_OUT","ABORTED"]},"detail-type":["Step Functions Execution Status Change"],"source":["aws.states"]}`, smID)
+	wantPattern := fmt.Sprintf(`{"detail":{"stateMachineArn":[{"Ref":%q}],"status":["SUCCEEDED","FAILED","TIMED_OUT","ABORTED"]},"detail-type":["Step Functions Execution Status Change"],"source":["aws.states"]}`, smID)
 	if got, _ := json.Marshal(p["EventPattern"]); string(got) != wantPattern {
 		t.Errorf("pattern\n %s\nwant\n %s", got, wantPattern)
 	}

@@ -89,7 +89,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 		run.Prior, run.Status = current, drill.TicketHeld
 		if etag, err = h.Ledger.ReplaceRunTicket(work, run, etag); err != nil {
 			if errors.Is(err, ledger.ErrChanged) {
-				return drill.BlockResult{}, h.closed(work, in.Execution, err)
+				return drill.BlockResult{}, h.giveUp(ctx, run, h.closed(work, in.Execution, err))
 			}
 			return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 		}
@@ -103,7 +103,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 	// Even a failed put may have landed (a timeout); either way, if restore has begun
 	// meanwhile, the block must not outlive it.
 	if err := h.confirm(ctx, api, run); err != nil {
-		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
+		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, h.giveUp(ctx, run, err))
 	}
 	if putErr != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, putErr)
@@ -169,11 +169,34 @@ func (h *Handler) confirm(ctx context.Context, api PublicAccessAPI, run drill.Ti
 	if now != nil {
 		status = now.Status
 	}
+	if lock, err := h.Ledger.Lock(ctx, run.Bucket); err == nil && lock != nil && lock.Execution != run.Execution {
+		// Restored long ago and now another drill's bucket: its own restore puts back
+		// what it recorded; an undo here would break its failover mid-way.
+		h.log().Warn("late block on a bucket another drill now holds; leaving it to that drill", "execution", run.Execution, "holder", lock.Execution)
+		return &drill.RunClosed{Execution: run.Execution, Status: status}
+	}
 	h.log().Warn("restore began while blocking; undoing the block", "execution", run.Execution, "status", status, "prior", pab.String(run.Prior))
 	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
 		return fmt.Errorf("undo the block (run ticket %s): %w", status, err)
 	}
 	return &drill.RunClosed{Execution: run.Execution, Status: status}
+}
+
+// giveUp releases the lock this execution took, when restore has taken over the run
+// (a *drill.RunClosed): restore may already have finished and released it, and a
+// lock left behind would stop every later drill. Other errors keep the lock for
+// restore to release.
+func (h *Handler) giveUp(ctx context.Context, run drill.Ticket, err error) error {
+	var closed *drill.RunClosed
+	if !errors.As(err, &closed) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmBudget)
+	defer cancel()
+	if _, relErr := h.Ledger.ReleaseIfHeldBy(ctx, run.Bucket, run.Execution); relErr != nil {
+		h.log().Warn("could not release the lock after restore took over", "execution", run.Execution, "error", relErr)
+	}
+	return err
 }
 
 // closed explains a lost conditional write: restore got to the run ticket first.

@@ -329,7 +329,33 @@ func TestBlockLosesEveryRaceWithRestore(t *testing.T) {
 			if got := f.s3.Config(bucket); !pab.Equal(got, partial) {
 				t.Errorf("bucket %s, want the prior %s (error %v, calls %v)", pab.String(got), pab.String(partial), err, f.Calls())
 			}
+			// Restore may have released the lock already: a lock block-bucket took
+			// would otherwise stop every later drill.
+			if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock != nil {
+				t.Errorf("lock left behind: %+v", lock)
+			}
 		})
+	}
+}
+
+// A late block-bucket of a drill restored long ago must not undo the block of the
+// drill that holds the bucket now.
+func TestLateBlockLeavesAnotherDrillsBlockAlone(t *testing.T) {
+	f := newFixture(t, partial)
+	f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
+		f.setStatus("run-a", drill.TicketRestored)
+		f.ledger.PutTicket(drill.LockKey(bucket), drill.Ticket{Bucket: bucket, Execution: "run-b", Status: drill.TicketHeld})
+		return nil
+	}
+	_, err := f.h.Handle(context.Background(), input("run-a"))
+	if drill.ErrorName(drill.Classify(err)) != "RunClosed" {
+		t.Fatalf("err = %v, want RunClosed", err)
+	}
+	if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
+		t.Errorf("bucket %s: run-b's block was undone", pab.String(got))
+	}
+	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Execution != "run-b" {
+		t.Errorf("run-b's lock = %+v", lock)
 	}
 }
 

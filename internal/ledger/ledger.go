@@ -100,14 +100,34 @@ func (l *Ledger) Lock(ctx context.Context, bucket string) (*drill.Ticket, error)
 	return l.getTicket(ctx, drill.LockKey(bucket))
 }
 
-// ReleaseLock deletes bucket's lock. Releasing an absent lock succeeds.
-func (l *Ledger) ReleaseLock(ctx context.Context, bucket string) error {
+// LockVersion returns the lock held on bucket and its ETag, nil when there is none.
+func (l *Ledger) LockVersion(ctx context.Context, bucket string) (*drill.Ticket, string, error) {
+	return l.getTicketVersion(ctx, drill.LockKey(bucket))
+}
+
+// ReleaseLock deletes bucket's lock only if it is still the version etag
+// (If-Match), so a release never deletes a lock another drill has taken since it was
+// read. A lock already gone or replaced is not an error: it is not ours any more.
+func (l *Ledger) ReleaseLock(ctx context.Context, bucket, etag string) error {
 	key := drill.LockKey(bucket)
-	_, err := l.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
-	if err != nil && !isNotFound(err) {
+	if etag == "" {
+		return fmt.Errorf("ledger release %s: no ETag to match", key)
+	}
+	_, err := l.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)})
+	if err != nil && !isNotFound(err) && !isPreconditionFailed(err) && !isConditionalConflict(err) {
 		return pab.Wrap(err, "ledger delete %s", key)
 	}
 	return nil
+}
+
+// ReleaseIfHeldBy releases bucket's lock if execution holds it. It reports whether it
+// released one.
+func (l *Ledger) ReleaseIfHeldBy(ctx context.Context, bucket, execution string) (bool, error) {
+	lock, etag, err := l.LockVersion(ctx, bucket)
+	if err != nil || lock == nil || lock.Execution != execution {
+		return false, err
+	}
+	return true, l.ReleaseLock(ctx, bucket, etag)
 }
 
 // ErrChanged: a conditional write of a run ticket lost, because the ticket was

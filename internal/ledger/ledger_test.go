@@ -214,13 +214,31 @@ func TestWritesAndRelease(t *testing.T) {
 	if _, _, err := l.TakeLock(ctx, ticket("run-a")); err != nil {
 		t.Fatal(err)
 	}
+	_, etagA, _ := l.LockVersion(ctx, "ui-bucket")
+	// Released by run-a, then taken by run-b: run-a's late release (its old ETag)
+	// must not delete run-b's lock.
 	for i := range 2 { // releasing an absent lock is fine
-		if err := l.ReleaseLock(ctx, "ui-bucket"); err != nil {
+		if err := l.ReleaseLock(ctx, "ui-bucket", etagA); err != nil {
 			t.Fatalf("release %d: %v", i, err)
 		}
 	}
 	if got, err := l.Lock(ctx, "ui-bucket"); got != nil || err != nil {
 		t.Errorf("after release Lock = %+v, %v", got, err)
+	}
+	if _, _, err := l.TakeLock(ctx, ticket("run-b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.ReleaseLock(ctx, "ui-bucket", etagA); err != nil {
+		t.Fatalf("stale release: %v", err)
+	}
+	if got, _ := l.Lock(ctx, "ui-bucket"); got == nil || got.Execution != "run-b" {
+		t.Errorf("a stale release deleted run-b's lock: %+v", got)
+	}
+	if released, err := l.ReleaseIfHeldBy(ctx, "ui-bucket", "run-a"); released || err != nil {
+		t.Errorf("ReleaseIfHeldBy(run-a) on run-b's lock = %v, %v", released, err)
+	}
+	if released, err := l.ReleaseIfHeldBy(ctx, "ui-bucket", "run-b"); !released || err != nil {
+		t.Errorf("ReleaseIfHeldBy(run-b) = %v, %v", released, err)
 	}
 
 	store.PutErr = func(string, *s3.PutObjectInput) error { return pabtest.APIError("PutObject", 503, "SlowDown") }

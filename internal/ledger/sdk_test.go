@@ -57,6 +57,7 @@ func s3Server(t *testing.T, slowDown *bool) *s3.Client {
 				fail(w, 404, "NoSuchKey")
 				return
 			}
+			w.Header().Set("ETag", `"e"`)
 			w.Write(b)
 		case http.MethodDelete:
 			delete(objects, key)
@@ -90,8 +91,8 @@ func TestRealSDKErrors(t *testing.T) {
 	if p, err := pab.Read(ctx, client, "ui-bucket"); p != nil || err != nil {
 		t.Errorf("Read without a configuration = %s, %v; want none", pab.String(p), err)
 	}
-	if err := l.ReleaseLock(ctx, "ui-bucket"); err != nil {
-		t.Fatal(err)
+	if released, err := l.ReleaseIfHeldBy(ctx, "ui-bucket", "run-a"); !released || err != nil {
+		t.Fatalf("release: %v, %v", released, err)
 	}
 
 	slow = true

@@ -182,9 +182,10 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	})
 	stopVisitor()
 	out := &Outcome{Name: o.Name, Input: o.Input, Result: res}
-	if !o.NoSafetyNet && res.Status != asl.StatusSucceeded {
-		// The EventBridge rule fires on FAILED, TIMED_OUT and ABORTED; it runs on its own
-		// clock, so a cancelled ctx must not stop it.
+	if !o.NoSafetyNet {
+		// The EventBridge rule fires whenever an execution ends, SUCCEEDED included (a
+		// retried block-bucket may still be running); it runs on its own clock, so a
+		// cancelled ctx must not stop it.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		r, err := e.Restore.Handle(sctx, drill.RestoreInput{Execution: o.Name, Reason: drill.ReasonSafetyNet})
 		cancel()

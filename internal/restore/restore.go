@@ -127,6 +127,10 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.Res
 
 		switch run.Status {
 		case drill.TicketAbandoned:
+			// A block-bucket that lost the race may still have taken the lock.
+			if err := h.releaseIfOurs(ctx, *run); err != nil {
+				return drill.RestoreResult{}, err
+			}
 			res.NothingToRestore, res.MatchesPrior = true, true
 			return finish()
 		case drill.TicketClaimed:
@@ -250,17 +254,13 @@ func (h *Handler) releaseIfOurs(ctx context.Context, run drill.Ticket) error {
 	if run.Bucket == "" {
 		return nil
 	}
-	lock, err := h.Ledger.Lock(ctx, run.Bucket)
+	released, err := h.Ledger.ReleaseIfHeldBy(ctx, run.Bucket, run.Execution)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", run.Bucket, err)
-	}
-	if lock == nil || lock.Execution != run.Execution {
-		return nil
-	}
-	if err := h.Ledger.ReleaseLock(ctx, run.Bucket); err != nil {
 		return fmt.Errorf("restore %s: release lock: %w", run.Bucket, err)
 	}
-	h.log().Info("lock released", "execution", run.Execution, "bucket", run.Bucket)
+	if released {
+		h.log().Info("lock released", "execution", run.Execution, "bucket", run.Bucket)
+	}
 	return nil
 }
 

@@ -443,6 +443,23 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 			bucket: partial,
 		},
 		{
+			name: "abandoned, but the losing block-bucket took the lock: the lock is released",
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketAbandoned))
+				f.s3.Configs[bucket] = partial
+			},
+			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if !res.NothingToRestore {
+					t.Errorf("result = %+v", res)
+				}
+				if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock != nil {
+					t.Errorf("lock left behind: %+v", lock)
+				}
+			},
+			bucket: partial,
+		},
+		{
 			name:  "restoring (a restore crashed midway): put back again and finished",
 			setup: func(f *fixture) { f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestoring)) },
 			in:    drill.RestoreInput{Execution: "run-a"},

@@ -155,7 +155,16 @@ func (s *Store) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ..
 		}
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if match := aws.ToString(in.IfMatch); match != "" {
+		old, exists := s.Objects[key]
+		if !exists {
+			return nil, pabtest.APIError("DeleteObject", 404, "NoSuchKey")
+		}
+		if match != old.ETag {
+			return nil, pabtest.APIError("DeleteObject", 412, "PreconditionFailed")
+		}
+	}
 	delete(s.Objects, key)
-	s.mu.Unlock()
 	return &s3.DeleteObjectOutput{}, nil
 }
