@@ -329,7 +329,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	}
 	logGroups := resources(f.plainT, "AWS::Logs::LogGroup")
 	wantTimeout := map[string]float64{
-		drill.FuncProbe: 900, drill.FuncSeedCart: 120, drill.FuncBlock: 60, drill.FuncRestore: 120, drill.FuncReport: 60,
+		drill.FuncProbe: 900, drill.FuncSeedCart: 120, drill.FuncBlock: 60, drill.FuncRestore: 180, drill.FuncReport: 60,
 	}
 	ledgerID := logicalID(t, f.plain, "Ledger")
 	wantEnv := map[string]map[string]string{
