@@ -225,9 +225,9 @@ type Sandbox struct {
 	buckets    map[string]*bucket // fixed after Start; contents guarded by mu
 	pabChanges []PABChange
 	edgeLog    []EdgeRecord
-	faults     map[string]fault
-	delays     map[string]delay
-	hang       map[string]bool // region -> website hangs
+	faults     map[string]injection[int]           // op -> status to answer
+	delays     map[string]injection[time.Duration] // op -> how long to hold the call
+	hang       map[string]bool                     // region -> website hangs
 	shop       map[string]*shopStore
 	shopSeq    int64
 	timers     map[*time.Timer]struct{}
@@ -247,7 +247,26 @@ type site struct {
 	apiURL, originHost string
 }
 
-type fault struct{ n, status int }
+// injection is a test's instruction for the next n calls of an op.
+type injection[T any] struct {
+	n int
+	v T
+}
+
+// take consumes one use of op's injection (s.mu held), returning its value or zero.
+func take[T any](m map[string]injection[T], op string) T {
+	in, ok := m[op]
+	if !ok {
+		var zero T
+		return zero
+	}
+	if in.n--; in.n <= 0 {
+		delete(m, op)
+	} else {
+		m[op] = in
+	}
+	return in.v
+}
 
 // Start fills cfg's defaults, validates it and starts every listener on 127.0.0.1:0.
 func Start(cfg Config) (*Sandbox, error) {
@@ -260,8 +279,8 @@ func Start(cfg Config) (*Sandbox, error) {
 		log:     cfg.Logger,
 		done:    make(chan struct{}),
 		buckets: map[string]*bucket{},
-		faults:  map[string]fault{},
-		delays:  map[string]delay{},
+		faults:  map[string]injection[int]{},
+		delays:  map[string]injection[time.Duration]{},
 		hang:    map[string]bool{},
 		shop:    map[string]*shopStore{cfg.PrimaryRegion: newShopStore(), cfg.SecondaryRegion: newShopStore()},
 		timers:  map[*time.Timer]struct{}{},
@@ -469,13 +488,7 @@ func (s *Sandbox) FailNext(op string, n int, status int) {
 		delete(s.faults, op)
 		return
 	}
-	s.faults[op] = fault{n: n, status: status}
-}
-
-// delay is DelayNext's injected slowness.
-type delay struct {
-	n int
-	d time.Duration
+	s.faults[op] = injection[int]{n: n, v: status}
 }
 
 // DelayNext holds the next n S3 calls of op for d before carrying them out, even if
@@ -491,39 +504,21 @@ func (s *Sandbox) DelayNext(op string, n int, d time.Duration) {
 		delete(s.delays, op)
 		return
 	}
-	s.delays[op] = delay{n: n, d: d}
+	s.delays[op] = injection[time.Duration]{n: n, v: d}
 }
 
 // takeDelay consumes one injected delay of op, returning it or 0.
 func (s *Sandbox) takeDelay(op string) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	dl, ok := s.delays[op]
-	if !ok {
-		return 0
-	}
-	if dl.n--; dl.n <= 0 {
-		delete(s.delays, op)
-	} else {
-		s.delays[op] = dl
-	}
-	return dl.d
+	return take(s.delays, op)
 }
 
 // takeFault consumes one injected failure of op, returning its status or 0.
 func (s *Sandbox) takeFault(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.faults[op]
-	if !ok {
-		return 0
-	}
-	if f.n--; f.n <= 0 {
-		delete(s.faults, op)
-	} else {
-		s.faults[op] = f
-	}
-	return f.status
+	return take(s.faults, op)
 }
 
 // SetOriginDown stops (down) or restarts the website endpoint of region: while down its
