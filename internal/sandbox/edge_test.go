@@ -113,9 +113,7 @@ func TestEdgeOriginDown(t *testing.T) {
 			if rec.Origin != tc.origin || !slices.Equal(rec.Tried, tc.tried) {
 				t.Errorf("record %+v, want origin %q tried %v", rec, tc.origin, tc.tried)
 			}
-			s.mu.Lock()
-			dials := s.dials[strings.TrimPrefix(s.Primary().WebsiteURL, "http://")]
-			s.mu.Unlock()
+			dials := s.edge.Dials(strings.TrimPrefix(s.Primary().WebsiteURL, "http://"))
 			if tc.primaryDown && dials != tc.attempts || !tc.primaryDown && dials < 1 {
 				t.Errorf("%d connection attempts to the primary, want %d", dials, tc.attempts)
 			}

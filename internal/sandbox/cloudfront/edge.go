@@ -1,0 +1,318 @@
+// Package cloudfront is the sandbox's stand-in for an Amazon CloudFront distribution's
+// edge: one cache behaviour whose target is an origin group of two custom origins,
+// primary first.
+//
+// It models:
+//   - origin-group failover as CloudFront documents it: for GET, HEAD and OPTIONS only,
+//     the secondary is tried when the primary answers one of the group's failover status
+//     codes (a subset of 400, 403, 404, 416, 500, 502, 503, 504), cannot be connected to
+//     after ConnectAttempts × ConnectTimeout, or does not answer within ResponseTimeout;
+//     other methods go to the primary alone;
+//   - CloudFront's own 502 (no connection) and 504 (origin timeout) pages when no origin
+//     answered, and its X-Cache, Via and X-Amz-Cf-* headers;
+//   - no stickiness: every request tries the primary first;
+//   - a log of every answered request with the origin that served it and each attempt,
+//     which is the sandbox's ground truth for failover timing.
+//
+// It does not model yet: caching (the stand-in behaves as the CachingDisabled policy,
+// so a cached config.json that hides a failover cannot happen here), several edge
+// locations that do not share state, the CloudFront control API
+// (GetDistributionConfig), keep-alive connections to origins, origin request policies,
+// and the slower origin keep-alive and read timeouts of a real distribution.
+package cloudfront
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// AllFailoverCodes are the statuses CloudFront offers as origin-group failover criteria.
+var AllFailoverCodes = []int{400, 403, 404, 416, 500, 502, 503, 504}
+
+// Origin names in records.
+const (
+	Primary   = "primary"
+	Secondary = "secondary"
+)
+
+// Record is one request the edge answered.
+type Record struct {
+	At     time.Time // when the response was about to be written
+	Method string
+	Path   string // without the query string
+	Origin string // "primary" | "secondary" | "" when the edge generated the answer
+	Status int
+	// Tried lists each origin attempt as "<origin>:<status>" or "<origin>:unreachable"
+	// (no connection after all attempts), "<origin>:timeout" (response timeout) or
+	// "<origin>:error" (connection broken mid-response).
+	Tried []string
+}
+
+// Options configure an edge.
+type Options struct {
+	// PrimaryURL and SecondaryURL are the origin group's members, "http://host:port".
+	PrimaryURL, SecondaryURL string
+	// ConnectAttempts (1..3) and ConnectTimeout bound each origin's connection;
+	// ResponseTimeout bounds the wait for response headers, and separately for the body.
+	ConnectAttempts int
+	ConnectTimeout  time.Duration
+	ResponseTimeout time.Duration
+	// FailoverCodes are the origin statuses that make the edge try the secondary.
+	FailoverCodes []int
+	// Logger receives a debug line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// Edge is the distribution's edge. Safe for concurrent use.
+type Edge struct {
+	opt       Options
+	log       *slog.Logger
+	transport *http.Transport
+
+	mu      sync.Mutex
+	records []Record
+	dials   map[string]int // origin address -> connection attempts
+}
+
+// maxBody bounds a request or response body the edge buffers.
+const maxBody = 16 << 20
+
+// newID is a random id in the shape of X-Amz-Cf-Id.
+func newID() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.URLEncoding.EncodeToString(b)
+}
+
+// hopHeaders are not forwarded either way.
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host"}
+
+// NewEdge is an edge in front of opt's origin group.
+func NewEdge(opt Options) *Edge {
+	opt.FailoverCodes = slices.Clone(opt.FailoverCodes)
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e := &Edge{opt: opt, log: log, dials: map[string]int{}}
+	e.transport = e.newOriginTransport()
+	return e
+}
+
+// Log lists every request the edge answered, oldest first.
+func (e *Edge) Log() []Record {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Record, len(e.records))
+	for i, r := range e.records {
+		r.Tried = slices.Clone(r.Tried)
+		out[i] = r
+	}
+	return out
+}
+
+// Dials is how many connection attempts the edge has made to addr ("host:port").
+func (e *Edge) Dials(addr string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dials[addr]
+}
+
+// Close drops idle origin connections.
+func (e *Edge) Close() { e.transport.CloseIdleConnections() }
+
+// connectError is an origin the edge could not connect to after every attempt.
+type connectError struct {
+	addr     string
+	attempts int
+	err      error
+}
+
+func (e *connectError) Error() string {
+	return fmt.Sprintf("origin %s: no connection after %d attempts: %v", e.addr, e.attempts, e.err)
+}
+
+func (e *connectError) Unwrap() error { return e.err }
+
+// newOriginTransport is the edge's own transport: each connection attempt is bounded by
+// ConnectTimeout and made ConnectAttempts times; no keep-alive, so every request
+// connects afresh (an origin taken down is noticed at once).
+func (e *Edge) newOriginTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: e.opt.ConnectTimeout}
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var last error
+			for i := 1; i <= e.opt.ConnectAttempts; i++ {
+				e.mu.Lock()
+				e.dials[addr]++
+				e.mu.Unlock()
+				conn, err := dialer.DialContext(ctx, network, addr)
+				if err == nil {
+					return conn, nil
+				}
+				last = err
+				if ctx.Err() != nil {
+					break
+				}
+			}
+			return nil, &connectError{addr: addr, attempts: e.opt.ConnectAttempts, err: last}
+		},
+		DisableKeepAlives:     true,
+		DisableCompression:    true,
+		ResponseHeaderTimeout: e.opt.ResponseTimeout,
+	}
+}
+
+// originResult is what one origin attempt produced.
+type originResult struct {
+	status  int // 0 when no response
+	header  http.Header
+	body    []byte
+	outcome string // status as text, "unreachable", "timeout" or "error"
+}
+
+// fetchOrigin sends the request to one origin and reads the whole response.
+func (e *Edge) fetchOrigin(r *http.Request, base string, body io.Reader) originResult {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, r.Method, base+r.URL.RequestURI(), body)
+	if err != nil {
+		return originResult{outcome: "error"}
+	}
+	for k, v := range r.Header {
+		req.Header[k] = slices.Clone(v)
+	}
+	for _, h := range hopHeaders {
+		req.Header.Del(h)
+	}
+	if body != nil && body == r.Body {
+		req.ContentLength = r.ContentLength // streamed as received (-1: chunked)
+	}
+	req.Header.Set("Via", "1.1 sandbox.cloudfront.net (CloudFront)")
+	req.Header.Set("X-Amz-Cf-Id", newID())
+
+	res, err := e.transport.RoundTrip(req)
+	if err != nil {
+		var ce *connectError
+		switch {
+		case errors.As(err, &ce):
+			return originResult{outcome: "unreachable"}
+		case isTimeout(err):
+			return originResult{outcome: "timeout"}
+		}
+		return originResult{outcome: "error"}
+	}
+	defer res.Body.Close()
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(e.opt.ResponseTimeout, func() { timedOut.Store(true); cancel() })
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	timer.Stop()
+	if err != nil {
+		if timedOut.Load() {
+			return originResult{outcome: "timeout"}
+		}
+		return originResult{outcome: "error"}
+	}
+	return originResult{status: res.StatusCode, header: res.Header, body: data, outcome: strconv.Itoa(res.StatusCode)}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded) ||
+		// ResponseHeaderTimeout's error is not exported.
+		bytes.Contains([]byte(err.Error()), []byte("timeout awaiting response headers"))
+}
+
+// ServeHTTP answers one viewer request through the origin group.
+func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	failover := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
+	origins := []struct{ name, base string }{{Primary, e.opt.PrimaryURL}}
+	var reqBody []byte
+	if failover {
+		origins = append(origins, struct{ name, base string }{Secondary, e.opt.SecondaryURL})
+		// Buffered so the secondary can be sent the same request.
+		reqBody, _ = io.ReadAll(io.LimitReader(r.Body, maxBody))
+	}
+	var tried []string
+	var last originResult
+	for i, o := range origins {
+		var body io.Reader
+		if failover {
+			if len(reqBody) > 0 {
+				body = bytes.NewReader(reqBody)
+			}
+		} else {
+			body = r.Body
+		}
+		last = e.fetchOrigin(r, o.base, body)
+		tried = append(tried, o.name+":"+last.outcome)
+		if last.status == 0 {
+			continue
+		}
+		isLast := i == len(origins)-1
+		if isLast || !slices.Contains(e.opt.FailoverCodes, last.status) {
+			e.write(w, r, o.name, last.status, last.header, last.body, tried)
+			return
+		}
+	}
+	status := http.StatusBadGateway
+	if last.outcome == "timeout" {
+		status = http.StatusGatewayTimeout
+	}
+	page := fmt.Sprintf("<HTML><HEAD><TITLE>ERROR: The request could not be satisfied</TITLE></HEAD><BODY>\n"+
+		"<H1>%d ERROR</H1>\n<H2>The request could not be satisfied.</H2>\n"+
+		"CloudFront attempted to establish a connection with the origin, but either the attempt failed or the origin closed the connection.\n"+
+		"</BODY></HTML>\n", status)
+	h := http.Header{"Content-Type": {"text/html"}}
+	e.write(w, r, "", status, h, []byte(page), tried)
+}
+
+func (e *Edge) write(w http.ResponseWriter, r *http.Request, origin string, status int, header http.Header, body []byte, tried []string) {
+	h := w.Header()
+	for k, v := range header {
+		h[k] = slices.Clone(v)
+	}
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+	if r.Method != http.MethodHead || h.Get("Content-Length") == "" {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	if status >= 400 {
+		h.Set("X-Cache", "Error from cloudfront")
+	} else {
+		h.Set("X-Cache", "Miss from cloudfront")
+	}
+	h.Set("Via", "1.1 sandbox.cloudfront.net (CloudFront)")
+	h.Set("X-Amz-Cf-Pop", "LOCAL1-SANDBOX")
+	h.Set("X-Amz-Cf-Id", newID())
+
+	rec := Record{At: time.Now(), Method: r.Method, Path: r.URL.Path, Origin: origin, Status: status, Tried: tried}
+	e.mu.Lock()
+	e.records = append(e.records, rec)
+	e.mu.Unlock()
+	e.log.Debug("edge", "method", r.Method, "uri", r.URL.RequestURI(), "origin", origin, "status", status, "tried", tried)
+
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}

@@ -1,0 +1,180 @@
+package sandbox
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"regexp"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/sandbox/cloudfront"
+)
+
+// Config configures a sandbox. Zero values take the defaults documented per field.
+type Config struct {
+	// PrimaryRegion and SecondaryRegion default to "us-east-1" and "us-west-1".
+	PrimaryRegion, SecondaryRegion string
+	// PrimaryBucket and SecondaryBucket are the UI (website) buckets, by default
+	// "active-primary-uibucket-local" and "passive-secondary-uibucket-local".
+	PrimaryBucket, SecondaryBucket string
+	// LedgerBucket lives in PrimaryRegion's S3 endpoint; default "failover-drill-ledger-local".
+	LedgerBucket string
+	// PrimaryPAB is the primary bucket's starting Block Public Access configuration;
+	// nil means none. With RestrictPublicBuckets the primary website starts blocked.
+	PrimaryPAB *drill.PublicAccessBlock
+	// PropagationDelay is the time from a PAB change being accepted to the website
+	// reflecting it; default 1s. Zero takes the default; use 1ns for "at once".
+	PropagationDelay time.Duration
+	// ReplicationLag is how long a shop write takes to reach the other region's
+	// store; default 200ms. Zero takes the default.
+	ReplicationLag time.Duration
+	// OriginConnectAttempts is how many times the CloudFront stand-in tries to connect
+	// to an origin before failing over (1..3, default 3).
+	OriginConnectAttempts int
+	// OriginConnectTimeout bounds each connection attempt; default 500ms.
+	OriginConnectTimeout time.Duration
+	// OriginResponseTimeout bounds the wait for the origin's response headers, and
+	// separately for its body; default 5s.
+	OriginResponseTimeout time.Duration
+	// FailoverCodes are the origin statuses that make the stand-in try the secondary;
+	// a subset of 400,403,404,416,500,502,503,504, default all of them (as the lab ticks).
+	FailoverCodes []int
+	// Unicorns is the catalogue size (1..1000), default 12.
+	Unicorns int
+	// Logger receives debug logs of every request; default discards.
+	Logger *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultPrimaryRegion         = "us-east-1"
+	DefaultSecondaryRegion       = "us-west-1"
+	DefaultPrimaryBucket         = "active-primary-uibucket-local"
+	DefaultSecondaryBucket       = "passive-secondary-uibucket-local"
+	DefaultLedgerBucket          = "failover-drill-ledger-local"
+	DefaultPropagationDelay      = time.Second
+	DefaultReplicationLag        = 200 * time.Millisecond
+	DefaultOriginConnectAttempts = 3
+	DefaultOriginConnectTimeout  = 500 * time.Millisecond
+	DefaultOriginResponseTimeout = 5 * time.Second
+	DefaultUnicorns              = 12
+)
+
+// AllFailoverCodes are the statuses CloudFront offers as origin-group failover criteria.
+var AllFailoverCodes = cloudfront.AllFailoverCodes
+
+var (
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+)
+
+// withDefaults fills absent fields.
+func (c Config) withDefaults() Config {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.PrimaryRegion, DefaultPrimaryRegion)
+	def(&c.SecondaryRegion, DefaultSecondaryRegion)
+	def(&c.PrimaryBucket, DefaultPrimaryBucket)
+	def(&c.SecondaryBucket, DefaultSecondaryBucket)
+	def(&c.LedgerBucket, DefaultLedgerBucket)
+	defDur := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defDur(&c.PropagationDelay, DefaultPropagationDelay)
+	defDur(&c.ReplicationLag, DefaultReplicationLag)
+	defDur(&c.OriginConnectTimeout, DefaultOriginConnectTimeout)
+	defDur(&c.OriginResponseTimeout, DefaultOriginResponseTimeout)
+	if c.OriginConnectAttempts == 0 {
+		c.OriginConnectAttempts = DefaultOriginConnectAttempts
+	}
+	if len(c.FailoverCodes) == 0 {
+		c.FailoverCodes = slices.Clone(AllFailoverCodes)
+	} else {
+		c.FailoverCodes = slices.Clone(c.FailoverCodes)
+	}
+	if c.Unicorns == 0 {
+		c.Unicorns = DefaultUnicorns
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.PrimaryPAB != nil {
+		p := *c.PrimaryPAB
+		c.PrimaryPAB = &p
+	}
+	return c
+}
+
+// validate reports every problem, each naming its field.
+func (c Config) validate() error {
+	var p []string
+	for _, f := range []struct{ name, v string }{
+		{"PrimaryRegion", c.PrimaryRegion}, {"SecondaryRegion", c.SecondaryRegion},
+	} {
+		if !regionPattern.MatchString(f.v) {
+			p = append(p, fmt.Sprintf("%s: %q is not a region name like us-east-1", f.name, f.v))
+		}
+	}
+	if c.PrimaryRegion == c.SecondaryRegion {
+		p = append(p, "SecondaryRegion: must differ from PrimaryRegion")
+	}
+	seen := map[string]string{}
+	for _, f := range []struct{ name, v string }{
+		{"PrimaryBucket", c.PrimaryBucket}, {"SecondaryBucket", c.SecondaryBucket}, {"LedgerBucket", c.LedgerBucket},
+	} {
+		if !bucketPattern.MatchString(f.v) || net.ParseIP(f.v) != nil {
+			p = append(p, fmt.Sprintf("%s: %q is not a valid S3 bucket name", f.name, f.v))
+		}
+		if other, dup := seen[f.v]; dup {
+			p = append(p, fmt.Sprintf("%s: %q is also %s", f.name, f.v, other))
+		}
+		seen[f.v] = f.name
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"PropagationDelay", c.PropagationDelay}, {"ReplicationLag", c.ReplicationLag},
+		{"OriginConnectTimeout", c.OriginConnectTimeout}, {"OriginResponseTimeout", c.OriginResponseTimeout},
+	} {
+		if f.v < 0 {
+			p = append(p, fmt.Sprintf("%s: %s is negative", f.name, f.v))
+		}
+	}
+	if c.OriginConnectAttempts < 1 || c.OriginConnectAttempts > 3 {
+		p = append(p, fmt.Sprintf("OriginConnectAttempts: %d is outside 1..3", c.OriginConnectAttempts))
+	}
+	for _, code := range c.FailoverCodes {
+		if !slices.Contains(AllFailoverCodes, code) {
+			p = append(p, fmt.Sprintf("FailoverCodes: %d is not one of %v", code, AllFailoverCodes))
+		}
+	}
+	if c.Unicorns < 1 || c.Unicorns > 1000 {
+		p = append(p, fmt.Sprintf("Unicorns: %d is outside 1..1000", c.Unicorns))
+	}
+	if len(p) > 0 {
+		sort.Strings(p)
+		return &ConfigError{Problems: p}
+	}
+	return nil
+}
+
+// ConfigError is a Config that Start refuses; each problem starts with the field name.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	msg := "sandbox: invalid config: " + e.Problems[0]
+	for _, p := range e.Problems[1:] {
+		msg += "; " + p
+	}
+	return msg
+}

@@ -1,0 +1,199 @@
+package s3
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/unishop/failover-drill/internal/sandbox/s3wire"
+)
+
+func (s *Service) putObject(w http.ResponseWriter, r *http.Request, b *bucket, key string) {
+	if r.Header.Get("x-amz-copy-source") != "" {
+		s3wire.WriteError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: "CopyObject is not implemented by the sandbox"})
+		return
+	}
+	ifNoneMatch, ifMatch := r.Header.Get("If-None-Match"), r.Header.Get("If-Match")
+	if ifNoneMatch != "" && ifNoneMatch != "*" {
+		s3wire.WriteError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: "If-None-Match on PutObject accepts only *"})
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s3wire.WriteError(w, r, http.StatusBadRequest, s3wire.Error{Code: "IncompleteBody", Message: err.Error()})
+		return
+	}
+	o := s3wire.NewObject(body, r.Header.Get("Content-Type"))
+	s.mu.Lock()
+	old, exists := b.objects[key]
+	switch {
+	case ifNoneMatch == "*" && exists, ifMatch != "" && (!exists || !s3wire.ETagMatches(ifMatch, old.ETag)):
+		s.mu.Unlock()
+		s3wire.WriteError(w, r, http.StatusPreconditionFailed, s3wire.Error{Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold", Key: key})
+		return
+	}
+	b.objects[key] = o
+	s.mu.Unlock()
+	w.Header().Set("ETag", o.ETag)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Service) getObject(w http.ResponseWriter, r *http.Request, b *bucket, key string) {
+	s.mu.Lock()
+	o, ok := b.objects[key]
+	s.mu.Unlock()
+	if !ok {
+		s3wire.WriteError(w, r, http.StatusNotFound, s3wire.Error{Code: "NoSuchKey", Message: "The specified key does not exist.", Key: key})
+		return
+	}
+	if v := r.Header.Get("If-Match"); v != "" && !s3wire.ETagMatches(v, o.ETag) {
+		s3wire.WriteError(w, r, http.StatusPreconditionFailed, s3wire.Error{Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold"})
+		return
+	}
+	s3wire.WriteObject(w, r, o)
+}
+
+func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, b *bucket, key string) {
+	s.mu.Lock()
+	old, exists := b.objects[key]
+	if v := r.Header.Get("If-Match"); v != "" && (!exists || !s3wire.ETagMatches(v, old.ETag)) {
+		s.mu.Unlock()
+		s3wire.WriteError(w, r, http.StatusPreconditionFailed, s3wire.Error{Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold", Key: key})
+		return
+	}
+	delete(b.objects, key)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type listResult struct {
+	XMLName               xml.Name      `xml:"ListBucketResult"`
+	Xmlns                 string        `xml:"xmlns,attr"`
+	Name                  string        `xml:"Name"`
+	Prefix                string        `xml:"Prefix"`
+	StartAfter            string        `xml:"StartAfter,omitempty"`
+	ContinuationToken     string        `xml:"ContinuationToken,omitempty"`
+	NextContinuationToken string        `xml:"NextContinuationToken,omitempty"`
+	KeyCount              int           `xml:"KeyCount"`
+	MaxKeys               int           `xml:"MaxKeys"`
+	IsTruncated           bool          `xml:"IsTruncated"`
+	Contents              []listContent `xml:"Contents"`
+}
+
+type listContent struct {
+	Key          string `xml:"Key"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int    `xml:"Size"`
+	StorageClass string `xml:"StorageClass"`
+}
+
+// listObjects is ListObjectsV2 with prefix, start-after, max-keys and continuation
+// tokens (no delimiter).
+func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, b *bucket) {
+	q := r.URL.Query()
+	if q.Get("delimiter") != "" {
+		s3wire.WriteError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: "the sandbox does not implement delimiter"})
+		return
+	}
+	res := listResult{Xmlns: s3wire.Namespace, Name: b.name, Prefix: q.Get("prefix"), StartAfter: q.Get("start-after"),
+		ContinuationToken: q.Get("continuation-token"), MaxKeys: 1000}
+	if v := q.Get("max-keys"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			s3wire.WriteError(w, r, http.StatusBadRequest, s3wire.Error{Code: "InvalidArgument", Message: "max-keys must be a non-negative integer"})
+			return
+		}
+		res.MaxKeys = min(n, 1000)
+	}
+	after := res.StartAfter
+	if res.ContinuationToken != "" {
+		after = res.ContinuationToken
+	}
+	s.mu.Lock()
+	var keys []string
+	for k := range b.objects {
+		if strings.HasPrefix(k, res.Prefix) && k > after {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) > res.MaxKeys {
+		keys = keys[:res.MaxKeys]
+		res.IsTruncated = true
+		if len(keys) > 0 {
+			res.NextContinuationToken = keys[len(keys)-1]
+		}
+	}
+	for _, k := range keys {
+		o := b.objects[k]
+		res.Contents = append(res.Contents, listContent{Key: k, LastModified: o.Modified.Format("2006-01-02T15:04:05.000Z"),
+			ETag: o.ETag, Size: len(o.Data), StorageClass: "STANDARD"})
+	}
+	s.mu.Unlock()
+	res.KeyCount = len(res.Contents)
+	s3wire.WriteXML(w, res)
+}
+
+// readBody reads a request body, decoding aws-chunked framing when the SDK used it
+// (Content-Encoding: aws-chunked, or a STREAMING-* x-amz-content-sha256).
+func readBody(r *http.Request) ([]byte, error) {
+	raw := io.LimitReader(r.Body, s3wire.MaxBody+1)
+	chunked := strings.Contains(r.Header.Get("Content-Encoding"), "aws-chunked") ||
+		strings.HasPrefix(r.Header.Get("x-amz-content-sha256"), "STREAMING-")
+	if !chunked {
+		body, err := io.ReadAll(raw)
+		if err == nil && len(body) > s3wire.MaxBody {
+			err = errors.New("request body too large for the sandbox")
+		}
+		return body, err
+	}
+	body, err := decodeAWSChunked(raw)
+	if err != nil {
+		return nil, err
+	}
+	if v := r.Header.Get("x-amz-decoded-content-length"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n != len(body) {
+			return nil, fmt.Errorf("aws-chunked body decodes to %d bytes, x-amz-decoded-content-length says %d", len(body), n)
+		}
+	}
+	return body, nil
+}
+
+// decodeAWSChunked decodes "hex-size[;chunk-signature=...]\r\ndata\r\n" chunks up to the
+// zero-size one; trailer lines (x-amz-checksum-*) after it are ignored.
+func decodeAWSChunked(r io.Reader) ([]byte, error) {
+	br := bufio.NewReader(r)
+	var out bytes.Buffer
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return nil, fmt.Errorf("aws-chunked: reading chunk header: %w", err)
+		}
+		sizeHex, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), ";")
+		size, err := strconv.ParseInt(strings.TrimSpace(sizeHex), 16, 64)
+		if err != nil || size < 0 {
+			return nil, fmt.Errorf("aws-chunked: bad chunk size %q", sizeHex)
+		}
+		if size == 0 {
+			return out.Bytes(), nil
+		}
+		if int64(out.Len())+size > s3wire.MaxBody {
+			return nil, errors.New("aws-chunked: body too large for the sandbox")
+		}
+		if _, err := io.CopyN(&out, br, size); err != nil {
+			return nil, fmt.Errorf("aws-chunked: short chunk: %w", err)
+		}
+		crlf := make([]byte, 2)
+		if _, err := io.ReadFull(br, crlf); err != nil || string(crlf) != "\r\n" {
+			return nil, errors.New("aws-chunked: chunk data not followed by CRLF")
+		}
+	}
+}

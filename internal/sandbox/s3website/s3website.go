@@ -1,0 +1,153 @@
+// Package s3website is the sandbox's stand-in for one bucket's Amazon S3 static website
+// endpoint, as CloudFront reaches it: a custom origin, anonymous, over HTTP.
+//
+// It models:
+//   - serving the bucket's objects (index.html for "/" and for "dir/"), S3's XML errors
+//     (404 NoSuchKey, 405 MethodNotAllowed for anything but GET/HEAD/OPTIONS), and the
+//     query string being ignored (cache busting reaches the same object);
+//   - public access granted by the bucket's public-read policy, and Block Public Access
+//     as it applies to such a policy: only RestrictPublicBuckets denies anonymous reads
+//     (403 AccessDenied); BlockPublicPolicy refuses only new public policies and the ACL
+//     flags concern ACLs, so alone they leave the site serving;
+//   - the delay before a configuration change is enforced (PropagationDelay), counted
+//     from the moment S3 accepted the change;
+//   - a hanging endpoint that accepts connections and never answers (SetHang).
+//
+// It does not model yet: propagation that flaps (some requests already see the change,
+// others not), an endpoint that answers slowly or fails a share of requests, CORS rules
+// beyond "GET and HEAD from anywhere", redirects and routing rules, error documents, and
+// Range or conditional GETs beyond If-None-Match.
+package s3website
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/sandbox/loopback"
+	"github.com/unishop/failover-drill/internal/sandbox/s3wire"
+)
+
+// Options configure one website endpoint.
+type Options struct {
+	Region, Bucket string
+	// Object reads the bucket's object; false if absent.
+	Object func(key string) (s3wire.Object, bool)
+	// PublicAccessBlockAt is the bucket's stored configuration as it was at t (nil: none).
+	PublicAccessBlockAt func(t time.Time) *drill.PublicAccessBlock
+	// PropagationDelay is the time from S3 accepting a change to the website enforcing it.
+	PropagationDelay time.Duration
+	// Logger receives a debug line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// Website is one bucket's website endpoint. Safe for concurrent use.
+type Website struct {
+	opt  Options
+	log  *slog.Logger
+	done chan struct{}
+
+	mu     sync.Mutex
+	hang   bool
+	closed bool
+}
+
+// New is a website endpoint for opt.Bucket.
+func New(opt Options) *Website {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Website{opt: opt, log: log, done: make(chan struct{})}
+}
+
+// Effective is the Block Public Access configuration the website enforces at now.
+func (ws *Website) Effective(now time.Time) *drill.PublicAccessBlock {
+	return ws.opt.PublicAccessBlockAt(now.Add(-ws.opt.PropagationDelay))
+}
+
+// SetHang makes the endpoint accept requests but never answer them (until cleared), to
+// exercise CloudFront's response timeout.
+func (ws *Website) SetHang(hang bool) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	ws.hang = hang
+}
+
+// Close releases hanging requests.
+func (ws *Website) Close() {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if !ws.closed {
+		ws.closed = true
+		close(ws.done)
+	}
+}
+
+// ServeHTTP answers one anonymous request.
+func (ws *Website) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s3wire.SetHeaders(w)
+	if !ws.waitUnlessHanging(r) {
+		return
+	}
+	rec := &loopback.StatusRecorder{ResponseWriter: w}
+	ws.serve(rec, r)
+	ws.log.Debug("website", "region", ws.opt.Region, "method", r.Method, "uri", r.URL.RequestURI(), "status", rec.Status)
+}
+
+// waitUnlessHanging blocks while the website is set to hang; false means the request
+// went away or the website closed meanwhile.
+func (ws *Website) waitUnlessHanging(r *http.Request) bool {
+	for {
+		ws.mu.Lock()
+		hang := ws.hang
+		ws.mu.Unlock()
+		if !hang {
+			return true
+		}
+		select {
+		case <-r.Context().Done():
+			return false
+		case <-ws.done:
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (ws *Website) serve(w http.ResponseWriter, r *http.Request) {
+	// Access is decided first: a blocked bucket denies every anonymous request.
+	if eff := ws.Effective(time.Now()); eff != nil && eff.RestrictPublicBuckets {
+		s3wire.WriteError(w, r, http.StatusForbidden, s3wire.Error{Code: "AccessDenied", Message: "Access Denied"})
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		s3wire.WriteError(w, r, http.StatusMethodNotAllowed, s3wire.Error{Code: "MethodNotAllowed", Message: "The specified method is not allowed against this resource."})
+		return
+	}
+	if r.Method == http.MethodOptions {
+		// As a bucket whose CORS configuration allows GET and HEAD from anywhere.
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD")
+		w.Header().Set("Access-Control-Max-Age", "3000")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	key := strings.TrimPrefix(r.URL.Path, "/") // the query string (cache busting) is ignored
+	if key == "" || strings.HasSuffix(key, "/") {
+		key += "index.html"
+	}
+	o, ok := ws.opt.Object(key)
+	if !ok {
+		s3wire.WriteError(w, r, http.StatusNotFound, s3wire.Error{Code: "NoSuchKey", Message: "The specified key does not exist.", Key: key})
+		return
+	}
+	s3wire.WriteObject(w, r, o)
+}
