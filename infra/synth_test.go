@@ -31,7 +31,7 @@ func cdkCLI(t *testing.T) string {
 	return cli
 }
 
-func runCDK(t *testing.T, cli string, args ...string) (string, error, time.Duration) {
+func runCDK(t *testing.T, cli string, args ...string) (string, time.Duration, error) {
 	t.Helper()
 	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -42,7 +42,7 @@ func runCDK(t *testing.T, cli string, args ...string) (string, error, time.Durat
 	)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	return string(out), err, time.Since(start)
+	return string(out), time.Since(start), err
 }
 
 // The real app through the pinned CLI: cdk.json's app command, its context, the Go
@@ -53,7 +53,7 @@ func TestCDKSynthThroughPinnedCLI(t *testing.T) {
 	}
 	cli := cdkCLI(t)
 	outDir := filepath.Join(t.TempDir(), "cdk.out")
-	out, err, took := runCDK(t, cli, "synth", "-q", "--no-notices", "-o", outDir,
+	out, took, err := runCDK(t, cli, "synth", "-q", "--no-notices", "-o", outDir,
 		"-c", CtxPrimaryBucket+"="+testBucket, "-c", CtxDistributionDomain+"="+testDistribution)
 	if err != nil {
 		t.Fatalf("cdk synth: %v\n%s", err, out)
@@ -67,7 +67,7 @@ func TestCDKSynthThroughPinnedCLI(t *testing.T) {
 	}
 
 	// A bad value stops synth with a message naming the key.
-	out, err, _ = runCDK(t, cli, "synth", "-q", "--no-notices", "-o", filepath.Join(t.TempDir(), "bad.out"),
+	out, _, err = runCDK(t, cli, "synth", "-q", "--no-notices", "-o", filepath.Join(t.TempDir(), "bad.out"),
 		"-c", CtxPrimaryBucket+"="+testBucket, "-c", CtxDistributionDomain+"="+testDistribution,
 		"-c", CtxSchedule+"=weekly")
 	if err == nil {

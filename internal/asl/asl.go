@@ -331,7 +331,7 @@ func compileState(name string, raw json.RawMessage) (*state, []error) {
 	st.typ, _ = f["Type"].(string)
 	fields, ok := allowed[st.typ]
 	if !ok {
-		return nil, []error{fmt.Errorf("Type %q is not supported (supported: Task, Pass, Choice, Wait, Succeed, Fail)", st.typ)}
+		return nil, []error{fmt.Errorf("field \"Type\": %q is not supported (supported: Task, Pass, Choice, Wait, Succeed, Fail)", st.typ)}
 	}
 	for _, k := range sortedKeys(f) {
 		if !fields[k] {

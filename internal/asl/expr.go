@@ -470,10 +470,8 @@ func encode(v any) []byte {
 
 func compact(v any) string { return string(encode(v)) }
 
-// A template is a payload template (Parameters, ResultSelector): a JSON value whose object
-// keys ending in ".$" are replaced by the value of their path or intrinsic.
-type template struct{ root tnode }
-
+// A tnode is a node of a payload template (Parameters, ResultSelector): a JSON value
+// whose object keys ending in ".$" are replaced by the value of their path or intrinsic.
 type tnode interface {
 	build(e *env) (any, error)
 }

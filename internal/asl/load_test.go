@@ -12,9 +12,9 @@ func TestLoadRefuses(t *testing.T) {
 		want []string
 	}{
 		{"Map state", `{"StartAt":"Fan","States":{"Fan":{"Type":"Map","ItemProcessor":{},"End":true}}}`,
-			[]string{`state "Fan": Type "Map" is not supported`}},
+			[]string{`state "Fan": field "Type": "Map" is not supported`}},
 		{"Parallel state", `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[],"End":true}}}`,
-			[]string{`state "P": Type "Parallel" is not supported`}},
+			[]string{`state "P": field "Type": "Parallel" is not supported`}},
 		{"HeartbeatSeconds", machine(task("X", `"HeartbeatSeconds":10,"End":true`)),
 			[]string{`state "X": field "HeartbeatSeconds" is not supported`}},
 		{"TimeoutSecondsPath", machine(task("X", `"TimeoutSecondsPath":"$.t","End":true`)),
@@ -114,7 +114,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"Wait with two durations", machine(`"A":{"Type":"Wait","Seconds":1,"SecondsPath":"$.s","End":true}`),
 			[]string{`state "A": a Wait state needs exactly one`}},
 		{"all problems at once", machine(`"A":{"Type":"Pass","HeartbeatSeconds":1,"Next":"B"},"B":{"Type":"Map","End":true}`),
-			[]string{`state "A": field "HeartbeatSeconds" is not supported`, `state "B": Type "Map" is not supported`}},
+			[]string{`state "A": field "HeartbeatSeconds" is not supported`, `state "B": field "Type": "Map" is not supported`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

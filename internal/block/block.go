@@ -87,7 +87,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 				"bucket %s already blocks all public access, though the site was just serving from it: refusing to record that as the configuration to restore", bucket)}
 		}
 		run.Prior, run.Status = current, drill.TicketHeld
-		if etag, err = h.Ledger.ReplaceRunTicket(work, run, etag); err != nil {
+		if _, err = h.Ledger.ReplaceRunTicket(work, run, etag); err != nil {
 			if errors.Is(err, ledger.ErrChanged) {
 				return drill.BlockResult{}, h.giveUp(ctx, run, h.closed(work, in.Execution, err))
 			}
