@@ -11,11 +11,12 @@ const (
 	EnvLedgerBucket = "LEDGER_BUCKET" // block-bucket, restore, report: the ledger bucket
 
 	// Function names (folders under functions/).
-	FuncSeedCart = "seed-cart"
-	FuncBlock    = "block-bucket"
-	FuncProbe    = "probe-cloudfront"
-	FuncRestore  = "restore"
-	FuncReport   = "report"
+	FuncSeedCart  = "seed-cart"
+	FuncBlock     = "block-bucket"
+	FuncProbe     = "probe-cloudfront"
+	FuncRestore   = "restore"
+	FuncReport    = "report"
+	FuncReadiness = "readiness"
 
 	// Probe modes.
 	ModeSteady   = "steady"
@@ -34,8 +35,9 @@ const (
 // substitutes every one at deploy time; the local runner does the same at load.
 var Placeholders = []string{
 	"SeedCartFunctionArn", "BlockBucketFunctionArn", "ProbeFunctionArn",
-	"RestoreFunctionArn", "ReportFunctionArn",
+	"RestoreFunctionArn", "ReportFunctionArn", "ReadinessFunctionArn",
 	"DistributionDomain", "PrimaryBucket", "PrimaryRegion", "SecondaryRegion",
+	"DistributionId", "MaxReplicationLagSeconds",
 }
 
 // Step wraps a Lambda result the way the ASL stores it (ResultSelector {"Payload.$": "$.Payload"}).
@@ -71,6 +73,9 @@ type ProbeInput struct {
 	Since *time.Time `json:"since,omitempty"`
 	// Seed is the cart to look for through the secondary API (failover only).
 	Seed *SeedResult `json:"seed,omitempty"`
+	// StopAlarms are watched while the probe waits (failover, recovery): one in ALARM
+	// ends the probe with *StopAlarm. The readiness step hands over the full list.
+	StopAlarms []string `json:"stopAlarms,omitempty"`
 }
 
 // Sample is one observation through the distribution.
@@ -163,6 +168,9 @@ type BlockResult struct {
 	Prior     *PublicAccessBlock `json:"prior"` // nil: the bucket had none
 	BlockedAt time.Time          `json:"blockedAt"`
 	Reinvoked bool               `json:"reinvoked"` // the ticket already existed for this execution
+	// DryRun: the ticket was claimed, the lock taken and the configuration read, but
+	// the bucket was not changed; Restore then releases the lock.
+	DryRun bool `json:"dryRun"`
 }
 
 // ---- the ledger ----
@@ -251,15 +259,16 @@ type ErrorInfo struct {
 
 // State is the state machine's document as the Report state sees it ($).
 type State struct {
-	Config       json.RawMessage      `json:"config,omitempty"`
-	Preflight    *Step[ProbeResult]   `json:"preflight,omitempty"`
-	Seed         *Step[SeedResult]    `json:"seed,omitempty"`
-	Block        *Step[BlockResult]   `json:"block,omitempty"`
-	Failover     *Step[ProbeResult]   `json:"failover,omitempty"`
-	Restore      *Step[RestoreResult] `json:"restore,omitempty"`
-	Recovery     *Step[ProbeResult]   `json:"recovery,omitempty"`
-	Error        *ErrorInfo           `json:"error,omitempty"`
-	RestoreError *ErrorInfo           `json:"restoreError,omitempty"`
+	Config       json.RawMessage        `json:"config,omitempty"`
+	Preflight    *Step[ProbeResult]     `json:"preflight,omitempty"`
+	Seed         *Step[SeedResult]      `json:"seed,omitempty"`
+	Block        *Step[BlockResult]     `json:"block,omitempty"`
+	Failover     *Step[ProbeResult]     `json:"failover,omitempty"`
+	Restore      *Step[RestoreResult]   `json:"restore,omitempty"`
+	Recovery     *Step[ProbeResult]     `json:"recovery,omitempty"`
+	Error        *ErrorInfo             `json:"error,omitempty"`
+	RestoreError *ErrorInfo             `json:"restoreError,omitempty"`
+	Readiness    *Step[ReadinessResult] `json:"readiness,omitempty"`
 }
 
 // ReportInput is report's payload.
@@ -269,11 +278,16 @@ type ReportInput struct {
 	StartedAt time.Time `json:"startedAt"`
 }
 
-// Verdicts.
+// Verdicts. A drill passes or fails; a dry run is ready or not-ready.
 const (
-	Pass = "pass"
-	Fail = "fail"
+	Pass    = "pass"
+	Fail    = "fail"
+	Ready   = "ready"
+	Unready = "not-ready"
 )
+
+// Succeeded reports whether a verdict is a success: pass, or ready for a dry run.
+func Succeeded(verdict string) bool { return verdict == Pass || verdict == Ready }
 
 // Report is the drill's result, written to the ledger as report.json.
 type Report struct {
@@ -312,6 +326,19 @@ type Report struct {
 		Prior        *PublicAccessBlock `json:"prior"`
 		ReadBack     *PublicAccessBlock `json:"readBack"`
 	} `json:"restore"`
+	// DryRun: the bucket was never meant to change; the verdict is ready or not-ready.
+	DryRun bool `json:"dryRun"`
+	// Readiness lists every readiness check of the run (empty when it never ran).
+	Readiness struct {
+		Ready  bool    `json:"ready"`
+		Checks []Check `json:"checks"`
+	} `json:"readiness"`
+	// Replication is the RPO evidence: how long the seeded cart took to be readable
+	// through the secondary API before the block (Measured false: not observed).
+	Replication struct {
+		Seconds  float64 `json:"seconds"`
+		Measured bool    `json:"measured"`
+	} `json:"replication"`
 	Steps   []StepRecord  `json:"steps"`
 	Error   *ErrorInfo    `json:"error,omitempty"`
 	Sandbox *SandboxFacts `json:"sandbox,omitempty"`

@@ -15,7 +15,7 @@ import (
 // standIns are the packages that each imitate one AWS service; shared are the pieces
 // they may all use.
 var (
-	standIns = []string{"cloudfront", "s3", "s3website", "shopapi"}
+	standIns = []string{"cloudfront", "cloudwatch", "s3", "s3control", "s3website", "shopapi"}
 	shared   = []string{"inject", "loopback", "s3wire"}
 )
 

@@ -6,6 +6,8 @@
 //	s3website   each UI bucket's S3 website endpoint (the CloudFront origins)
 //	cloudfront  the distribution's edge with its origin group
 //	shopapi     the shop's API Gateway stages and their replicated data
+//	s3control   the account-level Block Public Access (S3 Control)
+//	cloudwatch  the stop alarms (DescribeAlarms)
 //
 // and two shared pieces: inject (fault and delay injection) and loopback (listeners
 // that can be taken down and brought back). No stand-in imports another; Sandbox only
@@ -70,6 +72,7 @@ type Sandbox struct {
 	edge               *cloudfront.Edge
 	edgeServer         *loopback.Server
 	primary, secondary *site
+	control            controlPlane
 }
 
 // site is one region's stand-ins and their listeners.
@@ -111,8 +114,12 @@ func Start(cfg Config) (*Sandbox, error) {
 			PrimaryURL: s.primary.web.URL(), SecondaryURL: s.secondary.web.URL(),
 			ConnectAttempts: cfg.OriginConnectAttempts, ConnectTimeout: cfg.OriginConnectTimeout,
 			ResponseTimeout: cfg.OriginResponseTimeout, FailoverCodes: cfg.FailoverCodes, Logger: cfg.Logger,
+			Behaviors: behaviors(cfg),
 		})
 		s.edgeServer, err = loopback.Start(s.edge)
+	}
+	if err == nil {
+		err = s.startControlPlane()
 	}
 	if err != nil {
 		s.Close()
@@ -129,10 +136,11 @@ func (s *Sandbox) startSite(region, bucket string) (*site, error) {
 	st := &site{name: region, bucket: bucket}
 	st.website = s3website.New(s3website.Options{
 		Region: region, Bucket: bucket,
-		Object:              func(key string) (s3wire.Object, bool) { return s.s3.Object(bucket, key) },
-		PublicAccessBlockAt: func(t time.Time) *drill.PublicAccessBlock { return s.s3.PublicAccessBlockAt(bucket, t) },
-		PropagationDelay:    s.cfg.PropagationDelay,
-		Logger:              s.cfg.Logger,
+		Object:                     func(key string) (s3wire.Object, bool) { return s.s3.Object(bucket, key) },
+		PublicAccessBlockAt:        func(t time.Time) *drill.PublicAccessBlock { return s.s3.PublicAccessBlockAt(bucket, t) },
+		AccountPublicAccessBlockAt: s.accountPABAt,
+		PropagationDelay:           s.cfg.PropagationDelay,
+		Logger:                     s.cfg.Logger,
 	})
 	var err error
 	if st.s3, err = loopback.Start(s.s3.Handler(region)); err != nil {
@@ -188,6 +196,7 @@ func (s *Sandbox) Close() error {
 	if s.edgeServer != nil {
 		errs = append(errs, s.edgeServer.Close())
 	}
+	errs = append(errs, s.control.close()...)
 	if s.edge != nil {
 		s.edge.Close()
 	}

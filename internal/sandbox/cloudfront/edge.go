@@ -3,22 +3,36 @@
 // primary first.
 //
 // It models:
+//
 //   - origin-group failover as CloudFront documents it: for GET, HEAD and OPTIONS only,
 //     the secondary is tried when the primary answers one of the group's failover status
 //     codes (a subset of 400, 403, 404, 416, 500, 502, 503, 504), cannot be connected to
 //     after ConnectAttempts × ConnectTimeout, or does not answer within ResponseTimeout;
 //     other methods go to the primary alone;
+//
 //   - CloudFront's own 502 (no connection) and 504 (origin timeout) pages when no origin
 //     answered, and its X-Cache, Via and X-Amz-Cf-* headers;
+//
 //   - no stickiness: every request tries the primary first;
+//
 //   - a log of every answered request with the origin that served it and each attempt,
 //     which is the sandbox's ground truth for failover timing.
 //
-// It does not model yet: caching (the stand-in behaves as the CachingDisabled policy,
-// so a cached config.json that hides a failover cannot happen here), several edge
-// locations that do not share state, the CloudFront control API
-// (GetDistributionConfig), keep-alive connections to origins, origin request policies,
-// and the slower origin keep-alive and read timeouts of a real distribution.
+//   - caching per cache behaviour (Behavior, path patterns as CloudFront matches them):
+//     the default behaviour is CachingDisabled; a behaviour whose policy has a TTL
+//     stores 200 answers to GET/HEAD under a key with or without the query string, and
+//     serves them ("Hit from cloudfront", Age) until they expire, also while the origin
+//     is blocked, as CloudFront does;
+//
+//   - the control API's GetDistributionConfig and GetDistribution (Control), in
+//     CloudFront's REST-XML with an ETag, describing this very edge: its origin group,
+//     failover codes, origin timeouts and cache behaviours.
+//
+// It does not model yet: several edge locations that do not share state (one cache
+// here), caching of error answers, cache policies beyond TTL and the query string
+// (headers, cookies), invalidations, keep-alive connections to origins, origin request
+// policies, the slower origin keep-alive and read timeouts of a real distribution,
+// and configuration changes taking minutes to deploy.
 package cloudfront
 
 import (
@@ -55,7 +69,8 @@ type Record struct {
 	Path   string // without the query string
 	Origin string // "primary" | "secondary" | "" when the edge generated the answer
 	Status int
-	// Tried lists each origin attempt as "<origin>:<status>" or "<origin>:unreachable"
+	// Tried is ["cache:hit"] for an answer from the cache (Origin is then the origin
+	// that served the stored object), else each origin attempt as "<origin>:<status>" or "<origin>:unreachable"
 	// (no connection after all attempts), "<origin>:timeout" (response timeout) or
 	// "<origin>:error" (connection broken mid-response).
 	Tried []string
@@ -72,6 +87,9 @@ type Options struct {
 	ResponseTimeout time.Duration
 	// FailoverCodes are the origin statuses that make the edge try the secondary.
 	FailoverCodes []int
+	// Behaviors are the path-specific cache behaviours, in order; every path not
+	// matched takes the default behaviour (CachingDisabled). All target the group.
+	Behaviors []Behavior
 	// Logger receives a debug line per request; nil discards.
 	Logger *slog.Logger
 }
@@ -81,6 +99,8 @@ type Edge struct {
 	opt       Options
 	log       *slog.Logger
 	transport *http.Transport
+
+	cache cache
 
 	mu      sync.Mutex
 	records []Record
@@ -243,6 +263,16 @@ func isTimeout(err error) bool {
 
 // ServeHTTP answers one viewer request through the origin group.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	policy := policyFor(e.opt.Behaviors, r.URL.Path)
+	key := e.cache.key(policy, r)
+	if policy.DefaultTTL > 0 || policy.MinTTL > 0 {
+		if c, ok := e.cache.get(key, time.Now()); ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			h := cloneHeader(c.header)
+			h.Set("Age", strconv.Itoa(int(time.Since(c.stored).Seconds())))
+			e.write(w, r, c.origin, c.status, h, c.body, []string{"cache:hit"})
+			return
+		}
+	}
 	failover := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 	origins := []struct{ name, base string }{{Primary, e.opt.PrimaryURL}}
 	var reqBody []byte
@@ -269,6 +299,10 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		isLast := i == len(origins)-1
 		if isLast || !slices.Contains(e.opt.FailoverCodes, last.status) {
+			if d := ttl(policy, last.header); d > 0 && cacheable(r.Method, last.status) {
+				now := time.Now()
+				e.cache.put(key, cached{status: last.status, header: cloneHeader(last.header), body: last.body, origin: o.name, stored: now, expires: now.Add(d)})
+			}
 			e.write(w, r, o.name, last.status, last.header, last.body, tried)
 			return
 		}
@@ -296,9 +330,12 @@ func (e *Edge) write(w http.ResponseWriter, r *http.Request, origin string, stat
 	if r.Method != http.MethodHead || h.Get("Content-Length") == "" {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	if status >= 400 {
+	switch {
+	case slices.Equal(tried, []string{"cache:hit"}):
+		h.Set("X-Cache", "Hit from cloudfront")
+	case status >= 400:
 		h.Set("X-Cache", "Error from cloudfront")
-	} else {
+	default:
 		h.Set("X-Cache", "Miss from cloudfront")
 	}
 	h.Set("Via", "1.1 sandbox.cloudfront.net (CloudFront)")

@@ -6,7 +6,8 @@
 //     (404 NoSuchKey, 405 MethodNotAllowed for anything but GET/HEAD/OPTIONS), and the
 //     query string being ignored (cache busting reaches the same object);
 //   - public access granted by the bucket's public-read policy, and Block Public Access
-//     as it applies to such a policy: only RestrictPublicBuckets denies anonymous reads
+//     as it applies to such a policy, the bucket's and the account's together (S3
+//     enforces the most restrictive combination): only RestrictPublicBuckets denies anonymous reads
 //     (403 AccessDenied); BlockPublicPolicy refuses only new public policies and the ACL
 //     flags concern ACLs, so alone they leave the site serving;
 //   - the delay before a configuration change is enforced (PropagationDelay), counted
@@ -39,6 +40,9 @@ type Options struct {
 	Object func(key string) (s3wire.Object, bool)
 	// PublicAccessBlockAt is the bucket's stored configuration as it was at t (nil: none).
 	PublicAccessBlockAt func(t time.Time) *drill.PublicAccessBlock
+	// AccountPublicAccessBlockAt is the account-level configuration at t (S3 Control);
+	// nil func or nil result: none.
+	AccountPublicAccessBlockAt func(t time.Time) *drill.PublicAccessBlock
 	// PropagationDelay is the time from S3 accepting a change to the website enforcing it.
 	PropagationDelay time.Duration
 	// Logger receives a debug line per request; nil discards.
@@ -65,9 +69,22 @@ func New(opt Options) *Website {
 	return &Website{opt: opt, log: log, done: make(chan struct{})}
 }
 
-// Effective is the Block Public Access configuration the website enforces at now.
+// Effective is the bucket's Block Public Access configuration the website enforces at now.
 func (ws *Website) Effective(now time.Time) *drill.PublicAccessBlock {
 	return ws.opt.PublicAccessBlockAt(now.Add(-ws.opt.PropagationDelay))
+}
+
+// restricted: the bucket's or the account's RestrictPublicBuckets is in force at now,
+// so S3 denies the anonymous reads a public bucket policy would allow.
+func (ws *Website) restricted(now time.Time) bool {
+	if eff := ws.Effective(now); eff != nil && eff.RestrictPublicBuckets {
+		return true
+	}
+	if ws.opt.AccountPublicAccessBlockAt == nil {
+		return false
+	}
+	acct := ws.opt.AccountPublicAccessBlockAt(now.Add(-ws.opt.PropagationDelay))
+	return acct != nil && acct.RestrictPublicBuckets
 }
 
 // SetHang makes the endpoint accept requests but never answer them (until cleared), to
@@ -121,7 +138,7 @@ func (ws *Website) waitUnlessHanging(r *http.Request) bool {
 
 func (ws *Website) serve(w http.ResponseWriter, r *http.Request) {
 	// Access is decided first: a blocked bucket denies every anonymous request.
-	if eff := ws.Effective(time.Now()); eff != nil && eff.RestrictPublicBuckets {
+	if ws.restricted(time.Now()) {
 		s3wire.WriteError(w, r, http.StatusForbidden, s3wire.Error{Code: "AccessDenied", Message: "Access Denied"})
 		return
 	}
