@@ -9,6 +9,7 @@ import (
 const (
 	// Env vars. A function that needs one refuses to start without it.
 	EnvLedgerBucket = "LEDGER_BUCKET" // block-bucket, restore, report: the ledger bucket
+	EnvStopAlarms   = "STOP_ALARMS"   // readiness: the deployment's stop alarms, a JSON list
 
 	// Function names (folders under functions/).
 	FuncSeedCart  = "seed-cart"
