@@ -86,6 +86,16 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 			return drill.BlockResult{}, &drill.SteadyStateFailed{Msg: fmt.Sprintf(
 				"bucket %s already blocks all public access, though the site was just serving from it: refusing to record that as the configuration to restore", bucket)}
 		}
+		if cfg.DryRun {
+			// The dry run proved the claim, the lock and the read; it stops before
+			// recording a prior, so the ticket stays claimed and Restore abandons it
+			// and releases the lock, conditionally, as for a real run.
+			log.Info("dry run: lock taken and configuration read; the bucket is not changed", "current", pab.String(current))
+			return drill.BlockResult{
+				Timing: drill.Timing{StartedAt: started.UTC(), FinishedAt: h.now().UTC()},
+				Bucket: bucket, Region: region, Prior: current, DryRun: true, Reinvoked: reinvoked,
+			}, nil
+		}
 		run.Prior, run.Status = current, drill.TicketHeld
 		if _, err = h.Ledger.ReplaceRunTicket(work, run, etag); err != nil {
 			if errors.Is(err, ledger.ErrChanged) {

@@ -21,6 +21,7 @@ import (
 	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/shop"
+	"github.com/unishop/failover-drill/internal/stopalarm"
 )
 
 // The two paths sampled each tick.
@@ -54,6 +55,10 @@ type Handler struct {
 	Log   *slog.Logger
 	Now   func() time.Time
 	Sleep func(context.Context, time.Duration) error
+	// Alarms reads the stop alarms the failover and recovery modes watch (nil: none
+	// watched); AlarmEvery is how often (default DefaultAlarmEvery).
+	Alarms     stopalarm.API
+	AlarmEvery time.Duration
 }
 
 // plan is what a mode waits for.
@@ -107,12 +112,23 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 	log.Info("probe started", "intervalMs", cfg.ProbeIntervalMs, "need", p.need, "budgetSeconds", deadline.Sub(start).Seconds())
 
 	rec := newRecorder(log)
-	r, err := h.poll(ctx, cfg.DistributionURL(), p, deadline, rec)
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopWatch := func() {}
+	if in.Mode != drill.ModeSteady {
+		stopWatch = h.watchAlarms(pctx, cancel, in.StopAlarms, awaitState(in.Mode))
+	}
+	r, err := h.poll(pctx, cfg.DistributionURL(), p, deadline, rec)
+	stopWatch()
+	if sa := stopAlarmCause(pctx); sa != nil && ctx.Err() == nil {
+		log.Warn("stopped by a stop alarm", "alarm", sa.Alarm, "summary", rec.summary(p, h.now().Sub(start)))
+		return drill.ProbeResult{}, sa
+	}
 	res := rec.result(in.Mode, start)
 	res.Since = in.Since
 	if errors.Is(err, errBudgetSpent) {
-		msg := fmt.Sprintf("visitors saw errors for %ds without a break (errorBudgetSeconds); stopping so the bucket is restored: %s",
-			cfg.ErrorBudgetSeconds, rec.summary(p, h.now().Sub(start)))
+		msg := fmt.Sprintf("visitors saw errors for %ds without a break (errorBudgetSeconds); stopping so the bucket is restored. Diagnosis: %s. Seen: %s",
+			cfg.ErrorBudgetSeconds, rec.diagnose(p), rec.summary(p, h.now().Sub(start)))
 		log.Warn("error budget spent", "summary", msg)
 		if in.Mode == drill.ModeFailover {
 			return drill.ProbeResult{}, &drill.FailoverTimeout{Msg: msg}
@@ -124,6 +140,9 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 	}
 	if r.n < p.need {
 		msg := rec.summary(p, h.now().Sub(start))
+		if in.Mode != drill.ModeSteady {
+			msg = "diagnosis: " + rec.diagnose(p) + ". Seen: " + msg
+		}
 		log.Warn("probe timed out", "summary", msg)
 		switch in.Mode {
 		case drill.ModeSteady:
@@ -150,6 +169,14 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 	log.Info("probe done", "seconds", res.Seconds, "samples", res.Samples, "userVisibleErrors", res.UserVisibleErrors,
 		"cacheHits", res.CacheHits, "transitionsDropped", rec.dropped, "servedRegion", res.ServedRegion, "cartIntact", res.Cart != nil && res.Cart.Intact)
 	return res, nil
+}
+
+// awaitState is the state machine's name for the state that runs mode.
+func awaitState(mode string) string {
+	if mode == drill.ModeFailover {
+		return "AwaitFailover"
+	}
+	return "AwaitRecovery"
 }
 
 // validate parses the config and checks the mode's fields, reporting every problem.
