@@ -16,6 +16,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -98,6 +101,9 @@ func awsS3(ctx context.Context, region string) (remote.GetObjectAPI, error) {
 type sandboxFlags struct {
 	propagation, replication, connectTimeout time.Duration
 	prior                                    string
+	failoverCodes                            string
+	cacheConfigJSON, secondaryDown           bool
+	accountBlock                             bool
 }
 
 func (s *sandboxFlags) register(fs *flag.FlagSet) {
@@ -105,10 +111,33 @@ func (s *sandboxFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.replication, "replication-lag", 200*time.Millisecond, "replication lag of the shop's data between regions")
 	fs.DurationVar(&s.connectTimeout, "connect-timeout", 500*time.Millisecond, "CloudFront stand-in's origin connection timeout")
 	fs.StringVar(&s.prior, "prior", "none", `the primary bucket's starting Block Public Access: "none", "partial" (BlockPublicAcls+IgnorePublicAcls) or a JSON object`)
+	fs.StringVar(&s.failoverCodes, "failover-codes", "", "the origin group's failover status codes, comma-separated (default all eight, as the lab ticks; CDK's default is 500,502,503,504)")
+	fs.BoolVar(&s.cacheConfigJSON, "cache-config-json", false, "give /config.json a cache behaviour with the managed CachingOptimized policy (query string not in the cache key, one day TTL)")
+	fs.BoolVar(&s.secondaryDown, "secondary-down", false, "take the secondary region's website endpoint down (its port refuses connections)")
+	fs.BoolVar(&s.accountBlock, "account-block", false, "turn on account-level Block Public Access (all four settings, S3 Control)")
+}
+
+// apply changes a started sandbox the way the flags ask.
+func (s *sandboxFlags) apply(sb *sandbox.Sandbox) {
+	if s.secondaryDown {
+		sb.SetOriginDown(sb.Secondary().Name, true)
+	}
 }
 
 func (s *sandboxFlags) config() (sandbox.Config, error) {
-	cfg := sandbox.Config{PropagationDelay: s.propagation, ReplicationLag: s.replication, OriginConnectTimeout: s.connectTimeout}
+	cfg := sandbox.Config{PropagationDelay: s.propagation, ReplicationLag: s.replication, OriginConnectTimeout: s.connectTimeout,
+		CacheConfigJSON: s.cacheConfigJSON}
+	if s.accountBlock {
+		all := drill.BlockAll
+		cfg.AccountPAB = &all
+	}
+	for _, f := range strings.FieldsFunc(s.failoverCodes, func(r rune) bool { return r == ',' || r == ' ' }) {
+		code, err := strconv.Atoi(f)
+		if err != nil || !slices.Contains(sandbox.AllFailoverCodes, code) {
+			return cfg, fmt.Errorf("-failover-codes: %q is not one of %v", f, sandbox.AllFailoverCodes)
+		}
+		cfg.FailoverCodes = append(cfg.FailoverCodes, code)
+	}
 	switch s.prior {
 	case "none", "":
 	case "partial":
@@ -135,10 +164,16 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	outDir := fs.String("out", "drill-reports", "directory the report is written to (<out>/<execution>/report.json and .html)")
 	name := fs.String("name", "", "execution name (default local-<time>)")
 	verbose := fs.Bool("v", false, "log every function's structured logs to stderr")
+	alarmAt := fs.String("alarm-at", "", `make the stop alarm go to ALARM: a state name ("AwaitFailover", optionally "+2s") or a duration after the start ("0s": already in ALARM)`)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	sc, err := sf.config()
+	if err != nil {
+		fmt.Fprintln(stderr, "drill local:", err)
+		return 2
+	}
+	trigger, err := parseAlarmAt(*alarmAt)
 	if err != nil {
 		fmt.Fprintln(stderr, "drill local:", err)
 		return 2
@@ -160,11 +195,12 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer env.Close()
+	sf.apply(env.Sandbox)
 	fmt.Fprintf(timeline, "sandbox up: distribution %s, primary bucket %s (%s), secondary %s\n",
 		env.Sandbox.DistributionURL(), env.Sandbox.Primary().Bucket, env.Sandbox.Primary().Name, env.Sandbox.Secondary().Name)
 
 	tl := newTimeline(timeline)
-	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event})
+	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event, StopAlarm: trigger})
 	if err != nil {
 		fmt.Fprintln(stderr, "drill local:", err)
 		return 1
@@ -184,10 +220,34 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 	}
-	if rep.Verdict != drill.Pass {
+	if !drill.Succeeded(rep.Verdict) {
 		return 1
 	}
 	return 0
+}
+
+// parseAlarmAt reads -alarm-at: "", a duration, or a state name with an optional
+// "+duration".
+func parseAlarmAt(v string) (*local.AlarmTrigger, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return &local.AlarmTrigger{After: d}, nil
+	}
+	state, after, _ := strings.Cut(v, "+")
+	t := &local.AlarmTrigger{State: state}
+	if after != "" {
+		d, err := time.ParseDuration(after)
+		if err != nil {
+			return nil, fmt.Errorf("-alarm-at %q: %q is not a duration", v, after)
+		}
+		t.After = d
+	}
+	if !regexp.MustCompile(`^[A-Z][A-Za-z]+$`).MatchString(state) {
+		return nil, fmt.Errorf("-alarm-at %q: want a duration (3s) or a state name (AwaitFailover, AwaitFailover+1s)", v)
+	}
+	return t, nil
 }
 
 func writeReport(dir string, rep *drill.Report) error {
@@ -232,6 +292,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	defer sb.Close()
+	sf.apply(sb)
 	c := sb.Config()
 	fmt.Fprintf(stdout, "distribution (CloudFront stand-in)  %s\n", sb.DistributionURL())
 	for _, r := range []sandbox.Region{sb.Primary(), sb.Secondary()} {

@@ -201,7 +201,7 @@ func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer
 	if asJSON {
 		writeRawJSON(stdout, []byte(ex.Output))
 	}
-	if rep.Verdict != drill.Pass {
+	if !drill.Succeeded(rep.Verdict) {
 		return exitFail
 	}
 	return exitPass
@@ -287,7 +287,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
 		}
 	}
-	if rep.Verdict != drill.Pass {
+	if !drill.Succeeded(rep.Verdict) {
 		return exitFail
 	}
 	return exitPass

@@ -75,6 +75,26 @@ func printReport(w io.Writer, rep *drill.Report) {
 	for _, r := range rep.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
 	}
+	if len(rep.Readiness.Checks) > 0 {
+		fmt.Fprintln(w, "readiness")
+		for _, c := range rep.Readiness.Checks {
+			line := fmt.Sprintf("  %-28s %-8s", c.Name, c.Status)
+			switch {
+			case c.Reason != "":
+				line += " " + oneLine(c.Reason)
+			case len(c.Evidence) > 0:
+				line += " " + oneLine(c.Evidence[len(c.Evidence)-1])
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if rep.Replication.Measured {
+		fmt.Fprintf(w, "replication         %.3f s (seeded cart readable through the secondary API)\n", rep.Replication.Seconds)
+	}
+	if rep.DryRun {
+		fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
+		return
+	}
 	if rep.Error != nil {
 		fmt.Fprintf(w, "error               %s: %s\n", rep.Error.Error, oneLine(rep.Error.Cause))
 	}

@@ -62,15 +62,18 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	}
 	sc := sb.Config()
 	subs := map[string]string{
-		"SeedCartFunctionArn":    FunctionARN(drill.FuncSeedCart),
-		"BlockBucketFunctionArn": FunctionARN(drill.FuncBlock),
-		"ProbeFunctionArn":       FunctionARN(drill.FuncProbe),
-		"RestoreFunctionArn":     FunctionARN(drill.FuncRestore),
-		"ReportFunctionArn":      FunctionARN(drill.FuncReport),
-		"DistributionDomain":     sb.DistributionURL(),
-		"PrimaryBucket":          sc.PrimaryBucket,
-		"PrimaryRegion":          sc.PrimaryRegion,
-		"SecondaryRegion":        sc.SecondaryRegion,
+		"SeedCartFunctionArn":      FunctionARN(drill.FuncSeedCart),
+		"BlockBucketFunctionArn":   FunctionARN(drill.FuncBlock),
+		"ProbeFunctionArn":         FunctionARN(drill.FuncProbe),
+		"RestoreFunctionArn":       FunctionARN(drill.FuncRestore),
+		"ReportFunctionArn":        FunctionARN(drill.FuncReport),
+		"ReadinessFunctionArn":     FunctionARN(drill.FuncReadiness),
+		"DistributionId":           sandbox.DistributionID,
+		"MaxReplicationLagSeconds": fmt.Sprint(drill.Defaults.MaxReplicationLagSeconds),
+		"DistributionDomain":       sb.DistributionURL(),
+		"PrimaryBucket":            sc.PrimaryBucket,
+		"PrimaryRegion":            sc.PrimaryRegion,
+		"SecondaryRegion":          sc.SecondaryRegion,
 	}
 	m, err := asl.Load(statemachine.Definition, subs)
 	if err != nil {
@@ -91,12 +94,15 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now}
 	blk := &block.Handler{S3: paFor, Ledger: led, Log: log.With("function", drill.FuncBlock), Now: time.Now}
 	rep := &report.Handler{Ledger: led, Log: log.With("function", drill.FuncReport), Now: time.Now}
+	rdy, alarms := readinessHandler(sb, log)
+	prb.Alarms, prb.AlarmEvery = alarms, LocalAlarmEvery
 	e.tasks = map[string]asl.TaskFunc{
-		FunctionARN(drill.FuncSeedCart): task(seed.Handle),
-		FunctionARN(drill.FuncProbe):    task(prb.Handle),
-		FunctionARN(drill.FuncBlock):    task(blk.Handle),
-		FunctionARN(drill.FuncRestore):  task(e.Restore.Handle),
-		FunctionARN(drill.FuncReport):   task(rep.Handle),
+		FunctionARN(drill.FuncSeedCart):  task(seed.Handle),
+		FunctionARN(drill.FuncProbe):     task(prb.Handle),
+		FunctionARN(drill.FuncBlock):     task(blk.Handle),
+		FunctionARN(drill.FuncRestore):   task(e.Restore.Handle),
+		FunctionARN(drill.FuncReport):    task(rep.Handle),
+		FunctionARN(drill.FuncReadiness): task(rdy.Handle),
 	}
 	return e, nil
 }
@@ -147,6 +153,8 @@ type RunOptions struct {
 	// samples every probeIntervalMs; the visitor's much denser traffic is what gives the
 	// sandbox's edge log, and so sandbox.truth, a resolution of its own.
 	VisitorInterval time.Duration
+	// StopAlarm, when set, makes the sandbox's stop alarm go to ALARM at a moment of the run.
+	StopAlarm *AlarmTrigger
 }
 
 // Outcome is what one execution did.
@@ -176,7 +184,7 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	defer detached.Wait() // a detached handler's late effects are part of the outcome
 	res := e.Machine.Run(ctx, o.Name, o.Input, asl.Options{
 		Tasks:           withFaults(e.tasks, o.Faults, &detached),
-		OnEvent:         o.OnEvent,
+		OnEvent:         e.alarmEvents(o.StopAlarm, o.OnEvent),
 		ErrorName:       errorName,
 		StateMachineArn: "arn:aws:states:local:000000000000:stateMachine:failover-drill",
 	})

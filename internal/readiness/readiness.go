@@ -120,8 +120,10 @@ func (h *Handler) checks(ctx context.Context, cfg drill.Config) (drill.Readiness
 	go func() { defer wg.Done(); acct, acctErr = h.accountPAB(ctx) }()
 	go func() { defer wg.Done(); alarm, aErr = h.stopAlarms(ctx, alarms) }()
 	wg.Wait()
-	if err := errors.Join(distErr, acctErr, aErr); err != nil {
-		return res, err
+	for _, err := range []error{distErr, acctErr, aErr} {
+		if err != nil { // the first, unjoined, so its drill type names the Lambda error
+			return res, err
+		}
 	}
 	if found.origin != nil {
 		res.Origin = *found.origin

@@ -28,7 +28,7 @@ func HTML(r drill.Report) ([]byte, error) {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	verdictClass := "fail"
-	if r.Verdict == drill.Pass {
+	if drill.Succeeded(r.Verdict) {
 		verdictClass = "pass"
 	}
 	w("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
@@ -41,6 +41,18 @@ func HTML(r drill.Report) ([]byte, error) {
 			w("<li>%s</li>", esc(reason))
 		}
 		w("</ul>\n")
+	}
+
+	if len(r.Readiness.Checks) > 0 {
+		w("<h2>Readiness</h2>\n<table>\n<tr><th>Check</th><th>Status</th><th>Evidence</th><th>Reason / action</th></tr>\n")
+		for _, c := range r.Readiness.Checks {
+			w("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(c.Name), esc(c.Status),
+				esc(strings.Join(c.Evidence, "; ")), esc(strings.TrimSpace(c.Reason+" "+c.Action)))
+		}
+		if r.Replication.Measured {
+			w("<tr><td>replication.seconds</td><td colspan=\"3\">%.3f</td></tr>\n", r.Replication.Seconds)
+		}
+		w("</table>\n")
 	}
 
 	w("<h2>Target</h2>\n<table>\n")

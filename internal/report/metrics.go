@@ -29,7 +29,19 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 	if r.Verdict == drill.Pass {
 		passed = 1
 	}
-	add("DrillPassed", "Count", passed)
+	if r.DryRun {
+		// Continuous readiness: the stack's NotReady alarm watches this metric.
+		ready := 0.0
+		if r.Verdict == drill.Ready {
+			ready = 1
+		}
+		add("DryRunReady", "Count", ready)
+	} else {
+		add("DrillPassed", "Count", passed)
+	}
+	if r.Replication.Measured {
+		add("ReplicationSeconds", "Seconds", r.Replication.Seconds)
+	}
 	add("UserVisibleErrors", "Count", float64(r.UserVisibleErrors))
 	if r.Failover.FirstSecondaryAt != nil {
 		add("FailoverSeconds", "Seconds", r.Failover.Seconds)

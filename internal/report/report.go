@@ -60,6 +60,28 @@ func Build(in drill.ReportInput, now time.Time) drill.Report {
 	r.Target.PrimaryBucket = cfg.PrimaryBucket
 	r.Target.PrimaryRegion = cfg.PrimaryRegion
 	r.Target.SecondaryRegion = cfg.SecondaryRegion
+	r.DryRun = cfg.DryRun
+	addReadiness(&r, st)
+	if cfg.DryRun {
+		judgeDryRun(&r, st)
+		return r
+	}
+	if st.Error != nil && st.Error.Error == drill.ErrorName(&drill.NotReady{}) {
+		// Stopped before anything changed: the failed checks are the reasons; the
+		// drill's other parts were never meant to run.
+		r.Error = st.Error
+		r.Reasons = append(r.Reasons, notReadyReasons(&r)...)
+		if len(r.Reasons) == 0 {
+			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause, 600))
+		}
+		if st.RestoreError != nil {
+			r.Reasons = append(r.Reasons, "restore failed: "+oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause, 300))
+		}
+		r.Steps = steps(st)
+		r.Verdict = drill.Fail
+		r.Summary = oneLine("fail: "+strings.Join(r.Reasons, "; "), maxSummary)
+		return r
+	}
 
 	if st.Error != nil {
 		r.Error = st.Error
@@ -177,6 +199,9 @@ func steps(st drill.State) []drill.StepRecord {
 	out := []drill.StepRecord{}
 	add := func(name string, t drill.Timing, status string) {
 		out = append(out, drill.StepRecord{Name: name, Start: t.StartedAt, End: t.FinishedAt, Status: status})
+	}
+	if st.Readiness != nil {
+		add(StepReadiness, st.Readiness.Payload.Timing, StatusSucceeded)
 	}
 	if st.Preflight != nil {
 		add(StepPreflight, st.Preflight.Payload.Timing, StatusSucceeded)

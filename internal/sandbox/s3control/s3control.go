@@ -93,18 +93,18 @@ type pabXML struct {
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s3wire.SetHeaders(w)
 	if r.URL.Path != Path {
-		s3wire.WriteError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: "the sandbox implements only the account's public access block"})
+		writeError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: "the sandbox implements only the account's public access block"})
 		return
 	}
 	if acct := r.Header.Get("x-amz-account-id"); acct != s.account {
-		s3wire.WriteError(w, r, http.StatusForbidden, s3wire.Error{Code: "AccessDenied", Message: "Access Denied for account " + acct})
+		writeError(w, r, http.StatusForbidden, s3wire.Error{Code: "AccessDenied", Message: "Access Denied for account " + acct})
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
 		p := s.ConfigAt(time.Now())
 		if p == nil {
-			s3wire.WriteError(w, r, http.StatusNotFound, s3wire.Error{Code: "NoSuchPublicAccessBlockConfiguration", Message: "The public access block configuration was not found"})
+			writeError(w, r, http.StatusNotFound, s3wire.Error{Code: "NoSuchPublicAccessBlockConfiguration", Message: "The public access block configuration was not found"})
 			return
 		}
 		s3wire.WriteXML(w, pabXML{Xmlns: "http://awss3control.amazonaws.com/doc/2018-08-20/", BlockPublicAcls: p.BlockPublicAcls,
@@ -116,7 +116,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err = xml.Unmarshal(body, &doc)
 		}
 		if err != nil {
-			s3wire.WriteError(w, r, http.StatusBadRequest, s3wire.Error{Code: "MalformedXML", Message: "The XML you provided was not well-formed"})
+			writeError(w, r, http.StatusBadRequest, s3wire.Error{Code: "MalformedXML", Message: "The XML you provided was not well-formed"})
 			return
 		}
 		s.Set(&drill.PublicAccessBlock{BlockPublicAcls: doc.BlockPublicAcls, IgnorePublicAcls: doc.IgnorePublicAcls,
@@ -126,7 +126,25 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.Set(nil)
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		s3wire.WriteError(w, r, http.StatusMethodNotAllowed, s3wire.Error{Code: "MethodNotAllowed", Message: "The specified method is not allowed against this resource."})
+		writeError(w, r, http.StatusMethodNotAllowed, s3wire.Error{Code: "MethodNotAllowed", Message: "The specified method is not allowed against this resource."})
+	}
+}
+
+// writeError answers S3 Control's error document, which, unlike S3's, wraps the error
+// in <ErrorResponse><Error>...</Error><RequestId/><HostId/></ErrorResponse>.
+func writeError(w http.ResponseWriter, r *http.Request, status int, e s3wire.Error) {
+	type errorResponse struct {
+		XMLName   xml.Name `xml:"ErrorResponse"`
+		Code      string   `xml:"Error>Code"`
+		Message   string   `xml:"Error>Message"`
+		RequestID string   `xml:"RequestId"`
+		HostID    string   `xml:"HostId"`
+	}
+	body, _ := xml.Marshal(errorResponse{Code: e.Code, Message: e.Message, RequestID: w.Header().Get("x-amz-request-id"), HostID: "sandbox"})
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(append([]byte(xml.Header), body...))
 	}
 }
 
