@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -35,8 +36,10 @@ func TestConfigFromContextDefaults(t *testing.T) {
 		PrimaryRegion:       "us-east-1",
 		SecondaryRegion:     "us-west-1",
 		ReportRetentionDays: 90,
+		// Readiness: no distribution ID, no stop alarms, no schedule by default.
+		MaxReplicationLagSeconds: 30,
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 }
@@ -52,6 +55,22 @@ func TestConfigFromContextValues(t *testing.T) {
 	got, err := ConfigFromContext(ctx(m))
 	if err != nil {
 		t.Fatal(err)
+	}
+	m[CtxDistributionID] = "E2QWRUHAPOMQZL"
+	m[CtxStopAlarms] = "HighErrorRate, CheckoutLatency"
+	m[CtxMaxReplicationLagSeconds] = "45"
+	m[CtxReadinessSchedule] = "rate(1 hour)"
+	got, err = ConfigFromContext(ctx(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DistributionID != "E2QWRUHAPOMQZL" || !slices.Equal(got.StopAlarms, []string{"HighErrorRate", "CheckoutLatency"}) ||
+		got.MaxReplicationLagSeconds != 45 || got.ReadinessSchedule != "rate(1 hour)" {
+		t.Fatalf("readiness context: got %+v", got)
+	}
+	m[CtxStopAlarms] = []any{"HighErrorRate"} // a JSON list from cdk.json
+	if got, err = ConfigFromContext(ctx(m)); err != nil || !slices.Equal(got.StopAlarms, []string{"HighErrorRate"}) {
+		t.Fatalf("stopAlarms as a JSON list: %v %v", got.StopAlarms, err)
 	}
 	if got.PrimaryRegion != "eu-west-1" || got.SecondaryRegion != "eu-central-1" || got.Schedule != "cron(0 6 ? * MON *)" ||
 		got.NotifyEmail != "sre@example.com" || got.ReportRetentionDays != 30 ||
@@ -91,6 +110,13 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "retention not a number", set: map[string]any{CtxReportRetentionDays: "ninety"}, keys: []string{CtxReportRetentionDays}},
 		{name: "retention fraction", set: map[string]any{CtxReportRetentionDays: float64(1.5)}, keys: []string{CtxReportRetentionDays}},
 		{name: "retention bool", set: map[string]any{CtxReportRetentionDays: true}, keys: []string{CtxReportRetentionDays}},
+		{name: "bad distributionId", set: map[string]any{CtxDistributionID: "e2qwruhapomqzl"}, keys: []string{CtxDistributionID}},
+		{name: "stopAlarms not a list", set: map[string]any{CtxStopAlarms: float64(3)}, keys: []string{CtxStopAlarms}},
+		{name: "stopAlarms item not a string", set: map[string]any{CtxStopAlarms: []any{"a", true}}, keys: []string{CtxStopAlarms}},
+		{name: "stopAlarms name too long", set: map[string]any{CtxStopAlarms: strings.Repeat("x", 256)}, keys: []string{CtxStopAlarms}},
+		{name: "replication lag zero", set: map[string]any{CtxMaxReplicationLagSeconds: "0"}, keys: []string{CtxMaxReplicationLagSeconds}},
+		{name: "replication lag beyond the readiness Lambda", set: map[string]any{CtxMaxReplicationLagSeconds: float64(301)}, keys: []string{CtxMaxReplicationLagSeconds}},
+		{name: "readinessSchedule not an expression", set: map[string]any{CtxReadinessSchedule: "hourly"}, keys: []string{CtxReadinessSchedule}},
 	}
 	keyAtStart := regexp.MustCompile(`^(\w+):`)
 	for _, tc := range tests {
@@ -173,7 +199,7 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 	var keys []string
 	for k, v := range subs {
 		keys = append(keys, k)
-		if v == "" {
+		if v == "" && k != "DistributionId" { // no distributionId: the check is skipped, saying why
 			t.Errorf("substitution %s is empty", k)
 		}
 	}
@@ -200,7 +226,7 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 }
 
 func TestFunctionNamesAreTheDrillFunctions(t *testing.T) {
-	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart}
+	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReadiness, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart}
 	got := FunctionNames()
 	sort.Strings(got)
 	if !slices.Equal(got, want) {

@@ -53,8 +53,10 @@ type functionSpec struct {
 	memoryMB    float64
 }
 
-// functionSpecs are the five functions, in flow order.
+// functionSpecs are the six functions, in flow order.
 var functionSpecs = []functionSpec{
+	{drill.FuncReadiness, "ReadinessFunction", "ReadinessFunctionArn",
+		"Failover drill: checks that the lab can fail over before anything is changed (distribution, secondary, account Block Public Access, stop alarms, replication)", ReadinessTimeout, 256},
 	{drill.FuncProbe, "ProbeFunction", "ProbeFunctionArn",
 		"Failover drill: samples the CloudFront distribution (steady state, failover, recovery)", 15 * time.Minute, 512},
 	{drill.FuncSeedCart, "SeedCartFunction", "SeedCartFunctionArn",
@@ -85,6 +87,9 @@ func DefinitionSubstitutions(cfg Config, functionARNs map[string]string) (map[st
 		"PrimaryBucket":      cfg.PrimaryBucket,
 		"PrimaryRegion":      cfg.PrimaryRegion,
 		"SecondaryRegion":    cfg.SecondaryRegion,
+		"DistributionId":     cfg.DistributionID,
+		// A whole number validated at synth: States.StringToJson makes it a number.
+		"MaxReplicationLagSeconds": fmt.Sprint(cfg.MaxReplicationLagSeconds),
 	}
 	for _, s := range functionSpecs {
 		arn, ok := functionARNs[s.name]
@@ -169,6 +174,7 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 		fns[spec.name] = newGoFunction(stack, builder, spec, functionEnv(spec.name, cfg, ledger))
 	}
 	grantFunctions(stack, cfg, ledger, fns)
+	grantReadiness(stack, cfg, fns)
 
 	sm := newStateMachine(stack, cfg, fns)
 
@@ -189,6 +195,7 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 		newSchedule(stack, cfg, sm)
 	}
 	topic := newNotifications(stack, cfg, sm, ledger, dlq)
+	newContinuousReadiness(stack, cfg, sm, topic, dlq)
 
 	awscdk.NewCfnOutput(stack, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: sm.StateMachineArn(), Description: jsii.String("The failover drill state machine"),
@@ -257,6 +264,8 @@ func functionEnv(name string, cfg *Config, ledger awss3.IBucket) map[string]*str
 	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport:
 		// Restore needs no target: the run's ticket names the bucket and its region.
 		return map[string]*string{drill.EnvLedgerBucket: ledger.BucketName()}
+	case drill.FuncReadiness:
+		return map[string]*string{drill.EnvStopAlarms: jsii.String(stopAlarmsJSON(cfg))}
 	default: // seed-cart, probe-cloudfront: configuration arrives in the payload
 		return nil
 	}
@@ -308,7 +317,8 @@ func newGoFunction(stack awscdk.Stack, builder FunctionBuilder, spec functionSpe
 }
 
 // grantFunctions gives each function exactly the AWS access its step needs.
-// seed-cart and probe-cloudfront speak only HTTP to the shop and CloudFront: no grants.
+// seed-cart speaks only HTTP to the shop and CloudFront: no grants. probe-cloudfront
+// and readiness get theirs in grantReadiness.
 func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, fns map[string]awslambda.Function) {
 	targetBucketARN := TargetBucketARN(stack, cfg.PrimaryBucket)
 	ledgerObjects := []*string{ledger.ArnForObjects(jsii.String("locks/*")), ledger.ArnForObjects(jsii.String("runs/*"))}

@@ -30,6 +30,9 @@ const (
 	testDistribution = "d111111abcdef8.cloudfront.net"
 	testEmail        = "sre@example.com"
 	testSchedule     = "rate(7 days)"
+	testDistID       = "E2QWRUHAPOMQZL"
+	testAlarm        = "HighErrorRate"
+	testReadiness    = "rate(1 hour)"
 )
 
 // One jsii runtime and one app for the whole package: each jsii start costs seconds
@@ -148,13 +151,21 @@ func fixture(t *testing.T) *fixtures {
 		f.app = awscdk.NewApp(&awscdk.AppProps{Context: &appCtx, Outdir: jsii.String(filepath.Join(tmpRoot, "cdk.out"))})
 		// Default stack: configuration read from the app's context, as main.go does.
 		f.plain = NewFailoverDrillStack(f.app, "FailoverDrill", &FailoverDrillStackProps{Functions: builder})
-		// Variant: a schedule and an email subscription.
+		// Variant: a schedule, an email subscription, and readiness configured: the
+		// distribution's ID, a stop alarm and continuous readiness.
+		Now = func() time.Time { return time.Date(2030, 1, 1, 12, 0, 30, 0, time.UTC) }
 		cfg, err := ConfigFromContext(func(k string) any {
 			switch k {
 			case CtxSchedule:
 				return testSchedule
 			case CtxNotifyEmail:
 				return testEmail
+			case CtxDistributionID:
+				return testDistID
+			case CtxStopAlarms:
+				return testAlarm
+			case CtxReadinessSchedule:
+				return testReadiness
 			}
 			return appCtx[k]
 		})
@@ -328,12 +339,13 @@ func TestSynthTime(t *testing.T) {
 func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	f := fixture(t)
 	fns := resources(f.plainT, "AWS::Lambda::Function")
-	if len(fns) != 5 {
-		t.Fatalf("%d Lambda functions, want 5", len(fns))
+	if len(fns) != 6 {
+		t.Fatalf("%d Lambda functions, want 6", len(fns))
 	}
 	logGroups := resources(f.plainT, "AWS::Logs::LogGroup")
 	wantTimeout := map[string]float64{
 		drill.FuncProbe: 900, drill.FuncSeedCart: 120, drill.FuncBlock: 60, drill.FuncRestore: 180, drill.FuncReport: 60,
+		drill.FuncReadiness: 360,
 	}
 	ledgerID := logicalID(t, f.plain, "Ledger")
 	wantEnv := map[string]map[string]string{
@@ -342,6 +354,8 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 		drill.FuncBlock:    {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncReport:   {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncRestore:  {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
+		// No stopAlarms in the default stack's context: an empty list.
+		drill.FuncReadiness: {drill.EnvStopAlarms: "[]"},
 	}
 	for _, spec := range functionSpecs {
 		t.Run(spec.name, func(t *testing.T) {
@@ -381,7 +395,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	cdkAssert(t, func() {
 		assertions.Template_FromJSON(&f.plainT, nil).ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
 			map[string]any{"Runtime": "provided.al2023", "Architectures": []string{"arm64"}, "Handler": "bootstrap"},
-			jsii.Number(5))
+			jsii.Number(6))
 	})
 }
 
@@ -450,7 +464,8 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 		t.Fatalf("substituted definition is not JSON: %v", err)
 	}
 	deployed := asl["States"].(map[string]any)["Configure"].(map[string]any)["Parameters"].(map[string]any)["deployed"].(map[string]any)
-	wantDeployed := map[string]any{"distribution": testDistribution, "primaryBucket": testBucket, "primaryRegion": "us-east-1", "secondaryRegion": "us-west-1"}
+	wantDeployed := map[string]any{"distribution": testDistribution, "primaryBucket": testBucket, "primaryRegion": "us-east-1", "secondaryRegion": "us-west-1",
+		"distributionId": "", "maxReplicationLagSeconds.$": "States.StringToJson('30')"}
 	if fmt.Sprint(deployed) != fmt.Sprint(wantDeployed) {
 		t.Errorf("deployed defaults %v, want %v", deployed, wantDeployed)
 	}
@@ -529,6 +544,7 @@ func TestBucketAccessIsScopedToTheTarget(t *testing.T) {
 					if !slices.Equal(st.resources, []string{ledgerARN}) {
 						t.Errorf("role %s: s3:ListBucket on %v, want only the ledger", roleID, st.resources)
 					}
+				case a == "s3:GetAccountPublicAccessBlock": // no resource type; TestReadinessGrants
 				case strings.HasPrefix(a, "s3:"):
 					for _, r := range st.resources {
 						if r != ledgerARN+"/locks/*" && r != ledgerARN+"/runs/*" {
@@ -572,6 +588,8 @@ func TestBucketAccessIsScopedToTheTarget(t *testing.T) {
 		want []string
 	}{
 		{"ProbeFunction", nil},
+		// The default stack names no distribution ID and no stop alarms.
+		{"ReadinessFunction", []string{"s3:GetAccountPublicAccessBlock *"}},
 		{"SeedCartFunction", nil},
 		{"ReportFunction", []string{"s3:PutObject " + ledgerARN + "/runs/*"}},
 		{"BlockBucketFunction", append(slices.Clone(pab),
@@ -601,7 +619,7 @@ func TestBucketAccessIsScopedToTheTarget(t *testing.T) {
 func TestNoStarResourceExceptWhereAWSRequiresIt(t *testing.T) {
 	f := fixture(t)
 	// Actions without resource-level permissions.
-	starOnly := regexp.MustCompile(`^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$`)
+	starOnly := regexp.MustCompile(`^(s3:GetAccountPublicAccessBlock|xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$`)
 	for _, tmpl := range []map[string]any{f.plainT, f.scheduledT} {
 		for roleID, sts := range roleStatements(tmpl) {
 			for _, st := range sts {
@@ -708,9 +726,10 @@ func TestScheduleOnlyWhenConfigured(t *testing.T) {
 		t.Errorf("default stack has %d schedules, want none", n)
 	}
 	scheds := resources(f.scheduledT, "AWS::Scheduler::Schedule")
-	if len(scheds) != 1 {
-		t.Fatalf("scheduled stack has %d schedules, want 1", len(scheds))
+	if len(scheds) != 2 {
+		t.Fatalf("scheduled stack has %d schedules, want 2 (the drill's and readiness's)", len(scheds))
 	}
+	delete(scheds, logicalID(t, f.scheduled, "ReadinessSchedule")) // TestContinuousReadiness
 	smID, _ := stateMachine(t, f.scheduledT)
 	for _, s := range scheds {
 		p := props(s)
@@ -719,7 +738,11 @@ func TestScheduleOnlyWhenConfigured(t *testing.T) {
 			t.Errorf("schedule %v, want %s starting the state machine with {}", render(p), testSchedule)
 		}
 		roleID := tg["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		dlq := "${" + logicalID(t, f.scheduled, "DeliveryDLQ") + ".Arn}"
 		for _, st := range roleStatements(f.scheduledT)[roleID] {
+			if slices.Equal(st.actions, []string{"sqs:SendMessage"}) && slices.Equal(st.resources, []string{dlq}) {
+				continue // the readiness schedule shares the role and dead-letters to the DLQ
+			}
 			if !slices.Equal(st.actions, []string{"states:StartExecution"}) || !slices.Equal(st.resources, []string{"${" + smID + "}"}) {
 				t.Errorf("schedule role may %v on %v, want only states:StartExecution on this state machine", st.actions, st.resources)
 			}
@@ -903,5 +926,85 @@ func TestTaskTimeoutsExceedFunctionTimeouts(t *testing.T) {
 		if !found {
 			t.Errorf("state %s invokes %q, not one of the stack's functions", name, st.Parameters.FunctionName)
 		}
+	}
+}
+
+// Readiness grants: the distribution named by distributionId, the alarms named by
+// stopAlarms (readiness and probe), the account's Block Public Access; nothing more.
+func TestReadinessGrants(t *testing.T) {
+	f := fixture(t)
+	all := roleStatements(f.scheduledT)
+	granted := func(id string) []string {
+		var out []string
+		for _, st := range all[logicalID(t, f.scheduled, id+"Role")] {
+			for _, a := range st.actions {
+				if strings.HasPrefix(a, "logs:") || strings.HasPrefix(a, "xray:") {
+					continue
+				}
+				for _, r := range st.resources {
+					out = append(out, a+" "+r)
+				}
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	alarmARN := "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + testAlarm
+	want := map[string][]string{
+		"ReadinessFunction": {
+			"cloudfront:GetDistributionConfig arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/" + testDistID,
+			"cloudwatch:DescribeAlarms " + alarmARN,
+			"s3:GetAccountPublicAccessBlock *",
+		},
+		"ProbeFunction": {"cloudwatch:DescribeAlarms " + alarmARN},
+	}
+	for id, w := range want {
+		if got := granted(id); !slices.Equal(got, w) {
+			t.Errorf("%s granted\n  %s\nwant\n  %s", id, strings.Join(got, "\n  "), strings.Join(w, "\n  "))
+		}
+	}
+	fn := props(resources(f.scheduledT, "AWS::Lambda::Function")[logicalID(t, f.scheduled, "ReadinessFunction")])
+	if env := render(fn["Environment"]); !strings.Contains(env, `"STOP_ALARMS":"[\"`+testAlarm+`\"]"`) {
+		t.Errorf("readiness environment %s, want STOP_ALARMS=[%q]", env, testAlarm)
+	}
+}
+
+// Continuous readiness: dry runs on readinessSchedule, never at deploy time (a rate
+// schedule starts one interval after synth), retried and dead-lettered; an alarm on a
+// not-ready dry run, and a notification naming the failed check.
+func TestContinuousReadiness(t *testing.T) {
+	f := fixture(t)
+	if n := len(resources(f.plainT, "AWS::Scheduler::Schedule")); n != 0 {
+		t.Errorf("default stack has %d schedules, want none", n)
+	}
+	id := logicalID(t, f.scheduled, "ReadinessSchedule")
+	p := props(resources(f.scheduledT, "AWS::Scheduler::Schedule")[id])
+	smID, _ := stateMachine(t, f.scheduledT)
+	tg := p["Target"].(map[string]any)
+	if p["ScheduleExpression"] != testReadiness || render(tg["Arn"]) != "${"+smID+"}" || tg["Input"] != `{"dryRun":true}` {
+		t.Errorf("readiness schedule %v, want %s starting the state machine with {\"dryRun\":true}", render(p), testReadiness)
+	}
+	if p["StartDate"] != "2030-01-01T13:00:00.000Z" {
+		t.Errorf("StartDate %v, want one hour after synth (2030-01-01T13:00:00.000Z): a rate schedule must not fire at deploy time", p["StartDate"])
+	}
+	if r, _ := tg["RetryPolicy"].(map[string]any); r == nil || r["MaximumRetryAttempts"] != float64(3) {
+		t.Errorf("retry policy %v, want 3 attempts", render(tg["RetryPolicy"]))
+	}
+	if tg["DeadLetterConfig"] == nil {
+		t.Errorf("no dead-letter queue on the readiness schedule's target")
+	}
+	topicID := logicalID(t, f.plain, "Notifications")
+	alarm := props(resources(f.plainT, "AWS::CloudWatch::Alarm")[logicalID(t, f.plain, "NotReady")])
+	if alarm["MetricName"] != "DryRunReady" || alarm["Namespace"] != "FailoverDrill" || alarm["ComparisonOperator"] != "LessThanThreshold" ||
+		alarm["Threshold"] != float64(1) || render(alarm["AlarmActions"]) != "[${"+topicID+"}]" {
+		t.Errorf("NotReady alarm %v", render(alarm))
+	}
+	rule := props(resources(f.plainT, "AWS::Events::Rule")[logicalID(t, f.plain, "ReadinessNotReady")])
+	if got, _ := json.Marshal(rule["EventPattern"]); !strings.Contains(string(got), `"error":["NotReady"]`) || !strings.Contains(string(got), `"status":["FAILED"]`) {
+		t.Errorf("ReadinessNotReady pattern %s", got)
+	}
+	tgt := rule["Targets"].([]any)[0].(map[string]any)
+	if it := render(tgt["InputTransformer"]); !strings.Contains(it, "$.detail.cause") {
+		t.Errorf("notification %s does not carry the execution's cause (the failed checks)", it)
 	}
 }

@@ -77,7 +77,7 @@ const (
 	MinTimeoutSeconds, MaxTimeoutSeconds   = 1, 840 // a probe Lambda runs at most 15 min
 	MinSteadySamples, MaxSteadySamples     = 1, 50
 	MaxStopAlarms                          = 10
-	MinReplicationLag, MaxReplicationLag   = 1, 600
+	MinReplicationLag, MaxReplicationLag   = 1, 300 // the readiness Lambda runs 6 min
 )
 
 // ProbeInterval is ProbeIntervalMs as a duration.
@@ -239,7 +239,7 @@ func checkAlarmNames(names []string) []string {
 			}
 		}
 		if bad {
-			p = append(p, fmt.Sprintf("stopAlarms[%d]: %q is not a CloudWatch alarm name (1..255 printable characters)", i, truncate(n, 40)))
+			p = append(p, fmt.Sprintf("stopAlarms: item %d, %q, is not a CloudWatch alarm name (1..255 printable characters)", i, truncate(n, 40)))
 		}
 	}
 	return p
