@@ -91,6 +91,9 @@ func printReport(w io.Writer, rep *drill.Report) {
 	if rep.Replication.Measured {
 		fmt.Fprintf(w, "replication         %.3f s (seeded cart readable through the secondary API)\n", rep.Replication.Seconds)
 	}
+	if rep.Sandbox != nil {
+		fmt.Fprintf(w, "sandbox change log  %d change(s) to the primary bucket's Block Public Access\n", len(rep.Sandbox.PrimaryBucketChanges))
+	}
 	if rep.DryRun {
 		fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
 		return

@@ -366,6 +366,9 @@ type SandboxFacts struct {
 	} `json:"truth"`
 	// ProbeErrorSeconds is |failover.seconds - truth.failoverSeconds|.
 	ProbeErrorSeconds float64 `json:"probeErrorSeconds"`
+	// PrimaryBucketChanges is the sandbox S3's own log of every change it accepted to
+	// the primary bucket's Block Public Access during the run ("put {...}", "delete").
+	PrimaryBucketChanges []string `json:"primaryBucketChanges"`
 }
 
 // TimingFacts is how long the whole drill took against what it had to wait for (local).

@@ -37,7 +37,20 @@ func (e *Env) report(_ context.Context, out *Outcome) (*drill.Report, error) {
 	}
 	rep.Steps = Steps(out.Result.Events)
 	rep.Sandbox = Truth(e.Sandbox, out.Result.Start, e.Sandbox.Config().PrimaryBucket)
-	if rep.Sandbox != nil && rep.Failover.FirstSecondaryAt != nil {
+	if rep.Sandbox == nil {
+		rep.Sandbox = &drill.SandboxFacts{} // never blocked: no truth to measure, the log still counts
+	}
+	rep.Sandbox.PrimaryBucketChanges = []string{}
+	for _, c := range e.Sandbox.PABChanges() {
+		if c.Bucket == e.Sandbox.Config().PrimaryBucket && !c.At.Before(out.Result.Start) {
+			change := c.Op
+			if c.Config != nil {
+				change += fmt.Sprintf(" %+v", *c.Config)
+			}
+			rep.Sandbox.PrimaryBucketChanges = append(rep.Sandbox.PrimaryBucketChanges, change+" at "+c.At.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	if rep.Failover.FirstSecondaryAt != nil && rep.Sandbox.Truth.FailoverSeconds > 0 {
 		rep.Sandbox.ProbeErrorSeconds = round3(math.Abs(rep.Failover.Seconds - rep.Sandbox.Truth.FailoverSeconds))
 	}
 	if out.Result.Status == asl.StatusSucceeded {
@@ -123,13 +136,14 @@ func firstServed(log []sandbox.EdgeRecord, origin string, after time.Time) (time
 }
 
 // ConfiguredDelay is the time a perfect drill must still spend waiting on this
-// sandbox: the block's and the restore's propagation, and the probe's confirmation
-// ticks (steady state, failover, recovery). Wall time beyond it is overhead.
+// sandbox: the block's and the restore's propagation, the probe's confirmation ticks
+// (steady state, failover, recovery) and the seeded cart's replication. Wall time beyond it is overhead.
 func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	cfg := drill.Defaults
 	_ = json.Unmarshal(input, &cfg) // a bad input fails the drill; the defaults do here
 	confirm := time.Duration(cfg.SteadySamples-1) * cfg.ProbeInterval()
-	d := 3*confirm + 2*sc.PropagationDelay
+	// The replication check waits for the seeded cart to reach the secondary.
+	d := 3*confirm + 2*sc.PropagationDelay + sc.ReplicationLag
 	return d.Seconds()
 }
 

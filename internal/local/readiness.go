@@ -20,6 +20,9 @@ import (
 // alarms change at a set moment, not once a period.
 const LocalAlarmEvery = 100 * time.Millisecond
 
+// LocalReplicationPoll is how often the local replication check reads the cart.
+const LocalReplicationPoll = 50 * time.Millisecond
+
 // readinessHandler is the readiness function deployed onto the sandbox: the real SDK
 // clients at its control plane, an HTTP client whose "DNS" resolves the website
 // endpoints' real host names (as the distribution's configuration names them) to the
@@ -41,6 +44,7 @@ func readinessHandler(sb *sandbox.Sandbox, log *slog.Logger) (*readiness.Handler
 		Shop:               shop.New(httpClient),
 		AccountID:          func(context.Context) string { return sandbox.AccountID },
 		DeployedStopAlarms: sc.StopAlarms,
+		ReplicationPoll:    LocalReplicationPoll,
 		Log:                log.With("function", drill.FuncReadiness),
 		Now:                time.Now,
 	}, clients.CloudWatch

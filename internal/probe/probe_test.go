@@ -488,6 +488,22 @@ func TestTimeouts(t *testing.T) {
 		{name: "recovery never happens", mode: drill.ModeRecovery, serve: fromSecondary,
 			check:  func(err error) bool { var e *drill.RecoveryTimeout; return errors.As(err, &e) },
 			errHas: []string{"served by us-east-1", "us-west-1 x"}},
+		// Diagnosis: the timeout says why, from what the probe saw.
+		{name: "diagnosis: the primary's 403 is not a failover code", mode: drill.ModeFailover, serve: blocked,
+			check:  func(err error) bool { var e *drill.FailoverTimeout; return errors.As(err, &e) },
+			errHas: []string{"diagnosis: visitors got the primary's 403 from CloudFront", "does not fail over on 403"}},
+		{name: "diagnosis: config.json from the cache", mode: drill.ModeFailover, serve: answer{status: 200, region: primary, cache: "Hit from cloudfront"},
+			check:  func(err error) bool { var e *drill.FailoverTimeout; return errors.As(err, &e) },
+			errHas: []string{"diagnosis: visitors got config.json from the CloudFront cache", "ignores the query string"}},
+		{name: "diagnosis: neither origin answers", mode: drill.ModeFailover, serve: answer{status: 502, cache: "Error from cloudfront"},
+			check:  func(err error) bool { var e *drill.FailoverTimeout; return errors.As(err, &e) },
+			errHas: []string{"diagnosis: CloudFront got no answer it could serve from either origin"}},
+		{name: "diagnosis: the primary keeps serving", mode: drill.ModeFailover, serve: fromPrimary,
+			check:  func(err error) bool { var e *drill.FailoverTimeout; return errors.As(err, &e) },
+			errHas: []string{"diagnosis: the distribution kept serving us-east-1"}},
+		{name: "diagnosis: still 403 after the restore", mode: drill.ModeRecovery, serve: blocked,
+			check:  func(err error) bool { var e *drill.RecoveryTimeout; return errors.As(err, &e) },
+			errHas: []string{"diagnosis: visitors still got 403 after the restore"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
