@@ -172,6 +172,7 @@
       total += n * u.price;
       const li = document.createElement("li");
       li.dataset.uuid = id;
+      li.dataset.quantity = String(n);
       const img = document.createElement("img");
       if (u.image) img.src = u.image;
       img.alt = "";
