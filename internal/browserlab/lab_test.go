@@ -59,7 +59,9 @@ func TestLabInChromium(t *testing.T) {
 		return chromedp.Click(chromedp.CSS(`nav a[href="#` + view + `"]`))
 	}
 	viewShown := func(view string) string { return `!document.getElementById("view-` + view + `").hidden` }
-	cartCount := func(n int) string { return fmt.Sprintf(`document.getElementById("cart-count").textContent === "%d"`, n) }
+	cartCount := func(n int) string {
+		return fmt.Sprintf(`document.getElementById("cart-count").textContent === "%d"`, n)
+	}
 
 	// 1.1 Navigate to the distribution.
 	b.do("1.1 open the distribution", chromedp.Navigate(sb.DistributionURL()+"/"))
