@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -176,22 +177,85 @@ func (b *browser) waitFor(step, cond string) {
 	}
 }
 
-// reloadUntil reloads the page until it shows region, and returns that page.
-func (b *browser) reloadUntil(step, region string, timeout time.Duration) page {
+// readRegionSince waits until a document loaded after the given moment (ms since the
+// epoch) has rendered config.json's region (or failed to read config.json: "") and
+// returns it, without waiting for the rest of the page. Until the reload replaces the
+// document, the old one answers nothing; while the new one is parsed, its elements may
+// not be there yet.
+const readRegionSince = `(since) => new Promise((resolve, reject) => {
+  const started = Date.now();
+  const check = () => {
+    const at = document.getElementById("config-at"), main = document.getElementById("main");
+    const fresh = performance.timeOrigin >= since;
+    if (fresh && at && at.dateTime) {
+      resolve({ Region: document.getElementById("region").textContent.trim(), At: at.dateTime });
+    } else if (fresh && main && main.getAttribute("aria-busy") === "false") {
+      resolve({ Region: "", At: "" });
+    } else if (Date.now() - started > 15000) {
+      reject(new Error("no reloaded page read config.json in 15 s"));
+    } else {
+      setTimeout(check, 2);
+    }
+  };
+  check();
+})`
+
+// reloadUntil reloads the page, as a person pressing F5 would, until it shows region,
+// and returns the page once it has finished loading. Each round waits only until the
+// new document has read config.json, so the page notices the switch within about one
+// page load (the figure's resolution).
+//
+// previous is when the last reload before it read config.json: the switch happened
+// between the two, so their distance is the figure's resolution.
+func (b *browser) reloadUntil(step, region string, timeout time.Duration) (p page, previous time.Time) {
 	b.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for n := 1; ; n++ {
-		b.do(step, chromedp.Reload())
-		p := b.read(step)
-		if p.Region == region {
+		since := time.Now().UnixMilli()
+		if _, err := chromedp.Call(b.ctx, cdppage.Reload, cdppage.ReloadParams{}); err != nil {
+			b.t.Fatalf("%s: reload: %v", step, err)
+		}
+		got, err := b.regionSince(since)
+		if err != nil {
+			b.t.Fatalf("%s: reload %d: %v", step, n, err)
+		}
+		if got.Region == region {
+			b.waitFor(step, `document.readyState === "complete"`)
+			p := b.read(step)
 			b.t.Logf("%s: the page shows %s after %d reloads", step, region, n)
-			return p
+			return p, previous
+		}
+		if at, err := time.Parse(time.RFC3339Nano, got.At); err == nil {
+			previous = at
 		}
 		if time.Now().After(deadline) {
+			p := b.read(step)
 			b.t.Fatalf("%s: after %s of reloads the page still shows %q (error %q)", step, timeout, p.Region, p.Error)
 		}
 	}
 }
+
+// regionSince evaluates readRegionSince, again when the document it ran in was
+// replaced by the reload meanwhile.
+func (b *browser) regionSince(since int64) (regionRead, error) {
+	expr := fmt.Sprintf("(%s)(%d)", readRegionSince, since)
+	var last error
+	for attempt := 0; attempt < 50; attempt++ {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[regionRead](expr, chromedp.EvalAwaitPromise))
+		if err == nil {
+			return got, nil
+		}
+		if b.ctx.Err() != nil {
+			return regionRead{}, err
+		}
+		last = err
+		time.Sleep(5 * time.Millisecond)
+	}
+	return regionRead{}, last
+}
+
+// regionRead is the region a reloaded page showed and when it read config.json.
+type regionRead struct{ Region, At string }
 
 // screenshot saves the whole page as NN-name.png in the test's artifact directory,
 // and into docs/ under docName when -docs is set and docName is not empty.

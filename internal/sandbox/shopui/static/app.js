@@ -110,6 +110,7 @@
       li.className = "card";
       li.dataset.uuid = u.uuid;
       const img = document.createElement("img");
+      img.loading = "lazy"; // only what is on screen: the page is usable sooner on a phone
       img.src = u.image;
       img.alt = "Picture of " + u.name;
       img.width = 240;
@@ -174,6 +175,7 @@
       li.dataset.uuid = id;
       li.dataset.quantity = String(n);
       const img = document.createElement("img");
+      img.loading = "lazy";
       if (u.image) img.src = u.image;
       img.alt = "";
       img.width = 64;
