@@ -9,9 +9,10 @@
 //
 // shared pieces: inject (fault and delay injection), loopback (listeners that can be
 // taken down and brought back) and s3wire (S3's wire format); and content: shopui, the
-// shop's web page, which Start writes into each UI bucket next to config.json. No stand-in imports another; Sandbox only
-// starts them, wires each to what it needs (the website reads its bucket through S3's
-// accessors, the edge is given the websites' URLs), and closes them. Each stand-in's
+// shop's web page, which Start writes into each UI bucket next to config.json. No
+// stand-in imports another; Sandbox only starts them, wires each to what it needs (the
+// website reads its bucket through S3's accessors, the edge is given the websites'
+// URLs), and closes them. Each stand-in's
 // package comment lists what it models and what it does not model yet.
 //
 // `drill local` and the integration tests drive the replica with the real aws-sdk-go-v2
