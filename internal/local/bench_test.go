@@ -17,6 +17,10 @@ import (
 //	overhead-s     wall time beyond the delays the drill must wait for (target <= 1 s)
 //	probe-err-s    |measured failover - sandbox truth| (target <= one probe interval, 0.25 s)
 //	startup-s      sandbox start + deployment onto it
+//	checks-s       the Readiness state (distribution, secondary origin, account Block
+//	               Public Access, stop alarms), what readiness adds before Preflight
+//	replication-s  the Replication state: waiting for the seeded cart to reach the
+//	               secondary (the sandbox's replication lag is 200 ms)
 //
 // A propagation delay that is not a multiple of the probe interval shows the probe's
 // quantisation honestly.
@@ -25,7 +29,7 @@ import (
 func BenchmarkDrillLocal(b *testing.B) {
 	for _, prop := range []time.Duration{time.Second, 1130 * time.Millisecond} {
 		b.Run("propagation="+prop.String(), func(b *testing.B) {
-			var wall, overhead, probeErr, startup float64
+			var wall, overhead, probeErr, startup, checks, replication float64
 			for range b.N {
 				t0 := time.Now()
 				env, err := local.Start(sandbox.Config{PropagationDelay: prop}, nil)
@@ -45,12 +49,22 @@ func BenchmarkDrillLocal(b *testing.B) {
 				wall += rep.Timing.WallSeconds
 				overhead += rep.Timing.OverheadSeconds
 				probeErr = max(probeErr, rep.Sandbox.ProbeErrorSeconds)
+				for _, st := range rep.Steps {
+					switch st.Name {
+					case "Readiness":
+						checks += st.End.Sub(st.Start).Seconds()
+					case "Replication":
+						replication += st.End.Sub(st.Start).Seconds()
+					}
+				}
 			}
 			n := float64(b.N)
 			b.ReportMetric(wall/n, "wall-s")
 			b.ReportMetric(overhead/n, "overhead-s")
 			b.ReportMetric(probeErr, "probe-err-s")
 			b.ReportMetric(startup/n, "startup-s")
+			b.ReportMetric(checks/n, "checks-s")
+			b.ReportMetric(replication/n, "replication-s")
 			b.ReportMetric(0, "ns/op") // the time per op is wall-s; ns/op would repeat it
 		})
 	}
