@@ -142,8 +142,10 @@ func behaviorFor(dc *types.DistributionConfig, path string) behavior {
 	if dc.CacheBehaviors != nil {
 		for _, cb := range dc.CacheBehaviors.Items {
 			if pathMatches(aws.ToString(cb.PathPattern), path) {
-				return behavior{label: "path " + aws.ToString(cb.PathPattern), target: aws.ToString(cb.TargetOriginId), policyID: aws.ToString(cb.CachePolicyId),
-					legacy: cb.ForwardedValues, minTTL: aws.ToInt64(cb.MinTTL), defTTL: aws.ToInt64(cb.DefaultTTL), maxTTL: aws.ToInt64(cb.MaxTTL)}
+				b := behavior{label: "path " + aws.ToString(cb.PathPattern), target: aws.ToString(cb.TargetOriginId), policyID: aws.ToString(cb.CachePolicyId)}
+				//lint:ignore SA1019 legacy cache settings are deprecated for new distributions, but a distribution still using them is cached by them
+				b.legacy, b.minTTL, b.defTTL, b.maxTTL = cb.ForwardedValues, aws.ToInt64(cb.MinTTL), aws.ToInt64(cb.DefaultTTL), aws.ToInt64(cb.MaxTTL)
+				return b
 			}
 		}
 	}
@@ -151,8 +153,10 @@ func behaviorFor(dc *types.DistributionConfig, path string) behavior {
 	if d == nil {
 		return behavior{label: "missing default"}
 	}
-	return behavior{label: "default", target: aws.ToString(d.TargetOriginId), policyID: aws.ToString(d.CachePolicyId),
-		legacy: d.ForwardedValues, minTTL: aws.ToInt64(d.MinTTL), defTTL: aws.ToInt64(d.DefaultTTL), maxTTL: aws.ToInt64(d.MaxTTL)}
+	b := behavior{label: "default", target: aws.ToString(d.TargetOriginId), policyID: aws.ToString(d.CachePolicyId)}
+	//lint:ignore SA1019 legacy cache settings are deprecated for new distributions, but a distribution still using them is cached by them
+	b.legacy, b.minTTL, b.defTTL, b.maxTTL = d.ForwardedValues, aws.ToInt64(d.MinTTL), aws.ToInt64(d.DefaultTTL), aws.ToInt64(d.MaxTTL)
+	return b
 }
 
 // checkGroup checks an origin group: 403 in its failover criteria, the primary bucket's

@@ -101,7 +101,7 @@ func newLab(t *testing.T) *lab {
 	}))
 	t.Cleanup(l.distBase.Close)
 	siteHost := strings.TrimPrefix(l.site.URL, "http://")
-	host, port, _ := strings.Cut(siteHost, ":")
+	_, port, _ := strings.Cut(siteHost, ":")
 	var p int32
 	for _, c := range port {
 		p = p*10 + c - '0'
@@ -110,7 +110,6 @@ func newLab(t *testing.T) *lab {
 		return cftypes.Origin{Id: aws.String(id), DomainName: aws.String(domain), ConnectionAttempts: aws.Int32(2), ConnectionTimeout: aws.Int32(4),
 			CustomOriginConfig: &cftypes.CustomOriginConfig{HTTPPort: aws.Int32(port), OriginProtocolPolicy: cftypes.OriginProtocolPolicyHttpOnly, OriginReadTimeout: aws.Int32(20)}}
 	}
-	_ = host
 	l.dist = &cftypes.DistributionConfig{
 		Origins: &cftypes.Origins{Items: []cftypes.Origin{
 			origin("p", "ui-primary.s3-website-us-east-1.amazonaws.com", 80),
@@ -235,8 +234,8 @@ func TestChecksFailOrSkip(t *testing.T) {
 		}, "", drill.CheckDistribution, drill.CheckFail, "ignores the query string"},
 		{"legacy cache settings without query string", func(l *lab) {
 			l.dist.DefaultCacheBehavior.CachePolicyId = nil
-			l.dist.DefaultCacheBehavior.ForwardedValues = &cftypes.ForwardedValues{QueryString: aws.Bool(false)}
-			l.dist.DefaultCacheBehavior.DefaultTTL = aws.Int64(300)
+			//lint:ignore SA1019 a distribution may still use the legacy cache settings
+			l.dist.DefaultCacheBehavior.ForwardedValues, l.dist.DefaultCacheBehavior.DefaultTTL = &cftypes.ForwardedValues{QueryString: aws.Bool(false)}, aws.Int64(300)
 		}, "", drill.CheckDistribution, drill.CheckFail, "legacy cache settings"},
 		{"primary member is another bucket", func(l *lab) {
 			l.dist.Origins.Items[0].DomainName = aws.String("other.s3-website-us-east-1.amazonaws.com")
