@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
 )
@@ -126,6 +127,8 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	if c.ReadinessSchedule != "" {
 		if msg := checkSchedule(c.ReadinessSchedule); msg != "" {
 			p = append(p, CtxReadinessSchedule+": "+msg)
+		} else if d := rateInterval(c.ReadinessSchedule); d > 0 && d < time.Hour {
+			p = append(p, fmt.Sprintf("%s: %q is more often than hourly; each dry run signs up a synthetic user in the shop and writes to the ledger", CtxReadinessSchedule, c.ReadinessSchedule))
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/statemachine"
@@ -117,6 +118,7 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "replication lag zero", set: map[string]any{CtxMaxReplicationLagSeconds: "0"}, keys: []string{CtxMaxReplicationLagSeconds}},
 		{name: "replication lag beyond the readiness Lambda", set: map[string]any{CtxMaxReplicationLagSeconds: float64(301)}, keys: []string{CtxMaxReplicationLagSeconds}},
 		{name: "readinessSchedule not an expression", set: map[string]any{CtxReadinessSchedule: "hourly"}, keys: []string{CtxReadinessSchedule}},
+		{name: "readinessSchedule more often than hourly", set: map[string]any{CtxReadinessSchedule: "rate(5 minutes)"}, keys: []string{CtxReadinessSchedule}},
 	}
 	keyAtStart := regexp.MustCompile(`^(\w+):`)
 	for _, tc := range tests {
@@ -222,6 +224,24 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 	delete(arns, drill.FuncReport)
 	if _, err := DefinitionSubstitutions(cfg, arns); err == nil || !strings.Contains(err.Error(), drill.FuncReport) {
 		t.Errorf("missing report ARN: err = %v, want one naming %s", err, drill.FuncReport)
+	}
+}
+
+func TestReadinessStartNeverAtDeployTime(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 30, 0, time.UTC)
+	for _, tc := range []struct{ expr, want string }{
+		{"rate(1 hour)", "2030-01-01T14:00:00Z"},
+		{"rate(6 hours)", "2030-01-01T18:00:00Z"},
+		{"rate(1 day)", "2030-01-02T00:00:00Z"},
+		{"cron(0 * * * ? *)", ""},
+	} {
+		got := readinessStart(tc.expr, now)
+		if (got == nil) != (tc.want == "") || (got != nil && got.Format(time.RFC3339) != tc.want) {
+			t.Errorf("readinessStart(%s) = %v, want %q", tc.expr, got, tc.want)
+		}
+		if got != nil && got.Before(now.Add(ScheduleLead)) {
+			t.Errorf("%s starts %v, less than %v after the synth", tc.expr, got, ScheduleLead)
+		}
 	}
 }
 

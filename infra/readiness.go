@@ -105,9 +105,31 @@ func rateInterval(expr string) time.Duration {
 	return time.Duration(n) * unit
 }
 
+// ScheduleLead is the least time between a deploy (synth) and the first dry run.
+const ScheduleLead = time.Hour
+
+// readinessStart is a rate schedule's start date: EventBridge Scheduler starts a rate
+// schedule at once when it has none. The start is the first multiple of the interval
+// (since Go's zero time) at least ScheduleLead after the synth: never at deploy time,
+// never in the past (which Scheduler refuses), and on the same grid whenever the
+// stack is synthesized, so a redeploy does not move the runs. Cron: nil (a cron
+// schedule starts nothing at creation). The safety issue's drill schedule uses the
+// same rule.
+func readinessStart(expr string, now time.Time) *time.Time {
+	d := rateInterval(expr)
+	if d <= 0 {
+		return nil
+	}
+	earliest := now.Add(ScheduleLead).UTC()
+	start := earliest.Truncate(d)
+	if start.Before(earliest) {
+		start = start.Add(d)
+	}
+	return &start
+}
+
 // newContinuousReadiness: with readinessSchedule, an EventBridge Scheduler schedule
-// starts dry runs ({"dryRun": true}); it never fires at deploy time (a rate schedule
-// starts one interval after the synth, a cron at its next time), and a failed start is
+// starts dry runs ({"dryRun": true}); it never fires at deploy time (readinessStart), and a failed start is
 // retried and then kept in the DLQ. Always: an alarm on the report's DryRunReady
 // metric, and a notification naming the failed checks of every run stopped NotReady
 // (the execution's cause lists them).
@@ -123,10 +145,7 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 				DeadLetterQueue: dlq,
 			}),
 		}
-		if d := rateInterval(cfg.ReadinessSchedule); d > 0 {
-			start := Now().UTC().Add(d).Truncate(time.Minute)
-			props.Start = &start
-		}
+		props.Start = readinessStart(cfg.ReadinessSchedule, Now())
 		awsscheduler.NewSchedule(stack, jsii.String("ReadinessSchedule"), props)
 	}
 

@@ -984,8 +984,9 @@ func TestContinuousReadiness(t *testing.T) {
 	if p["ScheduleExpression"] != testReadiness || render(tg["Arn"]) != "${"+smID+"}" || tg["Input"] != `{"dryRun":true}` {
 		t.Errorf("readiness schedule %v, want %s starting the state machine with {\"dryRun\":true}", render(p), testReadiness)
 	}
-	if p["StartDate"] != "2030-01-01T13:00:00.000Z" {
-		t.Errorf("StartDate %v, want one hour after synth (2030-01-01T13:00:00.000Z): a rate schedule must not fire at deploy time", p["StartDate"])
+	// Synth at 12:00:30: the first hour on the grid at least an hour later is 14:00.
+	if p["StartDate"] != "2030-01-01T14:00:00.000Z" {
+		t.Errorf("StartDate %v, want 2030-01-01T14:00:00.000Z: a rate schedule must not fire at deploy time", p["StartDate"])
 	}
 	if r, _ := tg["RetryPolicy"].(map[string]any); r == nil || r["MaximumRetryAttempts"] != float64(3) {
 		t.Errorf("retry policy %v, want 3 attempts", render(tg["RetryPolicy"]))

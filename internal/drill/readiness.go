@@ -56,20 +56,19 @@ type ReadinessInput struct {
 	Previous *ReadinessResult `json:"previous,omitempty"`
 }
 
-// OriginTimeouts are the origin settings of the distribution's primary origin: how
-// long CloudFront itself tries an origin before failing over. Source says where they
-// come from ("distribution", or "cloudfront-defaults" when it could not be read).
-// The probe can bound its requests by them.
-type OriginTimeouts struct {
+// OriginSettings are how long the distribution's edge tries its primary origin
+// before it fails over, as the distribution check read them (Source "distribution"),
+// else CloudFront's documented defaults (Source "cloudfront-defaults"). The probe can
+// bound its requests by them (issue 8 defines the same type for the probe's input).
+type OriginSettings struct {
 	ConnectionAttempts       int    `json:"connectionAttempts"`
 	ConnectionTimeoutSeconds int    `json:"connectionTimeoutSeconds"`
 	ResponseTimeoutSeconds   int    `json:"responseTimeoutSeconds"`
-	Source                   string `json:"source"`
+	Source                   string `json:"source,omitempty"`
 }
 
-// CloudFrontDefaultOrigin is CloudFront's documented default for a custom origin:
-// 3 connection attempts, 10 s connection timeout, 30 s response timeout.
-var CloudFrontDefaultOrigin = OriginTimeouts{ConnectionAttempts: 3, ConnectionTimeoutSeconds: 10, ResponseTimeoutSeconds: 30, Source: "cloudfront-defaults"}
+// CloudFrontOriginDefaults: 3 connection attempts of 10 s each, 30 s response timeout.
+var CloudFrontOriginDefaults = OriginSettings{ConnectionAttempts: 3, ConnectionTimeoutSeconds: 10, ResponseTimeoutSeconds: 30, Source: "cloudfront-defaults"}
 
 // ReadinessResult is readiness's output. Ready is false as soon as one check failed;
 // the state machine then stops the drill before BlockBucket (error NotReady).
@@ -84,7 +83,7 @@ type ReadinessResult struct {
 	StopAlarms []string `json:"stopAlarms"`
 	// SecondaryAPI is the API host the secondary origin's config.json names.
 	SecondaryAPI string         `json:"secondaryApi,omitempty"`
-	Origin       OriginTimeouts `json:"origin"`
+	Origin       OriginSettings `json:"origin"`
 	// ReplicationSeconds is set by the replication mode when the cart was seen.
 	ReplicationSeconds *float64 `json:"replicationSeconds,omitempty"`
 }

@@ -42,7 +42,7 @@ var managedPolicies = map[string]struct {
 // distribution is what the distribution check found, for the secondary-origin check.
 type distribution struct {
 	secondary *types.Origin
-	origin    *drill.OriginTimeouts
+	origin    *drill.OriginSettings
 }
 
 // distribution reads the deployed distribution's configuration and checks that the
@@ -243,8 +243,8 @@ func staleCache(b behavior) (bool, string) {
 }
 
 // timeoutsOf is how long CloudFront tries the origin before failing over.
-func timeoutsOf(o types.Origin) *drill.OriginTimeouts {
-	t := drill.CloudFrontDefaultOrigin
+func timeoutsOf(o types.Origin) *drill.OriginSettings {
+	t := drill.CloudFrontOriginDefaults
 	t.Source = "distribution"
 	if o.ConnectionAttempts != nil {
 		t.ConnectionAttempts = int(*o.ConnectionAttempts)

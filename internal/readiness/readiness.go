@@ -102,7 +102,7 @@ func (h *Handler) validate(in drill.ReadinessInput) (drill.Config, error) {
 
 // checks runs the four checks that need nothing seeded, concurrently.
 func (h *Handler) checks(ctx context.Context, cfg drill.Config) (drill.ReadinessResult, error) {
-	res := drill.ReadinessResult{Origin: drill.CloudFrontDefaultOrigin}
+	res := drill.ReadinessResult{Origin: drill.CloudFrontOriginDefaults}
 	alarms := drill.AllStopAlarms(h.DeployedStopAlarms, cfg.StopAlarms)
 	res.StopAlarms = alarms
 	if res.StopAlarms == nil {

@@ -201,7 +201,7 @@ func TestHealthyLabIsReady(t *testing.T) {
 	if res.SecondaryAPI != l.api.URL {
 		t.Errorf("secondary API %q, want %q", res.SecondaryAPI, l.api.URL)
 	}
-	want := drill.OriginTimeouts{ConnectionAttempts: 2, ConnectionTimeoutSeconds: 4, ResponseTimeoutSeconds: 20, Source: "distribution"}
+	want := drill.OriginSettings{ConnectionAttempts: 2, ConnectionTimeoutSeconds: 4, ResponseTimeoutSeconds: 20, Source: "distribution"}
 	if res.Origin != want {
 		t.Errorf("origin timeouts %+v, want %+v (read from the distribution, for the probe)", res.Origin, want)
 	}
