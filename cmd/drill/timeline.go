@@ -98,6 +98,10 @@ func printReport(w io.Writer, rep *drill.Report) {
 		fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
 		return
 	}
+	if rep.Error != nil && rep.Error.Error == drill.ErrorName(&drill.NotReady{}) {
+		fmt.Fprintln(w, "stopped             before the block: the bucket was never changed")
+		return
+	}
 	if rep.Error != nil {
 		fmt.Fprintf(w, "error               %s: %s\n", rep.Error.Error, oneLine(rep.Error.Cause))
 	}

@@ -70,6 +70,9 @@ func Build(in drill.ReportInput, now time.Time) drill.Report {
 		// Stopped before anything changed: the failed checks are the reasons; the
 		// drill's other parts were never meant to run.
 		r.Error = st.Error
+		if st.Restore != nil { // the failure path's restore: nothing to restore, bucket as it was
+			r.Restore.MatchesPrior, r.Restore.Prior, r.Restore.ReadBack = st.Restore.Payload.MatchesPrior, st.Restore.Payload.Prior, st.Restore.Payload.ReadBack
+		}
 		r.Reasons = append(r.Reasons, notReadyReasons(&r)...)
 		if len(r.Reasons) == 0 {
 			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause, 600))
