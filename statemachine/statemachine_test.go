@@ -57,7 +57,7 @@ func TestEveryStateFromPreflightOnReachesRestore(t *testing.T) {
 			t.Errorf("state %s has no States.ALL catch to RestoreAfterFailure", name)
 		}
 	}
-	if def.States["RestoreAfterFailure"].Next != "ReportAfterFailure" || def.States["ReportAfterFailure"].Next != "FailWithCause" {
-		t.Error("the failure path must be RestoreAfterFailure -> ReportAfterFailure -> FailWithCause")
+	if def.States["RestoreAfterFailure"].Next != "ReportAfterFailure" || def.States["ReportAfterFailure"].Next != "RestoreOutcome" {
+		t.Error("the failure path must be RestoreAfterFailure -> ReportAfterFailure -> RestoreOutcome")
 	}
 }

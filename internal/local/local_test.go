@@ -125,7 +125,7 @@ func TestDrillPasses(t *testing.T) {
 			if _, ok := env.Sandbox.Object(sc.LedgerBucket, drill.ReportHTMLKey(out.Name)); !ok {
 				t.Error("report.html not in the ledger")
 			}
-			ticket := runTicket(t, env, out.Name)
+			ticket := runTicket(t, env, out.ID)
 			if ticket.Status != drill.TicketRestored || ticket.Seed == nil {
 				t.Fatalf("run ticket %+v", ticket)
 			}
@@ -139,11 +139,11 @@ func TestDrillPasses(t *testing.T) {
 	}
 }
 
-func runTicket(t *testing.T, env *local.Env, execution string) drill.Ticket {
+func runTicket(t *testing.T, env *local.Env, id drill.RunID) drill.Ticket {
 	t.Helper()
-	raw, ok := env.Sandbox.Object(env.Sandbox.Config().LedgerBucket, drill.RunTicketKey(execution))
+	raw, ok := env.Sandbox.Object(env.Sandbox.Config().LedgerBucket, drill.RunTicketKey(id))
 	if !ok {
-		t.Fatalf("no run ticket for %s", execution)
+		t.Fatalf("no run ticket for %s", id)
 	}
 	var tk drill.Ticket
 	if err := json.Unmarshal(raw, &tk); err != nil {
@@ -308,7 +308,7 @@ func TestForeignLockStopsTheDrill(t *testing.T) {
 	env := startEnv(t, nil)
 	sc := env.Sandbox.Config()
 	foreign := drill.Ticket{Bucket: sc.PrimaryBucket, Region: sc.PrimaryRegion, Execution: "someone-else", Status: drill.TicketHeld, CreatedAt: time.Now()}
-	if _, created, err := env.Ledger.TakeLock(context.Background(), foreign); err != nil || !created {
+	if _, _, created, err := env.Ledger.TakeLock(context.Background(), foreign); err != nil || !created {
 		t.Fatalf("take foreign lock: created %v, %v", created, err)
 	}
 	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(fastInput)})
@@ -382,7 +382,7 @@ func TestStoppedDuringBlockBucketWithTheLambdaStillRunning(t *testing.T) {
 			if _, held := env.Sandbox.Object(env.Sandbox.Config().LedgerBucket, drill.LockKey(env.Sandbox.Config().PrimaryBucket)); held {
 				t.Error("lock left behind")
 			}
-			if tk := runTicket(t, env, out.Name); tk.Status != tc.wantStatus {
+			if tk := runTicket(t, env, out.ID); tk.Status != tc.wantStatus {
 				t.Errorf("run ticket %s, want %s", tk.Status, tc.wantStatus)
 			}
 			// The race really happened: the block landed after the restore put the prior back.

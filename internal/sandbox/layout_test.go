@@ -15,8 +15,8 @@ import (
 // standIns are the packages that each imitate one AWS service; shared are the pieces
 // they may all use.
 var (
-	standIns = []string{"cloudfront", "s3", "s3website", "shopapi"}
-	shared   = []string{"inject", "loopback", "s3wire"}
+	standIns = []string{"cloudfront", "s3", "s3website", "sfn", "shopapi"}
+	shared   = []string{"iam", "inject", "loopback", "s3wire"}
 )
 
 // TestLayout keeps the replica a list of services: every subpackage is a known stand-in
