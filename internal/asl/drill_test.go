@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
