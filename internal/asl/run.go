@@ -594,9 +594,14 @@ type panicValue struct {
 // Step Functions reports). A panic is reported as aws-lambda-go reports one: errorType is the
 // type name of the panic value (panic("x") gives "string", a nil dereference "errorString"),
 // the Cause adds the stackTrace; it matches States.ALL and States.TaskFailed.
+//
+// The TaskFunc's deadline is its Task's TimeoutSeconds alone: a Lambda's deadline is its
+// own, not the execution's. Its context is still cancelled when the execution stops.
 func (r *run) call(st *state, fn TaskFunc, payload json.RawMessage) (json.RawMessage, *failure) {
-	tctx, cancel := r.opts.WithTimeout(r.ctx, st.timeout)
+	tctx, cancel := r.opts.WithTimeout(context.WithoutCancel(r.ctx), st.timeout)
 	defer cancel()
+	stop := context.AfterFunc(r.ctx, cancel)
+	defer stop()
 	done := make(chan callResult, 1)
 	go func() {
 		defer func() {

@@ -75,6 +75,7 @@ type Env struct {
 	StateMachineArn string
 	Ledger          *ledger.Ledger
 	S3              awsconf.S3Factory
+	Block           *block.Handler
 	Restore         *restore.Handler
 	Sweeper         *sweeper.Handler
 	tasks           map[string]asl.TaskFunc
@@ -136,6 +137,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	seed := &seedcart.Handler{Shop: shopClient, Log: log.With("function", drill.FuncSeedCart), Now: time.Now}
 	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now}
 	blk := &block.Handler{S3: paAs(drill.FuncBlock), Ledger: ledgerAs(drill.FuncBlock), Log: log.With("function", drill.FuncBlock), Now: time.Now}
+	e.Block = blk
 	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now}
 	e.tasks = map[string]asl.TaskFunc{
 		FunctionARN(drill.FuncSeedCart): task(seed.Handle),
@@ -145,6 +147,12 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		FunctionARN(drill.FuncReport):   task(rep.Handle),
 	}
 	return e, nil
+}
+
+// ClientAs is an S3 client factory signed as principal (a function's name: held to its
+// policy).
+func (e *Env) ClientAs(principal string) awsconf.S3Factory {
+	return awsconf.SandboxFactoryAs(e.Sandbox.S3Endpoints(), principal)
 }
 
 // Close stops the sandbox.
@@ -170,12 +178,14 @@ func task[In, Out any](h func(context.Context, In) (Out, error)) asl.TaskFunc {
 // net. By default it fails without running the handler; After runs the handler and then
 // fails (a crash after the side effect). Detached models a Lambda that outlives its
 // execution: the handler runs on, uncancellable, Delay after the invocation began,
-// while the invocation itself returns only when the execution is stopped.
+// while the invocation itself returns only when the execution is stopped. Hang never
+// answers: the invocation returns only when the execution is stopped or times out.
 type Fault struct {
 	State    string // the Task state, e.g. "AwaitFailover"
 	Err      error
 	After    bool
 	Detached bool
+	Hang     bool
 	Delay    time.Duration // Detached only
 	Times    int           // how many invocations from that state are disturbed; 0 means 1
 }
@@ -321,6 +331,10 @@ func withFaults(tasks map[string]asl.TaskFunc, faults []Fault, detached *sync.Wa
 					continue
 				}
 				left[i]--
+				if f.Hang {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
 				if f.Detached {
 					detached.Add(1)
 					go func() {
