@@ -360,6 +360,22 @@ type Report struct {
 	Error   *ErrorInfo    `json:"error,omitempty"`
 	Sandbox *SandboxFacts `json:"sandbox,omitempty"`
 	Timing  *TimingFacts  `json:"timing,omitempty"`
+
+	// How the run ended and what put the bucket back, for every ending.
+	//
+	// RestoreError: the restore did not finish (retries exhausted, or the bucket was
+	// changed during the drill): the bucket may still be blocked.
+	RestoreError *ErrorInfo `json:"restoreError,omitempty"`
+	// Status is the execution's end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED), when known
+	// (local mode; on AWS the report is written before the execution ends).
+	Status string `json:"status,omitempty"`
+	// InterruptedState is the state that was running when the execution was stopped or
+	// timed out.
+	InterruptedState string `json:"interruptedState,omitempty"`
+	// SafetyNet is what the safety net's restore did after the execution ended (local
+	// mode plays the EventBridge rule), and SafetyNetError why it failed.
+	SafetyNet      *RestoreResult `json:"safetyNet,omitempty"`
+	SafetyNetError string         `json:"safetyNetError,omitempty"`
 }
 
 // StepRecord is one state of the execution.
