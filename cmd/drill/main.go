@@ -4,6 +4,9 @@
 //	drill sandbox  start only the replica and print its URLs
 //	drill start    start the deployed drill on AWS; with --wait the exit code is the verdict
 //	drill report   read a run's report from the ledger bucket
+//	drill status   every lock in the ledger, its execution's state, its bucket against the prior
+//	drill restore  put a locked bucket back from its lock (the restore function's checks), release the lock
+//	drill unlock   release a lock by hand, after a confirmation naming the bucket
 package main
 
 import (
@@ -38,6 +41,11 @@ commands:
   start    start the deployed drill on AWS (--wait: exit 0 only on pass)
   report   print a run's report from the ledger bucket (--html FILE saves report.html)
 
+operator's way out (README, "Runbook"):
+  status   every lock in the ledger, its execution's state, the bucket against the prior
+  restore  put a locked bucket back from its lock, with the restore function's checks
+  unlock   release a lock by hand, after a confirmation naming the bucket
+
 Run "drill <command> -h" for the command's flags.
 `
 
@@ -58,6 +66,12 @@ func main() {
 		code = runStart(ctx, os.Args[2:], os.Stdout, os.Stderr, awsSFN)
 	case "report":
 		code = runReport(ctx, os.Args[2:], os.Stdout, os.Stderr, awsS3)
+	case "status":
+		code = runStatus(ctx, os.Args[2:], os.Stdout, os.Stderr, awsOps)
+	case "restore":
+		code = runRestore(ctx, os.Args[2:], os.Stdout, os.Stderr, awsOps)
+	case "unlock":
+		code = runUnlock(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr, awsOps)
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 	default:

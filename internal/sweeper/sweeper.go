@@ -129,26 +129,17 @@ func (h *Handler) sweep(ctx context.Context, lock drill.Ticket) Finding {
 		f.Outcome, f.Error = Stranded, fmt.Sprintf("the lock does not identify its execution (%v): check the bucket, then drill restore or drill unlock", p)
 		return f
 	}
-	out, err := h.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(lock.ExecutionArn)})
-	var ended time.Time
-	var gone *types.ExecutionDoesNotExist
-	switch {
-	case errors.As(err, &gone):
-		// Its history is gone (90 days after it closed): it ended long ago.
-		f.Status = "gone"
-	case err != nil:
+	state, err := Describe(ctx, h.SFN, id)
+	if err != nil {
 		f.Outcome, f.Error = Unchecked, err.Error()
 		return f
-	case !drill.At(aws.ToTime(out.StartDate)).Equal(lock.StartTime):
-		// The ARN now names a newer execution of the same name: ours ended before it began.
-		f.Status = "replaced by the run started " + drill.At(aws.ToTime(out.StartDate)).String()
-		ended = aws.ToTime(out.StartDate)
-	case out.Status == types.ExecutionStatusRunning || out.Status == types.ExecutionStatusPendingRedrive:
-		f.Status, f.Outcome = string(out.Status), Running
-		return f
-	default:
-		f.Status, ended = string(out.Status), aws.ToTime(out.StopDate)
 	}
+	f.Status = state.Status
+	if state.Running {
+		f.Outcome = Running
+		return f
+	}
+	ended := state.Ended
 	if !ended.IsZero() && h.now().Sub(ended) < h.Settle {
 		f.Outcome = Settling
 		return f
@@ -163,6 +154,40 @@ func (h *Handler) sweep(ctx context.Context, lock drill.Ticket) Finding {
 	}
 	f.Outcome, f.Restore = Restored, &r
 	return f
+}
+
+// ExecutionState is what Step Functions says about a lock's execution.
+type ExecutionState struct {
+	// Status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE; "gone"
+	// when Step Functions no longer knows the execution (90 days after it closed); or
+	// "replaced by the run started <time>" when its ARN now names a newer execution of
+	// the same name (ours ended before that one started).
+	Status  string
+	Running bool
+	// Ended is when it ended (for a replaced run: when the newer one started, the
+	// latest it can have ended); zero when running or gone.
+	Ended time.Time
+}
+
+// Describe asks Step Functions about id's execution.
+func Describe(ctx context.Context, api ExecutionAPI, id drill.RunID) (ExecutionState, error) {
+	out, err := api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(id.ExecutionArn)})
+	var gone *types.ExecutionDoesNotExist
+	switch {
+	case errors.As(err, &gone):
+		return ExecutionState{Status: "gone"}, nil
+	case err != nil:
+		return ExecutionState{}, fmt.Errorf("describe execution %s: %w", id.ExecutionArn, err)
+	}
+	started := drill.At(aws.ToTime(out.StartDate))
+	switch {
+	case !started.Equal(id.StartTime):
+		return ExecutionState{Status: "replaced by the run started " + started.String(), Ended: started.Time()}, nil
+	case out.Status == types.ExecutionStatusRunning || out.Status == types.ExecutionStatusPendingRedrive:
+		return ExecutionState{Status: string(out.Status), Running: true}, nil
+	default:
+		return ExecutionState{Status: string(out.Status), Ended: aws.ToTime(out.StopDate)}, nil
+	}
 }
 
 // MetricsNamespace is the CloudWatch namespace of the sweeper's metrics (the drill's).
