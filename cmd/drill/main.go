@@ -54,6 +54,9 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	// Notify installs a handler even when the process was started with SIGINT ignored
+	// (a non-interactive shell's background job), so Ctrl-C and kill -INT still stop a
+	// drill cleanly (os/signal: "it will no longer be ignored").
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var code int
@@ -178,7 +181,13 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		env.Sandbox.DistributionURL(), env.Sandbox.Primary().Bucket, env.Sandbox.Primary().Name, env.Sandbox.Secondary().Name)
 
 	tl := newTimeline(timeline)
+	// Ctrl-C (or SIGTERM) stops the execution: say so at once, since the safety net's
+	// restore still takes a moment before the command ends.
+	notice := context.AfterFunc(ctx, func() {
+		tl.say("interrupt received: stopping the execution (it ends ABORTED); the safety net then restores the bucket, wait for it")
+	})
 	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event})
+	notice()
 	if err != nil {
 		fmt.Fprintln(stderr, "drill local:", err)
 		return 1

@@ -15,6 +15,7 @@ import (
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/pab"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -232,6 +233,33 @@ func TestStoppedExecutionIsRestoredBySafetyNet(t *testing.T) {
 		t.Fatalf("safety net: %+v, %v", out.SafetyNet, out.SafetyErr)
 	}
 	assertRestored(t, env, partial)
+
+	// The report tells the truth: aborted, in which state, and what the safety net put back.
+	rep := out.Report
+	if rep.Status != asl.StatusAborted || rep.InterruptedState != "AwaitFailover" || rep.Verdict != drill.Fail {
+		t.Errorf("report status %q interrupted %q verdict %s", rep.Status, rep.InterruptedState, rep.Verdict)
+	}
+	if rep.SafetyNet == nil || !rep.SafetyNet.MatchesPrior || !pab.Equal(rep.SafetyNet.Prior, partial) || !pab.Equal(rep.SafetyNet.ReadBack, partial) {
+		t.Errorf("report safety net %+v", rep.SafetyNet)
+	}
+	if !rep.Restore.MatchesPrior || !pab.Equal(rep.Restore.Prior, partial) || !pab.Equal(rep.Restore.ReadBack, partial) {
+		t.Errorf("report restore %+v, want the safety net's", rep.Restore)
+	}
+	if !slices.ContainsFunc(rep.Reasons, func(r string) bool { return strings.Contains(r, "aborted in AwaitFailover") }) {
+		t.Errorf("reasons %v", rep.Reasons)
+	}
+	for _, st := range rep.Steps {
+		want := "succeeded"
+		if st.Name == "AwaitFailover" {
+			want = local.StepAborted
+		}
+		if st.Status != want {
+			t.Errorf("step %s: %s, want %s (never ok when interrupted)", st.Name, st.Status, want)
+		}
+	}
+	if rep.Target.PrimaryBucket != env.Sandbox.Config().PrimaryBucket {
+		t.Errorf("report target %+v", rep.Target)
+	}
 }
 
 func TestInvalidInputTouchesNothing(t *testing.T) {
