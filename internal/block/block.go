@@ -57,8 +57,15 @@ const confirmBudget = 8 * time.Second
 func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockResult, error) {
 	started := h.now()
 	cfg, err := drill.ParseConfig(in.Config)
-	problems := append(problemsOf(err), in.ID().Problems()...)
-	if len(problems) > 0 {
+	var invalid *drill.InvalidInput
+	if err != nil && !errors.As(err, &invalid) {
+		return drill.BlockResult{}, err // ParseConfig reports only *drill.InvalidInput
+	}
+	var problems []string
+	if invalid != nil {
+		problems = append(problems, invalid.Problems...)
+	}
+	if problems = append(problems, in.ID().Problems()...); len(problems) > 0 {
 		return drill.BlockResult{}, &drill.InvalidInput{Problems: problems}
 	}
 	id := in.ID()
@@ -157,14 +164,16 @@ func (h *Handler) claim(ctx context.Context, id drill.RunID, bucket, region stri
 		return run, "", false, err
 	}
 	existing, etag, err := h.Ledger.RunTicketVersion(ctx, id)
-	switch {
-	case err != nil:
+	if err != nil {
 		return run, "", false, err
-	case existing == nil:
+	}
+	if existing == nil {
 		return run, "", false, &drill.Transient{Msg: "run ticket " + drill.RunTicketKey(id) + " vanished while claiming it"}
-	case existing.Status != drill.TicketClaimed && existing.Status != drill.TicketHeld:
+	}
+	if existing.Status != drill.TicketClaimed && existing.Status != drill.TicketHeld {
 		return run, "", false, &drill.RunClosed{Execution: id.Execution, Status: existing.Status}
-	case existing.Bucket != bucket || existing.Region != region:
+	}
+	if existing.Bucket != bucket || existing.Region != region {
 		return run, "", false, &drill.InvalidInput{Problems: []string{fmt.Sprintf(
 			"primaryBucket: execution %s already claimed bucket %s in %s", id.Execution, existing.Bucket, existing.Region)}}
 	}
@@ -252,18 +261,6 @@ func seededCart(s *drill.SeedResult) *drill.SeededCart {
 		UserUUID: s.User.UUID,
 		Unicorns: append([]string(nil), s.Cart...),
 	}
-}
-
-// problemsOf returns the problems of an *drill.InvalidInput (or the text of any other
-// error), nil when err is nil.
-func problemsOf(err error) []string {
-	if err == nil {
-		return nil
-	}
-	if ii, ok := err.(*drill.InvalidInput); ok {
-		return append([]string(nil), ii.Problems...)
-	}
-	return []string{"config: " + err.Error()}
 }
 
 func (h *Handler) now() time.Time {

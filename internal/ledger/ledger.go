@@ -284,16 +284,15 @@ func (l *Ledger) putJSONIf(ctx context.Context, key string, v any, ifNoneMatch, 
 		}
 		return err
 	})
-	switch {
-	case err == nil:
+	if err == nil {
 		return etag, nil
+	}
 	// 412: the condition failed; 404: If-Match on a key that is gone. Either way the
 	// object is not the version we decided on.
-	case isPreconditionFailed(err), ifMatch != "" && isNotFound(err):
+	if isPreconditionFailed(err) || ifMatch != "" && isNotFound(err) {
 		return "", fmt.Errorf("ledger put %s: %w", key, ErrChanged)
-	default:
-		return "", pab.Wrap(err, "ledger put %s", key)
 	}
+	return "", pab.Wrap(err, "ledger put %s", key)
 }
 
 // retryConflict runs call until it answers anything but 409 ConditionalRequestConflict,

@@ -28,7 +28,15 @@ type CartAPI interface {
 
 // VerifyDelays are the pauses before each read-back of the restored configuration:
 // S3 settings are eventually consistent, so a first read may still see the block.
-var VerifyDelays = []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
+var VerifyDelays = millis(0, 250, 500, 1000, 2000)
+
+func millis(ms ...int) []time.Duration {
+	out := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		out[i] = time.Duration(m) * time.Millisecond
+	}
+	return out
+}
 
 // CartBudget bounds the best-effort cart clean-up so it cannot eat the restore's time.
 const CartBudget = 20 * time.Second
