@@ -76,7 +76,9 @@ func TestGiveUpLogsAFailedRelease(t *testing.T) {
 		var logs bytes.Buffer
 		f.h.Log = slog.New(slog.NewTextHandler(&logs, nil))
 		if fails {
-			f.ledger.DeleteErr = func(string, *s3.DeleteObjectInput) error { return pabtest.APIError("DeleteObject", 403, "AccessDenied") }
+			f.ledger.DeleteErr = func(string, *s3.DeleteObjectInput) error {
+				return pabtest.APIError("DeleteObject", 403, "AccessDenied")
+			}
 		}
 		f.s3.GetErr = func(string) error { f.setStatus("run-a", drill.TicketAbandoned); return nil }
 		if _, err := f.h.Handle(context.Background(), input("run-a")); drill.ErrorName(drill.Classify(err)) != "RunClosed" {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/pab"
 	"github.com/unishop/failover-drill/internal/pab/pabtest"
@@ -223,7 +222,9 @@ func TestRecheckErrors(t *testing.T) {
 			f.s3.GetErr = func(string) error { return pabtest.APIError("GetPublicAccessBlock", 403, "AccessDenied") }
 		}, "AccessDenied"},
 		{"the undo fails", func(f *fixture) {
-			f.s3.PutErr = func(string, drill.PublicAccessBlock) error { return pabtest.APIError("PutPublicAccessBlock", 403, "AccessDenied") }
+			f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
+				return pabtest.APIError("PutPublicAccessBlock", 403, "AccessDenied")
+			}
 		}, "undo late block"},
 		{"the undo reads back wrong", func(f *fixture) {
 			n := 0
