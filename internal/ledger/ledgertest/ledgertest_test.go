@@ -133,6 +133,9 @@ func TestHooksAndHelpers(t *testing.T) {
 	for _, k := range []string{"locks/c", "locks/a", "runs/x", "locks/b"} {
 		s.PutTicket(k, drill.Ticket{Execution: k})
 	}
+	if out, _ := s.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Prefix: aws.String("locks/")}); aws.ToBool(out.IsTruncated) || len(out.Contents) != 3 {
+		t.Errorf("no page size: one page of all: %+v", out)
+	}
 	s.PageSize = 2
 	var keys []string
 	var token *string
