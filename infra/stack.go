@@ -227,8 +227,9 @@ func contextOf(node constructs.Node) func(string) any {
 	return func(key string) any { return node.TryGetContext(jsii.String(key)) }
 }
 
-// newLedger is the drill's state: locks/<bucket>.json (lock + restore ticket) and
-// runs/<execution>/ (ticket copy, report.json, report.html).
+// newLedger is the drill's state: locks/<bucket>.json (the lock, which carries the
+// restore data: never expires) and runs/<execution>/ (the run ticket
+// ticket-<start>.json, report.json, report.html: expire after reportRetentionDays).
 func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
 	days := awscdk.Duration_Days(jsii.Number(float64(cfg.ReportRetentionDays)))
 	ledger := awss3.NewBucket(stack, jsii.String("Ledger"), &awss3.BucketProps{
