@@ -75,7 +75,7 @@ func newAlarms(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.StateMachine
 		}))
 	atLeastOnce("SweeperRestoredLock", "The sweeper restored a bucket whose execution had ended without the event-driven safety net restoring it (a lost event or a failed restore): the bucket was blocked longer than a drill should block it",
 		sweeperMetric(sweeper.MetricRestored, "Sum"))
-	atLeastOnce("SweeperFailing", "The drill's sweeper function errs: locks may not be restored. Check its logs",
+	atLeastOnce("SweeperFailing", "The drill's sweeper cannot sweep (it cannot list the ledger's locks, or it crashes): no lock is restored without its event. Check its logs",
 		sweep.MetricErrors(sum))
 	alarm("SweeperNotRunning", "The drill's sweeper has not run for 15 minutes: nothing restores a bucket whose safety-net event was lost. Check its schedule",
 		sweep.MetricInvocations(sum), awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 3, awscloudwatch.TreatMissingData_BREACHING)
