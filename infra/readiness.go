@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -11,7 +9,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
@@ -30,9 +27,6 @@ import (
 // TimeoutSeconds (390) is above it.
 const ReadinessTimeout = 6 * time.Minute
 
-// Now is the synth time, the reference for the readiness schedule's start; tests set it.
-var Now = time.Now
-
 func stopAlarmsJSON(cfg *Config) string {
 	alarms := cfg.StopAlarms
 	if alarms == nil {
@@ -42,98 +36,41 @@ func stopAlarmsJSON(cfg *Config) string {
 	return string(b)
 }
 
-// grantReadiness holds every grant of the readiness work, in one place:
-//
-//	readiness  cloudfront:GetDistributionConfig on the deployed distribution (distributionId) only;
-//	           s3:GetAccountPublicAccessBlock (no resource type exists: Resource *, and it reads only the caller's account);
-//	           cloudwatch:DescribeAlarms on the stopAlarms alarms' ARNs only
-//	probe      cloudwatch:DescribeAlarms on the same ARNs only, to watch them during the awaits
-//
-// Without distributionId or stopAlarms the matching statement is left out, and the
-// check says why it is skipped.
-func grantReadiness(stack awscdk.Stack, cfg *Config, fns map[string]awslambda.Function) {
-	fn := fns[drill.FuncReadiness]
-	if cfg.DistributionID != "" {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:     jsii.String("ReadDeployedDistribution"),
-			Actions: jsii.Strings("cloudfront:GetDistributionConfig"),
-			Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
-				Service: jsii.String("cloudfront"), Region: jsii.String(""),
-				Resource: jsii.String("distribution"), ResourceName: jsii.String(cfg.DistributionID),
-			})},
-		}))
-	}
-	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ReadAccountPublicAccessBlock"),
-		Actions:   jsii.Strings("s3:GetAccountPublicAccessBlock"),
-		Resources: jsii.Strings("*"),
-	}))
-	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+// DistributionARN is the deployed distribution's ARN (CloudFront ARNs have no region).
+func DistributionARN(stack awscdk.Stack, id string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("cloudfront"), Region: jsii.String(""),
+		Resource: jsii.String("distribution"), ResourceName: jsii.String(id),
+	})
+}
+
+// AlarmARN is a stop alarm's ARN, in the stack's region and account.
+func AlarmARN(stack awscdk.Stack, name string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"), ResourceName: jsii.String(name),
+		ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
+// suppressAccountRead explains to cdk-nag the one * of the readiness role: the grants
+// themselves come from internal/policy (readiness: GetDistributionConfig on the
+// deployed distribution only, GetAccountPublicAccessBlock, DescribeAlarms on the
+// stopAlarms only; probe-cloudfront: DescribeAlarms on the same alarms).
+func suppressAccountRead(fns map[string]awslambda.Function) {
+	cdknag.NagSuppressions_AddResourceSuppressions(fns[drill.FuncReadiness].Role(), &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("s3:GetAccountPublicAccessBlock has no resource type in the Service Authorization Reference, so its resource must be *; " +
 			"it reads only the caller's own account's Block Public Access (the account of the function's ARN)."),
 		AppliesTo: &[]interface{}{jsii.String("Resource::*")},
 	}}, jsii.Bool(true))
-	if len(cfg.StopAlarms) > 0 {
-		var arns []*string
-		for _, n := range cfg.StopAlarms {
-			arns = append(arns, stack.FormatArn(&awscdk.ArnComponents{
-				Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"), ResourceName: jsii.String(n),
-				ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-			}))
-		}
-		for _, f := range []awslambda.Function{fn, fns[drill.FuncProbe]} {
-			f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("ReadStopAlarms"),
-				Actions:   jsii.Strings("cloudwatch:DescribeAlarms"),
-				Resources: &arns,
-			}))
-		}
-	}
-}
-
-// rateInterval is a rate() expression's interval, 0 for cron.
-var rateExpression = regexp.MustCompile(`^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
-
-func rateInterval(expr string) time.Duration {
-	m := rateExpression.FindStringSubmatch(expr)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	unit := map[string]time.Duration{"minute": time.Minute, "minutes": time.Minute, "hour": time.Hour, "hours": time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour}[m[2]]
-	return time.Duration(n) * unit
-}
-
-// ScheduleLead is the least time between a deploy (synth) and the first dry run.
-const ScheduleLead = time.Hour
-
-// readinessStart is a rate schedule's start date: EventBridge Scheduler starts a rate
-// schedule at once when it has none. The start is the first multiple of the interval
-// (since Go's zero time) at least ScheduleLead after the synth: never at deploy time,
-// never in the past (which Scheduler refuses), and on the same grid whenever the
-// stack is synthesized, so a redeploy does not move the runs. Cron: nil (a cron
-// schedule starts nothing at creation). The safety issue's drill schedule uses the
-// same rule.
-func readinessStart(expr string, now time.Time) *time.Time {
-	d := rateInterval(expr)
-	if d <= 0 {
-		return nil
-	}
-	earliest := now.Add(ScheduleLead).UTC()
-	start := earliest.Truncate(d)
-	if start.Before(earliest) {
-		start = start.Add(d)
-	}
-	return &start
 }
 
 // newContinuousReadiness: with readinessSchedule, an EventBridge Scheduler schedule
-// starts dry runs ({"dryRun": true}); it never fires at deploy time (readinessStart), and a failed start is
+// starts dry runs ({"dryRun": true}); it never fires at deploy time (ScheduleStart), and a failed start is
 // retried and then kept in the DLQ. Always: an alarm on the report's DryRunReady
 // metric, and a notification naming the failed checks of every run stopped NotReady
 // (the execution's cause lists them).
-func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, topic awssns.ITopic, dlq awssqs.IQueue) {
+func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, topic awssns.ITopic, dlq awssqs.IQueue, now time.Time) {
 	if cfg.ReadinessSchedule != "" {
 		props := &awsscheduler.ScheduleProps{
 			Description: jsii.String("Starts a failover drill dry run: every readiness check, no change to the bucket"),
@@ -145,7 +82,7 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 				DeadLetterQueue: dlq,
 			}),
 		}
-		props.Start = readinessStart(cfg.ReadinessSchedule, Now())
+		props.Start = ScheduleStart(cfg.ReadinessSchedule, now) // the drill schedule's rule
 		awsscheduler.NewSchedule(stack, jsii.String("ReadinessSchedule"), props)
 	}
 

@@ -24,12 +24,15 @@ const LocalAlarmEvery = 100 * time.Millisecond
 const LocalReplicationPoll = 50 * time.Millisecond
 
 // readinessHandler is the readiness function deployed onto the sandbox: the real SDK
-// clients at its control plane, an HTTP client whose "DNS" resolves the website
+// clients at its control plane, signed as the function (the replica enforces its
+// policy), an HTTP client whose "DNS" resolves the website
 // endpoints' real host names (as the distribution's configuration names them) to the
 // sandbox's listeners, and the sandbox's stop alarms as the deployment's.
 func readinessHandler(sb *sandbox.Sandbox, log *slog.Logger) (*readiness.Handler, stopalarm.API) {
 	sc := sb.Config()
-	clients := readiness.SandboxClients(sc.PrimaryRegion, sb.CloudFrontURL(), sb.S3ControlURL(), sb.CloudWatchURL())
+	clients := readiness.SandboxClients(sc.PrimaryRegion, sb.CloudFrontURL(), sb.S3ControlURL(), sb.CloudWatchURL(), drill.FuncReadiness)
+	// The probe reads the alarms with its own client, signed as itself.
+	probeAlarms := readiness.SandboxClients(sc.PrimaryRegion, sb.CloudFrontURL(), sb.S3ControlURL(), sb.CloudWatchURL(), drill.FuncProbe).CloudWatch
 	httpClient := &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{
@@ -47,7 +50,7 @@ func readinessHandler(sb *sandbox.Sandbox, log *slog.Logger) (*readiness.Handler
 		ReplicationPoll:    LocalReplicationPoll,
 		Log:                log.With("function", drill.FuncReadiness),
 		Now:                time.Now,
-	}, clients.CloudWatch
+	}, probeAlarms
 }
 
 // AlarmTrigger makes the sandbox's first stop alarm go to ALARM during a run: After

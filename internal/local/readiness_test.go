@@ -118,7 +118,7 @@ func TestReadinessChecksFail(t *testing.T) {
 				}
 			}
 			assertUntouched(t, env)
-			if tk := runTicket(t, env, out.Name); tk.Status != drill.TicketAbandoned {
+			if tk := runTicket(t, env, out.ID); tk.Status != drill.TicketAbandoned {
 				t.Errorf("run ticket %s, want abandoned (Restore ran on the failure path and found nothing to restore)", tk.Status)
 			}
 			if c := checkOf(rep, tc.check); tc.seeded && !strings.Contains(strings.Join(c.Evidence, " "), "cleared again") {
@@ -158,7 +158,7 @@ func TestDryRunIsReadyAndChangesNothing(t *testing.T) {
 	if got, ok := env.Sandbox.PublicAccessBlock(env.Sandbox.Config().PrimaryBucket); !ok || *got != *partial {
 		t.Errorf("bucket %+v, want its prior %+v", got, *partial)
 	}
-	if tk := runTicket(t, env, out.Name); tk.Status != drill.TicketAbandoned || tk.Seed == nil {
+	if tk := runTicket(t, env, out.ID); tk.Status != drill.TicketAbandoned || tk.Seed == nil {
 		t.Errorf("run ticket %+v: want the claimed dry run abandoned by Restore", tk)
 	} else if cart := waitCart(env, env.Sandbox.Config().PrimaryRegion, tk.Seed.UserUUID, 0); len(cart) != 0 {
 		t.Errorf("seeded cart %v left behind", cart)

@@ -37,8 +37,11 @@ func AWSClients(cfg aws.Config) Clients {
 // resolver (EndpointResolverV2) gives the sandbox's URL as it is, and the client's
 // own host-prefix step stands down when the resolver decides the host. The account
 // still travels in the x-amz-account-id header, where the stand-in reads it.
-func SandboxClients(region, cloudFrontURL, s3ControlURL, cloudWatchURL string) Clients {
-	cfg := awsconf.SandboxConfig(region)
+//
+// Requests are signed as principal (a function's name): the replica's IAM holds each
+// function to its deployed policy.
+func SandboxClients(region, cloudFrontURL, s3ControlURL, cloudWatchURL, principal string) Clients {
+	cfg := awsconf.SandboxConfigAs(region, principal)
 	return Clients{
 		CloudFront: cloudfront.NewFromConfig(cfg, func(o *cloudfront.Options) { o.BaseEndpoint = aws.String(cloudFrontURL) }),
 		S3Control: s3control.NewFromConfig(cfg, func(o *s3control.Options) {

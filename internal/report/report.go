@@ -93,6 +93,7 @@ func Build(in drill.ReportInput, now time.Time) drill.Report {
 		fail("config: %s", oneLine(cfgErr.Error(), 300))
 	}
 	if st.RestoreError != nil {
+		r.RestoreError = st.RestoreError
 		fail("restore failed: %s", oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause, 300))
 		if r.Error == nil {
 			r.Error = st.RestoreError

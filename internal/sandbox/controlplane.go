@@ -37,7 +37,9 @@ func WebsiteDomain(bucket, region string) string {
 func (s *Sandbox) startControlPlane() error {
 	cp := &s.control
 	cp.s3control = s3control.New(AccountID, s.cfg.AccountPAB)
+	cp.s3control.Authorize = s.policies.Allowed
 	cp.cloudwatch = cloudwatch.New(s.cfg.PrimaryRegion, AccountID)
+	cp.cloudwatch.Authorize = s.policies.Allowed
 	for _, n := range s.cfg.StopAlarms {
 		cp.cloudwatch.Put(n, cloudwatch.OK, "Threshold Crossed: no datapoints were breaching (sandbox)")
 	}
@@ -46,6 +48,7 @@ func (s *Sandbox) startControlPlane() error {
 		PrimaryDomain:   WebsiteDomain(s.cfg.PrimaryBucket, s.cfg.PrimaryRegion),
 		SecondaryDomain: WebsiteDomain(s.cfg.SecondaryBucket, s.cfg.SecondaryRegion),
 		PrimaryOriginID: "primary-website", SecondaryID: "secondary-website", GroupID: "website-failover",
+		Authorize: s.policies.Allowed,
 	})
 	var err error
 	if cp.cfServer, err = loopback.Start(control); err != nil {
@@ -83,6 +86,14 @@ func (s *Sandbox) CloudWatchURL() string { return s.control.cwServer.URL() }
 // SetAccountPAB changes the account-level Block Public Access now (nil: delete); the
 // websites enforce it after the propagation delay.
 func (s *Sandbox) SetAccountPAB(p *drill.PublicAccessBlock) { s.control.s3control.Set(p) }
+
+// DistributionARN is the sandbox distribution's ARN, as IAM names it.
+func DistributionARN() string {
+	return "arn:aws:cloudfront::" + AccountID + ":distribution/" + DistributionID
+}
+
+// AlarmARN is a sandbox stop alarm's ARN.
+func (s *Sandbox) AlarmARN(name string) string { return s.control.cloudwatch.ARN(name) }
 
 // SetAlarmStateAt makes a stop alarm take state (cloudwatch.Alarm: "ALARM") at moment at.
 func (s *Sandbox) SetAlarmStateAt(name, state, reason string, at time.Time) {

@@ -15,13 +15,14 @@ import (
 	awss3c "github.com/aws/aws-sdk-go-v2/service/s3control"
 	s3ctypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
+	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/readiness"
 	"github.com/unishop/failover-drill/internal/sandbox/cloudfront"
 	"github.com/unishop/failover-drill/internal/sandbox/cloudwatch"
 )
 
 func clients(s *Sandbox) readiness.Clients {
-	return readiness.SandboxClients(s.Config().PrimaryRegion, s.CloudFrontURL(), s.S3ControlURL(), s.CloudWatchURL())
+	return readiness.SandboxClients(s.Config().PrimaryRegion, s.CloudFrontURL(), s.S3ControlURL(), s.CloudWatchURL(), awsconf.SandboxAdmin)
 }
 
 func blockPrimary(t *testing.T, s *Sandbox) {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/unishop/failover-drill/internal/sandbox/iam"
 )
 
 // Description is what the control API says about the distribution beyond what the
@@ -19,8 +21,10 @@ type Description struct {
 	PrimaryOriginID, SecondaryID   string
 	GroupID                        string
 	OriginProtocolPolicy           string // default http-only, as for S3 website endpoints
-	Authorize                      func(r *http.Request, action, resource string) bool
 	AccountID                      string
+	// Authorize reports whether a principal (the SigV4 access key id) may do an IAM
+	// action on a resource (the sandbox's iam); nil allows everything.
+	Authorize func(principal, action, resource string) bool
 }
 
 // Control is the distribution's control API endpoint (cloudfront.amazonaws.com):
@@ -42,8 +46,9 @@ func (e *Edge) Control(d Description) http.Handler {
 		if sub == "" {
 			action = "cloudfront:GetDistribution"
 		}
-		if d.Authorize != nil && !d.Authorize(r, action, "arn:aws:cloudfront::"+d.AccountID+":distribution/"+id) {
-			controlError(w, http.StatusForbidden, "AccessDenied", "User is not authorized to perform: "+action+" on resource: distribution/"+id)
+		resource := "arn:aws:cloudfront::" + d.AccountID + ":distribution/" + id
+		if principal := iam.Principal(r); d.Authorize != nil && !d.Authorize(principal, action, resource) {
+			controlError(w, http.StatusForbidden, "AccessDenied", iam.DeniedMessage(principal, action, resource))
 			return
 		}
 		if id != d.ID {

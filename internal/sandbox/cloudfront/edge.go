@@ -26,7 +26,8 @@
 //
 //   - the control API's GetDistributionConfig and GetDistribution (Control), in
 //     CloudFront's REST-XML with an ETag, describing this very edge: its origin group,
-//     failover codes, origin timeouts and cache behaviours.
+//     failover codes, origin timeouts and cache behaviours; with the sandbox's IAM, a
+//     caller whose policy does not allow the action on the distribution is denied.
 //
 // It does not model yet: several edge locations that do not share state (one cache
 // here), caching of error answers, cache policies beyond TTL and the query string

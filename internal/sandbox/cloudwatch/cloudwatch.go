@@ -11,7 +11,8 @@
 //   - DescribeAlarms with AlarmNames: only existing alarms are returned, as CloudWatch
 //     does; errors in the protocol's CBOR error shape with the awsQuery-compatible
 //     X-Amzn-Query-Error header;
-//   - an optional authorizer, so a caller may be denied (AccessDenied) an alarm.
+//   - IAM: with Authorize (the sandbox's iam), a caller whose policy does not allow
+//     cloudwatch:DescribeAlarms on an alarm's ARN is denied (AccessDenied).
 //
 // It does not model yet: metrics and alarm evaluation (the state is set, not
 // computed), composite alarms, alarm history, pagination (every alarm asked for is
@@ -28,6 +29,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go/encoding/cbor"
+
+	"github.com/unishop/failover-drill/internal/sandbox/iam"
 )
 
 // Alarm states.
@@ -48,8 +51,9 @@ type change struct {
 // Service holds one region's alarms. Safe for concurrent use.
 type Service struct {
 	region, account string
-	// Authorize, when set, decides whether r may describe the alarm ARN.
-	Authorize func(r *http.Request, action, resource string) bool
+	// Authorize, when set, reports whether a principal (the SigV4 access key id) may
+	// do an IAM action on a resource (the sandbox's IAM).
+	Authorize func(principal, action, resource string) bool
 
 	mu     sync.Mutex
 	alarms map[string][]change // name -> state history, oldest first
@@ -137,8 +141,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	var alarms cbor.List
 	for _, n := range names {
-		if s.Authorize != nil && !s.Authorize(r, "cloudwatch:DescribeAlarms", s.ARN(n)) {
-			writeError(w, http.StatusBadRequest, "AccessDenied", "User is not authorized to perform: cloudwatch:DescribeAlarms on resource: "+s.ARN(n))
+		if p := iam.Principal(r); s.Authorize != nil && !s.Authorize(p, "cloudwatch:DescribeAlarms", s.ARN(n)) {
+			writeError(w, http.StatusBadRequest, "AccessDenied", iam.DeniedMessage(p, "cloudwatch:DescribeAlarms", s.ARN(n)))
 			return
 		}
 		state, reason, updated, ok := s.State(n, now)

@@ -2,15 +2,20 @@
 // Block Public Access (s3-control.amazonaws.com, /v20180820/configuration/publicAccessBlock).
 //
 // It models:
+//
 //   - Get/Put/DeletePublicAccessBlock for the one account, named by the
 //     x-amz-account-id header as the SDK sends it, in S3 Control's XML, with its
 //     NoSuchPublicAccessBlockConfiguration error and AccessDenied for another account;
+//
 //   - every accepted change logged with its moment (Changes), and ConfigAt answering
 //     what the account held at any moment, so the website endpoints can enforce the
 //     account's settings after the same propagation delay as a bucket's.
 //
+//   - IAM: with Authorize (the sandbox's iam), a caller whose policy does not allow the
+//     action is denied (AccessDenied).
+//
 // It does not model yet: organization-level policies (the effective configuration
-// inheriting from AWS Organizations), IAM, access points, Multi-Region Access Points
+// inheriting from AWS Organizations), access points, Multi-Region Access Points
 // and every other S3 Control operation.
 package s3control
 
@@ -22,6 +27,7 @@ import (
 	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/sandbox/iam"
 	"github.com/unishop/failover-drill/internal/sandbox/s3wire"
 )
 
@@ -37,9 +43,12 @@ type Change struct {
 // Service is S3 Control for one account. Safe for concurrent use.
 type Service struct {
 	account string
-	mu      sync.Mutex
-	start   *drill.PublicAccessBlock
-	changes []Change
+	// Authorize, when set, reports whether a principal (the SigV4 access key id) may do
+	// an IAM action on a resource; the account-level actions have no resource type: "*".
+	Authorize func(principal, action, resource string) bool
+	mu        sync.Mutex
+	start     *drill.PublicAccessBlock
+	changes   []Change
 }
 
 // New is the account's S3 Control with a starting configuration (nil: none).
@@ -98,6 +107,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if acct := r.Header.Get("x-amz-account-id"); acct != s.account {
 		writeError(w, r, http.StatusForbidden, s3wire.Error{Code: "AccessDenied", Message: "Access Denied for account " + acct})
+		return
+	}
+	action := map[string]string{http.MethodGet: "s3:GetAccountPublicAccessBlock", http.MethodPut: "s3:PutAccountPublicAccessBlock",
+		http.MethodDelete: "s3:PutAccountPublicAccessBlock"}[r.Method]
+	if principal := iam.Principal(r); action != "" && s.Authorize != nil && !s.Authorize(principal, action, "*") {
+		writeError(w, r, http.StatusForbidden, s3wire.Error{Code: "AccessDenied", Message: iam.DeniedMessage(principal, action, "*")})
 		return
 	}
 	switch r.Method {

@@ -1,0 +1,94 @@
+package policy_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/policy"
+)
+
+var values = policy.Values{
+	TargetBucketArn: "arn:aws:s3:::ui",
+	LedgerArn:       "arn:aws:s3:::ledger",
+	Executions:      "arn:aws:states:us-east-1:123456789012:execution:failover-drill",
+}
+
+// What each function may do, spelled out: the issue's least-privilege gaps are closed
+// here (block-bucket can release its lock; restore cannot write a lock; report can
+// write only its own report files).
+func TestGrants(t *testing.T) {
+	pab := []string{"s3:GetBucketPublicAccessBlock arn:aws:s3:::ui", "s3:PutBucketPublicAccessBlock arn:aws:s3:::ui"}
+	read := []string{"s3:GetObject arn:aws:s3:::ledger/locks/*", "s3:GetObject arn:aws:s3:::ledger/runs/*/ticket-*", "s3:ListBucket arn:aws:s3:::ledger"}
+	restore := append(append(slices.Clone(pab), read...), "s3:DeleteObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")
+	for _, tc := range []struct {
+		function string
+		want     []string
+	}{
+		{drill.FuncBlock, append(append(slices.Clone(pab), read...), "s3:DeleteObject arn:aws:s3:::ledger/locks/*",
+			"s3:PutObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")},
+		{drill.FuncRestore, restore},
+		{drill.FuncSweeper, append(slices.Clone(restore), "states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*")},
+		{drill.FuncReport, []string{"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json"}},
+		{drill.FuncSeedCart, nil},
+		// Without distributionId and stopAlarms their statements are left out, not widened.
+		{drill.FuncProbe, nil},
+		{drill.FuncReadiness, []string{"s3:GetAccountPublicAccessBlock *"}},
+	} {
+		t.Run(tc.function, func(t *testing.T) {
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if got := policy.Grants(policy.For(tc.function, values)); !slices.Equal(got, want) {
+				t.Errorf("grants\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+			for _, st := range policy.For(tc.function, values) {
+				if st.Sid == "" {
+					t.Errorf("statement without a Sid: %+v", st)
+				}
+			}
+		})
+	}
+}
+
+func TestForNeverLeavesAPlaceholder(t *testing.T) {
+	for fn := range policy.Functions {
+		for _, g := range policy.Grants(policy.For(fn, values)) {
+			if strings.Contains(g, "<") {
+				t.Errorf("%s: %s", fn, g)
+			}
+		}
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "<Executions>") {
+			t.Errorf("a missing value did not panic naming it: %v", r)
+		}
+	}()
+	policy.For(drill.FuncSweeper, policy.Values{TargetBucketArn: "a", LedgerArn: "b"})
+}
+
+func TestForCopies(t *testing.T) {
+	a := policy.For(drill.FuncBlock, values)
+	a[0].Actions[0] = "s3:*"
+	if b := policy.For(drill.FuncBlock, values); b[0].Actions[0] == "s3:*" {
+		t.Error("For shares the declaration's slices")
+	}
+}
+
+// Readiness and the probe with a distribution ID and stop alarms: the deployed
+// distribution and the named alarms only.
+func TestReadinessGrants(t *testing.T) {
+	v := values
+	v.DistributionArn = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"
+	v.StopAlarmArns = []string{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:CheckoutLatency"}
+	alarms := []string{"cloudwatch:DescribeAlarms arn:aws:cloudwatch:us-east-1:123456789012:alarm:CheckoutLatency",
+		"cloudwatch:DescribeAlarms arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate"}
+	want := append([]string{"cloudfront:GetDistributionConfig arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"}, alarms...)
+	want = append(want, "s3:GetAccountPublicAccessBlock *")
+	if got := policy.Grants(policy.For(drill.FuncReadiness, v)); !slices.Equal(got, want) {
+		t.Errorf("readiness\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	if got := policy.Grants(policy.For(drill.FuncProbe, v)); !slices.Equal(got, alarms) {
+		t.Errorf("probe %v, want %v", got, alarms)
+	}
+}
