@@ -77,8 +77,10 @@ func TestReadinessChecksFail(t *testing.T) {
 			check: drill.CheckAccountPAB, says: []string{"account-level Block Public Access", "RestrictPublicBuckets", sandbox.AccountID}},
 		{name: "stop alarm already in ALARM", alarm: &local.AlarmTrigger{},
 			check: drill.CheckStopAlarms, says: []string{sandbox.DefaultStopAlarm, "ALARM"}},
-		{name: "input names an alarm that does not exist", input: `{"stopAlarms":["no-such-alarm"]}`,
-			check: drill.CheckStopAlarms, says: []string{"no-such-alarm", "does not exist"}},
+		// The replica enforces the deployed policy: readiness may describe only the
+		// deployment's alarms, so an input's extra alarm is a fail, never ignored.
+		{name: "input names an alarm the deployment does not grant", input: `{"stopAlarms":["no-such-alarm"]}`,
+			check: drill.CheckStopAlarms, says: []string{"cannot read the stop alarms", "AccessDenied", "no-such-alarm", "stopAlarms context"}},
 		{name: "replication behind", cfg: sandbox.Config{ReplicationLag: 3 * time.Second}, input: `{"maxReplicationLagSeconds":1}`,
 			check: drill.CheckReplication, says: []string{"maxReplicationLagSeconds (1 s)", "secondary API"}, seeded: true},
 	} {
@@ -230,5 +232,23 @@ func TestDiagnosisWhenTooLate(t *testing.T) {
 			}
 			assertRestored(t, env, partial)
 		})
+	}
+}
+
+// The replica enforces readiness's policy on the CloudFront control API: an input that
+// names another distribution is denied, and the check says it was skipped for lack of
+// permission (it is not silently passed); the drill then goes on, as on AWS.
+func TestDistributionOutsideThePolicyIsSkipped(t *testing.T) {
+	env := startWith(t, sandbox.Config{PrimaryPAB: partial})
+	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(`{"dryRun":true,"distributionId":"EOTHERDIST01"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := checkOf(out.Report, drill.CheckDistribution)
+	if c.Status != drill.CheckSkipped || !strings.Contains(c.Reason, "no permission") || !strings.Contains(c.Reason, "AccessDenied") {
+		t.Errorf("distribution check %+v, want skipped for AccessDenied", c)
+	}
+	if c := checkOf(out.Report, drill.CheckSecondaryOrigin); c.Status != drill.CheckSkipped {
+		t.Errorf("secondary-origin %+v, want skipped (its domain comes from the distribution)", c)
 	}
 }

@@ -109,8 +109,8 @@ func (h *Handler) stopAlarms(ctx context.Context, names []string) (drill.Check, 
 	states, err := stopalarm.Describe(ctx, h.Alarms, names)
 	if err != nil {
 		if stopalarm.IsAccessDenied(err) {
-			return fail(name, fmt.Sprintf("cannot read the stop alarms %v: %v", names, err),
-				"the drill may read only the alarms of the stopAlarms context: add the alarm there and deploy again"), nil
+			return fail(name, fmt.Sprintf("cannot read the stop alarms %v: AccessDenied (a stop condition that cannot be watched is not ignored)", names),
+				"the drill may read only the alarms of the stopAlarms context: add the alarm there and deploy again", err.Error()), nil
 		}
 		var tr *drill.Transient
 		if pab.IsTransient(err) || errors.As(err, &tr) {
