@@ -344,8 +344,8 @@ func TestSynthTime(t *testing.T) {
 func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	f := fixture(t)
 	fns := resources(f.plainT, "AWS::Lambda::Function")
-	if len(fns) != 6 {
-		t.Fatalf("%d Lambda functions, want 6", len(fns))
+	if len(fns) != 7 {
+		t.Fatalf("%d Lambda functions, want 7 (six of the flow and the sweeper)", len(fns))
 	}
 	logGroups := resources(f.plainT, "AWS::Logs::LogGroup")
 	wantTimeout := map[string]float64{
@@ -401,7 +401,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	cdkAssert(t, func() {
 		assertions.Template_FromJSON(&f.plainT, nil).ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
 			map[string]any{"Runtime": "provided.al2023", "Architectures": []string{"arm64"}, "Handler": "bootstrap"},
-			jsii.Number(6))
+			jsii.Number(7))
 	})
 }
 
@@ -1087,12 +1087,12 @@ func TestReadinessGrants(t *testing.T) {
 }
 
 // Continuous readiness: dry runs on readinessSchedule, never at deploy time (a rate
-// schedule starts one interval after synth), retried and dead-lettered; an alarm on a
+// schedule starts on its grid at least an hour after synth), retried and dead-lettered; an alarm on a
 // not-ready dry run, and a notification naming the failed check.
 func TestContinuousReadiness(t *testing.T) {
 	f := fixture(t)
-	if n := len(resources(f.plainT, "AWS::Scheduler::Schedule")); n != 0 {
-		t.Errorf("default stack has %d schedules, want none", n)
+	if _, ok := resources(f.plainT, "AWS::Scheduler::Schedule")[logicalID(t, f.plain, "SweeperSchedule")]; !ok || len(resources(f.plainT, "AWS::Scheduler::Schedule")) != 1 {
+		t.Errorf("default stack's schedules %d, want only the sweeper's", len(resources(f.plainT, "AWS::Scheduler::Schedule")))
 	}
 	id := logicalID(t, f.scheduled, "ReadinessSchedule")
 	p := props(resources(f.scheduledT, "AWS::Scheduler::Schedule")[id])
