@@ -1,0 +1,148 @@
+package measure
+
+import (
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/measure/confidence"
+)
+
+// Stability decides whether the new origin serves stably, as config.json answers
+// arrive. The rule, the same for the probe while it samples and for Analyse on a
+// whole log:
+//
+//	a window is the config.json answers that arrived in [t, t+StableWindow) for the
+//	answer arriving at t; it passes when it holds at least MinWindowSamples answers and
+//	at least StableShare percent of them came from the new origin. The stable time is
+//	the first answer from the new origin from which every complete window passes, once
+//	its own window is complete and every request sent before it has been answered
+//	(a request still in flight may yet be answered by the old origin).
+//
+// Not safe for concurrent use.
+type Stability struct {
+	p        Params
+	at       []time.Time
+	good     []bool
+	prefix   []int // prefix[i] = good answers among the first i
+	next     int   // the first window not evaluated yet
+	end      int   // where the window of next ends (two pointers)
+	lastFail int   // the last window that failed (-1: none)
+	cand     int   // the first good answer after lastFail (-1: none yet)
+	allowed  map[int]int
+}
+
+// NewStability is a Stability for p's switch.
+func NewStability(p Params) *Stability {
+	return &Stability{p: p, prefix: []int{0}, lastFail: -1, cand: -1, allowed: map[int]int{}}
+}
+
+// Add records one config.json answer; answers must be added in the order they arrived.
+// Other paths and unanswered samples are ignored.
+func (s *Stability) Add(sample drill.Sample) {
+	if sample.Path != PathConfig || sample.Unanswered {
+		return
+	}
+	g := Classify(sample, s.p.Old, s.p.New) == New
+	s.at = append(s.at, sample.At)
+	s.good = append(s.good, g)
+	n := s.prefix[len(s.prefix)-1]
+	if g {
+		n++
+	}
+	s.prefix = append(s.prefix, n)
+	if g && s.cand < 0 {
+		s.cand = len(s.at) - 1
+	}
+}
+
+// Check evaluates every window complete by now and returns the index (in Add order) of
+// the answer the switch is stable from, if it is stable by now. oldestInFlight is the
+// send time of the oldest request still unanswered (zero: none).
+func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
+	for s.next < len(s.at) && !s.at[s.next].Add(s.p.StableWindow).After(now) {
+		j := s.next
+		if s.end < j {
+			s.end = j
+		}
+		limit := s.at[j].Add(s.p.StableWindow)
+		for s.end < len(s.at) && s.at[s.end].Before(limit) {
+			s.end++
+		}
+		n, g := s.end-j, s.prefix[s.end]-s.prefix[j]
+		if n < max(s.p.MinWindowSamples, 1) || n-g > s.maxOther(n) {
+			s.lastFail = j
+			s.cand = -1
+			for k := j + 1; k < len(s.at); k++ {
+				if s.good[k] {
+					s.cand = k
+					break
+				}
+			}
+		}
+		s.next++
+	}
+	if s.cand < 0 || s.cand >= s.next {
+		return 0, false
+	}
+	if !oldestInFlight.IsZero() && oldestInFlight.Before(s.at[s.cand]) {
+		return 0, false
+	}
+	return s.cand, true
+}
+
+func (s *Stability) maxOther(n int) int {
+	k, ok := s.allowed[n]
+	if !ok {
+		k = confidence.MaxOther(n, s.p.StableShare)
+		s.allowed[n] = k
+	}
+	return k
+}
+
+// StableAt is the answer time of index i (from Check).
+func (s *Stability) StableAt(i int) time.Time { return s.at[i] }
+
+// Budget is the error budget: visitors may spend Percent of the last Window seeing
+// errors, time-weighted (each answer's outcome holds until the next answer arrives),
+// judged whenever an answer arrives. Not safe for concurrent use.
+type Budget struct {
+	Window  time.Duration
+	Percent int
+	at      []time.Time
+	err     []bool
+}
+
+// Add records an answer (in arrival order) and reports whether the budget is spent,
+// with the error time in the window ending at its arrival.
+func (b *Budget) Add(s drill.Sample) (spent bool, errTime time.Duration) {
+	if s.Unanswered {
+		return false, 0
+	}
+	b.at = append(b.at, s.At)
+	b.err = append(b.err, s.IsError())
+	t := s.At
+	from := t.Add(-b.Window)
+	hi := t
+	for k := len(b.at) - 1; k >= 0; k-- {
+		lo := maxTime(b.at[k], from)
+		if b.err[k] && hi.After(lo) {
+			errTime += hi.Sub(lo)
+		}
+		if !b.at[k].After(from) {
+			break
+		}
+		hi = b.at[k]
+	}
+	limit := time.Duration(float64(b.Window) * float64(b.Percent) / 100)
+	return b.Percent > 0 && errTime >= limit, errTime
+}
+
+// ResolvingInterval is how often the probe samples config.json during a switch: often
+// enough that one stable window holds 1.25 times WindowSamplesNeeded (a margin for
+// jitter and skipped ticks), but no more often than floor, and no less often than
+// ceiling (the configured probe interval).
+func ResolvingInterval(window time.Duration, share int, floor, ceiling time.Duration) time.Duration {
+	n := float64(confidence.WindowSamplesNeeded(share)) * 1.25
+	d := time.Duration(float64(window) / n).Truncate(100 * time.Microsecond)
+	return min(max(d, floor), max(ceiling, floor))
+}
