@@ -115,7 +115,9 @@ func (d *distribution) requests() int {
 }
 
 // always answers the same for every path.
-func always(a answer) func(string, time.Time) answer { return func(string, time.Time) answer { return a } }
+func always(a answer) func(string, time.Time) answer {
+	return func(string, time.Time) answer { return a }
+}
 
 // switchAt answers a before at, then b.
 func switchAt(a answer, at time.Time, b answer) func(string, time.Time) answer {
