@@ -4,7 +4,7 @@
 //
 //	s3          Amazon S3's REST API, one endpoint per region (Block Public Access, objects)
 //	s3website   each UI bucket's S3 website endpoint (the CloudFront origins)
-//	cloudfront  the distribution's edge with its origin group
+//	cloudfront  the distribution's edge servers with their origin group
 //	shopapi     the shop's API Gateway stages and their replicated data
 //
 // and two shared pieces: inject (fault and delay injection) and loopback (listeners
@@ -19,11 +19,13 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"log/slog"
+	"net"
 	"slices"
 	"time"
 
@@ -67,7 +69,7 @@ type Sandbox struct {
 
 	s3                 *s3.Service
 	shop               *shopapi.Shop
-	edge               *cloudfront.Edge
+	edge               *cloudfront.Fleet
 	edgeServer         *loopback.Server
 	primary, secondary *site
 }
@@ -107,11 +109,12 @@ func Start(cfg Config) (*Sandbox, error) {
 		s.secondary, err = s.startSite(cfg.SecondaryRegion, cfg.SecondaryBucket)
 	}
 	if err == nil {
-		s.edge = cloudfront.NewEdge(cloudfront.Options{
+		s.edge = cloudfront.NewFleet(cloudfront.Options{
 			PrimaryURL: s.primary.web.URL(), SecondaryURL: s.secondary.web.URL(),
 			ConnectAttempts: cfg.OriginConnectAttempts, ConnectTimeout: cfg.OriginConnectTimeout,
 			ResponseTimeout: cfg.OriginResponseTimeout, FailoverCodes: cfg.FailoverCodes, Logger: cfg.Logger,
-		})
+			Dial: s.dialOrigin,
+		}, cfg.EdgeServers)
 		s.edgeServer, err = loopback.Start(s.edge)
 	}
 	if err != nil {
@@ -127,13 +130,21 @@ func Start(cfg Config) (*Sandbox, error) {
 
 func (s *Sandbox) startSite(region, bucket string) (*site, error) {
 	st := &site{name: region, bucket: bucket}
-	st.website = s3website.New(s3website.Options{
+	opt := s3website.Options{
 		Region: region, Bucket: bucket,
 		Object:              func(key string) (s3wire.Object, bool) { return s.s3.Object(bucket, key) },
 		PublicAccessBlockAt: func(t time.Time) *drill.PublicAccessBlock { return s.s3.PublicAccessBlockAt(bucket, t) },
 		PropagationDelay:    s.cfg.PropagationDelay,
+		PropagationFlap:     s.cfg.PropagationFlap,
+		FlapFrom:            s.cfg.FlapFrom,
 		Logger:              s.cfg.Logger,
-	})
+	}
+	if region == s.cfg.PrimaryRegion {
+		opt.Outage, opt.Latency = s.cfg.PrimaryOutage, s.cfg.PrimaryLatency
+	} else {
+		opt.Latency, opt.FailPercent = s.cfg.SecondaryLatency, s.cfg.SecondaryFailPercent
+	}
+	st.website = s3website.New(opt)
 	var err error
 	if st.s3, err = loopback.Start(s.s3.Handler(region)); err != nil {
 		return st, err
@@ -146,6 +157,18 @@ func (s *Sandbox) startSite(region, bucket string) (*site, error) {
 	}
 	st.apiURL = st.api.URL() + apiStage
 	return st, nil
+}
+
+// dialOrigin is the network between the edge and the origins: a connection attempt to
+// a black-holed website never completes (the edge's connection timeout ends it).
+func (s *Sandbox) dialOrigin(ctx context.Context, network, addr string) (net.Conn, error) {
+	for _, st := range []*site{s.primary, s.secondary} {
+		if st != nil && st.web != nil && st.web.Addr() == addr && st.website.Refuses(time.Now()) {
+			<-ctx.Done()
+			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+		}
+	}
+	return (&net.Dialer{}).DialContext(ctx, network, addr)
 }
 
 // s3Endpoint is region's S3 endpoint host, for S3's PermanentRedirect.

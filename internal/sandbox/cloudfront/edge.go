@@ -11,14 +11,20 @@
 //   - CloudFront's own 502 (no connection) and 504 (origin timeout) pages when no origin
 //     answered, and its X-Cache, Via and X-Amz-Cf-* headers;
 //   - no stickiness: every request tries the primary first;
-//   - a log of every answered request with the origin that served it and each attempt,
-//     which is the sandbox's ground truth for failover timing.
+//   - several edge servers that share no state (Fleet): each request reaches one at
+//     random, each has its own connections to the origins, its own counters and log,
+//     and names itself in X-Amz-Cf-Pop;
+//   - the network to the origins as the sandbox gives it (Options.Dial), so an origin
+//     can be black-holed: a connection attempt that never completes;
+//   - a log of every answered request with the origin that served it and each attempt:
+//     evidence of what the edge did (the sandbox's truth about visitors comes from an
+//     independent visitor, not from this log).
 //
 // It does not model yet: caching (the stand-in behaves as the CachingDisabled policy,
-// so a cached config.json that hides a failover cannot happen here), several edge
-// locations that do not share state, the CloudFront control API
-// (GetDistributionConfig), keep-alive connections to origins, origin request policies,
-// and the slower origin keep-alive and read timeouts of a real distribution.
+// so a cached config.json that hides a failover cannot happen here), the CloudFront
+// control API (GetDistributionConfig), keep-alive connections to origins, origin request
+// policies, a response timeout that retries the origin before failing over, and the
+// slower origin keep-alive and read timeouts of a real distribution.
 package cloudfront
 
 import (
@@ -55,6 +61,7 @@ type Record struct {
 	Path   string // without the query string
 	Origin string // "primary" | "secondary" | "" when the edge generated the answer
 	Status int
+	Pop    string // the edge server that answered
 	// Tried lists each origin attempt as "<origin>:<status>" or "<origin>:unreachable"
 	// (no connection after all attempts), "<origin>:timeout" (response timeout) or
 	// "<origin>:error" (connection broken mid-response).
@@ -72,6 +79,10 @@ type Options struct {
 	ResponseTimeout time.Duration
 	// FailoverCodes are the origin statuses that make the edge try the secondary.
 	FailoverCodes []int
+	// Dial is the network to the origins; nil dials directly.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Pop names this edge server in X-Amz-Cf-Pop; default LOCAL1-SANDBOX.
+	Pop string
 	// Logger receives a debug line per request; nil discards.
 	Logger *slog.Logger
 }
@@ -107,6 +118,9 @@ func NewEdge(opt Options) *Edge {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opt.Pop == "" {
+		opt.Pop = "LOCAL1-SANDBOX"
 	}
 	e := &Edge{opt: opt, log: log, dials: map[string]int{}}
 	e.transport = e.newOriginTransport()
@@ -152,7 +166,10 @@ func (e *connectError) Unwrap() error { return e.err }
 // ConnectTimeout and made ConnectAttempts times; no keep-alive, so every request
 // connects afresh (an origin taken down is noticed at once).
 func (e *Edge) newOriginTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: e.opt.ConnectTimeout}
+	dial := e.opt.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -161,7 +178,9 @@ func (e *Edge) newOriginTransport() *http.Transport {
 				e.mu.Lock()
 				e.dials[addr]++
 				e.mu.Unlock()
-				conn, err := dialer.DialContext(ctx, network, addr)
+				actx, cancel := context.WithTimeout(ctx, e.opt.ConnectTimeout)
+				conn, err := dial(actx, network, addr)
+				cancel()
 				if err == nil {
 					return conn, nil
 				}
@@ -302,10 +321,10 @@ func (e *Edge) write(w http.ResponseWriter, r *http.Request, origin string, stat
 		h.Set("X-Cache", "Miss from cloudfront")
 	}
 	h.Set("Via", "1.1 sandbox.cloudfront.net (CloudFront)")
-	h.Set("X-Amz-Cf-Pop", "LOCAL1-SANDBOX")
+	h.Set("X-Amz-Cf-Pop", e.opt.Pop)
 	h.Set("X-Amz-Cf-Id", newID())
 
-	rec := Record{At: time.Now(), Method: r.Method, Path: r.URL.Path, Origin: origin, Status: status, Tried: tried}
+	rec := Record{At: time.Now(), Method: r.Method, Path: r.URL.Path, Origin: origin, Status: status, Tried: tried, Pop: e.opt.Pop}
 	e.mu.Lock()
 	e.records = append(e.records, rec)
 	e.mu.Unlock()
