@@ -25,6 +25,7 @@ func drillSubs() map[string]string {
 	subs := map[string]string{
 		"DistributionDomain": "d111.cloudfront.net", "PrimaryBucket": "ui-primary",
 		"PrimaryRegion": "us-east-1", "SecondaryRegion": "us-west-2",
+		"StableSharePercent": "99", "StableWindowSeconds": "5", "MaxErrorRatePercent": "1", "MaxErrorRunSeconds": "5", "MaxLatencyP95Ms": "3000",
 	}
 	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report"} {
 		subs[fn+"FunctionArn"] = "arn:aws:lambda:us-east-1:123456789012:function:drill-" + fn
@@ -159,8 +160,11 @@ func TestRealFlow(t *testing.T) {
 			t.Errorf("slept %v", c.Sleeps())
 		}
 		// The execution input overrides the deployed defaults field by field.
-		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","config":{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2"}}`)
-		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","config":{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2"},
+		// The limits arrive as numbers (States.StringToJson of the substituted digits).
+		const cfg = `{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2",
+			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
+		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`}`)
+		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","config":`+cfg+`,
 			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2}}`)
 		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","reason":"flow"}`)
 		var report struct {

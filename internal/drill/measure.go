@@ -2,6 +2,7 @@ package drill
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -116,7 +117,7 @@ func NewSampleLog(start time.Time, samples []Sample) SampleLog {
 // Unpack returns the log's samples with absolute times.
 func (l SampleLog) Unpack() []Sample {
 	out := make([]Sample, len(l.Samples))
-	at := func(ms float64) time.Time { return l.Start.Add(time.Duration(ms * float64(time.Millisecond))) }
+	at := func(ms float64) time.Time { return l.Start.Add(time.Duration(math.Round(ms*1000)) * time.Microsecond) }
 	for i, s := range l.Samples {
 		out[i] = Sample{SentAt: at(s.SentMs), At: at(s.AtMs), Path: s.Path, Status: s.Status, Region: s.Region,
 			Cache: s.Cache, Pop: s.Pop, Error: s.Error, Unanswered: s.Unanswered}

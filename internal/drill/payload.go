@@ -2,6 +2,7 @@ package drill
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -36,6 +37,19 @@ var Placeholders = []string{
 	"SeedCartFunctionArn", "BlockBucketFunctionArn", "ProbeFunctionArn",
 	"RestoreFunctionArn", "ReportFunctionArn",
 	"DistributionDomain", "PrimaryBucket", "PrimaryRegion", "SecondaryRegion",
+	"StableSharePercent", "StableWindowSeconds", "MaxErrorRatePercent", "MaxErrorRunSeconds", "MaxLatencyP95Ms",
+}
+
+// LimitSubstitutions are the ASL substitutions of the verdict's limits from cfg: each
+// limit field's placeholder (its name capitalised) and its value as a digit string.
+func LimitSubstitutions(cfg Config) map[string]string {
+	return map[string]string{
+		"StableSharePercent":  fmt.Sprint(cfg.StableSharePercent),
+		"StableWindowSeconds": fmt.Sprint(cfg.StableWindowSeconds),
+		"MaxErrorRatePercent": fmt.Sprint(cfg.MaxErrorRatePercent),
+		"MaxErrorRunSeconds":  fmt.Sprint(cfg.MaxErrorRunSeconds),
+		"MaxLatencyP95Ms":     fmt.Sprint(cfg.MaxLatencyP95Ms),
+	}
 }
 
 // Step wraps a Lambda result the way the ASL stores it (ResultSelector {"Payload.$": "$.Payload"}).

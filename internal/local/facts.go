@@ -9,13 +9,25 @@ import (
 
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/measure"
+	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
 // report reads the report the Report state wrote to the (sandbox) ledger and adds what
 // only local mode knows: exact step timings from the runner, the sandbox's ground truth
 // and the drill's overhead beyond the delays it had to wait for.
-func (e *Env) report(_ context.Context, out *Outcome) (*drill.Report, error) {
+func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
+	out.Logs = report.Logs{}
+	for _, mode := range []string{drill.ModeSteady, drill.ModeFailover, drill.ModeRecovery} {
+		l, err := e.Ledger.Samples(ctx, out.Name, mode)
+		if err != nil {
+			return nil, fmt.Errorf("sample log in the ledger: %w", err)
+		}
+		if l != nil {
+			out.Logs[mode] = l
+		}
+	}
 	var rep drill.Report
 	raw, ok := e.Sandbox.Object(e.Sandbox.Config().LedgerBucket, drill.ReportKey(out.Name))
 	if ok {
@@ -36,9 +48,10 @@ func (e *Env) report(_ context.Context, out *Outcome) (*drill.Report, error) {
 		rep.Error = &drill.ErrorInfo{Error: out.Result.Error, Cause: out.Result.Cause}
 	}
 	rep.Steps = Steps(out.Result.Events)
-	rep.Sandbox = Truth(e.Sandbox, out.Result.Start, e.Sandbox.Config().PrimaryBucket)
-	if rep.Sandbox != nil && rep.Failover.FirstSecondaryAt != nil {
-		rep.Sandbox.ProbeErrorSeconds = round3(math.Abs(rep.Failover.Seconds - rep.Sandbox.Truth.FailoverSeconds))
+	cfg := e.config(out.Input)
+	rep.Sandbox = Truth(e.Sandbox, out.Result.Start, e.Sandbox.Config().PrimaryBucket, out.Visitor, out.VisitorInterval, cfg)
+	if rep.Sandbox != nil {
+		compare(&rep, rep.Sandbox, out.VisitorInterval)
 	}
 	if out.Result.Status == asl.StatusSucceeded {
 		// Only a complete drill waited for every configured delay.
@@ -82,8 +95,12 @@ func Steps(events []asl.Event) []drill.StepRecord {
 }
 
 // Truth is the sandbox's own account: when its S3 accepted the block and the restore,
-// and when the CloudFront stand-in first served from the other origin after each.
-func Truth(sb *sandbox.Sandbox, since time.Time, bucket string) *drill.SandboxFacts {
+// and what the independent visitor saw after each, by the drill's own definitions
+// (internal/measure) with the drill's limits. The failover span ends when the restore
+// could first be seen (accepted + PropagationDelay); a figure the visitor's log cannot
+// confirm yet is provisional: the first answer from the new origin after the last
+// window that failed. Nil without a block or without a visitor.
+func Truth(sb *sandbox.Sandbox, since time.Time, bucket string, visitor []drill.Sample, interval time.Duration, cfg drill.Config) *drill.SandboxFacts {
 	var blockAt, restoreAt time.Time
 	for _, c := range sb.PABChanges() {
 		if c.Bucket != bucket || c.At.Before(since) {
@@ -98,38 +115,82 @@ func Truth(sb *sandbox.Sandbox, since time.Time, bucket string) *drill.SandboxFa
 		restoreAt = c.At // the first change after the block is the restore
 		break
 	}
-	if blockAt.IsZero() {
+	if blockAt.IsZero() || len(visitor) == 0 {
 		return nil
 	}
 	facts := &drill.SandboxFacts{}
-	if t, ok := firstServed(sb.EdgeLog(), "secondary", blockAt); ok {
-		facts.Truth.FailoverSeconds = round3(t.Sub(blockAt).Seconds())
+	facts.Truth.VisitorIntervalMs = float64(interval.Microseconds()) / 1000
+	foEnd := visitor[len(visitor)-1].At
+	if !restoreAt.IsZero() {
+		foEnd = restoreAt.Add(sb.Config().PropagationDelay)
+	}
+	fo := truthPhases(cfg, drill.ModeFailover, blockAt, foEnd, visitor, interval)
+	facts.Truth.Failover = &fo
+	if fo.Stable != nil {
+		facts.Truth.FailoverSeconds = fo.Stable.Seconds
 	}
 	if !restoreAt.IsZero() {
-		if t, ok := firstServed(sb.EdgeLog(), "primary", restoreAt); ok {
-			facts.Truth.RecoverySeconds = round3(t.Sub(restoreAt).Seconds())
+		rc := truthPhases(cfg, drill.ModeRecovery, restoreAt, visitor[len(visitor)-1].At, visitor, interval)
+		facts.Truth.Recovery = &rc
+		if rc.Stable != nil {
+			facts.Truth.RecoverySeconds = rc.Stable.Seconds
 		}
 	}
 	return facts
 }
 
-func firstServed(log []sandbox.EdgeRecord, origin string, after time.Time) (time.Time, bool) {
-	for _, r := range log {
-		if r.Origin == origin && !r.At.Before(after) {
-			return r.At, true
+// truthPhases are the visitor's figures for answers that arrived in [since, end].
+func truthPhases(cfg drill.Config, mode string, since, end time.Time, visitor []drill.Sample, interval time.Duration) drill.Phases {
+	var span []drill.Sample
+	for _, s := range visitor {
+		if !s.At.Before(since) && !s.At.After(end) {
+			span = append(span, s)
 		}
 	}
-	return time.Time{}, false
+	p := measure.ForConfig(cfg, mode, since, interval)
+	p.End, p.Provisional = end, true
+	return measure.Analyse(span, p)
+}
+
+// compare says whether the truth's stable times lie within the drill's bounds, give or
+// take the visitor's own interval and a few milliseconds of answer time.
+func compare(rep *drill.Report, f *drill.SandboxFacts, interval time.Duration) {
+	slack := interval + 5*time.Millisecond
+	within := func(drillPh, truthPh *drill.Phases) (bool, float64) {
+		if drillPh == nil || truthPh == nil || drillPh.Stable == nil || truthPh.Stable == nil {
+			return false, 0
+		}
+		d, t := drillPh.Stable, truthPh.Stable.At
+		lo := d.At.Add(-seconds(d.Seconds - d.LoSeconds)).Add(-slack)
+		hi := d.At.Add(seconds(d.HiSeconds - d.Seconds)).Add(slack)
+		return !t.Before(lo) && !t.After(hi), round3(math.Abs(t.Sub(d.At).Seconds()))
+	}
+	f.FailoverWithinBound, f.ProbeErrorSeconds = within(rep.Failover.Phases, f.Truth.Failover)
+	f.RecoveryWithinBound, _ = within(rep.Recovery.Phases, f.Truth.Recovery)
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// config is the drill's configuration for input on this sandbox, as Preflight parses it
+// (the defaults where the input is not valid).
+func (e *Env) config(input json.RawMessage) drill.Config {
+	sc := e.Sandbox.Config()
+	cfg := drill.Defaults
+	cfg.Distribution, cfg.PrimaryBucket = e.Sandbox.DistributionURL(), sc.PrimaryBucket
+	cfg.PrimaryRegion, cfg.SecondaryRegion = sc.PrimaryRegion, sc.SecondaryRegion
+	_ = json.Unmarshal(input, &cfg)
+	return cfg
 }
 
 // ConfiguredDelay is the time a perfect drill must still spend waiting on this
-// sandbox: the block's and the restore's propagation, and the probe's confirmation
-// ticks (steady state, failover, recovery). Wall time beyond it is overhead.
+// sandbox: the steady state's confirming samples, then for the block and for the
+// restore the propagation (and its flap) and one stable window to confirm the switch.
+// Wall time beyond it is overhead.
 func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	cfg := drill.Defaults
 	_ = json.Unmarshal(input, &cfg) // a bad input fails the drill; the defaults do here
-	confirm := time.Duration(cfg.SteadySamples-1) * cfg.ProbeInterval()
-	d := 3*confirm + 2*sc.PropagationDelay
+	steady := time.Duration(cfg.SteadySamples-1) * cfg.ProbeInterval()
+	d := steady + 2*(sc.PropagationDelay+sc.PropagationFlap+cfg.StableWindow())
 	return d.Seconds()
 }
 

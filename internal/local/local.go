@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -72,6 +73,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		"PrimaryRegion":          sc.PrimaryRegion,
 		"SecondaryRegion":        sc.SecondaryRegion,
 	}
+	maps.Copy(subs, drill.LimitSubstitutions(drill.Defaults))
 	m, err := asl.Load(statemachine.Definition, subs)
 	if err != nil {
 		sb.Close()
@@ -81,14 +83,17 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	s3For := awsconf.SandboxFactory(sb.S3Endpoints())
 	paFor := func(region string) pab.API { return s3For(region) }
 	led := &ledger.Ledger{S3: s3For(sc.PrimaryRegion), Bucket: sc.LedgerBucket}
-	// One HTTP client per "cold start", as in the Lambdas; loopback needs no TLS.
-	httpClient := &http.Client{Timeout: 10 * time.Second}
+	// One HTTP client per "cold start", as in the Lambdas; loopback needs no TLS. The
+	// probe keeps many requests in flight: its transport keeps that many connections.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
+	httpClient := &http.Client{Timeout: 10 * time.Second, Transport: transport}
 	shopClient := shop.New(httpClient)
 
 	e := &Env{Sandbox: sb, Machine: m, Ledger: led, S3: s3For, log: log}
 	e.Restore = &restore.Handler{S3: paFor, Ledger: led, Cart: shopClient, Settle: SafetyNetSettle, Log: log.With("function", drill.FuncRestore), Now: time.Now}
 	seed := &seedcart.Handler{Shop: shopClient, Log: log.With("function", drill.FuncSeedCart), Now: time.Now}
-	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now}
+	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now, Samples: led}
 	blk := &block.Handler{S3: paFor, Ledger: led, Log: log.With("function", drill.FuncBlock), Now: time.Now}
 	rep := &report.Handler{Ledger: led, Log: log.With("function", drill.FuncReport), Now: time.Now}
 	e.tasks = map[string]asl.TaskFunc{
@@ -142,10 +147,10 @@ type RunOptions struct {
 	Faults  []Fault
 	// NoSafetyNet skips the post-execution restore (to test the flow's own catches).
 	NoSafetyNet bool
-	// VisitorInterval is how often a background visitor requests the site through the
-	// CloudFront stand-in during the run (0: 10 ms; negative: no visitor). The probe
-	// samples every probeIntervalMs; the visitor's much denser traffic is what gives the
-	// sandbox's edge log, and so sandbox.truth, a resolution of its own.
+	// VisitorInterval is how often an independent visitor requests config.json through
+	// the CloudFront stand-in during the run (0: DefaultVisitorInterval; negative: no
+	// visitor, no truth). Its answers, judged when they arrived and counting only 2xx
+	// as served, are sandbox.truth.
 	VisitorInterval time.Duration
 }
 
@@ -158,6 +163,12 @@ type Outcome struct {
 	SafetyNet *drill.RestoreResult // set when the safety net ran
 	SafetyErr error
 	Wall      time.Duration
+	// Visitor is every sample of the independent visitor, in answer order, and
+	// VisitorInterval its interval (0: none ran).
+	Visitor         []drill.Sample
+	VisitorInterval time.Duration
+	// Logs are the probe's sample logs from the ledger, for the report's picture.
+	Logs report.Logs
 }
 
 // Run executes the drill once. ctx cancellation stops the execution (ABORTED), after
@@ -171,7 +182,7 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		o.Input = json.RawMessage(`{}`)
 	}
 	start := time.Now()
-	stopVisitor := e.visit(o.VisitorInterval)
+	vis := e.visit(o.VisitorInterval)
 	var detached sync.WaitGroup
 	defer detached.Wait() // a detached handler's late effects are part of the outcome
 	res := e.Machine.Run(ctx, o.Name, o.Input, asl.Options{
@@ -180,7 +191,6 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		ErrorName:       errorName,
 		StateMachineArn: "arn:aws:states:local:000000000000:stateMachine:failover-drill",
 	})
-	stopVisitor()
 	out := &Outcome{Name: o.Name, Input: o.Input, Result: res}
 	if !o.NoSafetyNet {
 		// The EventBridge rule fires whenever an execution ends, SUCCEEDED included (a
@@ -190,6 +200,11 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		r, err := e.Restore.Handle(sctx, drill.RestoreInput{Execution: o.Name, Reason: drill.ReasonSafetyNet})
 		cancel()
 		out.SafetyNet, out.SafetyErr = &r, err
+	}
+	// The visitor goes on through the safety net: its last windows complete meanwhile.
+	out.Visitor = vis.stop()
+	if vis != nil {
+		out.VisitorInterval = vis.interval
 	}
 	out.Wall = time.Since(start)
 	rep, err := e.report(context.WithoutCancel(ctx), out)
@@ -263,37 +278,4 @@ func withFaults(tasks map[string]asl.TaskFunc, faults []Fault, detached *sync.Wa
 		}
 	}
 	return out
-}
-
-// visit requests the distribution's home page every interval until the returned stop
-// function is called, like a steady trickle of shoppers.
-func (e *Env) visit(interval time.Duration) (stop func()) {
-	if interval < 0 {
-		return func() {}
-	}
-	if interval == 0 {
-		interval = 10 * time.Millisecond
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	client := &http.Client{Timeout: 5 * time.Second}
-	url := e.Sandbox.DistributionURL() + "/"
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			if resp, err := client.Do(req); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
 }

@@ -41,6 +41,10 @@ type Params struct {
 	Ended string
 	// Skipped ticks, reported as they are.
 	Skipped int
+	// Provisional: the stable time is the first answer from the new origin after the
+	// last failing window, even when its own window is not complete by End (a log that
+	// ends before a confirmation could: the sandbox's visitor, cut at the restore).
+	Provisional bool
 }
 
 // ForConfig fills the params a drill config implies for mode.

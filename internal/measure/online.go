@@ -81,7 +81,7 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 		}
 		s.next++
 	}
-	if s.cand < 0 || s.cand >= s.next {
+	if s.cand < 0 || (s.cand >= s.next && !s.p.Provisional) {
 		return 0, false
 	}
 	if !oldestInFlight.IsZero() && oldestInFlight.Before(s.at[s.cand]) {

@@ -127,8 +127,8 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 		_, _, host := s.snapshot()
 		cart = h.checkCart(ctx, host, in.Seed)
 	}
+	stoppedAt := h.now() // sampling ends here; stop only gives up on what is in flight
 	s.stop()
-	stoppedAt := h.now()
 	samples, skipped, host := s.snapshot()
 	p.params.End, p.params.Ended, p.params.Skipped = stoppedAt, o.ended, skipped
 	ph := measure.Analyse(samples, p.params)

@@ -41,7 +41,7 @@ func summary(p plan, ph drill.Phases, elapsed time.Duration) string {
 		fmt.Fprintf(&b, "; %s never answered", p.want)
 	}
 	if ph.Unanswered > 0 || ph.Skipped > 0 {
-		fmt.Fprintf(&b, "; %d requests unanswered when the probe stopped, %d ticks skipped (%d in flight)", ph.Unanswered, ph.Skipped, MaxInFlight)
+		fmt.Fprintf(&b, "; %d requests unanswered when the probe stopped, %d ticks skipped (the probe fell behind, or %d requests were in flight)", ph.Unanswered, ph.Skipped, MaxInFlight)
 	}
 	return b.String()
 }
