@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -86,6 +87,7 @@ func DefinitionSubstitutions(cfg Config, functionARNs map[string]string) (map[st
 		"PrimaryRegion":      cfg.PrimaryRegion,
 		"SecondaryRegion":    cfg.SecondaryRegion,
 	}
+	maps.Copy(subs, drill.LimitSubstitutions(cfg.drillConfig()))
 	for _, s := range functionSpecs {
 		arn, ok := functionARNs[s.name]
 		if !ok || arn == "" {
@@ -254,10 +256,11 @@ func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
 // functionEnv is the environment each function needs, and nothing more.
 func functionEnv(name string, cfg *Config, ledger awss3.IBucket) map[string]*string {
 	switch name {
-	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport:
+	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncProbe:
 		// Restore needs no target: the run's ticket names the bucket and its region.
+		// The probe writes only its sample logs there.
 		return map[string]*string{drill.EnvLedgerBucket: ledger.BucketName()}
-	default: // seed-cart, probe-cloudfront: configuration arrives in the payload
+	default: // seed-cart: configuration arrives in the payload
 		return nil
 	}
 }
@@ -308,7 +311,8 @@ func newGoFunction(stack awscdk.Stack, builder FunctionBuilder, spec functionSpe
 }
 
 // grantFunctions gives each function exactly the AWS access its step needs.
-// seed-cart and probe-cloudfront speak only HTTP to the shop and CloudFront: no grants.
+// seed-cart speaks only HTTP to the shop: no grant. probe-cloudfront speaks HTTP to
+// CloudFront and may only write its sample logs (runs/*/samples-*.json) to the ledger.
 func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, fns map[string]awslambda.Function) {
 	targetBucketARN := TargetBucketARN(stack, cfg.PrimaryBucket)
 	ledgerObjects := []*string{ledger.ArnForObjects(jsii.String("locks/*")), ledger.ArnForObjects(jsii.String("runs/*"))}
@@ -348,20 +352,35 @@ func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, fns m
 	restore.AddToRolePolicy(listLedger())
 	restore.AddToRolePolicy(ledgerAccess("s3:GetObject", "s3:PutObject", "s3:DeleteObject"))
 
+	samples := ledger.ArnForObjects(jsii.String(drill.SamplesKeyPattern))
+	probe := fns[drill.FuncProbe]
+	probe.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("LedgerSampleLogs"),
+		Actions:   jsii.Strings("s3:PutObject"),
+		Resources: &[]*string{samples},
+	}))
+
 	report := fns[drill.FuncReport]
 	report.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("LedgerReports"),
 		Actions:   jsii.Strings("s3:PutObject"),
 		Resources: &[]*string{ledger.ArnForObjects(jsii.String("runs/*"))},
 	}))
+	// The report reads the probe's sample logs; a missing one must read 404, not 403.
+	report.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("LedgerSampleLogsRead"),
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: &[]*string{samples},
+	}))
+	report.AddToRolePolicy(listLedger())
 
-	for _, fn := range []awslambda.Function{block, restore, report} {
+	for _, fn := range []awslambda.Function{block, restore, report, probe} {
 		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/...), " +
-				"unknown at deploy time; access is limited to those two prefixes of this stack's ledger bucket."),
+				"unknown at deploy time; access is limited to those prefixes of this stack's ledger bucket (the probe and the report's reads: runs/*/samples-*.json only)."),
 			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
-				Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks|runs)\/\*$/g`),
+				Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks\/\*|runs\/\*|runs\/\*\/samples-\*\.json)$/g`),
 			}},
 		}}, jsii.Bool(true))
 	}

@@ -337,7 +337,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	}
 	ledgerID := logicalID(t, f.plain, "Ledger")
 	wantEnv := map[string]map[string]string{
-		drill.FuncProbe:    {},
+		drill.FuncProbe:    {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncSeedCart: {},
 		drill.FuncBlock:    {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncReport:   {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
@@ -450,7 +450,10 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 		t.Fatalf("substituted definition is not JSON: %v", err)
 	}
 	deployed := asl["States"].(map[string]any)["Configure"].(map[string]any)["Parameters"].(map[string]any)["deployed"].(map[string]any)
-	wantDeployed := map[string]any{"distribution": testDistribution, "primaryBucket": testBucket, "primaryRegion": "us-east-1", "secondaryRegion": "us-west-1"}
+	// The limits become numbers at run time: States.StringToJson of the substituted digits.
+	wantDeployed := map[string]any{"distribution": testDistribution, "primaryBucket": testBucket, "primaryRegion": "us-east-1", "secondaryRegion": "us-west-1",
+		"stableSharePercent.$": "States.StringToJson('99')", "stableWindowSeconds.$": "States.StringToJson('5')",
+		"maxErrorRatePercent.$": "States.StringToJson('1')", "maxErrorRunSeconds.$": "States.StringToJson('5')", "maxLatencyP95Ms.$": "States.StringToJson('3000')"}
 	if fmt.Sprint(deployed) != fmt.Sprint(wantDeployed) {
 		t.Errorf("deployed defaults %v, want %v", deployed, wantDeployed)
 	}
@@ -531,8 +534,8 @@ func TestBucketAccessIsScopedToTheTarget(t *testing.T) {
 					}
 				case strings.HasPrefix(a, "s3:"):
 					for _, r := range st.resources {
-						if r != ledgerARN+"/locks/*" && r != ledgerARN+"/runs/*" {
-							t.Errorf("role %s: %s on %s, want only the ledger's locks/* and runs/*", roleID, a, r)
+						if r != ledgerARN+"/locks/*" && r != ledgerARN+"/runs/*" && r != ledgerARN+"/"+drill.SamplesKeyPattern {
+							t.Errorf("role %s: %s on %s, want only the ledger's locks/*, runs/* and %s", roleID, a, r, drill.SamplesKeyPattern)
 						}
 					}
 				}
@@ -571,9 +574,10 @@ func TestBucketAccessIsScopedToTheTarget(t *testing.T) {
 		id   string
 		want []string
 	}{
-		{"ProbeFunction", nil},
+		// The probe writes its sample logs and nothing else.
+		{"ProbeFunction", []string{"s3:PutObject " + ledgerARN + "/runs/*/samples-*.json"}},
 		{"SeedCartFunction", nil},
-		{"ReportFunction", []string{"s3:PutObject " + ledgerARN + "/runs/*"}},
+		{"ReportFunction", []string{"s3:GetObject " + ledgerARN + "/runs/*/samples-*.json", "s3:ListBucket " + ledgerARN, "s3:PutObject " + ledgerARN + "/runs/*"}},
 		{"BlockBucketFunction", append(slices.Clone(pab),
 			"s3:GetObject "+ledgerARN+"/locks/*", "s3:GetObject "+ledgerARN+"/runs/*",
 			"s3:ListBucket "+ledgerARN,

@@ -1,29 +1,36 @@
 // Command probe-cloudfront is the Lambda that samples the distribution (modes steady,
-// failover, recovery) and checks the seeded cart through the secondary API. It only
-// wires: the logic is internal/probe. It needs no environment variables: the
-// distribution comes in the payload's config.
+// failover, recovery), checks the seeded cart through the secondary API, and writes
+// its full sample log to the ledger. It only wires: the logic is internal/probe. It
+// needs LEDGER_BUCKET (its only grant there: runs/*/samples-*.json); the distribution
+// comes in the payload's config.
 package main
 
 import (
 	"time"
 
+	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/lambdamain"
+	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/probe"
 	"github.com/unishop/failover-drill/internal/shop"
 )
 
 func main() {
-	// A sample not answered within 10 s counts as a user-visible error (a visitor
-	// would have given up too); it also bounds how long one tick can delay the schedule.
+	log := lambdamain.Logger(drill.FuncProbe)
+	env := lambdamain.RequireEnv(log, drill.EnvLedgerBucket)
+	// The cart check's client gives up after 10 s. Samples share its transport but not
+	// its timeout: each waits probe.RequestTimeout, derived from the distribution's
+	// origin settings, so a slow failover is measured as slow, not as an error.
 	httpClient := lambdamain.HTTPClient(10 * time.Second)
 	h := &probe.Handler{
-		HTTP:  httpClient,
-		Shop:  shop.New(httpClient),
-		Log:   lambdamain.Logger(drill.FuncProbe),
-		Now:   time.Now,
-		Sleep: clock.Sleep,
+		HTTP:    httpClient,
+		Shop:    shop.New(httpClient),
+		Log:     log,
+		Now:     time.Now,
+		Sleep:   clock.Sleep,
+		Samples: &ledger.Ledger{S3: awsconf.MustFactory(log)(""), Bucket: env[drill.EnvLedgerBucket]},
 	}
 	lambdamain.Start(h.Handle)
 }

@@ -425,13 +425,21 @@ func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 	return clock.Sleep(ctx, d)
 }
 
-// samplingClient shares HTTP's transport without its overall timeout: each sample is
-// bounded by RequestTimeout instead.
+// samplingClient is HTTP's transport without HTTP's overall timeout and without a
+// response header timeout: each sample is bounded by RequestTimeout instead. It keeps
+// enough idle connections for the requests in flight.
 func (h *Handler) samplingClient() *http.Client {
-	if h.HTTP != nil && h.HTTP.Transport != nil {
+	if h.HTTP == nil || h.HTTP.Transport == nil {
+		return &http.Client{Transport: defaultTransport}
+	}
+	t, ok := h.HTTP.Transport.(*http.Transport)
+	if !ok {
 		return &http.Client{Transport: h.HTTP.Transport}
 	}
-	return &http.Client{Transport: defaultTransport}
+	t = t.Clone()
+	t.ResponseHeaderTimeout = 0
+	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 64)
+	return &http.Client{Transport: t}
 }
 
 func (h *Handler) httpClient() *http.Client {
