@@ -28,6 +28,7 @@ type Stability struct {
 	end      int   // where the window of next ends (two pointers)
 	lastFail int   // the last window that failed (-1: none)
 	cand     int   // the first good answer after lastFail (-1: none yet)
+	scanned  int   // answers before this index are known to hold no candidate
 	allowed  map[int]int
 }
 
@@ -71,12 +72,18 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 		n, g := s.end-j, s.prefix[s.end]-s.prefix[j]
 		if n < max(s.p.MinWindowSamples, 1) || n-g > s.maxOther(n) {
 			s.lastFail = j
-			s.cand = -1
-			for k := j + 1; k < len(s.at); k++ {
-				if s.good[k] {
-					s.cand = k
-					break
+			if s.cand <= j {
+				// The next candidate is the first good answer after j; the search only
+				// moves forward, so a long run of failing windows stays linear.
+				s.cand = -1
+				k := max(j+1, s.scanned)
+				for ; k < len(s.at); k++ {
+					if s.good[k] {
+						s.cand = k
+						break
+					}
 				}
+				s.scanned = k
 			}
 		}
 		s.next++

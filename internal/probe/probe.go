@@ -143,27 +143,61 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 	log.Info("probe done", "ended", o.ended, "seconds", res.Seconds, "samples", res.Samples, "userVisibleErrors", res.UserVisibleErrors,
 		"slow", res.Slow, "skipped", skipped, "unanswered", ph.Unanswered, "servedRegion", res.ServedRegion, "samplesKey", res.SamplesKey)
 
+	if o.ended == drill.EndedStable && in.Mode == drill.ModeFailover && ctx.Err() != nil {
+		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped during the cart check: %w", in.Mode, ctx.Err())
+	}
+	res, err = finish(in, cfg, p, ph, res, o, stoppedAt.Sub(start), ctx.Err())
+	if err != nil {
+		log.Warn("probe did not see the wanted region serve stably", "error", err)
+	}
+	return res, err
+}
+
+// finish turns how the mode ended into Handle's result or typed error.
+func finish(in drill.ProbeInput, cfg drill.Config, p plan, ph drill.Phases, res drill.ProbeResult, o outcome, elapsed time.Duration, ctxErr error) (drill.ProbeResult, error) {
 	switch o.ended {
 	case drill.EndedStable:
-		if in.Mode == drill.ModeFailover && ctx.Err() != nil {
-			return drill.ProbeResult{}, fmt.Errorf("probe %s stopped during the cart check: %w", in.Mode, ctx.Err())
-		}
 		return res, nil
 	case drill.EndedStopped:
-		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped after %d samples: %w", in.Mode, res.Samples, ctx.Err())
+		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped after %d samples: %w", in.Mode, res.Samples, ctxErr)
 	case drill.EndedErrorBudget:
 		msg := fmt.Sprintf("error budget spent: visitors saw errors for %.1fs of the last %ds (errorBudgetPercent %d); stopping so the bucket is restored. %s",
-			o.errTime.Seconds(), cfg.ErrorBudgetSeconds, cfg.ErrorBudgetPercent, summary(p, ph, stoppedAt.Sub(start)))
-		log.Warn("error budget spent", "summary", msg)
+			o.errTime.Seconds(), cfg.ErrorBudgetSeconds, cfg.ErrorBudgetPercent, summary(p, ph, elapsed))
 		return drill.ProbeResult{}, typedTimeout(in.Mode, msg)
 	default:
-		msg := summary(p, ph, stoppedAt.Sub(start))
+		msg := summary(p, ph, elapsed)
 		if o.ended == drill.EndedDeadline {
 			msg = "the invocation's deadline came first: " + msg
 		}
-		log.Warn("probe timed out", "summary", msg)
 		return drill.ProbeResult{}, typedTimeout(in.Mode, msg)
 	}
+}
+
+// Summarize is what Handle returns for a mode whose sampling produced log: the bounded
+// result, or the typed error when the mode did not end stable. Handle builds the same
+// from what it sampled; tests use it to see the payload of any log, however long.
+func Summarize(in drill.ProbeInput, log drill.SampleLog) (drill.ProbeResult, error) {
+	cfg, origin, err := validate(in)
+	if err != nil {
+		return drill.ProbeResult{}, err
+	}
+	p := newPlan(cfg, origin, in, log.Start)
+	samples := log.Unpack()
+	p.params.End, p.params.Ended, p.params.Skipped = log.End, log.Ended, log.Skipped
+	ph := measure.Analyse(samples, p.params)
+	o := outcome{ended: log.Ended}
+	if o.ended == drill.EndedErrorBudget {
+		measure.SortByAnswer(samples)
+		for _, s := range samples {
+			if spent, et := p.errorBudget.Add(s); spent {
+				o.errTime = et
+				break
+			}
+		}
+	}
+	res := result(in, p, ph, log.Start)
+	res.SamplesKey, res.FinishedAt = drill.SamplesKey(log.Execution, log.Mode), log.End
+	return finish(in, cfg, p, ph, res, o, log.End.Sub(log.Start), context.Canceled)
 }
 
 func typedTimeout(mode, msg string) error {
