@@ -96,10 +96,12 @@ func Steps(events []asl.Event) []drill.StepRecord {
 
 // Truth is the sandbox's own account: when its S3 accepted the block and the restore,
 // and what the independent visitor saw after each, by the drill's own definitions
-// (internal/measure) with the drill's limits. The failover span ends when the restore
-// could first be seen (accepted + PropagationDelay); a figure the visitor's log cannot
-// confirm yet is provisional: the first answer from the new origin after the last
-// window that failed. Nil without a block or without a visitor.
+// (internal/measure) with the drill's limits. The failover's figures count the
+// visitor's requests sent from the block until the restore, the recovery's those sent
+// after it, each judged when its answer arrived: the same population the probe samples
+// in each mode. A figure the visitor's log cannot confirm yet is provisional: the
+// first answer from the new origin after the last window that failed. Nil without a
+// block or without a visitor.
 func Truth(sb *sandbox.Sandbox, since time.Time, bucket string, visitor []drill.Sample, interval time.Duration, cfg drill.Config) *drill.SandboxFacts {
 	var blockAt, restoreAt time.Time
 	for _, c := range sb.PABChanges() {
@@ -120,17 +122,13 @@ func Truth(sb *sandbox.Sandbox, since time.Time, bucket string, visitor []drill.
 	}
 	facts := &drill.SandboxFacts{}
 	facts.Truth.VisitorIntervalMs = float64(interval.Microseconds()) / 1000
-	foEnd := visitor[len(visitor)-1].At
-	if !restoreAt.IsZero() {
-		foEnd = restoreAt.Add(sb.Config().PropagationDelay)
-	}
-	fo := truthPhases(cfg, drill.ModeFailover, blockAt, foEnd, visitor, interval)
+	fo := truthPhases(cfg, drill.ModeFailover, blockAt, restoreAt, visitor, interval)
 	facts.Truth.Failover = &fo
 	if fo.Stable != nil {
 		facts.Truth.FailoverSeconds = fo.Stable.Seconds
 	}
 	if !restoreAt.IsZero() {
-		rc := truthPhases(cfg, drill.ModeRecovery, restoreAt, visitor[len(visitor)-1].At, visitor, interval)
+		rc := truthPhases(cfg, drill.ModeRecovery, restoreAt, time.Time{}, visitor, interval)
 		facts.Truth.Recovery = &rc
 		if rc.Stable != nil {
 			facts.Truth.RecoverySeconds = rc.Stable.Seconds
@@ -139,12 +137,17 @@ func Truth(sb *sandbox.Sandbox, since time.Time, bucket string, visitor []drill.
 	return facts
 }
 
-// truthPhases are the visitor's figures for answers that arrived in [since, end].
-func truthPhases(cfg drill.Config, mode string, since, end time.Time, visitor []drill.Sample, interval time.Duration) drill.Phases {
+// truthPhases are the visitor's figures for the requests it sent in [since, until)
+// (until zero: no end).
+func truthPhases(cfg drill.Config, mode string, since, until time.Time, visitor []drill.Sample, interval time.Duration) drill.Phases {
 	var span []drill.Sample
+	var end time.Time
 	for _, s := range visitor {
-		if !s.At.Before(since) && !s.At.After(end) {
+		if !s.SentAt.Before(since) && (until.IsZero() || s.SentAt.Before(until)) {
 			span = append(span, s)
+			if s.At.After(end) {
+				end = s.At
+			}
 		}
 	}
 	p := measure.ForConfig(cfg, mode, since, interval)
