@@ -187,13 +187,17 @@ func (e *Env) config(input json.RawMessage) drill.Config {
 
 // ConfiguredDelay is the time a perfect drill must still spend waiting on this
 // sandbox: the steady state's confirming samples, then for the block and for the
-// restore the propagation (and its flap) and one stable window to confirm the switch.
-// Wall time beyond it is overhead.
+// restore the propagation, the part of a flap until the old origin's share falls to
+// what stability allows, and one stable window to confirm the switch. Wall time beyond
+// it is overhead.
 func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	cfg := drill.Defaults
 	_ = json.Unmarshal(input, &cfg) // a bad input fails the drill; the defaults do here
 	steady := time.Duration(cfg.SteadySamples-1) * cfg.ProbeInterval()
-	d := steady + 2*(sc.PropagationDelay+sc.PropagationFlap+cfg.StableWindow())
+	// The old origin's share falls linearly from 1-FlapFrom to 0 over the flap.
+	allowed := float64(100-cfg.StableSharePercent) / 100
+	flap := time.Duration(float64(sc.PropagationFlap) * max(0, 1-allowed/(1-sc.FlapFrom)))
+	d := steady + 2*(sc.PropagationDelay+flap+cfg.StableWindow())
 	return d.Seconds()
 }
 

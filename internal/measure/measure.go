@@ -186,7 +186,11 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 		ph.SpreadSeconds = round(spread.Seconds(), 3)
 	}
 	moment := func(at, lo, hi time.Time) *drill.Moment {
-		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo.Add(-spread)), HiSeconds: p.seconds(hi.Add(spread))}
+		lo = lo.Add(-spread)
+		if !p.Since.IsZero() && lo.Before(p.Since) {
+			lo = p.Since // nothing switched before the fault (or the restore) was applied
+		}
+		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi.Add(spread))}
 	}
 	if fi >= 0 {
 		ph.FirstNew = moment(cfg[fi].At, before(fi), cfg[fi].At)

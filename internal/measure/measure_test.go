@@ -92,6 +92,9 @@ func TestMixedSwitchWidensBounds(t *testing.T) {
 	if !near(ph.SpreadSeconds, m+1) {
 		t.Errorf("spread %v, want mixed %v + window 1", ph.SpreadSeconds, m)
 	}
+	if ph.FirstNew.LoSeconds != 0 {
+		t.Errorf("first new's lower bound %v, want it clamped at the block (0)", ph.FirstNew.LoSeconds)
+	}
 	if ph.Mixed.OldSharePercent < 25 || ph.Mixed.OldSharePercent > 40 {
 		t.Errorf("old share %v, want about a third", ph.Mixed.OldSharePercent)
 	}
