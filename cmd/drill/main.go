@@ -151,6 +151,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	input := fs.String("input", "{}", "execution input, as for start-execution (fields override the local deployment's defaults)")
 	outDir := fs.String("out", "drill-reports", "directory the report is written to (<out>/<execution>/report.json and .html)")
 	name := fs.String("name", "", "execution name (default local-<time>)")
+	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
 	verbose := fs.Bool("v", false, "log every function's structured logs to stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -191,6 +192,12 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := writeReport(dir, rep, out.Logs); err != nil {
 		fmt.Fprintln(stderr, "drill local:", err)
 		return 1
+	}
+	if *svgFile != "" {
+		if err := os.WriteFile(*svgFile, []byte(report.Timeline(*rep, out.Logs)), 0o644); err != nil {
+			fmt.Fprintln(stderr, "drill local:", err)
+			return 1
+		}
 	}
 	printSummary(timeline, out, rep, dir, time.Since(began))
 	if *asJSON {

@@ -53,8 +53,9 @@ func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 	if rep.Sandbox != nil {
 		compare(&rep, rep.Sandbox, out.VisitorInterval)
 	}
-	if out.Result.Status == asl.StatusSucceeded {
-		// Only a complete drill waited for every configured delay.
+	if out.Result.Status == asl.StatusSucceeded && e.Sandbox.Config().PropagationFlap == 0 {
+		// Only a complete drill waited for every configured delay; with flapping
+		// propagation the wait is a matter of chance, so there is no overhead to tell.
 		wall := out.Result.Stop.Sub(out.Result.Start).Seconds()
 		delay := ConfiguredDelay(e.Sandbox.Config(), out.Input)
 		rep.Timing = &drill.TimingFacts{WallSeconds: round3(wall), ConfiguredDelaySeconds: round3(delay), OverheadSeconds: round3(wall - delay)}

@@ -132,7 +132,7 @@ func Timeline(r drill.Report, logs Logs) string {
 		}
 	}
 	// Latency, log scale from 1 ms.
-	w(`<text x="%d" y="%d" fill="#24292f">latency (log scale)</text>`, 10, latY0+latH/2)
+	w(`<text x="%d" y="%d" fill="#24292f">latency<tspan x="%d" dy="14" fill="#57606a">log scale</tspan></text>`, 10, latY0+latH/2-4, 10)
 	ly := func(ms float64) float64 {
 		return float64(latY0+latH) - float64(latH)*math.Log10(math.Max(ms, 1))/math.Log10(math.Max(maxLat, 10))
 	}

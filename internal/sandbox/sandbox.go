@@ -14,8 +14,12 @@
 // package comment lists what it models and what it does not model yet.
 //
 // `drill local` and the integration tests drive the replica with the real aws-sdk-go-v2
-// S3 client (awsconf.SandboxFactory) and plain HTTP, and compare what the drill measured
-// against its ground truth (PABChanges, EdgeLog).
+// S3 client (awsconf.SandboxFactory) and plain HTTP. The sandbox records when its S3
+// accepted each change (PABChanges) and what its edge did (EdgeLog, evidence); what
+// visitors saw is the truth an independent visitor of internal/local measures. Config
+// can make the replica messy: flapping propagation, a primary that hangs or is
+// black-holed while blocked, slow origins, a secondary failing a share of requests,
+// several edge servers.
 package sandbox
 
 import (
