@@ -337,4 +337,3 @@ func readSwitch(visitor []drill.Sample, cfg drill.Config, since, until time.Time
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
-

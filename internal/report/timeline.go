@@ -156,7 +156,7 @@ func Timeline(r drill.Report, logs Logs) string {
 	w(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#57606a"/>`, plotX0, axisY, plotX1, axisY)
 	step := niceStep(t1.Sub(t0).Seconds())
 	first := math.Ceil(t0.Sub(origin).Seconds()/step) * step
-	for v := first; origin.Add(time.Duration(v*float64(time.Second))).Before(t1.Add(time.Millisecond)); v += step {
+	for v := first; origin.Add(time.Duration(v * float64(time.Second))).Before(t1.Add(time.Millisecond)); v += step {
 		xv := x(origin.Add(time.Duration(v * float64(time.Second))))
 		w(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#57606a"/><text x="%.1f" y="%d" text-anchor="middle" fill="#57606a">%s</text>`,
 			xv, axisY, xv, axisY+4, xv, axisY+16, trimFloat(v))
