@@ -2,6 +2,7 @@
 //
 //	drill local    run a whole drill against a built-in replica of the lab, offline
 //	drill sandbox  start only the replica and print its URLs
+//	drill public-access  show, block or restore a sandbox bucket's Block Public Access
 //	drill start    start the deployed drill on AWS; with --wait the exit code is the verdict
 //	drill report   read a run's report from the ledger bucket
 package main
@@ -35,6 +36,7 @@ const usage = `usage: drill <command> [flags]
 commands:
   local    run a complete failover drill against a local replica of the lab
   sandbox  start only the local replica and print its URLs (Ctrl-C stops it)
+  public-access  show, block or put back a sandbox bucket's Block Public Access
   start    start the deployed drill on AWS (--wait: exit 0 only on pass)
   report   print a run's report from the ledger bucket (--html FILE saves report.html)
 
@@ -54,6 +56,8 @@ func main() {
 		code = runLocal(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "sandbox":
 		code = runSandbox(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "public-access":
+		code = runPublicAccess(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "start":
 		code = runStart(ctx, os.Args[2:], os.Stdout, os.Stderr, awsSFN)
 	case "report":
@@ -256,14 +260,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	defer sb.Close()
-	c := sb.Config()
-	fmt.Fprintf(stdout, "distribution (CloudFront stand-in)  %s\n", sb.DistributionURL())
-	for _, r := range []sandbox.Region{sb.Primary(), sb.Secondary()} {
-		fmt.Fprintf(stdout, "%-10s bucket %s\n", r.Name, r.Bucket)
-		fmt.Fprintf(stdout, "  S3 endpoint    %s\n  website        %s\n  shop API       %s\n", r.S3URL, r.WebsiteURL, r.APIURL)
-	}
-	fmt.Fprintf(stdout, "ledger bucket %s (S3 endpoint of %s)\n", c.LedgerBucket, c.PrimaryRegion)
-	fmt.Fprintf(stdout, "\nblock the primary like the lab does:\n  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws s3api put-public-access-block --endpoint-url %s --bucket %s \\\n    --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true\n", sb.Primary().S3URL, c.PrimaryBucket)
+	printSandbox(stdout, sb)
 	if *forDur > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *forDur)

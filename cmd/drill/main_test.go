@@ -77,7 +77,7 @@ func TestSandboxPrintsURLs(t *testing.T) {
 	if code := runSandbox(context.Background(), []string{"-for", "100ms"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, want := range []string{"distribution", "us-east-1", "us-west-1", "S3 endpoint", "website", "shop API", "http://127.0.0.1:"} {
+	for _, want := range []string{"Open it in a browser", "us-east-1", "us-west-1", "S3 endpoint", "website", "shop API", "http://127.0.0.1:"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}

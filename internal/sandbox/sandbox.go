@@ -7,10 +7,12 @@
 //	cloudfront  the distribution's edge servers with their origin group
 //	shopapi     the shop's API Gateway stages and their replicated data
 //
-// and two shared pieces: inject (fault and delay injection) and loopback (listeners
-// that can be taken down and brought back). No stand-in imports another; Sandbox only
-// starts them, wires each to what it needs (the website reads its bucket through S3's
-// accessors, the edge is given the websites' URLs), and closes them. Each stand-in's
+// shared pieces: inject (fault and delay injection), loopback (listeners that can be
+// taken down and brought back) and s3wire (S3's wire format); and content: shopui, the
+// shop's web page, which Start writes into each UI bucket next to config.json. No
+// stand-in imports another; Sandbox only starts them, wires each to what it needs (the
+// website reads its bucket through S3's accessors, the edge is given the websites'
+// URLs), and closes them. Each stand-in's
 // package comment lists what it models and what it does not model yet.
 //
 // `drill local` and the integration tests drive the replica with the real aws-sdk-go-v2
@@ -27,7 +29,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"log/slog"
 	"net"
 	"slices"
@@ -41,6 +42,7 @@ import (
 	"github.com/unishop/failover-drill/internal/sandbox/s3website"
 	"github.com/unishop/failover-drill/internal/sandbox/s3wire"
 	"github.com/unishop/failover-drill/internal/sandbox/shopapi"
+	"github.com/unishop/failover-drill/internal/sandbox/shopui"
 )
 
 // The stand-ins' types, under the names the sandbox's callers know.
@@ -121,12 +123,16 @@ func Start(cfg Config) (*Sandbox, error) {
 		}, cfg.EdgeServers)
 		s.edgeServer, err = loopback.Start(s.edge)
 	}
+	if err == nil {
+		err = s.seedWebsite(s.primary)
+	}
+	if err == nil {
+		err = s.seedWebsite(s.secondary)
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sandbox: start: %w", err)
 	}
-	s.seedWebsite(s.primary)
-	s.seedWebsite(s.secondary)
 	s.log.Info("sandbox started", "distribution", s.DistributionURL(),
 		"primaryS3", s.primary.s3.URL(), "secondaryS3", s.secondary.s3.URL())
 	return s, nil
@@ -185,16 +191,23 @@ func (s *Sandbox) s3Endpoint(region string) string {
 	return ""
 }
 
-// seedWebsite writes the UI bucket's objects: config.json naming the region's API, and
-// index.html. The website endpoint serves whatever the bucket holds, so a test may
-// also replace them through S3.
-func (s *Sandbox) seedWebsite(st *site) {
+// seedWebsite writes the UI bucket's objects: config.json naming the region's API, the
+// shop's page (shopui) and a picture for every unicorn of the catalogue. The website
+// endpoint serves whatever the bucket holds, so a test may also replace them through S3.
+func (s *Sandbox) seedWebsite(st *site) error {
 	conf, _ := json.Marshal(map[string]string{"host": st.apiURL, "region": st.name})
-	page := fmt.Sprintf("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>The Unicorn Shop - %[1]s</title></head>\n"+
-		"<body><h1>The Unicorn Shop - %[1]s</h1><p>Served from the sandbox bucket %[2]s.</p></body></html>\n",
-		html.EscapeString(st.name), html.EscapeString(st.bucket))
 	s.s3.PutObject(st.bucket, "config.json", conf, "application/json")
-	s.s3.PutObject(st.bucket, "index.html", []byte(page), "text/html")
+	files, err := shopui.Files(st.name)
+	if err != nil {
+		return err
+	}
+	for i, u := range s.shop.Unicorns() {
+		files = append(files, shopui.UnicornImage(u.Image, i, u.Name))
+	}
+	for _, f := range files {
+		s.s3.PutObject(st.bucket, f.Key, f.Body, f.ContentType)
+	}
+	return nil
 }
 
 // Close stops every server and pending replication. It is safe to call twice.
@@ -289,6 +302,11 @@ func (s *Sandbox) Object(bucket, key string) ([]byte, bool) {
 
 // Cart is the unicorn uuids in the user's cart in that region's store, sorted.
 func (s *Sandbox) Cart(region, userUUID string) []string { return s.shop.Cart(region, userUUID) }
+
+// PromoteSecondary is the lab's step after the failover: the secondary's Aurora cluster
+// is removed from the global database and promoted, so sign-ups through the secondary
+// API work (and users stop replicating). Until then they fail with a 500.
+func (s *Sandbox) PromoteSecondary() { s.shop.PromoteSecondary() }
 
 // Ops FailNext accepts.
 var (

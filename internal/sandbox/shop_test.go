@@ -135,16 +135,17 @@ func TestReplicationLag(t *testing.T) {
 
 func TestFailNextShop(t *testing.T) {
 	s := start(t, Config{})
-	api := s.Secondary().APIURL
 	for _, tc := range []struct {
 		op, method, path string
 		status           int
+		api              string
 	}{
-		{"Health", "GET", "/health/ping", 503},
-		{"ListUnicorns", "GET", "/unicorns/", 500},
-		{"GetCart", "GET", "/unicorns/basket/x", 502},
-		{"SignUp", "POST", "/user", 500},
+		{"Health", "GET", "/health/ping", 503, s.Secondary().APIURL},
+		{"ListUnicorns", "GET", "/unicorns/", 500, s.Secondary().APIURL},
+		{"GetCart", "GET", "/unicorns/basket/x", 502, s.Secondary().APIURL},
+		{"SignUp", "POST", "/user", 500, s.Primary().APIURL}, // users are writable in the primary only
 	} {
+		api := tc.api
 		t.Run(tc.op, func(t *testing.T) {
 			s.FailNext(tc.op, 1, tc.status)
 			body := ""

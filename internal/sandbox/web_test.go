@@ -131,3 +131,31 @@ func TestWebsiteStartsBlocked(t *testing.T) {
 		t.Errorf("status %d, want 403", status)
 	}
 }
+
+// TestShopPageObjects: through the distribution, the shop's page, its script, its
+// styles and every unicorn's picture answer 200 with the right Content-Type, in both
+// regions' buckets.
+func TestShopPageObjects(t *testing.T) {
+	s := start(t, Config{Unicorns: 20})
+	want := map[string]string{
+		"/":            "text/html; charset=utf-8",
+		"/app.js":      "text/javascript; charset=utf-8",
+		"/styles.css":  "text/css; charset=utf-8",
+		"/favicon.svg": "image/svg+xml",
+	}
+	for _, u := range s.Unicorns() {
+		want["/"+u.Image] = "image/svg+xml"
+	}
+	for _, base := range []string{s.DistributionURL(), s.Primary().WebsiteURL, s.Secondary().WebsiteURL} {
+		for path, ct := range want {
+			res := do(t, "GET", base+path, "")
+			if res.status != 200 || res.header.Get("Content-Type") != ct || len(res.body) < 100 {
+				t.Errorf("GET %s%s = %d %q (%d bytes), want 200 %q", base, path, res.status, res.header.Get("Content-Type"), len(res.body), ct)
+			}
+		}
+	}
+	img := do(t, "GET", s.DistributionURL()+"/"+s.Unicorns()[19].Image, "")
+	if !strings.Contains(img.body, "<svg") || !strings.Contains(img.body, s.Unicorns()[19].Name) {
+		t.Errorf("picture of %s: %q", s.Unicorns()[19].Name, img.body)
+	}
+}

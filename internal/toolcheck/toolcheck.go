@@ -1,5 +1,6 @@
-// Package toolcheck finds the npm tools tests need. In CI (CI=true) a missing tool
-// fails the test; elsewhere the test is skipped with a message saying how to get it.
+// Package toolcheck finds the tools tests need: the npm tools and a Chromium browser.
+// In CI (CI=true) a missing tool fails the test; elsewhere the test is skipped with a
+// message saying how to get it.
 package toolcheck
 
 import (
@@ -7,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -44,4 +46,35 @@ func NodeModule(t testing.TB, name string) (dir, node string) {
 		t.Skip("SKIP: " + msg)
 	}
 	return dir, node
+}
+
+// ChromiumEnv names a browser binary to use instead of searching PATH.
+const ChromiumEnv = "DRILL_CHROMIUM"
+
+// chromiumNames are the binaries searched on PATH, Debian's first.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"}
+
+// Chromium returns the path of a Chromium-family browser ($DRILL_CHROMIUM, else the
+// first of chromium, chromium-browser, google-chrome-stable, google-chrome on PATH),
+// or fails/skips the test.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(ChromiumEnv); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("%s=%s: %v", ChromiumEnv, p, err)
+		}
+		return p
+	}
+	for _, name := range chromiumNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium browser on PATH (looked for " + strings.Join(chromiumNames, ", ") + "; or set " + ChromiumEnv +
+		"): on Debian run `apt-get install chromium` (.ci/run does when it runs as root)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip("SKIP: " + msg)
+	return ""
 }

@@ -7,22 +7,32 @@
 //     unicorns, add to and remove from the cart (only the first unicorn of a request
 //     counts, as in the real backend), view the cart, and the health endpoints; JSON
 //     {"message"} errors; API Gateway's 403 "Missing Authentication Token" outside the
-//     stage; CORS for the browser UI;
-//   - replication between the regions after ReplicationLag, in both directions, with
-//     last-writer-wins per cart, as a DynamoDB global table orders item writes;
-//   - a catalogue derived from the index, identical in both regions and every run;
+//     stage and for a resource or method the API does not have;
+//   - CORS as the lab's API Gateway answers it: each resource's OPTIONS is the mock
+//     integration of the console's "Enable CORS" (its methods, its default allowed
+//     headers, any origin), the backend adds Access-Control-Allow-Origin to its answers,
+//     and API Gateway's own errors carry no CORS header;
+//   - users in an Aurora global database: only the primary region's cluster is writable.
+//     A sign-up through the secondary API fails with 500 and MySQL's read-only error
+//     (after the duplicate check, a read), while log-in, a read, works once the user has
+//     replicated. PromoteSecondary is the lab's next step, "Remove and Promote": the
+//     secondary becomes a writable cluster of its own and users stop replicating;
+//   - carts in a DynamoDB global table: writable in both regions, replicated after
+//     ReplicationLag in both directions, last writer wins per cart;
+//   - a catalogue derived from the index, identical in both regions and every run, whose
+//     image paths the sandbox fills with generated pictures;
 //   - injected faults (a status with a JSON message) per operation.
 //
-// It does not model yet: the Aurora global database's read-only secondary (a sign-up
-// through the secondary API succeeds here, where Aurora would refuse the write until the
-// secondary is promoted), a replication lag that varies or stalls, API Gateway
-// throttling (429) and its 29 s integration timeout, and authentication of any kind
-// (the lab has none either).
+// It does not model yet: a replication lag that varies or stalls, Aurora's managed
+// FailoverGlobalCluster (roles swapped, replication reversed), a write that is lost
+// because it had not replicated when the primary failed, API Gateway throttling (429),
+// its 29 s integration timeout and its 502 for a crashed backend (which, carrying no
+// CORS header, a browser sees as a network error), and authentication of any kind (the
+// lab has none either).
 package shopapi
 
 import (
 	"crypto/rand"
-	"crypto/sha1"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,7 +72,8 @@ type CartBody struct {
 
 // Options configure the shop.
 type Options struct {
-	// Regions are the two regions the shop runs in; writes replicate between them.
+	// Regions are the two regions the shop runs in, primary first: the primary holds
+	// the writable user database; writes replicate between them.
 	Regions [2]string
 	// ReplicationLag is how long a write takes to reach the other region.
 	ReplicationLag time.Duration
@@ -80,11 +91,12 @@ type Shop struct {
 	log      *slog.Logger
 	unicorns []Unicorn
 
-	mu     sync.Mutex
-	closed bool
-	stores map[string]*store
-	seq    int64
-	timers map[*time.Timer]struct{}
+	mu       sync.Mutex
+	closed   bool
+	promoted bool // the secondary's user database was removed from the global cluster and promoted
+	stores   map[string]*store
+	seq      int64
+	timers   map[*time.Timer]struct{}
 }
 
 // New is a shop with no users.
@@ -112,6 +124,21 @@ func (s *Shop) Close() {
 		t.Stop()
 	}
 	s.timers = nil
+}
+
+// PromoteSecondary is the lab's next step ("Remove from global database" → "Remove and
+// Promote"): the secondary's user database becomes a writable cluster of its own, so
+// sign-ups work in both regions and users no longer replicate between them. Carts, a
+// DynamoDB global table, are not affected.
+func (s *Shop) PromoteSecondary() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.promoted = true
+}
+
+// usersWritableLocked reports whether region's user database accepts writes (s.mu held).
+func (s *Shop) usersWritableLocked(region string) bool {
+	return region == s.opt.Regions[0] || s.promoted
 }
 
 // Unicorns is the catalogue, identical in both regions.
@@ -181,33 +208,6 @@ func (s *Shop) replicateLocked(from string, f func(*store)) {
 		f(s.stores[to])
 	})
 	s.timers[t] = struct{}{}
-}
-
-var unicornNames = []string{
-	"Sparkles", "Stardust", "Moonbeam", "Rainbow Dash", "Glitter Hoof", "Aurora", "Comet",
-	"Celestia", "Twilight", "Nimbus", "Prism", "Zephyr", "Marshmallow", "Bubblegum", "Nova", "Opal",
-}
-
-// catalogue is n unicorns with uuids derived from their index (name-based, like a UUID
-// v5), so both regions and every run agree.
-func catalogue(n int) []Unicorn {
-	out := make([]Unicorn, n)
-	for i := range out {
-		name := unicornNames[i%len(unicornNames)]
-		if i >= len(unicornNames) {
-			name = fmt.Sprintf("%s %d", name, i/len(unicornNames)+1)
-		}
-		sum := sha1.Sum([]byte(fmt.Sprintf("unishop-sandbox-unicorn-%d", i)))
-		sum[6] = sum[6]&0x0f | 0x50
-		sum[8] = sum[8]&0x3f | 0x80
-		out[i] = Unicorn{
-			UUID: formatUUID(sum[:16]), Name: name,
-			Description: "A sandbox unicorn called " + name + ".",
-			Price:       float64(100+17*i) + 0.99,
-			Image:       fmt.Sprintf("images/unicorn-%02d.png", i+1),
-		}
-	}
-	return out
 }
 
 func formatUUID(b []byte) string {

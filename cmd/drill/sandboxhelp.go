@@ -1,0 +1,46 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/sandbox"
+)
+
+// printSandbox tells a person where the replica is and how to do the lab in it: the
+// URL to open, the command that blocks the primary bucket (lab step 2.4) and the one
+// that puts it back exactly as it was.
+func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
+	c := sb.Config()
+	p := sb.Primary()
+	fmt.Fprintf(w, "The Unicorn Shop, through the CloudFront stand-in. Open it in a browser:\n\n  %s/\n\n", sb.DistributionURL())
+	for _, r := range []sandbox.Region{p, sb.Secondary()} {
+		fmt.Fprintf(w, "%-10s bucket %s\n", r.Name, r.Bucket)
+		fmt.Fprintf(w, "  S3 endpoint    %s\n  website        %s\n  shop API       %s\n", r.S3URL, r.WebsiteURL, r.APIURL)
+	}
+	fmt.Fprintf(w, "ledger bucket %s (S3 endpoint of %s)\n", c.LedgerBucket, c.PrimaryRegion)
+
+	target := fmt.Sprintf("-endpoint %s -region %s -bucket %s", p.S3URL, p.Name, p.Bucket)
+	restore := "delete " + target
+	awsRestore := fmt.Sprintf("delete-public-access-block --endpoint-url %s --region %s --bucket %s", p.S3URL, p.Name, p.Bucket)
+	if prior := c.PrimaryPAB; prior != nil {
+		js, _ := json.Marshal(prior)
+		restore = fmt.Sprintf("put '%s' %s", js, target)
+		awsRestore = fmt.Sprintf("put-public-access-block --endpoint-url %s --region %s --bucket %s --public-access-block-configuration %s",
+			p.S3URL, p.Name, p.Bucket, awsPAB(*prior))
+	}
+	self := selfCommand()
+	fmt.Fprintf(w, "\nLab step 2.4, \"Block all public access\" on the primary bucket:\n  %s public-access block %s\n", self, target)
+	fmt.Fprintf(w, "or with the AWS CLI (any credentials do):\n  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws s3api put-public-access-block --endpoint-url %s --region %s --bucket %s \\\n    --public-access-block-configuration %s\n",
+		p.S3URL, p.Name, p.Bucket, awsPAB(drill.BlockAll))
+	fmt.Fprintf(w, "Then reload the page until it says %s (about %s). Put the bucket back exactly as it was:\n  %s public-access %s\n", sb.Secondary().Name, c.PropagationDelay, self, restore)
+	fmt.Fprintf(w, "or:\n  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws s3api %s\n", awsRestore)
+}
+
+// awsPAB is a configuration in the AWS CLI's shorthand syntax.
+func awsPAB(p drill.PublicAccessBlock) string {
+	return fmt.Sprintf("BlockPublicAcls=%t,IgnorePublicAcls=%t,BlockPublicPolicy=%t,RestrictPublicBuckets=%t",
+		p.BlockPublicAcls, p.IgnorePublicAcls, p.BlockPublicPolicy, p.RestrictPublicBuckets)
+}
