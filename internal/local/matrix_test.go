@@ -79,8 +79,7 @@ func TestScenarioMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			rep := out.Report
-			var cfg drill.Config
-			cfg = drill.Defaults
+			cfg := drill.Defaults
 			_ = json.Unmarshal(raw, &cfg)
 			cfg.PrimaryRegion, cfg.SecondaryRegion = env.Sandbox.Config().PrimaryRegion, env.Sandbox.Config().SecondaryRegion
 			t.Logf("%s: %s", rep.Verdict, rep.Summary)

@@ -119,16 +119,6 @@ func always(a answer) func(string, time.Time) answer {
 	return func(string, time.Time) answer { return a }
 }
 
-// switchAt answers a before at, then b.
-func switchAt(a answer, at time.Time, b answer) func(string, time.Time) answer {
-	return func(_ string, now time.Time) answer {
-		if now.Before(at) {
-			return a
-		}
-		return b
-	}
-}
-
 // store is a SampleStore in memory.
 type store struct {
 	mu   sync.Mutex
