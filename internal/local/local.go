@@ -1,7 +1,9 @@
 // Package local runs the whole drill offline: it starts the sandbox (the lab replica),
 // builds the same handlers the Lambdas run with SDK clients pointed at the sandbox, and
 // executes the real statemachine/failover-drill.asl.json with the in-process runner.
-// After the execution it plays the part of the EventBridge safety net.
+// After the execution it plays the part of the EventBridge safety net. Meanwhile an
+// independent visitor requests the site through the CloudFront stand-in: what it saw
+// is the sandbox's truth the report is compared with.
 package local
 
 import (
