@@ -208,7 +208,7 @@ func (r reading) String() string {
 
 type switchReading struct {
 	since, firstNew, lastOld, stable time.Time
-	confirmed                        bool // the stable time's own window is complete
+	confirmed                        bool // the last window shows the stable share
 	oldShareBeforeRestore            float64
 }
 
@@ -266,9 +266,9 @@ func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Tim
 // readSwitch finds, among the config.json requests sent in [since, until) (until
 // zero: no end), by the time their answers arrived: the first answer from the new
 // origin, the last from the old, and the stable time: the first answer from the new
-// origin from which every window of the stable window's length that ends by the last
-// answer shows, with 95% confidence, at least the stable share from the new origin
-// (windows cut by the end are not judged). Plain loops over the whole log.
+// origin after the last window (of the stable window's length, ending by the last
+// answer) that holds more answers from elsewhere than the stable share allows (README:
+// What the figures mean). Plain loops over the whole log.
 func readSwitch(visitor []drill.Sample, cfg drill.Config, since, until time.Time, old, new string, restoreAt time.Time) switchReading {
 	sr := switchReading{since: since}
 	var span []drill.Sample
@@ -292,9 +292,12 @@ func readSwitch(visitor []drill.Sample, cfg drill.Config, since, until time.Time
 		}
 	}
 	w := time.Duration(cfg.StableWindowSeconds) * time.Second
-	windowPasses := func(j int) (bool, bool) { // passes, complete
+	needed := max(confidence.WindowSamplesNeeded(cfg.StableSharePercent), cfg.SteadySamples)
+	// A complete window is bad when it holds more others than a window of the size
+	// needed may: evidence the switch was not done.
+	bad := func(j int) bool {
 		if span[j].At.Add(w).After(end) {
-			return true, false
+			return false
 		}
 		n, g := 0, 0
 		for k := j; k < len(span) && span[k].At.Before(span[j].At.Add(w)); k++ {
@@ -303,20 +306,33 @@ func readSwitch(visitor []drill.Sample, cfg drill.Config, since, until time.Time
 				g++
 			}
 		}
-		return n >= cfg.SteadySamples && n-g <= confidence.MaxOther(n, cfg.StableSharePercent), true
+		return n-g > confidence.MaxOther(max(n, needed), cfg.StableSharePercent)
 	}
-	lastFail := -1
+	lastBad := -1
 	for j := range span {
-		if ok, complete := windowPasses(j); complete && !ok {
-			lastFail = j
+		if bad(j) {
+			lastBad = j
 		}
 	}
-	for i := lastFail + 1; i < len(span); i++ {
+	for i := lastBad + 1; i < len(span); i++ {
 		if isNew(span[i]) {
 			sr.stable = span[i].At
-			_, sr.confirmed = windowPasses(i)
 			break
 		}
+	}
+	// A person calls it done when, besides, the last stable window of the span shows
+	// about the stable share (10 points of slack for two samplers' chance).
+	if !sr.stable.IsZero() {
+		n, g := 0, 0
+		for _, s := range span {
+			if !s.At.Before(end.Add(-w)) {
+				n++
+				if isNew(s) {
+					g++
+				}
+			}
+		}
+		sr.confirmed = n > 0 && 100*float64(g)/float64(n) >= float64(cfg.StableSharePercent)-10
 	}
 	if !restoreAt.IsZero() {
 		n, o := 0, 0

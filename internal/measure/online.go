@@ -12,11 +12,15 @@ import (
 // whole log:
 //
 //	a window is the config.json answers that arrived in [t, t+StableWindow) for the
-//	answer arriving at t; it passes when it holds at least MinWindowSamples answers and
-//	at least StableShare percent of them came from the new origin. The stable time is
-//	the first answer from the new origin from which every complete window passes, once
-//	its own window is complete and every request sent before it has been answered
-//	(a request still in flight may yet be answered by the old origin).
+//	answer arriving at t. It passes when it holds enough answers to show, with 95%
+//	confidence, that the new origin served at least StableShare percent (and at least
+//	MinWindowSamples): at most confidence.MaxOther others. It is bad when it holds more
+//	others than a window of the size needed may (any other at all when it is smaller):
+//	evidence that the switch was not done. A window in between, too small and clean, is
+//	no evidence either way (a starved sampler proves nothing). The stable time is the
+//	first answer from the new origin after the last bad window; it is confirmed once a
+//	complete window at or after it passes and every request sent before it has been
+//	answered (a request still in flight may yet be answered by the old origin).
 //
 // Not safe for concurrent use.
 type Stability struct {
@@ -26,15 +30,18 @@ type Stability struct {
 	prefix   []int // prefix[i] = good answers among the first i
 	next     int   // the first window not evaluated yet
 	end      int   // where the window of next ends (two pointers)
-	lastFail int   // the last window that failed (-1: none)
+	lastFail int   // the last bad window (-1: none)
+	lastPass int   // the last window that passed (-1: none)
 	cand     int   // the first good answer after lastFail (-1: none yet)
+	needed   int   // answers a window needs to show the share
 	scanned  int   // answers before this index are known to hold no candidate
 	allowed  map[int]int
 }
 
 // NewStability is a Stability for p's switch.
 func NewStability(p Params) *Stability {
-	return &Stability{p: p, prefix: []int{0}, lastFail: -1, cand: -1, allowed: map[int]int{}}
+	return &Stability{p: p, prefix: []int{0}, lastFail: -1, lastPass: -1, cand: -1, allowed: map[int]int{},
+		needed: max(confidence.WindowSamplesNeeded(p.StableShare), p.MinWindowSamples, 1)}
 }
 
 // Add records one config.json answer; answers must be added in the order they arrived.
@@ -70,7 +77,10 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 			s.end++
 		}
 		n, g := s.end-j, s.prefix[s.end]-s.prefix[j]
-		if n < max(s.p.MinWindowSamples, 1) || n-g > s.maxOther(n) {
+		if n >= s.needed && n-g <= s.maxOther(n) {
+			s.lastPass = j
+		}
+		if n-g > s.maxOther(max(n, s.needed)) {
 			s.lastFail = j
 			if s.cand <= j {
 				// The next candidate is the first good answer after j; the search only
@@ -88,7 +98,7 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 		}
 		s.next++
 	}
-	if s.cand < 0 || (s.cand >= s.next && !s.p.Provisional) {
+	if s.cand < 0 || (!s.p.Provisional && s.lastPass < s.cand) {
 		return 0, false
 	}
 	if !oldestInFlight.IsZero() && oldestInFlight.Before(s.at[s.cand]) {
