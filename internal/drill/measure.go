@@ -134,10 +134,11 @@ func SamplesKey(execution, mode string) string {
 const SamplesKeyPattern = "runs/*/samples-*.json"
 
 // Moment is a figure on the time axis: when the probe saw something, in seconds since
-// the block (failover) or the restore (recovery), with its bound. LoSeconds and
-// HiSeconds are the answers of the probe's sample before it and of its sample at or
-// after it; when the switch was mixed they are widened by Phases.SpreadSeconds on
-// both sides (see the README, "What the figures mean").
+// the block (failover) or the restore (recovery), with its bound: LoSeconds is when
+// the probe's sample before it was sent, HiSeconds when its sample at or after it was
+// answered plus the longest wait around it; when the switch was mixed both are widened
+// by Phases.SpreadSeconds, and LoSeconds never reaches before 0 (see the README,
+// "What the figures mean").
 type Moment struct {
 	At        time.Time `json:"at"`
 	Seconds   float64   `json:"seconds"`

@@ -150,9 +150,13 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 			li = i
 		}
 	}
+	// A bound is derived from both ends of the samples around a moment: the sample
+	// before it was routed no earlier than it was sent, and another visitor's answer to
+	// a request routed just before the switch may arrive as late as the longest wait
+	// seen around it (waitAround).
 	before := func(i int) time.Time {
 		if i > 0 {
-			return cfg[i-1].At
+			return cfg[i-1].SentAt
 		}
 		if !p.Since.IsZero() && p.Since.Before(cfg[i].At) {
 			return p.Since
@@ -185,18 +189,28 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 		ph.Mixed = m
 		ph.SpreadSeconds = round(spread.Seconds(), 3)
 	}
+	waitAround := func(t time.Time) time.Duration {
+		var w time.Duration
+		for _, s := range cfg {
+			if !s.At.Before(t.Add(-p.StableWindow)) && !s.At.After(t.Add(p.StableWindow)) {
+				w = max(w, s.Latency())
+			}
+		}
+		return w
+	}
 	moment := func(at, lo, hi time.Time) *drill.Moment {
 		lo = lo.Add(-spread)
 		if !p.Since.IsZero() && lo.Before(p.Since) {
 			lo = p.Since // nothing switched before the fault (or the restore) was applied
 		}
-		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi.Add(spread))}
+		hi = hi.Add(spread + waitAround(at))
+		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi)}
 	}
 	if fi >= 0 {
 		ph.FirstNew = moment(cfg[fi].At, before(fi), cfg[fi].At)
 	}
 	if li >= 0 {
-		ph.LastOld = moment(cfg[li].At, cfg[li].At, after(li))
+		ph.LastOld = moment(cfg[li].At, cfg[li].SentAt, after(li))
 	}
 	st := NewStability(p)
 	for _, s := range cfg {

@@ -59,14 +59,15 @@ func TestCleanSwitch(t *testing.T) {
 	if ph.Mixed != nil || ph.SpreadSeconds != 0 {
 		t.Errorf("mixed %+v spread %v, want a clean switch", ph.Mixed, ph.SpreadSeconds)
 	}
-	// First secondary answer: sent at 1.05, answered at 1.052; the sample before at 0.952.
-	if f := ph.FirstNew; f == nil || !near(f.Seconds, 1.052) || !near(f.LoSeconds, 0.952) || !near(f.HiSeconds, 1.052) {
+	// First secondary answer: sent at 1.05, answered at 1.052; the sample before sent
+	// at 0.95. Every answer took 2 ms: the bounds reach that much past the next answer.
+	if f := ph.FirstNew; f == nil || !near(f.Seconds, 1.052) || !near(f.LoSeconds, 0.95) || !near(f.HiSeconds, 1.054) {
 		t.Errorf("firstNew %+v", ph.FirstNew)
 	}
-	if l := ph.LastOld; l == nil || !near(l.Seconds, 0.952) || !near(l.HiSeconds, 1.052) {
+	if l := ph.LastOld; l == nil || !near(l.Seconds, 0.952) || !near(l.LoSeconds, 0.95) || !near(l.HiSeconds, 1.054) {
 		t.Errorf("lastOld %+v", ph.LastOld)
 	}
-	if st := ph.Stable; st == nil || !near(st.Seconds, 1.052) || !near(st.LoSeconds, 0.952) {
+	if st := ph.Stable; st == nil || !near(st.Seconds, 1.052) || !near(st.LoSeconds, 0.95) {
 		t.Errorf("stable %+v", ph.Stable)
 	}
 	if ph.Visitors.Errors != 0 || ph.Visitors.Samples != len(s) || ph.WindowSamples != 10 {
@@ -99,7 +100,7 @@ func TestMixedSwitchWidensBounds(t *testing.T) {
 		t.Errorf("old share %v, want about a third", ph.Mixed.OldSharePercent)
 	}
 	// Stable from the first answer after the last primary one.
-	if !near(ph.Stable.Seconds, ph.LastOld.Seconds+0.1) || !near(ph.Stable.HiSeconds, ph.Stable.Seconds+ph.SpreadSeconds) {
+	if !near(ph.Stable.Seconds, ph.LastOld.Seconds+0.1) || !near(ph.Stable.HiSeconds, ph.Stable.Seconds+ph.SpreadSeconds+0.002) {
 		t.Errorf("stable %+v lastOld %+v", ph.Stable, ph.LastOld)
 	}
 }

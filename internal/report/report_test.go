@@ -113,7 +113,7 @@ func TestBuildPass(t *testing.T) {
 	if r.Verdict != drill.Pass || len(r.Reasons) != 0 || len(r.LimitsFailed) != 0 {
 		t.Fatalf("verdict %s, reasons %q", r.Verdict, r.Reasons)
 	}
-	want := "pass: failover stable in 1.055 s (0.955..1.055) to us-west-1, recovery stable in 1.055 s (0.955..1.055) to us-east-1, " +
+	want := "pass: failover stable in 1.055 s (0.950..1.060) to us-west-1, recovery stable in 1.055 s (0.950..1.060) to us-east-1, " +
 		"0 user-visible errors (error rate 0.00%), 0 slow, latency p95 5 ms, cart intact, bucket restored exactly"
 	if r.Summary != want {
 		t.Errorf("summary\n got %q\nwant %q", r.Summary, want)
