@@ -321,7 +321,8 @@ func readSwitch(visitor []drill.Sample, cfg drill.Config, since, until time.Time
 		}
 	}
 	// A person calls it done when, besides, the last stable window of the span shows
-	// about the stable share (10 points of slack for two samplers' chance).
+	// about the stable share (5 points of slack for two samplers' chance: a secondary
+	// failing 20% shows 80% ± 8, a finished switch 98% or more).
 	if !sr.stable.IsZero() {
 		n, g := 0, 0
 		for _, s := range span {
@@ -332,7 +333,7 @@ func readSwitch(visitor []drill.Sample, cfg drill.Config, since, until time.Time
 				}
 			}
 		}
-		sr.confirmed = n > 0 && 100*float64(g)/float64(n) >= float64(cfg.StableSharePercent)-10
+		sr.confirmed = n > 0 && 100*float64(g)/float64(n) >= float64(cfg.StableSharePercent)-5
 	}
 	if !restoreAt.IsZero() {
 		n, o := 0, 0
