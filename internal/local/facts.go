@@ -100,7 +100,8 @@ func Steps(events []asl.Event) []drill.StepRecord {
 // (internal/measure) with the drill's limits. The failover's figures count the
 // visitor's requests sent from the block until the restore, the recovery's those sent
 // after it, each judged when its answer arrived: the same population the probe samples
-// in each mode. A figure the visitor's log cannot confirm yet is provisional: the
+// in each mode (a failover answer that arrives after the restore could be seen belongs
+// to the recovery already). A figure the visitor's log cannot confirm yet is provisional: the
 // first answer from the new origin after the last window that failed. Nil without a
 // block or without a visitor.
 func Truth(sb *sandbox.Sandbox, since time.Time, bucket string, visitor []drill.Sample, interval time.Duration, cfg drill.Config) *drill.SandboxFacts {
@@ -123,13 +124,18 @@ func Truth(sb *sandbox.Sandbox, since time.Time, bucket string, visitor []drill.
 	}
 	facts := &drill.SandboxFacts{}
 	facts.Truth.VisitorIntervalMs = float64(interval.Microseconds()) / 1000
-	fo := truthPhases(cfg, drill.ModeFailover, blockAt, restoreAt, visitor, interval)
+	// An answer after the restore could be seen belongs to the recovery already.
+	answeredBy := time.Time{}
+	if !restoreAt.IsZero() {
+		answeredBy = restoreAt.Add(sb.Config().PropagationDelay)
+	}
+	fo := truthPhases(cfg, drill.ModeFailover, blockAt, restoreAt, answeredBy, visitor, interval)
 	facts.Truth.Failover = &fo
 	if fo.Stable != nil {
 		facts.Truth.FailoverSeconds = fo.Stable.Seconds
 	}
 	if !restoreAt.IsZero() {
-		rc := truthPhases(cfg, drill.ModeRecovery, restoreAt, time.Time{}, visitor, interval)
+		rc := truthPhases(cfg, drill.ModeRecovery, restoreAt, time.Time{}, time.Time{}, visitor, interval)
 		facts.Truth.Recovery = &rc
 		if rc.Stable != nil {
 			facts.Truth.RecoverySeconds = rc.Stable.Seconds
@@ -139,12 +145,12 @@ func Truth(sb *sandbox.Sandbox, since time.Time, bucket string, visitor []drill.
 }
 
 // truthPhases are the visitor's figures for the requests it sent in [since, until)
-// (until zero: no end).
-func truthPhases(cfg drill.Config, mode string, since, until time.Time, visitor []drill.Sample, interval time.Duration) drill.Phases {
+// (until zero: no end) and that were answered by answeredBy (zero: whenever).
+func truthPhases(cfg drill.Config, mode string, since, until, answeredBy time.Time, visitor []drill.Sample, interval time.Duration) drill.Phases {
 	var span []drill.Sample
 	var end time.Time
 	for _, s := range visitor {
-		if !s.SentAt.Before(since) && (until.IsZero() || s.SentAt.Before(until)) {
+		if !s.SentAt.Before(since) && (until.IsZero() || s.SentAt.Before(until)) && (answeredBy.IsZero() || !s.At.After(answeredBy)) {
 			span = append(span, s)
 			if s.At.After(end) {
 				end = s.At
