@@ -23,6 +23,7 @@ var functions = []struct {
 	{drill.FuncProbe, nil},
 	{drill.FuncRestore, []string{drill.EnvLedgerBucket}},
 	{drill.FuncReport, []string{drill.EnvLedgerBucket}},
+	{drill.FuncSweeper, []string{drill.EnvLedgerBucket}},
 }
 
 // build compiles a function with the flags infra/ uses for Lambda (or for the host).
@@ -49,7 +50,7 @@ func TestEveryFunctionHasAFolder(t *testing.T) {
 		}
 	}
 	if len(dirs) != len(functions) {
-		t.Errorf("function folders %v, want exactly the %d functions the ASL calls", dirs, len(functions))
+		t.Errorf("function folders %v, want exactly the %d functions (the ASL's and the sweeper)", dirs, len(functions))
 	}
 }
 

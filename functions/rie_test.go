@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -127,15 +129,29 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	sc := sb.Config()
 	// The SDK's standard environment, as Lambda sets it, plus the endpoint override
 	// that points S3 at the sandbox (an IP endpoint makes the SDK use path-style).
-	awsEnv := map[string]string{
-		"AWS_REGION": sc.PrimaryRegion, "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local-secret",
-		"AWS_ENDPOINT_URL_S3": sb.Primary().S3URL, drill.EnvLedgerBucket: sc.LedgerBucket,
+	// Each signs as itself, and the sandbox holds it to its deployed policy.
+	sb.SetPolicies(local.Policies(sc, local.StateMachineARN(sc.PrimaryRegion)))
+	awsEnv := func(function string) map[string]string {
+		return map[string]string{
+			"AWS_REGION": sc.PrimaryRegion, "AWS_ACCESS_KEY_ID": function, "AWS_SECRET_ACCESS_KEY": "local-secret",
+			"AWS_ENDPOINT_URL_S3": sb.Primary().S3URL, drill.EnvLedgerBucket: sc.LedgerBucket,
+		}
 	}
-	block := startUnderRIE(t, rie, drill.FuncBlock, awsEnv)
-	restore := startUnderRIE(t, rie, drill.FuncRestore, awsEnv)
+	block := startUnderRIE(t, rie, drill.FuncBlock, awsEnv(drill.FuncBlock))
+	restore := startUnderRIE(t, rie, drill.FuncRestore, awsEnv(drill.FuncRestore))
+	id := func(name string) map[string]any {
+		return map[string]any{"execution": name, "startTime": "2025-06-01T12:00:00.123Z",
+			"executionArn": asl.ExecutionARN(local.StateMachineARN(sc.PrimaryRegion), name)}
+	}
+	with := func(m map[string]any, kv ...any) map[string]any {
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
 
 	t.Run("typed error keeps its name through aws-lambda-go", func(t *testing.T) {
-		out := block.invoke(t, map[string]any{"execution": "rie-1", "config": map[string]any{"items": 0}})
+		out := block.invoke(t, with(id("rie-1"), "config", map[string]any{"items": 0}))
 		if out["errorType"] != "InvalidInput" {
 			t.Fatalf("errorType %v, want InvalidInput (the ASL's ErrorEquals): %v", out["errorType"], out)
 		}
@@ -151,7 +167,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 
 	t.Run("block then restore", func(t *testing.T) {
 		cfg := map[string]any{"distribution": sb.DistributionURL(), "primaryBucket": sc.PrimaryBucket}
-		out := block.invoke(t, map[string]any{"execution": "rie-2", "config": cfg})
+		out := block.invoke(t, with(id("rie-2"), "config", cfg))
 		if out["errorType"] != nil || out["blockedAt"] == nil {
 			t.Fatalf("block: %v", out)
 		}
@@ -160,7 +176,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		}
 		// What RestoreAfterFailure sends (the safety net's input differs only in its
 		// reason, and then waits DefaultSettle before looking again).
-		out = restore.invoke(t, map[string]any{"execution": "rie-2", "reason": drill.ReasonFailure})
+		out = restore.invoke(t, with(id("rie-2"), "reason", drill.ReasonFailure))
 		if out["errorType"] != nil || out["matchesPrior"] != true {
 			t.Fatalf("restore: %v", out)
 		}

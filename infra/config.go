@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
 )
@@ -19,7 +20,7 @@ const (
 	CtxDistributionDomain  = "distributionDomain"  // required: the CloudFront distribution (domain or https URL)
 	CtxPrimaryRegion       = "primaryRegion"       // region of primaryBucket
 	CtxSecondaryRegion     = "secondaryRegion"     // region config.json must name after failover
-	CtxSchedule            = "schedule"            // optional: rate(...) or cron(...) for EventBridge Scheduler
+	CtxSchedule            = "schedule"            // optional: rate(...) or cron(...) for EventBridge Scheduler, at least 1 hour apart
 	CtxNotifyEmail         = "notifyEmail"         // optional: email subscribed to the results topic
 	CtxReportRetentionDays = "reportRetentionDays" // days the ledger keeps runs/ (reports, run tickets)
 )
@@ -65,7 +66,7 @@ func (e *ContextError) Error() string {
 var (
 	// EventBridge Scheduler: rate(value unit) and cron with six fields
 	// (minutes hours day-of-month month day-of-week year).
-	rateExpr  = regexp.MustCompile(`^rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
+	rateExpr  = regexp.MustCompile(`^rate\(\s*([1-9]\d{0,8})\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
 	cronExpr  = regexp.MustCompile(`^cron\(([^()]+)\)$`)
 	emailAddr = regexp.MustCompile(`^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$`)
 )
@@ -185,17 +186,41 @@ func (c Config) targetProblems() []string {
 	return p
 }
 
+// MinScheduleInterval is the shortest time between two scheduled drills: each one takes
+// the primary region off the internet for minutes, and a drill takes up to
+// statemachine.WorstCase to end.
+const MinScheduleInterval = time.Hour
+
 func checkSchedule(s string) string {
 	if rateExpr.MatchString(s) {
+		if d, _ := rateInterval(s); d < MinScheduleInterval {
+			return fmt.Sprintf("%q runs a drill every %v; drills must be at least %v apart", s, d, MinScheduleInterval)
+		}
 		return ""
 	}
 	if m := cronExpr.FindStringSubmatch(s); m != nil {
-		if n := len(strings.Fields(m[1])); n != 6 {
+		fields := strings.Fields(m[1])
+		if n := len(fields); n != 6 {
 			return fmt.Sprintf("%q has %d fields; EventBridge Scheduler cron needs 6 (minutes hours day-of-month month day-of-week year), e.g. cron(0 6 ? * MON *)", s, n)
+		}
+		// One minute of the hour at most: runs are then at least an hour apart.
+		if n, err := strconv.Atoi(fields[0]); err != nil || n < 0 || n > 59 {
+			return fmt.Sprintf("%q may run more than once an hour: its minutes field must be one number 0..59 (drills must be at least %v apart)", s, MinScheduleInterval)
 		}
 		return ""
 	}
 	return fmt.Sprintf("%q is not a schedule expression like rate(7 days) or cron(0 6 ? * MON *)", s)
+}
+
+// rateInterval is the interval of a rate(value unit) expression; false if s is not one.
+func rateInterval(s string) (time.Duration, bool) {
+	m := rateExpr.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
+	return time.Duration(n) * unit, true
 }
 
 // intValue accepts a JSON number (cdk.json) or a decimal string (-c key=value).

@@ -88,6 +88,12 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "schedule rate zero", set: map[string]any{CtxSchedule: "rate(0 days)"}, keys: []string{CtxSchedule}},
 		{name: "schedule cron with 5 fields", set: map[string]any{CtxSchedule: "cron(0 6 * * 1)"}, keys: []string{CtxSchedule}},
 		{name: "schedule at()", set: map[string]any{CtxSchedule: "at(2030-01-01T00:00:00)"}, keys: []string{CtxSchedule}},
+		{name: "schedule every 30 minutes", set: map[string]any{CtxSchedule: "rate(30 minutes)"}, keys: []string{CtxSchedule}},
+		{name: "schedule every 59 minutes", set: map[string]any{CtxSchedule: "rate(59 minutes)"}, keys: []string{CtxSchedule}},
+		{name: "cron every minute of an hour", set: map[string]any{CtxSchedule: "cron(* 6 ? * MON *)"}, keys: []string{CtxSchedule}},
+		{name: "cron twice an hour", set: map[string]any{CtxSchedule: "cron(0,30 6 ? * MON *)"}, keys: []string{CtxSchedule}},
+		{name: "cron every 15 minutes", set: map[string]any{CtxSchedule: "cron(0/15 * * * ? *)"}, keys: []string{CtxSchedule}},
+		{name: "cron minute out of range", set: map[string]any{CtxSchedule: "cron(60 6 ? * MON *)"}, keys: []string{CtxSchedule}},
 		{name: "bad email", set: map[string]any{CtxNotifyEmail: "sre-at-example"}, keys: []string{CtxNotifyEmail}},
 		{name: "email without domain dot", set: map[string]any{CtxNotifyEmail: "sre@localhost"}, keys: []string{CtxNotifyEmail}},
 		{name: "retention zero", set: map[string]any{CtxReportRetentionDays: "0"}, keys: []string{CtxReportRetentionDays}},
@@ -140,7 +146,8 @@ func TestConfigFromContextErrors(t *testing.T) {
 }
 
 func TestConfigFromContextAcceptsSchedules(t *testing.T) {
-	for _, s := range []string{"rate(1 day)", "rate(7 days)", "rate(12 hours)", "rate(30 minutes)", "cron(0 6 ? * MON *)", "cron(15 10 1 * ? *)"} {
+	for _, s := range []string{"rate(1 day)", "rate(7 days)", "rate(12 hours)", "rate(1 hour)", "rate(60 minutes)", "rate(90 minutes)",
+		"cron(0 6 ? * MON *)", "cron(15 10 1 * ? *)", "cron(0 * * * ? *)"} {
 		t.Run(s, func(t *testing.T) {
 			m := validContext()
 			m[CtxSchedule] = s
@@ -148,6 +155,16 @@ func TestConfigFromContextAcceptsSchedules(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// A schedule under an hour stops synth with a message naming the key and the minimum.
+func TestScheduleUnderAnHourSaysWhy(t *testing.T) {
+	m := validContext()
+	m[CtxSchedule] = "rate(30 minutes)"
+	_, err := ConfigFromContext(ctx(m))
+	if err == nil || !strings.Contains(err.Error(), "schedule: \"rate(30 minutes)\" runs a drill every 30m0s; drills must be at least 1h0m0s apart") {
+		t.Errorf("err = %v", err)
 	}
 }
 
@@ -208,7 +225,7 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 }
 
 func TestFunctionNamesAreTheDrillFunctions(t *testing.T) {
-	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart}
+	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart, drill.FuncSweeper}
 	got := FunctionNames()
 	sort.Strings(got)
 	if !slices.Equal(got, want) {

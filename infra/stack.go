@@ -9,18 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -42,19 +37,22 @@ type FailoverDrillStackProps struct {
 	// Functions builds the Lambda code; nil builds functions/<name> with the local Go
 	// toolchain (GoBuilder).
 	Functions FunctionBuilder
+	// Now is the moment of synth (nil: time.Now); the drill schedule's start date is
+	// computed from it.
+	Now func() time.Time
 }
 
 // functionSpec is one Lambda function of the drill.
 type functionSpec struct {
 	name        string // folder under functions/ (drill.Func*)
 	id          string // construct ID
-	placeholder string // its ARN's ${Placeholder} in the ASL
+	placeholder string // its ARN's ${Placeholder} in the ASL; "" for the sweeper, which the flow never calls
 	description string
 	timeout     time.Duration
 	memoryMB    float64
 }
 
-// functionSpecs are the five functions, in flow order.
+// functionSpecs are the five functions of the flow, in flow order, and the sweeper.
 var functionSpecs = []functionSpec{
 	{drill.FuncProbe, "ProbeFunction", "ProbeFunctionArn",
 		"Failover drill: samples the CloudFront distribution (steady state, failover, recovery)", 15 * time.Minute, 512},
@@ -66,6 +64,10 @@ var functionSpecs = []functionSpec{
 		"Failover drill: restores the primary bucket's public access block from the ticket", 3 * time.Minute, 256},
 	{drill.FuncReport, "ReportFunction", "ReportFunctionArn",
 		"Failover drill: judges the drill and writes the report to the ledger", 1 * time.Minute, 256},
+	// One restore takes seconds (the cart clean-up is bounded at 20 s); the timeout stays
+	// well under the schedule's interval, and enters the sweeper's time bound.
+	{drill.FuncSweeper, "SweeperFunction", "",
+		"Failover drill: restores every lock whose execution has ended, whatever events were lost", SweeperTimeout, 256},
 }
 
 // FunctionNames are the folders under functions/ that the stack deploys.
@@ -89,6 +91,9 @@ func DefinitionSubstitutions(cfg Config, functionARNs map[string]string) (map[st
 	}
 	maps.Copy(subs, drill.LimitSubstitutions(cfg.drillConfig()))
 	for _, s := range functionSpecs {
+		if s.placeholder == "" {
+			continue
+		}
 		arn, ok := functionARNs[s.name]
 		if !ok || arn == "" {
 			return nil, fmt.Errorf("definition substitutions: no ARN for function %s", s.name)
@@ -170,9 +175,11 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 	for _, spec := range functionSpecs {
 		fns[spec.name] = newGoFunction(stack, builder, spec, functionEnv(spec.name, cfg, ledger))
 	}
-	grantFunctions(stack, cfg, ledger, fns)
 
 	sm := newStateMachine(stack, cfg, fns)
+	// After the state machine: the sweeper's policy names its executions (the state
+	// machine does not name the sweeper, so there is no cycle).
+	grantFunctions(stack, cfg, ledger, sm, fns)
 
 	// Failed deliveries of the safety net and of notifications land here; an alarm
 	// reports any message in it.
@@ -187,10 +194,16 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 	}}, nil)
 
 	newSafetyNet(stack, sm, fns[drill.FuncRestore], dlq)
+	newSweeper(stack, fns[drill.FuncSweeper], dlq)
 	if cfg.Schedule != "" {
-		newSchedule(stack, cfg, sm)
+		now := props.Now
+		if now == nil {
+			now = time.Now
+		}
+		newSchedule(stack, cfg, sm, dlq, now())
 	}
 	topic := newNotifications(stack, cfg, sm, ledger, dlq)
+	newAlarms(stack, cfg, sm, fns[drill.FuncSweeper], dlq, topic)
 
 	awscdk.NewCfnOutput(stack, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: sm.StateMachineArn(), Description: jsii.String("The failover drill state machine"),
@@ -216,8 +229,9 @@ func contextOf(node constructs.Node) func(string) any {
 	return func(key string) any { return node.TryGetContext(jsii.String(key)) }
 }
 
-// newLedger is the drill's state: locks/<bucket>.json (lock + restore ticket) and
-// runs/<execution>/ (ticket copy, report.json, report.html).
+// newLedger is the drill's state: locks/<bucket>.json (the lock, which carries the
+// restore data: never expires) and runs/<execution>/ (the run ticket
+// ticket-<start>.json, report.json, report.html: expire after reportRetentionDays).
 func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
 	days := awscdk.Duration_Days(jsii.Number(float64(cfg.ReportRetentionDays)))
 	ledger := awss3.NewBucket(stack, jsii.String("Ledger"), &awss3.BucketProps{
@@ -256,7 +270,7 @@ func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
 // functionEnv is the environment each function needs, and nothing more.
 func functionEnv(name string, cfg *Config, ledger awss3.IBucket) map[string]*string {
 	switch name {
-	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncProbe:
+	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper, drill.FuncProbe:
 		// Restore needs no target: the run's ticket names the bucket and its region.
 		// The probe writes only its sample logs there.
 		return map[string]*string{drill.EnvLedgerBucket: ledger.BucketName()}
@@ -310,82 +324,6 @@ func newGoFunction(stack awscdk.Stack, builder FunctionBuilder, spec functionSpe
 	return fn
 }
 
-// grantFunctions gives each function exactly the AWS access its step needs.
-// seed-cart speaks only HTTP to the shop: no grant. probe-cloudfront speaks HTTP to
-// CloudFront and may only write its sample logs (runs/*/samples-*.json) to the ledger.
-func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, fns map[string]awslambda.Function) {
-	targetBucketARN := TargetBucketARN(stack, cfg.PrimaryBucket)
-	ledgerObjects := []*string{ledger.ArnForObjects(jsii.String("locks/*")), ledger.ArnForObjects(jsii.String("runs/*"))}
-
-	publicAccess := func() awsiam.PolicyStatement {
-		// PutBucketPublicAccessBlock also authorizes DeletePublicAccessBlock.
-		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("TargetBucketPublicAccessBlock"),
-			Actions:   jsii.Strings("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
-			Resources: &[]*string{targetBucketARN},
-		})
-	}
-	// Without s3:ListBucket a missing lock or ticket reads as AccessDenied instead of
-	// NoSuchKey, and the functions could not tell "no lock" from "no permission".
-	listLedger := func() awsiam.PolicyStatement {
-		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("LedgerList"),
-			Actions:   jsii.Strings("s3:ListBucket"),
-			Resources: &[]*string{ledger.BucketArn()},
-		})
-	}
-	ledgerAccess := func(actions ...string) awsiam.PolicyStatement {
-		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("LedgerObjects"),
-			Actions:   jsii.Strings(actions...),
-			Resources: &ledgerObjects,
-		})
-	}
-
-	block := fns[drill.FuncBlock]
-	block.AddToRolePolicy(publicAccess())
-	block.AddToRolePolicy(listLedger())
-	block.AddToRolePolicy(ledgerAccess("s3:GetObject", "s3:PutObject"))
-
-	restore := fns[drill.FuncRestore]
-	restore.AddToRolePolicy(publicAccess())
-	restore.AddToRolePolicy(listLedger())
-	restore.AddToRolePolicy(ledgerAccess("s3:GetObject", "s3:PutObject", "s3:DeleteObject"))
-
-	samples := ledger.ArnForObjects(jsii.String(drill.SamplesKeyPattern))
-	probe := fns[drill.FuncProbe]
-	probe.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("LedgerSampleLogs"),
-		Actions:   jsii.Strings("s3:PutObject"),
-		Resources: &[]*string{samples},
-	}))
-
-	report := fns[drill.FuncReport]
-	report.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("LedgerReports"),
-		Actions:   jsii.Strings("s3:PutObject"),
-		Resources: &[]*string{ledger.ArnForObjects(jsii.String("runs/*"))},
-	}))
-	// The report reads the probe's sample logs; a missing one must read 404, not 403.
-	report.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("LedgerSampleLogsRead"),
-		Actions:   jsii.Strings("s3:GetObject"),
-		Resources: &[]*string{samples},
-	}))
-	report.AddToRolePolicy(listLedger())
-
-	for _, fn := range []awslambda.Function{block, restore, report, probe} {
-		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/...), " +
-				"unknown at deploy time; access is limited to those prefixes of this stack's ledger bucket (the probe and the report's reads: runs/*/samples-*.json only)."),
-			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
-				Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks\/\*|runs\/\*|runs\/\*\/samples-\*\.json)$/g`),
-			}},
-		}}, jsii.Bool(true))
-	}
-}
-
 // TargetBucketARN is arn:<partition>:s3:::<bucket>: the only bucket whose public access
 // block the drill may read or change.
 func TargetBucketARN(stack awscdk.Stack, bucket string) *string {
@@ -401,6 +339,9 @@ func newStateMachine(stack awscdk.Stack, cfg *Config, fns map[string]awslambda.F
 	arns := map[string]string{}
 	var fnARNs []*string
 	for _, spec := range functionSpecs {
+		if spec.placeholder == "" {
+			continue
+		}
 		arn := fns[spec.name].FunctionArn()
 		arns[spec.name] = *arn
 		fnARNs = append(fnARNs, arn)
@@ -423,8 +364,9 @@ func newStateMachine(stack awscdk.Stack, cfg *Config, fns map[string]awslambda.F
 		Retention:     awslogs.RetentionDays_THREE_MONTHS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	// The execution timeout is the ASL's own TimeoutSeconds (3600): CDK's Timeout prop
-	// does not apply to a string definition. A test holds the ASL to it.
+	// The execution timeout is the ASL's own TimeoutSeconds (14400, which covers the
+	// flow's worst case, statemachine.WorstCase): CDK's Timeout prop does not apply to a
+	// string definition.
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		// Inline (not an S3 asset) so template assertions can read the flow; CloudFormation
 		// fills the ${Placeholders} from DefinitionSubstitutions.
@@ -465,48 +407,6 @@ func executionStatusPattern(sm awsstepfunctions.IStateMachine, statuses ...strin
 			"stateMachineArn": &[]*string{sm.StateMachineArn()},
 		},
 	}
-}
-
-// newSafetyNet restores by ticket whenever an execution ends: when it fails, times out
-// or is stopped, including where no Catch ran, and also when it succeeds, because a
-// block-bucket invocation the state machine retried may still be running and land its
-// block late (restore then waits it out and undoes it). The rule retries delivery;
-// what still fails lands in dlq.
-func newSafetyNet(stack awscdk.Stack, sm awsstepfunctions.IStateMachine, restore awslambda.Function, dlq awssqs.IQueue) {
-	rule := awsevents.NewRule(stack, jsii.String("SafetyNet"), &awsevents.RuleProps{
-		Description:  jsii.String("Failover drill safety net: make sure the primary bucket is restored whenever a drill execution ends"),
-		EventPattern: executionStatusPattern(sm, "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"),
-	})
-	rule.AddTarget(awseventstargets.NewLambdaFunction(restore, &awseventstargets.LambdaFunctionProps{
-		Event: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
-			"execution": awsevents.EventField_FromPath(jsii.String("$.detail.name")),
-			"reason":    drill.ReasonSafetyNet,
-		}),
-		RetryAttempts:   jsii.Number(20),
-		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(6)),
-		DeadLetterQueue: dlq,
-	}))
-	// The rule invokes restore asynchronously: Lambda retries a failed restore, then
-	// records the event in the DLQ instead of dropping it.
-	restore.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
-		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
-		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
-	})
-}
-
-// newSchedule starts the drill with input {} (the deployed defaults) on cfg.Schedule.
-func newSchedule(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine) {
-	awsscheduler.NewSchedule(stack, jsii.String("Schedule"), &awsscheduler.ScheduleProps{
-		Description: jsii.String("Starts the failover drill with the deployed defaults"),
-		Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(cfg.Schedule), awscdk.TimeZone_ETC_UTC()),
-		Target: awsschedulertargets.NewStepFunctionsStartExecution(sm, &awsschedulertargets.ScheduleTargetBaseProps{
-			Input: awsscheduler.ScheduleTargetInput_FromObject(map[string]interface{}{}),
-			// A retried StartExecution could start a second drill; the bucket lock would
-			// refuse it, but there is no reason to try.
-			RetryAttempts: jsii.Number(0),
-		}),
-	})
 }
 
 // newNotifications: an encrypted topic receiving every drill result and the alarms.
@@ -567,28 +467,5 @@ func newNotifications(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.State
 		DeadLetterQueue: dlq,
 	}))
 
-	alarmAction := awscloudwatchactions.NewSnsAction(topic)
-	failed := awscloudwatch.NewAlarm(stack, jsii.String("ExecutionsFailed"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("A failover drill execution failed (see the report in the ledger and the execution history)"),
-		Metric: sm.MetricFailed(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
-		}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	failed.AddAlarmAction(alarmAction)
-	undelivered := awscloudwatch.NewAlarm(stack, jsii.String("UndeliveredEvents"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("A safety-net restore or a notification could not be delivered: check the DLQ and the primary bucket's public access block NOW"),
-		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	undelivered.AddAlarmAction(alarmAction)
 	return topic
 }

@@ -21,7 +21,9 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/restore"
+	"github.com/unishop/failover-drill/internal/sweeper"
 	"github.com/unishop/failover-drill/statemachine"
 )
 
@@ -31,6 +33,9 @@ const (
 	testEmail        = "sre@example.com"
 	testSchedule     = "rate(7 days)"
 )
+
+// testNow is the scheduled stack's moment of synth.
+var testNow = time.Date(2025, 6, 4, 10, 0, 0, 0, time.UTC)
 
 // One jsii runtime and one app for the whole package: each jsii start costs seconds
 // and hundreds of MB. Tests that need it call fixture(t); config tests never start it.
@@ -162,7 +167,8 @@ func fixture(t *testing.T) *fixtures {
 			fxErr = err
 			return
 		}
-		f.scheduled = NewFailoverDrillStack(f.app, "FailoverDrillScheduled", &FailoverDrillStackProps{Config: &cfg, Functions: builder})
+		f.scheduled = NewFailoverDrillStack(f.app, "FailoverDrillScheduled", &FailoverDrillStackProps{Config: &cfg, Functions: builder,
+			Now: func() time.Time { return testNow }})
 		awscdk.Aspects_Of(f.app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 
 		start := time.Now()
@@ -328,12 +334,12 @@ func TestSynthTime(t *testing.T) {
 func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	f := fixture(t)
 	fns := resources(f.plainT, "AWS::Lambda::Function")
-	if len(fns) != 5 {
-		t.Fatalf("%d Lambda functions, want 5", len(fns))
+	if len(fns) != 6 {
+		t.Fatalf("%d Lambda functions, want 6", len(fns))
 	}
 	logGroups := resources(f.plainT, "AWS::Logs::LogGroup")
 	wantTimeout := map[string]float64{
-		drill.FuncProbe: 900, drill.FuncSeedCart: 120, drill.FuncBlock: 60, drill.FuncRestore: 180, drill.FuncReport: 60,
+		drill.FuncProbe: 900, drill.FuncSeedCart: 120, drill.FuncBlock: 60, drill.FuncRestore: 180, drill.FuncReport: 60, drill.FuncSweeper: 120,
 	}
 	ledgerID := logicalID(t, f.plain, "Ledger")
 	wantEnv := map[string]map[string]string{
@@ -342,6 +348,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 		drill.FuncBlock:    {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncReport:   {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncRestore:  {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
+		drill.FuncSweeper:  {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 	}
 	for _, spec := range functionSpecs {
 		t.Run(spec.name, func(t *testing.T) {
@@ -381,7 +388,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	cdkAssert(t, func() {
 		assertions.Template_FromJSON(&f.plainT, nil).ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
 			map[string]any{"Runtime": "provided.al2023", "Architectures": []string{"arm64"}, "Handler": "bootstrap"},
-			jsii.Number(5))
+			jsii.Number(6))
 	})
 }
 
@@ -423,8 +430,11 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 	if got := Placeholders(def); !slices.Equal(got, want) || !slices.Equal(keys, want) {
 		t.Errorf("ASL placeholders %v, substitution keys %v, drill.Placeholders %v: must be one set", got, keys, want)
 	}
-	// Every function's ARN is substituted, from that function.
+	// Every flow function's ARN is substituted, from that function.
 	for _, spec := range functionSpecs {
+		if spec.placeholder == "" {
+			continue
+		}
 		got := render(subs[spec.placeholder])
 		if want := "${" + logicalID(t, f.plain, spec.id) + ".Arn}"; got != want {
 			t.Errorf("%s = %s, want %s", spec.placeholder, got, want)
@@ -457,8 +467,12 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 	if fmt.Sprint(deployed) != fmt.Sprint(wantDeployed) {
 		t.Errorf("deployed defaults %v, want %v", deployed, wantDeployed)
 	}
-	if asl["TimeoutSeconds"] != float64(3600) {
-		t.Errorf("execution timeout %v, want 3600", asl["TimeoutSeconds"])
+	worst, err := statemachine.WorstCase(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := asl["TimeoutSeconds"].(float64); got != 14400 || got < worst.Total.Seconds() {
+		t.Errorf("execution timeout %v, want 14400 (>= the worst case %v)", asl["TimeoutSeconds"], worst.Total)
 	}
 }
 
@@ -499,7 +513,9 @@ func TestStateMachineLoggingTracingAndRole(t *testing.T) {
 	}
 	var want []string
 	for _, spec := range functionSpecs {
-		want = append(want, "${"+logicalID(t, f.plain, spec.id)+".Arn}")
+		if spec.placeholder != "" { // not the sweeper: the flow never calls it
+			want = append(want, "${"+logicalID(t, f.plain, spec.id)+".Arn}")
+		}
 	}
 	sort.Strings(invoked)
 	sort.Strings(want)
@@ -508,35 +524,64 @@ func TestStateMachineLoggingTracingAndRole(t *testing.T) {
 	}
 }
 
-func TestBucketAccessIsScopedToTheTarget(t *testing.T) {
+// One declaration, two enforcers: every function role's statements in the template are
+// exactly internal/policy's, the same statements the local replica enforces. Only the
+// Lambda service's own use of restore's role (its async-invoke failure destination,
+// the DLQ) and each role's logs and X-Ray are beyond the declaration.
+func TestRolePoliciesAreThePolicySource(t *testing.T) {
 	f := fixture(t)
-	targetARN := "arn:${AWS::Partition}:s3:::" + testBucket
-	ledgerID := logicalID(t, f.plain, "Ledger")
-	ledgerARN := "${" + ledgerID + ".Arn}"
-	roleOf := func(id string) string { return logicalID(t, f.plain, id+"Role") }
+	smID, _ := stateMachine(t, f.plainT)
+	dlq := "${" + logicalID(t, f.plain, "DeliveryDLQ") + ".Arn}"
+	values := policy.Values{
+		TargetBucketArn: "arn:${AWS::Partition}:s3:::" + testBucket,
+		LedgerArn:       "${" + logicalID(t, f.plain, "Ledger") + ".Arn}",
+		Executions:      "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${" + smID + ".Name}",
+	}
+	all := roleStatements(f.plainT)
+	for _, spec := range functionSpecs {
+		t.Run(spec.name, func(t *testing.T) {
+			var got []string
+			sids := map[string]bool{}
+			for _, st := range all[logicalID(t, f.plain, spec.id+"Role")] {
+				for _, a := range st.actions {
+					if strings.HasPrefix(a, "logs:") || strings.HasPrefix(a, "xray:") {
+						continue
+					}
+					for _, r := range st.resources {
+						if strings.HasPrefix(a, "sqs:") && r == dlq && spec.name == drill.FuncRestore {
+							continue // the async-invoke failure destination
+						}
+						got = append(got, a+" "+r)
+					}
+				}
+				sids[st.sid] = true
+			}
+			sort.Strings(got)
+			got = slices.Compact(got)
+			want := policy.Grants(policy.For(spec.name, values))
+			if !slices.Equal(got, want) {
+				t.Errorf("granted\n  %s\nwant (internal/policy)\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+			for _, st := range policy.For(spec.name, values) {
+				if !sids[st.Sid] {
+					t.Errorf("statement %s not in the template", st.Sid)
+				}
+			}
+		})
+	}
+	// And the facts the declaration stands for, against the template itself.
+	targetARN := values.TargetBucketArn
 	bucketControl := regexp.MustCompile(`^s3:(Get|Put|Delete)(Bucket)?PublicAccessBlock$`)
-
 	var pabRoles []string
-	for roleID, sts := range roleStatements(f.plainT) {
+	for roleID, sts := range all {
 		for _, st := range sts {
 			for _, a := range st.actions {
-				switch {
-				case bucketControl.MatchString(a):
+				if bucketControl.MatchString(a) {
 					if !slices.Equal(st.resources, []string{targetARN}) {
 						t.Errorf("role %s: %s on %v, want only %s", roleID, a, st.resources, targetARN)
 					}
 					if !slices.Contains(pabRoles, roleID) {
 						pabRoles = append(pabRoles, roleID)
-					}
-				case a == "s3:ListBucket":
-					if !slices.Equal(st.resources, []string{ledgerARN}) {
-						t.Errorf("role %s: s3:ListBucket on %v, want only the ledger", roleID, st.resources)
-					}
-				case strings.HasPrefix(a, "s3:"):
-					for _, r := range st.resources {
-						if r != ledgerARN+"/locks/*" && r != ledgerARN+"/runs/*" && r != ledgerARN+"/"+drill.SamplesKeyPattern {
-							t.Errorf("role %s: %s on %s, want only the ledger's locks/*, runs/* and %s", roleID, a, r, drill.SamplesKeyPattern)
-						}
 					}
 				}
 				if strings.Contains(a, "*") {
@@ -546,59 +591,10 @@ func TestBucketAccessIsScopedToTheTarget(t *testing.T) {
 		}
 	}
 	sort.Strings(pabRoles)
-	want := []string{roleOf("BlockBucketFunction"), roleOf("RestoreFunction")}
+	want := []string{logicalID(t, f.plain, "BlockBucketFunctionRole"), logicalID(t, f.plain, "RestoreFunctionRole"), logicalID(t, f.plain, "SweeperFunctionRole")}
 	sort.Strings(want)
 	if !slices.Equal(pabRoles, want) {
-		t.Errorf("roles with public access block permissions: %v, want block-bucket and restore %v", pabRoles, want)
-	}
-
-	// What each function's role may do, beyond its log group and X-Ray.
-	all := roleStatements(f.plainT)
-	granted := func(id string) []string {
-		var out []string
-		for _, st := range all[roleOf(id)] {
-			for _, a := range st.actions {
-				if strings.HasPrefix(a, "logs:") || strings.HasPrefix(a, "xray:") {
-					continue
-				}
-				for _, r := range st.resources {
-					out = append(out, a+" "+r)
-				}
-			}
-		}
-		sort.Strings(out)
-		return out
-	}
-	pab := []string{"s3:GetBucketPublicAccessBlock " + targetARN, "s3:PutBucketPublicAccessBlock " + targetARN}
-	tests := []struct {
-		id   string
-		want []string
-	}{
-		// The probe writes its sample logs and nothing else.
-		{"ProbeFunction", []string{"s3:PutObject " + ledgerARN + "/runs/*/samples-*.json"}},
-		{"SeedCartFunction", nil},
-		{"ReportFunction", []string{"s3:GetObject " + ledgerARN + "/runs/*/samples-*.json", "s3:ListBucket " + ledgerARN, "s3:PutObject " + ledgerARN + "/runs/*"}},
-		{"BlockBucketFunction", append(slices.Clone(pab),
-			"s3:GetObject "+ledgerARN+"/locks/*", "s3:GetObject "+ledgerARN+"/runs/*",
-			"s3:ListBucket "+ledgerARN,
-			"s3:PutObject "+ledgerARN+"/locks/*", "s3:PutObject "+ledgerARN+"/runs/*")},
-		{"RestoreFunction", append(slices.Clone(pab),
-			"s3:DeleteObject "+ledgerARN+"/locks/*", "s3:DeleteObject "+ledgerARN+"/runs/*",
-			"s3:GetObject "+ledgerARN+"/locks/*", "s3:GetObject "+ledgerARN+"/runs/*",
-			"s3:ListBucket "+ledgerARN,
-			"s3:PutObject "+ledgerARN+"/locks/*", "s3:PutObject "+ledgerARN+"/runs/*",
-			"sqs:GetQueueAttributes ${"+logicalID(t, f.plain, "DeliveryDLQ")+".Arn}",
-			"sqs:GetQueueUrl ${"+logicalID(t, f.plain, "DeliveryDLQ")+".Arn}",
-			"sqs:SendMessage ${"+logicalID(t, f.plain, "DeliveryDLQ")+".Arn}")},
-	}
-	for _, tc := range tests {
-		t.Run(tc.id, func(t *testing.T) {
-			want := slices.Clone(tc.want)
-			sort.Strings(want)
-			if got := granted(tc.id); !slices.Equal(got, want) {
-				t.Errorf("granted\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-			}
-		})
+		t.Errorf("roles with public access block permissions: %v, want block-bucket, restore and the sweeper %v", pabRoles, want)
 	}
 }
 
@@ -683,8 +679,8 @@ func TestSafetyNet(t *testing.T) {
 	for name, path := range paths {
 		tmpl = strings.ReplaceAll(tmpl, "<"+name+">", `"`+path.(string)+`"`)
 	}
-	if tmpl != `{"execution":"$.detail.name","reason":"safety-net"}` {
-		t.Errorf("input %s, want execution from $.detail.name and reason safety-net", tmpl)
+	if tmpl != `{"execution":"$.detail.name","executionArn":"$.detail.executionArn","reason":"safety-net","startTime":"$.detail.startDate"}` {
+		t.Errorf("input %s, want the execution's name, ARN and start from the event, and reason safety-net", tmpl)
 	}
 	if r, _ := tg["RetryPolicy"].(map[string]any); r == nil || r["MaximumRetryAttempts"].(float64) < 1 {
 		t.Errorf("retry policy %v, want retries", render(tg["RetryPolicy"]))
@@ -706,28 +702,163 @@ func TestSafetyNet(t *testing.T) {
 	})
 }
 
+// schedules are the template's schedules that start the state machine (the drill's).
+func drillSchedules(t *testing.T, tmpl map[string]any) map[string]map[string]any {
+	t.Helper()
+	smID, _ := stateMachine(t, tmpl)
+	out := map[string]map[string]any{}
+	for id, s := range resources(tmpl, "AWS::Scheduler::Schedule") {
+		if render(props(s)["Target"].(map[string]any)["Arn"]) == "${"+smID+"}" {
+			out[id] = s
+		}
+	}
+	return out
+}
+
 func TestScheduleOnlyWhenConfigured(t *testing.T) {
 	f := fixture(t)
-	if n := len(resources(f.plainT, "AWS::Scheduler::Schedule")); n != 0 {
-		t.Errorf("default stack has %d schedules, want none", n)
+	if n := len(drillSchedules(t, f.plainT)); n != 0 {
+		t.Errorf("default stack has %d drill schedules, want none", n)
 	}
-	scheds := resources(f.scheduledT, "AWS::Scheduler::Schedule")
+	scheds := drillSchedules(t, f.scheduledT)
 	if len(scheds) != 1 {
-		t.Fatalf("scheduled stack has %d schedules, want 1", len(scheds))
+		t.Fatalf("scheduled stack has %d drill schedules, want 1", len(scheds))
 	}
 	smID, _ := stateMachine(t, f.scheduledT)
+	dlq := "${" + logicalID(t, f.scheduled, "DeliveryDLQ") + ".Arn}"
 	for _, s := range scheds {
 		p := props(s)
 		tg := p["Target"].(map[string]any)
-		if p["ScheduleExpression"] != testSchedule || render(tg["Arn"]) != "${"+smID+"}" || tg["Input"] != "{}" {
+		if p["ScheduleExpression"] != testSchedule || tg["Input"] != "{}" {
 			t.Errorf("schedule %v, want %s starting the state machine with {}", render(p), testSchedule)
+		}
+		// Not at deploy time: a rate schedule without a start date starts at once.
+		if p["StartDate"] != "2025-06-09T00:00:00.000Z" {
+			t.Errorf("start date %v, want the first Monday 00:00 UTC at least an hour after synth (%v)", p["StartDate"], testNow)
+		}
+		if render(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":3600,"MaximumRetryAttempts":3}` || render(tg["DeadLetterConfig"].(map[string]any)["Arn"]) != dlq {
+			t.Errorf("retry %v, dead letters %v: want retries and the DLQ", render(tg["RetryPolicy"]), render(tg["DeadLetterConfig"]))
 		}
 		roleID := tg["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 		for _, st := range roleStatements(f.scheduledT)[roleID] {
-			if !slices.Equal(st.actions, []string{"states:StartExecution"}) || !slices.Equal(st.resources, []string{"${" + smID + "}"}) {
-				t.Errorf("schedule role may %v on %v, want only states:StartExecution on this state machine", st.actions, st.resources)
+			switch {
+			case slices.Equal(st.actions, []string{"states:StartExecution"}) && slices.Equal(st.resources, []string{"${" + smID + "}"}):
+			case slices.Equal(st.actions, []string{"sqs:SendMessage"}) && slices.Equal(st.resources, []string{dlq}):
+			default:
+				t.Errorf("schedule role may %v on %v, want only states:StartExecution on this state machine and the DLQ", st.actions, st.resources)
 			}
 		}
+	}
+}
+
+func TestScheduleStart(t *testing.T) {
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	for _, tc := range []struct{ expr, now, want string }{
+		{"rate(1 day)", "2025-06-01T10:00:00Z", "2025-06-02T00:00:00Z"},
+		{"rate(1 day)", "2025-06-01T23:30:00Z", "2025-06-03T00:00:00Z"}, // under an hour away: the next
+		{"rate(1 day)", "2025-06-01T23:00:00Z", "2025-06-02T00:00:00Z"}, // exactly an hour away
+		{"rate(1 hour)", "2025-06-01T10:20:00Z", "2025-06-01T12:00:00Z"},
+		{"rate(7 days)", "2025-06-04T10:00:00Z", "2025-06-09T00:00:00Z"}, // a Monday
+		{"rate(12 hours)", "2025-06-01T11:30:00Z", "2025-06-02T00:00:00Z"},
+	} {
+		got := ScheduleStart(tc.expr, at(tc.now))
+		if got == nil || !got.Equal(at(tc.want)) {
+			t.Errorf("ScheduleStart(%s, %s) = %v, want %s", tc.expr, tc.now, got, tc.want)
+		}
+		// A redeploy later never moves the grid.
+		if later := ScheduleStart(tc.expr, at(tc.now).Add(3*24*time.Hour)); later.Sub(*got)%(time.Hour) != 0 {
+			t.Errorf("%s: redeploy moved the grid: %v then %v", tc.expr, got, later)
+		}
+	}
+	if got := ScheduleStart("cron(0 6 ? * MON *)", at("2025-06-01T10:00:00Z")); got != nil {
+		t.Errorf("cron start %v, want none", got)
+	}
+}
+
+// The sweeper is always deployed (not tied to the drill's schedule) and runs every 5
+// minutes, retried, into the DLQ; only a failed sweep's next sweep retries it.
+func TestSweeperAlwaysRuns(t *testing.T) {
+	f := fixture(t)
+	for name, tmpl := range map[string]map[string]any{"default": f.plainT, "scheduled": f.scheduledT} {
+		stack := f.plain
+		if name == "scheduled" {
+			stack = f.scheduled
+		}
+		fnID := logicalID(t, stack, "SweeperFunction")
+		var found int
+		for _, s := range resources(tmpl, "AWS::Scheduler::Schedule") {
+			p := props(s)
+			tg := p["Target"].(map[string]any)
+			if render(tg["Arn"]) != "${"+fnID+".Arn}" {
+				continue
+			}
+			found++
+			if p["ScheduleExpression"] != "rate(5 minutes)" || render(p["FlexibleTimeWindow"]) != `{"Mode":"OFF"}` || p["State"] == "DISABLED" {
+				t.Errorf("%s: sweeper schedule %v", name, render(p))
+			}
+			if render(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":300,"MaximumRetryAttempts":3}` || tg["DeadLetterConfig"] == nil {
+				t.Errorf("%s: sweeper target retry %v DLQ %v", name, render(tg["RetryPolicy"]), render(tg["DeadLetterConfig"]))
+			}
+		}
+		if found != 1 {
+			t.Errorf("%s stack: %d sweeper schedules, want 1", name, found)
+		}
+		for _, c := range resources(tmpl, "AWS::Lambda::EventInvokeConfig") {
+			p := props(c)
+			if render(p["FunctionName"]) == "${"+fnID+"}" && p["MaximumRetryAttempts"] != float64(0) {
+				t.Errorf("%s: sweeper async retries %v, want 0 (the next sweep is the retry)", name, p["MaximumRetryAttempts"])
+			}
+		}
+	}
+	if SweeperTimeout >= sweeper.Interval {
+		t.Errorf("sweeper timeout %v must stay under its interval %v", SweeperTimeout, sweeper.Interval)
+	}
+}
+
+// Every way an execution can end badly, restore failures and the sweeper's findings
+// each have an alarm on the topic.
+func TestAlarms(t *testing.T) {
+	f := fixture(t)
+	topicID := logicalID(t, f.plain, "Notifications")
+	smID, _ := stateMachine(t, f.plainT)
+	sweeperID := logicalID(t, f.plain, "SweeperFunction")
+	alarms := resources(f.plainT, "AWS::CloudWatch::Alarm")
+	for _, tc := range []struct {
+		id, namespace, metric, dimension, op string
+		missing                              string
+	}{
+		{"ExecutionsFailed", "AWS/States", "ExecutionsFailed", `{"Ref":"` + smID + `"}`, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		{"ExecutionsTimedOut", "AWS/States", "ExecutionsTimedOut", `{"Ref":"` + smID + `"}`, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		{"ExecutionsAborted", "AWS/States", "ExecutionsAborted", `{"Ref":"` + smID + `"}`, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		{"RestoreFailed", "FailoverDrill", "RestoreFailed", `"` + testBucket + `"`, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		{"SweeperRestoredLock", "FailoverDrill", "SweeperRestoredLocks", `"sweeper"`, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		{"SweeperFailing", "AWS/Lambda", "Errors", `{"Ref":"` + sweeperID + `"}`, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		{"SweeperNotRunning", "AWS/Lambda", "Invocations", `{"Ref":"` + sweeperID + `"}`, "LessThanThreshold", "breaching"},
+		{"UndeliveredEvents", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "", "GreaterThanOrEqualToThreshold", "notBreaching"},
+	} {
+		a, ok := alarms[logicalID(t, f.plain, tc.id)]
+		if !ok {
+			t.Errorf("no alarm %s", tc.id)
+			continue
+		}
+		p := props(a)
+		dims, _ := json.Marshal(p["Dimensions"])
+		if p["Namespace"] != tc.namespace || p["MetricName"] != tc.metric || !strings.Contains(string(dims), tc.dimension) ||
+			p["ComparisonOperator"] != tc.op || p["Threshold"] != float64(1) || p["TreatMissingData"] != tc.missing ||
+			render(p["AlarmActions"]) != "[${"+topicID+"}]" {
+			t.Errorf("alarm %s: %v", tc.id, render(p))
+		}
+	}
+	stranded := props(alarms[logicalID(t, f.plain, "SweeperFoundStrandedLock")])
+	if m, _ := json.Marshal(stranded["Metrics"]); !strings.Contains(string(m), "stranded + unchecked") ||
+		!strings.Contains(string(m), "SweeperStrandedLocks") || !strings.Contains(string(m), "SweeperUncheckedLocks") {
+		t.Errorf("SweeperFoundStrandedLock alarm %s", m)
 	}
 }
 
@@ -761,15 +892,6 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("results target %v, want the topic", render(tg["Arn"]))
 	}
 
-	alarm := props(resources(f.plainT, "AWS::CloudWatch::Alarm")[logicalID(t, f.plain, "ExecutionsFailed")])
-	if alarm["MetricName"] != "ExecutionsFailed" || alarm["Namespace"] != "AWS/States" || alarm["Threshold"] != float64(1) ||
-		alarm["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" || alarm["Period"] != float64(300) ||
-		render(alarm["AlarmActions"]) != "[${"+topicID+"}]" {
-		t.Errorf("ExecutionsFailed alarm %v", render(alarm))
-	}
-	if dims, _ := json.Marshal(alarm["Dimensions"]); !strings.Contains(string(dims), `{"Ref":"`+smID+`"}`) {
-		t.Errorf("alarm dimensions %s, want this state machine", dims)
-	}
 }
 
 func TestOutputs(t *testing.T) {

@@ -2,10 +2,13 @@ package statemachine_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/unishop/failover-drill/internal/toolcheck"
 	"github.com/unishop/failover-drill/statemachine"
@@ -57,7 +60,67 @@ func TestEveryStateFromPreflightOnReachesRestore(t *testing.T) {
 			t.Errorf("state %s has no States.ALL catch to RestoreAfterFailure", name)
 		}
 	}
-	if def.States["RestoreAfterFailure"].Next != "ReportAfterFailure" || def.States["ReportAfterFailure"].Next != "FailWithCause" {
-		t.Error("the failure path must be RestoreAfterFailure -> ReportAfterFailure -> FailWithCause")
+	if def.States["RestoreAfterFailure"].Next != "ReportAfterFailure" || def.States["ReportAfterFailure"].Next != "RestoreOutcome" {
+		t.Error("the failure path must be RestoreAfterFailure -> ReportAfterFailure -> RestoreOutcome")
+	}
+}
+
+// The execution's TimeoutSeconds covers the worst case of its states, so it can never
+// time out between BlockBucket and the end of the restore while every state is still
+// within its own bounds (a timeout there would strand the block until the sweeper
+// came). It stays within 15 minutes of that worst case, so it still ends a stuck run.
+func TestExecutionTimeoutCoversTheWorstCase(t *testing.T) {
+	b, err := statemachine.WorstCase(statemachine.Definition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout, err := statemachine.TimeoutSeconds(statemachine.Definition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for i, s := range b.Path {
+		if b.State[i] > 0 {
+			steps = append(steps, fmt.Sprintf("%s %v", s, b.State[i]))
+		}
+	}
+	t.Logf("worst case %v (%.0f s) along %s; TimeoutSeconds %.0f s", b.Total, b.Total.Seconds(), strings.Join(steps, " + "), timeout.Seconds())
+	if timeout < b.Total {
+		t.Errorf("TimeoutSeconds %.0f s is under the worst case %.0f s: raise it", timeout.Seconds(), b.Total.Seconds())
+	}
+	if timeout > b.Total+15*time.Minute {
+		t.Errorf("TimeoutSeconds %.0f s is more than 15 min over the worst case %.0f s: lower it", timeout.Seconds(), b.Total.Seconds())
+	}
+	for _, must := range []string{"BlockBucket", "AwaitFailover", "RestoreAfterFailure", "ReportAfterFailure"} {
+		if !slices.Contains(b.Path, must) {
+			t.Errorf("the worst path %v misses %s", b.Path, must)
+		}
+	}
+}
+
+func TestWorstCaseArithmetic(t *testing.T) {
+	def := `{"StartAt":"A","TimeoutSeconds":10,"States":{
+		"A":{"Type":"Task","TimeoutSeconds":10,"Retry":[{"ErrorEquals":["X"],"MaxAttempts":2,"IntervalSeconds":3,"BackoffRate":4,"MaxDelaySeconds":5},{"ErrorEquals":["Y"]}],
+		     "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Slow"}],"Next":"C"},
+		"C":{"Type":"Choice","Choices":[{"Variable":"$.x","IsPresent":true,"Next":"Slow"}],"Default":"Done"},
+		"Slow":{"Type":"Task","TimeoutSeconds":100,"End":true},
+		"Done":{"Type":"Succeed"}}}`
+	b, err := statemachine.WorstCase(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A: 1 + 2 + 3 attempts of 10 s; delays 3 + min(12, 5) (first retrier) + 1 + 2 + 4 (defaults).
+	if want := (60 + 3 + 5 + 7 + 100) * time.Second; b.Total != want || !slices.Equal(b.Path, []string{"A", "C", "Slow"}) {
+		t.Errorf("worst case %v along %v, want %v along A, C, Slow", b.Total, b.Path, want)
+	}
+	for _, bad := range []string{
+		`{"StartAt":"A","States":{"A":{"Type":"Task","End":true}}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Z"}}}`,
+		`{`,
+	} {
+		if _, err := statemachine.WorstCase(bad); err == nil {
+			t.Errorf("WorstCase(%s) = nil error", bad)
+		}
 	}
 }

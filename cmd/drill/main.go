@@ -5,6 +5,9 @@
 //	drill public-access  show, block or restore a sandbox bucket's Block Public Access
 //	drill start    start the deployed drill on AWS; with --wait the exit code is the verdict
 //	drill report   read a run's report from the ledger bucket
+//	drill status   every lock in the ledger, its execution's state, its bucket against the prior
+//	drill restore  put a locked bucket back from its lock (the restore function's checks), release the lock
+//	drill unlock   release a lock by hand, after a confirmation naming the bucket
 package main
 
 import (
@@ -40,6 +43,11 @@ commands:
   start    start the deployed drill on AWS (--wait: exit 0 only on pass)
   report   print a run's report from the ledger bucket (--html FILE saves report.html)
 
+operator's way out (README, "Runbook"):
+  status   every lock in the ledger, its execution's state, the bucket against the prior
+  restore  put a locked bucket back from its lock, with the restore function's checks
+  unlock   release a lock by hand, after a confirmation naming the bucket
+
 Run "drill <command> -h" for the command's flags.
 `
 
@@ -48,6 +56,9 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	// Notify installs a handler even when the process was started with SIGINT ignored
+	// (a non-interactive shell's background job), so Ctrl-C and kill -INT still stop a
+	// drill cleanly (os/signal: "it will no longer be ignored").
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var code int
@@ -62,6 +73,12 @@ func main() {
 		code = runStart(ctx, os.Args[2:], os.Stdout, os.Stderr, awsSFN)
 	case "report":
 		code = runReport(ctx, os.Args[2:], os.Stdout, os.Stderr, awsS3)
+	case "status":
+		code = runStatus(ctx, os.Args[2:], os.Stdout, os.Stderr, awsOps)
+	case "restore":
+		code = runRestore(ctx, os.Args[2:], os.Stdout, os.Stderr, awsOps)
+	case "unlock":
+		code = runUnlock(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr, awsOps)
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 	default:
@@ -186,7 +203,13 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		env.Sandbox.DistributionURL(), env.Sandbox.Primary().Bucket, env.Sandbox.Primary().Name, env.Sandbox.Secondary().Name)
 
 	tl := newTimeline(timeline)
+	// Ctrl-C (or SIGTERM) stops the execution: say so at once, since the safety net's
+	// restore still takes a moment before the command ends.
+	notice := context.AfterFunc(ctx, func() {
+		tl.say("interrupt received: stopping the execution (it ends ABORTED); the safety net then restores the bucket, wait for it")
+	})
 	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event})
+	notice()
 	if err != nil {
 		fmt.Fprintln(stderr, "drill local:", err)
 		return 1

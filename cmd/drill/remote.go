@@ -150,7 +150,7 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 		fmt.Fprintf(stderr, "the execution keeps running; it restores the bucket itself when it ends.\n"+
 			"  follow it: aws stepfunctions describe-execution --execution-arn %s\n"+
 			"  stop it:   aws stepfunctions stop-execution --execution-arn %s\n"+
-			"             (a stopped execution is ABORTED; the safety net then restores the bucket by its ticket)\n", execARN, execARN)
+			"             (a stopped execution is ABORTED; the safety net, or within minutes the sweeper, then restores the bucket from its lock)\n", execARN, execARN)
 		if *asJSON {
 			writeJSON(stdout, statusJSON{ExecutionARN: execARN, Status: string(ex.Status), Error: "NoVerdict", Cause: err.Error()})
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/asl"
@@ -12,15 +13,26 @@ import (
 	"github.com/unishop/failover-drill/internal/report"
 )
 
-// timeline prints one line per state as the execution runs.
+// timeline prints one line per state as the execution runs. It is safe for concurrent
+// use: the interrupt notice comes from another goroutine.
 type timeline struct {
+	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
 }
 
 func newTimeline(w io.Writer) *timeline { return &timeline{w: w} }
 
+// say prints a line at once, between the execution's lines.
+func (t *timeline) say(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.w, format+"\n", args...)
+}
+
 func (t *timeline) event(ev asl.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.start.IsZero() {
 		t.start = ev.At
 	}
@@ -29,10 +41,14 @@ func (t *timeline) event(ev asl.Event) {
 	case asl.ExecutionStarted:
 		fmt.Fprintf(t.w, "%8.3fs  execution started\n", at)
 	case asl.StateExited:
-		if ev.Error != "" {
-			return // a failed state was already reported by its catch or the execution's end
+		switch ev.Error {
+		case "":
+			fmt.Fprintf(t.w, "%8.3fs  %-20s ok      %7.3fs\n", at, ev.State, ev.Duration.Seconds())
+		case asl.StatusAborted, asl.StatusTimedOut:
+			// Interrupted: never "ok".
+			fmt.Fprintf(t.w, "%8.3fs  %-20s %-7s %7.3fs (interrupted)\n", at, ev.State, strings.ToLower(strings.ReplaceAll(ev.Error, "_", " ")), ev.Duration.Seconds())
 		}
-		fmt.Fprintf(t.w, "%8.3fs  %-20s ok      %7.3fs\n", at, ev.State, ev.Duration.Seconds())
+		// A failed state was already reported by its catch or the execution's end.
 	case asl.TaskRetryScheduled:
 		fmt.Fprintf(t.w, "%8.3fs  %-20s retry   attempt %d after %s\n", at, ev.State, ev.Attempt, oneLine(ev.Error))
 	case asl.StateCaught:
@@ -55,13 +71,18 @@ func oneLine(s string) string {
 }
 
 func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string, total time.Duration) {
+	if rep.InterruptedState != "" {
+		fmt.Fprintf(w, "interrupted: %s was running when the execution ended %s\n", rep.InterruptedState, rep.Status)
+	}
 	if out.SafetyNet != nil {
-		switch {
+		switch sn := out.SafetyNet; {
 		case out.SafetyErr != nil:
-			fmt.Fprintf(w, "safety net: restore FAILED: %v\n", out.SafetyErr)
+			fmt.Fprintf(w, "safety net: restore FAILED, the bucket may still be blocked: %v\n", out.SafetyErr)
+		case sn.NothingToRestore:
+			fmt.Fprintln(w, "safety net: nothing to restore (the bucket was never blocked)")
 		default:
-			fmt.Fprintf(w, "safety net: restore ran (nothing to restore: %v, already restored: %v, matches prior: %v)\n",
-				out.SafetyNet.NothingToRestore, out.SafetyNet.AlreadyRestored, out.SafetyNet.MatchesPrior)
+			fmt.Fprintf(w, "safety net: prior %s, read back %s, matches prior: %v (already restored by the flow: %v)\n",
+				pabString(sn.Prior), pabString(sn.ReadBack), sn.MatchesPrior, sn.AlreadyRestored)
 		}
 	}
 	printReport(w, rep)

@@ -29,7 +29,9 @@
 //   - Task TimeoutSeconds cancels the TaskFunc's context and raises States.Timeout at the
 //     deadline; a TaskFunc that ignores its context is abandoned (its goroutine ends when
 //     it returns). A cancelled Run context ends the execution ABORTED and the definition's
-//     TimeoutSeconds TIMED_OUT; neither runs a Catch, as in Step Functions.
+//     TimeoutSeconds TIMED_OUT; neither runs a Catch, as in Step Functions. A TaskFunc's
+//     context carries only its Task's deadline (a Lambda's deadline is its own, never
+//     the execution's), and is cancelled when the execution stops.
 package asl
 
 import (

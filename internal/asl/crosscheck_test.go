@@ -158,12 +158,15 @@ func jsonEqual(a, b json.RawMessage) bool {
 // startTime is the shape of $$.Execution.StartTime in Step Functions.
 var startTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 
-// normalizeStart replaces a well-formed "startedAt" ($$.Execution.StartTime) with a
-// marker: aws-local-stepfunctions always uses the real clock for it.
+// normalizeStart replaces a well-formed "startedAt" or "startTime"
+// ($$.Execution.StartTime) with a marker: aws-local-stepfunctions always uses the real
+// clock for it.
 func normalizeStart(v any) any {
 	if m, ok := v.(map[string]any); ok {
-		if s, ok := m["startedAt"].(string); ok && startTime.MatchString(s) {
-			m["startedAt"] = "<execution start time>"
+		for _, k := range []string{"startedAt", "startTime"} {
+			if s, ok := m[k].(string); ok && startTime.MatchString(s) {
+				m[k] = "<execution start time>"
+			}
 		}
 	}
 	return v

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,12 +14,14 @@ import (
 
 // Typed errors named like the drill's (internal/drill): the Go type name is the error name.
 type (
-	InvalidInput    struct{}
-	RestoreMismatch struct{}
+	InvalidInput             struct{}
+	RestoreMismatch          struct{}
+	BucketChangedDuringDrill struct{}
 )
 
-func (*InvalidInput) Error() string    { return "invalid input: distribution missing" }
-func (*RestoreMismatch) Error() string { return "restored block reads back differently" }
+func (*InvalidInput) Error() string             { return "invalid input: distribution missing" }
+func (*RestoreMismatch) Error() string          { return "restored block reads back differently" }
+func (*BucketChangedDuringDrill) Error() string { return "bucket changed during the drill" }
 
 // drillSubs has a dummy value for every placeholder of the real flow.
 func drillSubs() map[string]string {
@@ -125,7 +128,8 @@ func TestRealFlowLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Configure", "MergeInput", "Preflight", "SeedCart", "BlockBucket", "AwaitFailover", "Restore",
-		"Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed", "RestoreAfterFailure", "ReportAfterFailure", "FailWithCause"}
+		"Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed", "RestoreAfterFailure", "ReportAfterFailure",
+		"RestoreOutcome", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
 	}
@@ -166,7 +170,15 @@ func TestRealFlow(t *testing.T) {
 		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`}`)
 		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","config":`+cfg+`,
 			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2}}`)
-		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","reason":"flow"}`)
+		// The execution's identity: its name, its ARN and its start (a reused name gets
+		// the same ARN).
+		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","executionArn":"arn:aws:states:us-east-1:123456789012:execution:failover-drill:drill-1",
+			"startTime":"2026-03-01T10:00:00.123Z","reason":"flow"}`)
+		var block map[string]any
+		_ = json.Unmarshal(d.got["BlockBucket"], &block)
+		if block["executionArn"] != "arn:aws:states:us-east-1:123456789012:execution:failover-drill:drill-1" || block["startTime"] != "2026-03-01T10:00:00.123Z" {
+			t.Errorf("block-bucket payload %s lacks the execution's identity", d.got["BlockBucket"])
+		}
 		var report struct {
 			Execution, StartedAt string
 			State                map[string]json.RawMessage
@@ -202,7 +214,7 @@ func TestRealFlow(t *testing.T) {
 		}
 		wantStates := []string{"StateEntered:Configure", "StateEntered:MergeInput", "StateEntered:Preflight", "StateEntered:SeedCart",
 			"StateEntered:BlockBucket", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
-			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:FailWithCause", "ExecutionFailed:"}
+			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:FailWithCause", "ExecutionFailed:"}
 		if got := eventsOf(res, StateEntered, TaskFailed, StateCaught, ExecutionFailed); !reflect.DeepEqual(got, wantStates) {
 			t.Errorf("events\n got %v\nwant %v", got, wantStates)
 		}
@@ -235,7 +247,7 @@ func TestRealFlow(t *testing.T) {
 		}
 	})
 
-	t.Run("Restore keeps failing: retried with backoff, then the failure path", func(t *testing.T) {
+	t.Run("Restore keeps failing: retried with backoff, then the failure path ends RestoreFailed", func(t *testing.T) {
 		d := &drill{fail: func(call string) error {
 			if call == "Restore:flow" || call == "Restore:failure" {
 				return &RestoreMismatch{}
@@ -243,7 +255,13 @@ func TestRealFlow(t *testing.T) {
 			return nil
 		}}
 		res, c := runDrill(t, d, `{}`)
-		assertStatus(t, res, StatusFailed, "RestoreMismatch")
+		// Not the original error alone: that would read as an ordinary failed drill.
+		assertStatus(t, res, StatusFailed, "RestoreFailed")
+		for _, want := range []string{"may still be blocked", "Restore: RestoreMismatch", "The drill had failed with: RestoreMismatch"} {
+			if !strings.Contains(res.Cause, want) {
+				t.Errorf("cause %q lacks %q", res.Cause, want)
+			}
+		}
 		// Restore: 5 retries, x2 from 1s, capped at 20s; RestoreAfterFailure: 6 retries capped at 30s.
 		want := append(secs(1, 2, 4, 8, 16), secs(1, 2, 4, 8, 16, 30)...)
 		if got := c.Sleeps(); !reflect.DeepEqual(got, want) {
@@ -260,6 +278,26 @@ func TestRealFlow(t *testing.T) {
 		}
 		if res.Stop.Sub(res.Start) != 92*time.Second { // 31s + 61s of retry delays
 			t.Errorf("execution took %v of fake time", res.Stop.Sub(res.Start))
+		}
+	})
+
+	t.Run("bucket changed during the drill: restore is not retried, the execution ends with that error", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			if call == "Restore:flow" || call == "Restore:failure" {
+				return &BucketChangedDuringDrill{}
+			}
+			return nil
+		}}
+		res, c := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "BucketChangedDuringDrill")
+		if !strings.Contains(res.Cause, "may still be blocked") {
+			t.Errorf("cause %q", res.Cause)
+		}
+		if got := d.Calls(); !reflect.DeepEqual(got, []string{"Probe:steady", "SeedCart", "BlockBucket", "Probe:failover", "Restore:flow", "Restore:failure", "Report"}) {
+			t.Errorf("calls %v: a changed bucket is looked at once more, never retried", got)
+		}
+		if len(c.Sleeps()) != 0 {
+			t.Errorf("retried: %v", c.Sleeps())
 		}
 	})
 

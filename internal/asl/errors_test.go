@@ -347,6 +347,9 @@ func TestAbortAndTimeout(t *testing.T) {
 		if got := eventsOf(res); !reflect.DeepEqual(got, []string{"ExecutionStarted:", "StateEntered:A", "StateExited:A", "ExecutionAborted:"}) {
 			t.Errorf("events %v", got)
 		}
+		if exit := res.Events[2]; exit.Error != StatusAborted {
+			t.Errorf("the interrupted state's exit %+v, want it marked ABORTED", exit)
+		}
 	})
 	t.Run("cancelled during a retry delay", func(t *testing.T) {
 		m := mustLoad(t, machine(task("A", `"Retry":[{"ErrorEquals":["States.ALL"]}],"End":true`)))
@@ -363,6 +366,47 @@ func TestAbortAndTimeout(t *testing.T) {
 		assertStatus(t, res, StatusTimedOut, "States.Timeout")
 		if last := res.Events[len(res.Events)-1]; last.Type != ExecutionTimedOut {
 			t.Errorf("last event %v", last)
+		}
+	})
+	t.Run("ExecutionTimeout replaces TimeoutSeconds; the running state's exit says TIMED_OUT, never a success", func(t *testing.T) {
+		m := mustLoad(t, `{"StartAt":"A","TimeoutSeconds":3600,"States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+			"Parameters":{"FunctionName":"`+testFn+`","Payload":{}},"TimeoutSeconds":100,"End":true}}}`)
+		var deadline time.Duration
+		fn := func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+			dl, _ := ctx.Deadline()
+			deadline = time.Until(dl)
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		o := opts(newClock(), fn)
+		o.WithTimeout = context.WithTimeout
+		o.ExecutionTimeout = 50 * time.Millisecond
+		res := m.Run(t.Context(), "r", nil, o)
+		assertStatus(t, res, StatusTimedOut, "States.Timeout")
+		if !strings.Contains(res.Cause, "TimeoutSeconds (0)") {
+			t.Errorf("cause %q", res.Cause)
+		}
+		// The Task's deadline is its own 100 s, not the execution's 50 ms: a Lambda's
+		// deadline does not shrink with its execution's.
+		if deadline < 90*time.Second {
+			t.Errorf("the task saw a deadline in %v", deadline)
+		}
+		var exit Event
+		for _, ev := range res.Events {
+			if ev.Type == StateExited {
+				exit = ev
+			}
+		}
+		if exit.State != "A" || exit.Error != StatusTimedOut {
+			t.Errorf("exit %+v, want A exited with TIMED_OUT", exit)
+		}
+		if first := res.Events[0]; first.Type != ExecutionStarted || !first.At.Equal(res.Start) || res.Start.Nanosecond()%int(time.Millisecond) != 0 {
+			t.Errorf("ExecutionStarted at %v, start %v: want the start, to the millisecond", first.At, res.Start)
+		}
+	})
+	t.Run("ExecutionARN", func(t *testing.T) {
+		if got := ExecutionARN("arn:aws:states:us-east-1:123456789012:stateMachine:sm", "x"); got != "arn:aws:states:us-east-1:123456789012:execution:sm:x" {
+			t.Errorf("ExecutionARN = %s", got)
 		}
 	})
 	t.Run("missing TaskFunc is refused before anything runs", func(t *testing.T) {

@@ -39,6 +39,9 @@ type Options struct {
 	// WithTimeout derives the contexts that enforce the execution's and each Task's
 	// TimeoutSeconds; default context.WithTimeout. Tests can scale time with it.
 	WithTimeout func(parent context.Context, d time.Duration) (context.Context, context.CancelFunc)
+	// ExecutionTimeout, when positive, replaces the definition's TimeoutSeconds (tests
+	// that need an execution to time out).
+	ExecutionTimeout time.Duration
 }
 
 // Event is one entry of the execution's timeline.
@@ -173,7 +176,8 @@ func (m *Machine) Run(ctx context.Context, name string, input json.RawMessage, o
 		name = newUUID()
 	}
 	r := &run{m: m, opts: opts, parent: ctx}
-	r.res.Start = opts.Now()
+	// Step Functions keeps an execution's start to the millisecond ($$.Execution.StartTime).
+	r.res.Start = opts.Now().Truncate(time.Millisecond)
 
 	smName, execID, roleARN := names(opts.StateMachineArn, name)
 	r.machine = map[string]any{"Id": opts.StateMachineArn, "Name": smName}
@@ -185,7 +189,7 @@ func (m *Machine) Run(ctx context.Context, name string, input json.RawMessage, o
 		"Id": execID, "Name": name, "Input": data, "RoleArn": roleARN,
 		"StartTime": timestamp(r.res.Start), "RedriveCount": json.Number("0"),
 	}
-	r.emit(Event{Type: ExecutionStarted})
+	r.emitAt(Event{Type: ExecutionStarted}, r.res.Start)
 	if err != nil {
 		return r.fail("States.Runtime", fmt.Sprintf("the execution input is not valid JSON: %v", err))
 	}
@@ -200,9 +204,13 @@ func (m *Machine) Run(ctx context.Context, name string, input json.RawMessage, o
 	}
 
 	r.ctx = ctx
-	if m.timeout > 0 {
+	timeout := m.timeout
+	if opts.ExecutionTimeout > 0 {
+		timeout = opts.ExecutionTimeout
+	}
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		r.ctx, cancel = opts.WithTimeout(ctx, m.timeout)
+		r.ctx, cancel = opts.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 
@@ -225,7 +233,8 @@ func (m *Machine) Run(ctx context.Context, name string, input json.RawMessage, o
 		}
 		out, next, f := r.step(st, data, entered)
 		if f == errStopped || (f != nil && r.ctx.Err() != nil) {
-			r.emit(Event{Type: StateExited, State: st.name, Duration: opts.Now().Sub(entered)})
+			// The state did not finish: its exit says why, never a success.
+			r.emit(Event{Type: StateExited, State: st.name, Duration: opts.Now().Sub(entered), Error: r.stopStatus()})
 			return r.stopped()
 		}
 		ev := Event{Type: StateExited, State: st.name, Duration: opts.Now().Sub(entered)}
@@ -251,8 +260,12 @@ func (m *Machine) Run(ctx context.Context, name string, input json.RawMessage, o
 	}
 }
 
-func (r *run) emit(e Event) {
-	e.At = r.opts.Now()
+func (r *run) emit(e Event) { r.emitAt(e, r.opts.Now()) }
+
+// emitAt records e as of at. ExecutionStarted is at the execution's start, the moment
+// $$.Execution.StartTime names.
+func (r *run) emitAt(e Event, at time.Time) {
+	e.At = at
 	r.res.Events = append(r.res.Events, e)
 	if r.opts.OnEvent != nil {
 		r.opts.OnEvent(e)
@@ -272,6 +285,15 @@ func (r *run) fail(name, cause string) Result {
 	return r.res
 }
 
+// stopStatus is how a stopped execution ends: ABORTED when its caller stopped it,
+// TIMED_OUT when its TimeoutSeconds ran out.
+func (r *run) stopStatus() string {
+	if r.parent.Err() != nil {
+		return StatusAborted
+	}
+	return StatusTimedOut
+}
+
 func (r *run) stopped() Result {
 	if r.parent.Err() != nil {
 		r.res.Status = StatusAborted
@@ -282,7 +304,11 @@ func (r *run) stopped() Result {
 		return r.res
 	}
 	r.res.Status, r.res.Error = StatusTimedOut, errTimeout
-	r.res.Cause = fmt.Sprintf("the execution ran longer than its TimeoutSeconds (%d)", int64(r.m.timeout/time.Second))
+	timeout := r.m.timeout
+	if r.opts.ExecutionTimeout > 0 {
+		timeout = r.opts.ExecutionTimeout
+	}
+	r.res.Cause = fmt.Sprintf("the execution ran longer than its TimeoutSeconds (%d)", int64(timeout/time.Second))
 	r.finish(Event{Type: ExecutionTimedOut})
 	return r.res
 }
@@ -605,9 +631,14 @@ type panicValue struct {
 // Step Functions reports). A panic is reported as aws-lambda-go reports one: errorType is the
 // type name of the panic value (panic("x") gives "string", a nil dereference "errorString"),
 // the Cause adds the stackTrace; it matches States.ALL and States.TaskFailed.
+//
+// The TaskFunc's deadline is its Task's TimeoutSeconds alone: a Lambda's deadline is its
+// own, not the execution's. Its context is still cancelled when the execution stops.
 func (r *run) call(st *state, fn TaskFunc, payload json.RawMessage) (json.RawMessage, *failure) {
-	tctx, cancel := r.opts.WithTimeout(r.ctx, st.timeout)
+	tctx, cancel := r.opts.WithTimeout(context.WithoutCancel(r.ctx), st.timeout)
 	defer cancel()
+	stop := context.AfterFunc(r.ctx, cancel)
+	defer stop()
 	done := make(chan callResult, 1)
 	go func() {
 		defer func() {
@@ -697,6 +728,12 @@ func stackTrace() []map[string]any {
 
 // timestamp formats a time as Step Functions does in the context object.
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// ExecutionARN is $$.Execution.Id of the execution name of the state machine smARN.
+func ExecutionARN(smARN, name string) string {
+	_, id, _ := names(smARN, name)
+	return id
+}
 
 // names derives the state machine name, the execution ARN and a role ARN from the
 // state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>).

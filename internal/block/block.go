@@ -38,58 +38,82 @@ const confirmBudget = 8 * time.Second
 
 // Handle blocks the primary bucket, in an order that lets restore win every race:
 //
-//  1. claim the run: create its ticket, status claimed (If-None-Match: *); a ticket
-//     already restoring, restored or abandoned means restore came first: *drill.RunClosed;
-//  2. take the bucket's lock (another execution's lock: *drill.LockHeld);
+//  1. claim the run: create its ticket, status claimed (If-None-Match: *); the ticket's
+//     key holds the execution's start, so a reused name never finds an old run's
+//     ticket; a ticket already restoring, restored or abandoned means restore came
+//     first: *drill.RunClosed;
+//  2. take the bucket's lock (another execution's lock, a reused name's included:
+//     *drill.LockHeld);
 //  3. under the lock, read the configuration as the prior (one that already blocks all
 //     public access is refused: Preflight just saw the site up, so it is stale or
-//     someone else's block) and record it, status held, If-Match the claim;
-//  4. put drill.BlockAll;
-//  5. read the ticket again: if restore has started meanwhile, put the prior back.
+//     someone else's block) and record it in the lock, status held (If-Match): the
+//     lock never expires, so the restore data lives as long as the lock;
+//  4. record it in the run ticket, status held, If-Match the claim;
+//  5. put drill.BlockAll;
+//  6. read the ticket again: if restore has started meanwhile, put the prior back.
 //
-// Re-invoking it for the same execution (a Lambda retry) is harmless: a held ticket's
+// Re-invoking it for the same execution (a Lambda retry) is harmless: a held lock's
 // Prior is kept, not the configuration read now, which may already be the block.
 func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockResult, error) {
 	started := h.now()
 	cfg, err := drill.ParseConfig(in.Config)
-	if problems := problemsOf(err); in.Execution == "" || problems != nil {
-		if in.Execution == "" {
-			problems = append(problems, "execution: missing")
-		}
+	var invalid *drill.InvalidInput
+	if err != nil && !errors.As(err, &invalid) {
+		return drill.BlockResult{}, err // ParseConfig reports only *drill.InvalidInput
+	}
+	var problems []string
+	if invalid != nil {
+		problems = append(problems, invalid.Problems...)
+	}
+	if problems = append(problems, in.ID().Problems()...); len(problems) > 0 {
 		return drill.BlockResult{}, &drill.InvalidInput{Problems: problems}
 	}
+	id := in.ID()
 	bucket, region := cfg.PrimaryBucket, cfg.PrimaryRegion
-	log := h.log().With("execution", in.Execution, "bucket", bucket, "region", region)
+	log := h.log().With("execution", in.Execution, "startTime", in.StartTime.String(), "bucket", bucket, "region", region)
 	work, cancel := withMargin(ctx, Margin)
 	defer cancel()
 
-	run, etag, reinvoked, err := h.claim(work, in.Execution, bucket, region, in.Seed)
+	run, runETag, reinvoked, err := h.claim(work, id, bucket, region, in.Seed)
 	if err != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 	}
-	held, created, err := h.Ledger.TakeLock(work, run)
+	lock, lockETag, _, err := h.Ledger.TakeLock(work, run)
 	if err != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 	}
-	if !created && held.Execution != in.Execution {
-		log.Warn("bucket locked by another drill; nothing changed", "holder", held.Execution, "since", held.CreatedAt)
-		return drill.BlockResult{}, &drill.LockHeld{Bucket: bucket, Holder: held.Execution}
+	if !lock.ID().Same(id) {
+		log.Warn("bucket locked by another drill; nothing changed", "holder", lock.ID().String(), "since", lock.CreatedAt)
+		return drill.BlockResult{}, &drill.LockHeld{Bucket: bucket, Holder: lock.ID().String()}
 	}
 
 	api := h.S3(region)
-	if run.Status == drill.TicketClaimed {
+	if lock.Status != drill.TicketHeld {
 		current, err := pab.Read(work, api, bucket)
 		if err != nil {
 			return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 		}
 		if current != nil && *current == drill.BlockAll {
-			return drill.BlockResult{}, &drill.SteadyStateFailed{Msg: fmt.Sprintf(
-				"bucket %s already blocks all public access, though the site was just serving from it: refusing to record that as the configuration to restore", bucket)}
+			return drill.BlockResult{}, h.giveUp(ctx, run, &drill.SteadyStateFailed{Msg: fmt.Sprintf(
+				"bucket %s already blocks all public access, though the site was just serving from it: refusing to record that as the configuration to restore", bucket)})
 		}
-		run.Prior, run.Status = current, drill.TicketHeld
-		if _, err = h.Ledger.ReplaceRunTicket(work, run, etag); err != nil {
+		lock.Prior, lock.Status, lock.Seed = current, drill.TicketHeld, run.Seed
+		if _, err := h.Ledger.ReplaceLock(work, lock, lockETag); err != nil {
 			if errors.Is(err, ledger.ErrChanged) {
-				return drill.BlockResult{}, h.giveUp(ctx, run, h.closed(work, in.Execution, err))
+				// Released or replaced under us: restore has taken the run over, or a
+				// person unlocked the bucket.
+				return drill.BlockResult{}, h.giveUp(ctx, run, h.closed(work, id, err))
+			}
+			return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
+		}
+		log.Info("prior recorded in the lock", "prior", pab.String(lock.Prior))
+	}
+	run.Prior = lock.Prior
+	if run.Status == drill.TicketClaimed {
+		run.Status = drill.TicketHeld
+		if _, err := h.Ledger.ReplaceRunTicket(work, run, runETag); err != nil {
+			if errors.Is(err, ledger.ErrChanged) {
+				return drill.BlockResult{}, h.giveUp(ctx, run, h.closed(work, id, err))
 			}
 			return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 		}
@@ -121,14 +145,16 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 }
 
 // claim creates the run's ticket, or picks up this execution's earlier claim.
-func (h *Handler) claim(ctx context.Context, execution, bucket, region string, seed *drill.SeedResult) (run drill.Ticket, etag string, reinvoked bool, err error) {
+func (h *Handler) claim(ctx context.Context, id drill.RunID, bucket, region string, seed *drill.SeedResult) (run drill.Ticket, etag string, reinvoked bool, err error) {
 	run = drill.Ticket{
-		Bucket:    bucket,
-		Region:    region,
-		Execution: execution,
-		CreatedAt: h.now().UTC(),
-		Seed:      seededCart(seed),
-		Status:    drill.TicketClaimed,
+		Bucket:       bucket,
+		Region:       region,
+		Execution:    id.Execution,
+		ExecutionArn: id.ExecutionArn,
+		StartTime:    id.StartTime,
+		CreatedAt:    h.now().UTC(),
+		Seed:         seededCart(seed),
+		Status:       drill.TicketClaimed,
 	}
 	etag, err = h.Ledger.CreateRunTicket(ctx, run)
 	if err == nil {
@@ -137,17 +163,19 @@ func (h *Handler) claim(ctx context.Context, execution, bucket, region string, s
 	if !errors.Is(err, ledger.ErrChanged) {
 		return run, "", false, err
 	}
-	existing, etag, err := h.Ledger.RunTicketVersion(ctx, execution)
-	switch {
-	case err != nil:
+	existing, etag, err := h.Ledger.RunTicketVersion(ctx, id)
+	if err != nil {
 		return run, "", false, err
-	case existing == nil:
-		return run, "", false, &drill.Transient{Msg: "run ticket " + drill.RunTicketKey(execution) + " vanished while claiming it"}
-	case existing.Status != drill.TicketClaimed && existing.Status != drill.TicketHeld:
-		return run, "", false, &drill.RunClosed{Execution: execution, Status: existing.Status}
-	case existing.Bucket != bucket || existing.Region != region:
+	}
+	if existing == nil {
+		return run, "", false, &drill.Transient{Msg: "run ticket " + drill.RunTicketKey(id) + " vanished while claiming it"}
+	}
+	if existing.Status != drill.TicketClaimed && existing.Status != drill.TicketHeld {
+		return run, "", false, &drill.RunClosed{Execution: id.Execution, Status: existing.Status}
+	}
+	if existing.Bucket != bucket || existing.Region != region {
 		return run, "", false, &drill.InvalidInput{Problems: []string{fmt.Sprintf(
-			"primaryBucket: execution %s already claimed bucket %s in %s", execution, existing.Bucket, existing.Region)}}
+			"primaryBucket: execution %s already claimed bucket %s in %s", id.Execution, existing.Bucket, existing.Region)}}
 	}
 	return *existing, etag, true, nil
 }
@@ -158,7 +186,7 @@ func (h *Handler) claim(ctx context.Context, execution, bucket, region string, s
 func (h *Handler) confirm(ctx context.Context, api PublicAccessAPI, run drill.Ticket) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmBudget)
 	defer cancel()
-	now, _, err := h.Ledger.RunTicketVersion(ctx, run.Execution)
+	now, _, err := h.Ledger.RunTicketVersion(ctx, run.ID())
 	if err != nil {
 		return fmt.Errorf("confirm the run ticket after blocking (restore will still put back %s): %w", pab.String(run.Prior), err)
 	}
@@ -169,10 +197,10 @@ func (h *Handler) confirm(ctx context.Context, api PublicAccessAPI, run drill.Ti
 	if now != nil {
 		status = now.Status
 	}
-	if lock, err := h.Ledger.Lock(ctx, run.Bucket); err == nil && lock != nil && lock.Execution != run.Execution {
+	if lock, err := h.Ledger.Lock(ctx, run.Bucket); err == nil && lock != nil && !lock.ID().Same(run.ID()) {
 		// Restored long ago and now another drill's bucket: its own restore puts back
 		// what it recorded; an undo here would break its failover mid-way.
-		h.log().Warn("late block on a bucket another drill now holds; leaving it to that drill", "execution", run.Execution, "holder", lock.Execution)
+		h.log().Warn("late block on a bucket another drill now holds; leaving it to that drill", "execution", run.Execution, "holder", lock.ID().String())
 		return &drill.RunClosed{Execution: run.Execution, Status: status}
 	}
 	h.log().Warn("restore began while blocking; undoing the block", "execution", run.Execution, "status", status, "prior", pab.String(run.Prior))
@@ -182,34 +210,38 @@ func (h *Handler) confirm(ctx context.Context, api PublicAccessAPI, run drill.Ti
 	return &drill.RunClosed{Execution: run.Execution, Status: status}
 }
 
-// giveUp releases the lock this execution took, when restore has taken over the run
-// (a *drill.RunClosed): restore may already have finished and released it, and a
-// lock left behind would stop every later drill. Other errors keep the lock for
-// restore to release.
+// giveUp releases the lock this execution took when it will not block after all:
+// restore has taken over the run (a *drill.RunClosed), and may already have finished
+// and released it; or the prior it read is already a full block (a
+// *drill.SteadyStateFailed), with nothing recorded. A lock left behind would stop every
+// later drill. Other errors keep the lock for restore to release. (This is why
+// block-bucket's policy has s3:DeleteObject on locks/.)
 func (h *Handler) giveUp(ctx context.Context, run drill.Ticket, err error) error {
 	var closed *drill.RunClosed
-	if !errors.As(err, &closed) {
+	var steady *drill.SteadyStateFailed
+	if !errors.As(err, &closed) && !errors.As(err, &steady) {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmBudget)
 	defer cancel()
-	if _, relErr := h.Ledger.ReleaseIfHeldBy(ctx, run.Bucket, run.Execution); relErr != nil {
-		h.log().Warn("could not release the lock after restore took over", "execution", run.Execution, "error", relErr)
+	if _, relErr := h.Ledger.ReleaseIfHeldBy(ctx, run.Bucket, run.ID()); relErr != nil {
+		h.log().Warn("could not release the lock after giving up", "execution", run.Execution, "error", relErr)
 	}
 	return err
 }
 
-// closed explains a lost conditional write: restore got to the run ticket first.
-func (h *Handler) closed(ctx context.Context, execution string, cause error) error {
-	now, _, err := h.Ledger.RunTicketVersion(ctx, execution)
+// closed explains a lost conditional write: restore got to the run first.
+func (h *Handler) closed(ctx context.Context, id drill.RunID, cause error) error {
+	now, _, err := h.Ledger.RunTicketVersion(ctx, id)
 	if err != nil || now == nil {
-		return &drill.Transient{Msg: fmt.Sprintf("run ticket of %s changed while blocking: %v", execution, cause)}
+		return &drill.Transient{Msg: fmt.Sprintf("run ticket of %s changed while blocking: %v", id.Execution, cause)}
 	}
 	if now.Status == drill.TicketClaimed || now.Status == drill.TicketHeld {
-		// A concurrent invocation of this same execution; the state machine retries.
-		return &drill.Transient{Msg: fmt.Sprintf("run ticket of %s changed by a concurrent invocation", execution)}
+		// A concurrent invocation of this same execution, or the lock was released by
+		// hand; the state machine retries.
+		return &drill.Transient{Msg: fmt.Sprintf("ledger of %s changed by a concurrent invocation: %v", id.Execution, cause)}
 	}
-	return &drill.RunClosed{Execution: execution, Status: now.Status}
+	return &drill.RunClosed{Execution: id.Execution, Status: now.Status}
 }
 
 // withMargin ends ctx margin before its deadline, if it has one.
@@ -229,18 +261,6 @@ func seededCart(s *drill.SeedResult) *drill.SeededCart {
 		UserUUID: s.User.UUID,
 		Unicorns: append([]string(nil), s.Cart...),
 	}
-}
-
-// problemsOf returns the problems of an *drill.InvalidInput (or the text of any other
-// error), nil when err is nil.
-func problemsOf(err error) []string {
-	if err == nil {
-		return nil
-	}
-	if ii, ok := err.(*drill.InvalidInput); ok {
-		return append([]string(nil), ii.Problems...)
-	}
-	return []string{"config: " + err.Error()}
 }
 
 func (h *Handler) now() time.Time {

@@ -80,17 +80,29 @@ func (f *fixture) Calls() []string {
 }
 
 func input(execution string) drill.BlockInput {
-	return drill.BlockInput{Config: config, Execution: execution, Seed: seed}
+	return inputFor(ledgertest.ID(execution))
 }
+
+func inputFor(id drill.RunID) drill.BlockInput {
+	return drill.BlockInput{Config: config, Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime, Seed: seed}
+}
+
+func runKey(execution string) string { return drill.RunTicketKey(ledgertest.ID(execution)) }
 
 // setStatus rewrites the run ticket's status, as a concurrent restore would.
 func (f *fixture) setStatus(execution, status string) {
-	tk := f.ledger.Ticket(drill.RunTicketKey(execution))
+	tk := f.ledger.Ticket(runKey(execution))
 	if tk == nil {
-		tk = &drill.Ticket{Execution: execution}
+		t := ledgertest.WithID(drill.Ticket{}, ledgertest.ID(execution))
+		tk = &t
 	}
 	tk.Status = status
-	f.ledger.PutTicket(drill.RunTicketKey(execution), *tk)
+	f.ledger.PutTicket(runKey(execution), *tk)
+}
+
+// lockOf is a lock as block-bucket writes it for id.
+func lockOf(id drill.RunID, status string, prior *drill.PublicAccessBlock) drill.Ticket {
+	return ledgertest.WithID(drill.Ticket{Bucket: bucket, Region: "us-east-1", Status: status, Prior: prior}, id)
 }
 
 func TestBlockClaimsLocksRecordsThenBlocks(t *testing.T) {
@@ -114,13 +126,15 @@ func TestBlockClaimsLocksRecordsThenBlocks(t *testing.T) {
 			}
 			// The bucket is read only under the lock, and changed only after the ticket
 			// that undoes the change is stored; the ticket is read again after the put.
+			ticketKey := runKey("run-a")
 			wantCalls := []string{
-				"PutObject runs/run-a/ticket.json", // claim (If-None-Match: *)
-				"PutObject locks/ui-bucket.json",   // lock (If-None-Match: *)
-				"GetPublicAccessBlock ui-bucket",   // prior, under the lock
-				"PutObject runs/run-a/ticket.json", // held + prior (If-Match: the claim)
-				"PutPublicAccessBlock ui-bucket",   // the fault
-				"GetObject runs/run-a/ticket.json", // still held? (else undo)
+				"PutObject " + ticketKey,         // claim (If-None-Match: *)
+				"PutObject locks/ui-bucket.json", // lock (If-None-Match: *)
+				"GetPublicAccessBlock ui-bucket", // prior, under the lock
+				"PutObject locks/ui-bucket.json", // held + prior in the lock (If-Match), which never expires
+				"PutObject " + ticketKey,         // held + prior in the run ticket (If-Match: the claim)
+				"PutPublicAccessBlock ui-bucket", // the fault
+				"GetObject " + ticketKey,         // still held? (else undo)
 			}
 			if got := f.Calls(); !reflect.DeepEqual(got, wantCalls) {
 				t.Errorf("calls:\n got %q\nwant %q", got, wantCalls)
@@ -128,7 +142,10 @@ func TestBlockClaimsLocksRecordsThenBlocks(t *testing.T) {
 			if !reflect.DeepEqual(f.regions, []string{"us-east-1"}) {
 				t.Errorf("S3 clients for regions %v, want the primary region only", f.regions)
 			}
-			run := f.ledger.Ticket(drill.RunTicketKey("run-a"))
+			if ticketKey != "runs/run-a/ticket-20250601T120000.123Z.json" {
+				t.Errorf("run ticket key %s, want it to name the execution and its start", ticketKey)
+			}
+			run := f.ledger.Ticket(ticketKey)
 			if run == nil || !pab.Equal(run.Prior, tc.prior) {
 				t.Fatalf("run ticket %+v, want prior %s", run, pab.String(tc.prior))
 			}
@@ -136,8 +153,11 @@ func TestBlockClaimsLocksRecordsThenBlocks(t *testing.T) {
 			if run.Status != drill.TicketHeld || run.Region != "us-east-1" || run.Execution != "run-a" || !reflect.DeepEqual(run.Seed, wantSeed) {
 				t.Errorf("ticket = %+v", run)
 			}
-			if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Execution != "run-a" {
-				t.Errorf("lock = %+v, want held by run-a", lock)
+			// The lock alone says what to put back, and whose it is.
+			lock := f.ledger.Ticket(drill.LockKey(bucket))
+			if lock == nil || !lock.ID().Same(ledgertest.ID("run-a")) || lock.Status != drill.TicketHeld ||
+				!pab.Equal(lock.Prior, tc.prior) || lock.Region != "us-east-1" || !reflect.DeepEqual(lock.Seed, wantSeed) {
+				t.Errorf("lock = %+v, want held by run-a with prior %s and the seed", lock, pab.String(tc.prior))
 			}
 			if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
 				t.Errorf("bucket config %s, want all blocked", pab.String(got))
@@ -163,15 +183,16 @@ func TestBlockReinvokedKeepsOriginalPrior(t *testing.T) {
 			}
 		}},
 		{name: "after a crash between claim and lock", setup: func(t *testing.T, f *fixture) {
-			f.ledger.PutTicket(drill.RunTicketKey("run-a"), drill.Ticket{
-				Bucket: bucket, Region: "us-east-1", Execution: "run-a", Status: drill.TicketClaimed,
-			})
+			f.ledger.PutTicket(runKey("run-a"), lockOf(ledgertest.ID("run-a"), drill.TicketClaimed, nil))
+		}},
+		{name: "after a crash between the prior in the lock and in the run ticket: the lock's prior, not a new read", setup: func(t *testing.T, f *fixture) {
+			f.ledger.PutTicket(runKey("run-a"), lockOf(ledgertest.ID("run-a"), drill.TicketClaimed, nil))
+			f.ledger.PutTicket(drill.LockKey(bucket), lockOf(ledgertest.ID("run-a"), drill.TicketHeld, partial))
+			f.s3.Configs[bucket] = &drill.PublicAccessBlock{IgnorePublicAcls: true}
 		}},
 		{name: "after the block was put but the result was lost", setup: func(t *testing.T, f *fixture) {
-			f.ledger.PutTicket(drill.RunTicketKey("run-a"), drill.Ticket{
-				Bucket: bucket, Region: "us-east-1", Execution: "run-a", Status: drill.TicketHeld, Prior: partial,
-			})
-			f.ledger.PutTicket(drill.LockKey(bucket), drill.Ticket{Bucket: bucket, Execution: "run-a", Status: drill.TicketClaimed})
+			f.ledger.PutTicket(runKey("run-a"), lockOf(ledgertest.ID("run-a"), drill.TicketHeld, partial))
+			f.ledger.PutTicket(drill.LockKey(bucket), lockOf(ledgertest.ID("run-a"), drill.TicketHeld, partial))
 			f.s3.Configs[bucket] = &drill.BlockAll
 		}},
 	}
@@ -186,8 +207,11 @@ func TestBlockReinvokedKeepsOriginalPrior(t *testing.T) {
 			if !res.Reinvoked || !pab.Equal(res.Prior, partial) {
 				t.Errorf("result prior %s reinvoked %v, want the original %s", pab.String(res.Prior), res.Reinvoked, pab.String(partial))
 			}
-			if got := f.ledger.Ticket(drill.RunTicketKey("run-a")); got == nil || got.Status != drill.TicketHeld || !pab.Equal(got.Prior, partial) {
+			if got := f.ledger.Ticket(runKey("run-a")); got == nil || got.Status != drill.TicketHeld || !pab.Equal(got.Prior, partial) {
 				t.Errorf("run ticket = %+v, want held with prior %s", got, pab.String(partial))
+			}
+			if got := f.ledger.Ticket(drill.LockKey(bucket)); got == nil || got.Status != drill.TicketHeld || !pab.Equal(got.Prior, partial) {
+				t.Errorf("lock = %+v, want held with prior %s", got, pab.String(partial))
 			}
 			if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
 				t.Errorf("bucket config %s, want all blocked", pab.String(got))
@@ -209,9 +233,18 @@ func TestBlockRefuses(t *testing.T) {
 		{
 			name: "lock held by another execution", in: input("run-b"),
 			setup: func(f *fixture) {
-				f.ledger.PutTicket(drill.LockKey(bucket), drill.Ticket{Bucket: bucket, Execution: "run-a", Status: drill.TicketHeld})
+				f.ledger.PutTicket(drill.LockKey(bucket), lockOf(ledgertest.ID("run-a"), drill.TicketHeld, partial))
 			},
 			wantType: "LockHeld", wantText: []string{"run-a"}, lockOf: "run-a",
+		},
+		{
+			name: "lock held by an older run of the same name (a reused name after a stuck run)", in: input("run-a"),
+			setup: func(f *fixture) {
+				old := ledgertest.IDAt("run-a", ledgertest.Start.AddDate(-1, 0, 0))
+				f.ledger.PutTicket(drill.LockKey(bucket), lockOf(old, drill.TicketHeld, &drill.PublicAccessBlock{}))
+				f.ledger.PutTicket(drill.RunTicketKey(old), lockOf(old, drill.TicketHeld, &drill.PublicAccessBlock{}))
+			},
+			wantType: "LockHeld", wantText: []string{"run-a (started 2024-06-01T12:00:00.123Z)"}, lockOf: "run-a",
 		},
 		{
 			name: "restore already began (restoring)", in: input("run-a"),
@@ -229,13 +262,29 @@ func TestBlockRefuses(t *testing.T) {
 			wantType: "RunClosed", wantText: []string{"abandoned"},
 		},
 		{
-			name: "bucket already blocks everything: not recorded as the prior", in: input("run-a"),
+			name: "bucket already blocks everything: not recorded as the prior, the lock given back", in: input("run-a"),
 			setup:    func(f *fixture) { f.s3.Configs[bucket] = &drill.BlockAll },
-			wantType: "SteadyStateFailed", wantText: []string{"already blocks all public access"}, lockOf: "run-a",
+			wantType: "SteadyStateFailed", wantText: []string{"already blocks all public access"},
 		},
 		{
 			name: "invalid input", in: drill.BlockInput{Config: json.RawMessage(`{"items":0}`)},
-			wantType: "InvalidInput", wantText: []string{"execution: missing", "items:", "distribution: missing"}, noCalls: true,
+			wantType: "InvalidInput", wantText: []string{"execution: missing", "executionArn: missing", "startTime: missing", "items:", "distribution: missing"}, noCalls: true,
+		},
+		{
+			name: "an ARN that is not the execution's", in: func() drill.BlockInput {
+				in := input("run-a")
+				in.ExecutionArn = ledgertest.ID("run-b").ExecutionArn
+				return in
+			}(),
+			wantType: "InvalidInput", wantText: []string{"executionArn:", "not the ARN of execution \"run-a\""}, noCalls: true,
+		},
+		{
+			name: "an ARN that is not an execution's", in: func() drill.BlockInput {
+				in := input("run-a")
+				in.ExecutionArn = "arn:aws:states:us-east-1:123456789012:stateMachine:run-a"
+				return in
+			}(),
+			wantType: "InvalidInput", wantText: []string{"executionArn:"}, noCalls: true,
 		},
 		{
 			name: "reading the bucket throttled", in: input("run-a"),
@@ -249,7 +298,75 @@ func TestBlockRefuses(t *testing.T) {
 			setup: func(f *fixture) {
 				f.ledger.PutErr = func(string, *s3.PutObjectInput) error { return pabtest.ConnRefused("PutObject") }
 			},
-			wantType: "Transient", wantText: []string{"runs/run-a/ticket.json"},
+			wantType: "Transient", wantText: []string{"runs/run-a/ticket-"},
+		},
+		{
+			name: "the claim exists for another bucket", in: input("run-a"),
+			setup: func(f *fixture) {
+				tk := lockOf(ledgertest.ID("run-a"), drill.TicketClaimed, nil)
+				tk.Bucket = "other-bucket"
+				f.ledger.PutTicket(runKey("run-a"), tk)
+			},
+			wantType: "InvalidInput", wantText: []string{"primaryBucket: execution run-a already claimed bucket other-bucket"},
+		},
+		{
+			name: "the lock is released under us before the prior is recorded, the run still claimed (a person's unlock)", in: input("run-a"),
+			setup: func(f *fixture) {
+				f.s3.GetErr = func(string) error { f.ledger.Delete(drill.LockKey(bucket)); return nil }
+			},
+			wantType: "Transient", wantText: []string{"changed by a concurrent invocation"},
+		},
+		{
+			name: "recording the prior in the lock fails", in: input("run-a"),
+			setup: func(f *fixture) {
+				f.ledger.PutErr = func(key string, in *s3.PutObjectInput) error {
+					if key == drill.LockKey(bucket) && in.IfMatch != nil {
+						return pabtest.APIError("PutObject", 403, "AccessDenied")
+					}
+					return nil
+				}
+			},
+			wantType: "wrapError", wantText: []string{"AccessDenied"}, lockOf: "run-a",
+		},
+		{
+			name: "recording the prior in the run ticket fails", in: input("run-a"),
+			setup: func(f *fixture) {
+				f.ledger.PutErr = func(key string, in *s3.PutObjectInput) error {
+					if key == runKey("run-a") && in.IfMatch != nil {
+						return pabtest.APIError("PutObject", 403, "AccessDenied")
+					}
+					return nil
+				}
+			},
+			wantType: "wrapError", wantText: []string{"AccessDenied"}, lockOf: "run-a",
+		},
+		{
+			name: "the ledger fails when taking the lock", in: input("run-a"),
+			setup: func(f *fixture) {
+				f.ledger.PutErr = func(key string, in *s3.PutObjectInput) error {
+					if key == drill.LockKey(bucket) {
+						return pabtest.APIError("PutObject", 403, "AccessDenied")
+					}
+					return nil
+				}
+			},
+			wantType: "wrapError", wantText: []string{"locks/ui-bucket.json", "AccessDenied"},
+		},
+		{
+			name: "the run ticket vanishes while claiming it", in: input("run-a"),
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(runKey("run-a"), lockOf(ledgertest.ID("run-a"), drill.TicketClaimed, nil))
+				f.ledger.GetErr = func(key string) error { f.ledger.Delete(key); return nil }
+			},
+			wantType: "Transient", wantText: []string{"vanished"},
+		},
+		{
+			name: "reading the claim fails", in: input("run-a"),
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(runKey("run-a"), lockOf(ledgertest.ID("run-a"), drill.TicketClaimed, nil))
+				f.ledger.GetErr = func(key string) error { return pabtest.APIError("GetObject", 403, "AccessDenied") }
+			},
+			wantType: "wrapError", wantText: []string{"AccessDenied"},
 		},
 	}
 	for _, tc := range tests {
@@ -303,6 +420,13 @@ func TestBlockLosesEveryRaceWithRestore(t *testing.T) {
 		{name: "restore marks the claim abandoned before the prior is recorded", setup: func(f *fixture) {
 			f.s3.GetErr = func(string) error { f.setStatus("run-a", drill.TicketAbandoned); return nil }
 		}},
+		{name: "restore abandons the run and releases the lock before the prior is recorded in it", setup: func(f *fixture) {
+			f.s3.GetErr = func(string) error {
+				f.setStatus("run-a", drill.TicketAbandoned)
+				f.ledger.Delete(drill.LockKey(bucket))
+				return nil
+			}
+		}},
 		{name: "restore begins while the block is in flight", setup: func(f *fixture) {
 			f.s3.PutErr = func(string, drill.PublicAccessBlock) error { f.setStatus("run-a", drill.TicketRestoring); return nil }
 		}},
@@ -344,7 +468,7 @@ func TestLateBlockLeavesAnotherDrillsBlockAlone(t *testing.T) {
 	f := newFixture(t, partial)
 	f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
 		f.setStatus("run-a", drill.TicketRestored)
-		f.ledger.PutTicket(drill.LockKey(bucket), drill.Ticket{Bucket: bucket, Execution: "run-b", Status: drill.TicketHeld})
+		f.ledger.PutTicket(drill.LockKey(bucket), lockOf(ledgertest.ID("run-b"), drill.TicketHeld, partial))
 		return nil
 	}
 	_, err := f.h.Handle(context.Background(), input("run-a"))

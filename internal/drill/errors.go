@@ -66,11 +66,29 @@ func (e *RunClosed) Error() string {
 	return fmt.Sprintf("execution %s is already %s; refusing to block", e.Execution, e.Status)
 }
 
+// BucketChangedDuringDrill: at restore, the bucket held neither the drill's block nor
+// the prior configuration it recorded: someone (a person, a security tool) changed it
+// during the drill. Restore keeps their settings, keeps the lock (so the sweeper and
+// the operator see it) and fails with this, which the report names and an alarm
+// catches, instead of silently putting an old configuration back over theirs.
+type BucketChangedDuringDrill struct{ Bucket, Prior, Found string }
+
+func (e *BucketChangedDuringDrill) Error() string {
+	return fmt.Sprintf("bucket %s was changed during the drill: it holds %s, neither the drill's block nor the prior %s; "+
+		"kept as it is, lock kept: put back the intended configuration by hand, then release the lock (drill unlock)", e.Bucket, e.Found, e.Prior)
+}
+
+// RestoreFailed is the error an execution ends with when its restore could not finish
+// (RestoreAfterFailure ran out of retries): the primary bucket may still be blocked.
+// Only the state machine raises it (a Fail state), so it is a name, not a type.
+const RestoreFailed = "RestoreFailed"
+
 // ErrorNames lists every typed error name, for the test that ties them to the ASL.
 var ErrorNames = []string{
 	ErrorName(&InvalidInput{}), ErrorName(&Transient{}), ErrorName(&SteadyStateFailed{}),
 	ErrorName(&SeedFailed{}), ErrorName(&LockHeld{}), ErrorName(&FailoverTimeout{}),
 	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}), ErrorName(&RunClosed{}),
+	ErrorName(&BucketChangedDuringDrill{}),
 }
 
 // ErrorName is the Lambda error type aws-lambda-go reports for err: its Go type name,
@@ -93,7 +111,7 @@ func Classify(err error) error {
 	for _, target := range []any{
 		new(*InvalidInput), new(*Transient), new(*SteadyStateFailed), new(*SeedFailed),
 		new(*LockHeld), new(*FailoverTimeout), new(*RecoveryTimeout), new(*RestoreMismatch),
-		new(*RunClosed),
+		new(*RunClosed), new(*BucketChangedDuringDrill),
 	} {
 		if errors.As(err, target) {
 			return withContext(reflect.ValueOf(target).Elem().Interface().(error), err)

@@ -17,6 +17,7 @@ const (
 	FuncProbe    = "probe-cloudfront"
 	FuncRestore  = "restore"
 	FuncReport   = "report"
+	FuncSweeper  = "sweeper" // not a state of the flow: runs on a schedule (see internal/sweeper)
 
 	// Probe modes.
 	ModeSteady   = "steady"
@@ -161,9 +162,16 @@ type SeedResult struct {
 
 // BlockInput is block-bucket's payload.
 type BlockInput struct {
-	Config    json.RawMessage `json:"config"`
-	Execution string          `json:"execution"`
-	Seed      *SeedResult     `json:"seed,omitempty"`
+	Config       json.RawMessage `json:"config"`
+	Execution    string          `json:"execution"`
+	ExecutionArn string          `json:"executionArn"`
+	StartTime    Instant         `json:"startTime"`
+	Seed         *SeedResult     `json:"seed,omitempty"`
+}
+
+// ID is the execution the payload is for.
+func (in BlockInput) ID() RunID {
+	return RunID{Execution: in.Execution, ExecutionArn: in.ExecutionArn, StartTime: in.StartTime}
 }
 
 // BlockResult is block-bucket's output.
@@ -178,12 +186,15 @@ type BlockResult struct {
 
 // ---- the ledger ----
 
-// Run ticket statuses. The run ticket (runs/<execution>/ticket.json) is where
-// block-bucket and restore meet; every change of status is a conditional write, so a
-// late or concurrent block-bucket can never block a bucket restore has already handled.
+// Run ticket statuses. The run ticket (RunTicketKey) is where block-bucket and
+// restore meet; every change of status is a conditional write, so a late or concurrent
+// block-bucket can never block a bucket restore has already handled.
 //
 //	claimed ──► held ──► restoring ──► restored
 //	   └──────────────────────► abandoned (restore came first: nothing was changed)
+//
+// The bucket's lock (LockKey) uses claimed (taken, nothing recorded yet) and held (the
+// prior is recorded): it is the copy of the restore data that never expires.
 const (
 	TicketClaimed   = "claimed"   // block-bucket started; the bucket is untouched
 	TicketHeld      = "held"      // Prior recorded; the block may be applied
@@ -200,22 +211,41 @@ type SeededCart struct {
 }
 
 // Ticket is the restore ticket: everything needed to put the bucket back, written to
-// the ledger before the bucket is touched.
+// the ledger before the bucket is touched. It is stored twice: as the run ticket
+// (RunTicketKey, under runs/, which the ledger's lifecycle rule expires) and as the
+// bucket's lock (LockKey, under locks/, which never expires), so a lock never outlives
+// what is needed to act on it and an operator can read it to know what to put back.
 type Ticket struct {
-	Bucket     string             `json:"bucket"`
-	Region     string             `json:"region"`
-	Execution  string             `json:"execution"`
-	CreatedAt  time.Time          `json:"createdAt"`
-	Prior      *PublicAccessBlock `json:"prior"` // nil: delete the configuration on restore
-	Seed       *SeededCart        `json:"seed,omitempty"`
-	Status     string             `json:"status"`
-	RestoredAt *time.Time         `json:"restoredAt,omitempty"`
+	Bucket       string             `json:"bucket"`
+	Region       string             `json:"region"`
+	Execution    string             `json:"execution"`
+	ExecutionArn string             `json:"executionArn"`
+	StartTime    Instant            `json:"startTime"`
+	CreatedAt    time.Time          `json:"createdAt"`
+	Prior        *PublicAccessBlock `json:"prior"` // nil: delete the configuration on restore
+	Seed         *SeededCart        `json:"seed,omitempty"`
+	Status       string             `json:"status"`
+	RestoredAt   *time.Time         `json:"restoredAt,omitempty"`
 }
 
+// ID is the execution the ticket belongs to.
+func (t Ticket) ID() RunID {
+	return RunID{Execution: t.Execution, ExecutionArn: t.ExecutionArn, StartTime: t.StartTime}
+}
+
+// LockPrefix is where the locks live; nothing under it ever expires.
+const LockPrefix = "locks/"
+
 // Ledger keys.
-func LockKey(bucket string) string         { return "locks/" + bucket + ".json" }
-func RunTicketKey(execution string) string { return "runs/" + execution + "/ticket.json" }
-func ReportKey(execution string) string    { return "runs/" + execution + "/report.json" }
+func LockKey(bucket string) string { return LockPrefix + bucket + ".json" }
+
+// RunTicketKey is the run ticket's key: per execution name AND start, so a run whose
+// name reuses an old one's never finds the old ticket
+// (runs/drill-w23/ticket-20250601T120000.123Z.json).
+func RunTicketKey(id RunID) string {
+	return "runs/" + id.Execution + "/ticket-" + id.StartTime.Time().Format("20060102T150405.000Z") + ".json"
+}
+func ReportKey(execution string) string { return "runs/" + execution + "/report.json" }
 func ReportHTMLKey(execution string) string {
 	return "runs/" + execution + "/report.html"
 }
@@ -227,13 +257,24 @@ const (
 	ReasonFlow      = "flow"       // the normal path
 	ReasonFailure   = "failure"    // a Catch after a failed state
 	ReasonSafetyNet = "safety-net" // EventBridge, after FAILED / TIMED_OUT / ABORTED
+	ReasonSweeper   = "sweeper"    // the sweeper found the execution's lock after it ended
+	ReasonOperator  = "operator"   // drill restore, with a person's credentials
 )
 
-// RestoreInput is restore's payload. Restore needs only the execution: its run ticket
-// names the bucket and the region.
+// RestoreInput is restore's payload: the execution's identity. Its run ticket or its
+// lock names the bucket and the region; Bucket is a hint for when the run ticket has
+// expired (the sweeper and the operator know the lock's bucket).
 type RestoreInput struct {
-	Execution string `json:"execution"`
-	Reason    string `json:"reason,omitempty"`
+	Execution    string  `json:"execution"`
+	ExecutionArn string  `json:"executionArn"`
+	StartTime    Instant `json:"startTime"`
+	Bucket       string  `json:"bucket,omitempty"`
+	Reason       string  `json:"reason,omitempty"`
+}
+
+// ID is the execution the payload is for.
+func (in RestoreInput) ID() RunID {
+	return RunID{Execution: in.Execution, ExecutionArn: in.ExecutionArn, StartTime: in.StartTime}
 }
 
 // RestoreResult is restore's output.
@@ -250,6 +291,9 @@ type RestoreResult struct {
 	RestoredAt       *time.Time         `json:"restoredAt,omitempty"`
 	CartCleared      bool               `json:"cartCleared"`
 	CartError        string             `json:"cartError,omitempty"`
+	// TicketMissing: the run ticket had expired or been deleted; restore worked from
+	// the bucket's lock.
+	TicketMissing bool `json:"ticketMissing,omitempty"`
 }
 
 // ---- report ----
@@ -345,6 +389,22 @@ type Report struct {
 	Error   *ErrorInfo        `json:"error,omitempty"`
 	Sandbox *SandboxFacts     `json:"sandbox,omitempty"`
 	Timing  *TimingFacts      `json:"timing,omitempty"`
+
+	// How the run ended and what put the bucket back, for every ending.
+	//
+	// RestoreError: the restore did not finish (retries exhausted, or the bucket was
+	// changed during the drill): the bucket may still be blocked.
+	RestoreError *ErrorInfo `json:"restoreError,omitempty"`
+	// Status is the execution's end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED), when known
+	// (local mode; on AWS the report is written before the execution ends).
+	Status string `json:"status,omitempty"`
+	// InterruptedState is the state that was running when the execution was stopped or
+	// timed out.
+	InterruptedState string `json:"interruptedState,omitempty"`
+	// SafetyNet is what the safety net's restore did after the execution ended (local
+	// mode plays the EventBridge rule), and SafetyNetError why it failed.
+	SafetyNet      *RestoreResult `json:"safetyNet,omitempty"`
+	SafetyNetError string         `json:"safetyNetError,omitempty"`
 }
 
 // StepRecord is one state of the execution.

@@ -1,6 +1,10 @@
 // Package ledger is the drill's state in the ledger bucket: per target bucket the lock,
-// which is also the restore ticket (locks/<bucket>.json, taken with a conditional
-// write), and per run the run's ticket and report (runs/<execution>/...).
+// which also carries the restore data (locks/<bucket>.json: never expires), and per run
+// the run's ticket and report (runs/<execution>/...: expire with the lifecycle rule).
+//
+// Every conditional write and delete (If-None-Match, If-Match) is retried when S3
+// answers 409 ConditionalRequestConflict: S3 means "a conflicting conditional request
+// was in flight, try again", not "you lost" (that is 412).
 package ledger
 
 import (
@@ -10,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +31,7 @@ type ObjectAPI interface {
 	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	DeleteObject(ctx context.Context, params *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	ListObjectsV2(ctx context.Context, params *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 }
 
 var _ ObjectAPI = (*s3.Client)(nil)
@@ -39,65 +45,71 @@ const (
 // maxObjectBytes bounds what the ledger reads back: tickets are a few hundred bytes.
 const maxObjectBytes = 1 << 20
 
-// lockAttempts bounds how often TakeLock tries when the lock is contended.
+// lockAttempts bounds how often TakeLock tries when the lock is released between its
+// write and its read.
 const lockAttempts = 4
 
-// Ledger stores the drill's state as objects in Bucket.
+// ConflictAttempts bounds the tries of one conditional call S3 keeps answering 409;
+// the waits between them are ConflictBackoff, doubling (50, 100, 200, 400 ms).
+const (
+	ConflictAttempts = 5
+	ConflictBackoff  = 50 * time.Millisecond
+)
+
+// Ledger stores the drill's state as objects in Bucket. Sleep waits between retries
+// (default clock.Sleep).
 type Ledger struct {
 	S3     ObjectAPI
 	Bucket string
+	Sleep  func(ctx context.Context, d time.Duration) error
 }
+
+// ErrChanged: a conditional write lost (412, or 404 for If-Match on a key that is
+// gone), because the object was created, changed or deleted since it was read. Read it
+// again and decide anew.
+var ErrChanged = errors.New("changed concurrently")
 
 // TakeLock creates the lock for t.Bucket holding t, only if there is none. created
 // says whether this call created it; if not, held is the lock already there, which
-// may belong to another execution or to t.Execution itself (a re-invocation).
-func (l *Ledger) TakeLock(ctx context.Context, t drill.Ticket) (held drill.Ticket, created bool, err error) {
+// may belong to another execution or to t's own (a re-invocation). etag is held's version.
+func (l *Ledger) TakeLock(ctx context.Context, t drill.Ticket) (held drill.Ticket, etag string, created bool, err error) {
 	if t.Bucket == "" || t.Execution == "" {
-		return drill.Ticket{}, false, fmt.Errorf("ledger take lock: ticket's bucket or execution missing (bucket %q, execution %q)", t.Bucket, t.Execution)
+		return drill.Ticket{}, "", false, fmt.Errorf("ledger take lock: ticket's bucket or execution missing (bucket %q, execution %q)", t.Bucket, t.Execution)
 	}
 	key := drill.LockKey(t.Bucket)
-	body, err := json.Marshal(t)
-	if err != nil {
-		return drill.Ticket{}, false, fmt.Errorf("ledger take lock %s: %w", key, err)
-	}
-	var last error
-	for attempt := range lockAttempts {
-		if attempt > 0 {
-			if err := clock.Sleep(ctx, time.Duration(attempt)*100*time.Millisecond); err != nil {
-				return drill.Ticket{}, false, fmt.Errorf("ledger take lock %s: %w", key, err)
-			}
-		}
-		_, err := l.S3.PutObject(ctx, &s3.PutObjectInput{
-			Bucket:      aws.String(l.Bucket),
-			Key:         aws.String(key),
-			Body:        bytes.NewReader(body),
-			ContentType: aws.String(ContentTypeJSON),
-			IfNoneMatch: aws.String("*"),
-		})
+	for range lockAttempts {
+		etag, err := l.putJSONIf(ctx, key, t, "*", "")
 		if err == nil {
-			return t, true, nil
+			return t, etag, true, nil
 		}
-		// 412: the lock exists. 409: a concurrent conditional write on the same key is
-		// in flight; whoever wins, reading the lock tells us (or it is gone: try again).
-		if !isPreconditionFailed(err) && !isConditionalConflict(err) {
-			return drill.Ticket{}, false, pab.Wrap(err, "ledger take lock %s", key)
+		if !errors.Is(err, ErrChanged) {
+			return drill.Ticket{}, "", false, err
 		}
-		last = err
-		existing, err := l.Lock(ctx, t.Bucket)
+		existing, etag, err := l.LockVersion(ctx, t.Bucket)
 		if err != nil {
-			return drill.Ticket{}, false, err
+			return drill.Ticket{}, "", false, err
 		}
 		if existing != nil {
-			return *existing, false, nil
+			return *existing, etag, false, nil
 		}
 		// Released between our write and our read: try to take it again.
 	}
-	return drill.Ticket{}, false, &drill.Transient{Msg: fmt.Sprintf("ledger take lock %s: contended, %d attempts: %v", key, lockAttempts, last)}
+	return drill.Ticket{}, "", false, &drill.Transient{Msg: fmt.Sprintf("ledger take lock %s: taken and released %d times while trying", key, lockAttempts)}
+}
+
+// ReplaceLock overwrites t.Bucket's lock only if it is still the version etag
+// (If-Match). It returns the new version's ETag, or ErrChanged.
+func (l *Ledger) ReplaceLock(ctx context.Context, t drill.Ticket, etag string) (string, error) {
+	if etag == "" {
+		return "", fmt.Errorf("ledger replace lock %s: no ETag to match", t.Bucket)
+	}
+	return l.putJSONIf(ctx, drill.LockKey(t.Bucket), t, "", etag)
 }
 
 // Lock returns the lock held on bucket, nil when there is none.
 func (l *Ledger) Lock(ctx context.Context, bucket string) (*drill.Ticket, error) {
-	return l.getTicket(ctx, drill.LockKey(bucket))
+	t, _, err := l.getTicketVersion(ctx, drill.LockKey(bucket))
+	return t, err
 }
 
 // LockVersion returns the lock held on bucket and its ETag, nil when there is none.
@@ -105,93 +117,114 @@ func (l *Ledger) LockVersion(ctx context.Context, bucket string) (*drill.Ticket,
 	return l.getTicketVersion(ctx, drill.LockKey(bucket))
 }
 
-// ReleaseLock deletes bucket's lock only if it is still the version etag
-// (If-Match), so a release never deletes a lock another drill has taken since it was
-// read. A lock already gone or replaced is not an error: it is not ours any more.
+// LockEntry is one lock and its version.
+type LockEntry struct {
+	Key  string
+	ETag string
+	Lock drill.Ticket
+}
+
+// Locks lists every lock in the ledger, in key order. A lock released between the
+// listing and its read is left out.
+func (l *Ledger) Locks(ctx context.Context) ([]LockEntry, error) {
+	var out []LockEntry
+	var token *string
+	for {
+		page, err := l.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+			Bucket: aws.String(l.Bucket), Prefix: aws.String(drill.LockPrefix), ContinuationToken: token,
+		})
+		if err != nil {
+			return nil, pab.Wrap(err, "ledger list %s", drill.LockPrefix)
+		}
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			if !strings.HasSuffix(key, ".json") {
+				continue
+			}
+			t, etag, err := l.getTicketVersion(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			if t != nil {
+				out = append(out, LockEntry{Key: key, ETag: etag, Lock: *t})
+			}
+		}
+		if !aws.ToBool(page.IsTruncated) || page.NextContinuationToken == nil {
+			return out, nil
+		}
+		token = page.NextContinuationToken
+	}
+}
+
+// FindLock returns the lock id holds on any bucket and its ETag, nil when it holds none.
+func (l *Ledger) FindLock(ctx context.Context, id drill.RunID) (*drill.Ticket, string, error) {
+	locks, err := l.Locks(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, e := range locks {
+		if e.Lock.ID().Same(id) {
+			return &e.Lock, e.ETag, nil
+		}
+	}
+	return nil, "", nil
+}
+
+// ReleaseLock deletes bucket's lock only if it is still the version etag (If-Match),
+// so a release never deletes a lock another drill has taken since it was read. A lock
+// already gone or replaced (412, 404) is not an error: it is not ours any more.
 func (l *Ledger) ReleaseLock(ctx context.Context, bucket, etag string) error {
 	key := drill.LockKey(bucket)
 	if etag == "" {
 		return fmt.Errorf("ledger release %s: no ETag to match", key)
 	}
-	_, err := l.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)})
-	if err != nil && !isNotFound(err) && !isPreconditionFailed(err) && !isConditionalConflict(err) {
+	err := l.retryConflict(ctx, func() error {
+		_, err := l.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)})
+		return err
+	})
+	if err != nil && !isNotFound(err) && !isPreconditionFailed(err) {
 		return pab.Wrap(err, "ledger delete %s", key)
 	}
 	return nil
 }
 
-// ReleaseIfHeldBy releases bucket's lock if execution holds it. It reports whether it
+// ReleaseIfHeldBy releases bucket's lock if id holds it. It reports whether it
 // released one.
-func (l *Ledger) ReleaseIfHeldBy(ctx context.Context, bucket, execution string) (bool, error) {
+func (l *Ledger) ReleaseIfHeldBy(ctx context.Context, bucket string, id drill.RunID) (bool, error) {
 	lock, etag, err := l.LockVersion(ctx, bucket)
-	if err != nil || lock == nil || lock.Execution != execution {
+	if err != nil || lock == nil || !lock.ID().Same(id) {
 		return false, err
 	}
 	return true, l.ReleaseLock(ctx, bucket, etag)
 }
 
-// ErrChanged: a conditional write of a run ticket lost, because the ticket was
-// created or changed since it was read. Read it again and decide anew.
-var ErrChanged = errors.New("run ticket changed concurrently")
-
-// CreateRunTicket writes t as its execution's run ticket only if there is none
-// (If-None-Match: *). It returns the new version's ETag, or ErrChanged.
+// CreateRunTicket writes t as its run's ticket only if there is none (If-None-Match:
+// *). It returns the new version's ETag, or ErrChanged.
 func (l *Ledger) CreateRunTicket(ctx context.Context, t drill.Ticket) (etag string, err error) {
-	return l.putTicketIf(ctx, t, "*", "")
+	if t.Execution == "" {
+		return "", fmt.Errorf("ledger put run ticket: execution missing")
+	}
+	return l.putJSONIf(ctx, drill.RunTicketKey(t.ID()), t, "*", "")
 }
 
-// ReplaceRunTicket overwrites execution's run ticket only if it is still the version
-// etag (If-Match). It returns the new version's ETag, or ErrChanged.
+// ReplaceRunTicket overwrites t's run ticket only if it is still the version etag
+// (If-Match). It returns the new version's ETag, or ErrChanged.
 func (l *Ledger) ReplaceRunTicket(ctx context.Context, t drill.Ticket, etag string) (string, error) {
 	if etag == "" {
 		return "", fmt.Errorf("ledger replace run ticket %s: no ETag to match", t.Execution)
 	}
-	return l.putTicketIf(ctx, t, "", etag)
+	return l.putJSONIf(ctx, drill.RunTicketKey(t.ID()), t, "", etag)
 }
 
-func (l *Ledger) putTicketIf(ctx context.Context, t drill.Ticket, ifNoneMatch, ifMatch string) (string, error) {
-	if t.Execution == "" {
-		return "", fmt.Errorf("ledger put run ticket: execution missing")
-	}
-	key := drill.RunTicketKey(t.Execution)
-	body, err := json.Marshal(t)
-	if err != nil {
-		return "", fmt.Errorf("ledger put %s: %w", key, err)
-	}
-	in := &s3.PutObjectInput{
-		Bucket:      aws.String(l.Bucket),
-		Key:         aws.String(key),
-		Body:        bytes.NewReader(body),
-		ContentType: aws.String(ContentTypeJSON),
-	}
-	if ifNoneMatch != "" {
-		in.IfNoneMatch = aws.String(ifNoneMatch)
-	}
-	if ifMatch != "" {
-		in.IfMatch = aws.String(ifMatch)
-	}
-	out, err := l.S3.PutObject(ctx, in)
-	switch {
-	case err == nil:
-		return aws.ToString(out.ETag), nil
-	// 412: the condition failed; 409: a concurrent conditional write won; 404: If-Match
-	// on a key that is gone. In every case the ticket is not the version we decided on.
-	case isPreconditionFailed(err), isConditionalConflict(err), ifMatch != "" && isNotFound(err):
-		return "", fmt.Errorf("ledger put %s: %w", key, ErrChanged)
-	default:
-		return "", pab.Wrap(err, "ledger put %s", key)
-	}
-}
-
-// RunTicketVersion returns execution's run ticket and its ETag, nil when there is none.
-func (l *Ledger) RunTicketVersion(ctx context.Context, execution string) (*drill.Ticket, string, error) {
-	if execution == "" {
+// RunTicketVersion returns id's run ticket and its ETag, nil when there is none.
+func (l *Ledger) RunTicketVersion(ctx context.Context, id drill.RunID) (*drill.Ticket, string, error) {
+	if id.Execution == "" {
 		return nil, "", fmt.Errorf("ledger run ticket: execution missing")
 	}
-	return l.getTicketVersion(ctx, drill.RunTicketKey(execution))
+	return l.getTicketVersion(ctx, drill.RunTicketKey(id))
 }
 
-// PutRunTicket writes (or overwrites) t as its execution's run ticket.
+// PutRunTicket writes (or overwrites) t as its run's ticket.
 func (l *Ledger) PutRunTicket(ctx context.Context, t drill.Ticket) error {
 	if t.Execution == "" {
 		return fmt.Errorf("ledger put run ticket: ticket has no execution")
@@ -200,15 +233,7 @@ func (l *Ledger) PutRunTicket(ctx context.Context, t drill.Ticket) error {
 	if err != nil {
 		return fmt.Errorf("ledger put run ticket %s: %w", t.Execution, err)
 	}
-	return l.put(ctx, drill.RunTicketKey(t.Execution), body, ContentTypeJSON)
-}
-
-// RunTicket returns execution's run ticket, nil when there is none.
-func (l *Ledger) RunTicket(ctx context.Context, execution string) (*drill.Ticket, error) {
-	if execution == "" {
-		return nil, fmt.Errorf("ledger run ticket: no execution")
-	}
-	return l.getTicket(ctx, drill.RunTicketKey(execution))
+	return l.put(ctx, drill.RunTicketKey(t.ID()), body, ContentTypeJSON)
 }
 
 // PutReport writes execution's report.json and report.html.
@@ -232,9 +257,66 @@ func (l *Ledger) put(ctx context.Context, key string, body []byte, contentType s
 	return pab.Wrap(err, "ledger put %s", key)
 }
 
-func (l *Ledger) getTicket(ctx context.Context, key string) (*drill.Ticket, error) {
-	t, _, err := l.getTicketVersion(ctx, key)
-	return t, err
+// putJSONIf writes v at key under one condition (ifNoneMatch "*" or ifMatch an ETag),
+// retrying 409s, and returns the new ETag or ErrChanged.
+func (l *Ledger) putJSONIf(ctx context.Context, key string, v any, ifNoneMatch, ifMatch string) (string, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("ledger put %s: %w", key, err)
+	}
+	var etag string
+	err = l.retryConflict(ctx, func() error {
+		in := &s3.PutObjectInput{
+			Bucket:      aws.String(l.Bucket),
+			Key:         aws.String(key),
+			Body:        bytes.NewReader(body),
+			ContentType: aws.String(ContentTypeJSON),
+		}
+		if ifNoneMatch != "" {
+			in.IfNoneMatch = aws.String(ifNoneMatch)
+		}
+		if ifMatch != "" {
+			in.IfMatch = aws.String(ifMatch)
+		}
+		out, err := l.S3.PutObject(ctx, in)
+		if err == nil {
+			etag = aws.ToString(out.ETag)
+		}
+		return err
+	})
+	if err == nil {
+		return etag, nil
+	}
+	// 412: the condition failed; 404: If-Match on a key that is gone. Either way the
+	// object is not the version we decided on.
+	if isPreconditionFailed(err) || ifMatch != "" && isNotFound(err) {
+		return "", fmt.Errorf("ledger put %s: %w", key, ErrChanged)
+	}
+	return "", pab.Wrap(err, "ledger put %s", key)
+}
+
+// retryConflict runs call until it answers anything but 409 ConditionalRequestConflict,
+// at most ConflictAttempts times, and returns its last error (a 409 left after the last
+// attempt is Transient, through pab.Wrap).
+func (l *Ledger) retryConflict(ctx context.Context, call func() error) error {
+	wait := ConflictBackoff
+	for attempt := 1; ; attempt++ {
+		err := call()
+		if err == nil || !isConditionalConflict(err) || attempt == ConflictAttempts {
+			return err
+		}
+		if serr := l.sleep(ctx, wait); serr != nil {
+			return err
+		}
+		wait *= 2
+	}
+}
+
+func (l *Ledger) sleep(ctx context.Context, d time.Duration) error {
+	if l.Sleep != nil {
+		return l.Sleep(ctx, d)
+	}
+	return clock.Sleep(ctx, d)
 }
 
 func (l *Ledger) getTicketVersion(ctx context.Context, key string) (*drill.Ticket, string, error) {
@@ -258,7 +340,8 @@ func (l *Ledger) getTicketVersion(ctx context.Context, key string) (*drill.Ticke
 }
 
 // isNotFound: the key is absent. A missing ledger bucket (NoSuchBucket, also a 404)
-// is an error, never "no lock".
+// is an error, never "no lock"; so is AccessDenied, which is what S3 answers for a
+// missing key when the caller may not s3:ListBucket.
 func isNotFound(err error) bool {
 	if pab.HasCode(err, "NoSuchBucket") {
 		return false

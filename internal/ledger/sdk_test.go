@@ -16,6 +16,7 @@ import (
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
+	"github.com/unishop/failover-drill/internal/ledger/ledgertest"
 	"github.com/unishop/failover-drill/internal/pab"
 )
 
@@ -81,22 +82,22 @@ func TestRealSDKErrors(t *testing.T) {
 	if got, err := l.Lock(ctx, "ui-bucket"); got != nil || err != nil {
 		t.Fatalf("Lock on an empty ledger = %+v, %v; want nil, nil", got, err)
 	}
-	if _, created, err := l.TakeLock(ctx, ticket("run-a")); !created || err != nil {
+	if _, _, created, err := l.TakeLock(ctx, ticket("run-a")); !created || err != nil {
 		t.Fatalf("TakeLock = %v, %v", created, err)
 	}
-	held, created, err := l.TakeLock(ctx, ticket("run-b"))
+	held, _, created, err := l.TakeLock(ctx, ticket("run-b"))
 	if err != nil || created || held.Execution != "run-a" {
 		t.Fatalf("second TakeLock = %+v, %v, %v; want holder run-a from the 412", held, created, err)
 	}
 	if p, err := pab.Read(ctx, client, "ui-bucket"); p != nil || err != nil {
 		t.Errorf("Read without a configuration = %s, %v; want none", pab.String(p), err)
 	}
-	if released, err := l.ReleaseIfHeldBy(ctx, "ui-bucket", "run-a"); !released || err != nil {
+	if released, err := l.ReleaseIfHeldBy(ctx, "ui-bucket", ledgertest.ID("run-a")); !released || err != nil {
 		t.Fatalf("release: %v, %v", released, err)
 	}
 
 	slow = true
-	_, err = l.RunTicket(ctx, "run-a")
+	_, _, err = l.RunTicketVersion(ctx, ledgertest.ID("run-a"))
 	if got := drill.ErrorName(drill.Classify(err)); got != "Transient" || !strings.Contains(err.Error(), "SlowDown") {
 		t.Errorf("503 SlowDown = %v (%s), want Transient", err, got)
 	}

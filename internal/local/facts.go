@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/asl"
@@ -35,10 +36,33 @@ func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 			return nil, fmt.Errorf("report in the ledger: %w", err)
 		}
 	} else {
-		// No report was written (invalid input fails before anything is touched).
+		// No report was written: invalid input fails before anything is touched; a
+		// stopped or timed-out execution never reaches the Report state.
 		rep = drill.Report{Execution: out.Name, Verdict: drill.Fail, StartedAt: out.Result.Start, FinishedAt: out.Result.Stop}
 		rep.Reasons = []string{"the execution ended " + out.Result.Status + " before writing a report"}
-		rep.Summary = fmt.Sprintf("fail: %s %s", out.Result.Error, out.Result.Cause)
+		rep.Summary = strings.TrimSpace(fmt.Sprintf("fail: execution %s %s %s", out.Result.Status, out.Result.Error, out.Result.Cause))
+		cfg := drill.Defaults
+		cfg.Distribution, cfg.PrimaryBucket = e.Sandbox.DistributionURL(), e.Sandbox.Config().PrimaryBucket
+		_ = json.Unmarshal(out.Input, &cfg)
+		rep.Target.Distribution, rep.Target.PrimaryBucket = cfg.Distribution, cfg.PrimaryBucket
+		rep.Target.PrimaryRegion, rep.Target.SecondaryRegion = cfg.PrimaryRegion, cfg.SecondaryRegion
+	}
+	rep.Status = out.Result.Status
+	rep.InterruptedState = Interrupted(out.Result.Events)
+	if rep.InterruptedState != "" {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("the execution was %s in %s", strings.ToLower(strings.ReplaceAll(out.Result.Status, "_", " ")), rep.InterruptedState))
+	}
+	if out.SafetyNet != nil {
+		rep.SafetyNet = out.SafetyNet
+		if out.SafetyErr != nil {
+			rep.SafetyNetError = out.SafetyErr.Error()
+			rep.Reasons = append(rep.Reasons, "the safety net's restore failed: "+out.SafetyErr.Error())
+		}
+		// The flow's restore never ran (stopped, timed out): what the safety net put
+		// back is the restore.
+		if st := out.SafetyNet; out.SafetyErr == nil && (rep.Restore.Prior == nil && rep.Restore.ReadBack == nil && !rep.Restore.MatchesPrior) {
+			rep.Restore.Prior, rep.Restore.ReadBack, rep.Restore.MatchesPrior = st.Prior, st.ReadBack, st.MatchesPrior
+		}
 	}
 	if out.Result.Status != asl.StatusSucceeded && rep.Verdict == drill.Pass {
 		rep.Verdict = drill.Fail // the execution failing after the report is still a failure
@@ -74,7 +98,7 @@ func Steps(events []asl.Event) []drill.StepRecord {
 			steps = append(steps, drill.StepRecord{Name: ev.State, Start: ev.At, Status: "running"})
 		case asl.StateExited:
 			if i, ok := open[ev.State]; ok {
-				steps[i].End, steps[i].Status = ev.At, "succeeded"
+				steps[i].End, steps[i].Status = ev.At, exitStatus(ev.Error)
 				delete(open, ev.State)
 			}
 		case asl.StateCaught:
@@ -85,7 +109,13 @@ func Steps(events []asl.Event) []drill.StepRecord {
 		case asl.ExecutionFailed, asl.ExecutionTimedOut, asl.ExecutionAborted:
 			for _, i := range open {
 				steps[i].End, steps[i].Status = ev.At, "failed"
-				if ev.Error != "" {
+				switch ev.Type {
+				case asl.ExecutionAborted:
+					steps[i].Status = StepAborted
+				case asl.ExecutionTimedOut:
+					steps[i].Status = StepTimedOut
+				}
+				if ev.Error != "" && ev.Type == asl.ExecutionFailed {
 					steps[i].Status += ": " + ev.Error
 				}
 			}
@@ -93,6 +123,36 @@ func Steps(events []asl.Event) []drill.StepRecord {
 		}
 	}
 	return steps
+}
+
+// Step statuses of a state the execution's stop or timeout interrupted.
+const (
+	StepAborted  = "aborted"
+	StepTimedOut = "timed out"
+)
+
+// exitStatus is a state's status from its exit event's error.
+func exitStatus(errName string) string {
+	switch errName {
+	case "":
+		return "succeeded"
+	case asl.StatusAborted:
+		return StepAborted
+	case asl.StatusTimedOut:
+		return StepTimedOut
+	}
+	return "failed: " + errName
+}
+
+// Interrupted is the state that was running when the execution was stopped or timed
+// out, "" if it ended otherwise.
+func Interrupted(events []asl.Event) string {
+	for i := len(events) - 1; i >= 0; i-- {
+		if ev := events[i]; ev.Type == asl.StateExited && (ev.Error == asl.StatusAborted || ev.Error == asl.StatusTimedOut) {
+			return ev.State
+		}
+	}
+	return ""
 }
 
 // Truth is the sandbox's own account: when its S3 accepted the block and the restore,

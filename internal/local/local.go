@@ -1,9 +1,12 @@
 // Package local runs the whole drill offline: it starts the sandbox (the lab replica),
-// builds the same handlers the Lambdas run with SDK clients pointed at the sandbox, and
-// executes the real statemachine/failover-drill.asl.json with the in-process runner.
-// After the execution it plays the part of the EventBridge safety net. Meanwhile an
-// independent visitor requests the site through the CloudFront stand-in: what it saw
-// is the sandbox's truth the report is compared with.
+// deploys onto it the way infra/ deploys on AWS (each function's SDK clients signed as
+// that function, held by the replica's IAM to the function's policy from
+// internal/policy), and executes the real statemachine/failover-drill.asl.json with
+// the in-process runner, telling the sandbox's Step Functions stand-in about each
+// execution. After the execution it plays the part of the EventBridge safety net; the
+// sweeper (Env.Sweep) is the schedule's. Meanwhile an independent visitor requests the
+// site through the CloudFront stand-in: what it saw is the sandbox's truth the report
+// is compared with.
 package local
 
 import (
@@ -15,6 +18,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,12 +28,14 @@ import (
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/pab"
+	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/probe"
 	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/restore"
 	"github.com/unishop/failover-drill/internal/sandbox"
 	"github.com/unishop/failover-drill/internal/seedcart"
 	"github.com/unishop/failover-drill/internal/shop"
+	"github.com/unishop/failover-drill/internal/sweeper"
 	"github.com/unishop/failover-drill/statemachine"
 )
 
@@ -43,15 +49,40 @@ func FunctionARN(name string) string {
 	return "arn:aws:lambda:local:000000000000:function:failover-drill-" + name
 }
 
-// Env is a running replica with the drill deployed onto it.
+// StateMachineARN is the local deployment's state machine, in the primary region.
+func StateMachineARN(region string) string {
+	return "arn:aws:states:" + region + ":000000000000:stateMachine:failover-drill"
+}
+
+// Policies are the local deployment's IAM: each function's statements from
+// internal/policy, filled for this sandbox. Functions with no AWS access get none, so
+// the replica denies them everything.
+func Policies(sc sandbox.Config, stateMachineArn string) map[string][]policy.Statement {
+	v := policy.Values{
+		TargetBucketArn: "arn:aws:s3:::" + sc.PrimaryBucket,
+		LedgerArn:       "arn:aws:s3:::" + sc.LedgerBucket,
+		Executions:      strings.Replace(stateMachineArn, ":stateMachine:", ":execution:", 1),
+	}
+	out := map[string][]policy.Statement{}
+	for _, fn := range []string{drill.FuncSeedCart, drill.FuncProbe, drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper} {
+		out[fn] = append([]policy.Statement{}, policy.For(fn, v)...)
+	}
+	return out
+}
+
+// Env is a running replica with the drill deployed onto it. Ledger and S3 act as the
+// operator (no policy); Restore and Sweeper as their functions.
 type Env struct {
-	Sandbox *sandbox.Sandbox
-	Machine *asl.Machine
-	Ledger  *ledger.Ledger
-	S3      awsconf.S3Factory
-	Restore *restore.Handler
-	tasks   map[string]asl.TaskFunc
-	log     *slog.Logger
+	Sandbox         *sandbox.Sandbox
+	Machine         *asl.Machine
+	StateMachineArn string
+	Ledger          *ledger.Ledger
+	S3              awsconf.S3Factory
+	Block           *block.Handler
+	Restore         *restore.Handler
+	Sweeper         *sweeper.Handler
+	tasks           map[string]asl.TaskFunc
+	log             *slog.Logger
 }
 
 // Start starts the sandbox and deploys the drill onto it, the way infra/ deploys it on AWS.
@@ -82,9 +113,16 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		return nil, fmt.Errorf("load state machine: %w", err)
 	}
 
-	s3For := awsconf.SandboxFactory(sb.S3Endpoints())
-	paFor := func(region string) pab.API { return s3For(region) }
-	led := &ledger.Ledger{S3: s3For(sc.PrimaryRegion), Bucket: sc.LedgerBucket}
+	smArn := StateMachineARN(sc.PrimaryRegion)
+	sb.SetPolicies(Policies(sc, smArn))
+
+	// Each function's clients are its own, signed as the function, as each Lambda's
+	// are its role's.
+	s3As := func(fn string) awsconf.S3Factory { return awsconf.SandboxFactoryAs(sb.S3Endpoints(), fn) }
+	paAs := func(fn string) func(region string) pab.API { return pab.PerRegion(s3As(fn)) }
+	ledgerAs := func(fn string) *ledger.Ledger {
+		return &ledger.Ledger{S3: s3As(fn)(sc.PrimaryRegion), Bucket: sc.LedgerBucket}
+	}
 	// One HTTP client per "cold start", as in the Lambdas; loopback needs no TLS. The
 	// probe keeps many requests in flight: its transport keeps that many connections.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -92,12 +130,22 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	httpClient := &http.Client{Timeout: 10 * time.Second, Transport: transport}
 	shopClient := shop.New(httpClient)
 
-	e := &Env{Sandbox: sb, Machine: m, Ledger: led, S3: s3For, log: log}
-	e.Restore = &restore.Handler{S3: paFor, Ledger: led, Cart: shopClient, Settle: SafetyNetSettle, Log: log.With("function", drill.FuncRestore), Now: time.Now}
+	admin := awsconf.SandboxFactory(sb.S3Endpoints())
+	e := &Env{Sandbox: sb, Machine: m, StateMachineArn: smArn, S3: admin, log: log,
+		Ledger: &ledger.Ledger{S3: admin(sc.PrimaryRegion), Bucket: sc.LedgerBucket}}
+	e.Restore = &restore.Handler{S3: paAs(drill.FuncRestore), Ledger: ledgerAs(drill.FuncRestore), Cart: shopClient, Settle: SafetyNetSettle,
+		Log: log.With("function", drill.FuncRestore), Now: time.Now}
+	sweepRestore := &restore.Handler{S3: paAs(drill.FuncSweeper), Ledger: ledgerAs(drill.FuncSweeper), Cart: shopClient,
+		Log: log.With("function", drill.FuncSweeper), Now: time.Now}
+	e.Sweeper = &sweeper.Handler{
+		Ledger: ledgerAs(drill.FuncSweeper), SFN: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncSweeper),
+		Restore: sweepRestore.Handle, Settle: SafetyNetSettle, Now: time.Now, Log: log.With("function", drill.FuncSweeper),
+	}
 	seed := &seedcart.Handler{Shop: shopClient, Log: log.With("function", drill.FuncSeedCart), Now: time.Now}
-	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now, Samples: led}
-	blk := &block.Handler{S3: paFor, Ledger: led, Log: log.With("function", drill.FuncBlock), Now: time.Now}
-	rep := &report.Handler{Ledger: led, Log: log.With("function", drill.FuncReport), Now: time.Now}
+	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now, Samples: ledgerAs(drill.FuncProbe)}
+	blk := &block.Handler{S3: paAs(drill.FuncBlock), Ledger: ledgerAs(drill.FuncBlock), Log: log.With("function", drill.FuncBlock), Now: time.Now}
+	e.Block = blk
+	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now}
 	e.tasks = map[string]asl.TaskFunc{
 		FunctionARN(drill.FuncSeedCart): task(seed.Handle),
 		FunctionARN(drill.FuncProbe):    task(prb.Handle),
@@ -106,6 +154,12 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		FunctionARN(drill.FuncReport):   task(rep.Handle),
 	}
 	return e, nil
+}
+
+// ClientAs is an S3 client factory signed as principal (a function's name: held to its
+// policy).
+func (e *Env) ClientAs(principal string) awsconf.S3Factory {
+	return awsconf.SandboxFactoryAs(e.Sandbox.S3Endpoints(), principal)
 }
 
 // Close stops the sandbox.
@@ -131,12 +185,14 @@ func task[In, Out any](h func(context.Context, In) (Out, error)) asl.TaskFunc {
 // net. By default it fails without running the handler; After runs the handler and then
 // fails (a crash after the side effect). Detached models a Lambda that outlives its
 // execution: the handler runs on, uncancellable, Delay after the invocation began,
-// while the invocation itself returns only when the execution is stopped.
+// while the invocation itself returns only when the execution is stopped. Hang never
+// answers: the invocation returns only when the execution is stopped or times out.
 type Fault struct {
 	State    string // the Task state, e.g. "AwaitFailover"
 	Err      error
 	After    bool
 	Detached bool
+	Hang     bool
 	Delay    time.Duration // Detached only
 	Times    int           // how many invocations from that state are disturbed; 0 means 1
 }
@@ -147,8 +203,15 @@ type RunOptions struct {
 	Input   json.RawMessage // execution input; default {}
 	OnEvent func(asl.Event)
 	Faults  []Fault
-	// NoSafetyNet skips the post-execution restore (to test the flow's own catches).
+	// NoSafetyNet skips the post-execution restore: the flow's own catches alone, or
+	// the EventBridge event lost (the sweeper's case).
 	NoSafetyNet bool
+	// ExecutionTimeout, when positive, replaces the ASL's TimeoutSeconds, so a test can
+	// make an execution time out.
+	ExecutionTimeout time.Duration
+	// FastRetries makes the flow's Retry intervals pass at once (the real ones sum to
+	// a minute for RestoreAfterFailure).
+	FastRetries bool
 	// VisitorInterval is how often an independent visitor requests config.json through
 	// the CloudFront stand-in during the run (0: DefaultVisitorInterval; negative: no
 	// visitor, no truth). Its answers, judged when they arrived and counting only 2xx
@@ -159,6 +222,7 @@ type RunOptions struct {
 // Outcome is what one execution did.
 type Outcome struct {
 	Name      string
+	ID        drill.RunID // the execution's identity: name, ARN, start
 	Input     json.RawMessage
 	Result    asl.Result
 	Report    *drill.Report        // from the ledger, with the local facts added
@@ -187,19 +251,34 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	vis := e.visit(o.VisitorInterval)
 	var detached sync.WaitGroup
 	defer detached.Wait() // a detached handler's late effects are part of the outcome
-	res := e.Machine.Run(ctx, o.Name, o.Input, asl.Options{
-		Tasks:           withFaults(e.tasks, o.Faults, &detached),
-		OnEvent:         o.OnEvent,
-		ErrorName:       errorName,
-		StateMachineArn: "arn:aws:states:local:000000000000:stateMachine:failover-drill",
-	})
-	out := &Outcome{Name: o.Name, Input: o.Input, Result: res}
+	execArn := asl.ExecutionARN(e.StateMachineArn, o.Name)
+	opts := asl.Options{
+		Tasks:     withFaults(e.tasks, o.Faults, &detached),
+		ErrorName: errorName,
+		OnEvent: func(ev asl.Event) {
+			if ev.Type == asl.ExecutionStarted {
+				e.Sandbox.ExecutionStarted(execArn, e.StateMachineArn, o.Name, ev.At)
+			}
+			if o.OnEvent != nil {
+				o.OnEvent(ev)
+			}
+		},
+		StateMachineArn:  e.StateMachineArn,
+		ExecutionTimeout: o.ExecutionTimeout,
+	}
+	if o.FastRetries {
+		opts.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	}
+	res := e.Machine.Run(ctx, o.Name, o.Input, opts)
+	e.Sandbox.ExecutionEnded(execArn, res.Status, res.Stop, res.Error, res.Cause)
+	out := &Outcome{Name: o.Name, Input: o.Input, Result: res,
+		ID: drill.RunID{Execution: o.Name, ExecutionArn: execArn, StartTime: drill.At(res.Start)}}
 	if !o.NoSafetyNet {
 		// The EventBridge rule fires whenever an execution ends, SUCCEEDED included (a
 		// retried block-bucket may still be running); it runs on its own clock, so a
 		// cancelled ctx must not stop it.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		r, err := e.Restore.Handle(sctx, drill.RestoreInput{Execution: o.Name, Reason: drill.ReasonSafetyNet})
+		r, err := e.Restore.Handle(sctx, SafetyNetInput(out.ID))
 		cancel()
 		out.SafetyNet, out.SafetyErr = &r, err
 	}
@@ -215,6 +294,16 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	}
 	out.Report = rep
 	return out, nil
+}
+
+// SafetyNetInput is what the EventBridge rule sends restore when execution id ends.
+func SafetyNetInput(id drill.RunID) drill.RestoreInput {
+	return drill.RestoreInput{Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime, Reason: drill.ReasonSafetyNet}
+}
+
+// Sweep runs the sweeper once, as its schedule does on AWS.
+func (e *Env) Sweep(ctx context.Context) (sweeper.Result, error) {
+	return e.Sweeper.Handle(ctx, sweeper.Input{})
 }
 
 func sanitizeName(s string) string {
@@ -259,6 +348,10 @@ func withFaults(tasks map[string]asl.TaskFunc, faults []Fault, detached *sync.Wa
 					continue
 				}
 				left[i]--
+				if f.Hang {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
 				if f.Detached {
 					detached.Add(1)
 					go func() {

@@ -14,6 +14,7 @@ import (
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/pab"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -129,7 +130,7 @@ func TestDrillPasses(t *testing.T) {
 			if _, ok := env.Sandbox.Object(sc.LedgerBucket, drill.ReportHTMLKey(out.Name)); !ok {
 				t.Error("report.html not in the ledger")
 			}
-			ticket := runTicket(t, env, out.Name)
+			ticket := runTicket(t, env, out.ID)
 			if ticket.Status != drill.TicketRestored || ticket.Seed == nil {
 				t.Fatalf("run ticket %+v", ticket)
 			}
@@ -143,11 +144,11 @@ func TestDrillPasses(t *testing.T) {
 	}
 }
 
-func runTicket(t *testing.T, env *local.Env, execution string) drill.Ticket {
+func runTicket(t *testing.T, env *local.Env, id drill.RunID) drill.Ticket {
 	t.Helper()
-	raw, ok := env.Sandbox.Object(env.Sandbox.Config().LedgerBucket, drill.RunTicketKey(execution))
+	raw, ok := env.Sandbox.Object(env.Sandbox.Config().LedgerBucket, drill.RunTicketKey(id))
 	if !ok {
-		t.Fatalf("no run ticket for %s", execution)
+		t.Fatalf("no run ticket for %s", id)
 	}
 	var tk drill.Ticket
 	if err := json.Unmarshal(raw, &tk); err != nil {
@@ -236,6 +237,33 @@ func TestStoppedExecutionIsRestoredBySafetyNet(t *testing.T) {
 		t.Fatalf("safety net: %+v, %v", out.SafetyNet, out.SafetyErr)
 	}
 	assertRestored(t, env, partial)
+
+	// The report tells the truth: aborted, in which state, and what the safety net put back.
+	rep := out.Report
+	if rep.Status != asl.StatusAborted || rep.InterruptedState != "AwaitFailover" || rep.Verdict != drill.Fail {
+		t.Errorf("report status %q interrupted %q verdict %s", rep.Status, rep.InterruptedState, rep.Verdict)
+	}
+	if rep.SafetyNet == nil || !rep.SafetyNet.MatchesPrior || !pab.Equal(rep.SafetyNet.Prior, partial) || !pab.Equal(rep.SafetyNet.ReadBack, partial) {
+		t.Errorf("report safety net %+v", rep.SafetyNet)
+	}
+	if !rep.Restore.MatchesPrior || !pab.Equal(rep.Restore.Prior, partial) || !pab.Equal(rep.Restore.ReadBack, partial) {
+		t.Errorf("report restore %+v, want the safety net's", rep.Restore)
+	}
+	if !slices.ContainsFunc(rep.Reasons, func(r string) bool { return strings.Contains(r, "aborted in AwaitFailover") }) {
+		t.Errorf("reasons %v", rep.Reasons)
+	}
+	for _, st := range rep.Steps {
+		want := "succeeded"
+		if st.Name == "AwaitFailover" {
+			want = local.StepAborted
+		}
+		if st.Status != want {
+			t.Errorf("step %s: %s, want %s (never ok when interrupted)", st.Name, st.Status, want)
+		}
+	}
+	if rep.Target.PrimaryBucket != env.Sandbox.Config().PrimaryBucket {
+		t.Errorf("report target %+v", rep.Target)
+	}
 }
 
 func TestInvalidInputTouchesNothing(t *testing.T) {
@@ -312,7 +340,7 @@ func TestForeignLockStopsTheDrill(t *testing.T) {
 	env := startEnv(t, nil)
 	sc := env.Sandbox.Config()
 	foreign := drill.Ticket{Bucket: sc.PrimaryBucket, Region: sc.PrimaryRegion, Execution: "someone-else", Status: drill.TicketHeld, CreatedAt: time.Now()}
-	if _, created, err := env.Ledger.TakeLock(context.Background(), foreign); err != nil || !created {
+	if _, _, created, err := env.Ledger.TakeLock(context.Background(), foreign); err != nil || !created {
 		t.Fatalf("take foreign lock: created %v, %v", created, err)
 	}
 	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(fastInput)})
@@ -386,7 +414,7 @@ func TestStoppedDuringBlockBucketWithTheLambdaStillRunning(t *testing.T) {
 			if _, held := env.Sandbox.Object(env.Sandbox.Config().LedgerBucket, drill.LockKey(env.Sandbox.Config().PrimaryBucket)); held {
 				t.Error("lock left behind")
 			}
-			if tk := runTicket(t, env, out.Name); tk.Status != tc.wantStatus {
+			if tk := runTicket(t, env, out.ID); tk.Status != tc.wantStatus {
 				t.Errorf("run ticket %s, want %s", tk.Status, tc.wantStatus)
 			}
 			// The race really happened: the block landed after the restore put the prior back.

@@ -37,6 +37,16 @@ func TestFromSDK(t *testing.T) {
 	}
 }
 
+func TestString(t *testing.T) {
+	if got := pab.String(nil); got != "none" {
+		t.Errorf("String(nil) = %q", got)
+	}
+	if got := pab.String(&drill.PublicAccessBlock{BlockPublicAcls: true, RestrictPublicBuckets: true}); got !=
+		"{blockPublicAcls:true ignorePublicAcls:false blockPublicPolicy:false restrictPublicBuckets:true}" {
+		t.Errorf("String = %q", got)
+	}
+}
+
 func TestReadSetDelete(t *testing.T) {
 	ctx := context.Background()
 	partial := &drill.PublicAccessBlock{BlockPublicAcls: true, RestrictPublicBuckets: true}

@@ -10,6 +10,10 @@ import (
 // MetricsNamespace is the CloudWatch namespace of the drill's metrics.
 const MetricsNamespace = "FailoverDrill"
 
+// MetricRestoreFailed is 1 when the drill's restore did not finish (the state holds a
+// restoreError: the bucket may still be blocked), else 0. An alarm watches it.
+const MetricRestoreFailed = "RestoreFailed"
+
 // EMF renders the report's figures as one CloudWatch Embedded Metric Format log line:
 // written to the Lambda's stdout, CloudWatch turns it into metrics (no PutMetricData
 // permission needed), so failover time can be graphed and alarmed on across drills.
@@ -31,6 +35,11 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 		passed = 1
 	}
 	add("DrillPassed", "Count", passed)
+	restoreFailed := 0.0
+	if r.RestoreError != nil {
+		restoreFailed = 1
+	}
+	add(MetricRestoreFailed, "Count", restoreFailed)
 	add("UserVisibleErrors", "Count", float64(r.UserVisibleErrors))
 	if r.Failover.Stable {
 		add("FailoverSeconds", "Seconds", r.Failover.Seconds)

@@ -92,6 +92,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		fail("config: %s", oneLine(cfgErr.Error()))
 	}
 	if st.RestoreError != nil {
+		r.RestoreError = st.RestoreError
 		fail("restore failed: %s", oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause))
 		if r.Error == nil {
 			r.Error = st.RestoreError

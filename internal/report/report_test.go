@@ -482,7 +482,7 @@ func TestHandlerWritesEMFMetrics(t *testing.T) {
 		t.Fatalf("not one JSON line: %v\n%s", err, out.String())
 	}
 	m := doc.AWS.CloudWatchMetrics
-	if len(m) != 1 || m[0].Namespace != report.MetricsNamespace || len(m[0].Metrics) != 7 || doc.AWS.Timestamp != at(20).UnixMilli() {
+	if len(m) != 1 || m[0].Namespace != report.MetricsNamespace || len(m[0].Metrics) != 8 || doc.AWS.Timestamp != at(20).UnixMilli() {
 		t.Fatalf("EMF metadata %+v", doc.AWS)
 	}
 	for _, name := range m[0].Dimensions[0] {
@@ -501,7 +501,22 @@ func TestEMFLeavesOutWhatWasNotMeasured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := string(line); strings.Contains(s, "FailoverSeconds") || strings.Contains(s, "RecoverySeconds") || !strings.Contains(s, `"DrillPassed":0`) {
+	if s := string(line); strings.Contains(s, "FailoverSeconds") || strings.Contains(s, "RecoverySeconds") || !strings.Contains(s, `"DrillPassed":0`) ||
+		!strings.Contains(s, `"RestoreFailed":0`) {
 		t.Errorf("EMF for an unmeasured failed drill: %s", s)
+	}
+}
+
+// A restore that did not finish is a metric an alarm watches, and the report names it.
+func TestRestoreFailedIsAMetricAndNamed(t *testing.T) {
+	in, logs := passing()
+	in.State.RestoreError = &drill.ErrorInfo{Error: "BucketChangedDuringDrill", Cause: `{"errorMessage":"bucket changed"}`}
+	r := report.Build(in, logs, at(20))
+	if r.RestoreError == nil || r.RestoreError.Error != "BucketChangedDuringDrill" || r.Verdict != drill.Fail {
+		t.Errorf("report %+v", r)
+	}
+	line, err := report.EMF(r, at(20))
+	if err != nil || !strings.Contains(string(line), `"RestoreFailed":1`) {
+		t.Errorf("EMF %s, %v", line, err)
 	}
 }

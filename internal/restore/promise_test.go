@@ -49,7 +49,7 @@ func TestPromiseBlockFailsAnywhereRestoreRecovers(t *testing.T) {
 			s3For := func(string) pab.API { return s3fake }
 
 			b := &block.Handler{S3: s3For, Ledger: store.Ledger()}
-			_, blockErr := b.Handle(context.Background(), drill.BlockInput{Config: cfg, Execution: "run-a"})
+			_, blockErr := b.Handle(context.Background(), blockIn(cfg, "run-a"))
 			done := n < k
 			s3fake.GetErr, s3fake.PutErr, store.GetErr, store.PutErr = nil, nil, nil, nil
 
@@ -66,7 +66,7 @@ func TestPromiseBlockFailsAnywhereRestoreRecovers(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				r := &restore.Handler{S3: s3For, Ledger: store.Ledger(),
 					Sleep: func(context.Context, time.Duration) error { return nil }}
-				res, err := r.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonFailure})
+				res, err := r.Handle(context.Background(), rin("run-a", drill.ReasonFailure))
 				if err != nil {
 					t.Fatalf("restore: %v", err)
 				}
@@ -81,7 +81,7 @@ func TestPromiseBlockFailsAnywhereRestoreRecovers(t *testing.T) {
 				}
 				// The next drill can take the bucket.
 				b := &block.Handler{S3: s3For, Ledger: store.Ledger()}
-				if _, err := b.Handle(context.Background(), drill.BlockInput{Config: cfg, Execution: "run-b"}); err != nil {
+				if _, err := b.Handle(context.Background(), blockIn(cfg, "run-b")); err != nil {
 					t.Errorf("next drill: %v", err)
 				}
 			})
@@ -90,4 +90,9 @@ func TestPromiseBlockFailsAnywhereRestoreRecovers(t *testing.T) {
 			}
 		}
 	}
+}
+
+func blockIn(cfg json.RawMessage, execution string) drill.BlockInput {
+	id := ledgertest.ID(execution)
+	return drill.BlockInput{Config: cfg, Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime}
 }

@@ -28,7 +28,15 @@ type CartAPI interface {
 
 // VerifyDelays are the pauses before each read-back of the restored configuration:
 // S3 settings are eventually consistent, so a first read may still see the block.
-var VerifyDelays = []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
+var VerifyDelays = millis(0, 250, 500, 1000, 2000)
+
+func millis(ms ...int) []time.Duration {
+	out := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		out[i] = time.Duration(m) * time.Millisecond
+	}
+	return out
+}
 
 // CartBudget bounds the best-effort cart clean-up so it cannot eat the restore's time.
 const CartBudget = 20 * time.Second
@@ -54,16 +62,23 @@ const DefaultSettle = drill.BlockTimeout + 10*time.Second
 // block-bucket changed under it.
 const changedAttempts = 5
 
-// Handle restores what execution changed. It is idempotent: any number of runs, in
-// the flow, after a failure or from the safety net, end in the same state. By the run
-// ticket's status (block.Handler documents the other side):
+// Handle restores what the execution changed. It is idempotent: any number of runs,
+// in the flow, after a failure, from the safety net, the sweeper or an operator, end
+// in the same state. It first settles the run ticket (block-bucket documents the other
+// side), then acts on the bucket's lock, which carries the same restore data and never
+// expires:
 //
-//   - none: write an abandoned ticket so a late block-bucket cannot start; NothingToRestore;
+//   - no run ticket (none was written, or it expired or was deleted): if the execution
+//     holds a lock, the ticket is written again from the lock and the run restored from
+//     it; otherwise an abandoned ticket is written so a late block-bucket cannot start;
+//     NothingToRestore;
 //   - claimed: mark it abandoned (If-Match) so block-bucket cannot go on; NothingToRestore;
-//   - abandoned: NothingToRestore;
-//   - held, restoring: mark restoring (If-Match), put back exactly the prior (or delete
-//     the configuration when there was none), verify (*drill.RestoreMismatch if it
-//     reads back differently), clear the seeded cart (best effort), mark restored,
+//   - abandoned: NothingToRestore (a lock the losing block-bucket took is released);
+//   - held, restoring: mark restoring (If-Match); read the bucket: if it holds neither
+//     the block nor the prior, someone changed it during the drill: keep their settings
+//     and the lock, *drill.BucketChangedDuringDrill; else put back exactly the prior (or
+//     delete the configuration when there was none), verify (*drill.RestoreMismatch if
+//     it reads back differently), clear the seeded cart (best effort), mark restored,
 //     release the lock — in that order, so a crash anywhere leaves a ticket a re-run
 //     finishes;
 //   - restored: verify again; a block that landed afterwards is undone; any other
@@ -72,8 +87,8 @@ const changedAttempts = 5
 // From the safety net (Reason safety-net) it does all that, waits Settle, and does it
 // again: stopping an execution does not stop a Lambda it already started.
 func (h *Handler) Handle(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
-	if in.Execution == "" {
-		return drill.RestoreResult{}, &drill.InvalidInput{Problems: []string{"execution: missing"}}
+	if problems := in.ID().Problems(); len(problems) > 0 {
+		return drill.RestoreResult{}, &drill.InvalidInput{Problems: problems}
 	}
 	res, err := h.restore(ctx, in)
 	if err != nil || in.Reason != drill.ReasonSafetyNet || h.Settle <= 0 {
@@ -92,35 +107,46 @@ func (h *Handler) Handle(ctx context.Context, in drill.RestoreInput) (drill.Rest
 		again.AlreadyRestored, again.RestoredAt = res.AlreadyRestored, res.RestoredAt
 	}
 	again.CartCleared, again.CartError = again.CartCleared || res.CartCleared, res.CartError+again.CartError
+	again.TicketMissing = again.TicketMissing || res.TicketMissing
 	return again, nil
 }
 
 func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
 	started := h.now().UTC()
+	id := in.ID()
 	res := drill.RestoreResult{Execution: in.Execution}
 	finish := func() (drill.RestoreResult, error) {
 		res.Timing = drill.Timing{StartedAt: started, FinishedAt: h.now().UTC()}
 		return res, nil
 	}
-	log := h.log().With("execution", in.Execution, "reason", in.Reason)
+	log := h.log().With("execution", in.Execution, "startTime", in.StartTime.String(), "reason", in.Reason)
 
 	for range changedAttempts {
-		run, etag, err := h.Ledger.RunTicketVersion(ctx, in.Execution)
+		run, etag, err := h.Ledger.RunTicketVersion(ctx, id)
 		if err != nil {
 			return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
 		}
+		var lock *drill.Ticket
 		if run == nil {
-			// Nothing was claimed. Say so in the ledger first, so a block-bucket still on
-			// its way cannot start after this.
-			tomb := drill.Ticket{Execution: in.Execution, CreatedAt: h.now().UTC(), Status: drill.TicketAbandoned}
-			if _, err := h.Ledger.CreateRunTicket(ctx, tomb); errors.Is(err, ledger.ErrChanged) {
+			if lock, err = h.ourLock(ctx, id, in.Bucket); err != nil {
+				return drill.RestoreResult{}, err
+			}
+			// Say in the ledger what happened first, so a block-bucket still on its way
+			// cannot start after this: from the lock if the ticket is gone, abandoned if
+			// there never was one.
+			run = fromLock(id, lock, h.now().UTC())
+			if _, err := h.Ledger.CreateRunTicket(ctx, *run); errors.Is(err, ledger.ErrChanged) {
 				continue
 			} else if err != nil {
 				return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
 			}
-			log.Info("nothing to restore: no ticket; marked the run abandoned")
-			res.NothingToRestore, res.MatchesPrior = true, true
-			return finish()
+			if lock == nil {
+				log.Info("nothing to restore: no ticket, no lock; marked the run abandoned")
+				res.NothingToRestore, res.MatchesPrior = true, true
+				return finish()
+			}
+			log.Warn("run ticket gone (expired or deleted): restoring from the bucket's lock", "bucket", lock.Bucket, "prior", pab.String(lock.Prior))
+			res.TicketMissing = true
 		}
 		res.Bucket, res.Prior = run.Bucket, run.Prior
 		log = log.With("bucket", run.Bucket)
@@ -173,11 +199,58 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.Res
 	return drill.RestoreResult{}, &drill.Transient{Msg: fmt.Sprintf("restore %s: run ticket kept changing under %d attempts", in.Execution, changedAttempts)}
 }
 
+// ourLock is the lock id holds, nil if none: on bucket when the caller knows it (the
+// sweeper, an operator), else found by listing the locks.
+func (h *Handler) ourLock(ctx context.Context, id drill.RunID, bucket string) (*drill.Ticket, error) {
+	var lock *drill.Ticket
+	var err error
+	if bucket != "" {
+		lock, err = h.Ledger.Lock(ctx, bucket)
+	} else {
+		lock, _, err = h.Ledger.FindLock(ctx, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id.Execution, err)
+	}
+	if lock == nil || !lock.ID().Same(id) {
+		return nil, nil
+	}
+	return lock, nil
+}
+
+// fromLock is the run ticket restore writes when there is none: the lock's restore
+// data, restoring when its prior was recorded (the bucket may be blocked), abandoned
+// when it was not (block-bucket had not read the prior, so it had not blocked either)
+// or when there is no lock at all.
+func fromLock(id drill.RunID, lock *drill.Ticket, now time.Time) *drill.Ticket {
+	if lock == nil {
+		return &drill.Ticket{Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime, CreatedAt: now, Status: drill.TicketAbandoned}
+	}
+	t := *lock
+	t.Status = drill.TicketAbandoned
+	if lock.Status == drill.TicketHeld {
+		t.Status = drill.TicketRestoring
+	}
+	return &t
+}
+
 // apply puts the prior back, verifies it, clears the cart, marks the run restored and
 // releases the lock. The ticket already says restoring, so block-bucket undoes any
-// block of its own that lands from now on.
+// block of its own that lands from now on. It first reads the bucket: a configuration
+// that is neither the block nor the prior was put there by someone else during the
+// drill, and is kept.
 func (h *Handler) apply(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult) error {
 	api := h.S3(run.Region)
+	current, err := pab.Read(ctx, api, run.Bucket)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", run.Bucket, err)
+	}
+	if !pab.Equal(current, run.Prior) && !pab.Equal(current, &drill.BlockAll) {
+		log.Error("bucket changed during the drill: keeping its settings and the lock",
+			"prior", pab.String(run.Prior), "found", pab.String(current))
+		res.ReadBack = current
+		return &drill.BucketChangedDuringDrill{Bucket: run.Bucket, Prior: pab.String(run.Prior), Found: pab.String(current)}
+	}
 	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
 		return fmt.Errorf("restore %s: %w", run.Bucket, err)
 	}
@@ -224,13 +297,13 @@ func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticke
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", run.Bucket, err)
 	}
-	if lock != nil && lock.Execution != run.Execution {
-		res.Skipped = fmt.Sprintf("bucket %s was restored by this execution and is now locked by drill %s", run.Bucket, lock.Execution)
+	if lock != nil && !lock.ID().Same(run.ID()) {
+		res.Skipped = fmt.Sprintf("bucket %s was restored by this execution and is now locked by drill %s", run.Bucket, lock.ID().String())
 		res.MatchesPrior = true // ours was restored and verified; the bucket is another drill's now
-		log.Info("already restored; bucket now belongs to another drill", "holder", lock.Execution)
+		log.Info("already restored; bucket now belongs to another drill", "holder", lock.ID().String())
 		return nil
 	}
-	if current == nil || *current != drill.BlockAll {
+	if !pab.Equal(current, &drill.BlockAll) {
 		return &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(current)}
 	}
 	log.Warn("a block landed after the restore; undoing it", "prior", pab.String(run.Prior))
@@ -249,12 +322,12 @@ func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticke
 }
 
 // releaseIfOurs deletes the bucket's lock when this execution holds it; another
-// drill's lock is never touched.
+// drill's lock (a reused name's included) is never touched.
 func (h *Handler) releaseIfOurs(ctx context.Context, run drill.Ticket) error {
 	if run.Bucket == "" {
 		return nil
 	}
-	released, err := h.Ledger.ReleaseIfHeldBy(ctx, run.Bucket, run.Execution)
+	released, err := h.Ledger.ReleaseIfHeldBy(ctx, run.Bucket, run.ID())
 	if err != nil {
 		return fmt.Errorf("restore %s: release lock: %w", run.Bucket, err)
 	}

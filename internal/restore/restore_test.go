@@ -53,14 +53,29 @@ type fixture struct {
 }
 
 func ticket(execution string, prior *drill.PublicAccessBlock) drill.Ticket {
-	return drill.Ticket{
-		Bucket: bucket, Region: "us-east-1", Execution: execution,
+	return ticketOf(ledgertest.ID(execution), prior)
+}
+
+func ticketOf(id drill.RunID, prior *drill.PublicAccessBlock) drill.Ticket {
+	return ledgertest.WithID(drill.Ticket{
+		Bucket: bucket, Region: "us-east-1",
 		CreatedAt: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC),
 		Prior:     prior,
 		Seed:      &drill.SeededCart{APIHost: "https://api.example/Production", UserUUID: "user-1", Unicorns: []string{"u1", "u2"}},
 		Status:    drill.TicketHeld,
-	}
+	}, id)
 }
+
+// rin is restore's payload for execution, as the state machine sends it.
+func rin(execution, reason string) drill.RestoreInput {
+	return rinFor(ledgertest.ID(execution), reason)
+}
+
+func rinFor(id drill.RunID, reason string) drill.RestoreInput {
+	return drill.RestoreInput{Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime, Reason: reason}
+}
+
+func runKey(execution string) string { return drill.RunTicketKey(ledgertest.ID(execution)) }
 
 // newFixture is the state after block-bucket ran for run-a: lock and run ticket
 // written, bucket fully blocked.
@@ -73,7 +88,7 @@ func newFixture(t *testing.T, prior *drill.PublicAccessBlock) *fixture {
 	f.cart = &fakeCart{record: f.record}
 	f.s3.Record, f.ledger.Record = f.record, f.record
 	f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-a", prior))
-	f.ledger.PutTicket(drill.RunTicketKey("run-a"), ticket("run-a", prior))
+	f.ledger.PutTicket(runKey("run-a"), ticket("run-a", prior))
 	clock := time.Date(2025, 6, 1, 12, 5, 0, 0, time.UTC)
 	f.h = &restore.Handler{
 		S3: func(region string) restore.PublicAccessAPI {
@@ -124,7 +139,7 @@ func (f *fixture) assertRestored(t *testing.T, execution string, prior *drill.Pu
 	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock != nil {
 		t.Errorf("lock still held by %s", lock.Execution)
 	}
-	run := f.ledger.Ticket(drill.RunTicketKey(execution))
+	run := f.ledger.Ticket(runKey(execution))
 	if run == nil || run.Status != drill.TicketRestored || run.RestoredAt == nil || !pab.Equal(run.Prior, prior) {
 		t.Errorf("run ticket = %+v, want restored with the prior", run)
 	}
@@ -140,18 +155,18 @@ func TestRestorePutsBackExactly(t *testing.T) {
 	}{
 		{
 			name: "partial prior is put exactly", prior: partial,
-			wantMuts: []string{"PutObject runs/run-a/ticket.json", "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+			wantMuts: []string{"PutObject " + runKey("run-a"), "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
 		},
 		{
 			name: "all-false prior is put, not deleted", prior: &drill.PublicAccessBlock{},
-			wantMuts: []string{"PutObject runs/run-a/ticket.json", "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+			wantMuts: []string{"PutObject " + runKey("run-a"), "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
 		},
 		{
 			name: "no prior config is deleted", prior: nil,
-			wantMuts: []string{"PutObject runs/run-a/ticket.json", "DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+			wantMuts: []string{"PutObject " + runKey("run-a"), "DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
 		},
 		{
 			name: "delete of an already absent config is fine", prior: nil,
@@ -161,8 +176,8 @@ func TestRestorePutsBackExactly(t *testing.T) {
 				}
 				f.s3.Configs = map[string]*drill.PublicAccessBlock{}
 			},
-			wantMuts: []string{"PutObject runs/run-a/ticket.json", "DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+			wantMuts: []string{"PutObject " + runKey("run-a"), "DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
 		},
 		{
 			name: "read-back lags (eventual consistency), then matches", prior: partial,
@@ -170,14 +185,14 @@ func TestRestorePutsBackExactly(t *testing.T) {
 				reads := 0
 				f.s3.Read = func(_ string, stored *drill.PublicAccessBlock) *drill.PublicAccessBlock {
 					reads++
-					if reads <= 2 {
+					if reads <= 3 { // the check before the write, then two stale read-backs
 						return &drill.BlockAll
 					}
 					return stored
 				}
 			},
-			wantMuts: []string{"PutObject runs/run-a/ticket.json", "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+			wantMuts: []string{"PutObject " + runKey("run-a"), "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
 			wantSleep: 2,
 		},
 		{
@@ -185,14 +200,14 @@ func TestRestorePutsBackExactly(t *testing.T) {
 			setup: func(f *fixture) {
 				reads := 0
 				f.s3.GetErr = func(string) error {
-					if reads++; reads == 1 {
+					if reads++; reads == 2 { // the first read-back after the write
 						return pabtest.APIError("GetPublicAccessBlock", 503, "SlowDown")
 					}
 					return nil
 				}
 			},
-			wantMuts: []string{"PutObject runs/run-a/ticket.json", "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject runs/run-a/ticket.json", "DeleteObject locks/ui-bucket.json"},
+			wantMuts: []string{"PutObject " + runKey("run-a"), "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
+				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
 			wantSleep: 1,
 		},
 	}
@@ -202,7 +217,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(f)
 			}
-			res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonFlow})
+			res, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonFlow))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -218,7 +233,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 				!res.CartCleared || res.CartError != "" || res.Bucket != bucket || res.Execution != "run-a" {
 				t.Errorf("result = %+v", res)
 			}
-			if run := f.ledger.Ticket(drill.RunTicketKey("run-a")); !run.RestoredAt.Equal(*res.RestoredAt) {
+			if run := f.ledger.Ticket(runKey("run-a")); !run.RestoredAt.Equal(*res.RestoredAt) {
 				t.Errorf("ticket restoredAt %v, result %v", run.RestoredAt, res.RestoredAt)
 			}
 			if res.StartedAt.IsZero() || res.FinishedAt.Before(*res.RestoredAt) {
@@ -231,7 +246,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 func TestRestoreMismatch(t *testing.T) {
 	f := newFixture(t, partial)
 	f.s3.Read = func(string, *drill.PublicAccessBlock) *drill.PublicAccessBlock { return &drill.BlockAll }
-	_, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"})
+	_, err := f.h.Handle(context.Background(), rin("run-a", ""))
 	var mm *drill.RestoreMismatch
 	if !errors.As(err, &mm) || drill.ErrorName(drill.Classify(err)) != "RestoreMismatch" {
 		t.Fatalf("err = %v, want RestoreMismatch", err)
@@ -246,12 +261,12 @@ func TestRestoreMismatch(t *testing.T) {
 	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil {
 		t.Error("lock released after a mismatch")
 	}
-	if run := f.ledger.Ticket(drill.RunTicketKey("run-a")); run.Status != drill.TicketRestoring {
+	if run := f.ledger.Ticket(runKey("run-a")); run.Status != drill.TicketRestoring {
 		t.Errorf("run ticket %s after a mismatch, want restoring (a retry puts back again)", run.Status)
 	}
 	// S3 catches up: the retry succeeds.
 	f.s3.Read = nil
-	if _, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"}); err != nil {
+	if _, err := f.h.Handle(context.Background(), rin("run-a", "")); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	f.assertRestored(t, "run-a", partial)
@@ -268,7 +283,7 @@ func TestRestoreCartFailureDoesNotFail(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"})
+	res, err := f.h.Handle(context.Background(), rin("run-a", ""))
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
@@ -283,7 +298,7 @@ func TestRestoreCartFailureDoesNotFail(t *testing.T) {
 
 func TestRestoreIsIdempotent(t *testing.T) {
 	f := newFixture(t, partial)
-	in := drill.RestoreInput{Execution: "run-a"}
+	in := rin("run-a", "")
 	if _, err := f.h.Handle(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
@@ -340,8 +355,8 @@ func TestRestoreCrashAtEveryStepThenRerun(t *testing.T) {
 			f.s3.DeleteErr = func(string) error { return fail() }
 			f.ledger.GetErr = func(string) error { return fail() }
 			f.ledger.PutErr = func(string, *s3.PutObjectInput) error { return fail() }
-			f.ledger.DeleteErr = func(string) error { return fail() }
-			_, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"})
+			f.ledger.DeleteErr = func(string, *s3.DeleteObjectInput) error { return fail() }
+			_, err := f.h.Handle(context.Background(), rin("run-a", ""))
 			if n < k { // every call passed: all steps covered
 				if err != nil {
 					t.Fatal(err)
@@ -353,7 +368,7 @@ func TestRestoreCrashAtEveryStepThenRerun(t *testing.T) {
 			}
 			f.s3.GetErr, f.s3.PutErr, f.s3.DeleteErr = nil, nil, nil
 			f.ledger.GetErr, f.ledger.PutErr, f.ledger.DeleteErr = nil, nil, nil
-			res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a"})
+			res, err := f.h.Handle(context.Background(), rin("run-a", ""))
 			if err != nil {
 				t.Fatalf("prior %s, failure at call %d, re-run: %v", pab.String(prior), k, err)
 			}
@@ -378,7 +393,7 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 		return tk
 	}
 	runStatus := func(f *fixture) string {
-		if tk := f.ledger.Ticket(drill.RunTicketKey("run-a")); tk != nil {
+		if tk := f.ledger.Ticket(runKey("run-a")); tk != nil {
 			return tk.Status
 		}
 		return "none"
@@ -396,7 +411,7 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 				f.ledger.Objects = map[string]ledgertest.Object{}
 				f.s3.Configs[bucket] = partial
 			},
-			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonFailure},
+			in: rin("run-a", drill.ReasonFailure),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				if !res.NothingToRestore || !res.MatchesPrior {
 					t.Errorf("result = %+v", res)
@@ -410,10 +425,10 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 		{
 			name: "claimed, bucket untouched: marked abandoned, our lock released",
 			setup: func(f *fixture) {
-				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketClaimed))
+				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketClaimed))
 				f.s3.Configs[bucket] = partial
 			},
-			in: drill.RestoreInput{Execution: "run-a"},
+			in: rin("run-a", ""),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				if !res.NothingToRestore || !res.MatchesPrior {
 					t.Errorf("result = %+v", res)
@@ -430,11 +445,11 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 		{
 			name: "abandoned: nothing to restore",
 			setup: func(f *fixture) {
-				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketAbandoned))
+				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketAbandoned))
 				delete(f.ledger.Objects, drill.LockKey(bucket))
 				f.s3.Configs[bucket] = partial
 			},
-			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			in: rin("run-a", drill.ReasonSafetyNet),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				if !res.NothingToRestore || !res.MatchesPrior {
 					t.Errorf("result = %+v", res)
@@ -445,10 +460,10 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 		{
 			name: "abandoned, but the losing block-bucket took the lock: the lock is released",
 			setup: func(f *fixture) {
-				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketAbandoned))
+				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketAbandoned))
 				f.s3.Configs[bucket] = partial
 			},
-			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			in: rin("run-a", drill.ReasonSafetyNet),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				if !res.NothingToRestore {
 					t.Errorf("result = %+v", res)
@@ -461,8 +476,8 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 		},
 		{
 			name:  "restoring (a restore crashed midway): put back again and finished",
-			setup: func(f *fixture) { f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestoring)) },
-			in:    drill.RestoreInput{Execution: "run-a"},
+			setup: func(f *fixture) { f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketRestoring)) },
+			in:    rin("run-a", ""),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				f.assertRestored(t, "run-a", partial)
 			},
@@ -473,7 +488,7 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 			setup: func(f *fixture) {
 				f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-b", nil))
 			},
-			in: drill.RestoreInput{Execution: "run-a"},
+			in: rin("run-a", ""),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				if !res.MatchesPrior || res.RestoredAt == nil {
 					t.Errorf("result = %+v", res)
@@ -487,10 +502,10 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 		{
 			name: "restored earlier, now another drill holds the lock: already restored, untouched",
 			setup: func(f *fixture) {
-				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestored))
+				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketRestored))
 				f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-b", partial))
 			},
-			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			in: rin("run-a", drill.ReasonSafetyNet),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				if !res.AlreadyRestored || !res.MatchesPrior || res.RestoredAt == nil || res.Skipped == "" {
 					t.Errorf("result = %+v", res)
@@ -500,8 +515,8 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 		},
 		{
 			name:  "restored, then a late block landed and the lock is ours: the block is undone",
-			setup: func(f *fixture) { f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestored)) },
-			in:    drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			setup: func(f *fixture) { f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketRestored)) },
+			in:    rin("run-a", drill.ReasonSafetyNet),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				f.assertRestored(t, "run-a", partial)
 				if !res.AlreadyRestored || !res.MatchesPrior {
@@ -513,10 +528,10 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 		{
 			name: "restored, then a late block landed and no lock: the block is undone",
 			setup: func(f *fixture) {
-				f.ledger.PutTicket(drill.RunTicketKey("run-a"), withStatus(drill.TicketRestored))
+				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketRestored))
 				delete(f.ledger.Objects, drill.LockKey(bucket))
 			},
-			in: drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet},
+			in: rin("run-a", drill.ReasonSafetyNet),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				f.assertRestored(t, "run-a", partial)
 			},
@@ -527,7 +542,7 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 			setup: func(f *fixture) {
 				delete(f.ledger.Objects, drill.LockKey(bucket))
 			},
-			in: drill.RestoreInput{Execution: "run-a"},
+			in: rin("run-a", ""),
 			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
 				f.assertRestored(t, "run-a", partial)
 				if slices.Contains(f.Calls(), "DeleteObject locks/ui-bucket.json") {
@@ -565,8 +580,10 @@ func TestRestoreErrors(t *testing.T) {
 		zeroCalls bool
 	}{
 		{name: "missing execution", in: drill.RestoreInput{}, wantType: "InvalidInput", zeroCalls: true},
+		{name: "missing start time: the run cannot be told from another of the same name", in: drill.RestoreInput{Execution: "run-a", ExecutionArn: ledgertest.ID("run-a").ExecutionArn},
+			wantType: "InvalidInput", zeroCalls: true},
 		{
-			name: "throttled put", in: drill.RestoreInput{Execution: "run-a"},
+			name: "throttled put", in: rin("run-a", ""),
 			setup: func(f *fixture) {
 				f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
 					return pabtest.APIError("PutPublicAccessBlock", 503, "SlowDown")
@@ -575,7 +592,7 @@ func TestRestoreErrors(t *testing.T) {
 			wantType: "Transient",
 		},
 		{
-			name: "ledger unreachable", in: drill.RestoreInput{Execution: "run-a"},
+			name: "ledger unreachable", in: rin("run-a", ""),
 			setup: func(f *fixture) {
 				f.ledger.GetErr = func(string) error { return pabtest.ConnRefused("GetObject") }
 			},
@@ -616,7 +633,7 @@ func TestSafetyNetUndoesABlockThatLandsWhileItSettles(t *testing.T) {
 		}
 		return nil
 	}
-	res, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", Reason: drill.ReasonSafetyNet})
+	res, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,15 @@
 //	s3website   each UI bucket's S3 website endpoint (the CloudFront origins)
 //	cloudfront  the distribution's edge servers with their origin group
 //	shopapi     the shop's API Gateway stages and their replicated data
+//	sfn         Step Functions' API for the executions the local runner ran
 //
 // shared pieces: inject (fault and delay injection), loopback (listeners that can be
-// taken down and brought back) and s3wire (S3's wire format); and content: shopui, the
-// shop's web page, which Start writes into each UI bucket next to config.json. No
-// stand-in imports another; Sandbox only starts them, wires each to what it needs (the
-// website reads its bucket through S3's accessors, the edge is given the websites'
-// URLs), and closes them. Each stand-in's
+// taken down and brought back), s3wire (S3's wire format) and iam (who signed a
+// request, and what their policy allows: SetPolicies); and content: shopui, the shop's
+// web page, which Start writes into each UI bucket next to config.json. No stand-in
+// imports another; Sandbox only starts them, wires each to what it needs (the website
+// reads its bucket through S3's accessors, the edge is given the websites' URLs), and
+// closes them. Each stand-in's
 // package comment lists what it models and what it does not model yet.
 //
 // `drill local` and the integration tests drive the replica with the real aws-sdk-go-v2
@@ -36,11 +38,13 @@ import (
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/sandbox/cloudfront"
+	"github.com/unishop/failover-drill/internal/sandbox/iam"
 	"github.com/unishop/failover-drill/internal/sandbox/inject"
 	"github.com/unishop/failover-drill/internal/sandbox/loopback"
 	"github.com/unishop/failover-drill/internal/sandbox/s3"
 	"github.com/unishop/failover-drill/internal/sandbox/s3website"
 	"github.com/unishop/failover-drill/internal/sandbox/s3wire"
+	"github.com/unishop/failover-drill/internal/sandbox/sfn"
 	"github.com/unishop/failover-drill/internal/sandbox/shopapi"
 	"github.com/unishop/failover-drill/internal/sandbox/shopui"
 )
@@ -73,7 +77,10 @@ type Sandbox struct {
 	faults *inject.Countdown[int]           // op -> status to answer (S3 and shop ops)
 	delays *inject.Countdown[time.Duration] // S3 op -> how long to hold the call
 
+	policies           *iam.Policies
 	s3                 *s3.Service
+	sfn                *sfn.Service
+	sfnServer          *loopback.Server
 	shop               *shopapi.Shop
 	edge               *cloudfront.Fleet
 	edgeServer         *loopback.Server
@@ -95,12 +102,14 @@ func Start(cfg Config) (*Sandbox, error) {
 		return nil, err
 	}
 	s := &Sandbox{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		faults: &inject.Countdown[int]{},
-		delays: &inject.Countdown[time.Duration]{},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		faults:   &inject.Countdown[int]{},
+		delays:   &inject.Countdown[time.Duration]{},
+		policies: &iam.Policies{},
 	}
-	s.s3 = s3.New(s3.Options{Faults: s.faults, Delays: s.delays, Logger: cfg.Logger, Endpoint: s.s3Endpoint})
+	s.s3 = s3.New(s3.Options{Faults: s.faults, Delays: s.delays, Logger: cfg.Logger, Endpoint: s.s3Endpoint, Authorize: s.policies.Allowed})
+	s.sfn = sfn.New(sfn.Options{Authorize: s.policies.Allowed, Logger: cfg.Logger})
 	s.s3.CreateBucket(cfg.PrimaryBucket, cfg.PrimaryRegion, cfg.PrimaryPAB)
 	s.s3.CreateBucket(cfg.SecondaryBucket, cfg.SecondaryRegion, nil)
 	s.s3.CreateBucket(cfg.LedgerBucket, cfg.PrimaryRegion, nil)
@@ -122,6 +131,9 @@ func Start(cfg Config) (*Sandbox, error) {
 			Dial: s.dialOrigin,
 		}, cfg.EdgeServers)
 		s.edgeServer, err = loopback.Start(s.edge)
+	}
+	if err == nil {
+		s.sfnServer, err = loopback.Start(s.sfn)
 	}
 	if err == nil {
 		err = s.seedWebsite(s.primary)
@@ -225,8 +237,10 @@ func (s *Sandbox) Close() error {
 			}
 		}
 	}
-	if s.edgeServer != nil {
-		errs = append(errs, s.edgeServer.Close())
+	for _, srv := range []*loopback.Server{s.edgeServer, s.sfnServer} {
+		if srv != nil {
+			errs = append(errs, srv.Close())
+		}
 	}
 	if s.edge != nil {
 		s.edge.Close()
@@ -315,11 +329,13 @@ var (
 )
 
 // FailNext makes the next n calls of op answer status, in either region. S3 ops answer
-// S3's XML error for the status (503 SlowDown, 500 InternalError, ...); shop ops a JSON
-// {"message"}. n <= 0 clears. It panics on an op it does not know, a test bug.
+// S3's XML error for the status (503 SlowDown, 500 InternalError, 409
+// ConditionalRequestConflict, ...); shop ops a JSON {"message"}. The op "Conditional"
+// is every conditional PutObject or DeleteObject (If-Match, If-None-Match). n <= 0
+// clears. It panics on an op it does not know, a test bug.
 // Beware: the SDK's standard retryer retries 500/503 (3 attempts in all).
 func (s *Sandbox) FailNext(op string, n int, status int) {
-	if !slices.Contains(S3Ops, op) && !slices.Contains(ShopOps, op) {
+	if !slices.Contains(S3Ops, op) && !slices.Contains(ShopOps, op) && op != "Conditional" {
 		panic(fmt.Sprintf("sandbox: FailNext: unknown op %q (S3: %v; shop: %v)", op, S3Ops, ShopOps))
 	}
 	s.faults.Arm(op, n, status)

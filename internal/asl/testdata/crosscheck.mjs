@@ -29,7 +29,7 @@ for (const sc of scenarios) {
     };
   }
   const execution = machine.run(sc.input, {
-    context: { Execution: { Id: 'arn:aws:states:local:000000000000:execution:failover-drill:x', Name: 'crosscheck', Input: sc.input, StartTime: '2026-01-01T00:00:00.000Z', RoleArn: 'arn:aws:iam::000000000000:role/x' } },
+    context: { Execution: { Id: 'arn:aws:states:local:000000000000:execution:failover-drill:crosscheck', Name: 'crosscheck', Input: sc.input, StartTime: '2026-01-01T00:00:00.000Z', RoleArn: 'arn:aws:iam::000000000000:role/x' } },
     overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
   });
   try {

@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
@@ -33,12 +36,16 @@ type Store struct {
 	mu      sync.Mutex
 	Objects map[string]Object
 	Calls   []string
-	version int // makes every write's ETag new
+	Sleeps  []time.Duration // the ledger's retry waits
+	version int             // makes every write's ETag new
 
 	GetErr    func(key string) error
 	PutErr    func(key string, in *s3.PutObjectInput) error
-	DeleteErr func(key string) error
+	DeleteErr func(key string, in *s3.DeleteObjectInput) error
+	ListErr   func(prefix string) error
 	Record    func(call string)
+	// PageSize, when set, bounds ListObjectsV2 pages (to exercise continuation).
+	PageSize int
 }
 
 var _ ledger.ObjectAPI = (*Store)(nil)
@@ -46,8 +53,16 @@ var _ ledger.ObjectAPI = (*Store)(nil)
 // New returns an empty store.
 func New() *Store { return &Store{Objects: map[string]Object{}} }
 
-// Ledger returns a ledger over s.
-func (s *Store) Ledger() *ledger.Ledger { return &ledger.Ledger{S3: s, Bucket: "ledger-bucket"} }
+// Ledger returns a ledger over s whose retry waits do not wait: they are recorded in
+// Sleeps.
+func (s *Store) Ledger() *ledger.Ledger {
+	return &ledger.Ledger{S3: s, Bucket: "ledger-bucket", Sleep: func(ctx context.Context, d time.Duration) error {
+		s.mu.Lock()
+		s.Sleeps = append(s.Sleeps, d)
+		s.mu.Unlock()
+		return ctx.Err()
+	}}
+}
 
 // Keys lists the stored keys, sorted.
 func (s *Store) Keys() []string {
@@ -59,6 +74,13 @@ func (s *Store) Keys() []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Delete removes key, as the lifecycle rule or a person would.
+func (s *Store) Delete(key string) {
+	s.mu.Lock()
+	delete(s.Objects, key)
+	s.mu.Unlock()
 }
 
 // Ticket decodes the ticket stored at key, nil when absent.
@@ -150,7 +172,7 @@ func (s *Store) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ..
 	key := aws.ToString(in.Key)
 	s.record("DeleteObject", key)
 	if s.DeleteErr != nil {
-		if err := s.DeleteErr(key); err != nil {
+		if err := s.DeleteErr(key, in); err != nil {
 			return nil, err
 		}
 	}
@@ -167,4 +189,56 @@ func (s *Store) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ..
 	}
 	delete(s.Objects, key)
 	return &s3.DeleteObjectOutput{}, nil
+}
+
+// ListObjectsV2 lists keys under the prefix in order, PageSize at a time, continuing
+// after the continuation token (the last key of the previous page).
+func (s *Store) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	prefix := aws.ToString(in.Prefix)
+	s.record("ListObjectsV2", prefix)
+	if s.ListErr != nil {
+		if err := s.ListErr(prefix); err != nil {
+			return nil, err
+		}
+	}
+	after := aws.ToString(in.ContinuationToken)
+	var keys []string
+	for _, k := range s.Keys() {
+		if strings.HasPrefix(k, prefix) && k > after {
+			keys = append(keys, k)
+		}
+	}
+	out := &s3.ListObjectsV2Output{}
+	if s.PageSize > 0 && len(keys) > s.PageSize {
+		keys = keys[:s.PageSize]
+		out.IsTruncated = aws.Bool(true)
+		out.NextContinuationToken = aws.String(keys[len(keys)-1])
+	}
+	for _, k := range keys {
+		out.Contents = append(out.Contents, types.Object{Key: aws.String(k)})
+	}
+	out.KeyCount = aws.Int32(int32(len(keys)))
+	return out, nil
+}
+
+// Start is the start time of the runs ID names.
+var Start = time.Date(2025, 6, 1, 12, 0, 0, 123e6, time.UTC)
+
+// ID is the identity of execution name of the test state machine, started at Start.
+func ID(name string) drill.RunID { return IDAt(name, Start) }
+
+// IDAt is the identity of execution name started at start: the same name started at
+// another time is another run (a reused name).
+func IDAt(name string, start time.Time) drill.RunID {
+	return drill.RunID{
+		Execution:    name,
+		ExecutionArn: "arn:aws:states:us-east-1:123456789012:execution:failover-drill:" + name,
+		StartTime:    drill.At(start),
+	}
+}
+
+// WithID stamps t with id.
+func WithID(t drill.Ticket, id drill.RunID) drill.Ticket {
+	t.Execution, t.ExecutionArn, t.StartTime = id.Execution, id.ExecutionArn, id.StartTime
+	return t
 }

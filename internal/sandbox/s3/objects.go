@@ -50,7 +50,7 @@ func (s *Service) getObject(w http.ResponseWriter, r *http.Request, b *bucket, k
 	o, ok := b.objects[key]
 	s.mu.Unlock()
 	if !ok {
-		s3wire.WriteError(w, r, http.StatusNotFound, s3wire.Error{Code: "NoSuchKey", Message: "The specified key does not exist.", Key: key})
+		s.missingKey(w, r, b, key)
 		return
 	}
 	if v := r.Header.Get("If-Match"); v != "" && !s3wire.ETagMatches(v, o.ETag) {

@@ -3,23 +3,36 @@
 // region's buckets.
 //
 // It models:
+//
 //   - Get/Put/DeletePublicAccessBlock with S3's XML, its NoSuchPublicAccessBlockConfiguration
 //     error, and absent flags read as false; every accepted change is logged with the
 //     moment it was written (Changes), and PublicAccessBlockAt answers what the bucket
 //     held at any moment, for the website's propagation;
+//
 //   - objects: Get/Head/Put/DeleteObject and ListObjectsV2 (prefix, start-after, max-keys,
 //     continuation), with the conditional writes S3 offers (PutObject If-None-Match: * and
 //     If-Match, DeleteObject If-Match → 412 PreconditionFailed) and aws-chunked bodies;
+//
 //   - a bucket addressed at another region's endpoint: 301 PermanentRedirect with
 //     x-amz-bucket-region, as S3 answers;
+//
 //   - injected faults (an S3 error document for a status) and delays that still carry out
 //     the call after the client gave up, as S3 may apply a request whose client timed out.
 //
-// It does not model yet: request signatures and IAM (every caller may do everything),
-// account-level Block Public Access (S3 Control), 409 ConditionalRequestConflict on
-// concurrent conditional writes, lifecycle expiry of objects, versioning, delimiters in
-// listings, bucket policies and ACLs (public access comes only from the website's
-// assumed public-read policy), and eventual consistency of the control plane itself.
+//   - IAM: every call is authorized (Options.Authorize, the sandbox's iam package) for
+//     the principal that signed it, on S3's action and resource (the bucket's ARN, or
+//     the object's); a denied call answers 403 AccessDenied, and a GET of a missing key
+//     answers 403 instead of 404 to a caller without s3:ListBucket, as S3 does;
+//
+//   - 409 ConditionalRequestConflict on conditional writes and deletes (SetConflicts:
+//     every conditional call on a key loses its first race; or a "Conditional" fault);
+//
+//   - lifecycle expiry, as a test hook (Expire).
+//
+// It does not model yet: signature verification, account-level Block Public Access (S3
+// Control), expiry on a schedule, versioning, delimiters in listings, bucket policies
+// and ACLs (public access comes only from the website's assumed public-read policy),
+// and eventual consistency of the control plane itself.
 package s3
 
 import (
@@ -47,7 +60,7 @@ var Ops = []string{"GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublic
 // errorCodes maps a status to the S3 error code an injected fault answers with.
 var errorCodes = map[int]string{
 	400: "InvalidRequest", 403: "AccessDenied", 404: "NoSuchKey", 405: "MethodNotAllowed",
-	409: "OperationAborted", 412: "PreconditionFailed", 500: "InternalError",
+	409: CodeConflict, 412: "PreconditionFailed", 500: "InternalError",
 	501: "NotImplemented", 503: "SlowDown",
 }
 
@@ -70,6 +83,9 @@ type Options struct {
 	Endpoint func(region string) string
 	// Logger receives a debug line per request; nil discards.
 	Logger *slog.Logger
+	// Authorize reports whether a principal may do an IAM action on a resource; nil
+	// allows everything.
+	Authorize func(principal, action, resource string) bool
 }
 
 // Service is S3: every bucket of every region. Safe for concurrent use.
@@ -77,9 +93,11 @@ type Service struct {
 	opt Options
 	log *slog.Logger
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	changes []PABChange
+	mu         sync.Mutex
+	buckets    map[string]*bucket
+	changes    []PABChange
+	conflicts  bool            // SetConflicts
+	conflicted map[string]bool // bucket/key -> its last conditional call answered 409
 }
 
 type bucket struct {
@@ -104,7 +122,7 @@ func New(opt Options) *Service {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{opt: opt, log: log, buckets: map[string]*bucket{}}
+	return &Service{opt: opt, log: log, buckets: map[string]*bucket{}, conflicted: map[string]bool{}}
 }
 
 // CreateBucket adds an empty bucket in region with a starting Block Public Access
@@ -281,6 +299,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, region string) {
 		s3wire.WriteError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: fmt.Sprintf("the sandbox does not implement %s %s", r.Method, r.URL.RequestURI())})
 		return
 	}
+	if !s.authorize(w, r, op, name, key) {
+		return
+	}
 	if d := s.opt.Delays.Take(op); d > 0 {
 		time.Sleep(d) // deliberately not cut short by the client going away
 	}
@@ -289,7 +310,14 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, region string) {
 		if !ok {
 			code = "InternalError"
 		}
-		s3wire.WriteError(w, r, status, s3wire.Error{Code: code, Message: "injected by sandbox FailNext(" + op + ")"})
+		msg := "injected by sandbox FailNext(" + op + ")"
+		if status == http.StatusConflict {
+			msg = conflictMessage
+		}
+		s3wire.WriteError(w, r, status, s3wire.Error{Code: code, Message: msg})
+		return
+	}
+	if s.conflict(w, r, op, name, key) {
 		return
 	}
 	switch op {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/report"
+	"github.com/unishop/failover-drill/internal/sweeper"
+)
+
+// newAlarms tells a person, on the topic, about every way a drill can end badly and
+// every sign that the bucket may still be blocked:
+//
+//   - ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted: an execution ended so
+//     (AWS/States; ExecutionsFailed alone ignores the other two);
+//   - RestoreFailed: a drill's restore did not finish (the report's metric);
+//   - SweeperFoundStrandedLock: a lock whose execution has ended could not be restored
+//     (or checked): the bucket may still be blocked;
+//   - SweeperRestoredLock: the sweeper restored a lock the event-driven safety net
+//     missed (the bucket was blocked for minutes longer than it should have been);
+//   - SweeperFailing, SweeperNotRunning: the sweeper errs, or has not run for 15 min;
+//   - UndeliveredEvents: a safety-net, sweeper or schedule invocation, or a
+//     notification, ended in the DLQ.
+func newAlarms(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.StateMachine, sweep awslambda.Function, dlq awssqs.Queue, topic awssns.ITopic) {
+	action := awscloudwatchactions.NewSnsAction(topic)
+	fiveMin := awscdk.Duration_Minutes(jsii.Number(5))
+	alarm := func(id, description string, metric awscloudwatch.IMetric, op awscloudwatch.ComparisonOperator, periods float64, missing awscloudwatch.TreatMissingData) {
+		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(periods),
+			ComparisonOperator: op,
+			TreatMissingData:   missing,
+		})
+		a.AddAlarmAction(action)
+	}
+	atLeastOnce := func(id, description string, metric awscloudwatch.IMetric) {
+		alarm(id, description, metric, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, awscloudwatch.TreatMissingData_NOT_BREACHING)
+	}
+	sum := &awscloudwatch.MetricOptions{Period: fiveMin, Statistic: jsii.String("Sum")}
+
+	atLeastOnce("ExecutionsFailed", "A failover drill execution failed: read its report in the ledger; if the error is RestoreFailed or BucketChangedDuringDrill, the primary bucket may still be blocked (drill status)",
+		sm.MetricFailed(sum))
+	atLeastOnce("ExecutionsTimedOut", "A failover drill execution timed out: the sweeper restores its bucket within minutes; check drill status",
+		sm.MetricTimedOut(sum))
+	atLeastOnce("ExecutionsAborted", "A failover drill execution was stopped: the safety net and the sweeper restore its bucket; check drill status",
+		sm.MetricAborted(sum))
+	atLeastOnce("RestoreFailed", "A drill's restore did not finish: the primary bucket may still be blocked. Run drill status now, then drill restore or fix it by hand (README runbook)",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(report.MetricsNamespace), MetricName: jsii.String(report.MetricRestoreFailed),
+			DimensionsMap: &map[string]*string{"Bucket": jsii.String(cfg.PrimaryBucket)}, Period: fiveMin, Statistic: jsii.String("Sum"),
+		}))
+	sweeperMetric := func(name, stat string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(sweeper.MetricsNamespace), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{sweeper.MetricDimension: jsii.String(drill.FuncSweeper)}, Period: fiveMin, Statistic: jsii.String(stat),
+		})
+	}
+	atLeastOnce("SweeperFoundStrandedLock", "A drill lock whose execution has ended could not be restored or checked by the sweeper: the primary bucket may still be blocked. Run drill status now (README runbook)",
+		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String("stranded + unchecked"),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				"stranded":  sweeperMetric(sweeper.MetricStranded, "Maximum"),
+				"unchecked": sweeperMetric(sweeper.MetricUnchecked, "Maximum"),
+			},
+			Period: fiveMin,
+		}))
+	atLeastOnce("SweeperRestoredLock", "The sweeper restored a bucket whose execution had ended without the event-driven safety net restoring it (a lost event or a failed restore): the bucket was blocked longer than a drill should block it",
+		sweeperMetric(sweeper.MetricRestored, "Sum"))
+	atLeastOnce("SweeperFailing", "The drill's sweeper cannot sweep (it cannot list the ledger's locks, or it crashes): no lock is restored without its event. Check its logs",
+		sweep.MetricErrors(sum))
+	alarm("SweeperNotRunning", "The drill's sweeper has not run for 15 minutes: nothing restores a bucket whose safety-net event was lost. Check its schedule",
+		sweep.MetricInvocations(sum), awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 3, awscloudwatch.TreatMissingData_BREACHING)
+	atLeastOnce("UndeliveredEvents", "A safety-net restore, a sweep, a scheduled drill or a notification could not be delivered: check the DLQ and the primary bucket's public access block NOW",
+		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: fiveMin, Statistic: jsii.String("Maximum")}))
+}

@@ -1,0 +1,156 @@
+// Package policy declares, once, what each drill function may do on AWS: the actions
+// its code paths call and the resources it calls them on, as plain data with
+// placeholders. Two enforcers derive from it (STYLE.md, "one declaration, two
+// enforcers"):
+//
+//   - infra/ turns each function's statements into its role's IAM policy (a test
+//     proves the synthesized template's statements equal these);
+//   - the local replica (internal/sandbox/iam) denies, with the service's own
+//     AccessDenied, every call a function's statements do not allow, so a missing
+//     grant fails a local test instead of a production restore.
+//
+// A function not listed here (seed-cart) may call nothing on AWS.
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/unishop/failover-drill/internal/drill"
+)
+
+// Statement allows Actions on Resources. Resources are ARNs, with the placeholders
+// below until Resolve fills them, and IAM's wildcards (* matches any run of
+// characters, / included).
+type Statement struct {
+	Sid       string
+	Actions   []string
+	Resources []string
+}
+
+// Placeholders in Resources.
+const (
+	// TargetBucketArn: arn:<partition>:s3:::<primaryBucket>, the one bucket a
+	// deployment drills.
+	TargetBucketArn = "<TargetBucketArn>"
+	// LedgerArn: arn:<partition>:s3:::<ledger bucket>.
+	LedgerArn = "<LedgerArn>"
+	// Executions: arn:<partition>:states:<region>:<account>:execution:<state machine
+	// name>, the prefix of this state machine's execution ARNs.
+	Executions = "<Executions>"
+)
+
+// Values fill the placeholders. infra/ passes CloudFormation tokens, the replica
+// concrete ARNs.
+type Values struct {
+	TargetBucketArn string
+	LedgerArn       string
+	Executions      string
+}
+
+// Ledger keys the functions touch, beneath LedgerArn.
+const (
+	ledgerLocks   = LedgerArn + "/" + drill.LockPrefix + "*"
+	ledgerTickets = LedgerArn + "/runs/*/ticket-*"
+	ledgerReport  = LedgerArn + "/runs/*/report.json"
+	ledgerHTML    = LedgerArn + "/runs/*/report.html"
+	// ledgerSamples are the probe's sample logs (drill.SamplesKeyPattern).
+	ledgerSamples = LedgerArn + "/" + drill.SamplesKeyPattern
+)
+
+// Shared statements.
+var (
+	publicAccessBlock = Statement{
+		Sid: "TargetBucketPublicAccessBlock",
+		// PutBucketPublicAccessBlock also authorizes DeletePublicAccessBlock.
+		Actions:   []string{"s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"},
+		Resources: []string{TargetBucketArn},
+	}
+	// Without s3:ListBucket S3 answers a missing key with AccessDenied instead of
+	// NoSuchKey, and "no lock" could not be told from "no permission".
+	listLedger = Statement{Sid: "LedgerList", Actions: []string{"s3:ListBucket"}, Resources: []string{LedgerArn}}
+	readLedger = Statement{Sid: "LedgerRead", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerLocks, ledgerTickets}}
+	// Releasing a lock: block-bucket when it gives up, restore when it is done.
+	releaseLocks = Statement{Sid: "LedgerReleaseLocks", Actions: []string{"s3:DeleteObject"}, Resources: []string{ledgerLocks}}
+)
+
+// restoreStatements are what restore's code calls: it reads and rewrites run tickets
+// (the abandoned tombstone, restoring, restored) and reads and deletes locks, but never
+// writes a lock.
+var restoreStatements = []Statement{
+	publicAccessBlock,
+	listLedger,
+	readLedger,
+	{Sid: "LedgerWriteRunTickets", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerTickets}},
+	releaseLocks,
+}
+
+// Functions maps each function (drill.Func*) with AWS access to its statements.
+var Functions = map[string][]Statement{
+	drill.FuncBlock: {
+		publicAccessBlock,
+		listLedger,
+		readLedger,
+		// Takes the lock and records the prior in it; claims and holds the run ticket.
+		{Sid: "LedgerWriteLocksAndRunTickets", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerLocks, ledgerTickets}},
+		releaseLocks,
+	},
+	drill.FuncRestore: restoreStatements,
+	// The sweeper restores in-process, through restore's own code, so it needs restore's
+	// permissions, plus asking Step Functions whether a lock's execution still runs.
+	drill.FuncSweeper: append(slices.Clone(restoreStatements), Statement{
+		Sid: "DescribeDrillExecutions", Actions: []string{"states:DescribeExecution"}, Resources: []string{Executions + ":*"},
+	}),
+	// Its own report files only: never a run ticket, never a lock. It reads the probe's
+	// sample logs, and lists the ledger so a missing log reads 404, not 403.
+	drill.FuncReport: {
+		{Sid: "LedgerWriteReports", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerReport, ledgerHTML}},
+		{Sid: "LedgerReadSampleLogs", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerSamples}},
+		listLedger,
+	},
+	// Its sample logs, and nothing else: no read, no other key.
+	drill.FuncProbe: {
+		{Sid: "LedgerWriteSampleLogs", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSamples}},
+	},
+}
+
+// For is function's statements with the placeholders filled from v; nil for a
+// function with no AWS access. A placeholder v leaves empty panics: a deployment
+// that cannot name a resource must not fall back to a wildcard.
+func For(function string, v Values) []Statement {
+	sts := Functions[function]
+	if len(sts) == 0 {
+		return nil
+	}
+	repl := strings.NewReplacer(TargetBucketArn, v.TargetBucketArn, LedgerArn, v.LedgerArn, Executions, v.Executions)
+	out := make([]Statement, len(sts))
+	for i, st := range sts {
+		out[i] = Statement{Sid: st.Sid, Actions: slices.Clone(st.Actions)}
+		for _, r := range st.Resources {
+			for ph, val := range map[string]string{TargetBucketArn: v.TargetBucketArn, LedgerArn: v.LedgerArn, Executions: v.Executions} {
+				if strings.Contains(r, ph) && val == "" {
+					panic(fmt.Sprintf("policy: %s statement %s names %s, which has no value", function, st.Sid, ph))
+				}
+			}
+			out[i].Resources = append(out[i].Resources, repl.Replace(r))
+		}
+	}
+	return out
+}
+
+// Grants flattens statements to "action resource" pairs, sorted and without
+// duplicates: the form tests compare.
+func Grants(sts []Statement) []string {
+	var out []string
+	for _, st := range sts {
+		for _, a := range st.Actions {
+			for _, r := range st.Resources {
+				out = append(out, a+" "+r)
+			}
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,77 @@
+package policy_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/policy"
+)
+
+var values = policy.Values{
+	TargetBucketArn: "arn:aws:s3:::ui",
+	LedgerArn:       "arn:aws:s3:::ledger",
+	Executions:      "arn:aws:states:us-east-1:123456789012:execution:failover-drill",
+}
+
+// What each function may do, spelled out: the issue's least-privilege gaps are closed
+// here (block-bucket can release its lock; restore cannot write a lock; report can
+// write only its own report files).
+func TestGrants(t *testing.T) {
+	pab := []string{"s3:GetBucketPublicAccessBlock arn:aws:s3:::ui", "s3:PutBucketPublicAccessBlock arn:aws:s3:::ui"}
+	read := []string{"s3:GetObject arn:aws:s3:::ledger/locks/*", "s3:GetObject arn:aws:s3:::ledger/runs/*/ticket-*", "s3:ListBucket arn:aws:s3:::ledger"}
+	restore := append(append(slices.Clone(pab), read...), "s3:DeleteObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")
+	for _, tc := range []struct {
+		function string
+		want     []string
+	}{
+		{drill.FuncBlock, append(append(slices.Clone(pab), read...), "s3:DeleteObject arn:aws:s3:::ledger/locks/*",
+			"s3:PutObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")},
+		{drill.FuncRestore, restore},
+		{drill.FuncSweeper, append(slices.Clone(restore), "states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*")},
+		// Its reports; it reads the probe's sample logs, and lists the ledger so a missing one reads 404.
+		{drill.FuncReport, []string{"s3:GetObject arn:aws:s3:::ledger/runs/*/samples-*.json", "s3:ListBucket arn:aws:s3:::ledger",
+			"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json"}},
+		{drill.FuncSeedCart, nil},
+		// Its sample logs, and nothing else.
+		{drill.FuncProbe, []string{"s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json"}},
+	} {
+		t.Run(tc.function, func(t *testing.T) {
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if got := policy.Grants(policy.For(tc.function, values)); !slices.Equal(got, want) {
+				t.Errorf("grants\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+			for _, st := range policy.For(tc.function, values) {
+				if st.Sid == "" {
+					t.Errorf("statement without a Sid: %+v", st)
+				}
+			}
+		})
+	}
+}
+
+func TestForNeverLeavesAPlaceholder(t *testing.T) {
+	for fn := range policy.Functions {
+		for _, g := range policy.Grants(policy.For(fn, values)) {
+			if strings.Contains(g, "<") {
+				t.Errorf("%s: %s", fn, g)
+			}
+		}
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "<Executions>") {
+			t.Errorf("a missing value did not panic naming it: %v", r)
+		}
+	}()
+	policy.For(drill.FuncSweeper, policy.Values{TargetBucketArn: "a", LedgerArn: "b"})
+}
+
+func TestForCopies(t *testing.T) {
+	a := policy.For(drill.FuncBlock, values)
+	a[0].Actions[0] = "s3:*"
+	if b := policy.For(drill.FuncBlock, values); b[0].Actions[0] == "s3:*" {
+		t.Error("For shares the declaration's slices")
+	}
+}

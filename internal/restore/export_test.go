@@ -1,0 +1,4 @@
+package restore
+
+// Truncate is truncate, for the tests of its boundary.
+var Truncate = truncate

@@ -1,0 +1,181 @@
+// Package sfn is the sandbox's stand-in for the AWS Step Functions API, so the sweeper
+// and the operator's commands ask "is this execution still running?" with the real SDK
+// client. The local runner (internal/asl) does the executing; the sandbox tells this
+// stand-in about each execution it runs (Started, Ended).
+//
+// It models:
+//   - DescribeExecution over the awsJson1_0 protocol (POST /, X-Amz-Target
+//     AWSStepFunctions.DescribeExecution), answering status, start and stop dates (epoch
+//     seconds with milliseconds), error and cause;
+//   - ExecutionDoesNotExist for an ARN it never saw or has forgotten (Forget: Step
+//     Functions keeps a closed execution's history for 90 days);
+//   - a reused name: starting an execution whose ARN exists replaces it (the ARN is the
+//     state machine's ARN and the name, so the old run is no longer describable);
+//   - IAM: states:DescribeExecution on the execution's ARN for the signing principal
+//     (Options.Authorize); a denied call answers AccessDeniedException.
+//
+// It does not model yet: StartExecution, StopExecution, ListExecutions, execution
+// input and output, redrives, throttling, and signature verification.
+package sfn
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/sandbox/iam"
+)
+
+// Execution statuses, as Step Functions names them.
+const (
+	Running   = "RUNNING"
+	Succeeded = "SUCCEEDED"
+	Failed    = "FAILED"
+	TimedOut  = "TIMED_OUT"
+	Aborted   = "ABORTED"
+)
+
+// Execution is what the stand-in knows about one execution.
+type Execution struct {
+	Arn, StateMachineArn, Name string
+	Status                     string
+	Start, Stop                time.Time // Stop is zero while RUNNING
+	Error, Cause               string
+}
+
+// Options configure a Service.
+type Options struct {
+	// Authorize reports whether a principal may do an IAM action on a resource; nil
+	// allows everything.
+	Authorize func(principal, action, resource string) bool
+	// Logger receives a debug line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// Service is Step Functions' API for the executions the sandbox ran. Safe for
+// concurrent use.
+type Service struct {
+	opt   Options
+	log   *slog.Logger
+	mu    sync.Mutex
+	execs map[string]Execution
+}
+
+// New is a Service that knows no execution.
+func New(opt Options) *Service {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Service{opt: opt, log: log, execs: map[string]Execution{}}
+}
+
+// Started records a running execution; one with the same ARN is replaced.
+func (s *Service) Started(arn, stateMachineArn, name string, start time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.execs[arn] = Execution{Arn: arn, StateMachineArn: stateMachineArn, Name: name, Status: Running, Start: start}
+}
+
+// Ended records how an execution ended. An unknown ARN is ignored.
+func (s *Service) Ended(arn, status string, stop time.Time, errName, cause string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.execs[arn]
+	if !ok {
+		return
+	}
+	e.Status, e.Stop, e.Error, e.Cause = status, stop, errName, cause
+	s.execs[arn] = e
+}
+
+// Forget drops an execution, as Step Functions does 90 days after it closed.
+func (s *Service) Forget(arn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.execs, arn)
+}
+
+// Execution is what the stand-in knows about arn.
+func (s *Service) Execution(arn string) (Execution, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.execs[arn]
+	return e, ok
+}
+
+// ServeHTTP is the API endpoint.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	s.log.Debug("sfn", "target", target)
+	op, ok := strings.CutPrefix(target, "AWSStepFunctions.")
+	if r.Method != http.MethodPost || !ok {
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", "the sandbox answers POST with an X-Amz-Target of AWSStepFunctions.<operation>")
+		return
+	}
+	var body struct {
+		ExecutionArn string `json:"executionArn"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+	switch op {
+	case "DescribeExecution":
+		s.describe(w, r, body.ExecutionArn)
+	default:
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", "the sandbox does not implement "+op)
+	}
+}
+
+func (s *Service) describe(w http.ResponseWriter, r *http.Request, arn string) {
+	if !strings.Contains(arn, ":execution:") {
+		writeError(w, http.StatusBadRequest, "InvalidArn", fmt.Sprintf("Invalid Arn: '%s'", arn))
+		return
+	}
+	principal := iam.Principal(r)
+	const action = "states:DescribeExecution"
+	if s.opt.Authorize != nil && !s.opt.Authorize(principal, action, arn) {
+		writeError(w, http.StatusBadRequest, "AccessDeniedException", iam.DeniedMessage(principal, action, arn))
+		return
+	}
+	e, ok := s.Execution(arn)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "ExecutionDoesNotExist", fmt.Sprintf("Execution Does Not Exist: '%s'", arn))
+		return
+	}
+	out := map[string]any{
+		"executionArn": e.Arn, "stateMachineArn": e.StateMachineArn, "name": e.Name,
+		"status": e.Status, "startDate": epoch(e.Start),
+	}
+	if !e.Stop.IsZero() {
+		out["stopDate"] = epoch(e.Stop)
+	}
+	if e.Error != "" {
+		out["error"] = e.Error
+	}
+	if e.Cause != "" {
+		out["cause"] = e.Cause
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// epoch is a timestamp as awsJson1_0 sends one: epoch seconds, milliseconds as the
+// fraction.
+func epoch(t time.Time) json.Number {
+	ms := t.UnixMilli()
+	return json.Number(fmt.Sprintf("%d.%03d", ms/1000, int64(math.Abs(float64(ms%1000)))))
+}
+
+func writeError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": "com.amazonaws.swf.service.v2.model#" + typ, "message": msg})
+}
