@@ -30,12 +30,17 @@ const (
 	CtxReadinessSchedule        = "readinessSchedule"        // optional: rate(...) or cron(...) starting dry runs
 )
 
+// The verdict's limits are context too, under the drill's own input field names
+// (drill.LimitFields): stableSharePercent, stableWindowSeconds, maxErrorRatePercent,
+// maxErrorRunSeconds, maxLatencyP95Ms. They become the deployed defaults an
+// execution's input may override.
+
 // ContextKeys lists every key the app reads, in the order problems are reported.
-var ContextKeys = []string{
+var ContextKeys = append([]string{
 	CtxPrimaryBucket, CtxDistributionDomain, CtxPrimaryRegion, CtxSecondaryRegion,
 	CtxSchedule, CtxNotifyEmail, CtxReportRetentionDays,
 	CtxDistributionID, CtxStopAlarms, CtxMaxReplicationLagSeconds, CtxReadinessSchedule,
-}
+}, drill.LimitFields...)
 
 // Defaults of the optional keys (cdk.json repeats them so they are visible there).
 const (
@@ -57,6 +62,8 @@ type Config struct {
 	// MaxReplicationLagSeconds is the deployed default of the input field.
 	MaxReplicationLagSeconds int
 	ReadinessSchedule        string // "" means no continuous readiness
+	// Limits are the verdict's deployed limits (drill.Defaults' unless set).
+	Limits drill.Limits
 }
 
 // ContextError lists every bad context value, each problem starting with its key.
@@ -132,6 +139,22 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		}
 	}
 
+	d := drill.Defaults
+	for key, dst := range map[string]*int{
+		"stableSharePercent": &d.StableSharePercent, "stableWindowSeconds": &d.StableWindowSeconds,
+		"maxErrorRatePercent": &d.MaxErrorRatePercent, "maxErrorRunSeconds": &d.MaxErrorRunSeconds,
+		"maxLatencyP95Ms": &d.MaxLatencyP95Ms,
+	} {
+		v, msg := intValue(get(key), *dst)
+		if msg != "" {
+			p = append(p, key+": "+msg)
+			continue
+		}
+		*dst = v
+	}
+	c.Limits = drill.Limits{StableSharePercent: d.StableSharePercent, StableWindowSeconds: d.StableWindowSeconds,
+		MaxErrorRatePercent: d.MaxErrorRatePercent, MaxErrorRunSeconds: d.MaxErrorRunSeconds, MaxLatencyP95Ms: d.MaxLatencyP95Ms}
+
 	p = append(p, c.targetProblems()...)
 	if c.Schedule != "" {
 		if msg := checkSchedule(c.Schedule); msg != "" {
@@ -148,10 +171,20 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	return c, nil
 }
 
-// targetProblems reuses the drill's own validation of the target (the state machine
-// validates the same fields again at run time), renaming its fields to context keys.
-func (c Config) targetProblems() []string {
+// drillConfig is the drill's configuration with this deployment's limits.
+func (c Config) drillConfig() drill.Config {
 	dc := drill.Defaults
+	dc.StableSharePercent, dc.StableWindowSeconds = c.Limits.StableSharePercent, c.Limits.StableWindowSeconds
+	dc.MaxErrorRatePercent, dc.MaxErrorRunSeconds = c.Limits.MaxErrorRatePercent, c.Limits.MaxErrorRunSeconds
+	dc.MaxLatencyP95Ms = c.Limits.MaxLatencyP95Ms
+	return dc
+}
+
+// targetProblems reuses the drill's own validation of the target and the limits (the
+// state machine validates the same fields again at run time), renaming the target's
+// fields to context keys (the limits' keys are their field names).
+func (c Config) targetProblems() []string {
+	dc := c.drillConfig()
 	dc.Distribution = c.DistributionDomain
 	dc.PrimaryBucket = c.PrimaryBucket
 	dc.PrimaryRegion = c.PrimaryRegion

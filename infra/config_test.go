@@ -36,6 +36,7 @@ func TestConfigFromContextDefaults(t *testing.T) {
 		PrimaryRegion:       "us-east-1",
 		SecondaryRegion:     "us-west-1",
 		ReportRetentionDays: 90,
+		Limits:              drill.Limits{StableSharePercent: 99, StableWindowSeconds: 5, MaxErrorRatePercent: 1, MaxErrorRunSeconds: 5, MaxLatencyP95Ms: 3000},
 		// Readiness: no distribution ID, no stop alarms, no schedule by default.
 		MaxReplicationLagSeconds: 30,
 	}
@@ -52,6 +53,8 @@ func TestConfigFromContextValues(t *testing.T) {
 	m[CtxNotifyEmail] = "sre@example.com"
 	m[CtxReportRetentionDays] = float64(30) // a JSON number from cdk.json
 	m[CtxDistributionDomain] = "https://d111111abcdef8.cloudfront.net"
+	m["maxLatencyP95Ms"] = "1500" // -c maxLatencyP95Ms=1500
+	m["stableSharePercent"] = float64(95)
 	got, err := ConfigFromContext(ctx(m))
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +77,8 @@ func TestConfigFromContextValues(t *testing.T) {
 	}
 	if got.PrimaryRegion != "eu-west-1" || got.SecondaryRegion != "eu-central-1" || got.Schedule != "cron(0 6 ? * MON *)" ||
 		got.NotifyEmail != "sre@example.com" || got.ReportRetentionDays != 30 ||
-		got.DistributionDomain != "https://d111111abcdef8.cloudfront.net" {
+		got.DistributionDomain != "https://d111111abcdef8.cloudfront.net" ||
+		got.Limits.MaxLatencyP95Ms != 1500 || got.Limits.StableSharePercent != 95 || got.Limits.StableWindowSeconds != 5 {
 		t.Fatalf("got %+v", got)
 	}
 }
@@ -116,6 +120,9 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "retention not a number", set: map[string]any{CtxReportRetentionDays: "ninety"}, keys: []string{CtxReportRetentionDays}},
 		{name: "retention fraction", set: map[string]any{CtxReportRetentionDays: float64(1.5)}, keys: []string{CtxReportRetentionDays}},
 		{name: "retention bool", set: map[string]any{CtxReportRetentionDays: true}, keys: []string{CtxReportRetentionDays}},
+		{name: "stable share above 100", set: map[string]any{"stableSharePercent": "101"}, keys: []string{"stableSharePercent"}},
+		{name: "latency limit not a number", set: map[string]any{"maxLatencyP95Ms": "fast"}, keys: []string{"maxLatencyP95Ms"}},
+		{name: "a window too short to show 99%", set: map[string]any{"stableWindowSeconds": float64(2)}, keys: []string{"stableWindowSeconds"}},
 		{name: "bad distributionId", set: map[string]any{CtxDistributionID: "e2qwruhapomqzl"}, keys: []string{CtxDistributionID}},
 		{name: "stopAlarms not a list", set: map[string]any{CtxStopAlarms: float64(3)}, keys: []string{CtxStopAlarms}},
 		{name: "stopAlarms item not a string", set: map[string]any{CtxStopAlarms: []any{"a", true}}, keys: []string{CtxStopAlarms}},
@@ -233,7 +240,8 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 	}
 	if subs["PrimaryBucket"] != "unicorn-ui-primary" || subs["DistributionDomain"] != "d111111abcdef8.cloudfront.net" ||
 		subs["PrimaryRegion"] != "us-east-1" || subs["SecondaryRegion"] != "us-west-1" ||
-		subs["RestoreFunctionArn"] != arns[drill.FuncRestore] || subs["ProbeFunctionArn"] != arns[drill.FuncProbe] {
+		subs["RestoreFunctionArn"] != arns[drill.FuncRestore] || subs["ProbeFunctionArn"] != arns[drill.FuncProbe] ||
+		subs["StableSharePercent"] != "99" || subs["MaxLatencyP95Ms"] != "3000" {
 		t.Errorf("substitutions map the wrong values: %v", subs)
 	}
 

@@ -33,8 +33,8 @@ func PolicyValues(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm awss
 }
 
 // grantFunctions gives each function exactly the statements internal/policy declares
-// for it, the same the local replica enforces; seed-cart has none (it speaks only
-// HTTP to the shop and CloudFront).
+// for it, the same the local replica enforces; seed-cart has none (it speaks only HTTP
+// to the shop).
 func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm awsstepfunctions.StateMachine, fns map[string]awslambda.Function) {
 	values := PolicyValues(stack, cfg, ledger, sm)
 	for _, spec := range functionSpecs {
@@ -52,10 +52,10 @@ func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm aw
 		}
 		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/ticket-<start>.json, report.json, report.html), " +
+			Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/ticket-<start>.json, report.json, report.html, samples-<mode>.json), " +
 				"and execution ARNs per execution, all unknown at deploy time; access is limited to those key patterns of this stack's ledger and to this state machine's executions."),
 			AppliesTo: &[]interface{}{
-				&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks\/\*|runs\/\*\/(ticket-\*|report\.json|report\.html))$/g`)},
+				&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks\/\*|runs\/\*\/(ticket-\*|report\.json|report\.html|samples-\*\.json))$/g`)},
 				&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<StateMachine[0-9A-F]{8}\.Name>:\*$/g`)},
 			},
 		}}, jsii.Bool(true))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -93,6 +94,7 @@ func DefinitionSubstitutions(cfg Config, functionARNs map[string]string) (map[st
 		// A whole number validated at synth: States.StringToJson makes it a number.
 		"MaxReplicationLagSeconds": fmt.Sprint(cfg.MaxReplicationLagSeconds),
 	}
+	maps.Copy(subs, drill.LimitSubstitutions(cfg.drillConfig()))
 	for _, s := range functionSpecs {
 		if s.placeholder == "" {
 			continue
@@ -275,12 +277,13 @@ func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
 // functionEnv is the environment each function needs, and nothing more.
 func functionEnv(name string, cfg *Config, ledger awss3.IBucket) map[string]*string {
 	switch name {
-	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper:
+	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper, drill.FuncProbe:
 		// Restore needs no target: the run's ticket names the bucket and its region.
+		// The probe writes only its sample logs there.
 		return map[string]*string{drill.EnvLedgerBucket: ledger.BucketName()}
 	case drill.FuncReadiness:
 		return map[string]*string{drill.EnvStopAlarms: jsii.String(stopAlarmsJSON(cfg))}
-	default: // seed-cart, probe-cloudfront: configuration arrives in the payload
+	default: // seed-cart: configuration arrives in the payload
 		return nil
 	}
 }

@@ -354,7 +354,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	}
 	ledgerID := logicalID(t, f.plain, "Ledger")
 	wantEnv := map[string]map[string]string{
-		drill.FuncProbe:    {},
+		drill.FuncProbe:    {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncSeedCart: {},
 		drill.FuncBlock:    {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncReport:   {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
@@ -473,7 +473,10 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 		t.Fatalf("substituted definition is not JSON: %v", err)
 	}
 	deployed := asl["States"].(map[string]any)["Configure"].(map[string]any)["Parameters"].(map[string]any)["deployed"].(map[string]any)
+	// The limits become numbers at run time: States.StringToJson of the substituted digits.
 	wantDeployed := map[string]any{"distribution": testDistribution, "primaryBucket": testBucket, "primaryRegion": "us-east-1", "secondaryRegion": "us-west-1",
+		"stableSharePercent.$": "States.StringToJson('99')", "stableWindowSeconds.$": "States.StringToJson('5')",
+		"maxErrorRatePercent.$": "States.StringToJson('1')", "maxErrorRunSeconds.$": "States.StringToJson('5')", "maxLatencyP95Ms.$": "States.StringToJson('3000')",
 		"distributionId": "", "maxReplicationLagSeconds.$": "States.StringToJson('30')"}
 	if fmt.Sprint(deployed) != fmt.Sprint(wantDeployed) {
 		t.Errorf("deployed defaults %v, want %v", deployed, wantDeployed)

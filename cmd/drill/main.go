@@ -120,17 +120,31 @@ func awsS3(ctx context.Context, region string) (remote.GetObjectAPI, error) {
 
 // sandboxFlags are the replica's knobs, shared by both commands.
 type sandboxFlags struct {
-	propagation, replication, connectTimeout time.Duration
-	prior                                    string
-	failoverCodes                            string
-	cacheConfigJSON, secondaryDown           bool
-	accountBlock                             bool
+	propagation, replication, connectTimeout, responseTimeout time.Duration
+	flap                                                      time.Duration
+	flapFrom                                                  float64
+	outage                                                    string
+	primaryLatency, secondaryLatency                          time.Duration
+	secondaryFail, edges, connectAttempts                     int
+	prior                                                     string
+	failoverCodes                                             string
+	cacheConfigJSON, secondaryDown                            bool
+	accountBlock                                              bool
 }
 
 func (s *sandboxFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.propagation, "propagation", time.Second, "how long a Block Public Access change takes to reach the website endpoint")
+	fs.DurationVar(&s.flap, "flap", 0, "after -propagation, how long the change flaps: each request sees it with a probability rising from -flap-from to 1")
+	fs.Float64Var(&s.flapFrom, "flap-from", 0, "the probability that a request sees the change when the flap starts (0 to below 1)")
+	fs.StringVar(&s.outage, "primary-outage", "forbidden", `how the blocked primary answers: "forbidden" (403, as Block Public Access does), "hang" (never answers) or "blackhole" (connections time out)`)
+	fs.DurationVar(&s.primaryLatency, "primary-latency", 0, "delay every answer of the primary website")
+	fs.DurationVar(&s.secondaryLatency, "secondary-latency", 0, "delay every answer of the secondary website")
+	fs.IntVar(&s.secondaryFail, "secondary-fail", 0, "percent of the secondary website's answers that are 503 SlowDown")
+	fs.IntVar(&s.edges, "edges", 1, "CloudFront edge servers, sharing no state, each request reaching one at random")
 	fs.DurationVar(&s.replication, "replication-lag", 200*time.Millisecond, "replication lag of the shop's data between regions")
 	fs.DurationVar(&s.connectTimeout, "connect-timeout", 500*time.Millisecond, "CloudFront stand-in's origin connection timeout")
+	fs.IntVar(&s.connectAttempts, "connect-attempts", 3, "CloudFront stand-in's origin connection attempts (1..3)")
+	fs.DurationVar(&s.responseTimeout, "response-timeout", 5*time.Second, "CloudFront stand-in's origin response timeout")
 	fs.StringVar(&s.prior, "prior", "none", `the primary bucket's starting Block Public Access: "none", "partial" (BlockPublicAcls+IgnorePublicAcls) or a JSON object`)
 	fs.StringVar(&s.failoverCodes, "failover-codes", "", "the origin group's failover status codes, comma-separated (default all eight, as the lab ticks; CDK's default is 500,502,503,504)")
 	fs.BoolVar(&s.cacheConfigJSON, "cache-config-json", false, "give /config.json a cache behaviour with the managed CachingOptimized policy (query string not in the cache key, one day TTL)")
@@ -147,6 +161,9 @@ func (s *sandboxFlags) apply(sb *sandbox.Sandbox) {
 
 func (s *sandboxFlags) config() (sandbox.Config, error) {
 	cfg := sandbox.Config{PropagationDelay: s.propagation, ReplicationLag: s.replication, OriginConnectTimeout: s.connectTimeout,
+		OriginConnectAttempts: s.connectAttempts, OriginResponseTimeout: s.responseTimeout,
+		PropagationFlap: s.flap, FlapFrom: s.flapFrom, PrimaryOutage: s.outage, PrimaryLatency: s.primaryLatency,
+		SecondaryLatency: s.secondaryLatency, SecondaryFailPercent: s.secondaryFail, EdgeServers: s.edges,
 		CacheConfigJSON: s.cacheConfigJSON}
 	if s.accountBlock {
 		all := drill.BlockAll
@@ -184,6 +201,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	input := fs.String("input", "{}", "execution input, as for start-execution (fields override the local deployment's defaults)")
 	outDir := fs.String("out", "drill-reports", "directory the report is written to (<out>/<execution>/report.json and .html)")
 	name := fs.String("name", "", "execution name (default local-<time>)")
+	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
 	verbose := fs.Bool("v", false, "log every function's structured logs to stderr")
 	alarmAt := fs.String("alarm-at", "", `make the stop alarm go to ALARM: a state name ("AwaitFailover", optionally "+2s") or a duration after the start ("0s": already in ALARM)`)
 	if err := fs.Parse(args); err != nil {
@@ -234,9 +252,15 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	rep := out.Report
 	dir := filepath.Join(*outDir, out.Name)
-	if err := writeReport(dir, rep); err != nil {
+	if err := writeReport(dir, rep, out.Logs); err != nil {
 		fmt.Fprintln(stderr, "drill local:", err)
 		return 1
+	}
+	if *svgFile != "" {
+		if err := os.WriteFile(*svgFile, []byte(report.Timeline(*rep, out.Logs)), 0o644); err != nil {
+			fmt.Fprintln(stderr, "drill local:", err)
+			return 1
+		}
 	}
 	printSummary(timeline, out, rep, dir, time.Since(began))
 	if *asJSON {
@@ -277,7 +301,7 @@ func parseAlarmAt(v string) (*local.AlarmTrigger, error) {
 	return t, nil
 }
 
-func writeReport(dir string, rep *drill.Report) error {
+func writeReport(dir string, rep *drill.Report, logs report.Logs) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
@@ -285,7 +309,7 @@ func writeReport(dir string, rep *drill.Report) error {
 	if err != nil {
 		return fmt.Errorf("encode report: %w", err)
 	}
-	html, err := report.HTML(*rep)
+	html, err := report.HTML(*rep, logs)
 	if err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}

@@ -16,7 +16,7 @@ func TestLocalJSONReport(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := runLocal(context.Background(), []string{
 		"--json", "-propagation", "200ms", "-replication-lag", "20ms", "-prior", "partial",
-		"-input", `{"probeIntervalMs":50}`, "-out", dir, "-name", "cli-test",
+		"-input", `{"probeIntervalMs":50,"stableWindowSeconds":1,"stableSharePercent":95}`, "-out", dir, "-name", "cli-test",
 	}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr.String())

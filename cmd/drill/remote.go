@@ -17,6 +17,7 @@ import (
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/remote"
+	"github.com/unishop/failover-drill/internal/report"
 )
 
 // Exit codes of drill start and drill report: the verdict, for CI.
@@ -266,7 +267,12 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		return exitFail
 	}
 	if *htmlFile != "" {
-		html, err := remote.GetObject(ctx, client, *ledger, drill.ReportHTMLKey(*execution))
+		// The page is drawn again from the run's sample logs when they are there (the
+		// picture of this CLI's version); otherwise the stored report.html is saved.
+		html, err := pageFromLogs(ctx, client, *ledger, *execution, rep)
+		if err == nil && html == nil {
+			html, err = remote.GetObject(ctx, client, *ledger, drill.ReportHTMLKey(*execution))
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -308,4 +314,29 @@ func writeRawJSON(w io.Writer, raw []byte) {
 	}
 	buf.WriteByte('\n')
 	_, _ = w.Write(buf.Bytes())
+}
+
+// pageFromLogs renders report.html from the report and the sample logs in the ledger;
+// nil when the run has no sample log.
+func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger, execution string, rep *drill.Report) ([]byte, error) {
+	logs := report.Logs{}
+	for _, mode := range []string{drill.ModeSteady, drill.ModeFailover, drill.ModeRecovery} {
+		raw, err := remote.GetObject(ctx, client, ledger, drill.SamplesKey(execution, mode))
+		var nf *remote.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		var l drill.SampleLog
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return nil, fmt.Errorf("s3://%s/%s: %w", ledger, drill.SamplesKey(execution, mode), err)
+		}
+		logs[mode] = &l
+	}
+	if len(logs) == 0 {
+		return nil, nil
+	}
+	return report.HTML(*rep, logs)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/report"
 )
 
 // timeline prints one line per state as the execution runs. It is safe for concurrent
@@ -126,23 +127,58 @@ func printReport(w io.Writer, rep *drill.Report) {
 	if rep.Error != nil {
 		fmt.Fprintf(w, "error               %s: %s\n", rep.Error.Error, oneLine(rep.Error.Cause))
 	}
-	fmt.Fprintf(w, "failover            %.3f s to %s", rep.Failover.Seconds, orDash(rep.Failover.ServedRegion))
-	if rep.Sandbox != nil {
-		fmt.Fprintf(w, "  (sandbox truth %.3f s, probe error %.3f s)", rep.Sandbox.Truth.FailoverSeconds, rep.Sandbox.ProbeErrorSeconds)
+	fmt.Fprintf(w, "failover            %s", switchLine(rep.Failover.Phases, rep.Failover.NotMeasured, rep.Failover.Seconds, rep.Failover.ServedRegion))
+	if s := rep.Sandbox; s != nil {
+		fmt.Fprintf(w, "  (truth %s, within bound: %v)", truthLine(s.Truth.Failover), s.FailoverWithinBound)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "recovery            %.3f s to %s", rep.Recovery.Seconds, orDash(rep.Recovery.ServedRegion))
-	if rep.Sandbox != nil {
-		fmt.Fprintf(w, "  (sandbox truth %.3f s)", rep.Sandbox.Truth.RecoverySeconds)
+	fmt.Fprintf(w, "recovery            %s", switchLine(rep.Recovery.Phases, rep.Recovery.NotMeasured, rep.Recovery.Seconds, rep.Recovery.ServedRegion))
+	if s := rep.Sandbox; s != nil {
+		fmt.Fprintf(w, "  (truth %s, within bound: %v)", truthLine(s.Truth.Recovery), s.RecoveryWithinBound)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "user-visible errors %d\n", rep.UserVisibleErrors)
+	fmt.Fprintf(w, "user-visible errors %d", rep.UserVisibleErrors)
+	if v := rep.Visitors; v != nil {
+		fmt.Fprintf(w, " (error rate %.2f%%", v.ErrorRatePercent)
+		if r := v.LongestErrorRun; r != nil {
+			fmt.Fprintf(w, ", longest run %.3f s", r.Seconds)
+		}
+		fmt.Fprintf(w, "), %d slow; latency p50 %.0f ms, p95 %.0f ms, max %.0f ms", v.Slow, v.Latency.P50Ms, v.Latency.P95Ms, v.Latency.MaxMs)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, report.TimelineLine(*rep))
 	fmt.Fprintf(w, "cart intact         %v (%d of %d unicorns)\n", rep.Cart.Intact, len(rep.Cart.Got), len(rep.Cart.Expected))
 	fmt.Fprintf(w, "bucket restored     %v (prior %s, read back %s)\n", rep.Restore.MatchesPrior, pabString(rep.Restore.Prior), pabString(rep.Restore.ReadBack))
 	if rep.Timing != nil {
 		fmt.Fprintf(w, "execution wall      %.3f s = configured delays %.3f s + overhead %.3f s\n",
 			rep.Timing.WallSeconds, rep.Timing.ConfiguredDelaySeconds, rep.Timing.OverheadSeconds)
 	}
+}
+
+// switchLine is a switch's stable time with its bound and what made it messy. A report
+// from before the phases existed has only its seconds and region.
+func switchLine(ph *drill.Phases, notMeasured string, seconds float64, region string) string {
+	switch {
+	case ph == nil && notMeasured == "" && region != "":
+		return fmt.Sprintf("%.3f s to %s", seconds, region)
+	case ph == nil:
+		return "not measured: " + orDash(notMeasured)
+	case ph.Stable == nil:
+		return fmt.Sprintf("never stable (ended: %s)", ph.Ended)
+	}
+	st := ph.Stable
+	line := fmt.Sprintf("stable %.3f s (%.3f..%.3f) to %s", st.Seconds, st.LoSeconds, st.HiSeconds, ph.To)
+	if m := ph.Mixed; m != nil {
+		line += fmt.Sprintf(", mixed %.3f..%.3f s with the old origin at %.1f%%", m.FromSeconds, m.ToSeconds, m.OldSharePercent)
+	}
+	return line
+}
+
+func truthLine(ph *drill.Phases) string {
+	if ph == nil || ph.Stable == nil {
+		return "never stable"
+	}
+	return fmt.Sprintf("%.3f s", ph.Stable.Seconds)
 }
 
 func orDash(s string) string {

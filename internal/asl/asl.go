@@ -10,8 +10,9 @@
 // Array, ArrayLength, UUID and MathAdd.
 //
 // Error semantics follow the Step Functions documentation:
-//   - States.ALL matches every error name except States.Runtime (and
-//     States.DataLimitExceeded, which the runner never raises). A States.Runtime error
+//   - States.ALL matches every error name except States.Runtime and
+//     States.DataLimitExceeded (a state's input or output, a Task's payload or result
+//     over MaxPayloadBytes), both terminal. A States.Runtime error
 //     (a path that selects nothing in InputPath, Parameters, ResultSelector, OutputPath,
 //     a Choice or Wait path, a failing intrinsic) is never retried or caught: it fails the
 //     execution, whatever the Retry and Catch fields say.

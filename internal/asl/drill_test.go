@@ -29,6 +29,7 @@ func drillSubs() map[string]string {
 		"DistributionDomain": "d111.cloudfront.net", "PrimaryBucket": "ui-primary",
 		"PrimaryRegion": "us-east-1", "SecondaryRegion": "us-west-2",
 		"DistributionId": "E2QWRUHAPOMQZL", "MaxReplicationLagSeconds": "30",
+		"StableSharePercent": "99", "StableWindowSeconds": "5", "MaxErrorRatePercent": "1", "MaxErrorRunSeconds": "5", "MaxLatencyP95Ms": "3000",
 	}
 	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report", "Readiness"} {
 		subs[fn+"FunctionArn"] = "arn:aws:lambda:us-east-1:123456789012:function:drill-" + fn
@@ -80,7 +81,7 @@ func (d *drill) tasks() map[string]TaskFunc {
 			}
 			switch call {
 			case "Readiness:checks", "Readiness:replication":
-				return json.RawMessage(`{"ready":true,"dryRun":false,"summary":"ready","checks":[],"stopAlarms":["HighErrorRate"]}`), nil
+				return json.RawMessage(`{"ready":true,"dryRun":false,"summary":"ready","checks":[],"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`), nil
 			case "SeedCart":
 				return json.RawMessage(`{"user":"u1","items":2}`), nil
 			case "BlockBucket":
@@ -167,10 +168,13 @@ func TestRealFlow(t *testing.T) {
 			t.Errorf("slept %v", c.Sleeps())
 		}
 		// The execution input overrides the deployed defaults field by field.
-		cfg := `{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2","distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30}`
-		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","config":`+cfg+`}`)
-		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","config":`+cfg+`,
-			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"]}`)
+		// The limits arrive as numbers (States.StringToJson of the substituted digits).
+		const cfg = `{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2",
+			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,
+			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
+		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)
+		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","config":`+cfg+`,
+			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
 		// The execution's identity: its name, its ARN and its start (a reused name gets
 		// the same ARN).
 		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","executionArn":"arn:aws:states:us-east-1:123456789012:execution:failover-drill:drill-1",

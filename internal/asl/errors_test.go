@@ -118,9 +118,50 @@ func TestRetryCountAndEvents(t *testing.T) {
 	want := []string{"ExecutionStarted::0", "StateEntered::0",
 		"TaskFailed:Transient:1", "TaskRetryScheduled:Transient:2",
 		"TaskFailed:Transient:2", "TaskRetryScheduled:Transient:3",
-		"StateExited::0", "ExecutionSucceeded::0"}
+		"TaskSucceeded::0", "StateExited::0", "ExecutionSucceeded::0"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("events\n got %v\nwant %v", got, want)
+	}
+}
+
+// A result over 256 KiB fails the execution with States.DataLimitExceeded, which no
+// Retry and no Catch (not even States.ALL) handles; sizes are reported on the events.
+func TestDataLimitExceeded(t *testing.T) {
+	m := mustLoad(t, machine(task("A", `"ResultPath":"$.a",`+
+		`"Retry":[{"ErrorEquals":["States.ALL"]}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Caught"}],"End":true`)+
+		`,"Caught":{"Type":"Succeed"}`))
+	for _, tc := range []struct {
+		name   string
+		size   int
+		status string
+	}{
+		{"just under", MaxPayloadBytes - 1000, StatusSucceeded},
+		{"over", MaxPayloadBytes + 1, StatusFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls int
+			o := opts(newClock(), nil)
+			o.Tasks = map[string]TaskFunc{testFn: func(context.Context, json.RawMessage) (json.RawMessage, error) {
+				calls++
+				return json.RawMessage(`"` + strings.Repeat("x", tc.size-2) + `"`), nil
+			}}
+			res := m.Run(t.Context(), "r", nil, o)
+			if res.Status != tc.status || calls != 1 {
+				t.Fatalf("status %s error %s after %d calls, want %s after 1", res.Status, res.Error, calls, tc.status)
+			}
+			var result int
+			for _, e := range res.Events {
+				if e.Type == TaskSucceeded {
+					result = e.Bytes
+				}
+			}
+			if result != tc.size {
+				t.Errorf("TaskSucceeded.Bytes %d, want %d", result, tc.size)
+			}
+			if tc.status == StatusFailed && (res.Error != "States.DataLimitExceeded" || !strings.Contains(res.Cause, "262145 bytes")) {
+				t.Errorf("error %s cause %q", res.Error, res.Cause)
+			}
+		})
 	}
 }
 

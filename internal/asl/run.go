@@ -52,6 +52,10 @@ type Event struct {
 	Cause       string
 	Attempt     int           // TaskFailed: the attempt that failed (1-based); TaskRetryScheduled: the attempt to come
 	Duration    time.Duration // StateExited: time in the state; TaskRetryScheduled: the delay; Execution*: total
+	// Bytes is the size of the state's input (StateEntered), of its output
+	// (StateExited, when it has one) or of a Task's result (TaskSucceeded), as the
+	// UTF-8 JSON Step Functions measures against MaxPayloadBytes.
+	Bytes int
 }
 
 // Event types.
@@ -60,6 +64,7 @@ const (
 	StateEntered       = "StateEntered"
 	StateExited        = "StateExited" // also when the state failed (Error set)
 	TaskFailed         = "TaskFailed"
+	TaskSucceeded      = "TaskSucceeded" // a Task's function returned; Bytes is its result's size
 	TaskRetryScheduled = "TaskRetryScheduled"
 	StateCaught        = "StateCaught" // a Catch matched; State is the state that failed
 	ExecutionSucceeded = "ExecutionSucceeded"
@@ -109,8 +114,21 @@ const (
 	errNoChoice         = "States.NoChoiceMatched"
 	errResultPath       = "States.ResultPathMatchFailure"
 	errResourceNotFound = "Lambda.ResourceNotFoundException"
+	errDataLimit        = "States.DataLimitExceeded"
 	maxHistoryEvents    = 25000 // the Step Functions execution history limit
 )
+
+// MaxPayloadBytes is Step Functions' limit on a state's input and output, a Task's
+// payload and result, and the execution's input and output: 256 KiB of UTF-8 JSON.
+// Beyond it the execution fails with States.DataLimitExceeded, which no Retry or
+// Catch handles (States.ALL does not match it).
+const MaxPayloadBytes = 256 * 1024
+
+// dataLimit is the terminal failure of a payload over MaxPayloadBytes.
+func dataLimit(st *state, what string, n int) *failure {
+	return &failure{name: errDataLimit, terminal: true,
+		cause: fmt.Sprintf("The state/task '%s' %s has a size of %d bytes, exceeding the maximum number of bytes service limit of %d bytes.", st.name, what, n, MaxPayloadBytes)}
+}
 
 // failure is an error raised in a state; terminal ones (States.Runtime) skip Retry and Catch.
 type failure struct {
@@ -206,7 +224,13 @@ func (m *Machine) Run(ctx context.Context, name string, input json.RawMessage, o
 		}
 		st := m.states[cur]
 		entered := opts.Now()
-		r.emit(Event{Type: StateEntered, State: st.name})
+		inBytes := len(encode(data))
+		r.emit(Event{Type: StateEntered, State: st.name, Bytes: inBytes})
+		if inBytes > MaxPayloadBytes {
+			f := dataLimit(st, "input", inBytes)
+			r.emit(Event{Type: StateExited, State: st.name, Error: f.name, Cause: f.cause})
+			return r.fail(f.name, f.cause)
+		}
 		out, next, f := r.step(st, data, entered)
 		if f == errStopped || (f != nil && r.ctx.Err() != nil) {
 			// The state did not finish: its exit says why, never a success.
@@ -214,6 +238,11 @@ func (m *Machine) Run(ctx context.Context, name string, input json.RawMessage, o
 			return r.stopped()
 		}
 		ev := Event{Type: StateExited, State: st.name, Duration: opts.Now().Sub(entered)}
+		if f == nil && st.typ != "Fail" {
+			if ev.Bytes = len(encode(out)); ev.Bytes > MaxPayloadBytes {
+				f = dataLimit(st, "output", ev.Bytes)
+			}
+		}
 		if f != nil {
 			ev.Error, ev.Cause = f.name, f.cause
 		}
@@ -546,9 +575,17 @@ func (r *run) taskAttempt(st *state, raw any, entered time.Time, retryCount int)
 	if fn == nil {
 		return nil, &failure{name: errResourceNotFound, cause: fmt.Sprintf("Function not found: %s (no TaskFunc in Options.Tasks)", fnKey)}
 	}
-	output, f := r.call(st, fn, encode(payload))
+	in := encode(payload)
+	if len(in) > MaxPayloadBytes {
+		return nil, dataLimit(st, "payload", len(in))
+	}
+	output, f := r.call(st, fn, in)
 	if f != nil {
 		return nil, f
+	}
+	r.emit(Event{Type: TaskSucceeded, State: st.name, Bytes: len(output)})
+	if len(output) > MaxPayloadBytes {
+		return nil, dataLimit(st, "result", len(output))
 	}
 	outVal, err := decode(output)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/unishop/failover-drill/internal/measure/confidence"
 )
 
 // Config is the validated execution input. The state machine builds it by merging the
@@ -38,9 +40,10 @@ type Config struct {
 	// SteadySamples is how many consecutive good samples prove a steady state, and how
 	// many consecutive samples from the expected region confirm failover and recovery.
 	SteadySamples int `json:"steadySamples"`
-	// ErrorBudgetSeconds stops the drill (and so restores the bucket) once visitors
-	// have seen errors for this long without a break: a broken secondary must not turn
-	// the drill into a real outage until FailoverTimeoutSeconds.
+	// ErrorBudgetSeconds is the window of the error budget: the drill stops (and so
+	// restores the bucket) once visitors spent ErrorBudgetPercent of the last
+	// ErrorBudgetSeconds seeing errors, so a broken secondary cannot turn the drill into a
+	// real outage until FailoverTimeoutSeconds.
 	ErrorBudgetSeconds int `json:"errorBudgetSeconds"`
 	// DistributionID is the CloudFront distribution's ID (E2QWRUHAPOMQZL), for the
 	// readiness check that reads its configuration; "" skips that check, saying why.
@@ -55,7 +58,32 @@ type Config struct {
 	// MaxReplicationLagSeconds is the longest the seeded cart may take to be readable
 	// through the secondary API before the block; beyond it the drill stops.
 	MaxReplicationLagSeconds int `json:"maxReplicationLagSeconds"`
+	// ErrorBudgetPercent is the share of the budget window visitors may spend seeing
+	// errors (time-weighted, judged when each answer arrives); 100 stops only after
+	// errors for the whole window without a break.
+	ErrorBudgetPercent int `json:"errorBudgetPercent"`
+
+	// The limits the verdict applies to what visitors saw (internal/measure defines
+	// each figure). Each is also CDK context, so a deployment sets its own defaults.
+
+	// StableSharePercent is the share of config.json samples the new origin must serve,
+	// in every StableWindowSeconds from the stable time on, for a switch to count as done.
+	StableSharePercent int `json:"stableSharePercent"`
+	// StableWindowSeconds is how long that share must hold.
+	StableWindowSeconds int `json:"stableWindowSeconds"`
+	// MaxErrorRatePercent bounds the time-weighted share of the drill, from the block to
+	// the end of recovery, in which visitors saw errors.
+	MaxErrorRatePercent int `json:"maxErrorRatePercent"`
+	// MaxErrorRunSeconds bounds the longest stretch of errors without a good answer.
+	MaxErrorRunSeconds int `json:"maxErrorRunSeconds"`
+	// MaxLatencyP95Ms bounds the 95th percentile of the time visitors waited for an
+	// answer from the block to the end of recovery; an answer slower than this counts
+	// as slow.
+	MaxLatencyP95Ms int `json:"maxLatencyP95Ms"`
 }
+
+// LimitFields are the Config fields that are verdict limits, also settable as CDK context.
+var LimitFields = []string{"stableSharePercent", "stableWindowSeconds", "maxErrorRatePercent", "maxErrorRunSeconds", "maxLatencyP95Ms"}
 
 // Defaults are the values a field takes when neither the deployment nor the input sets it.
 var Defaults = Config{
@@ -68,6 +96,12 @@ var Defaults = Config{
 	ErrorBudgetSeconds:     60,
 	// Defaults.DistributionID, DryRun and StopAlarms are empty: no ID, a real drill, no alarms.
 	MaxReplicationLagSeconds: 30,
+	ErrorBudgetPercent:       10,
+	StableSharePercent:       99,
+	StableWindowSeconds:      5,
+	MaxErrorRatePercent:      1,
+	MaxErrorRunSeconds:       5,
+	MaxLatencyP95Ms:          3000,
 }
 
 // Limits of the numeric fields, checked by Validate.
@@ -78,6 +112,9 @@ const (
 	MinSteadySamples, MaxSteadySamples     = 1, 50
 	MaxStopAlarms                          = 10
 	MinReplicationLag, MaxReplicationLag   = 1, 300 // the readiness Lambda runs 6 min
+	MinStableShare, MaxStableShare         = 50, 100
+	MinStableWindow, MaxStableWindow       = 1, 120
+	MaxLatencyLimitMs                      = 900_000 // a probe Lambda's whole life
 )
 
 // ProbeInterval is ProbeIntervalMs as a duration.
@@ -88,6 +125,11 @@ func (c Config) ProbeInterval() time.Duration {
 // ErrorBudget is ErrorBudgetSeconds as a duration.
 func (c Config) ErrorBudget() time.Duration {
 	return time.Duration(c.ErrorBudgetSeconds) * time.Second
+}
+
+// StableWindow is StableWindowSeconds as a duration.
+func (c Config) StableWindow() time.Duration {
+	return time.Duration(c.StableWindowSeconds) * time.Second
 }
 
 // FailoverTimeout is FailoverTimeoutSeconds as a duration.
@@ -210,6 +252,21 @@ func (c Config) Validate() error {
 		p = append(p, fmt.Sprintf("distributionId: %q is not a CloudFront distribution ID like E2QWRUHAPOMQZL", truncate(c.DistributionID, 40)))
 	}
 	p = append(p, checkAlarmNames(c.StopAlarms)...)
+	p = appendRange(p, "errorBudgetPercent", c.ErrorBudgetPercent, 1, 100)
+	p = appendRange(p, "stableSharePercent", c.StableSharePercent, MinStableShare, MaxStableShare)
+	p = appendRange(p, "stableWindowSeconds", c.StableWindowSeconds, MinStableWindow, MaxStableWindow)
+	p = appendRange(p, "maxErrorRatePercent", c.MaxErrorRatePercent, 0, 100)
+	p = appendRange(p, "maxErrorRunSeconds", c.MaxErrorRunSeconds, 0, MaxTimeoutSeconds)
+	p = appendRange(p, "maxLatencyP95Ms", c.MaxLatencyP95Ms, 1, MaxLatencyLimitMs)
+	if c.StableSharePercent >= MinStableShare && c.StableSharePercent < 100 && c.StableWindowSeconds >= MinStableWindow {
+		// The probe samples config.json at most every MinProbeIntervalMs: the window must
+		// hold enough answers to show the share at all.
+		need := confidence.WindowSamplesNeeded(c.StableSharePercent)
+		if holds := c.StableWindowSeconds * 1000 / MinProbeIntervalMs; holds < need {
+			p = append(p, fmt.Sprintf("stableWindowSeconds: %d s holds at most %d config.json samples (one every %d ms), too few to show %d%% (needs %d): raise it to %d or lower stableSharePercent",
+				c.StableWindowSeconds, holds, MinProbeIntervalMs, c.StableSharePercent, need, (need*MinProbeIntervalMs+999)/1000))
+		}
+	}
 	if len(p) > 0 {
 		sort.Strings(p)
 		return &InvalidInput{Problems: p}

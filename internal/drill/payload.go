@@ -2,6 +2,7 @@ package drill
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -40,6 +41,19 @@ var Placeholders = []string{
 	"RestoreFunctionArn", "ReportFunctionArn", "ReadinessFunctionArn",
 	"DistributionDomain", "PrimaryBucket", "PrimaryRegion", "SecondaryRegion",
 	"DistributionId", "MaxReplicationLagSeconds",
+	"StableSharePercent", "StableWindowSeconds", "MaxErrorRatePercent", "MaxErrorRunSeconds", "MaxLatencyP95Ms",
+}
+
+// LimitSubstitutions are the ASL substitutions of the verdict's limits from cfg: each
+// limit field's placeholder (its name capitalised) and its value as a digit string.
+func LimitSubstitutions(cfg Config) map[string]string {
+	return map[string]string{
+		"StableSharePercent":  fmt.Sprint(cfg.StableSharePercent),
+		"StableWindowSeconds": fmt.Sprint(cfg.StableWindowSeconds),
+		"MaxErrorRatePercent": fmt.Sprint(cfg.MaxErrorRatePercent),
+		"MaxErrorRunSeconds":  fmt.Sprint(cfg.MaxErrorRunSeconds),
+		"MaxLatencyP95Ms":     fmt.Sprint(cfg.MaxLatencyP95Ms),
+	}
 }
 
 // Step wraps a Lambda result the way the ASL stores it (ResultSelector {"Payload.$": "$.Payload"}).
@@ -70,6 +84,9 @@ var BlockAll = PublicAccessBlock{true, true, true, true}
 type ProbeInput struct {
 	Mode   string          `json:"mode"`
 	Config json.RawMessage `json:"config"`
+	// Execution names the run: the probe writes its full sample log to the ledger at
+	// SamplesKey(Execution, Mode). Without it no log is written.
+	Execution string `json:"execution,omitempty"`
 	// Since is the moment the fault was applied (failover) or removed (recovery);
 	// the measured seconds start there.
 	Since *time.Time `json:"since,omitempty"`
@@ -78,17 +95,10 @@ type ProbeInput struct {
 	// StopAlarms are watched while the probe waits (failover, recovery): one in ALARM
 	// ends the probe with *StopAlarm. The readiness step hands over the full list.
 	StopAlarms []string `json:"stopAlarms,omitempty"`
-}
-
-// Sample is one observation through the distribution.
-type Sample struct {
-	At        time.Time `json:"at"`
-	Path      string    `json:"path"`
-	Status    int       `json:"status"`
-	Region    string    `json:"region,omitempty"`
-	LatencyMs float64   `json:"latencyMs"`
-	Cache     string    `json:"cache,omitempty"` // X-Cache, to spot cache hits
-	Error     string    `json:"error,omitempty"` // transport error; Status is 0 then
+	// Origin are the distribution's origin settings, when known (the readiness check
+	// reads them); the probe's request timeout is derived from them. Absent:
+	// CloudFrontOriginDefaults.
+	Origin *OriginSettings `json:"origin,omitempty"`
 }
 
 // CartCheck compares the seeded cart with what the secondary API returns.
@@ -103,27 +113,28 @@ type CartCheck struct {
 	Error     string    `json:"error,omitempty"`
 }
 
-// MaxTransitions bounds ProbeResult.Transitions so a result stays far below the
-// 256 KiB Step Functions payload limit however long the probe ran.
-const MaxTransitions = 40
-
-// ProbeResult is probe-cloudfront's output.
+// ProbeResult is probe-cloudfront's output: a bounded summary, whatever the number of
+// samples (Step Functions payloads are capped at 256 KiB); every sample is in the
+// ledger at SamplesKey.
 type ProbeResult struct {
 	Timing
 	Mode              string     `json:"mode"`
 	Since             *time.Time `json:"since,omitempty"`
 	Samples           int        `json:"samples"`
 	UserVisibleErrors int        `json:"userVisibleErrors"`
+	Slow              int        `json:"slow"`
 	CacheHits         int        `json:"cacheHits"`
-	// FirstExpectedAt is the start of the first sample served by the region this mode
-	// waits for (secondary for failover, primary for recovery and steady).
+	// FirstExpectedAt is when the first answer from the region this mode waits for
+	// arrived (secondary for failover, primary for recovery and steady).
 	FirstExpectedAt *time.Time `json:"firstExpectedAt,omitempty"`
-	// Seconds = FirstExpectedAt - Since (failover, recovery).
+	// Seconds is the stable time (failover, recovery): from Since until, from then on,
+	// the wanted region served the stable share of samples in every stable window.
 	Seconds      float64 `json:"seconds"`
 	ServedRegion string  `json:"servedRegion"`
-	// Transitions are the samples where the served region or status changed, plus
-	// every error sample, up to MaxTransitions.
-	Transitions  []Sample   `json:"transitions"`
+	// Phases are the figures of the switch and what visitors saw.
+	Phases       *Phases    `json:"phases,omitempty"`
+	SamplesKey   string     `json:"samplesKey,omitempty"`
+	SamplesError string     `json:"samplesError,omitempty"` // why the log is not in the ledger
 	SecondaryAPI string     `json:"secondaryApi,omitempty"`
 	Cart         *CartCheck `json:"cart,omitempty"`
 	LatencyP50Ms float64    `json:"latencyP50Ms"`
@@ -348,20 +359,36 @@ type Report struct {
 		PrimaryRegion   string `json:"primaryRegion"`
 		SecondaryRegion string `json:"secondaryRegion"`
 	} `json:"target"`
+	// Failover and Recovery: Seconds is the stable time (see Phases.Stable), 0 when
+	// not measured; NotMeasured then says why.
 	Failover struct {
 		Seconds          float64    `json:"seconds"`
+		Stable           bool       `json:"stable"`
 		ServedRegion     string     `json:"servedRegion"`
 		BlockedAt        *time.Time `json:"blockedAt,omitempty"`
 		FirstSecondaryAt *time.Time `json:"firstSecondaryAt,omitempty"`
+		NotMeasured      string     `json:"notMeasured,omitempty"`
+		Phases           *Phases    `json:"phases,omitempty"`
 	} `json:"failover"`
 	Recovery struct {
 		Seconds        float64    `json:"seconds"`
+		Stable         bool       `json:"stable"`
 		ServedRegion   string     `json:"servedRegion"`
 		RestoredAt     *time.Time `json:"restoredAt,omitempty"`
 		FirstPrimaryAt *time.Time `json:"firstPrimaryAt,omitempty"`
+		NotMeasured    string     `json:"notMeasured,omitempty"`
+		Phases         *Phases    `json:"phases,omitempty"`
 	} `json:"recovery"`
+	// UserVisibleErrors counts every error sample of every probe mode, failed ones included.
 	UserVisibleErrors int `json:"userVisibleErrors"`
-	Cart              struct {
+	// Visitors is what visitors saw from the block to the end of recovery; Baseline
+	// what they saw in the steady state before it.
+	Visitors *VisitorStats `json:"visitors,omitempty"`
+	Baseline *VisitorStats `json:"baseline,omitempty"`
+	// Limits are the limits the verdict applied; LimitsFailed names those not met.
+	Limits       Limits   `json:"limits"`
+	LimitsFailed []string `json:"limitsFailed"`
+	Cart         struct {
 		Intact   bool     `json:"intact"`
 		Expected []string `json:"expected"`
 		Got      []string `json:"got"`
@@ -384,10 +411,12 @@ type Report struct {
 		Seconds  float64 `json:"seconds"`
 		Measured bool    `json:"measured"`
 	} `json:"replication"`
-	Steps   []StepRecord  `json:"steps"`
-	Error   *ErrorInfo    `json:"error,omitempty"`
-	Sandbox *SandboxFacts `json:"sandbox,omitempty"`
-	Timing  *TimingFacts  `json:"timing,omitempty"`
+	Steps []StepRecord `json:"steps"`
+	// Samples are the ledger keys of the probe's sample logs, by mode.
+	Samples map[string]string `json:"samples,omitempty"`
+	Error   *ErrorInfo        `json:"error,omitempty"`
+	Sandbox *SandboxFacts     `json:"sandbox,omitempty"`
+	Timing  *TimingFacts      `json:"timing,omitempty"`
 
 	// How the run ended and what put the bucket back, for every ending.
 	//
@@ -414,21 +443,40 @@ type StepRecord struct {
 	Status string    `json:"status"` // succeeded | failed | caught
 }
 
+// Limits are the verdict's limits on what visitors saw (Config's limit fields).
+type Limits struct {
+	StableSharePercent  int `json:"stableSharePercent"`
+	StableWindowSeconds int `json:"stableWindowSeconds"`
+	MaxErrorRatePercent int `json:"maxErrorRatePercent"`
+	MaxErrorRunSeconds  int `json:"maxErrorRunSeconds"`
+	MaxLatencyP95Ms     int `json:"maxLatencyP95Ms"`
+	// FailoverTimeoutSeconds bounds the stable failover and the stable recovery each.
+	FailoverTimeoutSeconds int `json:"failoverTimeoutSeconds"`
+}
+
 // SandboxFacts is the local replica's own account of the drill (local mode only).
 type SandboxFacts struct {
 	Truth struct {
-		// FailoverSeconds: from the sandbox S3 accepting the block to the CloudFront
-		// stand-in first serving from the secondary origin.
+		// FailoverSeconds and RecoverySeconds are the stable times an independent
+		// visitor saw, by the drill's own definition, from the sandbox S3 accepting the
+		// block (the restore); 0 when it never saw a stable switch.
 		FailoverSeconds float64 `json:"failoverSeconds"`
-		// RecoverySeconds: from the sandbox S3 accepting the restore to the stand-in
-		// first serving from the primary origin again.
 		RecoverySeconds float64 `json:"recoverySeconds"`
+		// VisitorIntervalMs is how often the visitor sent a request (config.json).
+		VisitorIntervalMs float64 `json:"visitorIntervalMs"`
+		// Failover and Recovery are the visitor's figures.
+		Failover *Phases `json:"failover,omitempty"`
+		Recovery *Phases `json:"recovery,omitempty"`
 	} `json:"truth"`
 	// ProbeErrorSeconds is |failover.seconds - truth.failoverSeconds|.
 	ProbeErrorSeconds float64 `json:"probeErrorSeconds"`
 	// PrimaryBucketChanges is the sandbox S3's own log of every change it accepted to
 	// the primary bucket's Block Public Access during the run ("put {...}", "delete").
 	PrimaryBucketChanges []string `json:"primaryBucketChanges"`
+	// FailoverWithinBound: the truth's stable failover lies within the drill's stated
+	// bound (give or take the visitor's own interval); likewise RecoveryWithinBound.
+	FailoverWithinBound bool `json:"failoverWithinBound"`
+	RecoveryWithinBound bool `json:"recoveryWithinBound"`
 }
 
 // TimingFacts is how long the whole drill took against what it had to wait for (local).

@@ -56,20 +56,6 @@ type ReadinessInput struct {
 	Previous *ReadinessResult `json:"previous,omitempty"`
 }
 
-// OriginSettings are how long the distribution's edge tries its primary origin
-// before it fails over, as the distribution check read them (Source "distribution"),
-// else CloudFront's documented defaults (Source "cloudfront-defaults"). The probe can
-// bound its requests by them (issue 8 defines the same type for the probe's input).
-type OriginSettings struct {
-	ConnectionAttempts       int    `json:"connectionAttempts"`
-	ConnectionTimeoutSeconds int    `json:"connectionTimeoutSeconds"`
-	ResponseTimeoutSeconds   int    `json:"responseTimeoutSeconds"`
-	Source                   string `json:"source,omitempty"`
-}
-
-// CloudFrontOriginDefaults: 3 connection attempts of 10 s each, 30 s response timeout.
-var CloudFrontOriginDefaults = OriginSettings{ConnectionAttempts: 3, ConnectionTimeoutSeconds: 10, ResponseTimeoutSeconds: 30, Source: "cloudfront-defaults"}
-
 // ReadinessResult is readiness's output. Ready is false as soon as one check failed;
 // the state machine then stops the drill before BlockBucket (error NotReady).
 type ReadinessResult struct {

@@ -10,13 +10,25 @@ import (
 
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/measure"
+	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
 // report reads the report the Report state wrote to the (sandbox) ledger and adds what
 // only local mode knows: exact step timings from the runner, the sandbox's ground truth
 // and the drill's overhead beyond the delays it had to wait for.
-func (e *Env) report(_ context.Context, out *Outcome) (*drill.Report, error) {
+func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
+	out.Logs = report.Logs{}
+	for _, mode := range []string{drill.ModeSteady, drill.ModeFailover, drill.ModeRecovery} {
+		l, err := e.Ledger.Samples(ctx, out.Name, mode)
+		if err != nil {
+			return nil, fmt.Errorf("sample log in the ledger: %w", err)
+		}
+		if l != nil {
+			out.Logs[mode] = l
+		}
+	}
 	var rep drill.Report
 	raw, ok := e.Sandbox.Object(e.Sandbox.Config().LedgerBucket, drill.ReportKey(out.Name))
 	if ok {
@@ -60,9 +72,12 @@ func (e *Env) report(_ context.Context, out *Outcome) (*drill.Report, error) {
 		rep.Error = &drill.ErrorInfo{Error: out.Result.Error, Cause: out.Result.Cause}
 	}
 	rep.Steps = Steps(out.Result.Events)
-	rep.Sandbox = Truth(e.Sandbox, out.Result.Start, e.Sandbox.Config().PrimaryBucket)
-	if rep.Sandbox == nil {
-		rep.Sandbox = &drill.SandboxFacts{} // never blocked: no truth to measure, the log still counts
+	cfg := e.config(out.Input)
+	rep.Sandbox = Truth(e.Sandbox, out.Result.Start, e.Sandbox.Config().PrimaryBucket, out.Visitor, out.VisitorInterval, cfg)
+	if rep.Sandbox != nil {
+		compare(&rep, rep.Sandbox, out.VisitorInterval)
+	} else {
+		rep.Sandbox = &drill.SandboxFacts{} // never blocked: no truth to measure, the change log still counts
 	}
 	rep.Sandbox.PrimaryBucketChanges = []string{}
 	for _, c := range e.Sandbox.PABChanges() {
@@ -74,11 +89,9 @@ func (e *Env) report(_ context.Context, out *Outcome) (*drill.Report, error) {
 			rep.Sandbox.PrimaryBucketChanges = append(rep.Sandbox.PrimaryBucketChanges, change+" at "+c.At.UTC().Format(time.RFC3339Nano))
 		}
 	}
-	if rep.Failover.FirstSecondaryAt != nil && rep.Sandbox.Truth.FailoverSeconds > 0 {
-		rep.Sandbox.ProbeErrorSeconds = round3(math.Abs(rep.Failover.Seconds - rep.Sandbox.Truth.FailoverSeconds))
-	}
-	if out.Result.Status == asl.StatusSucceeded {
-		// Only a complete drill waited for every configured delay.
+	if out.Result.Status == asl.StatusSucceeded && e.Sandbox.Config().PropagationFlap == 0 {
+		// Only a complete drill waited for every configured delay; with flapping
+		// propagation the wait is a matter of chance, so there is no overhead to tell.
 		wall := out.Result.Stop.Sub(out.Result.Start).Seconds()
 		delay := ConfiguredDelay(e.Sandbox.Config(), out.Input)
 		rep.Timing = &drill.TimingFacts{WallSeconds: round3(wall), ConfiguredDelaySeconds: round3(delay), OverheadSeconds: round3(wall - delay)}
@@ -155,8 +168,15 @@ func Interrupted(events []asl.Event) string {
 }
 
 // Truth is the sandbox's own account: when its S3 accepted the block and the restore,
-// and when the CloudFront stand-in first served from the other origin after each.
-func Truth(sb *sandbox.Sandbox, since time.Time, bucket string) *drill.SandboxFacts {
+// and what the independent visitor saw after each, by the drill's own definitions
+// (internal/measure) with the drill's limits. The failover's figures count the
+// visitor's requests sent from the block until the restore, the recovery's those sent
+// after it, each judged when its answer arrived: the same population the probe samples
+// in each mode (a failover answer that arrives after the restore could be seen belongs
+// to the recovery already). A figure the visitor's log cannot confirm yet is provisional: the
+// first answer from the new origin after the last window that failed. Nil without a
+// block or without a visitor.
+func Truth(sb *sandbox.Sandbox, since time.Time, bucket string, visitor []drill.Sample, interval time.Duration, cfg drill.Config) *drill.SandboxFacts {
 	var blockAt, restoreAt time.Time
 	for _, c := range sb.PABChanges() {
 		if c.Bucket != bucket || c.At.Before(since) {
@@ -171,39 +191,94 @@ func Truth(sb *sandbox.Sandbox, since time.Time, bucket string) *drill.SandboxFa
 		restoreAt = c.At // the first change after the block is the restore
 		break
 	}
-	if blockAt.IsZero() {
+	if blockAt.IsZero() || len(visitor) == 0 {
 		return nil
 	}
 	facts := &drill.SandboxFacts{}
-	if t, ok := firstServed(sb.EdgeLog(), "secondary", blockAt); ok {
-		facts.Truth.FailoverSeconds = round3(t.Sub(blockAt).Seconds())
+	facts.Truth.VisitorIntervalMs = float64(interval.Microseconds()) / 1000
+	// An answer after the restore could be seen belongs to the recovery already.
+	answeredBy := time.Time{}
+	if !restoreAt.IsZero() {
+		answeredBy = restoreAt.Add(sb.Config().PropagationDelay)
+	}
+	fo := truthPhases(cfg, drill.ModeFailover, blockAt, restoreAt, answeredBy, visitor, interval)
+	facts.Truth.Failover = &fo
+	if fo.Stable != nil {
+		facts.Truth.FailoverSeconds = fo.Stable.Seconds
 	}
 	if !restoreAt.IsZero() {
-		if t, ok := firstServed(sb.EdgeLog(), "primary", restoreAt); ok {
-			facts.Truth.RecoverySeconds = round3(t.Sub(restoreAt).Seconds())
+		rc := truthPhases(cfg, drill.ModeRecovery, restoreAt, time.Time{}, time.Time{}, visitor, interval)
+		facts.Truth.Recovery = &rc
+		if rc.Stable != nil {
+			facts.Truth.RecoverySeconds = rc.Stable.Seconds
 		}
 	}
 	return facts
 }
 
-func firstServed(log []sandbox.EdgeRecord, origin string, after time.Time) (time.Time, bool) {
-	for _, r := range log {
-		if r.Origin == origin && !r.At.Before(after) {
-			return r.At, true
+// truthPhases are the visitor's figures for the requests it sent in [since, until)
+// (until zero: no end) and that were answered by answeredBy (zero: whenever).
+func truthPhases(cfg drill.Config, mode string, since, until, answeredBy time.Time, visitor []drill.Sample, interval time.Duration) drill.Phases {
+	var span []drill.Sample
+	var end time.Time
+	for _, s := range visitor {
+		if !s.SentAt.Before(since) && (until.IsZero() || s.SentAt.Before(until)) && (answeredBy.IsZero() || !s.At.After(answeredBy)) {
+			span = append(span, s)
+			if s.At.After(end) {
+				end = s.At
+			}
 		}
 	}
-	return time.Time{}, false
+	p := measure.ForConfig(cfg, mode, since, interval)
+	p.End, p.Provisional = end, true
+	return measure.Analyse(span, p)
+}
+
+// compare says whether the truth's stable times lie within the drill's bounds, give or
+// take the visitor's own interval and a few milliseconds of answer time.
+func compare(rep *drill.Report, f *drill.SandboxFacts, interval time.Duration) {
+	slack := interval + 5*time.Millisecond
+	within := func(drillPh, truthPh *drill.Phases) (bool, float64) {
+		if drillPh == nil || truthPh == nil || drillPh.Stable == nil || truthPh.Stable == nil {
+			return false, 0
+		}
+		d, t := drillPh.Stable, truthPh.Stable.At
+		lo := d.At.Add(-seconds(d.Seconds - d.LoSeconds)).Add(-slack)
+		hi := d.At.Add(seconds(d.HiSeconds - d.Seconds)).Add(slack)
+		return !t.Before(lo) && !t.After(hi), round3(math.Abs(t.Sub(d.At).Seconds()))
+	}
+	f.FailoverWithinBound, f.ProbeErrorSeconds = within(rep.Failover.Phases, f.Truth.Failover)
+	f.RecoveryWithinBound, _ = within(rep.Recovery.Phases, f.Truth.Recovery)
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// config is the drill's configuration for input on this sandbox, as Preflight parses it
+// (the defaults where the input is not valid).
+func (e *Env) config(input json.RawMessage) drill.Config {
+	sc := e.Sandbox.Config()
+	cfg := drill.Defaults
+	cfg.Distribution, cfg.PrimaryBucket = e.Sandbox.DistributionURL(), sc.PrimaryBucket
+	cfg.PrimaryRegion, cfg.SecondaryRegion = sc.PrimaryRegion, sc.SecondaryRegion
+	_ = json.Unmarshal(input, &cfg)
+	return cfg
 }
 
 // ConfiguredDelay is the time a perfect drill must still spend waiting on this
-// sandbox: the block's and the restore's propagation, the probe's confirmation ticks
-// (steady state, failover, recovery) and the seeded cart's replication. Wall time beyond it is overhead.
+// sandbox: the steady state's confirming samples, then for the block and for the
+// restore the propagation, the part of a flap until the old origin's share falls to
+// what stability allows, and one stable window to confirm the switch. Wall time beyond
+// it is overhead.
 func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	cfg := drill.Defaults
 	_ = json.Unmarshal(input, &cfg) // a bad input fails the drill; the defaults do here
-	confirm := time.Duration(cfg.SteadySamples-1) * cfg.ProbeInterval()
+	steady := time.Duration(cfg.SteadySamples-1) * cfg.ProbeInterval()
+	// The old origin's share falls linearly from 1-FlapFrom to 0 over the flap.
+	allowed := float64(100-cfg.StableSharePercent) / 100
+	flap := time.Duration(float64(sc.PropagationFlap) * max(0, 1-allowed/(1-sc.FlapFrom)))
+	d := steady + 2*(sc.PropagationDelay+flap+cfg.StableWindow())
 	// The replication check waits for the seeded cart to reach the secondary.
-	d := 3*confirm + 2*sc.PropagationDelay + sc.ReplicationLag
+	d += sc.ReplicationLag
 	return d.Seconds()
 }
 

@@ -4,7 +4,9 @@
 // internal/policy), and executes the real statemachine/failover-drill.asl.json with
 // the in-process runner, telling the sandbox's Step Functions stand-in about each
 // execution. After the execution it plays the part of the EventBridge safety net; the
-// sweeper (Env.Sweep) is the schedule's.
+// sweeper (Env.Sweep) is the schedule's. Meanwhile an independent visitor requests the
+// site through the CloudFront stand-in: what it saw is the sandbox's truth the report
+// is compared with.
 package local
 
 import (
@@ -14,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -110,6 +113,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		"PrimaryRegion":            sc.PrimaryRegion,
 		"SecondaryRegion":          sc.SecondaryRegion,
 	}
+	maps.Copy(subs, drill.LimitSubstitutions(drill.Defaults))
 	m, err := asl.Load(statemachine.Definition, subs)
 	if err != nil {
 		sb.Close()
@@ -126,8 +130,11 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	ledgerAs := func(fn string) *ledger.Ledger {
 		return &ledger.Ledger{S3: s3As(fn)(sc.PrimaryRegion), Bucket: sc.LedgerBucket}
 	}
-	// One HTTP client per "cold start", as in the Lambdas; loopback needs no TLS.
-	httpClient := &http.Client{Timeout: 10 * time.Second}
+	// One HTTP client per "cold start", as in the Lambdas; loopback needs no TLS. The
+	// probe keeps many requests in flight: its transport keeps that many connections.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
+	httpClient := &http.Client{Timeout: 10 * time.Second, Transport: transport}
 	shopClient := shop.New(httpClient)
 
 	admin := awsconf.SandboxFactory(sb.S3Endpoints())
@@ -142,7 +149,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		Restore: sweepRestore.Handle, Settle: SafetyNetSettle, Now: time.Now, Log: log.With("function", drill.FuncSweeper),
 	}
 	seed := &seedcart.Handler{Shop: shopClient, Log: log.With("function", drill.FuncSeedCart), Now: time.Now}
-	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now}
+	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now, Samples: ledgerAs(drill.FuncProbe)}
 	blk := &block.Handler{S3: paAs(drill.FuncBlock), Ledger: ledgerAs(drill.FuncBlock), Log: log.With("function", drill.FuncBlock), Now: time.Now}
 	e.Block = blk
 	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now}
@@ -215,10 +222,10 @@ type RunOptions struct {
 	// FastRetries makes the flow's Retry intervals pass at once (the real ones sum to
 	// a minute for RestoreAfterFailure).
 	FastRetries bool
-	// VisitorInterval is how often a background visitor requests the site through the
-	// CloudFront stand-in during the run (0: 10 ms; negative: no visitor). The probe
-	// samples every probeIntervalMs; the visitor's much denser traffic is what gives the
-	// sandbox's edge log, and so sandbox.truth, a resolution of its own.
+	// VisitorInterval is how often an independent visitor requests config.json through
+	// the CloudFront stand-in during the run (0: DefaultVisitorInterval; negative: no
+	// visitor, no truth). Its answers, judged when they arrived and counting only 2xx
+	// as served, are sandbox.truth.
 	VisitorInterval time.Duration
 	// StopAlarm, when set, makes the sandbox's stop alarm go to ALARM at a moment of the run.
 	StopAlarm *AlarmTrigger
@@ -234,6 +241,12 @@ type Outcome struct {
 	SafetyNet *drill.RestoreResult // set when the safety net ran
 	SafetyErr error
 	Wall      time.Duration
+	// Visitor is every sample of the independent visitor, in answer order, and
+	// VisitorInterval its interval (0: none ran).
+	Visitor         []drill.Sample
+	VisitorInterval time.Duration
+	// Logs are the probe's sample logs from the ledger, for the report's picture.
+	Logs report.Logs
 }
 
 // Run executes the drill once. ctx cancellation stops the execution (ABORTED), after
@@ -247,7 +260,7 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		o.Input = json.RawMessage(`{}`)
 	}
 	start := time.Now()
-	stopVisitor := e.visit(o.VisitorInterval)
+	vis := e.visit(o.VisitorInterval)
 	var detached sync.WaitGroup
 	defer detached.Wait() // a detached handler's late effects are part of the outcome
 	execArn := asl.ExecutionARN(e.StateMachineArn, o.Name)
@@ -270,7 +283,6 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	}
 	res := e.Machine.Run(ctx, o.Name, o.Input, opts)
 	e.Sandbox.ExecutionEnded(execArn, res.Status, res.Stop, res.Error, res.Cause)
-	stopVisitor()
 	out := &Outcome{Name: o.Name, Input: o.Input, Result: res,
 		ID: drill.RunID{Execution: o.Name, ExecutionArn: execArn, StartTime: drill.At(res.Start)}}
 	if !o.NoSafetyNet {
@@ -281,6 +293,11 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		r, err := e.Restore.Handle(sctx, SafetyNetInput(out.ID))
 		cancel()
 		out.SafetyNet, out.SafetyErr = &r, err
+	}
+	// The visitor goes on through the safety net: its last windows complete meanwhile.
+	out.Visitor = vis.stop()
+	if vis != nil {
+		out.VisitorInterval = vis.interval
 	}
 	out.Wall = time.Since(start)
 	rep, err := e.report(context.WithoutCancel(ctx), out)
@@ -368,37 +385,4 @@ func withFaults(tasks map[string]asl.TaskFunc, faults []Fault, detached *sync.Wa
 		}
 	}
 	return out
-}
-
-// visit requests the distribution's home page every interval until the returned stop
-// function is called, like a steady trickle of shoppers.
-func (e *Env) visit(interval time.Duration) (stop func()) {
-	if interval < 0 {
-		return func() {}
-	}
-	if interval == 0 {
-		interval = 10 * time.Millisecond
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	client := &http.Client{Timeout: 5 * time.Second}
-	url := e.Sandbox.DistributionURL() + "/"
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			if resp, err := client.Do(req); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
 }

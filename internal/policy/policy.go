@@ -65,6 +65,8 @@ const (
 	ledgerTickets = LedgerArn + "/runs/*/ticket-*"
 	ledgerReport  = LedgerArn + "/runs/*/report.json"
 	ledgerHTML    = LedgerArn + "/runs/*/report.html"
+	// ledgerSamples are the probe's sample logs (drill.SamplesKeyPattern).
+	ledgerSamples = LedgerArn + "/" + drill.SamplesKeyPattern
 )
 
 // Shared statements.
@@ -107,7 +109,6 @@ var Functions = map[string][]Statement{
 		{Sid: "ReadAccountPublicAccessBlock", Actions: []string{"s3:GetAccountPublicAccessBlock"}, Resources: []string{"*"}},
 		readStopAlarms,
 	},
-	drill.FuncProbe: {readStopAlarms},
 	drill.FuncBlock: {
 		publicAccessBlock,
 		listLedger,
@@ -122,9 +123,18 @@ var Functions = map[string][]Statement{
 	drill.FuncSweeper: append(slices.Clone(restoreStatements), Statement{
 		Sid: "DescribeDrillExecutions", Actions: []string{"states:DescribeExecution"}, Resources: []string{Executions + ":*"},
 	}),
-	// Its own report files only: never a run ticket, never a lock.
+	// Its own report files only: never a run ticket, never a lock. It reads the probe's
+	// sample logs, and lists the ledger so a missing log reads 404, not 403.
 	drill.FuncReport: {
 		{Sid: "LedgerWriteReports", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerReport, ledgerHTML}},
+		{Sid: "LedgerReadSampleLogs", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerSamples}},
+		listLedger,
+	},
+	// Its sample logs, and nothing else: no read, no other key; and the stop alarms it
+	// watches while it waits.
+	drill.FuncProbe: {
+		{Sid: "LedgerWriteSampleLogs", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSamples}},
+		readStopAlarms,
 	},
 }
 

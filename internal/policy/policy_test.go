@@ -30,10 +30,14 @@ func TestGrants(t *testing.T) {
 			"s3:PutObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")},
 		{drill.FuncRestore, restore},
 		{drill.FuncSweeper, append(slices.Clone(restore), "states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*")},
-		{drill.FuncReport, []string{"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json"}},
+		// Its reports; it reads the probe's sample logs, and lists the ledger so a missing one reads 404.
+		{drill.FuncReport, []string{"s3:GetObject arn:aws:s3:::ledger/runs/*/samples-*.json", "s3:ListBucket arn:aws:s3:::ledger",
+			"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json"}},
 		{drill.FuncSeedCart, nil},
-		// Without distributionId and stopAlarms their statements are left out, not widened.
-		{drill.FuncProbe, nil},
+		// Its sample logs, and nothing else (without stopAlarms, no alarm statement: left
+		// out, never widened).
+		{drill.FuncProbe, []string{"s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json"}},
+		// Without distributionId and stopAlarms their statements are left out.
 		{drill.FuncReadiness, []string{"s3:GetAccountPublicAccessBlock *"}},
 	} {
 		t.Run(tc.function, func(t *testing.T) {
@@ -88,7 +92,8 @@ func TestReadinessGrants(t *testing.T) {
 	if got := policy.Grants(policy.For(drill.FuncReadiness, v)); !slices.Equal(got, want) {
 		t.Errorf("readiness\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	if got := policy.Grants(policy.For(drill.FuncProbe, v)); !slices.Equal(got, alarms) {
-		t.Errorf("probe %v, want %v", got, alarms)
+	probe := append(slices.Clone(alarms), "s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json")
+	if got := policy.Grants(policy.For(drill.FuncProbe, v)); !slices.Equal(got, probe) {
+		t.Errorf("probe %v, want %v", got, probe)
 	}
 }

@@ -3,6 +3,7 @@ package probe_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestStopAlarmEndsTheWait(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDistribution(t, always(fromPrimary)) // never fails over: only the alarm can end it early
-			h := newHandler(nil)
+			h, _ := newHandler()
 			a := &alarms{from: tc.from}
 			h.Alarms, h.AlarmEvery = a, 20*time.Millisecond
 			since := time.Now()
@@ -65,7 +66,7 @@ func TestStopAlarmEndsTheWait(t *testing.T) {
 	}
 	t.Run("alarm stays OK", func(t *testing.T) {
 		d := newDistribution(t, always(fromSecondary))
-		h := newHandler(nil)
+		h, _ := newHandler()
 		a := &alarms{}
 		h.Alarms, h.AlarmEvery = a, 10*time.Millisecond
 		since := time.Now()
@@ -78,4 +79,42 @@ func TestStopAlarmEndsTheWait(t *testing.T) {
 			t.Error("the alarm was never read")
 		}
 	})
+}
+
+// Diagnosis: a failover or recovery that does not happen says why, from what
+// visitors saw, before the figures.
+func TestDiagnosis(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		mode  string
+		serve answer
+		says  []string
+	}{
+		{"the primary's 403 is not a failover code", drill.ModeFailover, blocked,
+			[]string{"diagnosis: visitors got the primary's 403 from CloudFront", "does not fail over on 403"}},
+		{"config.json from the cache", drill.ModeFailover, answer{status: 200, region: primary, cache: "Hit from cloudfront"},
+			[]string{"diagnosis: visitors got config.json from the CloudFront cache", "ignores the query string"}},
+		{"neither origin answers", drill.ModeFailover, answer{status: 502, cache: "Error from cloudfront"},
+			[]string{"CloudFront got no answer it could serve from either origin"}},
+		{"the primary keeps serving", drill.ModeFailover, fromPrimary,
+			[]string{"diagnosis: the distribution kept serving us-east-1"}},
+		{"still 403 after the restore", drill.ModeRecovery, blocked,
+			[]string{"visitors still got 403 after the restore"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDistribution(t, always(tc.serve))
+			h, _ := newHandler()
+			since := time.Now()
+			_, err := h.Handle(ctx(t), drill.ProbeInput{Mode: tc.mode, Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 1, "errorBudgetPercent": 100, "errorBudgetSeconds": 30}),
+				Since: &since, Seed: seed()})
+			if err == nil {
+				t.Fatal("no timeout")
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("%q does not say %q", err, s)
+				}
+			}
+		})
+	}
 }

@@ -1,60 +1,84 @@
-// Package probe is probe-cloudfront's logic: it samples the distribution on a fixed
-// schedule, the way a visitor would load the shop (config.json and the page), and
-// waits for the region a mode expects: the primary (steady, recovery) or the
-// secondary (failover, then the seeded cart through the secondary API).
+// Package probe is probe-cloudfront's logic: it samples the distribution the way
+// visitors load the shop (config.json and the page), on a fixed tick grid without
+// waiting for earlier answers, judges every answer when it arrives, and waits for the
+// region a mode expects: the primary (steady, recovery) or the secondary (failover,
+// then the seeded cart through the secondary API). A switch counts as done only when
+// it is stable (internal/measure); the full sample log goes to the ledger and only a
+// bounded summary goes back to the state machine.
 package probe
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/measure"
 	"github.com/unishop/failover-drill/internal/shop"
 	"github.com/unishop/failover-drill/internal/stopalarm"
 )
 
-// The two paths sampled each tick.
+// The two paths sampled.
 const (
-	PathConfig = "/config.json"
+	PathConfig = measure.PathConfig
 	PathIndex  = "/"
 )
 
 // Tunables of the modes.
 const (
 	// SteadyMinBudget is the least time steady mode waits for its consecutive good
-	// ticks; otherwise it waits 3*steadySamples ticks.
+	// samples; otherwise it waits 3*steadySamples ticks.
 	SteadyMinBudget = 5 * time.Second
 	// CartWindow is how long the failover mode retries the cart comparison through the
 	// secondary API (the cart table replicates between regions with a lag).
 	CartWindow = 10 * time.Second
 	// CartRetryEvery is the pause between cart comparisons.
 	CartRetryEvery = 500 * time.Millisecond
-	// DefaultTimeout is the per-request timeout of the client used when HTTP is nil.
-	DefaultTimeout = 10 * time.Second
+	// MaxInFlight bounds unanswered requests (memory, and Lambda's 1024 file
+	// descriptors); a tick beyond it is skipped and counted.
+	MaxInFlight = 800
+	// RequestTimeoutMargin is added to the edge's longest wait for the primary: the
+	// secondary still has to answer after it.
+	RequestTimeoutMargin = 5 * time.Second
+	// WriteReserve is kept before the invocation's deadline to write the sample log.
+	WriteReserve = 5 * time.Second
+	// MinInterval is the fastest the probe samples config.json.
+	MinInterval = drill.MinProbeIntervalMs * time.Millisecond
 
-	maxBody = 1 << 20
+	checkEvery = 10 * time.Millisecond // how often time alone may complete a window
+	maxBody    = 1 << 20
 )
 
-// Handler probes the distribution. Every field is optional: HTTP defaults to a client
-// with DefaultTimeout, Shop to shop.New(HTTP), Log to a discarding logger, Now to
-// time.Now and Sleep to clock.Sleep. Tests swap Now and Sleep for a fake clock.
+// RequestTimeout is how long the probe waits for one answer: longer than the edge may
+// spend on the primary (connection attempts × connection timeout + response timeout)
+// before it even asks the secondary, so a slow failover is measured as slow, not as
+// an error.
+func RequestTimeout(o drill.OriginSettings) time.Duration {
+	return o.EdgeWait() + RequestTimeoutMargin
+}
+
+// SampleStore keeps a mode's full sample log (the ledger, at drill.SamplesKey).
+type SampleStore interface {
+	PutSamples(ctx context.Context, log drill.SampleLog) (key string, err error)
+}
+
+// Handler probes the distribution. Every field is optional: HTTP's transport carries
+// the samples (each bounded by RequestTimeout, not by HTTP.Timeout) and HTTP the cart
+// check; Shop defaults to shop.New(HTTP), Log to a discarding logger, Now to time.Now,
+// Sleep to clock.Sleep; without Samples no sample log is kept.
 type Handler struct {
-	HTTP  *http.Client
-	Shop  *shop.Client
-	Log   *slog.Logger
-	Now   func() time.Time
-	Sleep func(context.Context, time.Duration) error
+	HTTP    *http.Client
+	Shop    *shop.Client
+	Log     *slog.Logger
+	Now     func() time.Time
+	Sleep   func(context.Context, time.Duration) error
+	Samples SampleStore
 	// Alarms reads the stop alarms the failover and recovery modes watch (nil: none
 	// watched); AlarmEvery is how often (default DefaultAlarmEvery).
 	Alarms     stopalarm.API
@@ -63,112 +87,288 @@ type Handler struct {
 
 // plan is what a mode waits for.
 type plan struct {
-	mode     string
-	want     string        // region the mode waits for
-	need     int           // consecutive ticks served by want
-	interval time.Duration // tick period
-	budget   time.Duration // from the probe's start
-	reserve  time.Duration // left of the invocation's deadline for the work after polling
-	// errorBudget ends the poll once every tick for this long showed visitors an
-	// error (0: no limit).
-	errorBudget time.Duration
+	mode        string
+	want, old   string
+	need        int           // steady: consecutive good config.json answers
+	every       time.Duration // config.json
+	page        time.Duration // the page
+	budget      time.Duration // from the probe's start
+	reserve     time.Duration // left of the invocation's deadline for the work after sampling
+	errorBudget measure.Budget
+	params      measure.Params
+	timeout     time.Duration // per request
 }
-
-// errBudgetSpent: visitors saw errors for the whole error budget.
-var errBudgetSpent = errors.New("error budget spent")
 
 // Handle runs one mode. It returns *drill.InvalidInput for bad input (no request made),
 // *drill.SteadyStateFailed, *drill.FailoverTimeout or *drill.RecoveryTimeout when the
-// wanted region did not serve in time, and a plain error when ctx ends first.
+// wanted region did not serve stably in time or the error budget was spent, and a
+// plain error when ctx ends first. The sample log is written on every ending.
 func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeResult, error) {
 	start := h.now()
-	cfg, err := validate(in)
+	cfg, origin, err := validate(in)
 	if err != nil {
 		return drill.ProbeResult{}, err
 	}
-	p := plan{mode: in.Mode, need: cfg.SteadySamples, interval: cfg.ProbeInterval(), reserve: 2 * time.Second}
-	switch in.Mode {
-	case drill.ModeSteady:
-		p.want = cfg.PrimaryRegion
-		p.budget = max(3*time.Duration(cfg.SteadySamples)*p.interval, SteadyMinBudget)
-	case drill.ModeFailover:
-		p.want = cfg.SecondaryRegion
-		p.budget = cfg.FailoverTimeout()
-		p.reserve = CartWindow + 5*time.Second
-		p.errorBudget = cfg.ErrorBudget()
-	case drill.ModeRecovery:
-		p.want = cfg.PrimaryRegion
-		p.budget = cfg.FailoverTimeout()
-		p.errorBudget = cfg.ErrorBudget()
-	}
-	deadline := start.Add(p.budget)
+	p := newPlan(cfg, origin, in, start)
+	deadline, ended := start.Add(p.budget), drill.EndedTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		// End with a typed timeout and a summary rather than be killed by Lambda.
 		if d := h.now().Add(time.Until(dl) - p.reserve); d.Before(deadline) {
-			deadline = d
+			deadline, ended = d, drill.EndedDeadline
 		}
 	}
 	log := h.logger().With("mode", in.Mode, "distribution", cfg.DistributionURL(), "want", p.want)
-	log.Info("probe started", "intervalMs", cfg.ProbeIntervalMs, "need", p.need, "budgetSeconds", deadline.Sub(start).Seconds())
+	log.Info("probe started", "configIntervalMs", p.every.Milliseconds(), "pageIntervalMs", p.page.Milliseconds(),
+		"requestTimeoutSeconds", p.timeout.Seconds(), "budgetSeconds", deadline.Sub(start).Seconds())
 
-	rec := newRecorder(log)
-	pctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	s := newSampler(h, cfg.DistributionURL(), p.want, p.every, int((p.page+p.every/2)/p.every), p.timeout)
+	// A stop alarm in ALARM cancels the wait with *drill.StopAlarm as the cause.
+	wctx, cancelWait := context.WithCancelCause(ctx)
+	defer cancelWait(nil)
 	stopWatch := func() {}
 	if in.Mode != drill.ModeSteady {
-		stopWatch = h.watchAlarms(pctx, cancel, in.StopAlarms, awaitState(in.Mode))
+		stopWatch = h.watchAlarms(wctx, cancelWait, in.StopAlarms, awaitState(in.Mode))
 	}
-	r, err := h.poll(pctx, cfg.DistributionURL(), p, deadline, rec)
+	o := h.watch(wctx, s, p, start, deadline)
 	stopWatch()
-	if sa := stopAlarmCause(pctx); sa != nil && ctx.Err() == nil {
-		log.Warn("stopped by a stop alarm", "alarm", sa.Alarm, "summary", rec.summary(p, h.now().Sub(start)))
-		return drill.ProbeResult{}, sa
+	alarm := stopAlarmCause(wctx)
+	if alarm != nil && ctx.Err() == nil {
+		o.ended = drill.EndedStopped
 	}
-	res := rec.result(in.Mode, start)
-	res.Since = in.Since
-	if errors.Is(err, errBudgetSpent) {
-		msg := fmt.Sprintf("visitors saw errors for %ds without a break (errorBudgetSeconds); stopping so the bucket is restored. Diagnosis: %s. Seen: %s",
-			cfg.ErrorBudgetSeconds, rec.diagnose(p), rec.summary(p, h.now().Sub(start)))
-		log.Warn("error budget spent", "summary", msg)
-		if in.Mode == drill.ModeFailover {
-			return drill.ProbeResult{}, &drill.FailoverTimeout{Msg: msg}
-		}
-		return drill.ProbeResult{}, &drill.RecoveryTimeout{Msg: msg}
+	if o.ended == drill.EndedTimeout {
+		o.ended = ended
 	}
-	if err != nil {
-		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped after %d samples: %w", in.Mode, rec.samples, err)
+	var cart *drill.CartCheck
+	if o.ended == drill.EndedStable && in.Mode == drill.ModeFailover {
+		// Sampling goes on during the check: a relapse would show in the log.
+		_, _, host := s.snapshot()
+		cart = h.checkCart(ctx, host, in.Seed)
 	}
-	if r.n < p.need {
-		msg := rec.summary(p, h.now().Sub(start))
-		if in.Mode != drill.ModeSteady {
-			msg = "diagnosis: " + rec.diagnose(p) + ". Seen: " + msg
-		}
-		log.Warn("probe timed out", "summary", msg)
-		switch in.Mode {
-		case drill.ModeSteady:
-			return drill.ProbeResult{}, &drill.SteadyStateFailed{Msg: msg}
-		case drill.ModeFailover:
-			return drill.ProbeResult{}, &drill.FailoverTimeout{Msg: msg}
-		default:
-			return drill.ProbeResult{}, &drill.RecoveryTimeout{Msg: msg}
-		}
+	stoppedAt := h.now() // sampling ends here; stop only gives up on what is in flight
+	s.stop()
+	samples, skipped, host := s.snapshot()
+	p.params.End, p.params.Ended, p.params.Skipped = stoppedAt, o.ended, skipped
+	ph := measure.Analyse(samples, p.params)
+
+	res := result(in, p, ph, start)
+	res.SecondaryAPI, res.Cart = "", cart
+	if cart != nil {
+		res.SecondaryAPI = host
 	}
-	first := r.first.At
-	res.FirstExpectedAt = &first
-	if in.Since != nil {
-		res.Seconds = math.Round(first.Sub(*in.Since).Seconds()*1000) / 1000
-	}
-	if in.Mode == drill.ModeFailover {
-		res.SecondaryAPI = r.host
-		res.Cart = h.checkCart(ctx, r.host, in.Seed)
-		if ctx.Err() != nil {
-			return drill.ProbeResult{}, fmt.Errorf("probe %s stopped during the cart check: %w", in.Mode, ctx.Err())
-		}
-	}
+	res.SamplesKey, res.SamplesError = h.keep(ctx, in, p, start, stoppedAt, skipped, o.ended, samples)
 	res.FinishedAt = h.now()
-	log.Info("probe done", "seconds", res.Seconds, "samples", res.Samples, "userVisibleErrors", res.UserVisibleErrors,
-		"cacheHits", res.CacheHits, "transitionsDropped", rec.dropped, "servedRegion", res.ServedRegion, "cartIntact", res.Cart != nil && res.Cart.Intact)
-	return res, nil
+	log.Info("probe done", "ended", o.ended, "seconds", res.Seconds, "samples", res.Samples, "userVisibleErrors", res.UserVisibleErrors,
+		"slow", res.Slow, "skipped", skipped, "unanswered", ph.Unanswered, "servedRegion", res.ServedRegion, "samplesKey", res.SamplesKey)
+
+	if alarm != nil && ctx.Err() == nil {
+		log.Warn("stopped by a stop alarm", "alarm", alarm.Alarm, "during", alarm.During)
+		return drill.ProbeResult{}, alarm
+	}
+	if o.ended == drill.EndedStable && in.Mode == drill.ModeFailover && ctx.Err() != nil {
+		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped during the cart check: %w", in.Mode, ctx.Err())
+	}
+	res, err = finish(in, cfg, p, ph, res, o, stoppedAt.Sub(start), ctx.Err())
+	if err != nil {
+		log.Warn("probe did not see the wanted region serve stably", "error", err)
+	}
+	return res, err
+}
+
+// finish turns how the mode ended into Handle's result or typed error.
+func finish(in drill.ProbeInput, cfg drill.Config, p plan, ph drill.Phases, res drill.ProbeResult, o outcome, elapsed time.Duration, ctxErr error) (drill.ProbeResult, error) {
+	switch o.ended {
+	case drill.EndedStable:
+		return res, nil
+	case drill.EndedStopped:
+		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped after %d samples: %w", in.Mode, res.Samples, ctxErr)
+	case drill.EndedErrorBudget:
+		msg := fmt.Sprintf("error budget spent: visitors saw errors for %.1fs of the last %ds (errorBudgetPercent %d); stopping so the bucket is restored. Diagnosis: %s. Seen: %s",
+			o.errTime.Seconds(), cfg.ErrorBudgetSeconds, cfg.ErrorBudgetPercent, diagnose(p, ph), summary(p, ph, elapsed))
+		return drill.ProbeResult{}, typedTimeout(in.Mode, msg)
+	default:
+		msg := summary(p, ph, elapsed)
+		if in.Mode != drill.ModeSteady {
+			msg = "diagnosis: " + diagnose(p, ph) + ". Seen: " + msg
+		}
+		if o.ended == drill.EndedDeadline {
+			msg = "the invocation's deadline came first: " + msg
+		}
+		return drill.ProbeResult{}, typedTimeout(in.Mode, msg)
+	}
+}
+
+// Summarize is what Handle returns for a mode whose sampling produced log: the bounded
+// result, or the typed error when the mode did not end stable. Handle builds the same
+// from what it sampled; tests use it to see the payload of any log, however long.
+func Summarize(in drill.ProbeInput, log drill.SampleLog) (drill.ProbeResult, error) {
+	cfg, origin, err := validate(in)
+	if err != nil {
+		return drill.ProbeResult{}, err
+	}
+	p := newPlan(cfg, origin, in, log.Start)
+	samples := log.Unpack()
+	p.params.End, p.params.Ended, p.params.Skipped = log.End, log.Ended, log.Skipped
+	ph := measure.Analyse(samples, p.params)
+	o := outcome{ended: log.Ended}
+	if o.ended == drill.EndedErrorBudget {
+		measure.SortByAnswer(samples)
+		for _, s := range samples {
+			if spent, et := p.errorBudget.Add(s); spent {
+				o.errTime = et
+				break
+			}
+		}
+	}
+	res := result(in, p, ph, log.Start)
+	res.SamplesKey, res.FinishedAt = drill.SamplesKey(log.Execution, log.Mode), log.End
+	return finish(in, cfg, p, ph, res, o, log.End.Sub(log.Start), context.Canceled)
+}
+
+func typedTimeout(mode, msg string) error {
+	switch mode {
+	case drill.ModeSteady:
+		return &drill.SteadyStateFailed{Msg: msg}
+	case drill.ModeFailover:
+		return &drill.FailoverTimeout{Msg: msg}
+	default:
+		return &drill.RecoveryTimeout{Msg: msg}
+	}
+}
+
+func newPlan(cfg drill.Config, origin drill.OriginSettings, in drill.ProbeInput, start time.Time) plan {
+	p := plan{mode: in.Mode, need: cfg.SteadySamples, every: cfg.ProbeInterval(), page: cfg.ProbeInterval(),
+		reserve: WriteReserve, timeout: RequestTimeout(origin)}
+	since := start
+	if in.Since != nil {
+		since = *in.Since
+	}
+	switch in.Mode {
+	case drill.ModeSteady:
+		p.budget = max(3*time.Duration(cfg.SteadySamples)*p.every, SteadyMinBudget)
+	default:
+		p.budget = cfg.FailoverTimeout()
+		p.every = measure.ResolvingInterval(cfg.StableWindow(), cfg.StableSharePercent, MinInterval, cfg.ProbeInterval())
+		p.errorBudget = measure.Budget{Window: cfg.ErrorBudget(), Percent: cfg.ErrorBudgetPercent}
+		if in.Mode == drill.ModeFailover {
+			p.reserve += CartWindow
+		}
+	}
+	p.params = measure.ForConfig(cfg, in.Mode, since, p.every)
+	p.want, p.old = p.params.New, p.params.Old
+	return p
+}
+
+// outcome is how watching ended.
+type outcome struct {
+	ended   string
+	errTime time.Duration // error budget spent
+}
+
+// watch starts sampling and waits until the mode's condition holds, the error budget
+// is spent, the deadline passes or ctx ends. Sampling goes on after it returns.
+func (h *Handler) watch(ctx context.Context, s *sampler, p plan, start, deadline time.Time) outcome {
+	st := measure.NewStability(p.params)
+	streak := 0
+	spent := make(chan time.Duration, 1)
+	s.onAnswer = func(smp drill.Sample) {
+		st.Add(smp)
+		if p.errorBudget.Window > 0 {
+			if over, et := p.errorBudget.Add(smp); over {
+				select {
+				case spent <- et:
+				default:
+				}
+			}
+		}
+		switch {
+		case !smp.OK() || (smp.Path == PathConfig && (smp.Region != p.want || measure.CacheHit(smp))):
+			streak = 0
+		case smp.Path == PathConfig:
+			streak++
+		}
+	}
+	s.start(start)
+	tick := time.NewTicker(checkEvery)
+	defer tick.Stop()
+	timer := time.NewTimer(max(deadline.Sub(h.now()), 0))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return outcome{ended: drill.EndedStopped}
+		case et := <-spent:
+			return outcome{ended: drill.EndedErrorBudget, errTime: et}
+		case <-timer.C:
+			return outcome{ended: drill.EndedTimeout}
+		case <-tick.C:
+			s.mu.Lock()
+			var done bool
+			if p.mode == drill.ModeSteady {
+				done = streak >= p.need
+			} else {
+				_, done = st.Check(h.now(), s.oldestInFlight())
+			}
+			s.mu.Unlock()
+			if done {
+				return outcome{ended: drill.EndedStable}
+			}
+		}
+	}
+}
+
+// result is the bounded summary the state machine carries.
+func result(in drill.ProbeInput, p plan, ph drill.Phases, start time.Time) drill.ProbeResult {
+	v := ph.Visitors
+	res := drill.ProbeResult{
+		Timing: drill.Timing{StartedAt: start}, Mode: in.Mode, Since: in.Since,
+		Samples: v.Samples, UserVisibleErrors: v.Errors, Slow: v.Slow, CacheHits: v.CacheHits,
+		LatencyP50Ms: v.Latency.P50Ms, LatencyP95Ms: v.Latency.P95Ms, Phases: &ph,
+	}
+	if ph.FirstNew != nil {
+		t := ph.FirstNew.At
+		res.FirstExpectedAt = &t
+	}
+	if ph.Stable != nil && in.Mode != drill.ModeSteady && in.Since != nil {
+		res.Seconds = ph.Stable.Seconds
+	}
+	res.ServedRegion = lastRegion(ph, p)
+	return res
+}
+
+// lastRegion is the region serving when the probe stopped: the wanted one once the
+// switch is stable, else whichever origin answered last.
+func lastRegion(ph drill.Phases, p plan) string {
+	switch {
+	case ph.Stable != nil || (p.mode == drill.ModeSteady && ph.FirstNew != nil && ph.Ended == drill.EndedStable):
+		return p.want
+	case ph.LastOld != nil && (ph.FirstNew == nil || ph.LastOld.At.After(ph.FirstNew.At)):
+		return p.old
+	case ph.FirstNew != nil:
+		return p.want
+	}
+	return ""
+}
+
+// keep writes the sample log; a failure is reported in the result, not returned: the
+// drill must go on to restore whatever happens to the evidence.
+func (h *Handler) keep(ctx context.Context, in drill.ProbeInput, p plan, start, end time.Time, skipped int, ended string, samples []drill.Sample) (key, problem string) {
+	if h.Samples == nil || in.Execution == "" {
+		return "", "no sample log kept: no ledger or no execution name"
+	}
+	l := drill.NewSampleLog(start, samples)
+	l.Execution, l.Mode, l.Since, l.End, l.Want, l.Old = in.Execution, in.Mode, in.Since, end, p.want, p.old
+	l.ConfigIntervalMs = float64(p.every.Microseconds()) / 1000
+	l.PageIntervalMs = float64(p.page.Microseconds()) / 1000
+	l.RequestTimeoutMs = float64(p.timeout.Milliseconds())
+	l.Skipped, l.Ended = skipped, ended
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WriteReserve)
+	defer cancel()
+	key, err := h.Samples.PutSamples(wctx, l)
+	if err != nil {
+		h.logger().Warn("sample log not kept", "error", err)
+		return "", err.Error()
+	}
+	return key, ""
 }
 
 // awaitState is the state machine's name for the state that runs mode.
@@ -180,15 +380,20 @@ func awaitState(mode string) string {
 }
 
 // validate parses the config and checks the mode's fields, reporting every problem.
-func validate(in drill.ProbeInput) (drill.Config, error) {
+func validate(in drill.ProbeInput) (drill.Config, drill.OriginSettings, error) {
 	cfg, err := drill.ParseConfig(in.Config)
 	var problems []string
 	if err != nil {
 		var inv *drill.InvalidInput
 		if !errors.As(err, &inv) {
-			return cfg, err
+			return cfg, drill.OriginSettings{}, err
 		}
 		problems = append(problems, inv.Problems...)
+	}
+	origin := drill.CloudFrontOriginDefaults
+	if in.Origin != nil {
+		origin = *in.Origin
+		problems = append(problems, origin.Validate()...)
 	}
 	needSince := func(what string) {
 		switch {
@@ -222,138 +427,9 @@ func validate(in drill.ProbeInput) (drill.Config, error) {
 	}
 	if len(problems) > 0 {
 		slices.Sort(problems)
-		return cfg, &drill.InvalidInput{Problems: problems}
+		return cfg, origin, &drill.InvalidInput{Problems: problems}
 	}
-	return cfg, nil
-}
-
-// run is the current streak of consecutive ticks served by the wanted region.
-type run struct {
-	n     int
-	first drill.Sample // config.json sample of the streak's first tick
-	host  string       // API host named by the streak's latest config.json
-}
-
-// poll ticks at start + k*interval until need consecutive ticks are served by want,
-// or deadline. A tick that overruns its slot makes the next tick wait for the next
-// slot on the grid rather than burst to catch up. It returns an error only when ctx
-// ends.
-func (h *Handler) poll(ctx context.Context, base string, p plan, deadline time.Time, rec *recorder) (run, error) {
-	var r run
-	var failingSince time.Time // start of the current unbroken run of failing ticks
-	start := h.now()
-	for k := 0; ; k++ {
-		if err := ctx.Err(); err != nil {
-			return r, err
-		}
-		due := start.Add(time.Duration(k) * p.interval)
-		now := h.now()
-		if k > 0 && now.After(due) { // the last tick overran: wait for the next slot on the grid
-			k = int((now.Sub(start) + p.interval - 1) / p.interval)
-			due = start.Add(time.Duration(k) * p.interval)
-		}
-		if !due.Before(deadline) {
-			return r, nil
-		}
-		if err := h.sleep(ctx, due.Sub(now)); err != nil {
-			return r, err
-		}
-		cfgS, idxS, site, ok := h.tick(ctx, base, deadline)
-		if err := ctx.Err(); err != nil {
-			return r, err
-		}
-		if !ok { // cut short by the deadline: the probe stopped, not the site
-			return r, nil
-		}
-		rec.tick(cfgS, idxS)
-		switch {
-		case ok2xx(cfgS) && ok2xx(idxS):
-			failingSince = time.Time{}
-		case failingSince.IsZero():
-			failingSince = cfgS.At
-		case p.errorBudget > 0 && cfgS.At.Sub(failingSince) >= p.errorBudget:
-			return r, errBudgetSpent
-		}
-		if servedBy(cfgS, idxS, p.want) {
-			if r.n == 0 {
-				r.first = cfgS
-			}
-			r.n++
-			r.host = site.Host
-			rec.longest = max(rec.longest, r.n)
-		} else {
-			r = run{}
-		}
-		if r.n >= p.need {
-			return r, nil
-		}
-	}
-}
-
-// servedBy: both paths answered 2xx and config.json, not from the cache, names region.
-func servedBy(cfgS, idxS drill.Sample, region string) bool {
-	return ok2xx(cfgS) && ok2xx(idxS) && !cacheHit(cfgS) && cfgS.Region == region
-}
-
-// tick GETs both paths at once. ok is false when the probe's deadline cut it short.
-func (h *Handler) tick(ctx context.Context, base string, deadline time.Time) (cfgS, idxS drill.Sample, site shop.SiteConfig, ok bool) {
-	tctx, cancel := context.WithTimeout(ctx, deadline.Sub(h.now()))
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		idxS, _ = h.fetch(tctx, base, PathIndex)
-	}()
-	var body []byte
-	cfgS, body = h.fetch(tctx, base, PathConfig)
-	<-done
-	if tctx.Err() != nil {
-		return cfgS, idxS, site, false
-	}
-	if ok2xx(cfgS) {
-		if err := json.Unmarshal(body, &site); err == nil {
-			site.Host = strings.TrimRight(strings.TrimSpace(site.Host), "/")
-			cfgS.Region = site.Region
-		}
-	}
-	return cfgS, idxS, site, true
-}
-
-// fetch makes one cache-busted GET, as a visitor's browser would, and never retries:
-// a failure is what a visitor would have seen.
-func (h *Handler) fetch(ctx context.Context, base, path string) (drill.Sample, []byte) {
-	s := drill.Sample{At: h.now(), Path: path}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path+"?drill-probe="+shop.Nonce(), nil)
-	if err != nil {
-		s.Error = err.Error()
-		return s, nil
-	}
-	req.Header.Set("Cache-Control", "no-cache")
-	ua := shop.DefaultUserAgent
-	if h.Shop != nil && h.Shop.UserAgent != "" {
-		ua = h.Shop.UserAgent
-	}
-	req.Header.Set("User-Agent", ua)
-	resp, err := h.httpClient().Do(req)
-	if err != nil {
-		s.LatencyMs = ms(h.now().Sub(s.At))
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		s.Error = err.Error()
-		return s, nil
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	s.LatencyMs = ms(h.now().Sub(s.At))
-	s.Cache = resp.Header.Get("X-Cache")
-	if err != nil {
-		s.Error = "reading the body: " + err.Error()
-		return s, nil
-	}
-	s.Status = resp.StatusCode
-	return s, body
+	return cfg, origin, nil
 }
 
 // checkCart compares the seeded cart with the secondary API's, retrying for
@@ -398,13 +474,6 @@ func (h *Handler) checkCart(ctx context.Context, api string, seed *drill.SeedRes
 	return c
 }
 
-func ok2xx(s drill.Sample) bool { return s.Error == "" && s.Status >= 200 && s.Status < 300 }
-
-// cacheHit: X-Cache "Hit from cloudfront", "RefreshHit from cloudfront", ...
-func cacheHit(s drill.Sample) bool { return strings.Contains(strings.ToLower(s.Cache), "hit") }
-
-func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
-
 func (h *Handler) now() time.Time {
 	if h.Now != nil {
 		return h.Now()
@@ -413,13 +482,30 @@ func (h *Handler) now() time.Time {
 }
 
 func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	if h.Sleep != nil {
-		if d <= 0 {
-			return ctx.Err()
-		}
 		return h.Sleep(ctx, d)
 	}
 	return clock.Sleep(ctx, d)
+}
+
+// samplingClient is HTTP's transport without HTTP's overall timeout and without a
+// response header timeout: each sample is bounded by RequestTimeout instead. It keeps
+// enough idle connections for the requests in flight.
+func (h *Handler) samplingClient() *http.Client {
+	if h.HTTP == nil || h.HTTP.Transport == nil {
+		return &http.Client{Transport: defaultTransport}
+	}
+	t, ok := h.HTTP.Transport.(*http.Transport)
+	if !ok {
+		return &http.Client{Transport: h.HTTP.Transport}
+	}
+	t = t.Clone()
+	t.ResponseHeaderTimeout = 0
+	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 64)
+	return &http.Client{Transport: t}
 }
 
 func (h *Handler) httpClient() *http.Client {
@@ -436,6 +522,13 @@ func (h *Handler) shopClient() *shop.Client {
 	return shop.New(h.httpClient())
 }
 
+func (h *Handler) userAgent() string {
+	if h.Shop != nil && h.Shop.UserAgent != "" {
+		return h.Shop.UserAgent
+	}
+	return shop.DefaultUserAgent
+}
+
 func (h *Handler) logger() *slog.Logger {
 	if h.Log != nil {
 		return h.Log
@@ -444,6 +537,11 @@ func (h *Handler) logger() *slog.Logger {
 }
 
 var (
-	defaultHTTP = &http.Client{Timeout: DefaultTimeout}
+	defaultTransport = func() *http.Transport {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		return t
+	}()
+	defaultHTTP = &http.Client{Timeout: 10 * time.Second, Transport: defaultTransport}
 	discard     = slog.New(slog.NewTextHandler(io.Discard, nil))
 )

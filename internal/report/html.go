@@ -21,10 +21,12 @@ h1{font-size:1.4em} h2{font-size:1.1em;margin-top:1.5em}
 .verdict{display:inline-block;padding:.1em .6em;border-radius:.3em;color:#fff;font-weight:bold;text-transform:uppercase}
 .pass{background:#1a7f37} .fail{background:#cf222e}
 table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f4f4f4} code,pre{font-family:ui-monospace,monospace;font-size:.95em} pre{white-space:pre-wrap;background:#f6f8fa;padding:.6em}`
+th{background:#f4f4f4} code,pre{font-family:ui-monospace,monospace;font-size:.95em} pre{white-space:pre-wrap;background:#f6f8fa;padding:.6em}
+figure{margin:0} figure svg{max-width:100%;height:auto} figcaption{color:#57606a;font-size:.9em}`
 
-// HTML renders r as a compact standalone page. Every value is escaped.
-func HTML(r drill.Report) ([]byte, error) {
+// HTML renders r as a compact standalone page, with the timeline of logs (the probe's
+// sample logs; none: no picture). Every value is escaped.
+func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	verdictClass := "fail"
@@ -62,12 +64,49 @@ func HTML(r drill.Report) ([]byte, error) {
 	row(&b, "Run", fmtTime(r.StartedAt)+" → "+fmtTime(r.FinishedAt))
 	w("</table>\n")
 
-	w("<h2>Measurements</h2>\n<table>\n<tr><th></th><th>Seconds</th><th>Served region</th><th>From</th><th>First served at</th></tr>\n")
-	w("<tr><th>Failover</th><td>%.2f</td><td>%s</td><td>blocked %s</td><td>%s</td></tr>\n",
-		r.Failover.Seconds, esc(dash(r.Failover.ServedRegion)), ptime(r.Failover.BlockedAt), ptime(r.Failover.FirstSecondaryAt))
-	w("<tr><th>Recovery</th><td>%.2f</td><td>%s</td><td>restored %s</td><td>%s</td></tr>\n",
-		r.Recovery.Seconds, esc(dash(r.Recovery.ServedRegion)), ptime(r.Recovery.RestoredAt), ptime(r.Recovery.FirstPrimaryAt))
-	w("<tr><th>User-visible errors</th><td colspan=\"4\">%d</td></tr>\n</table>\n", r.UserVisibleErrors)
+	w("<h2>What visitors saw</h2>\n")
+	if svg := Timeline(r, logs); svg != "" {
+		w("<figure>%s<figcaption>Every probe sample by the time its answer arrived, in the lane of the origin that served it; errors red, shaded across; the mixed stretch amber; latency below (log scale, dashed: maxLatencyP95Ms).</figcaption></figure>\n", svg)
+	} else {
+		w("<p>No sample log: no picture.</p>\n")
+	}
+	w("<p><code>%s</code></p>\n", esc(TimelineLine(r)))
+	w("<table>\n<tr><th></th><th>Failover</th><th>Recovery</th></tr>\n")
+	fo, rc := r.Failover.Phases, r.Recovery.Phases
+	phaseRow(&b, "From", fmt.Sprintf("block %s", ptime(r.Failover.BlockedAt)), fmt.Sprintf("restore %s", ptime(r.Recovery.RestoredAt)))
+	phaseRow(&b, "Stable (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.Stable }, r.Failover.NotMeasured),
+		moment(rc, func(p *drill.Phases) *drill.Moment { return p.Stable }, r.Recovery.NotMeasured))
+	phaseRow(&b, "First answer from the new origin (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.FirstNew }, r.Failover.NotMeasured),
+		moment(rc, func(p *drill.Phases) *drill.Moment { return p.FirstNew }, r.Recovery.NotMeasured))
+	phaseRow(&b, "Last answer from the old origin (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.LastOld }, r.Failover.NotMeasured),
+		moment(rc, func(p *drill.Phases) *drill.Moment { return p.LastOld }, r.Recovery.NotMeasured))
+	phaseRow(&b, "Mixed", mixed(fo), mixed(rc))
+	phaseRow(&b, "Served at the end", esc(dash(r.Failover.ServedRegion)), esc(dash(r.Recovery.ServedRegion)))
+	phaseRow(&b, "Errors", visitors(fo, errorsCell), visitors(rc, errorsCell))
+	phaseRow(&b, "Latency before / during / after (p50, p95, max ms)", latencyCell(fo), latencyCell(rc))
+	phaseRow(&b, "Sampling", sampling(fo), sampling(rc))
+	w("</table>\n")
+	if v := r.Visitors; v != nil {
+		w("<h2>From the block to the end of recovery</h2>\n<table>\n")
+		row(&b, "User-visible errors", fmt.Sprintf("%d in %d answers (%s); error rate %.3f%% of the time (limit %d%%)", r.UserVisibleErrors, v.Samples, esc(outcomes(v.Outcomes)), v.ErrorRatePercent, r.Limits.MaxErrorRatePercent))
+		run := "none"
+		if lr := v.LongestErrorRun; lr != nil {
+			run = fmt.Sprintf("%.3f s (%.3f..%.3f) from %.3f s, %d errors", lr.Seconds, lr.LoSeconds, lr.HiSeconds, lr.From.Seconds, lr.Samples)
+		}
+		row(&b, "Longest error run", run+fmt.Sprintf(" (limit %d s)", r.Limits.MaxErrorRunSeconds))
+		row(&b, "Latency", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms (limit %d ms), max %.0f ms; %d slow answers", v.Latency.P50Ms, v.Latency.P95Ms, r.Limits.MaxLatencyP95Ms, v.Latency.MaxMs, v.Slow))
+		if bl := r.Baseline; bl != nil {
+			row(&b, "Before the block", fmt.Sprintf("%d errors in %d answers; latency p50 %.0f ms, p95 %.0f ms", bl.Errors, bl.Samples, bl.Latency.P50Ms, bl.Latency.P95Ms))
+		}
+		failed := "none"
+		if len(r.LimitsFailed) > 0 {
+			failed = strings.Join(r.LimitsFailed, ", ")
+		}
+		row(&b, "Limits not met", esc(failed))
+		w("</table>\n")
+	} else {
+		w("<p>User-visible errors: %d</p>\n", r.UserVisibleErrors)
+	}
 
 	w("<h2>Cart</h2>\n<table>\n")
 	row(&b, "Intact", fmt.Sprint(r.Cart.Intact))
@@ -85,7 +124,7 @@ func HTML(r drill.Report) ([]byte, error) {
 	if len(r.Steps) == 0 {
 		w("<p>No step completed.</p>\n")
 	} else {
-		w("<table>\n<tr><th>Step</th><th>Status</th><th>Start</th><th>Duration</th></tr>\n")
+		w("<table>\n<tr><th>Step</th><th>Status</th><th>Start</th><th>Duration (s)</th></tr>\n")
 		for _, s := range r.Steps {
 			w("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(s.Name), esc(s.Status), fmtTime(s.Start), dur(s.Start, s.End))
 		}
@@ -95,10 +134,10 @@ func HTML(r drill.Report) ([]byte, error) {
 		w("<h2>Error</h2>\n<p><code>%s</code></p>\n<pre>%s</pre>\n", esc(r.Error.Error), esc(r.Error.Cause))
 	}
 	if s := r.Sandbox; s != nil {
-		w("<h2>Sandbox ground truth</h2>\n<table>\n")
-		row(&b, "Failover (truth)", fmt.Sprintf("%.2fs", s.Truth.FailoverSeconds))
-		row(&b, "Recovery (truth)", fmt.Sprintf("%.2fs", s.Truth.RecoverySeconds))
-		row(&b, "Probe error", fmt.Sprintf("%.2fs", s.ProbeErrorSeconds))
+		w("<h2>Sandbox truth (an independent visitor every %.0f ms)</h2>\n<table>\n", s.Truth.VisitorIntervalMs)
+		row(&b, "Stable failover (truth)", fmt.Sprintf("%.3f s; within the drill's bound: %v", s.Truth.FailoverSeconds, s.FailoverWithinBound))
+		row(&b, "Stable recovery (truth)", fmt.Sprintf("%.3f s; within the drill's bound: %v", s.Truth.RecoverySeconds, s.RecoveryWithinBound))
+		row(&b, "|Drill − truth|, failover", fmt.Sprintf("%.3f s", s.ProbeErrorSeconds))
 		w("</table>\n")
 	}
 	if t := r.Timing; t != nil {
@@ -144,7 +183,70 @@ func dur(a, b time.Time) string {
 	if a.IsZero() || b.IsZero() {
 		return "–"
 	}
-	return fmt.Sprintf("%.1fs", b.Sub(a).Seconds())
+	return fmt.Sprintf("%.3f", b.Sub(a).Seconds())
+}
+
+func phaseRow(b *bytes.Buffer, header, fo, rc string) {
+	fmt.Fprintf(b, "<tr><th>%s</th><td>%s</td><td>%s</td></tr>\n", header, fo, rc)
+}
+
+// moment is a figure with its bound, or why it is absent.
+func moment(ph *drill.Phases, pick func(*drill.Phases) *drill.Moment, notMeasured string) string {
+	if ph == nil {
+		return "not measured: " + esc(dash(notMeasured))
+	}
+	m := pick(ph)
+	if m == nil {
+		return "not seen"
+	}
+	return fmt.Sprintf("<b>%.3f</b> (%.3f..%.3f)", m.Seconds, m.LoSeconds, m.HiSeconds)
+}
+
+func mixed(ph *drill.Phases) string {
+	switch {
+	case ph == nil:
+		return "–"
+	case ph.Mixed == nil:
+		return "clean switch"
+	}
+	m := ph.Mixed
+	return fmt.Sprintf("%.3f..%.3f s, old origin %.1f%% of %d answers; bounds widened by %.3f s", m.FromSeconds, m.ToSeconds, m.OldSharePercent, m.Samples, ph.SpreadSeconds)
+}
+
+func visitors(ph *drill.Phases, f func(drill.VisitorStats) string) string {
+	if ph == nil {
+		return "–"
+	}
+	return f(ph.Visitors)
+}
+
+func errorsCell(v drill.VisitorStats) string {
+	s := fmt.Sprintf("%d of %d (%s), rate %.3f%%", v.Errors, v.Samples, esc(outcomes(v.Outcomes)), v.ErrorRatePercent)
+	if r := v.LongestErrorRun; r != nil {
+		s += fmt.Sprintf(", longest run %.3f s", r.Seconds)
+	}
+	return s + fmt.Sprintf("; %d slow", v.Slow)
+}
+
+func latencyCell(ph *drill.Phases) string {
+	if ph == nil {
+		return "–"
+	}
+	l := func(s drill.LatencyStats) string {
+		if s.Samples == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f, %.0f, %.0f", s.P50Ms, s.P95Ms, s.MaxMs)
+	}
+	return l(ph.Latency.Before) + " / " + l(ph.Latency.During) + " / " + l(ph.Latency.After)
+}
+
+func sampling(ph *drill.Phases) string {
+	if ph == nil {
+		return "–"
+	}
+	return fmt.Sprintf("config.json every %.1f ms (%d a window: an old share under %.1f%% can hide in one); %d unanswered at the end, %d ticks skipped; ended: %s",
+		ph.ConfigIntervalMs, ph.WindowSamples, ph.UnseenSharePercent, ph.Unanswered, ph.Skipped, esc(ph.Ended))
 }
 
 func fmtTime(t time.Time) string {

@@ -17,7 +17,8 @@ const MetricRestoreFailed = "RestoreFailed"
 // EMF renders the report's figures as one CloudWatch Embedded Metric Format log line:
 // written to the Lambda's stdout, CloudWatch turns it into metrics (no PutMetricData
 // permission needed), so failover time can be graphed and alarmed on across drills.
-// A figure the drill did not measure is left out rather than reported as zero.
+// A figure the drill did not measure is left out rather than reported as zero:
+// FailoverSeconds and RecoverySeconds only when the switch became stable.
 func EMF(r drill.Report, at time.Time) ([]byte, error) {
 	type metric struct {
 		Name string `json:"Name"`
@@ -52,11 +53,18 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 		add("ReplicationSeconds", "Seconds", r.Replication.Seconds)
 	}
 	add("UserVisibleErrors", "Count", float64(r.UserVisibleErrors))
-	if r.Failover.FirstSecondaryAt != nil {
+	if r.Failover.Stable {
 		add("FailoverSeconds", "Seconds", r.Failover.Seconds)
 	}
-	if r.Recovery.FirstPrimaryAt != nil {
+	if r.Recovery.Stable {
 		add("RecoverySeconds", "Seconds", r.Recovery.Seconds)
+	}
+	if v := r.Visitors; v != nil {
+		add("ErrorRatePercent", "Percent", v.ErrorRatePercent)
+		add("SlowAnswers", "Count", float64(v.Slow))
+		if v.Latency.Samples > 0 {
+			add("LatencyP95Ms", "Milliseconds", v.Latency.P95Ms)
+		}
 	}
 	doc["_aws"] = map[string]any{
 		"Timestamp": at.UnixMilli(),

@@ -36,7 +36,7 @@ func notReadyReasons(r *drill.Report) []string {
 			if c.Action != "" {
 				msg += " (do: " + c.Action + ")"
 			}
-			out = append(out, oneLine(msg, 600))
+			out = append(out, oneLine(msg))
 		}
 	}
 	return out
@@ -51,10 +51,10 @@ func judgeDryRun(r *drill.Report, st drill.State) {
 	case st.Error != nil && st.Error.Error == drill.ErrorName(&drill.NotReady{}):
 	case st.Error != nil:
 		r.Error = st.Error
-		fail("error: %s", oneLine(st.Error.Error+": "+st.Error.Cause, 300))
+		fail("error: %s", cut(oneLine(st.Error.Error+": "+st.Error.Cause), 300))
 	}
 	if st.RestoreError != nil {
-		fail("restore failed: %s", oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause, 300))
+		fail("restore failed: %s", cut(oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause), 300))
 	}
 	r.Reasons = append(r.Reasons, notReadyReasons(r)...)
 	switch {
@@ -84,12 +84,12 @@ func judgeDryRun(r *drill.Report, st drill.State) {
 	r.Steps = steps(st)
 	if len(r.Reasons) == 0 {
 		r.Verdict = drill.Ready
-		r.Summary = oneLine(fmt.Sprintf("ready: %s; lock taken and released, bucket %s read and left unchanged (%s)",
-			checkList(r), r.Target.PrimaryBucket, pab.String(r.Restore.Prior)), maxSummary)
+		r.Summary = cut(oneLine(fmt.Sprintf("ready: %s; lock taken and released, bucket %s read and left unchanged (%s)",
+			checkList(r), r.Target.PrimaryBucket, pab.String(r.Restore.Prior))), maxSummary)
 		return
 	}
 	r.Verdict = drill.Unready
-	r.Summary = oneLine("not-ready: "+strings.Join(r.Reasons, "; ")+"; checks "+checkList(r), maxSummary)
+	r.Summary = cut(oneLine("not-ready: "+strings.Join(r.Reasons, "; ")+"; checks "+checkList(r)), maxSummary)
 }
 
 // checkList is "distribution=pass, secondary-origin=pass, ...".

@@ -25,7 +25,7 @@ func checks(failing string) []drill.Check {
 // dryRun is the state of a dry run that went well: readiness, preflight, seed,
 // replication, a dry BlockBucket and a Restore that found nothing to restore.
 func dryRun() drill.ReportInput {
-	in := passing()
+	in, _ := passing()
 	in.State.Config = json.RawMessage(`{"distribution":"d111.cloudfront.net","primaryBucket":"ui-bucket","dryRun":true}`)
 	in.State.Readiness = &drill.Step[drill.ReadinessResult]{Payload: drill.ReadinessResult{Timing: timing(0, 0.5), Ready: true, DryRun: true, Checks: checks(""), ReplicationSeconds: ptr(0.42)}}
 	in.State.Block = &drill.Step[drill.BlockResult]{Payload: drill.BlockResult{Timing: timing(3, 3.1), Bucket: "ui-bucket", Prior: partial, DryRun: true}}
@@ -61,14 +61,14 @@ func TestDryRunVerdicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := dryRun()
 			tc.change(&in)
-			r := report.Build(in, at(20))
+			r := report.Build(in, nil, at(20))
 			if r.Verdict != tc.want || !r.DryRun || !strings.Contains(r.Summary+strings.Join(r.Reasons, "; "), tc.says) {
 				t.Fatalf("verdict %s (want %s) summary %q reasons %v, want it to say %q", r.Verdict, tc.want, r.Summary, r.Reasons, tc.says)
 			}
 			if len(r.Readiness.Checks) == 0 {
 				t.Error("the report lists no check")
 			}
-			html, err := report.HTML(r)
+			html, err := report.HTML(r, nil)
 			if err != nil || !bytes.Contains(html, []byte("<h2>Readiness</h2>")) {
 				t.Errorf("report.html lacks the readiness table: %v", err)
 			}
@@ -79,12 +79,12 @@ func TestDryRunVerdicts(t *testing.T) {
 // A real drill stopped by readiness fails with the failed checks as its reasons, and
 // nothing about failover or recovery it never meant to run.
 func TestNotReadyDrillNamesTheCheck(t *testing.T) {
-	in := passing()
+	in, _ := passing()
 	in.State.Readiness = &drill.Step[drill.ReadinessResult]{Payload: drill.ReadinessResult{Checks: checks(drill.CheckDistribution)}}
 	in.State.Error = &drill.ErrorInfo{Error: "NotReady", Cause: "not ready, nothing was changed: distribution: ..."}
 	in.State.Preflight, in.State.Seed, in.State.Block, in.State.Failover, in.State.Recovery = nil, nil, nil, nil, nil
 	in.State.Restore.Payload = drill.RestoreResult{NothingToRestore: true, MatchesPrior: true}
-	r := report.Build(in, at(5))
+	r := report.Build(in, nil, at(5))
 	if r.Verdict != drill.Fail || len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "not on 403") || !strings.Contains(r.Reasons[0], "readiness distribution") {
 		t.Fatalf("verdict %s reasons %v", r.Verdict, r.Reasons)
 	}
@@ -104,7 +104,7 @@ func TestEMFDryRunReady(t *testing.T) {
 		}(), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			line, err := report.EMF(report.Build(tc.in, at(20)), at(20))
+			line, err := report.EMF(report.Build(tc.in, nil, at(20)), at(20))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
+	"github.com/unishop/failover-drill/internal/measure"
 	"github.com/unishop/failover-drill/internal/pab"
 )
 
@@ -32,34 +35,55 @@ const (
 	StatusCaught    = "caught" // ran on the failure path (RestoreAfterFailure)
 )
 
-// maxSummary bounds the one-line summary (it becomes the Fail state's cause).
-const maxSummary = 1000
+// maxSummary bounds the one-line summary, which becomes the Fail state's cause (32,768
+// characters at most). The figures come first, so a cut never hides them; Reasons
+// keeps every reason in full.
+const maxSummary = 4000
 
-// Build judges the drill. It never fails: missing steps and an unparseable config are
-// reported as what they are, and make the verdict fail.
+// Logs are the probe's sample logs by mode (drill.ModeSteady, ModeFailover,
+// ModeRecovery), read from the ledger; a mode without a log is absent.
+type Logs map[string]*drill.SampleLog
+
+// Build judges the drill. It never fails: missing steps, missing logs and an
+// unparseable config are reported as what they are, and make the verdict fail.
 //
-// The verdict is pass only if there was no error, the distribution served the
-// secondary region after the block, the cart was intact there, the bucket was
-// restored to exactly its prior configuration, and the primary served again.
-func Build(in drill.ReportInput, now time.Time) drill.Report {
+// The verdict is pass only if there was no error; the bucket was blocked; the
+// secondary served stably (internal/measure) before the failover timeout and the cart
+// was intact there; the bucket was restored to exactly its prior configuration; the
+// primary served stably again before the timeout; and what visitors saw from the block
+// to the end of recovery stayed within the limits: the error rate, the longest error
+// run and the 95th percentile latency. Figures come from the sample logs when there
+// are some (every sample), else from the probe's summaries.
+func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	st := in.State
 	var r drill.Report
 	r.Execution = in.Execution
 	r.StartedAt = in.StartedAt
 	r.FinishedAt = now.UTC()
 	r.Reasons = []string{}
+	r.LimitsFailed = []string{}
 	fail := func(format string, args ...any) { r.Reasons = append(r.Reasons, fmt.Sprintf(format, args...)) }
+	limit := func(name string) {
+		if !slices.Contains(r.LimitsFailed, name) {
+			r.LimitsFailed = append(r.LimitsFailed, name)
+		}
+	}
 
 	cfg, cfgErr := drill.ParseConfig(st.Config)
 	if cfgErr != nil {
-		// Report what is there: a lenient decode fills what it can.
-		cfg = drill.Config{}
+		// Report what is there: a lenient decode over the defaults fills what it can.
+		cfg = drill.Defaults
 		_ = json.Unmarshal(st.Config, &cfg)
 	}
 	r.Target.Distribution = cfg.Distribution
 	r.Target.PrimaryBucket = cfg.PrimaryBucket
 	r.Target.PrimaryRegion = cfg.PrimaryRegion
 	r.Target.SecondaryRegion = cfg.SecondaryRegion
+	r.Limits = drill.Limits{
+		StableSharePercent: cfg.StableSharePercent, StableWindowSeconds: cfg.StableWindowSeconds,
+		MaxErrorRatePercent: cfg.MaxErrorRatePercent, MaxErrorRunSeconds: cfg.MaxErrorRunSeconds,
+		MaxLatencyP95Ms: cfg.MaxLatencyP95Ms, FailoverTimeoutSeconds: cfg.FailoverTimeoutSeconds,
+	}
 	r.DryRun = cfg.DryRun
 	addReadiness(&r, st)
 	if cfg.DryRun {
@@ -75,32 +99,31 @@ func Build(in drill.ReportInput, now time.Time) drill.Report {
 		}
 		r.Reasons = append(r.Reasons, notReadyReasons(&r)...)
 		if len(r.Reasons) == 0 {
-			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause, 600))
+			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause))
 		}
 		if st.RestoreError != nil {
-			r.Reasons = append(r.Reasons, "restore failed: "+oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause, 300))
+			r.Reasons = append(r.Reasons, "restore failed: "+oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause))
 		}
 		r.Steps = steps(st)
 		r.Verdict = drill.Fail
-		r.Summary = oneLine("fail: "+strings.Join(r.Reasons, "; "), maxSummary)
+		r.Summary = cut(oneLine("fail: "+strings.Join(r.Reasons, "; ")), maxSummary)
 		return r
 	}
 
 	if st.Error != nil {
 		r.Error = st.Error
-		fail("error: %s", oneLine(st.Error.Error+": "+st.Error.Cause, 300))
+		fail("error: %s", oneLine(st.Error.Error+": "+st.Error.Cause))
 	} else if cfgErr != nil {
-		fail("config: %s", oneLine(cfgErr.Error(), 300))
+		fail("config: %s", oneLine(cfgErr.Error()))
 	}
 	if st.RestoreError != nil {
 		r.RestoreError = st.RestoreError
-		fail("restore failed: %s", oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause, 300))
+		fail("restore failed: %s", oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause))
 		if r.Error == nil {
 			r.Error = st.RestoreError
 		}
 	}
 
-	// Failover.
 	var block *drill.BlockResult
 	if st.Block != nil {
 		block = &st.Block.Payload
@@ -108,39 +131,63 @@ func Build(in drill.ReportInput, now time.Time) drill.Report {
 			r.Failover.BlockedAt = ptr(block.BlockedAt)
 		}
 	}
-	if st.Failover != nil {
-		fo := st.Failover.Payload
-		r.Failover.Seconds = fo.Seconds
-		r.Failover.ServedRegion = fo.ServedRegion
-		r.Failover.FirstSecondaryAt = fo.FirstExpectedAt
-		if fo.Cart != nil {
-			r.Cart.Intact = fo.Cart.Intact
-			r.Cart.Expected = fo.Cart.Expected
-			r.Cart.Got = fo.Cart.Got
+	if st.Restore != nil {
+		r.Recovery.RestoredAt = st.Restore.Payload.RestoredAt
+	}
+	r.Samples = map[string]string{}
+	for mode, l := range logs {
+		if l != nil {
+			r.Samples[mode] = drill.SamplesKey(in.Execution, mode)
 		}
 	}
-	if r.Cart.Expected == nil && st.Seed != nil {
-		r.Cart.Expected = st.Seed.Payload.Cart
+	pre, _ := phasesOf(cfg, drill.ModeSteady, st.Preflight, logs[drill.ModeSteady], nil)
+	fo, foWhy := phasesOf(cfg, drill.ModeFailover, st.Failover, logs[drill.ModeFailover], r.Failover.BlockedAt)
+	rc, rcWhy := phasesOf(cfg, drill.ModeRecovery, st.Recovery, logs[drill.ModeRecovery], r.Recovery.RestoredAt)
+	if pre != nil {
+		r.Baseline = &pre.Visitors
+	}
+
+	// Failover.
+	r.Failover.Phases = fo
+	if fo != nil {
+		r.Failover.ServedRegion = servedAtEnd(fo)
+		if fo.FirstNew != nil {
+			r.Failover.FirstSecondaryAt = ptr(fo.FirstNew.At)
+		}
+		if fo.Stable != nil {
+			r.Failover.Seconds, r.Failover.Stable = fo.Stable.Seconds, true
+		}
+	} else {
+		r.Failover.NotMeasured = foWhy
 	}
 	switch {
 	case block == nil:
 		fail("block: the bucket was never blocked")
-	case st.Failover == nil:
-		fail("failover: not observed")
-	case r.Failover.ServedRegion == "" || r.Failover.FirstSecondaryAt == nil:
-		fail("failover: the distribution never served the secondary region %s", orUnknown(cfg.SecondaryRegion))
-	case cfg.SecondaryRegion != "" && r.Failover.ServedRegion != cfg.SecondaryRegion:
-		fail("failover: served by %s, want the secondary region %s", r.Failover.ServedRegion, cfg.SecondaryRegion)
+	case fo == nil:
+		fail("failover: not measured: %s", foWhy)
+	case fo.Stable == nil:
+		fail("failover: %s", notStable(fo, cfg))
+		limit(endLimit(fo))
+	case fo.Stable.Seconds > float64(cfg.FailoverTimeoutSeconds):
+		fail("failover: stable only after %.3f s, beyond failoverTimeoutSeconds %d", fo.Stable.Seconds, cfg.FailoverTimeoutSeconds)
+		limit("failoverTimeoutSeconds")
 	}
 
 	// Cart continuity.
+	if st.Failover != nil && st.Failover.Payload.Cart != nil {
+		c := st.Failover.Payload.Cart
+		r.Cart.Intact, r.Cart.Expected, r.Cart.Got = c.Intact, c.Expected, c.Got
+	}
+	if r.Cart.Expected == nil && st.Seed != nil {
+		r.Cart.Expected = st.Seed.Payload.Cart
+	}
 	switch {
 	case st.Failover == nil || st.Failover.Payload.Cart == nil:
 		fail("cart: not checked through the secondary API")
 	case !r.Cart.Intact:
 		msg := fmt.Sprintf("cart: not intact after failover (expected %d unicorns, got %d)", len(r.Cart.Expected), len(r.Cart.Got))
 		if e := st.Failover.Payload.Cart.Error; e != "" {
-			msg += ": " + oneLine(e, 200)
+			msg += ": " + oneLine(e)
 		}
 		fail("%s", msg)
 	}
@@ -151,10 +198,9 @@ func Build(in drill.ReportInput, now time.Time) drill.Report {
 		r.Restore.MatchesPrior = rs.MatchesPrior
 		r.Restore.Prior = rs.Prior
 		r.Restore.ReadBack = rs.ReadBack
-		r.Recovery.RestoredAt = rs.RestoredAt
 		switch {
 		case rs.Skipped != "" && !rs.AlreadyRestored:
-			fail("restore: skipped: %s", oneLine(rs.Skipped, 200))
+			fail("restore: skipped: %s", oneLine(rs.Skipped))
 		case block != nil && rs.NothingToRestore:
 			fail("restore: found nothing to restore although the bucket was blocked")
 		case !rs.MatchesPrior:
@@ -165,37 +211,242 @@ func Build(in drill.ReportInput, now time.Time) drill.Report {
 	}
 
 	// Recovery.
-	if st.Recovery != nil {
-		rc := st.Recovery.Payload
-		r.Recovery.Seconds = rc.Seconds
-		r.Recovery.ServedRegion = rc.ServedRegion
-		r.Recovery.FirstPrimaryAt = rc.FirstExpectedAt
+	r.Recovery.Phases = rc
+	if rc != nil {
+		r.Recovery.ServedRegion = servedAtEnd(rc)
+		if rc.FirstNew != nil {
+			r.Recovery.FirstPrimaryAt = ptr(rc.FirstNew.At)
+		}
+		if rc.Stable != nil {
+			r.Recovery.Seconds, r.Recovery.Stable = rc.Stable.Seconds, true
+		}
+	} else {
+		r.Recovery.NotMeasured = rcWhy
 	}
 	switch {
-	case st.Recovery == nil:
-		fail("recovery: not observed")
-	case r.Recovery.ServedRegion == "" || r.Recovery.FirstPrimaryAt == nil:
-		fail("recovery: the distribution never served the primary region %s again", orUnknown(cfg.PrimaryRegion))
-	case cfg.PrimaryRegion != "" && r.Recovery.ServedRegion != cfg.PrimaryRegion:
-		fail("recovery: served by %s, want the primary region %s", r.Recovery.ServedRegion, cfg.PrimaryRegion)
+	case rc == nil:
+		fail("recovery: not observed: %s", rcWhy)
+	case rc.Stable == nil:
+		fail("recovery: %s", notStable(rc, cfg))
+		limit(endLimit(rc))
+	case rc.Stable.Seconds > float64(cfg.FailoverTimeoutSeconds):
+		fail("recovery: stable only after %.3f s, beyond failoverTimeoutSeconds %d", rc.Stable.Seconds, cfg.FailoverTimeoutSeconds)
+		limit("failoverTimeoutSeconds")
 	}
 
-	for _, p := range []*drill.Step[drill.ProbeResult]{st.Preflight, st.Failover, st.Recovery} {
-		if p != nil {
-			r.UserVisibleErrors += p.Payload.UserVisibleErrors
+	// What visitors saw, every ending included.
+	for _, ph := range []*drill.Phases{pre, fo, rc} {
+		if ph != nil {
+			r.UserVisibleErrors += ph.Visitors.Errors
+		}
+	}
+	if v := drillVisitors(cfg, r.Failover.BlockedAt, logs, fo, rc); v != nil {
+		r.Visitors = v
+		if v.ErrorRatePercent > float64(cfg.MaxErrorRatePercent) {
+			fail("maxErrorRatePercent: visitors saw errors %.2f%% of the time from the block to the end of recovery (limit %d%%): %d errors in %d answers (%s)",
+				v.ErrorRatePercent, cfg.MaxErrorRatePercent, v.Errors, v.Samples, outcomes(v.Outcomes))
+			limit("maxErrorRatePercent")
+		}
+		if run := v.LongestErrorRun; run != nil && run.Seconds > float64(cfg.MaxErrorRunSeconds) {
+			fail("maxErrorRunSeconds: visitors saw errors for %.3f s without a good answer (limit %d s), from %.3f s after the block (%d errors in a row)",
+				run.Seconds, cfg.MaxErrorRunSeconds, run.From.Seconds, run.Samples)
+			limit("maxErrorRunSeconds")
+		}
+		if v.Latency.P95Ms > float64(cfg.MaxLatencyP95Ms) {
+			fail("maxLatencyP95Ms: visitors waited %.0f ms or more for 5%% of answers (p95; limit %d ms; p50 %.0f ms, max %.0f ms, %d slow answers)",
+				v.Latency.P95Ms, cfg.MaxLatencyP95Ms, v.Latency.P50Ms, v.Latency.MaxMs, v.Slow)
+			limit("maxLatencyP95Ms")
 		}
 	}
 	r.Steps = steps(st)
 
+	figures := figuresLine(r)
 	if len(r.Reasons) == 0 {
 		r.Verdict = drill.Pass
-		r.Summary = fmt.Sprintf("pass: failover %.1fs to %s, recovery %.1fs, %d user-visible errors, cart intact, bucket restored exactly",
-			r.Failover.Seconds, r.Failover.ServedRegion, r.Recovery.Seconds, r.UserVisibleErrors)
+		r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly"
 	} else {
 		r.Verdict = drill.Fail
-		r.Summary = oneLine("fail: "+strings.Join(r.Reasons, "; "), maxSummary)
+		r.Summary = cut("fail: "+figures+"; "+strings.Join(r.Reasons, "; "), maxSummary)
 	}
 	return r
+}
+
+// phasesOf computes a mode's figures from its sample log (every sample), else takes
+// the probe's summary; why says what is missing when neither is there.
+func phasesOf(cfg drill.Config, mode string, step *drill.Step[drill.ProbeResult], log *drill.SampleLog, since *time.Time) (*drill.Phases, string) {
+	if log != nil {
+		s := log.Start
+		switch {
+		case since != nil:
+			s = *since
+		case log.Since != nil:
+			s = *log.Since
+		}
+		p := measure.ForConfig(cfg, mode, s, time.Duration(log.ConfigIntervalMs*float64(time.Millisecond)))
+		p.End, p.Ended, p.Skipped = log.End, log.Ended, log.Skipped
+		ph := measure.Analyse(log.Unpack(), p)
+		return &ph, ""
+	}
+	if step != nil && step.Payload.Phases != nil {
+		return step.Payload.Phases, ""
+	}
+	why := "no sample log in the ledger and no result from the probe"
+	if step != nil && step.Payload.SamplesError != "" {
+		why += " (the log was not kept: " + step.Payload.SamplesError + ")"
+	}
+	return nil, why
+}
+
+// drillVisitors is what visitors saw from the block to the end of recovery: from every
+// sample when the logs are there, else combined conservatively from the summaries.
+func drillVisitors(cfg drill.Config, blockedAt *time.Time, logs Logs, fo, rc *drill.Phases) *drill.VisitorStats {
+	var samples []drill.Sample
+	var end time.Time
+	for _, mode := range []string{drill.ModeFailover, drill.ModeRecovery} {
+		if l := logs[mode]; l != nil {
+			for _, s := range l.Unpack() {
+				if s.Answered() {
+					samples = append(samples, s)
+				}
+			}
+			if l.End.After(end) {
+				end = l.End
+			}
+		}
+	}
+	since := time.Time{}
+	if blockedAt != nil {
+		since = *blockedAt
+	}
+	if len(samples) > 0 {
+		measure.SortByAnswer(samples)
+		v := measure.Visitors(samples, since, time.Duration(cfg.MaxLatencyP95Ms)*time.Millisecond, end)
+		return &v
+	}
+	var v *drill.VisitorStats
+	for _, ph := range []*drill.Phases{fo, rc} {
+		if ph == nil {
+			continue
+		}
+		pv := ph.Visitors
+		if v == nil {
+			c := pv
+			c.Outcomes = maps.Clone(pv.Outcomes)
+			v = &c
+			continue
+		}
+		v.Samples += pv.Samples
+		v.Errors += pv.Errors
+		v.Slow += pv.Slow
+		v.CacheHits += pv.CacheHits
+		v.ErrorRatePercent = max(v.ErrorRatePercent, pv.ErrorRatePercent)
+		v.Latency = drill.LatencyStats{Samples: v.Latency.Samples + pv.Latency.Samples, P50Ms: max(v.Latency.P50Ms, pv.Latency.P50Ms),
+			P95Ms: max(v.Latency.P95Ms, pv.Latency.P95Ms), MaxMs: max(v.Latency.MaxMs, pv.Latency.MaxMs)}
+		if pv.LongestErrorRun != nil && (v.LongestErrorRun == nil || pv.LongestErrorRun.Seconds > v.LongestErrorRun.Seconds) {
+			v.LongestErrorRun = pv.LongestErrorRun
+		}
+		for k, n := range pv.Outcomes {
+			if v.Outcomes == nil {
+				v.Outcomes = map[string]int{}
+			}
+			v.Outcomes[k] += n
+		}
+	}
+	return v
+}
+
+// notStable says why a switch never became stable and what the probe saw when it stopped.
+func notStable(ph *drill.Phases, cfg drill.Config) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s never served stably (%d%% of config.json answers in every %d s window)", ph.To, ph.StableSharePercent, ph.StableWindowSeconds)
+	switch ph.Ended {
+	case drill.EndedStable:
+		b.WriteString("; the probe saw it stable, but the old origin answered again afterwards")
+	case drill.EndedTimeout:
+		fmt.Fprintf(&b, " within failoverTimeoutSeconds %d; the timeout forced the bucket's restore", cfg.FailoverTimeoutSeconds)
+	case drill.EndedDeadline:
+		b.WriteString("; the probe's invocation ended first")
+	case drill.EndedErrorBudget:
+		fmt.Fprintf(&b, "; visitors spent the error budget (errorBudgetPercent %d of %d s), so the drill stopped and restored early", cfg.ErrorBudgetPercent, cfg.ErrorBudgetSeconds)
+	case drill.EndedStopped:
+		b.WriteString("; the probe was stopped")
+	}
+	if w := ph.LastWindow; w != nil {
+		fmt.Fprintf(&b, "; in its last %d s: %d config.json answers, %.1f%% from %s", ph.StableWindowSeconds, w.Samples, w.NewPercent, ph.To)
+		if ph.From != "" {
+			fmt.Fprintf(&b, ", %.1f%% from %s", w.OldPercent, ph.From)
+		}
+		fmt.Fprintf(&b, ", %.1f%% errors", w.ErrorPercent)
+		if w.CacheHitPercent > 0 {
+			fmt.Fprintf(&b, ", %.1f%% cache hits", w.CacheHitPercent)
+		}
+	}
+	return b.String()
+}
+
+// endLimit names the limit a switch that never became stable failed.
+func endLimit(ph *drill.Phases) string {
+	if ph.Ended == drill.EndedErrorBudget {
+		return "errorBudgetPercent"
+	}
+	return "failoverTimeoutSeconds"
+}
+
+// servedAtEnd is the region serving when the probe stopped: the new one once stable,
+// else the origin that served most of the last window.
+func servedAtEnd(ph *drill.Phases) string {
+	switch w := ph.LastWindow; {
+	case ph.Stable != nil:
+		return ph.To
+	case w == nil || w.Samples == 0:
+		return ""
+	case w.OldPercent > w.NewPercent && ph.From != "":
+		return ph.From
+	case w.NewPercent > 0:
+		return ph.To
+	}
+	return ""
+}
+
+// figuresLine is the summary's lead: the figures, whatever the verdict.
+func figuresLine(r drill.Report) string {
+	var parts []string
+	sw := func(name, region string, ph *drill.Phases, why string) {
+		switch {
+		case ph == nil:
+			parts = append(parts, name+" not measured")
+		case ph.Stable != nil:
+			s := ph.Stable
+			parts = append(parts, fmt.Sprintf("%s stable in %.3f s (%.3f..%.3f) to %s", name, s.Seconds, s.LoSeconds, s.HiSeconds, orUnknown(region)))
+		default:
+			parts = append(parts, name+" never stable")
+		}
+	}
+	sw("failover", r.Target.SecondaryRegion, r.Failover.Phases, r.Failover.NotMeasured)
+	sw("recovery", r.Target.PrimaryRegion, r.Recovery.Phases, r.Recovery.NotMeasured)
+	if v := r.Visitors; v != nil {
+		s := fmt.Sprintf("%d user-visible errors (error rate %.2f%%", r.UserVisibleErrors, v.ErrorRatePercent)
+		if v.LongestErrorRun != nil {
+			s += fmt.Sprintf(", longest run %.3f s", v.LongestErrorRun.Seconds)
+		}
+		s += fmt.Sprintf("), %d slow, latency p95 %.0f ms", v.Slow, v.Latency.P95Ms)
+		parts = append(parts, s)
+	} else {
+		parts = append(parts, fmt.Sprintf("%d user-visible errors", r.UserVisibleErrors))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func outcomes(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("%s x%d", k, m[k])
+	}
+	return strings.Join(out, ", ")
 }
 
 // steps lists the steps present in the state, in flow order.
@@ -232,10 +483,13 @@ func steps(st drill.State) []drill.StepRecord {
 	return out
 }
 
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
+// oneLine folds whitespace; it never cuts.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// cut bounds s to max runes.
+func cut(s string, max int) string {
 	if r := []rune(s); len(r) > max {
-		return string(r[:max]) + "…"
+		return string(r[:max-1]) + "…"
 	}
 	return s
 }
@@ -270,21 +524,22 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 	if h.Now != nil {
 		now = h.Now()
 	}
-	r := Build(in, now)
+	log := h.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	logs := h.readLogs(ctx, in.Execution, log)
+	r := Build(in, logs, now)
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return drill.Report{}, fmt.Errorf("report %s: encode: %w", in.Execution, err)
 	}
-	page, err := HTML(r)
+	page, err := HTML(r, logs)
 	if err != nil {
 		return drill.Report{}, fmt.Errorf("report %s: %w", in.Execution, err)
 	}
 	if err := h.Ledger.PutReport(ctx, in.Execution, js, page); err != nil {
 		return drill.Report{}, fmt.Errorf("report %s: %w", in.Execution, err)
-	}
-	log := h.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	log.Info("report written", "execution", in.Execution, "verdict", r.Verdict, "summary", r.Summary,
 		"json", drill.ReportKey(in.Execution), "html", drill.ReportHTMLKey(in.Execution))
@@ -298,4 +553,21 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 		}
 	}
 	return r, nil
+}
+
+// readLogs reads every mode's sample log from the ledger. A log that cannot be read is
+// logged and left out: the report then uses the probe's summary and says so.
+func (h *Handler) readLogs(ctx context.Context, execution string, log *slog.Logger) Logs {
+	logs := Logs{}
+	for _, mode := range []string{drill.ModeSteady, drill.ModeFailover, drill.ModeRecovery} {
+		l, err := h.Ledger.Samples(ctx, execution, mode)
+		if err != nil {
+			log.Warn("sample log unreadable; using the probe's summary", "mode", mode, "error", err)
+			continue
+		}
+		if l != nil {
+			logs[mode] = l
+		}
+	}
+	return logs
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,45 +30,91 @@ func ptr[T any](v T) *T { return &v }
 
 var partial = &drill.PublicAccessBlock{BlockPublicAcls: true}
 
-// passing is the state of a drill that went well.
-func passing() drill.ReportInput {
+// samplesOf answers config.json and the page every 100 ms from..to (seconds from t0),
+// answered 5 ms later, from region(t) ("" for a 403).
+func samplesOf(from, to float64, region func(t float64) string) []drill.Sample {
+	var out []drill.Sample
+	for t := from; t < to-1e-9; t += 0.1 {
+		r := region(t)
+		for _, path := range []string{"/config.json", "/"} {
+			s := drill.Sample{SentAt: at(t), At: at(t + 0.005), Path: path, Status: 200}
+			if r == "" {
+				s.Status = 403
+			} else if path == "/config.json" {
+				s.Region = r
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func logOf(mode string, since *time.Time, from, to float64, region func(float64) string) *drill.SampleLog {
+	l := drill.NewSampleLog(at(from), samplesOf(from, to, region))
+	l.Execution, l.Mode, l.Since, l.End, l.Ended = "run-a", mode, since, at(to), drill.EndedStable
+	l.ConfigIntervalMs, l.PageIntervalMs = 100, 100
+	return &l
+}
+
+func switchAt(s float64, before, after string) func(float64) string {
+	return func(t float64) string {
+		if t < s {
+			return before
+		}
+		return after
+	}
+}
+
+// 1 s windows of 10 answers show a 70% share (measure: 9 needed).
+const limits = `,"stableSharePercent":70,"stableWindowSeconds":1`
+
+// passing is the state and the logs of a drill that went well: blocked at 3.9 s, the
+// secondary serves from 4.95 s; restored at 8.5 s, the primary serves from 9.55 s.
+func passing() (drill.ReportInput, report.Logs) {
 	cart := []string{"u1", "u2", "u3"}
-	return drill.ReportInput{
+	blockedAt, restoredAt := at(3.9), at(8.5)
+	in := drill.ReportInput{
 		Execution: "run-a",
 		StartedAt: t0,
 		State: drill.State{
-			Config: json.RawMessage(`{"distribution":"d111.cloudfront.net","primaryBucket":"ui-bucket","primaryRegion":"us-east-1","secondaryRegion":"us-west-1","items":3,"probeIntervalMs":250,"failoverTimeoutSeconds":600,"steadySamples":3}`),
+			Config: json.RawMessage(`{"distribution":"d111.cloudfront.net","primaryBucket":"ui-bucket","primaryRegion":"us-east-1","secondaryRegion":"us-west-1","items":3,"probeIntervalMs":100,"failoverTimeoutSeconds":600,"steadySamples":3` + limits + `}`),
 			Preflight: &drill.Step[drill.ProbeResult]{Payload: drill.ProbeResult{
-				Timing: timing(0, 2), Mode: drill.ModeSteady, ServedRegion: "us-east-1", FirstExpectedAt: ptr(at(0.1)), UserVisibleErrors: 0,
+				Timing: timing(0, 2), Mode: drill.ModeSteady, ServedRegion: "us-east-1", FirstExpectedAt: ptr(at(0.1)),
 			}},
 			Seed: &drill.Step[drill.SeedResult]{Payload: drill.SeedResult{Timing: timing(2, 3), Cart: cart, User: drill.User{UUID: "user-1"}}},
 			Block: &drill.Step[drill.BlockResult]{Payload: drill.BlockResult{
-				Timing: timing(3, 4), Bucket: "ui-bucket", Region: "us-east-1", Prior: partial, BlockedAt: at(3.9),
+				Timing: timing(3, 4), Bucket: "ui-bucket", Region: "us-east-1", Prior: partial, BlockedAt: blockedAt,
 			}},
 			Failover: &drill.Step[drill.ProbeResult]{Payload: drill.ProbeResult{
-				Timing: timing(4, 8), Mode: drill.ModeFailover, Since: ptr(at(3.9)), FirstExpectedAt: ptr(at(7.1)),
-				Seconds: 3.2, ServedRegion: "us-west-1", UserVisibleErrors: 1,
+				Timing: timing(4, 8), Mode: drill.ModeFailover, Since: ptr(blockedAt), ServedRegion: "us-west-1",
 				Cart: &drill.CartCheck{Intact: true, Expected: cart, Got: cart},
 			}},
 			Restore: &drill.Step[drill.RestoreResult]{Payload: drill.RestoreResult{
 				Timing: timing(8, 9), Execution: "run-a", Bucket: "ui-bucket", Prior: partial, ReadBack: partial,
-				MatchesPrior: true, RestoredAt: ptr(at(8.5)), CartCleared: true,
+				MatchesPrior: true, RestoredAt: ptr(restoredAt), CartCleared: true,
 			}},
 			Recovery: &drill.Step[drill.ProbeResult]{Payload: drill.ProbeResult{
-				Timing: timing(9, 11), Mode: drill.ModeRecovery, Since: ptr(at(8.5)), FirstExpectedAt: ptr(at(10.6)),
-				Seconds: 2.1, ServedRegion: "us-east-1", UserVisibleErrors: 2,
+				Timing: timing(9, 11), Mode: drill.ModeRecovery, Since: ptr(restoredAt), ServedRegion: "us-east-1",
 			}},
 		},
 	}
+	logs := report.Logs{
+		drill.ModeSteady:   logOf(drill.ModeSteady, nil, 0.05, 1, func(float64) string { return "us-east-1" }),
+		drill.ModeFailover: logOf(drill.ModeFailover, ptr(blockedAt), 3.95, 7, switchAt(4.9, "us-east-1", "us-west-1")),
+		drill.ModeRecovery: logOf(drill.ModeRecovery, ptr(restoredAt), 8.55, 11, switchAt(9.5, "us-west-1", "us-east-1")),
+	}
+	return in, logs
 }
 
 func TestBuildPass(t *testing.T) {
 	now := at(12)
-	r := report.Build(passing(), now)
-	if r.Verdict != drill.Pass || len(r.Reasons) != 0 {
+	in, logs := passing()
+	r := report.Build(in, logs, now)
+	if r.Verdict != drill.Pass || len(r.Reasons) != 0 || len(r.LimitsFailed) != 0 {
 		t.Fatalf("verdict %s, reasons %q", r.Verdict, r.Reasons)
 	}
-	want := "pass: failover 3.2s to us-west-1, recovery 2.1s, 3 user-visible errors, cart intact, bucket restored exactly"
+	want := "pass: failover stable in 1.055 s (0.950..1.060) to us-west-1, recovery stable in 1.055 s (0.950..1.060) to us-east-1, " +
+		"0 user-visible errors (error rate 0.00%), 0 slow, latency p95 5 ms, cart intact, bucket restored exactly"
 	if r.Summary != want {
 		t.Errorf("summary\n got %q\nwant %q", r.Summary, want)
 	}
@@ -77,89 +124,111 @@ func TestBuildPass(t *testing.T) {
 	if r.Target.PrimaryBucket != "ui-bucket" || r.Target.SecondaryRegion != "us-west-1" || r.Target.Distribution != "d111.cloudfront.net" {
 		t.Errorf("target = %+v", r.Target)
 	}
-	if r.Failover.Seconds != 3.2 || !r.Failover.BlockedAt.Equal(at(3.9)) || !r.Failover.FirstSecondaryAt.Equal(at(7.1)) {
+	near := func(a time.Time, s float64) bool { return a.Sub(at(s)).Abs() < 2*time.Microsecond }
+	if !r.Failover.Stable || r.Failover.Seconds != 1.055 || !r.Failover.BlockedAt.Equal(at(3.9)) || !near(*r.Failover.FirstSecondaryAt, 4.955) {
 		t.Errorf("failover = %+v", r.Failover)
 	}
-	if r.Recovery.Seconds != 2.1 || r.Recovery.ServedRegion != "us-east-1" || !r.Recovery.RestoredAt.Equal(at(8.5)) || !r.Recovery.FirstPrimaryAt.Equal(at(10.6)) {
+	if !r.Recovery.Stable || r.Recovery.Seconds != 1.055 || r.Recovery.ServedRegion != "us-east-1" || !near(*r.Recovery.FirstPrimaryAt, 9.555) {
 		t.Errorf("recovery = %+v", r.Recovery)
 	}
-	if !r.Cart.Intact || len(r.Cart.Got) != 3 || !r.Restore.MatchesPrior || *r.Restore.Prior != *partial || *r.Restore.ReadBack != *partial {
-		t.Errorf("cart %+v restore %+v", r.Cart, r.Restore)
+	if r.Failover.Phases == nil || r.Failover.Phases.Mixed != nil || r.Baseline == nil || r.Baseline.Samples != 20 {
+		t.Errorf("phases %+v baseline %+v", r.Failover.Phases, r.Baseline)
+	}
+	if r.Limits.StableSharePercent != 70 || r.Limits.MaxLatencyP95Ms != drill.Defaults.MaxLatencyP95Ms {
+		t.Errorf("limits %+v", r.Limits)
+	}
+	if r.Samples[drill.ModeFailover] != drill.SamplesKey("run-a", drill.ModeFailover) {
+		t.Errorf("samples %v", r.Samples)
 	}
 	var names []string
 	for _, s := range r.Steps {
 		names = append(names, s.Name+":"+s.Status)
 	}
-	wantSteps := []string{"Preflight:succeeded", "SeedCart:succeeded", "BlockBucket:succeeded", "AwaitFailover:succeeded", "Restore:succeeded", "AwaitRecovery:succeeded"}
-	if !reflect.DeepEqual(names, wantSteps) {
+	if !reflect.DeepEqual(names, []string{"Preflight:succeeded", "SeedCart:succeeded", "BlockBucket:succeeded", "AwaitFailover:succeeded", "Restore:succeeded", "AwaitRecovery:succeeded"}) {
 		t.Errorf("steps %q", names)
-	}
-	if !r.Steps[2].Start.Equal(at(3)) || !r.Steps[2].End.Equal(at(4)) {
-		t.Errorf("block step times %+v", r.Steps[2])
 	}
 }
 
 func TestBuildVerdicts(t *testing.T) {
 	tests := []struct {
 		name   string
-		change func(in *drill.ReportInput)
+		change func(in *drill.ReportInput, logs report.Logs)
 		want   []string // substrings, one per expected reason, in order
+		limits []string
 	}{
-		{name: "state error", change: func(in *drill.ReportInput) {
-			in.State.Error = &drill.ErrorInfo{Error: "FailoverTimeout", Cause: "failover timeout: still us-east-1"}
-		}, want: []string{"error: FailoverTimeout: failover timeout"}},
-		{name: "failover stayed on the primary", change: func(in *drill.ReportInput) {
-			in.State.Failover.Payload.ServedRegion = "us-east-1"
-		}, want: []string{"failover: served by us-east-1, want the secondary region us-west-1"}},
-		{name: "failover never happened", change: func(in *drill.ReportInput) {
-			in.State.Failover.Payload.ServedRegion, in.State.Failover.Payload.FirstExpectedAt = "", nil
-		}, want: []string{"failover: the distribution never served the secondary region us-west-1"}},
-		{name: "cart not intact", change: func(in *drill.ReportInput) {
+		{name: "state error, in full", change: func(in *drill.ReportInput, _ report.Logs) {
+			in.State.Error = &drill.ErrorInfo{Error: "FailoverTimeout", Cause: strings.Repeat("x", 400) + " statuses: 403 x12"}
+		}, want: []string{"error: FailoverTimeout: xxx"}},
+		{name: "failover never stable: the primary keeps serving a third", change: func(_ *drill.ReportInput, logs report.Logs) {
+			n := 0
+			logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 7, func(t float64) string {
+				if n++; t < 4.9 || n%3 == 0 {
+					return "us-east-1"
+				}
+				return "us-west-1"
+			})
+			logs[drill.ModeFailover].Ended = drill.EndedTimeout
+		}, want: []string{"failover: us-west-1 never served stably (70% of config.json answers in every 1 s window) within failoverTimeoutSeconds 600; the timeout forced the bucket's restore; in its last 1 s: 10 config.json answers"},
+			limits: []string{"failoverTimeoutSeconds"}},
+		{name: "failover not measured", change: func(in *drill.ReportInput, logs report.Logs) {
+			delete(logs, drill.ModeFailover)
+			in.State.Failover.Payload.SamplesError = "AccessDenied"
+		}, want: []string{"failover: not measured: no sample log in the ledger and no result from the probe (the log was not kept: AccessDenied)"}},
+		{name: "cart not intact", change: func(in *drill.ReportInput, _ report.Logs) {
 			c := in.State.Failover.Payload.Cart
 			c.Intact, c.Got, c.Error = false, []string{"u1"}, "missing u2, u3"
 		}, want: []string{"cart: not intact after failover (expected 3 unicorns, got 1): missing u2, u3"}},
-		{name: "cart not checked", change: func(in *drill.ReportInput) {
+		{name: "cart not checked", change: func(in *drill.ReportInput, _ report.Logs) {
 			in.State.Failover.Payload.Cart = nil
 		}, want: []string{"cart: not checked"}},
-		{name: "restore does not match", change: func(in *drill.ReportInput) {
+		{name: "restore does not match", change: func(in *drill.ReportInput, _ report.Logs) {
 			rs := &in.State.Restore.Payload
 			rs.MatchesPrior, rs.ReadBack = false, &drill.BlockAll
 		}, want: []string{"restore: the bucket reads back {blockPublicAcls:true ignorePublicAcls:true"}},
-		{name: "restore found nothing though blocked", change: func(in *drill.ReportInput) {
+		{name: "restore found nothing though blocked", change: func(in *drill.ReportInput, _ report.Logs) {
 			rs := &in.State.Restore.Payload
 			rs.NothingToRestore, rs.Prior, rs.ReadBack = true, nil, nil
 		}, want: []string{"restore: found nothing to restore"}},
-		{name: "restore skipped", change: func(in *drill.ReportInput) {
+		{name: "restore skipped", change: func(in *drill.ReportInput, _ report.Logs) {
 			rs := &in.State.Restore.Payload
 			rs.Skipped, rs.MatchesPrior = "bucket ui-bucket is locked by drill run-b; not touching it", false
 		}, want: []string{"restore: skipped: bucket ui-bucket is locked by drill run-b"}},
-		{name: "restore error on the failure path", change: func(in *drill.ReportInput) {
+		{name: "restore error on the failure path", change: func(in *drill.ReportInput, logs report.Logs) {
 			in.State.Restore = nil
+			delete(logs, drill.ModeRecovery)
+			in.State.Recovery = nil
 			in.State.RestoreError = &drill.ErrorInfo{Error: "RestoreMismatch", Cause: "reads back ..."}
-		}, want: []string{"restore failed: RestoreMismatch", "restore: did not run"}},
-		{name: "recovery on the wrong region", change: func(in *drill.ReportInput) {
-			in.State.Recovery.Payload.ServedRegion = "us-west-1"
-		}, want: []string{"recovery: served by us-west-1, want the primary region us-east-1"}},
-		{name: "recovery missing", change: func(in *drill.ReportInput) {
-			in.State.Recovery = nil
-		}, want: []string{"recovery: not observed"}},
-		{name: "every criterion fails", change: func(in *drill.ReportInput) {
-			in.State.Error = &drill.ErrorInfo{Error: "States.Timeout", Cause: ""}
-			in.State.Failover.Payload.ServedRegion = "us-east-1"
-			in.State.Failover.Payload.Cart.Intact = false
-			in.State.Restore.Payload.MatchesPrior = false
-			in.State.Recovery = nil
-		}, want: []string{"error: States.Timeout", "failover: served by us-east-1", "cart: not intact", "restore: the bucket reads back", "recovery: not observed"}},
+		}, want: []string{"restore failed: RestoreMismatch", "restore: did not run", "recovery: not observed"}},
+		{name: "visitors saw errors for 1.2 s", change: func(in *drill.ReportInput, logs report.Logs) {
+			in.State.Config = json.RawMessage(strings.Replace(string(in.State.Config), `"steadySamples":3`, `"steadySamples":3,"maxErrorRunSeconds":1`, 1))
+			logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 8.4, func(t float64) string {
+				switch {
+				case t < 4.9:
+					return "us-east-1"
+				case t < 6.1:
+					return ""
+				}
+				return "us-west-1"
+			})
+		}, want: []string{"maxErrorRatePercent: visitors saw errors", "maxErrorRunSeconds: visitors saw errors for 1.200 s without a good answer (limit 1 s), from 1.055 s after the block (24 errors in a row)"},
+			limits: []string{"maxErrorRatePercent", "maxErrorRunSeconds"}},
+		{name: "slow answers", change: func(in *drill.ReportInput, logs report.Logs) {
+			for _, l := range logs {
+				for i := range l.Samples {
+					l.Samples[i].SentMs -= 4000
+				}
+			}
+		}, want: []string{"maxLatencyP95Ms: visitors waited 4005 ms or more for 5% of answers (p95; limit 3000 ms"}, limits: []string{"maxLatencyP95Ms"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := passing()
-			tc.change(&in)
-			r := report.Build(in, at(12))
+			in, logs := passing()
+			tc.change(&in, logs)
+			r := report.Build(in, logs, at(12))
 			if r.Verdict != drill.Fail {
 				t.Fatalf("verdict %s, want fail", r.Verdict)
 			}
-			if len(r.Reasons) != len(tc.want) {
+			if len(r.Reasons) < len(tc.want) {
 				t.Fatalf("reasons %q, want %d", r.Reasons, len(tc.want))
 			}
 			for i, w := range tc.want {
@@ -167,10 +236,48 @@ func TestBuildVerdicts(t *testing.T) {
 					t.Errorf("reason %d %q does not contain %q", i, r.Reasons[i], w)
 				}
 			}
-			if !strings.HasPrefix(r.Summary, "fail: "+r.Reasons[0]) || strings.Contains(r.Summary, "\n") {
+			for _, l := range tc.limits {
+				if !slices.Contains(r.LimitsFailed, l) {
+					t.Errorf("limits failed %v, want %s", r.LimitsFailed, l)
+				}
+			}
+			if !strings.HasPrefix(r.Summary, "fail: failover ") || !strings.Contains(r.Summary, r.Reasons[0][:20]) || strings.Contains(r.Summary, "\n") {
 				t.Errorf("summary %q", r.Summary)
 			}
 		})
+	}
+}
+
+// A failed run keeps what visitors saw: the failover probe timed out (no payload), but
+// its log is in the ledger, so its errors are counted and the figures reported.
+func TestFailedRunKeepsErrorsAndLatency(t *testing.T) {
+	in, logs := passing()
+	in.State.Failover, in.State.Recovery = nil, nil
+	in.State.Error = &drill.ErrorInfo{Error: "FailoverTimeout", Cause: "error budget spent"}
+	logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 6, switchAt(4.9, "us-east-1", ""))
+	logs[drill.ModeFailover].Ended = drill.EndedErrorBudget
+	delete(logs, drill.ModeRecovery)
+	r := report.Build(in, logs, at(12))
+	if r.UserVisibleErrors != 22 || r.Visitors == nil || r.Visitors.Errors != 22 || r.Visitors.Latency.P95Ms != 5 {
+		t.Errorf("userVisibleErrors %d visitors %+v, want the 22 403s of the failed probe", r.UserVisibleErrors, r.Visitors)
+	}
+	if !slices.Contains(r.LimitsFailed, "errorBudgetPercent") || !strings.Contains(r.Summary, "22 user-visible errors") {
+		t.Errorf("limits %v summary %q", r.LimitsFailed, r.Summary)
+	}
+	if r.Failover.Phases == nil || r.Failover.Phases.Ended != drill.EndedErrorBudget || r.Failover.Stable {
+		t.Errorf("failover %+v", r.Failover)
+	}
+}
+
+// Without logs (a ledger that could not be read) the probes' summaries are used.
+func TestBuildFromSummaries(t *testing.T) {
+	in, logs := passing()
+	full := report.Build(in, logs, at(12))
+	in.State.Failover.Payload.Phases = full.Failover.Phases
+	in.State.Recovery.Payload.Phases = full.Recovery.Phases
+	r := report.Build(in, nil, at(12))
+	if r.Verdict != drill.Pass || r.Failover.Seconds != full.Failover.Seconds || r.Visitors == nil || r.Visitors.Samples != full.Visitors.Samples {
+		t.Errorf("from summaries: %s %v %+v; from logs %v %+v", r.Verdict, r.Failover.Seconds, r.Visitors, full.Failover.Seconds, full.Visitors)
 	}
 }
 
@@ -216,7 +323,7 @@ func TestBuildMissingParts(t *testing.T) {
 		{
 			name: "failed after the block: restore caught",
 			in: func() drill.ReportInput {
-				in := passing()
+				in, _ := passing()
 				in.State.Failover, in.State.Recovery = nil, nil
 				in.State.Error = &drill.ErrorInfo{Error: "FailoverTimeout", Cause: "no failover in 600s"}
 				return in
@@ -232,7 +339,7 @@ func TestBuildMissingParts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := report.Build(tc.in, at(1))
+			r := report.Build(tc.in, nil, at(1))
 			if r.Verdict != drill.Fail || len(r.Reasons) == 0 || !strings.HasPrefix(r.Reasons[0], tc.wantReason) {
 				t.Errorf("verdict %s reasons %q, want first %q", r.Verdict, r.Reasons, tc.wantReason)
 			}
@@ -248,7 +355,7 @@ func TestBuildMissingParts(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t, r)
 			}
-			if _, err := report.HTML(r); err != nil {
+			if _, err := report.HTML(r, nil); err != nil {
 				t.Errorf("HTML: %v", err)
 			}
 		})
@@ -256,16 +363,17 @@ func TestBuildMissingParts(t *testing.T) {
 }
 
 func TestHTMLEscapes(t *testing.T) {
-	in := passing()
+	in, logs := passing()
 	in.State.Error = &drill.ErrorInfo{Error: "<script>alert(1)</script>", Cause: `"><img src=x onerror=alert(2)>`}
 	in.State.Failover.Payload.Cart.Got = []string{"<b>u1</b>"}
+	in.State.Config = json.RawMessage(`{"distribution":"d111.cloudfront.net","primaryBucket":"ui-bucket","secondaryRegion":"<svg onload=x>"}`)
 	in.Execution = "run-<i>a</i>"
-	page, err := report.HTML(report.Build(in, at(12)))
+	page, err := report.HTML(report.Build(in, logs, at(12)), logs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(page)
-	for _, bad := range []string{"<script>", "<img", "<b>u1", "<i>a"} {
+	for _, bad := range []string{"<script>", "<img", "<b>u1", "<i>a", "<svg onload"} {
 		if strings.Contains(s, bad) {
 			t.Errorf("page contains unescaped %q", bad)
 		}
@@ -281,9 +389,14 @@ func TestHandle(t *testing.T) {
 	t.Run("writes json and html", func(t *testing.T) {
 		store := ledgertest.New()
 		h := &report.Handler{Ledger: store.Ledger(), Now: func() time.Time { return at(12) }}
-		r, err := h.Handle(context.Background(), passing())
+		in, logs := passing()
+		putLogs(t, store, logs)
+		r, err := h.Handle(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if r.Verdict != drill.Pass || !r.Failover.Stable || r.Visitors == nil {
+			t.Errorf("report from the ledger's logs: %s %+v", r.Verdict, r.Failover)
 		}
 		var stored drill.Report
 		if err := json.Unmarshal(store.Objects[drill.ReportKey("run-a")].Body, &stored); err != nil {
@@ -292,7 +405,7 @@ func TestHandle(t *testing.T) {
 		if !reflect.DeepEqual(normalize(t, stored), normalize(t, r)) {
 			t.Errorf("stored report differs from the returned one:\n%+v\n%+v", stored, r)
 		}
-		if html := store.Objects[drill.ReportHTMLKey("run-a")]; !strings.Contains(string(html.Body), "pass") || !strings.HasPrefix(html.ContentType, "text/html") {
+		if html := store.Objects[drill.ReportHTMLKey("run-a")]; !strings.Contains(string(html.Body), "pass") || !strings.Contains(string(html.Body), "<svg") || !strings.HasPrefix(html.ContentType, "text/html") {
 			t.Errorf("html object %q (%s)", html.Body, html.ContentType)
 		}
 	})
@@ -300,7 +413,8 @@ func TestHandle(t *testing.T) {
 		store := ledgertest.New()
 		store.PutErr = func(string, *s3.PutObjectInput) error { return pabtest.APIError("PutObject", 503, "SlowDown") }
 		h := &report.Handler{Ledger: store.Ledger()}
-		_, err := h.Handle(context.Background(), passing())
+		in, _ := passing()
+		_, err := h.Handle(context.Background(), in)
 		if got := drill.ErrorName(drill.Classify(err)); got != "Transient" {
 			t.Errorf("err %v classified %s", err, got)
 		}
@@ -313,6 +427,16 @@ func TestHandle(t *testing.T) {
 			t.Errorf("err %v (%s), calls %q", err, got, store.Calls)
 		}
 	})
+}
+
+// putLogs stores the sample logs in the fake ledger, as the probe does.
+func putLogs(t *testing.T, store *ledgertest.Store, logs report.Logs) {
+	t.Helper()
+	for _, l := range logs {
+		if _, err := store.Ledger().PutSamples(context.Background(), *l); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // normalize round-trips r through JSON so times compare structurally.
@@ -333,7 +457,9 @@ func TestHandlerWritesEMFMetrics(t *testing.T) {
 	store := ledgertest.New()
 	var out bytes.Buffer
 	h := &report.Handler{Ledger: store.Ledger(), Now: func() time.Time { return at(20) }, Metrics: &out}
-	r, err := h.Handle(context.Background(), passing())
+	in, logs := passing()
+	putLogs(t, store, logs)
+	r, err := h.Handle(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +482,7 @@ func TestHandlerWritesEMFMetrics(t *testing.T) {
 		t.Fatalf("not one JSON line: %v\n%s", err, out.String())
 	}
 	m := doc.AWS.CloudWatchMetrics
-	if len(m) != 1 || m[0].Namespace != report.MetricsNamespace || len(m[0].Metrics) != 5 || doc.AWS.Timestamp != at(20).UnixMilli() {
+	if len(m) != 1 || m[0].Namespace != report.MetricsNamespace || len(m[0].Metrics) != 8 || doc.AWS.Timestamp != at(20).UnixMilli() {
 		t.Fatalf("EMF metadata %+v", doc.AWS)
 	}
 	for _, name := range m[0].Dimensions[0] {
@@ -383,9 +509,9 @@ func TestEMFLeavesOutWhatWasNotMeasured(t *testing.T) {
 
 // A restore that did not finish is a metric an alarm watches, and the report names it.
 func TestRestoreFailedIsAMetricAndNamed(t *testing.T) {
-	in := passing()
+	in, logs := passing()
 	in.State.RestoreError = &drill.ErrorInfo{Error: "BucketChangedDuringDrill", Cause: `{"errorMessage":"bucket changed"}`}
-	r := report.Build(in, at(20))
+	r := report.Build(in, logs, at(20))
 	if r.RestoreError == nil || r.RestoreError.Error != "BucketChangedDuringDrill" || r.Verdict != drill.Fail {
 		t.Errorf("report %+v", r)
 	}

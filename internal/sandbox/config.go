@@ -12,6 +12,7 @@ import (
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/sandbox/cloudfront"
+	"github.com/unishop/failover-drill/internal/sandbox/s3website"
 )
 
 // Config configures a sandbox. Zero values take the defaults documented per field.
@@ -29,6 +30,23 @@ type Config struct {
 	// PropagationDelay is the time from a PAB change being accepted to the website
 	// reflecting it; default 1s. Zero takes the default; use 1ns for "at once".
 	PropagationDelay time.Duration
+	// PropagationFlap makes propagation flap after PropagationDelay: for this long each
+	// request sees the change only with a probability rising linearly from FlapFrom
+	// (0..1) to 1. Zero: every request sees it at PropagationDelay.
+	PropagationFlap time.Duration
+	FlapFrom        float64
+	// PrimaryOutage is how the primary website answers while blocked: "forbidden"
+	// (403 AccessDenied, what Block Public Access does; the default), "hang" (accepts,
+	// never answers: the edge waits its response timeout) or "blackhole" (connections
+	// never complete: the edge spends its connection attempts).
+	PrimaryOutage string
+	// PrimaryLatency and SecondaryLatency delay every answer of that website.
+	PrimaryLatency, SecondaryLatency time.Duration
+	// SecondaryFailPercent of the secondary website's answers are 503 SlowDown (0..100).
+	SecondaryFailPercent int
+	// EdgeServers is how many CloudFront edge servers, sharing no state, answer the
+	// distribution's requests (1..16, default 1).
+	EdgeServers int
 	// ReplicationLag is how long a shop write takes to reach the other region's
 	// store; default 200ms. Zero takes the default.
 	ReplicationLag time.Duration
@@ -106,6 +124,12 @@ func (c Config) withDefaults() Config {
 	defDur(&c.ReplicationLag, DefaultReplicationLag)
 	defDur(&c.OriginConnectTimeout, DefaultOriginConnectTimeout)
 	defDur(&c.OriginResponseTimeout, DefaultOriginResponseTimeout)
+	if c.PrimaryOutage == "" {
+		c.PrimaryOutage = s3website.OutageForbidden
+	}
+	if c.EdgeServers == 0 {
+		c.EdgeServers = 1
+	}
 	if c.OriginConnectAttempts == 0 {
 		c.OriginConnectAttempts = DefaultOriginConnectAttempts
 	}
@@ -165,6 +189,7 @@ func (c Config) validate() error {
 	}{
 		{"PropagationDelay", c.PropagationDelay}, {"ReplicationLag", c.ReplicationLag},
 		{"OriginConnectTimeout", c.OriginConnectTimeout}, {"OriginResponseTimeout", c.OriginResponseTimeout},
+		{"PropagationFlap", c.PropagationFlap}, {"PrimaryLatency", c.PrimaryLatency}, {"SecondaryLatency", c.SecondaryLatency},
 	} {
 		if f.v < 0 {
 			p = append(p, fmt.Sprintf("%s: %s is negative", f.name, f.v))
@@ -177,6 +202,18 @@ func (c Config) validate() error {
 		if !slices.Contains(AllFailoverCodes, code) {
 			p = append(p, fmt.Sprintf("FailoverCodes: %d is not one of %v", code, AllFailoverCodes))
 		}
+	}
+	if c.FlapFrom < 0 || c.FlapFrom >= 1 {
+		p = append(p, fmt.Sprintf("FlapFrom: %v is outside 0 (no request sees the change at first) to below 1", c.FlapFrom))
+	}
+	if !slices.Contains(s3website.Outages, c.PrimaryOutage) {
+		p = append(p, fmt.Sprintf("PrimaryOutage: %q is not one of %v", c.PrimaryOutage, s3website.Outages))
+	}
+	if c.SecondaryFailPercent < 0 || c.SecondaryFailPercent > 100 {
+		p = append(p, fmt.Sprintf("SecondaryFailPercent: %d is outside 0..100", c.SecondaryFailPercent))
+	}
+	if c.EdgeServers < 1 || c.EdgeServers > 16 {
+		p = append(p, fmt.Sprintf("EdgeServers: %d is outside 1..16", c.EdgeServers))
 	}
 	if c.Unicorns < 1 || c.Unicorns > 1000 {
 		p = append(p, fmt.Sprintf("Unicorns: %d is outside 1..1000", c.Unicorns))

@@ -4,7 +4,7 @@
 //
 //	s3          Amazon S3's REST API, one endpoint per region (Block Public Access, objects)
 //	s3website   each UI bucket's S3 website endpoint (the CloudFront origins)
-//	cloudfront  the distribution's edge with its origin group
+//	cloudfront  the distribution's edge servers with their origin group
 //	shopapi     the shop's API Gateway stages and their replicated data
 //	sfn         Step Functions' API for the executions the local runner ran
 //	s3control   the account-level Block Public Access (S3 Control)
@@ -20,15 +20,21 @@
 // package comment lists what it models and what it does not model yet.
 //
 // `drill local` and the integration tests drive the replica with the real aws-sdk-go-v2
-// S3 client (awsconf.SandboxFactory) and plain HTTP, and compare what the drill measured
-// against its ground truth (PABChanges, EdgeLog).
+// S3 client (awsconf.SandboxFactory) and plain HTTP. The sandbox records when its S3
+// accepted each change (PABChanges) and what its edge did (EdgeLog, evidence); what
+// visitors saw is the truth an independent visitor of internal/local measures. Config
+// can make the replica messy: flapping propagation, a primary that hangs or is
+// black-holed while blocked, slow origins, a secondary failing a share of requests,
+// several edge servers.
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"time"
 
@@ -78,7 +84,7 @@ type Sandbox struct {
 	sfn                *sfn.Service
 	sfnServer          *loopback.Server
 	shop               *shopapi.Shop
-	edge               *cloudfront.Edge
+	edge               *cloudfront.Fleet
 	edgeServer         *loopback.Server
 	primary, secondary *site
 	control            controlPlane
@@ -121,12 +127,13 @@ func Start(cfg Config) (*Sandbox, error) {
 		s.secondary, err = s.startSite(cfg.SecondaryRegion, cfg.SecondaryBucket)
 	}
 	if err == nil {
-		s.edge = cloudfront.NewEdge(cloudfront.Options{
+		s.edge = cloudfront.NewFleet(cloudfront.Options{
 			PrimaryURL: s.primary.web.URL(), SecondaryURL: s.secondary.web.URL(),
 			ConnectAttempts: cfg.OriginConnectAttempts, ConnectTimeout: cfg.OriginConnectTimeout,
 			ResponseTimeout: cfg.OriginResponseTimeout, FailoverCodes: cfg.FailoverCodes, Logger: cfg.Logger,
 			Behaviors: behaviors(cfg),
-		})
+			Dial:      s.dialOrigin,
+		}, cfg.EdgeServers)
 		s.edgeServer, err = loopback.Start(s.edge)
 	}
 	if err == nil {
@@ -152,14 +159,22 @@ func Start(cfg Config) (*Sandbox, error) {
 
 func (s *Sandbox) startSite(region, bucket string) (*site, error) {
 	st := &site{name: region, bucket: bucket}
-	st.website = s3website.New(s3website.Options{
+	opt := s3website.Options{
 		Region: region, Bucket: bucket,
 		Object:                     func(key string) (s3wire.Object, bool) { return s.s3.Object(bucket, key) },
 		PublicAccessBlockAt:        func(t time.Time) *drill.PublicAccessBlock { return s.s3.PublicAccessBlockAt(bucket, t) },
 		AccountPublicAccessBlockAt: s.accountPABAt,
 		PropagationDelay:           s.cfg.PropagationDelay,
+		PropagationFlap:            s.cfg.PropagationFlap,
+		FlapFrom:                   s.cfg.FlapFrom,
 		Logger:                     s.cfg.Logger,
-	})
+	}
+	if region == s.cfg.PrimaryRegion {
+		opt.Outage, opt.Latency = s.cfg.PrimaryOutage, s.cfg.PrimaryLatency
+	} else {
+		opt.Latency, opt.FailPercent = s.cfg.SecondaryLatency, s.cfg.SecondaryFailPercent
+	}
+	st.website = s3website.New(opt)
 	var err error
 	if st.s3, err = loopback.Start(s.s3.Handler(region)); err != nil {
 		return st, err
@@ -172,6 +187,18 @@ func (s *Sandbox) startSite(region, bucket string) (*site, error) {
 	}
 	st.apiURL = st.api.URL() + apiStage
 	return st, nil
+}
+
+// dialOrigin is the network between the edge and the origins: a connection attempt to
+// a black-holed website never completes (the edge's connection timeout ends it).
+func (s *Sandbox) dialOrigin(ctx context.Context, network, addr string) (net.Conn, error) {
+	for _, st := range []*site{s.primary, s.secondary} {
+		if st != nil && st.web != nil && st.web.Addr() == addr && st.website.Refuses(time.Now()) {
+			<-ctx.Done()
+			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+		}
+	}
+	return (&net.Dialer{}).DialContext(ctx, network, addr)
 }
 
 // s3Endpoint is region's S3 endpoint host, for S3's PermanentRedirect.

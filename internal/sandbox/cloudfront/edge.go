@@ -15,8 +15,16 @@
 //
 //   - no stickiness: every request tries the primary first;
 //
-//   - a log of every answered request with the origin that served it and each attempt,
-//     which is the sandbox's ground truth for failover timing.
+//   - several edge servers that share no state (Fleet): each request reaches one at
+//     random, each has its own connections to the origins, its own counters, log and
+//     cache, and names itself in X-Amz-Cf-Pop;
+//
+//   - the network to the origins as the sandbox gives it (Options.Dial), so an origin
+//     can be black-holed: a connection attempt that never completes;
+//
+//   - a log of every answered request with the origin that served it and each attempt:
+//     evidence of what the edge did (the sandbox's truth about visitors comes from an
+//     independent visitor, not from this log);
 //
 //   - caching per cache behaviour (Behavior, path patterns as CloudFront matches them):
 //     the default behaviour is CachingDisabled; a behaviour whose policy has a TTL
@@ -25,15 +33,15 @@
 //     is blocked, as CloudFront does;
 //
 //   - the control API's GetDistributionConfig and GetDistribution (Control), in
-//     CloudFront's REST-XML with an ETag, describing this very edge: its origin group,
-//     failover codes, origin timeouts and cache behaviours; with the sandbox's IAM, a
-//     caller whose policy does not allow the action on the distribution is denied.
+//     CloudFront's REST-XML with an ETag, describing this very distribution: its origin
+//     group, failover codes, origin timeouts and cache behaviours; with the sandbox's
+//     IAM, a caller whose policy does not allow the action on the distribution is denied.
 //
-// It does not model yet: several edge locations that do not share state (one cache
-// here), caching of error answers, cache policies beyond TTL and the query string
-// (headers, cookies), invalidations, keep-alive connections to origins, origin request
-// policies, the slower origin keep-alive and read timeouts of a real distribution,
-// and configuration changes taking minutes to deploy.
+// It does not model yet: caching of error answers, cache policies beyond TTL and the
+// query string (headers, cookies), invalidations, keep-alive connections to origins,
+// origin request policies, a response timeout that retries the origin before failing
+// over, the slower origin keep-alive and read timeouts of a real distribution, and
+// configuration changes taking minutes to deploy.
 package cloudfront
 
 import (
@@ -70,6 +78,7 @@ type Record struct {
 	Path   string // without the query string
 	Origin string // "primary" | "secondary" | "" when the edge generated the answer
 	Status int
+	Pop    string // the edge server that answered
 	// Tried is ["cache:hit"] for an answer from the cache (Origin is then the origin
 	// that served the stored object), else each origin attempt as "<origin>:<status>" or "<origin>:unreachable"
 	// (no connection after all attempts), "<origin>:timeout" (response timeout) or
@@ -91,6 +100,10 @@ type Options struct {
 	// Behaviors are the path-specific cache behaviours, in order; every path not
 	// matched takes the default behaviour (CachingDisabled). All target the group.
 	Behaviors []Behavior
+	// Dial is the network to the origins; nil dials directly.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Pop names this edge server in X-Amz-Cf-Pop; default LOCAL1-SANDBOX.
+	Pop string
 	// Logger receives a debug line per request; nil discards.
 	Logger *slog.Logger
 }
@@ -128,6 +141,9 @@ func NewEdge(opt Options) *Edge {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opt.Pop == "" {
+		opt.Pop = "LOCAL1-SANDBOX"
 	}
 	e := &Edge{opt: opt, log: log, dials: map[string]int{}}
 	e.transport = e.newOriginTransport()
@@ -173,7 +189,10 @@ func (e *connectError) Unwrap() error { return e.err }
 // ConnectTimeout and made ConnectAttempts times; no keep-alive, so every request
 // connects afresh (an origin taken down is noticed at once).
 func (e *Edge) newOriginTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: e.opt.ConnectTimeout}
+	dial := e.opt.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -182,7 +201,9 @@ func (e *Edge) newOriginTransport() *http.Transport {
 				e.mu.Lock()
 				e.dials[addr]++
 				e.mu.Unlock()
-				conn, err := dialer.DialContext(ctx, network, addr)
+				actx, cancel := context.WithTimeout(ctx, e.opt.ConnectTimeout)
+				conn, err := dial(actx, network, addr)
+				cancel()
 				if err == nil {
 					return conn, nil
 				}
@@ -340,10 +361,10 @@ func (e *Edge) write(w http.ResponseWriter, r *http.Request, origin string, stat
 		h.Set("X-Cache", "Miss from cloudfront")
 	}
 	h.Set("Via", "1.1 sandbox.cloudfront.net (CloudFront)")
-	h.Set("X-Amz-Cf-Pop", "LOCAL1-SANDBOX")
+	h.Set("X-Amz-Cf-Pop", e.opt.Pop)
 	h.Set("X-Amz-Cf-Id", newID())
 
-	rec := Record{At: time.Now(), Method: r.Method, Path: r.URL.Path, Origin: origin, Status: status, Tried: tried}
+	rec := Record{At: time.Now(), Method: r.Method, Path: r.URL.Path, Origin: origin, Status: status, Tried: tried, Pop: e.opt.Pop}
 	e.mu.Lock()
 	e.records = append(e.records, rec)
 	e.mu.Unlock()

@@ -1,0 +1,275 @@
+package drill
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// ---- what visitors saw: samples and the figures built from them (internal/measure) ----
+
+// Sample is one request made through the distribution the way a visitor's browser
+// makes it. A visitor's experience is judged when the answer arrived (At), not when
+// the request was sent.
+type Sample struct {
+	SentAt time.Time `json:"sentAt"`
+	// At is when the answer arrived, when the request timed out, or, for an Unanswered
+	// sample, when the probe stopped waiting for it.
+	At     time.Time `json:"at"`
+	Path   string    `json:"path"`
+	Status int       `json:"status"`           // 0: no HTTP answer (Error says why)
+	Region string    `json:"region,omitempty"` // the region config.json named (2xx answers only)
+	Cache  string    `json:"cache,omitempty"`  // X-Cache, to spot cache hits
+	Pop    string    `json:"pop,omitempty"`    // X-Amz-Cf-Pop: the edge location that answered
+	Error  string    `json:"error,omitempty"`  // no HTTP answer: ErrTimeout or the transport error
+	// Unanswered: still in flight when the probe stopped; it has no outcome and counts
+	// neither as an error nor as served.
+	Unanswered bool `json:"unanswered,omitempty"`
+}
+
+// ErrTimeout is Sample.Error for a request the probe gave up on after its request
+// timeout: a visitor would have given up too, so it is an error.
+const ErrTimeout = "timeout"
+
+// Latency is how long the visitor waited.
+func (s Sample) Latency() time.Duration { return s.At.Sub(s.SentAt) }
+
+// Answered: the sample has an outcome (an answer, a timeout or a transport error).
+func (s Sample) Answered() bool { return !s.Unanswered }
+
+// OK: a 2xx answer.
+func (s Sample) OK() bool {
+	return !s.Unanswered && s.Error == "" && s.Status >= 200 && s.Status < 300
+}
+
+// IsError: an answered sample a visitor saw fail: not 2xx, a timeout or no answer.
+func (s Sample) IsError() bool { return !s.Unanswered && !s.OK() }
+
+// Outcome names an error sample's outcome for counting: the status, "timeout" or
+// "transport".
+func (s Sample) Outcome() string {
+	switch {
+	case s.Error == ErrTimeout:
+		return "timeout"
+	case s.Error != "":
+		return "transport"
+	}
+	return fmt.Sprint(s.Status)
+}
+
+// SampleLog is every sample of one probe mode, stored in the ledger at
+// SamplesKey(execution, mode): the report's figures and its picture are built from it.
+// Times are milliseconds from Start, to keep a long log small.
+type SampleLog struct {
+	Execution string     `json:"execution"`
+	Mode      string     `json:"mode"`
+	Since     *time.Time `json:"since,omitempty"` // the block (failover) or the restore (recovery)
+	Start     time.Time  `json:"start"`
+	End       time.Time  `json:"end"`
+	// Want is the region the mode waits for; Old the one it expects to leave.
+	Want string `json:"want"`
+	Old  string `json:"old,omitempty"`
+	// ConfigIntervalMs and PageIntervalMs are the sampling intervals of config.json and
+	// of the page; RequestTimeoutMs is when the probe gives up on one request.
+	ConfigIntervalMs float64 `json:"configIntervalMs"`
+	PageIntervalMs   float64 `json:"pageIntervalMs"`
+	RequestTimeoutMs float64 `json:"requestTimeoutMs"`
+	// Skipped counts ticks not sent because MaxInFlight requests were still unanswered.
+	Skipped int `json:"skipped"`
+	// Ended says why the probe stopped: stable, timeout, error-budget, deadline, stopped.
+	Ended   string      `json:"ended"`
+	Samples []LogSample `json:"samples"`
+}
+
+// LogSample is a Sample in a SampleLog.
+type LogSample struct {
+	SentMs     float64 `json:"sentMs"`
+	AtMs       float64 `json:"atMs"`
+	Path       string  `json:"path"`
+	Status     int     `json:"status"`
+	Region     string  `json:"region,omitempty"`
+	Cache      string  `json:"cache,omitempty"`
+	Pop        string  `json:"pop,omitempty"`
+	Error      string  `json:"error,omitempty"`
+	Unanswered bool    `json:"unanswered,omitempty"`
+}
+
+// Ends of a probe mode (SampleLog.Ended, Phases.Ended).
+const (
+	EndedStable      = "stable"       // the wanted region served stably (or steadily)
+	EndedTimeout     = "timeout"      // failoverTimeoutSeconds (or the steady budget) ran out
+	EndedErrorBudget = "error-budget" // visitors saw too many errors
+	EndedDeadline    = "deadline"     // the Lambda invocation was about to end
+	EndedStopped     = "stopped"      // the invocation was cancelled
+)
+
+// NewSampleLog packs samples (any order) into a log starting at start.
+func NewSampleLog(start time.Time, samples []Sample) SampleLog {
+	l := SampleLog{Start: start, Samples: make([]LogSample, len(samples))}
+	ms := func(t time.Time) float64 { return float64(t.Sub(start).Microseconds()) / 1000 }
+	for i, s := range samples {
+		l.Samples[i] = LogSample{SentMs: ms(s.SentAt), AtMs: ms(s.At), Path: s.Path, Status: s.Status, Region: s.Region,
+			Cache: s.Cache, Pop: s.Pop, Error: s.Error, Unanswered: s.Unanswered}
+	}
+	return l
+}
+
+// Unpack returns the log's samples with absolute times.
+func (l SampleLog) Unpack() []Sample {
+	out := make([]Sample, len(l.Samples))
+	at := func(ms float64) time.Time { return l.Start.Add(time.Duration(math.Round(ms*1000)) * time.Microsecond) }
+	for i, s := range l.Samples {
+		out[i] = Sample{SentAt: at(s.SentMs), At: at(s.AtMs), Path: s.Path, Status: s.Status, Region: s.Region,
+			Cache: s.Cache, Pop: s.Pop, Error: s.Error, Unanswered: s.Unanswered}
+	}
+	return out
+}
+
+// SamplesKey is where a probe mode's SampleLog lives in the ledger.
+func SamplesKey(execution, mode string) string {
+	return "runs/" + execution + "/samples-" + mode + ".json"
+}
+
+// SamplesKeyPattern is the only ledger key pattern the probe may write (its IAM grant).
+const SamplesKeyPattern = "runs/*/samples-*.json"
+
+// Moment is a figure on the time axis: when the probe saw something, in seconds since
+// the block (failover) or the restore (recovery), with its bound: LoSeconds is when
+// the probe's sample before it was sent, HiSeconds when its sample at or after it was
+// answered plus the longest wait around it; when the switch was mixed both are widened
+// by Phases.SpreadSeconds, and LoSeconds never reaches before 0 (see the README,
+// "What the figures mean").
+type Moment struct {
+	At        time.Time `json:"at"`
+	Seconds   float64   `json:"seconds"`
+	LoSeconds float64   `json:"loSeconds"`
+	HiSeconds float64   `json:"hiSeconds"`
+}
+
+// Run is the longest stretch of errors without a good answer between them.
+type Run struct {
+	From    Moment  `json:"from"`    // its first error
+	Seconds float64 `json:"seconds"` // from its first error to the next good answer (or the last sample)
+	// LoSeconds is the first to the last error; HiSeconds the good answer before it to
+	// the good answer after it.
+	LoSeconds float64 `json:"loSeconds"`
+	HiSeconds float64 `json:"hiSeconds"`
+	Samples   int     `json:"samples"`
+}
+
+// LatencyStats are the times visitors waited, nearest-rank percentiles.
+type LatencyStats struct {
+	Samples int     `json:"samples"`
+	P50Ms   float64 `json:"p50Ms"`
+	P95Ms   float64 `json:"p95Ms"`
+	MaxMs   float64 `json:"maxMs"`
+}
+
+// VisitorStats is what visitors saw over a span: errors (an answer that was not 2xx,
+// a timeout, no answer) and slow answers (2xx, but slower than maxLatencyP95Ms) are
+// counted apart.
+type VisitorStats struct {
+	Samples int `json:"samples"` // answered samples
+	Errors  int `json:"errors"`
+	// ErrorRatePercent is time-weighted: the share of the span in which the latest
+	// answer a visitor got was an error.
+	ErrorRatePercent float64        `json:"errorRatePercent"`
+	Outcomes         map[string]int `json:"outcomes,omitempty"` // errors by status, "timeout", "transport"
+	FirstError       *Moment        `json:"firstError,omitempty"`
+	LastError        *Moment        `json:"lastError,omitempty"`
+	LongestErrorRun  *Run           `json:"longestErrorRun,omitempty"`
+	Slow             int            `json:"slow"`
+	Latency          LatencyStats   `json:"latency"`
+	CacheHits        int            `json:"cacheHits"`
+}
+
+// Mixed is the stretch in which both origins answered: from the new origin's first
+// answer to the old origin's last.
+type Mixed struct {
+	FromSeconds     float64 `json:"fromSeconds"`
+	ToSeconds       float64 `json:"toSeconds"`
+	OldSharePercent float64 `json:"oldSharePercent"` // of config.json samples in it
+	Samples         int     `json:"samples"`
+}
+
+// Window is the share of config.json samples each origin served in one stable window.
+type Window struct {
+	FromSeconds     float64 `json:"fromSeconds"`
+	Samples         int     `json:"samples"`
+	NewPercent      float64 `json:"newPercent"`
+	OldPercent      float64 `json:"oldPercent"`
+	ErrorPercent    float64 `json:"errorPercent"`
+	CacheHitPercent float64 `json:"cacheHitPercent,omitempty"`
+}
+
+// PhaseLatency is latency before the new origin's first answer, during the switch
+// (until the stable time) and after it.
+type PhaseLatency struct {
+	Before LatencyStats `json:"before"`
+	During LatencyStats `json:"during"`
+	After  LatencyStats `json:"after"`
+}
+
+// Phases are the figures of one probe mode. For failover and recovery: when the new
+// origin first answered, when the old one last did, when the switch became stable,
+// the mixed stretch between, and what visitors saw.
+type Phases struct {
+	Mode  string    `json:"mode"`
+	Since time.Time `json:"since"`
+	From  string    `json:"from,omitempty"` // the old origin's region
+	To    string    `json:"to"`             // the new origin's region
+	Ended string    `json:"ended"`
+	// FirstNew and LastOld are absent when never seen.
+	FirstNew *Moment `json:"firstNew,omitempty"`
+	LastOld  *Moment `json:"lastOld,omitempty"`
+	// Stable is absent when the switch never became stable.
+	Stable *Moment `json:"stable,omitempty"`
+	Mixed  *Mixed  `json:"mixed,omitempty"`
+	// SpreadSeconds widens every bound of a mixed switch: the mixed stretch plus one
+	// stable window. 0 for a clean switch.
+	SpreadSeconds       float64 `json:"spreadSeconds"`
+	StableSharePercent  int     `json:"stableSharePercent"`
+	StableWindowSeconds int     `json:"stableWindowSeconds"`
+	ConfigIntervalMs    float64 `json:"configIntervalMs"`
+	// WindowSamples is how many config.json samples one stable window holds at that
+	// interval; UnseenSharePercent the old origin's share that could hide in one window
+	// without a single sample showing it (95% confidence).
+	WindowSamples      int     `json:"windowSamples"`
+	UnseenSharePercent float64 `json:"unseenSharePercent"`
+	// LastWindow is the last stable window of the log: what the probe saw when it stopped.
+	LastWindow *Window      `json:"lastWindow,omitempty"`
+	Visitors   VisitorStats `json:"visitors"`
+	Latency    PhaseLatency `json:"latency"`
+	Unanswered int          `json:"unanswered"`
+	Skipped    int          `json:"skipped"`
+}
+
+// OriginSettings are how long the distribution's edge tries an origin before it fails
+// over. A visitor's request may wait ConnectionAttempts × ConnectionTimeout +
+// ResponseTimeout for the primary before the secondary is even asked, so the probe's
+// request timeout is derived from them. The JSON names are those the readiness check
+// reports for the distribution; absent, CloudFront's documented defaults apply.
+type OriginSettings struct {
+	ConnectionAttempts       int    `json:"connectionAttempts"`
+	ConnectionTimeoutSeconds int    `json:"connectionTimeoutSeconds"`
+	ResponseTimeoutSeconds   int    `json:"responseTimeoutSeconds"`
+	Source                   string `json:"source,omitempty"`
+}
+
+// CloudFrontOriginDefaults: 3 connection attempts of 10 s each, 30 s response timeout.
+var CloudFrontOriginDefaults = OriginSettings{ConnectionAttempts: 3, ConnectionTimeoutSeconds: 10, ResponseTimeoutSeconds: 30, Source: "cloudfront-defaults"}
+
+// Validate names every bad field (CloudFront's own ranges; the response timeout may be
+// raised by quota beyond its 120 s console maximum).
+func (o OriginSettings) Validate() []string {
+	var p []string
+	p = appendRange(p, "origin.connectionAttempts", o.ConnectionAttempts, 1, 3)
+	p = appendRange(p, "origin.connectionTimeoutSeconds", o.ConnectionTimeoutSeconds, 1, 10)
+	p = appendRange(p, "origin.responseTimeoutSeconds", o.ResponseTimeoutSeconds, 1, 600)
+	return p
+}
+
+// EdgeWait is the longest the edge may spend on the primary before it asks the secondary.
+func (o OriginSettings) EdgeWait() time.Duration {
+	return time.Duration(o.ConnectionAttempts*o.ConnectionTimeoutSeconds+o.ResponseTimeoutSeconds) * time.Second
+}

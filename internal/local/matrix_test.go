@@ -1,0 +1,376 @@
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/measure/confidence"
+	"github.com/unishop/failover-drill/internal/sandbox"
+)
+
+// scenario is one kind of messy failover, shortened but realistic in shape.
+type scenario struct {
+	name  string
+	sb    sandbox.Config
+	input map[string]any // over matrixInput
+	// verdict is what a person reading the visitor's log would say; limits the limits
+	// they would name (the drill must name at least these, and only visitor limits
+	// or the ones a failed switch implies).
+	verdict string
+	limits  []string
+}
+
+// matrixInput: 1 s stable windows of 95% (config.json every 13.5 ms), the page every
+// 50 ms, a 20 s timeout per switch, an error budget of 10% of 2 s.
+var matrixInput = map[string]any{"probeIntervalMs": 50, "steadySamples": 3, "failoverTimeoutSeconds": 20,
+	"stableWindowSeconds": 1, "stableSharePercent": 95, "errorBudgetSeconds": 2, "errorBudgetPercent": 10}
+
+var scenarios = []scenario{
+	{name: "clean", verdict: drill.Pass},
+	{name: "flapping, old origin's share high", sb: sandbox.Config{PropagationFlap: 3 * time.Second, FlapFrom: 0}, verdict: drill.Pass},
+	{name: "flapping, old origin's share middle", sb: sandbox.Config{PropagationFlap: 3 * time.Second, FlapFrom: 0.4}, verdict: drill.Pass},
+	{name: "flapping, old origin's share low", sb: sandbox.Config{PropagationFlap: 3 * time.Second, FlapFrom: 0.7}, verdict: drill.Pass},
+	// The blocked primary is black-holed: the edge spends 3 × 150 ms on it per request.
+	{name: "slow primary", sb: sandbox.Config{PrimaryOutage: "blackhole", OriginConnectTimeout: 150 * time.Millisecond},
+		input: map[string]any{"maxLatencyP95Ms": 300}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
+	// The blocked primary hangs: the edge fails over after its 10.5 s response timeout,
+	// longer than any probe timeout used to be. Pages load, slowly: no error.
+	{name: "failover slower than 10 s", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 10500 * time.Millisecond},
+		input: map[string]any{"stableWindowSeconds": 2, "probeIntervalMs": 250, "failoverTimeoutSeconds": 40}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
+	// A secondary broken before the drill is refused by readiness (TestReadinessChecksFail,
+	// "secondary down"); without a distributionId its check is skipped, so these two
+	// measure what visitors would see if the drill went ahead.
+	{name: "partly broken secondary", sb: sandbox.Config{SecondaryFailPercent: 20}, input: map[string]any{"distributionId": ""},
+		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
+	{name: "both origins down", sb: sandbox.Config{SecondaryFailPercent: 100}, input: map[string]any{"distributionId": ""},
+		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
+}
+
+// TestScenarioMatrix runs the whole drill in the sandbox for each scenario, with an
+// independent visitor sampling config.json every 10 ms, and checks that the verdict is
+// the one a person reading the visitor's log would give and that every figure the
+// drill reports agrees with the visitor's within the drill's stated bounds. The
+// visitor's figures are computed here, by a plain reading of the definitions, not by
+// internal/measure. The scenarios run in parallel.
+func TestScenarioMatrix(t *testing.T) {
+	// Four at a time: the longest scenario (37 s) takes as long as the rest together,
+	// and a machine running them all at once starves the visitor it measures against.
+	slots := make(chan struct{}, 4)
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			cfgSB := sc.sb
+			cfgSB.PropagationDelay, cfgSB.ReplicationLag = 300*time.Millisecond, 50*time.Millisecond
+			env, err := local.Start(cfgSB, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { env.Close() })
+			in := map[string]any{}
+			for k, v := range matrixInput {
+				in[k] = v
+			}
+			for k, v := range sc.input {
+				in[k] = v
+			}
+			raw, _ := json.Marshal(in)
+			out, err := env.Run(context.Background(), local.RunOptions{Input: raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := out.Report
+			cfg := drill.Defaults
+			_ = json.Unmarshal(raw, &cfg)
+			cfg.PrimaryRegion, cfg.SecondaryRegion = env.Sandbox.Config().PrimaryRegion, env.Sandbox.Config().SecondaryRegion
+			t.Logf("%s: %s", rep.Verdict, rep.Summary)
+			assertRestored(t, env, nil)
+
+			blockAt, restoreAt := acceptedChanges(t, env)
+			visitor := out.Visitor
+			var spans [][2]time.Time // what the drill watched: each probe mode's log
+			for _, mode := range []string{drill.ModeFailover, drill.ModeRecovery} {
+				if l := out.Logs[mode]; l != nil {
+					spans = append(spans, [2]time.Time{l.Start, l.End})
+				}
+			}
+			person := judge(visitor, cfg, blockAt, restoreAt, env.Sandbox.Config().PropagationDelay, spans)
+			t.Logf("the visitor's log: %s", person)
+
+			// The verdict and the limits a person would name.
+			if rep.Verdict != sc.verdict || person.verdict != sc.verdict {
+				t.Errorf("drill says %s, the visitor's log says %s, want %s", rep.Verdict, person.verdict, sc.verdict)
+			}
+			for _, l := range sc.limits {
+				if !slices.Contains(rep.LimitsFailed, l) || !slices.Contains(person.limits, l) {
+					t.Errorf("limit %s: named by the drill %v, by the visitor's log %v", l, rep.LimitsFailed, person.limits)
+				}
+			}
+			for _, l := range rep.LimitsFailed {
+				switch l {
+				case "failoverTimeoutSeconds", "errorBudgetPercent":
+					if person.failoverStable && person.recoveryStable {
+						t.Errorf("drill names %s, but the visitor saw both switches become stable", l)
+					}
+				default:
+					if !slices.Contains(person.limits, l) {
+						t.Errorf("drill names %s, the visitor's log does not (%v)", l, person.limits)
+					}
+				}
+			}
+			// Errors: counted on every ending, at the rate the visitor saw.
+			if (rep.UserVisibleErrors == 0) != (person.errors == 0) {
+				t.Errorf("drill counted %d user-visible errors, the visitor saw %d", rep.UserVisibleErrors, person.errors)
+			}
+			if v := rep.Visitors; v != nil && person.watched > 0 && v.Samples > 0 {
+				// The share of answers that were errors over the spans the drill watched;
+				// two samplers differ by chance.
+				share := 100 * float64(v.Errors) / float64(v.Samples)
+				tol := 4*math.Sqrt(person.watchedErrorRate*(100-person.watchedErrorRate)/float64(v.Samples)) + 3
+				if math.Abs(share-person.watchedErrorRate) > tol {
+					t.Errorf("%.2f%% of the drill's answers were errors, %.2f%% of the visitor's over the same spans (tolerance %.2f)", share, person.watchedErrorRate, tol)
+				}
+			}
+			// Every phase the drill reports agrees with the visitor within its bound.
+			slack := local.DefaultVisitorInterval + 5*time.Millisecond
+			// A visitor's sample says what served it at some moment between sending and
+			// its answer: it agrees with a bound that this stretch meets.
+			check := func(name string, got *drill.Moment, want, wantSent time.Time, ok bool) {
+				switch {
+				case got == nil && !ok:
+				case got == nil || !ok:
+					t.Errorf("%s: drill %+v, visitor %v (seen: %v)", name, got, want, ok)
+				default:
+					lo := got.At.Add(-seconds(got.Seconds - got.LoSeconds)).Add(-slack)
+					hi := got.At.Add(seconds(got.HiSeconds - got.Seconds)).Add(slack)
+					if wantSent.IsZero() {
+						wantSent = want
+					}
+					if want.Before(lo) || wantSent.After(hi) {
+						t.Errorf("%s: the visitor's %v (sent %v) is outside the drill's bound [%v, %v] (figure %v)", name,
+							want.Sub(blockAt), wantSent.Sub(blockAt), lo.Sub(blockAt), hi.Sub(blockAt), got.At.Sub(blockAt))
+					}
+				}
+			}
+			if ph := rep.Failover.Phases; ph != nil {
+				f := person.failover
+				check("failover first new", ph.FirstNew, f.firstNew, f.firstNewSent, !f.firstNew.IsZero())
+				check("failover last old", ph.LastOld, f.lastOld, f.lastOldSent, !f.lastOld.IsZero())
+				if ph.Stable != nil || person.failoverStable {
+					check("failover stable", ph.Stable, f.stable, f.stableSent, !f.stable.IsZero())
+				}
+				// Never restored while the old origin served more than allowed.
+				if ph.Stable != nil && f.oldShareBeforeRestore > float64(100-cfg.StableSharePercent)+11 {
+					t.Errorf("restored while the primary still served %.1f%% of the visitor's last %d s", f.oldShareBeforeRestore, cfg.StableWindowSeconds)
+				}
+			}
+			if ph := rep.Recovery.Phases; ph != nil && rep.Recovery.RestoredAt != nil {
+				r := person.recovery
+				check("recovery first new", ph.FirstNew, r.firstNew, r.firstNewSent, !r.firstNew.IsZero())
+				if ph.Stable != nil || person.recoveryStable {
+					check("recovery stable", ph.Stable, r.stable, r.stableSent, !r.stable.IsZero())
+				}
+			}
+		})
+	}
+}
+
+// acceptedChanges are when the sandbox's S3 accepted the block and the restore.
+func acceptedChanges(t *testing.T, env *local.Env) (block, restore time.Time) {
+	t.Helper()
+	for _, c := range env.Sandbox.PABChanges() {
+		switch {
+		case block.IsZero() && c.Config != nil && *c.Config == drill.BlockAll:
+			block = c.At
+		case !block.IsZero() && restore.IsZero():
+			restore = c.At
+		}
+	}
+	if block.IsZero() || restore.IsZero() {
+		t.Fatalf("no block and restore in %+v", env.Sandbox.PABChanges())
+	}
+	return block, restore
+}
+
+// reading is what a person makes of the visitor's log.
+type reading struct {
+	verdict                        string
+	limits                         []string
+	errors, samples                int
+	errorRate                      float64 // percent of answers
+	failoverStable, recoveryStable bool
+	failover, recovery             switchReading
+	// watchedErrorRate is the error rate (percent of answers) within the drill's spans.
+	watchedErrorRate float64
+	watched          int
+}
+
+func (r reading) String() string {
+	at := "never"
+	if !r.failover.stable.IsZero() {
+		at = r.failover.stable.Sub(r.failover.since).String()
+	}
+	return fmt.Sprintf("%s %v, %d errors in %d answers (%.2f%%), failover stable %v (at %s), recovery stable %v",
+		r.verdict, r.limits, r.errors, r.samples, r.errorRate, r.failoverStable, at, r.recoveryStable)
+}
+
+type switchReading struct {
+	since, firstNew, lastOld, stable time.Time
+	firstNewSent, lastOldSent        time.Time
+	stableSent                       time.Time
+	confirmed                        bool // the last window shows the stable share
+	oldShareBeforeRestore            float64
+}
+
+// judge reads the visitor's log the plain way: errors and latency from the block on,
+// and each switch by the definitions of the README, computed directly.
+func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Time, propagation time.Duration, spans [][2]time.Time) reading {
+	var r reading
+	var lat []time.Duration
+	watchedErrors := 0 // per answer, as the drill's share of error samples
+	for _, s := range visitor {
+		if s.Unanswered || s.At.Before(blockAt) {
+			continue
+		}
+		r.samples++
+		lat = append(lat, s.At.Sub(s.SentAt))
+		isErr := s.Error != "" || s.Status < 200 || s.Status > 299
+		if isErr {
+			r.errors++
+		}
+		for _, sp := range spans {
+			if !s.At.Before(sp[0]) && !s.At.After(sp[1]) {
+				r.watched++
+				if isErr {
+					watchedErrors++
+				}
+				break
+			}
+		}
+	}
+	if r.samples > 0 {
+		r.errorRate = 100 * float64(r.errors) / float64(r.samples)
+	}
+	if r.watched > 0 {
+		r.watchedErrorRate = 100 * float64(watchedErrors) / float64(r.watched)
+	}
+	if r.errorRate > float64(cfg.MaxErrorRatePercent) {
+		r.limits = append(r.limits, "maxErrorRatePercent")
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) > 0 && lat[int(math.Ceil(0.95*float64(len(lat))))-1] > time.Duration(cfg.MaxLatencyP95Ms)*time.Millisecond {
+		r.limits = append(r.limits, "maxLatencyP95Ms")
+	}
+	// The failover's requests are those sent from the block to the restore and answered
+	// before the restore could be seen; the recovery's those sent after it; each judged
+	// when its answer arrived.
+	r.failover = readSwitch(visitor, cfg, blockAt, restoreAt, restoreAt.Add(propagation), cfg.PrimaryRegion, cfg.SecondaryRegion, restoreAt)
+	r.recovery = readSwitch(visitor, cfg, restoreAt, time.Time{}, time.Time{}, cfg.SecondaryRegion, cfg.PrimaryRegion, time.Time{})
+	r.failoverStable, r.recoveryStable = r.failover.confirmed, r.recovery.confirmed
+	r.verdict = drill.Pass
+	if len(r.limits) > 0 || !r.failoverStable || !r.recoveryStable {
+		r.verdict = drill.Fail
+	}
+	return r
+}
+
+// readSwitch finds, among the config.json requests sent in [since, until) (until
+// zero: no end) and answered by answeredBy (zero: whenever), by the time their
+// answers arrived: the first answer from the new
+// origin, the last from the old, and the stable time: the first answer from the new
+// origin after the last window (of the stable window's length, ending by the last
+// answer) that holds more answers from elsewhere than the stable share allows (README:
+// What the figures mean). Plain loops over the whole log.
+func readSwitch(visitor []drill.Sample, cfg drill.Config, since, until, answeredBy time.Time, old, new string, restoreAt time.Time) switchReading {
+	sr := switchReading{since: since}
+	var span []drill.Sample
+	var end time.Time
+	for _, s := range visitor {
+		if !s.Unanswered && !s.SentAt.Before(since) && (until.IsZero() || s.SentAt.Before(until)) && (answeredBy.IsZero() || !s.At.After(answeredBy)) {
+			span = append(span, s)
+			if s.At.After(end) {
+				end = s.At
+			}
+		}
+	}
+	sort.SliceStable(span, func(i, j int) bool { return span[i].At.Before(span[j].At) })
+	isNew := func(s drill.Sample) bool { return s.Status == 200 && s.Error == "" && s.Region == new }
+	for _, s := range span {
+		if isNew(s) && sr.firstNew.IsZero() {
+			sr.firstNew, sr.firstNewSent = s.At, s.SentAt
+		}
+		if s.Status == 200 && s.Error == "" && s.Region == old {
+			sr.lastOld, sr.lastOldSent = s.At, s.SentAt
+		}
+	}
+	w := time.Duration(cfg.StableWindowSeconds) * time.Second
+	needed := max(confidence.WindowSamplesNeeded(cfg.StableSharePercent), cfg.SteadySamples)
+	// A complete window is bad when it holds more others than a window of the size
+	// needed may: evidence the switch was not done.
+	bad := func(j int) bool {
+		if span[j].At.Add(w).After(end) {
+			return false
+		}
+		n, g := 0, 0
+		for k := j; k < len(span) && span[k].At.Before(span[j].At.Add(w)); k++ {
+			n++
+			if isNew(span[k]) {
+				g++
+			}
+		}
+		return n-g > confidence.MaxOther(max(n, needed), cfg.StableSharePercent)
+	}
+	lastBad := -1
+	for j := range span {
+		if bad(j) {
+			lastBad = j
+		}
+	}
+	for i := lastBad + 1; i < len(span); i++ {
+		if isNew(span[i]) {
+			sr.stable, sr.stableSent = span[i].At, span[i].SentAt
+			break
+		}
+	}
+	// A person calls it done when, besides, the last stable window of the span shows
+	// about the stable share (5 points of slack for two samplers' chance: a secondary
+	// failing 20% shows 80% ± 8, a finished switch 98% or more).
+	if !sr.stable.IsZero() {
+		n, g := 0, 0
+		for _, s := range span {
+			if !s.At.Before(end.Add(-w)) {
+				n++
+				if isNew(s) {
+					g++
+				}
+			}
+		}
+		sr.confirmed = n > 0 && 100*float64(g)/float64(n) >= float64(cfg.StableSharePercent)-5
+	}
+	if !restoreAt.IsZero() {
+		n, o := 0, 0
+		for _, s := range visitor {
+			if !s.At.Before(restoreAt.Add(-w)) && s.At.Before(restoreAt) {
+				n++
+				if s.Region == old {
+					o++
+				}
+			}
+		}
+		if n > 0 {
+			sr.oldShareBeforeRestore = 100 * float64(o) / float64(n)
+		}
+	}
+	return sr
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }

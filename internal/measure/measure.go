@@ -1,0 +1,460 @@
+// Package measure defines every figure the drill reports about what visitors saw, from
+// the samples of one probe mode (or of an independent visitor): when the new origin
+// first answered, when the old one last did, when the switch became stable, the mixed
+// stretch, errors, slow answers and latency. The probe decides with it while it
+// samples (Stability, Budget); the report and the sandbox's truth compute the same
+// figures from a whole log (Analyse). Every figure is judged at the time an answer
+// arrived, the moment a visitor saw it.
+package measure
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+)
+
+// PathConfig is the path whose answer names the serving region.
+const PathConfig = "/config.json"
+
+// Params are what the figures of one mode depend on.
+type Params struct {
+	Mode string
+	// Since is the block (failover) or the restore (recovery); figures are seconds
+	// from it. In steady mode, the probe's start.
+	Since time.Time
+	// Old and New are the regions the switch leaves and reaches (Old is "" in steady mode).
+	Old, New string
+	// StableShare (percent) of config.json samples in every StableWindow, with at least
+	// MinWindowSamples in it, must come from New for the switch to be stable.
+	StableShare      int
+	StableWindow     time.Duration
+	MinWindowSamples int
+	// SlowAfter: a 2xx answer slower than this is slow.
+	SlowAfter time.Duration
+	// ConfigInterval is the probe's config.json sampling interval (for the resolution).
+	ConfigInterval time.Duration
+	// End is when sampling stopped; zero takes the last sample's answer.
+	End   time.Time
+	Ended string
+	// Skipped ticks, reported as they are.
+	Skipped int
+	// Provisional: the stable time is the first answer from the new origin after the
+	// last failing window, even when its own window is not complete by End (a log that
+	// ends before a confirmation could: the sandbox's visitor, cut at the restore).
+	Provisional bool
+}
+
+// ForConfig fills the params a drill config implies for mode.
+func ForConfig(cfg drill.Config, mode string, since time.Time, configInterval time.Duration) Params {
+	p := Params{
+		Mode: mode, Since: since, StableShare: cfg.StableSharePercent, StableWindow: cfg.StableWindow(),
+		MinWindowSamples: cfg.SteadySamples, SlowAfter: time.Duration(cfg.MaxLatencyP95Ms) * time.Millisecond,
+		ConfigInterval: configInterval,
+	}
+	switch mode {
+	case drill.ModeFailover:
+		p.Old, p.New = cfg.PrimaryRegion, cfg.SecondaryRegion
+	case drill.ModeRecovery:
+		p.Old, p.New = cfg.SecondaryRegion, cfg.PrimaryRegion
+	default:
+		p.New = cfg.PrimaryRegion
+	}
+	return p
+}
+
+// Class is what a config.json sample says about the switch.
+type Class int
+
+const (
+	Other Class = iota // a 2xx answer from neither origin, or a cache hit (proves nothing)
+	New                // a 2xx answer the new origin served
+	Old                // a 2xx answer the old origin served
+	Error              // a visitor saw an error
+)
+
+// Classify a config.json sample for a switch from old to new.
+func Classify(s drill.Sample, old, new string) Class {
+	switch {
+	case s.IsError():
+		return Error
+	case CacheHit(s):
+		return Other
+	case s.Region == new && new != "":
+		return New
+	case s.Region == old && old != "":
+		return Old
+	}
+	return Other
+}
+
+// CacheHit: X-Cache "Hit from cloudfront", "RefreshHit from cloudfront", ... A cached
+// config.json proves nothing about which origin serves.
+func CacheHit(s drill.Sample) bool { return strings.Contains(strings.ToLower(s.Cache), "hit") }
+
+// SortByAnswer orders samples by the time their answer arrived.
+func SortByAnswer(samples []drill.Sample) {
+	slices.SortStableFunc(samples, func(a, b drill.Sample) int { return a.At.Compare(b.At) })
+}
+
+// Analyse computes the figures of one mode from all its samples (any order).
+func Analyse(samples []drill.Sample, p Params) drill.Phases {
+	all := slices.Clone(samples)
+	SortByAnswer(all)
+	var answered []drill.Sample
+	var oldestUnanswered time.Time
+	unanswered := 0
+	for _, s := range all {
+		if s.Unanswered {
+			unanswered++
+			if oldestUnanswered.IsZero() || s.SentAt.Before(oldestUnanswered) {
+				oldestUnanswered = s.SentAt
+			}
+			continue
+		}
+		answered = append(answered, s)
+	}
+	end := p.End
+	if end.IsZero() && len(answered) > 0 {
+		end = answered[len(answered)-1].At
+	}
+	ph := drill.Phases{
+		Mode: p.Mode, Since: p.Since, From: p.Old, To: p.New, Ended: p.Ended,
+		StableSharePercent: p.StableShare, StableWindowSeconds: int(p.StableWindow / time.Second),
+		ConfigIntervalMs: ms(p.ConfigInterval), Unanswered: unanswered, Skipped: p.Skipped,
+	}
+	if p.ConfigInterval > 0 {
+		ph.WindowSamples = int(p.StableWindow / p.ConfigInterval)
+		if ph.WindowSamples > 0 {
+			ph.UnseenSharePercent = round(100*(1-math.Pow(0.05, 1/float64(ph.WindowSamples))), 2)
+		}
+	}
+	ph.Visitors = Visitors(answered, p.Since, p.SlowAfter, end)
+
+	var cfg []drill.Sample
+	var cls []Class
+	for _, s := range answered {
+		if s.Path == PathConfig {
+			cfg = append(cfg, s)
+			cls = append(cls, Classify(s, p.Old, p.New))
+		}
+	}
+	fi, li := -1, -1
+	for i, c := range cls {
+		if c == New && fi < 0 {
+			fi = i
+		}
+		if c == Old {
+			li = i
+		}
+	}
+	// A bound is derived from both ends of the samples around a moment: the sample
+	// before it was routed no earlier than it was sent, and another visitor's answer to
+	// a request routed just before the switch may arrive as late as the longest wait
+	// seen around it (waitAround).
+	before := func(i int) time.Time {
+		if i > 0 {
+			return cfg[i-1].SentAt
+		}
+		if !p.Since.IsZero() && p.Since.Before(cfg[i].At) {
+			return p.Since
+		}
+		return cfg[i].At
+	}
+	after := func(i int) time.Time {
+		if i+1 < len(cfg) {
+			return cfg[i+1].At
+		}
+		return maxTime(end, cfg[i].At)
+	}
+	var spread time.Duration
+	if fi >= 0 && li > fi {
+		spread = cfg[li].At.Sub(cfg[fi].At) + p.StableWindow
+		m := &drill.Mixed{FromSeconds: p.seconds(cfg[fi].At), ToSeconds: p.seconds(cfg[li].At)}
+		var nOld, nNew int
+		for i := fi; i <= li; i++ {
+			switch cls[i] {
+			case Old:
+				nOld++
+			case New:
+				nNew++
+			}
+			m.Samples++
+		}
+		if nOld+nNew > 0 {
+			m.OldSharePercent = round(100*float64(nOld)/float64(nOld+nNew), 2)
+		}
+		ph.Mixed = m
+		ph.SpreadSeconds = round(spread.Seconds(), 3)
+	}
+	waitAround := func(t time.Time) time.Duration {
+		var w time.Duration
+		for _, s := range cfg {
+			if !s.At.Before(t.Add(-p.StableWindow)) && !s.At.After(t.Add(p.StableWindow)) {
+				w = max(w, s.Latency())
+			}
+		}
+		return w
+	}
+	moment := func(at, lo, hi time.Time) *drill.Moment {
+		lo = lo.Add(-spread)
+		if !p.Since.IsZero() && lo.Before(p.Since) {
+			lo = p.Since // nothing switched before the fault (or the restore) was applied
+		}
+		hi = hi.Add(spread + waitAround(at))
+		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi)}
+	}
+	if fi >= 0 {
+		ph.FirstNew = moment(cfg[fi].At, before(fi), cfg[fi].At)
+	}
+	if li >= 0 {
+		ph.LastOld = moment(cfg[li].At, cfg[li].SentAt, after(li))
+	}
+	st := NewStability(p)
+	for _, s := range cfg {
+		st.Add(s)
+	}
+	stableAt := time.Time{}
+	if c, ok := st.Check(end, oldestUnanswered); ok {
+		stableAt = cfg[c].At
+		ph.Stable = moment(cfg[c].At, before(c), cfg[c].At)
+	}
+	ph.LastWindow = lastWindow(cfg, cls, end, p)
+
+	var bf, du, af []drill.Sample
+	for _, s := range answered {
+		switch {
+		case fi < 0 || s.At.Before(cfg[fi].At):
+			bf = append(bf, s)
+		case stableAt.IsZero() || s.At.Before(stableAt):
+			du = append(du, s)
+		default:
+			af = append(af, s)
+		}
+	}
+	ph.Latency = drill.PhaseLatency{Before: Latency(bf), During: Latency(du), After: Latency(af)}
+	return ph
+}
+
+// lastWindow is what the last stable window of config.json samples showed.
+func lastWindow(cfg []drill.Sample, cls []Class, end time.Time, p Params) *drill.Window {
+	if len(cfg) == 0 {
+		return nil
+	}
+	from := end.Add(-p.StableWindow)
+	w := &drill.Window{FromSeconds: p.seconds(from)}
+	var n, nNew, nOld, nErr, nHit int
+	for i, s := range cfg {
+		if s.At.Before(from) {
+			continue
+		}
+		n++
+		switch cls[i] {
+		case New:
+			nNew++
+		case Old:
+			nOld++
+		case Error:
+			nErr++
+		default:
+			if CacheHit(s) {
+				nHit++
+			}
+		}
+	}
+	w.Samples = n
+	if n > 0 {
+		pct := func(k int) float64 { return round(100*float64(k)/float64(n), 2) }
+		w.NewPercent, w.OldPercent, w.ErrorPercent, w.CacheHitPercent = pct(nNew), pct(nOld), pct(nErr), pct(nHit)
+	}
+	return w
+}
+
+// Visitors is what visitors saw in the answered samples (At order), up to end: errors
+// and slow answers apart, the time-weighted error rate, the longest error run, latency.
+// Moments are seconds from since.
+func Visitors(answered []drill.Sample, since time.Time, slowAfter time.Duration, end time.Time) drill.VisitorStats {
+	p := Params{Since: since}
+	var v drill.VisitorStats
+	var lat []time.Duration
+	var errAt []int // indexes of error samples
+	for i, s := range answered {
+		if s.Unanswered {
+			continue
+		}
+		v.Samples++
+		lat = append(lat, s.Latency())
+		if s.Path == PathConfig && CacheHit(s) {
+			v.CacheHits++
+		}
+		if s.IsError() {
+			v.Errors++
+			errAt = append(errAt, i)
+			if v.Outcomes == nil {
+				v.Outcomes = map[string]int{}
+			}
+			v.Outcomes[s.Outcome()]++
+		} else if slowAfter > 0 && s.Latency() > slowAfter {
+			v.Slow++
+		}
+	}
+	v.Latency = latencyOf(lat)
+	if len(answered) == 0 {
+		return v
+	}
+	if end.Before(answered[len(answered)-1].At) {
+		end = answered[len(answered)-1].At
+	}
+	v.ErrorRatePercent = round(ErrorRate(answered, answered[0].At, end), 3)
+	if len(errAt) == 0 {
+		return v
+	}
+	first, last := errAt[0], errAt[len(errAt)-1]
+	prevAt := func(i int) time.Time {
+		if i > 0 {
+			return answered[i-1].At
+		}
+		return answered[i].At
+	}
+	nextAt := func(i int) time.Time {
+		if i+1 < len(answered) {
+			return answered[i+1].At
+		}
+		return end
+	}
+	v.FirstError = &drill.Moment{At: answered[first].At, Seconds: p.seconds(answered[first].At), LoSeconds: p.seconds(prevAt(first)), HiSeconds: p.seconds(answered[first].At)}
+	v.LastError = &drill.Moment{At: answered[last].At, Seconds: p.seconds(answered[last].At), LoSeconds: p.seconds(answered[last].At), HiSeconds: p.seconds(nextAt(last))}
+	v.LongestErrorRun = longestRun(answered, end, p)
+	return v
+}
+
+// longestRun is the longest stretch of error answers with no good answer between.
+func longestRun(answered []drill.Sample, end time.Time, p Params) *drill.Run {
+	var best *drill.Run
+	for i := 0; i < len(answered); {
+		if !answered[i].IsError() {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(answered) && answered[j+1].IsError() {
+			j++
+		}
+		firstAt, lastAt := answered[i].At, answered[j].At
+		prevOK := firstAt
+		if i > 0 {
+			prevOK = answered[i-1].At
+		}
+		nextOK := end
+		if j+1 < len(answered) {
+			nextOK = answered[j+1].At
+		}
+		r := &drill.Run{
+			From:      drill.Moment{At: firstAt, Seconds: p.seconds(firstAt), LoSeconds: p.seconds(prevOK), HiSeconds: p.seconds(firstAt)},
+			Seconds:   round(nextOK.Sub(firstAt).Seconds(), 3),
+			LoSeconds: round(lastAt.Sub(firstAt).Seconds(), 3),
+			HiSeconds: round(nextOK.Sub(prevOK).Seconds(), 3),
+			Samples:   j - i + 1,
+		}
+		if best == nil || r.Seconds > best.Seconds {
+			best = r
+		}
+		i = j + 1
+	}
+	return best
+}
+
+// ErrorRate is the time-weighted error rate (percent) over [from, to] of answered
+// samples in At order: each answer's outcome holds until the next answer arrives.
+func ErrorRate(answered []drill.Sample, from, to time.Time) float64 {
+	span := to.Sub(from)
+	if span <= 0 {
+		// A single instant: the share of error answers at it.
+		n, e := 0, 0
+		for _, s := range answered {
+			if !s.Unanswered {
+				n++
+				if s.IsError() {
+					e++
+				}
+			}
+		}
+		if n == 0 {
+			return 0
+		}
+		return 100 * float64(e) / float64(n)
+	}
+	var errTime time.Duration
+	for i, s := range answered {
+		if !s.IsError() {
+			continue
+		}
+		lo := maxTime(s.At, from)
+		hi := to
+		if i+1 < len(answered) {
+			hi = minTime(answered[i+1].At, to)
+		}
+		if hi.After(lo) {
+			errTime += hi.Sub(lo)
+		}
+	}
+	return 100 * errTime.Seconds() / span.Seconds()
+}
+
+// Latency are the latency stats of the answered samples.
+func Latency(samples []drill.Sample) drill.LatencyStats {
+	var lat []time.Duration
+	for _, s := range samples {
+		if s.Answered() {
+			lat = append(lat, s.Latency())
+		}
+	}
+	return latencyOf(lat)
+}
+
+func latencyOf(lat []time.Duration) drill.LatencyStats {
+	if len(lat) == 0 {
+		return drill.LatencyStats{}
+	}
+	slices.Sort(lat)
+	return drill.LatencyStats{Samples: len(lat), P50Ms: ms(Percentile(lat, 50)), P95Ms: ms(Percentile(lat, 95)), MaxMs: ms(lat[len(lat)-1])}
+}
+
+// Percentile by nearest rank of sorted values; 0 for none.
+func Percentile(sorted []time.Duration, pct float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(pct/100*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func (p Params) seconds(t time.Time) float64 {
+	if p.Since.IsZero() {
+		return 0
+	}
+	return round(t.Sub(p.Since).Seconds(), 3)
+}
+
+func ms(d time.Duration) float64 { return round(float64(d.Microseconds())/1000, 3) }
+
+func round(f float64, places int) float64 {
+	k := math.Pow(10, float64(places))
+	return math.Round(f*k) / k
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,165 @@
+package measure
+
+import (
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/measure/confidence"
+)
+
+// Stability decides whether the new origin serves stably, as config.json answers
+// arrive. The rule, the same for the probe while it samples and for Analyse on a
+// whole log:
+//
+//	a window is the config.json answers that arrived in [t, t+StableWindow) for the
+//	answer arriving at t. It passes when it holds enough answers to show, with 95%
+//	confidence, that the new origin served at least StableShare percent (and at least
+//	MinWindowSamples): at most confidence.MaxOther others. It is bad when it holds more
+//	others than a window of the size needed may (any other at all when it is smaller):
+//	evidence that the switch was not done. A window in between, too small and clean, is
+//	no evidence either way (a starved sampler proves nothing). The stable time is the
+//	first answer from the new origin after the last bad window; it is confirmed once a
+//	complete window at or after it passes and every request sent before it has been
+//	answered (a request still in flight may yet be answered by the old origin).
+//
+// Not safe for concurrent use.
+type Stability struct {
+	p        Params
+	at       []time.Time
+	good     []bool
+	prefix   []int // prefix[i] = good answers among the first i
+	next     int   // the first window not evaluated yet
+	end      int   // where the window of next ends (two pointers)
+	lastFail int   // the last bad window (-1: none)
+	lastPass int   // the last window that passed (-1: none)
+	cand     int   // the first good answer after lastFail (-1: none yet)
+	needed   int   // answers a window needs to show the share
+	scanned  int   // answers before this index are known to hold no candidate
+	allowed  map[int]int
+}
+
+// NewStability is a Stability for p's switch.
+func NewStability(p Params) *Stability {
+	return &Stability{p: p, prefix: []int{0}, lastFail: -1, lastPass: -1, cand: -1, allowed: map[int]int{},
+		needed: max(confidence.WindowSamplesNeeded(p.StableShare), p.MinWindowSamples, 1)}
+}
+
+// Add records one config.json answer; answers must be added in the order they arrived.
+// Other paths and unanswered samples are ignored.
+func (s *Stability) Add(sample drill.Sample) {
+	if sample.Path != PathConfig || sample.Unanswered {
+		return
+	}
+	g := Classify(sample, s.p.Old, s.p.New) == New
+	s.at = append(s.at, sample.At)
+	s.good = append(s.good, g)
+	n := s.prefix[len(s.prefix)-1]
+	if g {
+		n++
+	}
+	s.prefix = append(s.prefix, n)
+	if g && s.cand < 0 {
+		s.cand = len(s.at) - 1
+	}
+}
+
+// Check evaluates every window complete by now and returns the index (in Add order) of
+// the answer the switch is stable from, if it is stable by now. oldestInFlight is the
+// send time of the oldest request still unanswered (zero: none).
+func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
+	for s.next < len(s.at) && !s.at[s.next].Add(s.p.StableWindow).After(now) {
+		j := s.next
+		if s.end < j {
+			s.end = j
+		}
+		limit := s.at[j].Add(s.p.StableWindow)
+		for s.end < len(s.at) && s.at[s.end].Before(limit) {
+			s.end++
+		}
+		n, g := s.end-j, s.prefix[s.end]-s.prefix[j]
+		if n >= s.needed && n-g <= s.maxOther(n) {
+			s.lastPass = j
+		}
+		if n-g > s.maxOther(max(n, s.needed)) {
+			s.lastFail = j
+			if s.cand <= j {
+				// The next candidate is the first good answer after j; the search only
+				// moves forward, so a long run of failing windows stays linear.
+				s.cand = -1
+				k := max(j+1, s.scanned)
+				for ; k < len(s.at); k++ {
+					if s.good[k] {
+						s.cand = k
+						break
+					}
+				}
+				s.scanned = k
+			}
+		}
+		s.next++
+	}
+	if s.cand < 0 || (!s.p.Provisional && s.lastPass < s.cand) {
+		return 0, false
+	}
+	if !oldestInFlight.IsZero() && oldestInFlight.Before(s.at[s.cand]) {
+		return 0, false
+	}
+	return s.cand, true
+}
+
+func (s *Stability) maxOther(n int) int {
+	k, ok := s.allowed[n]
+	if !ok {
+		k = confidence.MaxOther(n, s.p.StableShare)
+		s.allowed[n] = k
+	}
+	return k
+}
+
+// StableAt is the answer time of index i (from Check).
+func (s *Stability) StableAt(i int) time.Time { return s.at[i] }
+
+// Budget is the error budget: visitors may spend Percent of the last Window seeing
+// errors, time-weighted (each answer's outcome holds until the next answer arrives),
+// judged whenever an answer arrives. Not safe for concurrent use.
+type Budget struct {
+	Window  time.Duration
+	Percent int
+	at      []time.Time
+	err     []bool
+}
+
+// Add records an answer (in arrival order) and reports whether the budget is spent,
+// with the error time in the window ending at its arrival.
+func (b *Budget) Add(s drill.Sample) (spent bool, errTime time.Duration) {
+	if s.Unanswered {
+		return false, 0
+	}
+	b.at = append(b.at, s.At)
+	b.err = append(b.err, s.IsError())
+	t := s.At
+	from := t.Add(-b.Window)
+	hi := t
+	for k := len(b.at) - 1; k >= 0; k-- {
+		lo := maxTime(b.at[k], from)
+		if b.err[k] && hi.After(lo) {
+			errTime += hi.Sub(lo)
+		}
+		if !b.at[k].After(from) {
+			break
+		}
+		hi = b.at[k]
+	}
+	limit := time.Duration(float64(b.Window) * float64(b.Percent) / 100)
+	return b.Percent > 0 && errTime >= limit, errTime
+}
+
+// ResolvingInterval is how often the probe samples config.json during a switch: often
+// enough that one stable window holds 1.25 times WindowSamplesNeeded (a margin for
+// jitter and skipped ticks), but no more often than floor, and no less often than
+// ceiling (the configured probe interval).
+func ResolvingInterval(window time.Duration, share int, floor, ceiling time.Duration) time.Duration {
+	n := float64(confidence.WindowSamplesNeeded(share)) * 1.25
+	d := time.Duration(float64(window) / n).Truncate(100 * time.Microsecond)
+	return min(max(d, floor), max(ceiling, floor))
+}
