@@ -1076,7 +1076,7 @@ func TestReadinessGrants(t *testing.T) {
 			"cloudwatch:DescribeAlarms " + alarmARN,
 			"s3:GetAccountPublicAccessBlock *",
 		},
-		"ProbeFunction": {"cloudwatch:DescribeAlarms " + alarmARN},
+		"ProbeFunction": {"cloudwatch:DescribeAlarms " + alarmARN, "s3:PutObject ${" + logicalID(t, f.scheduled, "Ledger") + ".Arn}/runs/*/samples-*.json"},
 	}
 	for id, w := range want {
 		if got := granted(id); !slices.Equal(got, w) {
