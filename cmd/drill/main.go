@@ -121,6 +121,7 @@ func awsS3(ctx context.Context, region string) (remote.GetObjectAPI, error) {
 // sandboxFlags are the replica's knobs, shared by both commands.
 type sandboxFlags struct {
 	propagation, replication, connectTimeout, responseTimeout time.Duration
+	completionTimeout                                         time.Duration
 	flap                                                      time.Duration
 	flapFrom                                                  float64
 	outage                                                    string
@@ -144,7 +145,8 @@ func (s *sandboxFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.replication, "replication-lag", 200*time.Millisecond, "replication lag of the shop's data between regions")
 	fs.DurationVar(&s.connectTimeout, "connect-timeout", 500*time.Millisecond, "CloudFront stand-in's origin connection timeout")
 	fs.IntVar(&s.connectAttempts, "connect-attempts", 3, "CloudFront stand-in's origin connection attempts (1..3)")
-	fs.DurationVar(&s.responseTimeout, "response-timeout", 5*time.Second, "CloudFront stand-in's origin response timeout")
+	fs.DurationVar(&s.responseTimeout, "response-timeout", 5*time.Second, "CloudFront stand-in's origin response timeout (a GET that times out is tried again, up to -connect-attempts in all)")
+	fs.DurationVar(&s.completionTimeout, "response-completion-timeout", 0, "CloudFront stand-in's origin response completion timeout, across every attempt (0: not set, no cap)")
 	fs.StringVar(&s.prior, "prior", "none", `the primary bucket's starting Block Public Access: "none", "partial" (BlockPublicAcls+IgnorePublicAcls) or a JSON object`)
 	fs.StringVar(&s.failoverCodes, "failover-codes", "", "the origin group's failover status codes, comma-separated (default all eight, as the lab ticks; CDK's default is 500,502,503,504)")
 	fs.BoolVar(&s.cacheConfigJSON, "cache-config-json", false, "give /config.json a cache behaviour with the managed CachingOptimized policy (query string not in the cache key, one day TTL)")
@@ -161,7 +163,7 @@ func (s *sandboxFlags) apply(sb *sandbox.Sandbox) {
 
 func (s *sandboxFlags) config() (sandbox.Config, error) {
 	cfg := sandbox.Config{PropagationDelay: s.propagation, ReplicationLag: s.replication, OriginConnectTimeout: s.connectTimeout,
-		OriginConnectAttempts: s.connectAttempts, OriginResponseTimeout: s.responseTimeout,
+		OriginConnectAttempts: s.connectAttempts, OriginResponseTimeout: s.responseTimeout, OriginResponseCompletionTimeout: s.completionTimeout,
 		PropagationFlap: s.flap, FlapFrom: s.flapFrom, PrimaryOutage: s.outage, PrimaryLatency: s.primaryLatency,
 		SecondaryLatency: s.secondaryLatency, SecondaryFailPercent: s.secondaryFail, EdgeServers: s.edges,
 		CacheConfigJSON: s.cacheConfigJSON}

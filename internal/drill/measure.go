@@ -245,31 +245,52 @@ type Phases struct {
 }
 
 // OriginSettings are how long the distribution's edge tries an origin before it fails
-// over. A visitor's request may wait ConnectionAttempts × ConnectionTimeout +
-// ResponseTimeout for the primary before the secondary is even asked, so the probe's
-// request timeout is derived from them. The JSON names are those the readiness check
-// reports for the distribution; absent, CloudFront's documented defaults apply.
+// over. For a custom origin (an S3 website endpoint is one) CloudFront makes up to
+// ConnectionAttempts attempts, each a connection (ConnectionTimeout) and a wait for
+// the response (ResponseTimeout): when the origin times out it "resets the response
+// timeout and tries again" (AWS, 2025), so a primary that accepts connections but
+// never answers holds a visitor for ConnectionAttempts × (ConnectionTimeout +
+// ResponseTimeout) before the secondary is even asked; ResponseCompletionTimeout, when
+// set, caps the wait for responses across those retries. The probe's request timeout
+// is derived from them. The JSON names are those the readiness check reports for the
+// distribution; absent, CloudFront's documented defaults apply.
 type OriginSettings struct {
-	ConnectionAttempts       int    `json:"connectionAttempts"`
-	ConnectionTimeoutSeconds int    `json:"connectionTimeoutSeconds"`
-	ResponseTimeoutSeconds   int    `json:"responseTimeoutSeconds"`
-	Source                   string `json:"source,omitempty"`
+	ConnectionAttempts       int `json:"connectionAttempts"`
+	ConnectionTimeoutSeconds int `json:"connectionTimeoutSeconds"`
+	ResponseTimeoutSeconds   int `json:"responseTimeoutSeconds"`
+	// ResponseCompletionTimeoutSeconds is the Origin's ResponseCompletionTimeout; 0 when
+	// not set ("CloudFront doesn't enforce a maximum value").
+	ResponseCompletionTimeoutSeconds int    `json:"responseCompletionTimeoutSeconds,omitempty"`
+	Source                           string `json:"source,omitempty"`
 }
 
-// CloudFrontOriginDefaults: 3 connection attempts of 10 s each, 30 s response timeout.
+// CloudFrontOriginDefaults: 3 attempts, each a 10 s connection timeout and a 30 s
+// response timeout; no response completion timeout.
 var CloudFrontOriginDefaults = OriginSettings{ConnectionAttempts: 3, ConnectionTimeoutSeconds: 10, ResponseTimeoutSeconds: 30, Source: "cloudfront-defaults"}
 
 // Validate names every bad field (CloudFront's own ranges; the response timeout may be
-// raised by quota beyond its 120 s console maximum).
+// raised by quota beyond its 120 s console maximum; a response completion timeout must
+// be at least the response timeout).
 func (o OriginSettings) Validate() []string {
 	var p []string
 	p = appendRange(p, "origin.connectionAttempts", o.ConnectionAttempts, 1, 3)
 	p = appendRange(p, "origin.connectionTimeoutSeconds", o.ConnectionTimeoutSeconds, 1, 10)
 	p = appendRange(p, "origin.responseTimeoutSeconds", o.ResponseTimeoutSeconds, 1, 600)
+	if c := o.ResponseCompletionTimeoutSeconds; c != 0 && (c < o.ResponseTimeoutSeconds || c > 3600) {
+		p = append(p, fmt.Sprintf("origin.responseCompletionTimeoutSeconds: %d is outside 0 (not set) or %d (the response timeout) to 3600", c, max(o.ResponseTimeoutSeconds, 1)))
+	}
 	return p
 }
 
-// EdgeWait is the longest the edge may spend on the primary before it asks the secondary.
+// EdgeWait is the longest the edge may spend on the primary before it asks the
+// secondary: every attempt's connection and response timeouts. A response completion
+// timeout caps the waits for responses; whether CloudFront counts the connection
+// attempts in it is not documented, so they are added to it: the probe must not give
+// up on a request a visitor would still get an answer to.
 func (o OriginSettings) EdgeWait() time.Duration {
-	return time.Duration(o.ConnectionAttempts*o.ConnectionTimeoutSeconds+o.ResponseTimeoutSeconds) * time.Second
+	wait := o.ConnectionAttempts * (o.ConnectionTimeoutSeconds + o.ResponseTimeoutSeconds)
+	if c := o.ResponseCompletionTimeoutSeconds; c > 0 {
+		wait = min(wait, o.ConnectionAttempts*o.ConnectionTimeoutSeconds+c)
+	}
+	return time.Duration(wait) * time.Second
 }

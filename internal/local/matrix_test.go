@@ -41,9 +41,11 @@ var scenarios = []scenario{
 	// The blocked primary is black-holed: the edge spends 3 × 150 ms on it per request.
 	{name: "slow primary", sb: sandbox.Config{PrimaryOutage: "blackhole", OriginConnectTimeout: 150 * time.Millisecond},
 		input: map[string]any{"maxLatencyP95Ms": 300}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
-	// The blocked primary hangs: the edge fails over after its 10.5 s response timeout,
-	// longer than any probe timeout used to be. Pages load, slowly: no error.
-	{name: "failover slower than 10 s", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 10500 * time.Millisecond},
+	// The blocked primary hangs: the edge tries it three times, each with its 5 s
+	// response timeout, and fails over after 15 s, longer than the probe's timeout used
+	// to allow for (3 × 1 s + 5 s + 5 s). Pages load, slowly: no error. The probe
+	// confirms the switch once every request sent before it was answered: 15 s later.
+	{name: "failover slower than 10 s", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 5 * time.Second},
 		input: map[string]any{"stableWindowSeconds": 2, "probeIntervalMs": 250, "failoverTimeoutSeconds": 40}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
 	// A secondary broken before the drill is refused by readiness (TestReadinessChecksFail,
 	// "secondary down"); without a distributionId its check is skipped, so these two

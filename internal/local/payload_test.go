@@ -46,7 +46,7 @@ func errorLog(mode string, start time.Time) drill.SampleLog {
 	}
 	l := drill.NewSampleLog(start, samples)
 	l.Execution, l.Mode, l.End, l.Ended = "worst-case", mode, start.Add(840*time.Second), drill.EndedTimeout
-	l.ConfigIntervalMs, l.PageIntervalMs, l.RequestTimeoutMs = 10, 10, 635000
+	l.ConfigIntervalMs, l.PageIntervalMs, l.RequestTimeoutMs = 10, 10, 1835000
 	return l
 }
 

@@ -17,8 +17,9 @@ import (
 const DefaultVisitorInterval = 10 * time.Millisecond
 
 // visitorTimeout is the visitor's patience: CloudFront's longest default wait for the
-// primary (3 × 10 s + 30 s) and then some, as the probe's.
-const visitorTimeout = 65 * time.Second
+// primary (3 attempts × (10 s connection + 30 s response)) and then some, as the
+// probe's.
+const visitorTimeout = 125 * time.Second
 
 // visitor is the sandbox's truth: an independent visitor that requests config.json
 // through the distribution every interval, without waiting for earlier answers, and

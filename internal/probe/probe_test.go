@@ -337,3 +337,27 @@ func TestFirstTickPhaseIsRandom(t *testing.T) {
 		t.Errorf("first requests at %v after the start: spread %v, want a random phase over the 200 ms interval", offsets, spread)
 	}
 }
+
+// The request timeout outlasts every attempt the edge makes at the primary (CloudFront
+// retries a response timeout on a new connection, up to the connection attempts), capped
+// by the response completion timeout, plus the margin for the secondary's answer.
+func TestRequestTimeoutCoversEveryAttempt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    drill.OriginSettings
+		want time.Duration
+	}{
+		{"CloudFront's defaults: 3 × (10 + 30) s", drill.CloudFrontOriginDefaults, 125 * time.Second},
+		{"one attempt", drill.OriginSettings{ConnectionAttempts: 1, ConnectionTimeoutSeconds: 1, ResponseTimeoutSeconds: 1}, 7 * time.Second},
+		{"completion caps the responses, not the connections", drill.OriginSettings{ConnectionAttempts: 3, ConnectionTimeoutSeconds: 10, ResponseTimeoutSeconds: 30, ResponseCompletionTimeoutSeconds: 40}, 75 * time.Second},
+		{"completion longer than every attempt", drill.OriginSettings{ConnectionAttempts: 2, ConnectionTimeoutSeconds: 5, ResponseTimeoutSeconds: 10, ResponseCompletionTimeoutSeconds: 600}, 35 * time.Second},
+	} {
+		if got := probe.RequestTimeout(tc.o); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	bad := drill.OriginSettings{ConnectionAttempts: 3, ConnectionTimeoutSeconds: 10, ResponseTimeoutSeconds: 30, ResponseCompletionTimeoutSeconds: 20}
+	if p := bad.Validate(); len(p) != 1 || !strings.HasPrefix(p[0], "origin.responseCompletionTimeoutSeconds:") {
+		t.Errorf("a completion timeout under the response timeout: %v", p)
+	}
+}

@@ -104,6 +104,7 @@ func (h *Handler) distribution(ctx context.Context, cfg drill.Config) (drill.Che
 			}
 			if prim != nil {
 				found.origin = timeoutsOf(*prim)
+				ev = append(ev, waitEvidence(*found.origin))
 			}
 		}
 		stale, why := staleCache(b)
@@ -242,7 +243,9 @@ func staleCache(b behavior) (bool, string) {
 	return false, "no cache policy named"
 }
 
-// timeoutsOf is how long CloudFront tries the origin before failing over.
+// timeoutsOf is how long CloudFront tries the origin before failing over: its
+// connection attempts (each also a response attempt when the origin times out), the
+// connection and response timeouts, and the response completion timeout when set.
 func timeoutsOf(o types.Origin) *drill.OriginSettings {
 	t := drill.CloudFrontOriginDefaults
 	t.Source = "distribution"
@@ -255,7 +258,22 @@ func timeoutsOf(o types.Origin) *drill.OriginSettings {
 	if o.CustomOriginConfig != nil && o.CustomOriginConfig.OriginReadTimeout != nil {
 		t.ResponseTimeoutSeconds = int(*o.CustomOriginConfig.OriginReadTimeout)
 	}
+	if o.ResponseCompletionTimeout != nil {
+		t.ResponseCompletionTimeoutSeconds = int(*o.ResponseCompletionTimeout)
+	}
 	return &t
+}
+
+// waitEvidence says how long a visitor may wait on the primary before the secondary is
+// asked, from its settings: the probe's request timeout is derived from it.
+func waitEvidence(o drill.OriginSettings) string {
+	msg := fmt.Sprintf("primary origin: %d attempts × (%d s connection + %d s response timeout)", o.ConnectionAttempts, o.ConnectionTimeoutSeconds, o.ResponseTimeoutSeconds)
+	if c := o.ResponseCompletionTimeoutSeconds; c > 0 {
+		msg += fmt.Sprintf(", response completion timeout %d s", c)
+	} else {
+		msg += ", no response completion timeout"
+	}
+	return msg + fmt.Sprintf(": a visitor may wait up to %.0f s before the secondary is asked", o.EdgeWait().Seconds())
 }
 
 // pathMatches applies CloudFront's path patterns: case-sensitive, * any run of

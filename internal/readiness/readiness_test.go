@@ -107,7 +107,7 @@ func newLab(t *testing.T) *lab {
 		p = p*10 + c - '0'
 	}
 	origin := func(id, domain string, port int32) cftypes.Origin {
-		return cftypes.Origin{Id: aws.String(id), DomainName: aws.String(domain), ConnectionAttempts: aws.Int32(2), ConnectionTimeout: aws.Int32(4),
+		return cftypes.Origin{Id: aws.String(id), DomainName: aws.String(domain), ConnectionAttempts: aws.Int32(2), ConnectionTimeout: aws.Int32(4), ResponseCompletionTimeout: aws.Int32(30),
 			CustomOriginConfig: &cftypes.CustomOriginConfig{HTTPPort: aws.Int32(port), OriginProtocolPolicy: cftypes.OriginProtocolPolicyHttpOnly, OriginReadTimeout: aws.Int32(20)}}
 	}
 	l.dist = &cftypes.DistributionConfig{
@@ -201,9 +201,13 @@ func TestHealthyLabIsReady(t *testing.T) {
 	if res.SecondaryAPI != l.api.URL {
 		t.Errorf("secondary API %q, want %q", res.SecondaryAPI, l.api.URL)
 	}
-	want := drill.OriginSettings{ConnectionAttempts: 2, ConnectionTimeoutSeconds: 4, ResponseTimeoutSeconds: 20, Source: "distribution"}
+	want := drill.OriginSettings{ConnectionAttempts: 2, ConnectionTimeoutSeconds: 4, ResponseTimeoutSeconds: 20, ResponseCompletionTimeoutSeconds: 30, Source: "distribution"}
 	if res.Origin != want {
 		t.Errorf("origin timeouts %+v, want %+v (read from the distribution, for the probe)", res.Origin, want)
+	}
+	// 2 × (4 + 20) = 48 s of attempts, the completion timeout caps the responses: 8 + 30.
+	if c := res.CheckByName(drill.CheckDistribution); c == nil || !strings.Contains(strings.Join(c.Evidence, "; "), "response completion timeout 30 s: a visitor may wait up to 38 s") {
+		t.Errorf("distribution evidence does not say how long a visitor may wait on the primary: %+v", c)
 	}
 	if strings.Join(res.StopAlarms, ",") != "HighErrorRate" {
 		t.Errorf("stop alarms %v", res.StopAlarms)

@@ -56,8 +56,13 @@ type Config struct {
 	// OriginConnectTimeout bounds each connection attempt; default 500ms.
 	OriginConnectTimeout time.Duration
 	// OriginResponseTimeout bounds the wait for the origin's response headers, and
-	// separately for its body; default 5s.
+	// separately for its body; default 5s. A GET or HEAD that times out is tried again,
+	// up to OriginConnectAttempts attempts in all, as CloudFront does.
 	OriginResponseTimeout time.Duration
+	// OriginResponseCompletionTimeout, when positive, caps the wait for a complete
+	// response across those attempts (CloudFront's ResponseCompletionTimeout); zero:
+	// not set, no cap. At least OriginResponseTimeout.
+	OriginResponseCompletionTimeout time.Duration
 	// FailoverCodes are the origin statuses that make the stand-in try the secondary;
 	// a subset of 400,403,404,416,500,502,503,504, default all of them (as the lab ticks).
 	FailoverCodes []int
@@ -190,10 +195,15 @@ func (c Config) validate() error {
 		{"PropagationDelay", c.PropagationDelay}, {"ReplicationLag", c.ReplicationLag},
 		{"OriginConnectTimeout", c.OriginConnectTimeout}, {"OriginResponseTimeout", c.OriginResponseTimeout},
 		{"PropagationFlap", c.PropagationFlap}, {"PrimaryLatency", c.PrimaryLatency}, {"SecondaryLatency", c.SecondaryLatency},
+		{"OriginResponseCompletionTimeout", c.OriginResponseCompletionTimeout},
 	} {
 		if f.v < 0 {
 			p = append(p, fmt.Sprintf("%s: %s is negative", f.name, f.v))
 		}
+	}
+	if c.OriginResponseCompletionTimeout > 0 && c.OriginResponseCompletionTimeout < c.OriginResponseTimeout {
+		p = append(p, fmt.Sprintf("OriginResponseCompletionTimeout: %s is shorter than OriginResponseTimeout %s (CloudFront requires at least the response timeout)",
+			c.OriginResponseCompletionTimeout, c.OriginResponseTimeout))
 	}
 	if c.OriginConnectAttempts < 1 || c.OriginConnectAttempts > 3 {
 		p = append(p, fmt.Sprintf("OriginConnectAttempts: %d is outside 1..3", c.OriginConnectAttempts))

@@ -37,7 +37,8 @@ func blockPrimary(t *testing.T, s *Sandbox) {
 // which the real SDK client parses: origin group, failover codes, origin timeouts,
 // cache behaviours, and the origins' website endpoint domains.
 func TestControlAPIDescribesTheEdge(t *testing.T) {
-	s := start(t, Config{FailoverCodes: []int{500, 502, 503, 504}, CacheConfigJSON: true, OriginConnectAttempts: 2, OriginConnectTimeout: 2 * time.Second})
+	s := start(t, Config{FailoverCodes: []int{500, 502, 503, 504}, CacheConfigJSON: true, OriginConnectAttempts: 2, OriginConnectTimeout: 2 * time.Second,
+		OriginResponseCompletionTimeout: 7500 * time.Millisecond})
 	out, err := clients(s).CloudFront.GetDistributionConfig(ctx(t), &awscf.GetDistributionConfigInput{Id: aws.String(DistributionID)})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +56,15 @@ func TestControlAPIDescribesTheEdge(t *testing.T) {
 		aws.ToInt32(o.ConnectionTimeout) != 2 || aws.ToInt32(o.CustomOriginConfig.OriginReadTimeout) != 5 {
 		t.Errorf("primary origin %s attempts %d timeout %d read %d", aws.ToString(o.DomainName), aws.ToInt32(o.ConnectionAttempts),
 			aws.ToInt32(o.ConnectionTimeout), aws.ToInt32(o.CustomOriginConfig.OriginReadTimeout))
+	}
+	// Whole seconds, rounded up: what the API says is never shorter than what the edge enforces.
+	if got := aws.ToInt32(o.ResponseCompletionTimeout); got != 8 {
+		t.Errorf("response completion timeout %d s, want 8", got)
+	}
+	plain := start(t, Config{})
+	if out, err := clients(plain).CloudFront.GetDistributionConfig(ctx(t), &awscf.GetDistributionConfigInput{Id: aws.String(DistributionID)}); err != nil ||
+		out.DistributionConfig.Origins.Items[0].ResponseCompletionTimeout != nil {
+		t.Errorf("a distribution without a completion timeout describes one (%v)", err)
 	}
 	if aws.ToString(dc.DefaultCacheBehavior.TargetOriginId) != aws.ToString(g.Id) || aws.ToString(dc.DefaultCacheBehavior.CachePolicyId) != cloudfront.CachingDisabled.ID {
 		t.Errorf("default behaviour %+v", dc.DefaultCacheBehavior)

@@ -67,14 +67,15 @@ func TestFlappingPropagation(t *testing.T) {
 }
 
 // A primary that hangs or is black-holed while blocked: the edge fails over after its
-// response timeout, or after its connection attempts, and the visitor waits that long.
+// attempts (three by default), each a response timeout, or after its connection
+// attempts, and the visitor waits that long.
 func TestPrimaryOutages(t *testing.T) {
 	for _, tc := range []struct {
 		outage string
 		tried  []string
 		wait   time.Duration
 	}{
-		{"hang", []string{"primary:timeout", "secondary:200"}, 300 * time.Millisecond},
+		{"hang", []string{"primary:timeout", "primary:timeout", "primary:timeout", "secondary:200"}, 3 * 300 * time.Millisecond},
 		{"blackhole", []string{"primary:unreachable", "secondary:200"}, 3 * 100 * time.Millisecond},
 		{"forbidden", []string{"primary:403", "secondary:200"}, 0},
 	} {

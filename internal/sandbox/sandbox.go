@@ -130,7 +130,8 @@ func Start(cfg Config) (*Sandbox, error) {
 		s.edge = cloudfront.NewFleet(cloudfront.Options{
 			PrimaryURL: s.primary.web.URL(), SecondaryURL: s.secondary.web.URL(),
 			ConnectAttempts: cfg.OriginConnectAttempts, ConnectTimeout: cfg.OriginConnectTimeout,
-			ResponseTimeout: cfg.OriginResponseTimeout, FailoverCodes: cfg.FailoverCodes, Logger: cfg.Logger,
+			ResponseTimeout: cfg.OriginResponseTimeout, ResponseCompletionTimeout: cfg.OriginResponseCompletionTimeout,
+			FailoverCodes: cfg.FailoverCodes, Logger: cfg.Logger,
 			Behaviors: behaviors(cfg),
 			Dial:      s.dialOrigin,
 		}, cfg.EdgeServers)

@@ -45,6 +45,8 @@ func TestConfigValidation(t *testing.T) {
 		{"too many attempts", "OriginConnectAttempts", Config{OriginConnectAttempts: 4}},
 		{"negative attempts", "OriginConnectAttempts", Config{OriginConnectAttempts: -1}},
 		{"negative connect timeout", "OriginConnectTimeout", Config{OriginConnectTimeout: -1}},
+		{"completion timeout shorter than the response timeout", "OriginResponseCompletionTimeout", Config{OriginResponseCompletionTimeout: time.Second}},
+		{"negative completion timeout", "OriginResponseCompletionTimeout", Config{OriginResponseCompletionTimeout: -1}},
 		{"code CloudFront does not offer", "FailoverCodes", Config{FailoverCodes: []int{403, 418}}},
 		{"too many unicorns", "Unicorns", Config{Unicorns: 5000}},
 	} {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/unishop/failover-drill/internal/sandbox/iam"
 )
@@ -92,11 +93,16 @@ func controlError(w http.ResponseWriter, status int, code, msg string) {
 // describe renders the edge's own options: what it enforces is what the API says.
 func (e *Edge) describe(d Description) distributionConfigXML {
 	origin := func(id, domain string) originXML {
-		return originXML{ID: id, DomainName: domain, ConnectionAttempts: e.opt.ConnectAttempts,
+		o := originXML{ID: id, DomainName: domain, ConnectionAttempts: e.opt.ConnectAttempts,
 			ConnectionTimeout: max(1, int(e.opt.ConnectTimeout.Round(1e9).Seconds())),
 			Custom: customOriginXML{HTTPPort: 80, HTTPSPort: 443, ProtocolPolicy: d.OriginProtocolPolicy,
 				ReadTimeout: max(1, int(e.opt.ResponseTimeout.Round(1e9).Seconds())), KeepaliveTimeout: 5,
 				SSLProtocols: quantity[string]{Quantity: 1, Items: &items[string]{Elem: []string{"TLSv1.2"}}}}}
+		if c := e.opt.ResponseCompletionTimeout; c > 0 {
+			// Whole seconds on AWS; rounded up, so what the API says is never shorter.
+			o.ResponseCompletionTimeout = int((c + time.Second - 1) / time.Second)
+		}
+		return o
 	}
 	codes := quantity[int]{Quantity: len(e.opt.FailoverCodes), Items: &items[int]{Elem: e.opt.FailoverCodes}}
 	cfg := distributionConfigXML{
@@ -178,6 +184,8 @@ type originXML struct {
 	Custom             customOriginXML `xml:"CustomOriginConfig"`
 	ConnectionAttempts int             `xml:"ConnectionAttempts"`
 	ConnectionTimeout  int             `xml:"ConnectionTimeout"`
+	// ResponseCompletionTimeout is absent when not set.
+	ResponseCompletionTimeout int `xml:"ResponseCompletionTimeout,omitempty"`
 }
 
 type customOriginXML struct {

@@ -7,8 +7,18 @@
 //   - origin-group failover as CloudFront documents it: for GET, HEAD and OPTIONS only,
 //     the secondary is tried when the primary answers one of the group's failover status
 //     codes (a subset of 400, 403, 404, 416, 500, 502, 503, 504), cannot be connected to
-//     after ConnectAttempts × ConnectTimeout, or does not answer within ResponseTimeout;
-//     other methods go to the primary alone;
+//     after ConnectAttempts × ConnectTimeout, or times out; other methods go to the
+//     primary alone;
+//
+//   - the origin's attempts as CloudFront makes them for a custom origin: up to
+//     ConnectAttempts attempts, each a connection (ConnectTimeout) and, once connected,
+//     a wait for the response headers and then for the body (ResponseTimeout each); a
+//     GET or HEAD whose response times out is tried again on a new connection ("resets
+//     the response timeout and tries again"), so a primary that accepts connections and
+//     never answers holds a request ConnectAttempts × ResponseTimeout (and the
+//     connections) before the secondary is asked; other methods are not retried;
+//     ResponseCompletionTimeout, when set, caps the wait for a complete response from
+//     the first request written to the origin, across those retries;
 //
 //   - CloudFront's own 502 (no connection) and 504 (origin timeout) pages when no origin
 //     answered, and its X-Cache, Via and X-Amz-Cf-* headers;
@@ -39,8 +49,7 @@
 //
 // It does not model yet: caching of error answers, cache policies beyond TTL and the
 // query string (headers, cookies), invalidations, keep-alive connections to origins,
-// origin request policies, a response timeout that retries the origin before failing
-// over, the slower origin keep-alive and read timeouts of a real distribution, and
+// origin request policies, the slower origin keep-alive of a real distribution, and
 // configuration changes taking minutes to deploy.
 package cloudfront
 
@@ -49,7 +58,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,7 +66,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -90,11 +97,15 @@ type Record struct {
 type Options struct {
 	// PrimaryURL and SecondaryURL are the origin group's members, "http://host:port".
 	PrimaryURL, SecondaryURL string
-	// ConnectAttempts (1..3) and ConnectTimeout bound each origin's connection;
-	// ResponseTimeout bounds the wait for response headers, and separately for the body.
-	ConnectAttempts int
-	ConnectTimeout  time.Duration
-	ResponseTimeout time.Duration
+	// ConnectAttempts (1..3) is how many attempts the edge makes at an origin: each a
+	// connection bounded by ConnectTimeout and, for GET and HEAD, a wait for the
+	// response bounded by ResponseTimeout (for the headers, and separately for the body).
+	// ResponseCompletionTimeout, when positive, bounds the wait for a complete response
+	// from the first request written to the origin, across every attempt.
+	ConnectAttempts           int
+	ConnectTimeout            time.Duration
+	ResponseTimeout           time.Duration
+	ResponseCompletionTimeout time.Duration
 	// FailoverCodes are the origin statuses that make the edge try the secondary.
 	FailoverCodes []int
 	// Behaviors are the path-specific cache behaviours, in order; every path not
@@ -172,22 +183,22 @@ func (e *Edge) Dials(addr string) int {
 // Close drops idle origin connections.
 func (e *Edge) Close() { e.transport.CloseIdleConnections() }
 
-// connectError is an origin the edge could not connect to after every attempt.
+// connectError is an origin the edge could not connect to in one attempt.
 type connectError struct {
-	addr     string
-	attempts int
-	err      error
+	addr string
+	err  error
 }
 
 func (e *connectError) Error() string {
-	return fmt.Sprintf("origin %s: no connection after %d attempts: %v", e.addr, e.attempts, e.err)
+	return fmt.Sprintf("origin %s: no connection: %v", e.addr, e.err)
 }
 
 func (e *connectError) Unwrap() error { return e.err }
 
-// newOriginTransport is the edge's own transport: each connection attempt is bounded by
-// ConnectTimeout and made ConnectAttempts times; no keep-alive, so every request
-// connects afresh (an origin taken down is noticed at once).
+// newOriginTransport is the edge's own transport: each dial is one connection attempt
+// bounded by ConnectTimeout (fetchOrigin makes the attempts); no keep-alive, so every
+// attempt connects afresh (an origin taken down is noticed at once). The response
+// timeouts are fetchOrigin's, so that a completion timeout can shorten them.
 func (e *Edge) newOriginTransport() *http.Transport {
 	dial := e.opt.Dial
 	if dial == nil {
@@ -196,91 +207,20 @@ func (e *Edge) newOriginTransport() *http.Transport {
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var last error
-			for i := 1; i <= e.opt.ConnectAttempts; i++ {
-				e.mu.Lock()
-				e.dials[addr]++
-				e.mu.Unlock()
-				actx, cancel := context.WithTimeout(ctx, e.opt.ConnectTimeout)
-				conn, err := dial(actx, network, addr)
-				cancel()
-				if err == nil {
-					return conn, nil
-				}
-				last = err
-				if ctx.Err() != nil {
-					break
-				}
+			e.mu.Lock()
+			e.dials[addr]++
+			e.mu.Unlock()
+			actx, cancel := context.WithTimeout(ctx, e.opt.ConnectTimeout)
+			defer cancel()
+			conn, err := dial(actx, network, addr)
+			if err != nil {
+				return nil, &connectError{addr: addr, err: err}
 			}
-			return nil, &connectError{addr: addr, attempts: e.opt.ConnectAttempts, err: last}
+			return conn, nil
 		},
-		DisableKeepAlives:     true,
-		DisableCompression:    true,
-		ResponseHeaderTimeout: e.opt.ResponseTimeout,
+		DisableKeepAlives:  true,
+		DisableCompression: true,
 	}
-}
-
-// originResult is what one origin attempt produced.
-type originResult struct {
-	status  int // 0 when no response
-	header  http.Header
-	body    []byte
-	outcome string // status as text, "unreachable", "timeout" or "error"
-}
-
-// fetchOrigin sends the request to one origin and reads the whole response.
-func (e *Edge) fetchOrigin(r *http.Request, base string, body io.Reader) originResult {
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, r.Method, base+r.URL.RequestURI(), body)
-	if err != nil {
-		return originResult{outcome: "error"}
-	}
-	for k, v := range r.Header {
-		req.Header[k] = slices.Clone(v)
-	}
-	for _, h := range hopHeaders {
-		req.Header.Del(h)
-	}
-	if body != nil && body == r.Body {
-		req.ContentLength = r.ContentLength // streamed as received (-1: chunked)
-	}
-	req.Header.Set("Via", "1.1 sandbox.cloudfront.net (CloudFront)")
-	req.Header.Set("X-Amz-Cf-Id", newID())
-
-	res, err := e.transport.RoundTrip(req)
-	if err != nil {
-		var ce *connectError
-		switch {
-		case errors.As(err, &ce):
-			return originResult{outcome: "unreachable"}
-		case isTimeout(err):
-			return originResult{outcome: "timeout"}
-		}
-		return originResult{outcome: "error"}
-	}
-	defer res.Body.Close()
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(e.opt.ResponseTimeout, func() { timedOut.Store(true); cancel() })
-	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
-	timer.Stop()
-	if err != nil {
-		if timedOut.Load() {
-			return originResult{outcome: "timeout"}
-		}
-		return originResult{outcome: "error"}
-	}
-	return originResult{status: res.StatusCode, header: res.Header, body: data, outcome: strconv.Itoa(res.StatusCode)}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	return errors.Is(err, context.DeadlineExceeded) ||
-		// ResponseHeaderTimeout's error is not exported.
-		bytes.Contains([]byte(err.Error()), []byte("timeout awaiting response headers"))
 }
 
 // ServeHTTP answers one viewer request through the origin group.
@@ -300,22 +240,19 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var reqBody []byte
 	if failover {
 		origins = append(origins, struct{ name, base string }{Secondary, e.opt.SecondaryURL})
-		// Buffered so the secondary can be sent the same request.
-		reqBody, _ = io.ReadAll(io.LimitReader(r.Body, maxBody))
 	}
+	reqBody, _ = io.ReadAll(io.LimitReader(r.Body, maxBody))
 	var tried []string
 	var last originResult
-	for i, o := range origins {
-		var body io.Reader
-		if failover {
-			if len(reqBody) > 0 {
-				body = bytes.NewReader(reqBody)
-			}
-		} else {
-			body = r.Body
+	// Buffered: the secondary, and every attempt, are sent the same request.
+	body := func() io.Reader {
+		if len(reqBody) == 0 {
+			return nil
 		}
-		last = e.fetchOrigin(r, o.base, body)
-		tried = append(tried, o.name+":"+last.outcome)
+		return bytes.NewReader(reqBody)
+	}
+	for i, o := range origins {
+		last = e.fetchOrigin(r, o.name, o.base, body, &tried)
 		if last.status == 0 {
 			continue
 		}
