@@ -143,7 +143,10 @@ func printReport(w io.Writer, rep *drill.Report) {
 		if r := v.LongestErrorRun; r != nil {
 			fmt.Fprintf(w, ", longest run %.3f s", r.Seconds)
 		}
-		fmt.Fprintf(w, "), %d slow; latency p50 %.0f ms, p95 %.0f ms, max %.0f ms", v.Slow, v.Latency.P50Ms, v.Latency.P95Ms, v.Latency.MaxMs)
+		fmt.Fprintf(w, "), %d slow, %d unanswered; latency p50 %.0f ms, p95 %.0f ms, max %.0f ms", v.Slow, v.Unanswered, v.Latency.P50Ms, v.Latency.P95Ms, v.Latency.MaxMs)
+		if v.Latency.Censored > 0 {
+			fmt.Fprint(w, " (at least: unanswered requests at what they had waited)")
+		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, report.TimelineLine(*rep))

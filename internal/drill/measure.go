@@ -14,7 +14,8 @@ import (
 type Sample struct {
 	SentAt time.Time `json:"sentAt"`
 	// At is when the answer arrived, when the request timed out, or, for an Unanswered
-	// sample, when the probe stopped waiting for it.
+	// sample, when the probe stopped waiting for it: the visitor had waited at least
+	// At − SentAt (a censored latency).
 	At     time.Time `json:"at"`
 	Path   string    `json:"path"`
 	Status int       `json:"status"`           // 0: no HTTP answer (Error says why)
@@ -22,8 +23,10 @@ type Sample struct {
 	Cache  string    `json:"cache,omitempty"`  // X-Cache, to spot cache hits
 	Pop    string    `json:"pop,omitempty"`    // X-Amz-Cf-Pop: the edge location that answered
 	Error  string    `json:"error,omitempty"`  // no HTTP answer: ErrTimeout or the transport error
-	// Unanswered: still in flight when the probe stopped; it has no outcome and counts
-	// neither as an error nor as served.
+	// Unanswered: still in flight when the probe stopped. It names no region, but the
+	// visitor waited at least At − SentAt: the figures count it as slow past the slow
+	// limit, and as a timeout error once that wait reaches the request timeout
+	// (measure.Censor).
 	Unanswered bool `json:"unanswered,omitempty"`
 }
 
@@ -157,20 +160,26 @@ type Run struct {
 	Samples   int     `json:"samples"`
 }
 
-// LatencyStats are the times visitors waited, nearest-rank percentiles.
+// LatencyStats are the times visitors waited, nearest-rank percentiles. Censored of
+// them are requests still unanswered at the end, counted at what they had waited: each
+// figure is then at least the true one.
 type LatencyStats struct {
-	Samples int     `json:"samples"`
-	P50Ms   float64 `json:"p50Ms"`
-	P95Ms   float64 `json:"p95Ms"`
-	MaxMs   float64 `json:"maxMs"`
+	Samples  int     `json:"samples"`
+	P50Ms    float64 `json:"p50Ms"`
+	P95Ms    float64 `json:"p95Ms"`
+	MaxMs    float64 `json:"maxMs"`
+	Censored int     `json:"censored,omitempty"`
 }
 
 // VisitorStats is what visitors saw over a span: errors (an answer that was not 2xx,
-// a timeout, no answer) and slow answers (2xx, but slower than maxLatencyP95Ms) are
-// counted apart.
+// a timeout, no answer) and slow requests (a 2xx slower than maxLatencyP95Ms, or a
+// request still unanswered after that long) are counted apart.
 type VisitorStats struct {
 	Samples int `json:"samples"` // answered samples
-	Errors  int `json:"errors"`
+	// Unanswered are requests still in flight at the end, shorter than the request
+	// timeout: censored, counted in Slow and Latency at what they had waited.
+	Unanswered int `json:"unanswered"`
+	Errors     int `json:"errors"`
 	// ErrorRatePercent is time-weighted: the share of the span in which the latest
 	// answer a visitor got was an error.
 	ErrorRatePercent float64        `json:"errorRatePercent"`

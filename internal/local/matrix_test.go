@@ -47,6 +47,12 @@ var scenarios = []scenario{
 	// confirms the switch once every request sent before it was answered: 15 s later.
 	{name: "failover slower than 10 s", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 5 * time.Second},
 		input: map[string]any{"stableWindowSeconds": 2, "probeIntervalMs": 250, "failoverTimeoutSeconds": 40}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
+	// The blocked primary hangs for longer than the failover timeout: the edge would
+	// fail over only after 3 × 5 s, the probe gives up after 5 s with every request since
+	// the block unanswered. Visitors waited: the figures must show it (slow, p95 at what
+	// they had waited), not "no errors, p95 4 ms".
+	{name: "primary hangs past the failover timeout", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 5 * time.Second},
+		input: map[string]any{"failoverTimeoutSeconds": 5}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
 	// A secondary broken before the drill is refused by readiness (TestReadinessChecksFail,
 	// "secondary down"); without a distributionId its check is skipped, so these two
 	// measure what visitors would see if the drill went ahead.
@@ -240,11 +246,17 @@ func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Tim
 	var lat []time.Duration
 	watchedErrors := 0 // per answer, as the drill's share of error samples
 	for _, s := range visitor {
-		if s.Unanswered || s.At.Before(blockAt) {
+		if s.At.Before(blockAt) {
+			continue
+		}
+		// A request still unanswered when the visitor stopped waited at least this
+		// long: it counts in the latency, and is no error (it never reached the
+		// visitor's 125 s patience).
+		lat = append(lat, s.At.Sub(s.SentAt))
+		if s.Unanswered {
 			continue
 		}
 		r.samples++
-		lat = append(lat, s.At.Sub(s.SentAt))
 		isErr := s.Error != "" || s.Status < 200 || s.Status > 299
 		if isErr {
 			r.errors++

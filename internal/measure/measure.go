@@ -32,8 +32,13 @@ type Params struct {
 	StableShare      int
 	StableWindow     time.Duration
 	MinWindowSamples int
-	// SlowAfter: a 2xx answer slower than this is slow.
+	// SlowAfter: a 2xx answer slower than this is slow, and so is a request still
+	// unanswered after this long.
 	SlowAfter time.Duration
+	// RequestTimeout is when the probe (or the visitor) gives up on a request: one still
+	// unanswered at the end that had waited this long is a timeout error (Censor). Zero:
+	// never.
+	RequestTimeout time.Duration
 	// ConfigInterval is the probe's config.json sampling interval (for the resolution).
 	ConfigInterval time.Duration
 	// End is when sampling stopped; zero takes the last sample's answer.
@@ -99,9 +104,24 @@ func SortByAnswer(samples []drill.Sample) {
 	slices.SortStableFunc(samples, func(a, b drill.Sample) int { return a.At.Compare(b.At) })
 }
 
+// Censor judges every Unanswered sample at the moment the probe stopped waiting for it
+// (its At): one that had waited timeout (> 0) by then is a timeout error answered at
+// SentAt + timeout, as the probe's own request timeout would have made it (a visitor
+// gives up there); the others stay Unanswered, their latency a lower bound. The
+// samples are copied, in the same order.
+func Censor(samples []drill.Sample, timeout time.Duration) []drill.Sample {
+	out := slices.Clone(samples)
+	for i, s := range out {
+		if s.Unanswered && timeout > 0 && s.Latency() >= timeout {
+			out[i].Unanswered, out[i].Error, out[i].Status, out[i].At = false, drill.ErrTimeout, 0, s.SentAt.Add(timeout)
+		}
+	}
+	return out
+}
+
 // Analyse computes the figures of one mode from all its samples (any order).
 func Analyse(samples []drill.Sample, p Params) drill.Phases {
-	all := slices.Clone(samples)
+	all := Censor(samples, p.RequestTimeout)
 	SortByAnswer(all)
 	var answered []drill.Sample
 	var oldestUnanswered time.Time
@@ -131,7 +151,7 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 			ph.UnseenSharePercent = round(100*(1-math.Pow(0.05, 1/float64(ph.WindowSamples))), 2)
 		}
 	}
-	ph.Visitors = Visitors(answered, p.Since, p.SlowAfter, end)
+	ph.Visitors = Visitors(all, p.Since, p.SlowAfter, end)
 
 	var cfg []drill.Sample
 	var cls []Class
@@ -224,7 +244,7 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 	ph.LastWindow = lastWindow(cfg, cls, end, p)
 
 	var bf, du, af []drill.Sample
-	for _, s := range answered {
+	for _, s := range all { // unanswered ones at what they had waited
 		switch {
 		case fi < 0 || s.At.Before(cfg[fi].At):
 			bf = append(bf, s)
@@ -272,26 +292,34 @@ func lastWindow(cfg []drill.Sample, cls []Class, end time.Time, p Params) *drill
 	return w
 }
 
-// Visitors is what visitors saw in the answered samples (At order), up to end: errors
-// and slow answers apart, the time-weighted error rate, the longest error run, latency.
-// Moments are seconds from since.
-func Visitors(answered []drill.Sample, since time.Time, slowAfter time.Duration, end time.Time) drill.VisitorStats {
+// Visitors is what visitors saw in samples (At order, censored: see Censor), up to
+// end: errors and slow requests apart, the time-weighted error rate, the longest error
+// run, latency. A request still unanswered counts as slow once it had waited longer
+// than slowAfter, and in the latency at what it had waited; it changes no error
+// figure. Moments are seconds from since.
+func Visitors(samples []drill.Sample, since time.Time, slowAfter time.Duration, end time.Time) drill.VisitorStats {
 	p := Params{Since: since}
 	var v drill.VisitorStats
 	var lat []time.Duration
-	var errAt []int // indexes of error samples
-	for i, s := range answered {
+	var answered []drill.Sample
+	var errAt []int // indexes of error samples in answered
+	for _, s := range samples {
+		lat = append(lat, s.Latency())
 		if s.Unanswered {
+			v.Unanswered++
+			if slowAfter > 0 && s.Latency() > slowAfter {
+				v.Slow++
+			}
 			continue
 		}
+		answered = append(answered, s)
 		v.Samples++
-		lat = append(lat, s.Latency())
 		if s.Path == PathConfig && CacheHit(s) {
 			v.CacheHits++
 		}
 		if s.IsError() {
 			v.Errors++
-			errAt = append(errAt, i)
+			errAt = append(errAt, len(answered)-1)
 			if v.Outcomes == nil {
 				v.Outcomes = map[string]int{}
 			}
@@ -300,7 +328,7 @@ func Visitors(answered []drill.Sample, since time.Time, slowAfter time.Duration,
 			v.Slow++
 		}
 	}
-	v.Latency = latencyOf(lat)
+	v.Latency = latencyOf(lat, v.Unanswered)
 	if len(answered) == 0 {
 		return v
 	}
@@ -403,23 +431,26 @@ func ErrorRate(answered []drill.Sample, from, to time.Time) float64 {
 	return 100 * errTime.Seconds() / span.Seconds()
 }
 
-// Latency are the latency stats of the answered samples.
+// Latency are the latency stats of the samples, unanswered ones at what they had
+// waited (censored).
 func Latency(samples []drill.Sample) drill.LatencyStats {
 	var lat []time.Duration
+	censored := 0
 	for _, s := range samples {
-		if s.Answered() {
-			lat = append(lat, s.Latency())
+		lat = append(lat, s.Latency())
+		if s.Unanswered {
+			censored++
 		}
 	}
-	return latencyOf(lat)
+	return latencyOf(lat, censored)
 }
 
-func latencyOf(lat []time.Duration) drill.LatencyStats {
+func latencyOf(lat []time.Duration, censored int) drill.LatencyStats {
 	if len(lat) == 0 {
 		return drill.LatencyStats{}
 	}
 	slices.Sort(lat)
-	return drill.LatencyStats{Samples: len(lat), P50Ms: ms(Percentile(lat, 50)), P95Ms: ms(Percentile(lat, 95)), MaxMs: ms(lat[len(lat)-1])}
+	return drill.LatencyStats{Samples: len(lat), P50Ms: ms(Percentile(lat, 50)), P95Ms: ms(Percentile(lat, 95)), MaxMs: ms(lat[len(lat)-1]), Censored: censored}
 }
 
 // Percentile by nearest rank of sorted values; 0 for none.

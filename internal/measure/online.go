@@ -120,11 +120,15 @@ func (s *Stability) maxOther(n int) int {
 func (s *Stability) StableAt(i int) time.Time { return s.at[i] }
 
 // Budget is the error budget: visitors may spend Percent of the last Window seeing
-// errors, time-weighted (each answer's outcome holds until the next answer arrives),
-// judged whenever an answer arrives. Not safe for concurrent use.
+// errors, time-weighted: each answer's outcome holds until the next answer arrives
+// (or until now), and a request still unanswered after GiveUp (the probe's request
+// timeout: a visitor has given up) is an error from then on. It is judged when an
+// answer arrives and, as time passes, whenever Check is called: an origin that stops
+// answering cannot hold it off. Not safe for concurrent use.
 type Budget struct {
 	Window  time.Duration
 	Percent int
+	GiveUp  time.Duration
 	at      []time.Time
 	err     []bool
 }
@@ -137,19 +141,33 @@ func (b *Budget) Add(s drill.Sample) (spent bool, errTime time.Duration) {
 	}
 	b.at = append(b.at, s.At)
 	b.err = append(b.err, s.IsError())
-	t := s.At
-	from := t.Add(-b.Window)
-	hi := t
+	return b.Check(s.At, time.Time{})
+}
+
+// Check reports whether the budget is spent at now, with the error time in the window
+// ending now; oldestPending is the send time of the oldest request still unanswered
+// (zero: none).
+func (b *Budget) Check(now, oldestPending time.Time) (spent bool, errTime time.Duration) {
+	from := now.Add(-b.Window)
+	// From gaveUp on, a pending request is an error whatever the answers say.
+	gaveUp := now
+	if !oldestPending.IsZero() && b.GiveUp > 0 {
+		if g := oldestPending.Add(b.GiveUp); g.Before(now) {
+			gaveUp = maxTime(g, from)
+		}
+	}
+	hi := now
 	for k := len(b.at) - 1; k >= 0; k-- {
-		lo := maxTime(b.at[k], from)
-		if b.err[k] && hi.After(lo) {
-			errTime += hi.Sub(lo)
+		lo, h := maxTime(b.at[k], from), minTime(hi, gaveUp)
+		if b.err[k] && h.After(lo) {
+			errTime += h.Sub(lo)
 		}
 		if !b.at[k].After(from) {
 			break
 		}
 		hi = b.at[k]
 	}
+	errTime += now.Sub(gaveUp)
 	limit := time.Duration(float64(b.Window) * float64(b.Percent) / 100)
 	return b.Percent > 0 && errTime >= limit, errTime
 }

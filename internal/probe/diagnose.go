@@ -19,6 +19,10 @@ func diagnose(p plan, ph drill.Phases) string {
 	}
 	seenNew := ph.FirstNew != nil
 	switch {
+	case v.Unanswered > 0 && v.Unanswered >= v.Samples:
+		return fmt.Sprintf("no answers (origin hangs): %d of %d requests were still unanswered when the probe stopped, the longest waiting %.1f s: "+
+			"the origin accepts connections and never answers (or cannot be reached), and CloudFront keeps trying it, up to %d attempts × (%d s connection + %d s response timeout) before it asks the secondary, while visitors wait",
+			v.Unanswered, v.Unanswered+v.Samples, v.Latency.MaxMs/1000, p.origin.ConnectionAttempts, p.origin.ConnectionTimeoutSeconds, p.origin.ResponseTimeoutSeconds)
 	case v.Samples == 0:
 		return "no request was answered"
 	case p.mode == drill.ModeFailover && !seenNew && v.CacheHits > 0:

@@ -68,8 +68,8 @@ func TestFailoverMeasured(t *testing.T) {
 	if len(l.Samples) != d.requests() || l.Ended != drill.EndedStable || l.Want != secondary || l.Old != primary {
 		t.Errorf("log: %d samples for %d requests, ended %q, want %q old %q", len(l.Samples), d.requests(), l.Ended, l.Want, l.Old)
 	}
-	if l.ConfigIntervalMs != 13.5 || l.PageIntervalMs != 20 || l.RequestTimeoutMs != 65000 {
-		t.Errorf("intervals %v / %v ms, timeout %v ms, want 13.5 / 20 and CloudFront's 3x10+30 s + 5 s", l.ConfigIntervalMs, l.PageIntervalMs, l.RequestTimeoutMs)
+	if l.ConfigIntervalMs != 13.5 || l.PageIntervalMs != 20 || l.RequestTimeoutMs != 125000 {
+		t.Errorf("intervals %v / %v ms, timeout %v ms, want 13.5 / 20 and CloudFront's 3x(10+30) s + 5 s", l.ConfigIntervalMs, l.PageIntervalMs, l.RequestTimeoutMs)
 	}
 }
 
@@ -209,7 +209,8 @@ func TestSlowIsNotAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.UserVisibleErrors != 0 || res.Slow == 0 || res.Slow != res.Samples || res.LatencyP95Ms < 1500 {
+	// Every answer is slow, and so is every request still unanswered after 1 s.
+	if res.UserVisibleErrors != 0 || res.Slow == 0 || res.Slow < res.Samples || res.LatencyP95Ms < 1500 {
 		t.Errorf("errors %d slow %d of %d, p95 %.0f ms: want every sample slow and none an error", res.UserVisibleErrors, res.Slow, res.Samples, res.LatencyP95Ms)
 	}
 

@@ -97,6 +97,7 @@ type plan struct {
 	errorBudget measure.Budget
 	params      measure.Params
 	timeout     time.Duration // per request
+	origin      drill.OriginSettings
 }
 
 // Handle runs one mode. It returns *drill.InvalidInput for bad input (no request made),
@@ -212,11 +213,18 @@ func Summarize(in drill.ProbeInput, log drill.SampleLog) (drill.ProbeResult, err
 	o := outcome{ended: log.Ended}
 	if o.ended == drill.EndedErrorBudget {
 		measure.SortByAnswer(samples)
+		var oldest time.Time
 		for _, s := range samples {
 			if spent, et := p.errorBudget.Add(s); spent {
 				o.errTime = et
 				break
 			}
+			if s.Unanswered && (oldest.IsZero() || s.SentAt.Before(oldest)) {
+				oldest = s.SentAt
+			}
+		}
+		if o.errTime == 0 { // spent as time passed, not at an answer
+			_, o.errTime = p.errorBudget.Check(log.End, oldest)
 		}
 	}
 	res := result(in, p, ph, log.Start)
@@ -237,7 +245,7 @@ func typedTimeout(mode, msg string) error {
 
 func newPlan(cfg drill.Config, origin drill.OriginSettings, in drill.ProbeInput, start time.Time) plan {
 	p := plan{mode: in.Mode, need: cfg.SteadySamples, every: cfg.ProbeInterval(), page: cfg.ProbeInterval(),
-		reserve: WriteReserve, timeout: RequestTimeout(origin)}
+		reserve: WriteReserve, timeout: RequestTimeout(origin), origin: origin}
 	since := start
 	if in.Since != nil {
 		since = *in.Since
@@ -248,12 +256,13 @@ func newPlan(cfg drill.Config, origin drill.OriginSettings, in drill.ProbeInput,
 	default:
 		p.budget = cfg.FailoverTimeout()
 		p.every = measure.ResolvingInterval(cfg.StableWindow(), cfg.StableSharePercent, MinInterval, cfg.ProbeInterval())
-		p.errorBudget = measure.Budget{Window: cfg.ErrorBudget(), Percent: cfg.ErrorBudgetPercent}
+		p.errorBudget = measure.Budget{Window: cfg.ErrorBudget(), Percent: cfg.ErrorBudgetPercent, GiveUp: p.timeout}
 		if in.Mode == drill.ModeFailover {
 			p.reserve += CartWindow
 		}
 	}
 	p.params = measure.ForConfig(cfg, in.Mode, since, p.every)
+	p.params.RequestTimeout = p.timeout
 	p.want, p.old = p.params.New, p.params.Old
 	return p
 }
@@ -302,14 +311,24 @@ func (h *Handler) watch(ctx context.Context, s *sampler, p plan, start, deadline
 			return outcome{ended: drill.EndedTimeout}
 		case <-tick.C:
 			s.mu.Lock()
-			var done bool
+			var done, over bool
+			var et time.Duration
+			now, oldest := h.now(), s.oldestInFlight()
 			if p.mode == drill.ModeSteady {
 				done = streak >= p.need
 			} else {
-				_, done = st.Check(h.now(), s.oldestInFlight())
+				_, done = st.Check(now, oldest)
+			}
+			if p.errorBudget.Window > 0 {
+				// Time alone may spend it: the last answer an error, or requests pending
+				// past the request timeout, and nothing arriving.
+				over, et = p.errorBudget.Check(now, oldest)
 			}
 			s.mu.Unlock()
-			if done {
+			switch {
+			case over:
+				return outcome{ended: drill.EndedErrorBudget, errTime: et}
+			case done:
 				return outcome{ended: drill.EndedStable}
 			}
 		}

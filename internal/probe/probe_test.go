@@ -314,8 +314,10 @@ func TestOpenLoop(t *testing.T) {
 			t.Errorf("sample %+v judged %v after it was sent, want at its answer (>= 300 ms)", s, s.Latency())
 		}
 	}
-	if res.LatencyP50Ms < 290 {
-		t.Errorf("p50 %.0f ms, want the 300 ms visitors waited", res.LatencyP50Ms)
+	// The requests still in flight when the steady state was confirmed count at what
+	// they had waited: the percentiles are then lower bounds, never above the truth.
+	if lat := res.Phases.Visitors.Latency; lat.Censored == 0 || res.LatencyP50Ms > 310 || lat.MaxMs < 290 {
+		t.Errorf("latency %+v, want p50 at most the 300 ms visitors waited, max at least it, and the unanswered requests censored", lat)
 	}
 }
 

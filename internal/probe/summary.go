@@ -22,11 +22,14 @@ func summary(p plan, ph drill.Phases, elapsed time.Duration) string {
 		fmt.Fprintf(&b, "%s never served stably (%d%% of config.json answers in every %ds window) within %s",
 			p.want, ph.StableSharePercent, ph.StableWindowSeconds, elapsed.Round(time.Millisecond))
 	}
-	fmt.Fprintf(&b, "; visitors: %d errors in %d answers (%s), error rate %.1f%%", v.Errors, v.Samples, outcomes(v.Outcomes), v.ErrorRatePercent)
+	fmt.Fprintf(&b, "; visitors: %d errors in %d answers (%s), %d unanswered, error rate %.1f%%", v.Errors, v.Samples, outcomes(v.Outcomes), v.Unanswered, v.ErrorRatePercent)
 	if r := v.LongestErrorRun; r != nil {
 		fmt.Fprintf(&b, ", longest error run %.1fs", r.Seconds)
 	}
 	fmt.Fprintf(&b, ", %d slow, latency p50 %.0f ms p95 %.0f ms max %.0f ms", v.Slow, v.Latency.P50Ms, v.Latency.P95Ms, v.Latency.MaxMs)
+	if v.Latency.Censored > 0 {
+		b.WriteString(" (at least: unanswered requests count at what they had waited)")
+	}
 	if w := ph.LastWindow; w != nil {
 		fmt.Fprintf(&b, "; last %ds: %d config.json answers, %.0f%% from %s", ph.StableWindowSeconds, w.Samples, w.NewPercent, p.want)
 		if p.old != "" {
@@ -40,8 +43,8 @@ func summary(p plan, ph drill.Phases, elapsed time.Duration) string {
 	if ph.FirstNew == nil {
 		fmt.Fprintf(&b, "; %s never answered", p.want)
 	}
-	if ph.Unanswered > 0 || ph.Skipped > 0 {
-		fmt.Fprintf(&b, "; %d requests unanswered when the probe stopped, %d ticks skipped (the probe fell behind, or %d requests were in flight)", ph.Unanswered, ph.Skipped, MaxInFlight)
+	if ph.Skipped > 0 {
+		fmt.Fprintf(&b, "; %d ticks skipped (the probe fell behind, or %d requests were in flight)", ph.Skipped, MaxInFlight)
 	}
 	return b.String()
 }

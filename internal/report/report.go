@@ -253,8 +253,12 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 			limit("maxErrorRunSeconds")
 		}
 		if v.Latency.P95Ms > float64(cfg.MaxLatencyP95Ms) {
-			fail("maxLatencyP95Ms: visitors waited %.0f ms or more for 5%% of answers (p95; limit %d ms; p50 %.0f ms, max %.0f ms, %d slow answers)",
+			msg := fmt.Sprintf("maxLatencyP95Ms: visitors waited %.0f ms or more for 5%% of answers (p95; limit %d ms; p50 %.0f ms, max %.0f ms, %d slow)",
 				v.Latency.P95Ms, cfg.MaxLatencyP95Ms, v.Latency.P50Ms, v.Latency.MaxMs, v.Slow)
+			if v.Unanswered > 0 {
+				msg += fmt.Sprintf("; %d requests were still unanswered when the probe stopped, counted at what they had waited", v.Unanswered)
+			}
+			fail("%s", msg)
 			limit("maxLatencyP95Ms")
 		}
 	}
@@ -283,7 +287,7 @@ func phasesOf(cfg drill.Config, mode string, step *drill.Step[drill.ProbeResult]
 			s = *log.Since
 		}
 		p := measure.ForConfig(cfg, mode, s, time.Duration(log.ConfigIntervalMs*float64(time.Millisecond)))
-		p.End, p.Ended, p.Skipped = log.End, log.Ended, log.Skipped
+		p.End, p.Ended, p.Skipped, p.RequestTimeout = log.End, log.Ended, log.Skipped, requestTimeout(log)
 		ph := measure.Analyse(log.Unpack(), p)
 		return &ph, ""
 	}
@@ -297,6 +301,11 @@ func phasesOf(cfg drill.Config, mode string, step *drill.Step[drill.ProbeResult]
 	return nil, why
 }
 
+// requestTimeout is when the probe that kept log gave up on a request.
+func requestTimeout(log *drill.SampleLog) time.Duration {
+	return time.Duration(log.RequestTimeoutMs * float64(time.Millisecond))
+}
+
 // drillVisitors is what visitors saw from the block to the end of recovery: from every
 // sample when the logs are there, else combined conservatively from the summaries.
 func drillVisitors(cfg drill.Config, blockedAt *time.Time, logs Logs, fo, rc *drill.Phases) *drill.VisitorStats {
@@ -304,11 +313,9 @@ func drillVisitors(cfg drill.Config, blockedAt *time.Time, logs Logs, fo, rc *dr
 	var end time.Time
 	for _, mode := range []string{drill.ModeFailover, drill.ModeRecovery} {
 		if l := logs[mode]; l != nil {
-			for _, s := range l.Unpack() {
-				if s.Answered() {
-					samples = append(samples, s)
-				}
-			}
+			// A request still unanswered when its probe stopped is judged there: slow,
+			// or a timeout once it had waited the probe's request timeout.
+			samples = append(samples, measure.Censor(l.Unpack(), requestTimeout(l))...)
 			if l.End.After(end) {
 				end = l.End
 			}
@@ -336,12 +343,13 @@ func drillVisitors(cfg drill.Config, blockedAt *time.Time, logs Logs, fo, rc *dr
 			continue
 		}
 		v.Samples += pv.Samples
+		v.Unanswered += pv.Unanswered
 		v.Errors += pv.Errors
 		v.Slow += pv.Slow
 		v.CacheHits += pv.CacheHits
 		v.ErrorRatePercent = max(v.ErrorRatePercent, pv.ErrorRatePercent)
 		v.Latency = drill.LatencyStats{Samples: v.Latency.Samples + pv.Latency.Samples, P50Ms: max(v.Latency.P50Ms, pv.Latency.P50Ms),
-			P95Ms: max(v.Latency.P95Ms, pv.Latency.P95Ms), MaxMs: max(v.Latency.MaxMs, pv.Latency.MaxMs)}
+			P95Ms: max(v.Latency.P95Ms, pv.Latency.P95Ms), MaxMs: max(v.Latency.MaxMs, pv.Latency.MaxMs), Censored: v.Latency.Censored + pv.Latency.Censored}
 		if pv.LongestErrorRun != nil && (v.LongestErrorRun == nil || pv.LongestErrorRun.Seconds > v.LongestErrorRun.Seconds) {
 			v.LongestErrorRun = pv.LongestErrorRun
 		}
@@ -429,7 +437,7 @@ func figuresLine(r drill.Report) string {
 		if v.LongestErrorRun != nil {
 			s += fmt.Sprintf(", longest run %.3f s", v.LongestErrorRun.Seconds)
 		}
-		s += fmt.Sprintf("), %d slow, latency p95 %.0f ms", v.Slow, v.Latency.P95Ms)
+		s += fmt.Sprintf("), %d slow, %d unanswered, latency p95 %.0f ms", v.Slow, v.Unanswered, v.Latency.P95Ms)
 		parts = append(parts, s)
 	} else {
 		parts = append(parts, fmt.Sprintf("%d user-visible errors", r.UserVisibleErrors))

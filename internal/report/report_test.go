@@ -114,7 +114,7 @@ func TestBuildPass(t *testing.T) {
 		t.Fatalf("verdict %s, reasons %q", r.Verdict, r.Reasons)
 	}
 	want := "pass: failover stable in 1.055 s (0.950..1.060) to us-west-1, recovery stable in 1.055 s (0.950..1.060) to us-east-1, " +
-		"0 user-visible errors (error rate 0.00%), 0 slow, latency p95 5 ms, cart intact, bucket restored exactly"
+		"0 user-visible errors (error rate 0.00%), 0 slow, 0 unanswered, latency p95 5 ms, cart intact, bucket restored exactly"
 	if r.Summary != want {
 		t.Errorf("summary\n got %q\nwant %q", r.Summary, want)
 	}
