@@ -21,6 +21,9 @@ import (
 //   - ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted: an execution ended so
 //     (AWS/States; ExecutionsFailed alone ignores the other two);
 //   - RestoreFailed: a drill's restore did not finish (the report's metric);
+//   - PrimaryNotServingAfterDrill: a drill blocked the bucket and the primary was not
+//     seen serving stably after the restore (the report's metric, from AwaitRecovery
+//     or the failure path's recovery check);
 //   - SweeperFoundStrandedLock: a lock whose execution has ended could not be restored
 //     (or checked): the bucket may still be blocked;
 //   - SweeperRestoredLock: the sweeper restored a lock the event-driven safety net
@@ -56,6 +59,11 @@ func newAlarms(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.StateMachine
 	atLeastOnce("RestoreFailed", "A drill's restore did not finish: the primary bucket may still be blocked. Run drill status now, then drill restore or fix it by hand (README runbook)",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(report.MetricsNamespace), MetricName: jsii.String(report.MetricRestoreFailed),
+			DimensionsMap: &map[string]*string{"Bucket": jsii.String(cfg.PrimaryBucket)}, Period: fiveMin, Statistic: jsii.String("Sum"),
+		}))
+	atLeastOnce("PrimaryNotServingAfterDrill", "A drill blocked the primary bucket and the primary was not seen serving again after the restore: the shop may be broken. Open the site now, then drill status and the run's report (README runbook)",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(report.MetricsNamespace), MetricName: jsii.String(report.MetricPrimaryNotServing),
 			DimensionsMap: &map[string]*string{"Bucket": jsii.String(cfg.PrimaryBucket)}, Period: fiveMin, Statistic: jsii.String("Sum"),
 		}))
 	sweeperMetric := func(name, stat string) awscloudwatch.IMetric {

@@ -32,11 +32,16 @@ func TestASLValidator(t *testing.T) {
 func TestEveryStateFromPreflightOnReachesRestore(t *testing.T) {
 	var def struct {
 		States map[string]struct {
-			Type  string
-			Next  string
-			Catch []struct {
+			Type           string
+			Next           string
+			Default        string
+			TimeoutSeconds float64
+			Retry          []any
+			Choices        []struct{ Next string }
+			Catch          []struct {
 				ErrorEquals []string
 				Next        string
+				ResultPath  string
 			}
 		}
 	}
@@ -63,8 +68,39 @@ func TestEveryStateFromPreflightOnReachesRestore(t *testing.T) {
 	if def.States["NotReady"].Next != "RestoreAfterFailure" {
 		t.Error("a failed readiness check must take the failure path (NotReady -> RestoreAfterFailure)")
 	}
-	if def.States["RestoreAfterFailure"].Next != "ReportAfterFailure" || def.States["ReportAfterFailure"].Next != "RestoreOutcome" {
-		t.Error("the failure path must be RestoreAfterFailure -> ReportAfterFailure -> RestoreOutcome")
+	if def.States["RestoreAfterFailure"].Next != "RestoredAfterFailure" || def.States["ReportAfterFailure"].Next != "RestoreOutcome" {
+		t.Error("the failure path must be RestoreAfterFailure -> RestoredAfterFailure -> (RecoveryCheck) -> ReportAfterFailure -> RestoreOutcome")
+	}
+	for _, c := range def.States["RestoreAfterFailure"].Catch {
+		if c.Next != "ReportAfterFailure" {
+			t.Errorf("a failed restore must go straight to the report, not to %s", c.Next)
+		}
+	}
+	// The recovery check is best effort: whatever it does, the flow reaches the report
+	// with the original error still in $.error, soon.
+	choice := def.States["RestoredAfterFailure"]
+	nexts := []string{choice.Default}
+	for _, c := range choice.Choices {
+		nexts = append(nexts, c.Next)
+	}
+	for _, n := range nexts {
+		if n != "ReportAfterFailure" && n != "RecoveryCheck" {
+			t.Errorf("RestoredAfterFailure leads to %s", n)
+		}
+	}
+	check := def.States["RecoveryCheck"]
+	if check.Type != "Task" || check.Next != "ReportAfterFailure" || len(check.Retry) != 0 || check.TimeoutSeconds == 0 || check.TimeoutSeconds > 120 {
+		t.Errorf("RecoveryCheck %+v: want a Task with no retry, at most 120 s, then ReportAfterFailure", check)
+	}
+	caughtAll := false
+	for _, c := range check.Catch {
+		if c.Next != "ReportAfterFailure" || c.ResultPath == "$.error" || c.ResultPath == "$" || c.ResultPath == "$.restoreError" {
+			t.Errorf("RecoveryCheck catch %+v must reach the report and keep the original error and the restore's", c)
+		}
+		caughtAll = caughtAll || slices.Contains(c.ErrorEquals, "States.ALL")
+	}
+	if !caughtAll {
+		t.Error("RecoveryCheck must catch States.ALL")
 	}
 }
 

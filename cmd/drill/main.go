@@ -205,6 +205,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	name := fs.String("name", "", "execution name (default local-<time>)")
 	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
 	verbose := fs.Bool("v", false, "log every function's structured logs to stderr")
+	coldStart := fs.Duration("cold-start", 0, "start every Lambda handler this late, as a cold start on AWS: nothing samples between the block and the failover probe's first request (the report's coverage)")
 	alarmAt := fs.String("alarm-at", "", `make the stop alarm go to ALARM: a state name ("AwaitFailover", optionally "+2s") or a duration after the start ("0s": already in ALARM)`)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -246,7 +247,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	notice := context.AfterFunc(ctx, func() {
 		tl.say("interrupt received: stopping the execution (it ends ABORTED); the safety net then restores the bucket, wait for it")
 	})
-	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event, StopAlarm: trigger})
+	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event, StopAlarm: trigger, ColdStart: *coldStart})
 	notice()
 	if err != nil {
 		fmt.Fprintln(stderr, "drill local:", err)

@@ -320,7 +320,7 @@ func writeRawJSON(w io.Writer, raw []byte) {
 // nil when the run has no sample log.
 func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger, execution string, rep *drill.Report) ([]byte, error) {
 	logs := report.Logs{}
-	for _, mode := range []string{drill.ModeSteady, drill.ModeFailover, drill.ModeRecovery} {
+	for _, mode := range drill.LogModes {
 		raw, err := remote.GetObject(ctx, client, ledger, drill.SamplesKey(execution, mode))
 		var nf *remote.NotFoundError
 		switch {

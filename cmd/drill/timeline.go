@@ -149,6 +149,17 @@ func printReport(w io.Writer, rep *drill.Report) {
 		}
 	}
 	fmt.Fprintln(w)
+	if c := rep.Coverage; c != nil && c.SpanSeconds > 0 {
+		fmt.Fprintf(w, "unsampled           %.3f s of %.3f s (%.1f%%): block > first sample %s, failover probe end > restore %s, restore > first sample %s\n",
+			c.UnsampledSeconds, c.SpanSeconds, c.UnsampledPercent, secondsOrDash(c.BlockToFirstSampleSeconds),
+			secondsOrDash(c.FailoverEndToRestoreSeconds), secondsOrDash(c.RestoreToFirstSampleSeconds))
+	}
+	if rep.Recovery.ByCheck {
+		fmt.Fprintln(w, "recovery check      the failure path's restore was followed by a best-effort look at the primary (the recovery line above)")
+	}
+	if rep.PrimaryNotServing {
+		fmt.Fprintln(w, "PRIMARY NOT SERVING the primary was not seen serving stably after the restore: check the site now")
+	}
 	fmt.Fprintln(w, report.TimelineLine(*rep))
 	fmt.Fprintf(w, "cart intact         %v (%d of %d unicorns)\n", rep.Cart.Intact, len(rep.Cart.Got), len(rep.Cart.Expected))
 	fmt.Fprintf(w, "bucket restored     %v (prior %s, read back %s)\n", rep.Restore.MatchesPrior, pabString(rep.Restore.Prior), pabString(rep.Restore.ReadBack))
@@ -175,6 +186,13 @@ func switchLine(ph *drill.Phases, notMeasured string, seconds float64, region st
 		line += fmt.Sprintf(", mixed %.3f..%.3f s with the old origin at %.1f%%", m.FromSeconds, m.ToSeconds, m.OldSharePercent)
 	}
 	return line
+}
+
+func secondsOrDash(s *float64) string {
+	if s == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f s", *s)
 }
 
 func truthLine(ph *drill.Phases) string {

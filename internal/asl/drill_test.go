@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,10 @@ type (
 func (*InvalidInput) Error() string             { return "invalid input: distribution missing" }
 func (*RestoreMismatch) Error() string          { return "restored block reads back differently" }
 func (*BucketChangedDuringDrill) Error() string { return "bucket changed during the drill" }
+
+type RecoveryTimeout struct{ Msg string }
+
+func (e *RecoveryTimeout) Error() string { return "recovery timeout: " + e.Msg }
 
 // drillSubs has a dummy value for every placeholder of the real flow.
 func drillSubs() map[string]string {
@@ -132,7 +137,7 @@ func TestRealFlowLoads(t *testing.T) {
 	}
 	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
 		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed",
-		"NotReady", "RestoreAfterFailure", "ReportAfterFailure",
+		"NotReady", "RestoreAfterFailure", "RestoredAfterFailure", "RecoveryCheck", "ReportAfterFailure",
 		"RestoreOutcome", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
@@ -213,14 +218,15 @@ func TestRealFlow(t *testing.T) {
 		if want := `{"errorMessage":"failover timeout: still primary after 600s","errorType":"FailoverTimeout"}`; res.Cause != want {
 			t.Errorf("cause %q, want %q", res.Cause, want)
 		}
-		want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Probe:failover", "Restore:failure", "Report"}
+		want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Probe:failover", "Restore:failure", "Probe:recovery-check", "Report"}
 		if got := d.Calls(); !reflect.DeepEqual(got, want) {
 			t.Errorf("calls %v, want %v", got, want)
 		}
 		wantStates := []string{"StateEntered:Configure", "StateEntered:MergeInput", "StateEntered:Readiness", "StateEntered:Ready",
 			"StateEntered:Preflight", "StateEntered:SeedCart", "StateEntered:Replication", "StateEntered:Replicated",
 			"StateEntered:BlockBucket", "StateEntered:IsDryRun", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
-			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:FailWithCause", "ExecutionFailed:"}
+			"StateEntered:RestoreAfterFailure", "StateEntered:RestoredAfterFailure", "StateEntered:RecoveryCheck",
+			"StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:FailWithCause", "ExecutionFailed:"}
 		if got := eventsOf(res, StateEntered, TaskFailed, StateCaught, ExecutionFailed); !reflect.DeepEqual(got, wantStates) {
 			t.Errorf("events\n got %v\nwant %v", got, wantStates)
 		}
@@ -233,6 +239,58 @@ func TestRealFlow(t *testing.T) {
 		_ = json.Unmarshal(d.got["Report"], &rep)
 		if rep.State.Error.Error != "FailoverTimeout" {
 			t.Errorf("the failure report did not get $.error: %s", d.got["Report"])
+		}
+		// The recovery check looks from the failure path's restore, with no stop alarm.
+		var check map[string]json.RawMessage
+		_ = json.Unmarshal(d.got["Probe:recovery-check"], &check)
+		if string(check["since"]) != `"2026-03-01T10:02:00Z"` || string(check["execution"]) != `"drill-1"` || check["config"] == nil ||
+			string(check["origin"]) != `{"connectionAttempts":3}` || check["stopAlarms"] != nil {
+			t.Errorf("recovery check payload %s", d.got["Probe:recovery-check"])
+		}
+	})
+
+	t.Run("the recovery check fails or times out: the report still runs and the original error ends the execution", func(t *testing.T) {
+		for _, checkErr := range []error{&RecoveryTimeout{"us-east-1 never served stably"}, &TaskError{Name: "States.Timeout", Cause: "the check outlived its 120 s"}} {
+			d := &drill{fail: func(call string) error {
+				switch call {
+				case "Probe:failover":
+					return &FailoverTimeout{"still primary after 600s"}
+				case "Probe:recovery-check":
+					return checkErr
+				}
+				return nil
+			}}
+			res, c := runDrill(t, d, `{}`)
+			assertStatus(t, res, StatusFailed, "FailoverTimeout")
+			if got := d.Calls(); got[len(got)-2] != "Probe:recovery-check" || got[len(got)-1] != "Report" {
+				t.Errorf("calls %v, want the check then the report", got)
+			}
+			var rep struct {
+				State struct {
+					Error              struct{ Error string }
+					RecoveryCheckError struct{ Error string } `json:"recoveryCheckError"`
+				}
+			}
+			_ = json.Unmarshal(d.got["Report"], &rep)
+			if rep.State.Error.Error != "FailoverTimeout" || rep.State.RecoveryCheckError.Error == "" {
+				t.Errorf("report payload %s: want the original error and the check's", d.got["Report"])
+			}
+			if len(c.Sleeps()) != 0 {
+				t.Errorf("the check was retried: %v", c.Sleeps())
+			}
+		}
+	})
+
+	t.Run("a restore that failed gets no recovery check: the bucket may be blocked", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			if call == "Probe:failover" || call == "Restore:failure" {
+				return &RestoreMismatch{}
+			}
+			return nil
+		}}
+		runDrill(t, d, `{}`)
+		if got := d.Calls(); slices.Contains(got, "Probe:recovery-check") {
+			t.Errorf("calls %v: a check after a failed restore", got)
 		}
 	})
 

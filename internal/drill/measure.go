@@ -128,6 +128,9 @@ func (l SampleLog) Unpack() []Sample {
 	return out
 }
 
+// LogModes are the probe modes that keep a sample log, in flow order.
+var LogModes = []string{ModeSteady, ModeFailover, ModeRecovery, ModeRecoveryCheck}
+
 // SamplesKey is where a probe mode's SampleLog lives in the ledger.
 func SamplesKey(execution, mode string) string {
 	return "runs/" + execution + "/samples-" + mode + ".json"

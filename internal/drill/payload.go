@@ -25,6 +25,15 @@ const (
 	ModeSteady   = "steady"
 	ModeFailover = "failover"
 	ModeRecovery = "recovery"
+	// ModeRecoveryCheck is the failure path's best-effort look, after its restore,
+	// whether the primary serves again: recovery's measurement with a short budget
+	// (RecoveryCheckBudget) and a sample log of its own.
+	ModeRecoveryCheck = "recovery-check"
+
+	// RecoveryCheckBudget bounds the recovery check's wait: it must never hold up the
+	// failure path's ending for long (the ASL gives its Task 120 s); it ends as soon as
+	// the primary serves stably.
+	RecoveryCheckBudget = 90 * time.Second
 
 	// BlockTimeout is block-bucket's Lambda timeout (infra/ deploys it so); restore's
 	// safety net waits longer than this before its second look.
@@ -307,6 +316,23 @@ type RestoreResult struct {
 
 // ---- report ----
 
+// Coverage is what no probe watched between the block and the end of recovery: the
+// block to the failover probe's first request (an invocation's start: a Lambda cold
+// start on AWS), the failover probe's end to the restore (the Restore state's S3 calls
+// and cart clean-up), the restore to the recovery probe's first request. A figure is
+// absent when its ends are unknown. Visitors' errors and waits in these stretches are
+// in no figure of the report.
+type Coverage struct {
+	BlockToFirstSampleSeconds   *float64 `json:"blockToFirstSampleSeconds,omitempty"`
+	FailoverEndToRestoreSeconds *float64 `json:"failoverEndToRestoreSeconds,omitempty"`
+	RestoreToFirstSampleSeconds *float64 `json:"restoreToFirstSampleSeconds,omitempty"`
+	// UnsampledSeconds is their sum; SpanSeconds the block to the last probe's end;
+	// UnsampledPercent the share of the span no probe watched.
+	UnsampledSeconds float64 `json:"unsampledSeconds"`
+	SpanSeconds      float64 `json:"spanSeconds"`
+	UnsampledPercent float64 `json:"unsampledPercent"`
+}
+
 // ErrorInfo is what a Catch stores at its ResultPath.
 type ErrorInfo struct {
 	Error string `json:"Error"`
@@ -315,16 +341,20 @@ type ErrorInfo struct {
 
 // State is the state machine's document as the Report state sees it ($).
 type State struct {
-	Config       json.RawMessage        `json:"config,omitempty"`
-	Preflight    *Step[ProbeResult]     `json:"preflight,omitempty"`
-	Seed         *Step[SeedResult]      `json:"seed,omitempty"`
-	Block        *Step[BlockResult]     `json:"block,omitempty"`
-	Failover     *Step[ProbeResult]     `json:"failover,omitempty"`
-	Restore      *Step[RestoreResult]   `json:"restore,omitempty"`
-	Recovery     *Step[ProbeResult]     `json:"recovery,omitempty"`
-	Error        *ErrorInfo             `json:"error,omitempty"`
-	RestoreError *ErrorInfo             `json:"restoreError,omitempty"`
-	Readiness    *Step[ReadinessResult] `json:"readiness,omitempty"`
+	Config    json.RawMessage      `json:"config,omitempty"`
+	Preflight *Step[ProbeResult]   `json:"preflight,omitempty"`
+	Seed      *Step[SeedResult]    `json:"seed,omitempty"`
+	Block     *Step[BlockResult]   `json:"block,omitempty"`
+	Failover  *Step[ProbeResult]   `json:"failover,omitempty"`
+	Restore   *Step[RestoreResult] `json:"restore,omitempty"`
+	Recovery  *Step[ProbeResult]   `json:"recovery,omitempty"`
+	// RecoveryCheck is the failure path's recovery check (RecoveryCheckError when it
+	// failed: best effort, caught).
+	RecoveryCheck      *Step[ProbeResult]     `json:"recoveryCheck,omitempty"`
+	RecoveryCheckError *ErrorInfo             `json:"recoveryCheckError,omitempty"`
+	Error              *ErrorInfo             `json:"error,omitempty"`
+	RestoreError       *ErrorInfo             `json:"restoreError,omitempty"`
+	Readiness          *Step[ReadinessResult] `json:"readiness,omitempty"`
 }
 
 // ReportInput is report's payload.
@@ -378,7 +408,18 @@ type Report struct {
 		FirstPrimaryAt *time.Time `json:"firstPrimaryAt,omitempty"`
 		NotMeasured    string     `json:"notMeasured,omitempty"`
 		Phases         *Phases    `json:"phases,omitempty"`
+		// ByCheck: measured by the failure path's recovery check (ModeRecoveryCheck),
+		// AwaitRecovery having not run or failed.
+		ByCheck bool `json:"byCheck,omitempty"`
 	} `json:"recovery"`
+	// PrimaryNotServing: the drill blocked the bucket and the primary was not seen
+	// serving stably after the restore, neither by AwaitRecovery nor by the failure
+	// path's recovery check (or the restore failed): the shop may be broken. The
+	// PrimaryNotServingAfterDrill metric and alarm carry it.
+	PrimaryNotServing bool `json:"primaryNotServing"`
+	// Coverage is how much of the drill, from the block to the end of recovery, no
+	// probe sampled.
+	Coverage *Coverage `json:"coverage,omitempty"`
 	// UserVisibleErrors counts every error sample of every probe mode, failed ones included.
 	UserVisibleErrors int `json:"userVisibleErrors"`
 	// Visitors is what visitors saw from the block to the end of recovery; Baseline

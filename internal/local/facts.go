@@ -20,7 +20,7 @@ import (
 // and the drill's overhead beyond the delays it had to wait for.
 func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 	out.Logs = report.Logs{}
-	for _, mode := range []string{drill.ModeSteady, drill.ModeFailover, drill.ModeRecovery} {
+	for _, mode := range drill.LogModes {
 		l, err := e.Ledger.Samples(ctx, out.Name, mode)
 		if err != nil {
 			return nil, fmt.Errorf("sample log in the ledger: %w", err)

@@ -229,6 +229,10 @@ type RunOptions struct {
 	VisitorInterval time.Duration
 	// StopAlarm, when set, makes the sandbox's stop alarm go to ALARM at a moment of the run.
 	StopAlarm *AlarmTrigger
+	// ColdStart delays every Task invocation's handler, as a Lambda's cold start does
+	// on AWS: between the block and AwaitFailover's first request, and between the
+	// restore and the recovery's, nothing samples (the report's coverage).
+	ColdStart time.Duration
 }
 
 // Outcome is what one execution did.
@@ -265,7 +269,7 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	defer detached.Wait() // a detached handler's late effects are part of the outcome
 	execArn := asl.ExecutionARN(e.StateMachineArn, o.Name)
 	opts := asl.Options{
-		Tasks:     withFaults(e.tasks, o.Faults, &detached),
+		Tasks:     withColdStart(withFaults(e.tasks, o.Faults, &detached), o.ColdStart),
 		ErrorName: errorName,
 		OnEvent: e.alarmEvents(o.StopAlarm, func(ev asl.Event) {
 			if ev.Type == asl.ExecutionStarted {

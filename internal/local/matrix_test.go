@@ -13,6 +13,7 @@ import (
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/measure/confidence"
+	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -26,6 +27,9 @@ type scenario struct {
 	// or the ones a failed switch implies).
 	verdict string
 	limits  []string
+	// coldStart delays every Lambda handler (local.RunOptions.ColdStart): unsampled
+	// stretches after the block and after the restore.
+	coldStart time.Duration
 }
 
 // matrixInput: 1 s stable windows of 95% (config.json every 13.5 ms), the page every
@@ -56,8 +60,10 @@ var scenarios = []scenario{
 	// A secondary broken before the drill is refused by readiness (TestReadinessChecksFail,
 	// "secondary down"); without a distributionId its check is skipped, so these two
 	// measure what visitors would see if the drill went ahead.
+	// With a cold start of 600 ms before each function: nobody samples the first 0.6 s
+	// after the block, nor after the restore. The report says so (coverage).
 	{name: "partly broken secondary", sb: sandbox.Config{SecondaryFailPercent: 20}, input: map[string]any{"distributionId": ""},
-		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
+		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}, coldStart: 600 * time.Millisecond},
 	{name: "both origins down", sb: sandbox.Config{SecondaryFailPercent: 100}, input: map[string]any{"distributionId": ""},
 		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
 }
@@ -92,7 +98,7 @@ func TestScenarioMatrix(t *testing.T) {
 				in[k] = v
 			}
 			raw, _ := json.Marshal(in)
-			out, err := env.Run(context.Background(), local.RunOptions{Input: raw})
+			out, err := env.Run(context.Background(), local.RunOptions{Input: raw, ColdStart: sc.coldStart})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,13 +111,16 @@ func TestScenarioMatrix(t *testing.T) {
 
 			blockAt, restoreAt := acceptedChanges(t, env)
 			visitor := out.Visitor
-			var spans [][2]time.Time // what the drill watched: each probe mode's log
-			for _, mode := range []string{drill.ModeFailover, drill.ModeRecovery} {
-				if l := out.Logs[mode]; l != nil {
-					spans = append(spans, [2]time.Time{l.Start, l.End})
+			checkCoverage(t, rep, out.Logs, blockAt, restoreAt, sc.coldStart)
+			// The drill's figures are about everything from the block to its last probe's
+			// end, the stretches it did not sample included.
+			var end time.Time
+			for _, l := range out.Logs {
+				if l != nil && l.End.After(end) {
+					end = l.End
 				}
 			}
-			person := judge(visitor, cfg, blockAt, restoreAt, env.Sandbox.Config().PropagationDelay, spans)
+			person := judge(visitor, cfg, blockAt, restoreAt, env.Sandbox.Config().PropagationDelay, end)
 			t.Logf("the visitor's log: %s", person)
 
 			// The verdict and the limits a person would name.
@@ -139,22 +148,44 @@ func TestScenarioMatrix(t *testing.T) {
 			if (rep.UserVisibleErrors == 0) != (person.errors == 0) {
 				t.Errorf("drill counted %d user-visible errors, the visitor saw %d", rep.UserVisibleErrors, person.errors)
 			}
-			if v := rep.Visitors; v != nil && person.watched > 0 && v.Samples > 0 {
-				// The share of answers that were errors over the spans the drill watched;
-				// two samplers differ by chance.
+			if v := rep.Visitors; v != nil && person.spanAnswers > 0 && v.Samples > 0 {
+				// The share of answers that were errors, the drill's against the visitor's
+				// over the whole stretch from the block to the drill's end: two samplers
+				// differ by chance, and the drill's figure can miss the stretches it did
+				// not sample, which its coverage states (an error share can be off by at
+				// most that share of the time).
 				share := 100 * float64(v.Errors) / float64(v.Samples)
-				tol := 4*math.Sqrt(person.watchedErrorRate*(100-person.watchedErrorRate)/float64(v.Samples)) + 3
-				if math.Abs(share-person.watchedErrorRate) > tol {
-					t.Errorf("%.2f%% of the drill's answers were errors, %.2f%% of the visitor's over the same spans (tolerance %.2f)", share, person.watchedErrorRate, tol)
+				tol := 4*math.Sqrt(person.spanErrorRate*(100-person.spanErrorRate)/float64(v.Samples)) + 3
+				if rep.Coverage != nil {
+					tol += rep.Coverage.UnsampledPercent
+				}
+				if math.Abs(share-person.spanErrorRate) > tol {
+					t.Errorf("%.2f%% of the drill's answers were errors, %.2f%% of the visitor's from the block to the drill's end (tolerance %.2f, of which %v unsampled)",
+						share, person.spanErrorRate, tol, rep.Coverage)
 				}
 			}
 			// Every phase the drill reports agrees with the visitor within its bound.
 			slack := local.DefaultVisitorInterval + 5*time.Millisecond
 			// A visitor's sample says what served it at some moment between sending and
 			// its answer: it agrees with a bound that this stretch meets.
+			// A moment the drill did not report because it fell in a stretch the report
+			// declares unsampled (its coverage) is honest: nobody looked then.
+			unsampled := func(from time.Time, secs *float64) [2]time.Time {
+				if secs == nil {
+					return [2]time.Time{}
+				}
+				return [2]time.Time{from, from.Add(seconds(*secs)).Add(slack)}
+			}
+			var afterBlock, afterRestore [2]time.Time
+			if c := rep.Coverage; c != nil {
+				afterBlock, afterRestore = unsampled(blockAt, c.BlockToFirstSampleSeconds), unsampled(restoreAt, c.RestoreToFirstSampleSeconds)
+			}
+			var gap [2]time.Time // of the switch being checked
 			check := func(name string, got *drill.Moment, want, wantSent time.Time, ok bool) {
 				switch {
 				case got == nil && !ok:
+				case got == nil && !want.Before(gap[0]) && !want.After(gap[1]):
+					t.Logf("%s: the visitor's %v fell in the unsampled %v after the switch began", name, want.Sub(gap[0]), gap[1].Sub(gap[0]))
 				case got == nil || !ok:
 					t.Errorf("%s: drill %+v, visitor %v (seen: %v)", name, got, want, ok)
 				default:
@@ -170,6 +201,7 @@ func TestScenarioMatrix(t *testing.T) {
 				}
 			}
 			if ph := rep.Failover.Phases; ph != nil {
+				gap = afterBlock
 				f := person.failover
 				check("failover first new", ph.FirstNew, f.firstNew, f.firstNewSent, !f.firstNew.IsZero())
 				check("failover last old", ph.LastOld, f.lastOld, f.lastOldSent, !f.lastOld.IsZero())
@@ -182,6 +214,7 @@ func TestScenarioMatrix(t *testing.T) {
 				}
 			}
 			if ph := rep.Recovery.Phases; ph != nil && rep.Recovery.RestoredAt != nil {
+				gap = afterRestore
 				r := person.recovery
 				check("recovery first new", ph.FirstNew, r.firstNew, r.firstNewSent, !r.firstNew.IsZero())
 				if ph.Stable != nil || person.recoveryStable {
@@ -189,6 +222,47 @@ func TestScenarioMatrix(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkCoverage holds the report's coverage to the facts: the stretch from S3
+// accepting the block to the failover probe's first request, and from S3 accepting
+// the restore to the recovery's (AwaitRecovery's, else the failure path's check's),
+// at least the cold start each.
+func checkCoverage(t *testing.T, rep *drill.Report, logs report.Logs, blockAt, restoreAt time.Time, coldStart time.Duration) {
+	t.Helper()
+	c := rep.Coverage
+	if c == nil {
+		t.Error("no coverage in a report of a blocked bucket")
+		return
+	}
+	first := func(l *drill.SampleLog) time.Time {
+		var f time.Time
+		for _, s := range l.Unpack() {
+			if f.IsZero() || s.SentAt.Before(f) {
+				f = s.SentAt
+			}
+		}
+		return f
+	}
+	const slack = 0.05 // the drill's own stamps of the block and restore against S3's
+	gapOK := func(name string, got *float64, from time.Time, l *drill.SampleLog) {
+		if l == nil {
+			return
+		}
+		want := first(l).Sub(from)
+		if got == nil || math.Abs(*got-want.Seconds()) > slack || want < coldStart {
+			t.Errorf("coverage %s: report %v, the facts %v (cold start %v)", name, got, want, coldStart)
+		}
+	}
+	gapOK("block to first sample", c.BlockToFirstSampleSeconds, blockAt, logs[drill.ModeFailover])
+	rc := logs[drill.ModeRecovery]
+	if rc == nil {
+		rc = logs[drill.ModeRecoveryCheck]
+	}
+	gapOK("restore to first sample", c.RestoreToFirstSampleSeconds, restoreAt, rc)
+	if c.UnsampledSeconds < 2*coldStart.Seconds() || c.UnsampledPercent <= 0 || c.UnsampledPercent >= 100 {
+		t.Errorf("coverage %+v, want at least the two cold starts unsampled", c)
 	}
 }
 
@@ -217,9 +291,10 @@ type reading struct {
 	errorRate                      float64 // percent of answers
 	failoverStable, recoveryStable bool
 	failover, recovery             switchReading
-	// watchedErrorRate is the error rate (percent of answers) within the drill's spans.
-	watchedErrorRate float64
-	watched          int
+	// spanErrorRate is the error rate (percent of answers) from the block to the
+	// drill's end, over spanAnswers answers.
+	spanErrorRate float64
+	spanAnswers   int
 }
 
 func (r reading) String() string {
@@ -241,10 +316,10 @@ type switchReading struct {
 
 // judge reads the visitor's log the plain way: errors and latency from the block on,
 // and each switch by the definitions of the README, computed directly.
-func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Time, propagation time.Duration, spans [][2]time.Time) reading {
+func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Time, propagation time.Duration, end time.Time) reading {
 	var r reading
 	var lat []time.Duration
-	watchedErrors := 0 // per answer, as the drill's share of error samples
+	spanErrors := 0 // per answer, as the drill's share of error samples
 	for _, s := range visitor {
 		if s.At.Before(blockAt) {
 			continue
@@ -261,21 +336,18 @@ func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Tim
 		if isErr {
 			r.errors++
 		}
-		for _, sp := range spans {
-			if !s.At.Before(sp[0]) && !s.At.After(sp[1]) {
-				r.watched++
-				if isErr {
-					watchedErrors++
-				}
-				break
+		if !s.At.After(end) {
+			r.spanAnswers++
+			if isErr {
+				spanErrors++
 			}
 		}
 	}
 	if r.samples > 0 {
 		r.errorRate = 100 * float64(r.errors) / float64(r.samples)
 	}
-	if r.watched > 0 {
-		r.watchedErrorRate = 100 * float64(watchedErrors) / float64(r.watched)
+	if r.spanAnswers > 0 {
+		r.spanErrorRate = 100 * float64(spanErrors) / float64(r.spanAnswers)
 	}
 	if r.errorRate > float64(cfg.MaxErrorRatePercent) {
 		r.limits = append(r.limits, "maxErrorRatePercent")

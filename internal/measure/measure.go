@@ -62,7 +62,7 @@ func ForConfig(cfg drill.Config, mode string, since time.Time, configInterval ti
 	switch mode {
 	case drill.ModeFailover:
 		p.Old, p.New = cfg.PrimaryRegion, cfg.SecondaryRegion
-	case drill.ModeRecovery:
+	case drill.ModeRecovery, drill.ModeRecoveryCheck:
 		p.Old, p.New = cfg.SecondaryRegion, cfg.PrimaryRegion
 	default:
 		p.New = cfg.PrimaryRegion
@@ -227,7 +227,21 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi)}
 	}
 	if fi >= 0 {
-		ph.FirstNew = moment(cfg[fi].At, before(fi), cfg[fi].At)
+		// Only an answer from the old origin shows that the new one was not answering
+		// yet: errors and cache hits before the first new answer say nothing about the
+		// routing, nor does a stretch the probe did not sample (a cold start after the
+		// block). Without an old answer before it, the bound reaches back to Since.
+		lo := p.Since
+		for i := fi - 1; i >= 0; i-- {
+			if cls[i] == Old {
+				lo = cfg[i].SentAt
+				break
+			}
+		}
+		if lo.IsZero() {
+			lo = before(fi)
+		}
+		ph.FirstNew = moment(cfg[fi].At, lo, cfg[fi].At)
 	}
 	if li >= 0 {
 		ph.LastOld = moment(cfg[li].At, cfg[li].SentAt, after(li))

@@ -18,6 +18,7 @@ func diagnose(p plan, ph drill.Phases) string {
 		return total
 	}
 	seenNew := ph.FirstNew != nil
+	recovering := p.mode == drill.ModeRecovery || p.mode == drill.ModeRecoveryCheck
 	switch {
 	case v.Unanswered > 0 && v.Unanswered >= v.Samples:
 		return fmt.Sprintf("no answers (origin hangs): %d of %d requests were still unanswered when the probe stopped, the longest waiting %.1f s: "+
@@ -33,9 +34,9 @@ func diagnose(p plan, ph drill.Phases) string {
 		return "CloudFront got no answer it could serve from either origin (502/504 or no response): the secondary origin is down or slower than the origin timeouts"
 	case p.mode == drill.ModeFailover && !seenNew && ph.LastOld != nil:
 		return fmt.Sprintf("the distribution kept serving %s: the block had not taken effect on the website when the probe gave up (Block Public Access propagation), or the site does not depend on this bucket's public access", p.old)
-	case p.mode == drill.ModeRecovery && !seenNew && n("403") > 0:
+	case recovering && !seenNew && n("403") > 0:
 		return "visitors still got 403 after the restore: the primary bucket's website still refuses anonymous reads (account-level Block Public Access, or the restore had not propagated)"
-	case p.mode == drill.ModeRecovery && !seenNew && ph.LastOld != nil:
+	case recovering && !seenNew && ph.LastOld != nil:
 		return fmt.Sprintf("the distribution kept serving %s after the restore: the primary still answers a failover status, or CloudFront serves a cached copy", p.old)
 	case seenNew:
 		return fmt.Sprintf("%s answered, but never stably: the site flapped between origins or failed intermittently", p.want)

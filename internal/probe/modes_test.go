@@ -41,11 +41,17 @@ func TestFailoverMeasured(t *testing.T) {
 		t.Fatalf("phases %+v", ph)
 	}
 	// The real switch (0.1 s after the block, answered a few ms later) lies within the
-	// bound of the first secondary answer, and of the stable time (a clean switch).
+	// bound of the first secondary answer, and of the stable time (a clean switch). The
+	// first answer's bound reaches back to the last primary answer: a 403 between says
+	// nothing about which origin would have answered.
 	truth := gap.Seconds()
 	for name, m := range map[string]*drill.Moment{"firstNew": ph.FirstNew, "stable": ph.Stable} {
-		if truth < m.LoSeconds-0.005 || truth > m.HiSeconds+0.005 || m.HiSeconds-m.LoSeconds > 0.1 {
-			t.Errorf("%s %+v does not bound the switch at %.3f s within about one interval", name, m, truth)
+		width := 0.1
+		if name == "firstNew" {
+			width += truth
+		}
+		if truth < m.LoSeconds-0.005 || truth > m.HiSeconds+0.005 || m.HiSeconds-m.LoSeconds > width {
+			t.Errorf("%s %+v does not bound the switch at %.3f s within %.3f s", name, m, truth, width)
 		}
 	}
 	if res.Seconds != ph.Stable.Seconds || !res.FirstExpectedAt.Equal(ph.FirstNew.At) {

@@ -257,6 +257,12 @@ func newPlan(cfg drill.Config, origin drill.OriginSettings, in drill.ProbeInput,
 		p.budget = cfg.FailoverTimeout()
 		p.every = measure.ResolvingInterval(cfg.StableWindow(), cfg.StableSharePercent, MinInterval, cfg.ProbeInterval())
 		p.errorBudget = measure.Budget{Window: cfg.ErrorBudget(), Percent: cfg.ErrorBudgetPercent, GiveUp: p.timeout}
+		if in.Mode == drill.ModeRecoveryCheck {
+			// The bucket is restored already: the check only looks whether the primary
+			// serves again, for its own short budget (not the drill's limit), and errors
+			// on the way do not end it.
+			p.budget, p.errorBudget = drill.RecoveryCheckBudget, measure.Budget{}
+		}
 		if in.Mode == drill.ModeFailover {
 			p.reserve += CartWindow
 		}
@@ -392,8 +398,11 @@ func (h *Handler) keep(ctx context.Context, in drill.ProbeInput, p plan, start, 
 
 // awaitState is the state machine's name for the state that runs mode.
 func awaitState(mode string) string {
-	if mode == drill.ModeFailover {
+	switch mode {
+	case drill.ModeFailover:
 		return "AwaitFailover"
+	case drill.ModeRecoveryCheck:
+		return "RecoveryCheck"
 	}
 	return "AwaitRecovery"
 }
@@ -437,12 +446,12 @@ func validate(in drill.ProbeInput) (drill.Config, drill.OriginSettings, error) {
 				problems = append(problems, "seed.cart: empty")
 			}
 		}
-	case drill.ModeRecovery:
+	case drill.ModeRecovery, drill.ModeRecoveryCheck:
 		needSince("restore was applied")
 	case "":
-		problems = append(problems, "mode: missing (steady, failover or recovery)")
+		problems = append(problems, "mode: missing (steady, failover, recovery or recovery-check)")
 	default:
-		problems = append(problems, fmt.Sprintf("mode: %q is not one of steady, failover, recovery", in.Mode))
+		problems = append(problems, fmt.Sprintf("mode: %q is not one of steady, failover, recovery, recovery-check", in.Mode))
 	}
 	if len(problems) > 0 {
 		slices.Sort(problems)

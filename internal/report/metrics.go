@@ -14,6 +14,11 @@ const MetricsNamespace = "FailoverDrill"
 // restoreError: the bucket may still be blocked), else 0. An alarm watches it.
 const MetricRestoreFailed = "RestoreFailed"
 
+// MetricPrimaryNotServing is 1 when the drill blocked the bucket and the primary was
+// not seen serving stably after the restore (Report.PrimaryNotServing), else 0. An
+// alarm watches it.
+const MetricPrimaryNotServing = "PrimaryNotServingAfterDrill"
+
 // EMF renders the report's figures as one CloudWatch Embedded Metric Format log line:
 // written to the Lambda's stdout, CloudWatch turns it into metrics (no PutMetricData
 // permission needed), so failover time can be graphed and alarmed on across drills.
@@ -49,6 +54,11 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 		restoreFailed = 1
 	}
 	add(MetricRestoreFailed, "Count", restoreFailed)
+	notServing := 0.0
+	if r.PrimaryNotServing {
+		notServing = 1
+	}
+	add(MetricPrimaryNotServing, "Count", notServing)
 	if r.Replication.Measured {
 		add("ReplicationSeconds", "Seconds", r.Replication.Seconds)
 	}

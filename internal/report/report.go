@@ -143,6 +143,14 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	pre, _ := phasesOf(cfg, drill.ModeSteady, st.Preflight, logs[drill.ModeSteady], nil)
 	fo, foWhy := phasesOf(cfg, drill.ModeFailover, st.Failover, logs[drill.ModeFailover], r.Failover.BlockedAt)
 	rc, rcWhy := phasesOf(cfg, drill.ModeRecovery, st.Recovery, logs[drill.ModeRecovery], r.Recovery.RestoredAt)
+	chk, _ := phasesOf(cfg, drill.ModeRecoveryCheck, st.RecoveryCheck, logs[drill.ModeRecoveryCheck], r.Recovery.RestoredAt)
+	rcSpan := spanOf(logs[drill.ModeRecovery], st.Recovery)
+	if rc == nil && chk != nil {
+		// AwaitRecovery never ran: the failure path's recovery check is the recovery.
+		rc, r.Recovery.ByCheck = chk, true
+		rcSpan = spanOf(logs[drill.ModeRecoveryCheck], st.RecoveryCheck)
+	}
+	r.Coverage = coverage(r.Failover.BlockedAt, r.Recovery.RestoredAt, spanOf(logs[drill.ModeFailover], st.Failover), rcSpan)
 	if pre != nil {
 		r.Baseline = &pre.Visitors
 	}
@@ -225,13 +233,26 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	}
 	switch {
 	case rc == nil:
+		if e := st.RecoveryCheckError; e != nil {
+			rcWhy += "; the failure path's recovery check failed: " + oneLine(e.Error+": "+e.Cause)
+		}
 		fail("recovery: not observed: %s", rcWhy)
+	case rc.Stable == nil && r.Recovery.ByCheck:
+		fail("recovery: %s", checkNotStable(rc))
 	case rc.Stable == nil:
 		fail("recovery: %s", notStable(rc, cfg))
 		limit(endLimit(rc))
 	case rc.Stable.Seconds > float64(cfg.FailoverTimeoutSeconds):
 		fail("recovery: stable only after %.3f s, beyond failoverTimeoutSeconds %d", rc.Stable.Seconds, cfg.FailoverTimeoutSeconds)
 		limit("failoverTimeoutSeconds")
+	}
+
+	// The one promise: the shop is not left broken. A blocked bucket whose primary was
+	// not seen serving again afterwards is told at once (metric, alarm).
+	served := (rc != nil && rc.Stable != nil) || (chk != nil && chk.Stable != nil)
+	if block != nil && !block.BlockedAt.IsZero() && !served {
+		r.PrimaryNotServing = true
+		fail("primary not serving: %s was not seen serving stably after the restore; check the site and the bucket now (README runbook)", orUnknown(cfg.PrimaryRegion))
 	}
 
 	// What visitors saw, every ending included.
@@ -392,6 +413,15 @@ func notStable(ph *drill.Phases, cfg drill.Config) string {
 	return b.String()
 }
 
+// checkNotStable says what the failure path's recovery check saw.
+func checkNotStable(ph *drill.Phases) string {
+	msg := fmt.Sprintf("the failure path's recovery check did not see %s serve stably (ended: %s, after at most %.0f s)", ph.To, ph.Ended, drill.RecoveryCheckBudget.Seconds())
+	if w := ph.LastWindow; w != nil {
+		msg += fmt.Sprintf("; in its last %d s: %d config.json answers, %.1f%% from %s, %.1f%% errors", ph.StableWindowSeconds, w.Samples, w.NewPercent, ph.To, w.ErrorPercent)
+	}
+	return msg
+}
+
 // endLimit names the limit a switch that never became stable failed.
 func endLimit(ph *drill.Phases) string {
 	if ph.Ended == drill.EndedErrorBudget {
@@ -432,6 +462,9 @@ func figuresLine(r drill.Report) string {
 	}
 	sw("failover", r.Target.SecondaryRegion, r.Failover.Phases, r.Failover.NotMeasured)
 	sw("recovery", r.Target.PrimaryRegion, r.Recovery.Phases, r.Recovery.NotMeasured)
+	if c := r.Coverage; c != nil && c.SpanSeconds > 0 {
+		parts = append(parts, fmt.Sprintf("unsampled %.3f s of %.3f s (%.1f%%)", c.UnsampledSeconds, c.SpanSeconds, c.UnsampledPercent))
+	}
 	if v := r.Visitors; v != nil {
 		s := fmt.Sprintf("%d user-visible errors (error rate %.2f%%", r.UserVisibleErrors, v.ErrorRatePercent)
 		if v.LongestErrorRun != nil {
@@ -567,7 +600,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 // logged and left out: the report then uses the probe's summary and says so.
 func (h *Handler) readLogs(ctx context.Context, execution string, log *slog.Logger) Logs {
 	logs := Logs{}
-	for _, mode := range []string{drill.ModeSteady, drill.ModeFailover, drill.ModeRecovery} {
+	for _, mode := range drill.LogModes {
 		l, err := h.Ledger.Samples(ctx, execution, mode)
 		if err != nil {
 			log.Warn("sample log unreadable; using the probe's summary", "mode", mode, "error", err)

@@ -114,7 +114,7 @@ func TestBuildPass(t *testing.T) {
 		t.Fatalf("verdict %s, reasons %q", r.Verdict, r.Reasons)
 	}
 	want := "pass: failover stable in 1.055 s (0.950..1.060) to us-west-1, recovery stable in 1.055 s (0.950..1.060) to us-east-1, " +
-		"0 user-visible errors (error rate 0.00%), 0 slow, 0 unanswered, latency p95 5 ms, cart intact, bucket restored exactly"
+		"unsampled 1.600 s of 7.100 s (22.5%), 0 user-visible errors (error rate 0.00%), 0 slow, 0 unanswered, latency p95 5 ms, cart intact, bucket restored exactly"
 	if r.Summary != want {
 		t.Errorf("summary\n got %q\nwant %q", r.Summary, want)
 	}
@@ -477,12 +477,13 @@ func TestHandlerWritesEMFMetrics(t *testing.T) {
 		FailoverSeconds   *float64
 		RecoverySeconds   *float64
 		UserVisibleErrors *float64
+		NotServing        *float64 `json:"PrimaryNotServingAfterDrill"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 		t.Fatalf("not one JSON line: %v\n%s", err, out.String())
 	}
 	m := doc.AWS.CloudWatchMetrics
-	if len(m) != 1 || m[0].Namespace != report.MetricsNamespace || len(m[0].Metrics) != 8 || doc.AWS.Timestamp != at(20).UnixMilli() {
+	if len(m) != 1 || m[0].Namespace != report.MetricsNamespace || len(m[0].Metrics) != 9 || doc.AWS.Timestamp != at(20).UnixMilli() {
 		t.Fatalf("EMF metadata %+v", doc.AWS)
 	}
 	for _, name := range m[0].Dimensions[0] {
@@ -491,7 +492,7 @@ func TestHandlerWritesEMFMetrics(t *testing.T) {
 		}
 	}
 	if doc.DrillPassed != 1 || doc.FailoverSeconds == nil || *doc.FailoverSeconds != r.Failover.Seconds ||
-		doc.RecoverySeconds == nil || *doc.RecoverySeconds != r.Recovery.Seconds || doc.UserVisibleErrors == nil {
+		doc.RecoverySeconds == nil || *doc.RecoverySeconds != r.Recovery.Seconds || doc.UserVisibleErrors == nil || doc.NotServing == nil || *doc.NotServing != 0 {
 		t.Errorf("metric values %+v for report %+v", doc, r)
 	}
 }
