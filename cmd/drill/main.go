@@ -61,6 +61,8 @@ func main() {
 	// drill cleanly (os/signal: "it will no longer be ignored").
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The AWS SDK's own warnings only under -v: the commands say what is missing.
+	sdkVerbose = newCLI("", os.Args[2:], io.Discard, io.Discard).verbose
 	var code int
 	switch os.Args[1] {
 	case "local":
@@ -88,10 +90,13 @@ func main() {
 	os.Exit(code)
 }
 
+// sdkVerbose: the command was given -v, so the AWS SDK may log its warnings.
+var sdkVerbose bool
+
 // awsSFN is drill start's Step Functions client: the default AWS configuration
 // (environment, profile, SSO), in the given region.
 func awsSFN(ctx context.Context, region string) (sfnClient, error) {
-	cfg, err := awsconf.Load(ctx)
+	cfg, err := awsconf.LoadCLI(ctx, sdkVerbose)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +110,7 @@ func awsSFN(ctx context.Context, region string) (sfnClient, error) {
 // awsS3 is drill report's S3 client: the default AWS configuration, region overridden
 // by --region.
 func awsS3(ctx context.Context, region string) (remote.GetObjectAPI, error) {
-	cfg, err := awsconf.Load(ctx)
+	cfg, err := awsconf.LoadCLI(ctx, sdkVerbose)
 	if err != nil {
 		return nil, err
 	}
@@ -164,30 +169,43 @@ func (s *sandboxFlags) config() (sandbox.Config, error) {
 }
 
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCLI("drill local", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf sandboxFlags
 	sf.register(fs)
-	asJSON := fs.Bool("json", false, "print the report as JSON on stdout (timeline and logs go to stderr)")
+	fs.BoolVar(&c.json, "json", false, "print the report as JSON on stdout (timeline and logs go to stderr); any other ending prints one JSON object too")
 	input := fs.String("input", "{}", "execution input, as for start-execution (fields override the local deployment's defaults)")
 	outDir := fs.String("out", "drill-reports", "directory the report is written to (<out>/<execution>/report.json and .html)")
 	name := fs.String("name", "", "execution name (default local-<time>)")
 	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
-	verbose := fs.Bool("v", false, "log every function's structured logs to stderr")
+	fs.BoolVar(&c.verbose, "v", false, "log every function's structured logs to stderr")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return c.flagError(err)
+	}
+	if fs.NArg() > 0 {
+		return c.usage("unexpected argument %q", fs.Arg(0))
 	}
 	sc, err := sf.config()
 	if err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 2
+		return c.usage("%v", err)
+	}
+	// The input is checked with the drill's own rules before anything starts, as
+	// drill start does: the sandbox supplies the distribution and the bucket.
+	if err := remote.CheckInput(*input); err != nil {
+		return c.usage("--input: %v", err)
+	}
+	if *name != "" {
+		if err := remote.CheckName(*name); err != nil {
+			return c.usage("--name: %v", err)
+		}
 	}
 	timeline := stdout
-	if *asJSON {
+	if c.json {
 		timeline = stderr
 	}
 	level := slog.LevelWarn
-	if *verbose {
+	if c.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -195,8 +213,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	began := time.Now()
 	env, err := local.Start(sc, log)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 1
+		return c.fail(1, "Sandbox", err)
 	}
 	defer env.Close()
 	fmt.Fprintf(timeline, "sandbox up: distribution %s, primary bucket %s (%s), secondary %s\n",
@@ -211,29 +228,21 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event})
 	notice()
 	if err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 1
+		return c.fail(1, "Run", err)
 	}
 	rep := out.Report
 	dir := filepath.Join(*outDir, out.Name)
 	if err := writeReport(dir, rep, out.Logs); err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 1
+		return c.fail(1, "Report", err)
 	}
 	if *svgFile != "" {
 		if err := os.WriteFile(*svgFile, []byte(report.Timeline(*rep, out.Logs)), 0o644); err != nil {
-			fmt.Fprintln(stderr, "drill local:", err)
-			return 1
+			return c.fail(1, "Report", err)
 		}
 	}
 	printSummary(timeline, out, rep, dir, time.Since(began))
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintln(stderr, "drill local:", err)
-			return 1
-		}
+	if c.json {
+		c.writeJSONOnce(rep)
 	}
 	if rep.Verdict != drill.Pass {
 		return 1

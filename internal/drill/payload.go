@@ -344,11 +344,11 @@ type Report struct {
 		PrimaryRegion   string `json:"primaryRegion"`
 		SecondaryRegion string `json:"secondaryRegion"`
 	} `json:"target"`
-	// Failover and Recovery: Seconds is the stable time (see Phases.Stable), 0 when
-	// not measured; NotMeasured then says why.
+	// Failover and Recovery: Seconds is the stable time (see Phases.Stable), absent
+	// when there is none; NotMeasured says why a switch was not measured at all.
 	Failover struct {
-		Seconds          float64    `json:"seconds"`
-		Stable           bool       `json:"stable"`
+		Seconds          float64    `json:"seconds,omitempty"`
+		Stable           bool       `json:"stable,omitempty"`
 		ServedRegion     string     `json:"servedRegion"`
 		BlockedAt        *time.Time `json:"blockedAt,omitempty"`
 		FirstSecondaryAt *time.Time `json:"firstSecondaryAt,omitempty"`
@@ -356,16 +356,17 @@ type Report struct {
 		Phases           *Phases    `json:"phases,omitempty"`
 	} `json:"failover"`
 	Recovery struct {
-		Seconds        float64    `json:"seconds"`
-		Stable         bool       `json:"stable"`
+		Seconds        float64    `json:"seconds,omitempty"`
+		Stable         bool       `json:"stable,omitempty"`
 		ServedRegion   string     `json:"servedRegion"`
 		RestoredAt     *time.Time `json:"restoredAt,omitempty"`
 		FirstPrimaryAt *time.Time `json:"firstPrimaryAt,omitempty"`
 		NotMeasured    string     `json:"notMeasured,omitempty"`
 		Phases         *Phases    `json:"phases,omitempty"`
 	} `json:"recovery"`
-	// UserVisibleErrors counts every error sample of every probe mode, failed ones included.
-	UserVisibleErrors int `json:"userVisibleErrors"`
+	// UserVisibleErrors counts every error sample of every probe mode, failed ones
+	// included; absent when the probe never ran (nothing was measured).
+	UserVisibleErrors *int `json:"userVisibleErrors,omitempty"`
 	// Visitors is what visitors saw from the block to the end of recovery; Baseline
 	// what they saw in the steady state before it.
 	Visitors *VisitorStats `json:"visitors,omitempty"`
@@ -373,16 +374,8 @@ type Report struct {
 	// Limits are the limits the verdict applied; LimitsFailed names those not met.
 	Limits       Limits   `json:"limits"`
 	LimitsFailed []string `json:"limitsFailed"`
-	Cart         struct {
-		Intact   bool     `json:"intact"`
-		Expected []string `json:"expected"`
-		Got      []string `json:"got"`
-	} `json:"cart"`
-	Restore struct {
-		MatchesPrior bool               `json:"matchesPrior"`
-		Prior        *PublicAccessBlock `json:"prior"`
-		ReadBack     *PublicAccessBlock `json:"readBack"`
-	} `json:"restore"`
+	Cart         CartFacts    `json:"cart"`
+	Restore      RestoreFacts `json:"restore"`
 	Steps []StepRecord `json:"steps"`
 	// Samples are the ledger keys of the probe's sample logs, by mode.
 	Samples map[string]string `json:"samples,omitempty"`
@@ -405,6 +398,11 @@ type Report struct {
 	// mode plays the EventBridge rule), and SafetyNetError why it failed.
 	SafetyNet      *RestoreResult `json:"safetyNet,omitempty"`
 	SafetyNetError string         `json:"safetyNetError,omitempty"`
+
+	// Ending says how the run ended, for every ending, in a person's terms.
+	Ending *Ending `json:"ending,omitempty"`
+	// Cost is what the drill used and its estimated price.
+	Cost *Cost `json:"cost,omitempty"`
 }
 
 // StepRecord is one state of the execution.

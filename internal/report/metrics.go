@@ -40,7 +40,9 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 		restoreFailed = 1
 	}
 	add(MetricRestoreFailed, "Count", restoreFailed)
-	add("UserVisibleErrors", "Count", float64(r.UserVisibleErrors))
+	if n, ok := r.Errors(); ok {
+		add("UserVisibleErrors", "Count", float64(n))
+	}
 	if r.Failover.Stable {
 		add("FailoverSeconds", "Seconds", r.Failover.Seconds)
 	}

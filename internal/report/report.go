@@ -85,19 +85,25 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		MaxLatencyP95Ms: cfg.MaxLatencyP95Ms, FailoverTimeoutSeconds: cfg.FailoverTimeoutSeconds,
 	}
 
+	// The state that failed, inferred from the results present (AWS's Catch stores
+	// the error, not where it came from); local mode knows it exactly.
+	failedState := inferFailedState(st)
 	if st.Error != nil {
-		r.Error = st.Error
-		fail("error: %s", oneLine(st.Error.Error+": "+st.Error.Cause))
+		r.Error = st.Error.Unwrapped()
+		fail("%s failed: %s: %s", failedState, r.Error.Error, oneLine(r.Error.Cause))
 	} else if cfgErr != nil {
 		fail("config: %s", oneLine(cfgErr.Error()))
 	}
 	if st.RestoreError != nil {
-		r.RestoreError = st.RestoreError
-		fail("restore failed: %s", oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause))
+		r.RestoreError = st.RestoreError.Unwrapped()
+		fail("the restore did not finish, the bucket may still be blocked: %s: %s", r.RestoreError.Error, oneLine(r.RestoreError.Cause))
 		if r.Error == nil {
-			r.Error = st.RestoreError
+			r.Error = r.RestoreError
 		}
 	}
+	// A run that failed stops where it failed: what it never reached is not measured,
+	// and saying so as reasons would only repeat the error.
+	stopped := st.Error != nil
 
 	var block *drill.BlockResult
 	if st.Block != nil {
@@ -136,6 +142,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Failover.NotMeasured = foWhy
 	}
 	switch {
+	case stopped:
 	case block == nil:
 		fail("block: the bucket was never blocked")
 	case fo == nil:
@@ -153,12 +160,23 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		c := st.Failover.Payload.Cart
 		r.Cart.Intact, r.Cart.Expected, r.Cart.Got = c.Intact, c.Expected, c.Got
 	}
-	if r.Cart.Expected == nil && st.Seed != nil {
-		r.Cart.Expected = st.Seed.Payload.Cart
+	if st.Seed != nil {
+		r.Cart.User = st.Seed.Payload.User.Email
+		if r.Cart.Expected == nil {
+			r.Cart.Expected = st.Seed.Payload.Cart
+		}
 	}
 	switch {
+	case st.Seed == nil:
+		r.Cart.NotChecked = "no cart was seeded: the run ended before SeedCart finished"
 	case st.Failover == nil || st.Failover.Payload.Cart == nil:
-		fail("cart: not checked through the secondary API")
+		r.Cart.NotChecked = "not read through the secondary API: the run ended before AwaitFailover finished"
+	}
+	switch {
+	case r.Cart.NotChecked != "":
+		if !stopped {
+			fail("cart: %s", r.Cart.NotChecked)
+		}
 	case !r.Cart.Intact:
 		msg := fmt.Sprintf("cart: not intact after failover (expected %d unicorns, got %d)", len(r.Cart.Expected), len(r.Cart.Got))
 		if e := st.Failover.Payload.Cart.Error; e != "" {
@@ -168,11 +186,21 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	}
 
 	// Restore.
+	r.Restore.By = "flow"
+	if stopped {
+		r.Restore.By = "failure path"
+	}
 	if st.Restore != nil {
 		rs := st.Restore.Payload
+		r.Restore.Needed = block != nil || !rs.NothingToRestore
 		r.Restore.MatchesPrior = rs.MatchesPrior
 		r.Restore.Prior = rs.Prior
 		r.Restore.ReadBack = rs.ReadBack
+		r.Restore.RestoredAt = rs.RestoredAt
+		r.Restore.CartCleared = rs.CartCleared
+		if !r.Restore.Needed {
+			r.Restore.NotNeeded = "nothing to restore: the drill never changed the bucket (" + nothingWhy(rs) + ")"
+		}
 		switch {
 		case rs.Skipped != "" && !rs.AlreadyRestored:
 			fail("restore: skipped: %s", oneLine(rs.Skipped))
@@ -182,7 +210,10 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 			fail("restore: the bucket reads back %s, its prior configuration was %s", pab.String(rs.ReadBack), pab.String(rs.Prior))
 		}
 	} else if block != nil {
+		r.Restore.Needed = true
 		fail("restore: did not run after the bucket was blocked")
+	} else {
+		r.Restore.By = ""
 	}
 
 	// Recovery.
@@ -199,6 +230,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Recovery.NotMeasured = rcWhy
 	}
 	switch {
+	case stopped:
 	case rc == nil:
 		fail("recovery: not observed: %s", rcWhy)
 	case rc.Stable == nil:
@@ -212,7 +244,11 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	// What visitors saw, every ending included.
 	for _, ph := range []*drill.Phases{pre, fo, rc} {
 		if ph != nil {
-			r.UserVisibleErrors += ph.Visitors.Errors
+			n := ph.Visitors.Errors
+			if r.UserVisibleErrors != nil {
+				n += *r.UserVisibleErrors
+			}
+			r.UserVisibleErrors = &n
 		}
 	}
 	if v := drillVisitors(cfg, r.Failover.BlockedAt, logs, fo, rc); v != nil {
@@ -234,6 +270,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		}
 	}
 	r.Steps = steps(st)
+	Conclude(&r, EndFacts{State: failedState, StateInferred: failedState != ""})
 
 	figures := figuresLine(r)
 	if len(r.Reasons) == 0 {
@@ -400,14 +437,15 @@ func figuresLine(r drill.Report) string {
 	sw("failover", r.Target.SecondaryRegion, r.Failover.Phases, r.Failover.NotMeasured)
 	sw("recovery", r.Target.PrimaryRegion, r.Recovery.Phases, r.Recovery.NotMeasured)
 	if v := r.Visitors; v != nil {
-		s := fmt.Sprintf("%d user-visible errors (error rate %.2f%%", r.UserVisibleErrors, v.ErrorRatePercent)
+		n, _ := r.Errors()
+		s := fmt.Sprintf("%d user-visible errors (error rate %.2f%%", n, v.ErrorRatePercent)
 		if v.LongestErrorRun != nil {
 			s += fmt.Sprintf(", longest run %.3f s", v.LongestErrorRun.Seconds)
 		}
 		s += fmt.Sprintf("), %d slow, latency p95 %.0f ms", v.Slow, v.Latency.P95Ms)
 		parts = append(parts, s)
-	} else {
-		parts = append(parts, fmt.Sprintf("%d user-visible errors", r.UserVisibleErrors))
+	} else if n, ok := r.Errors(); ok {
+		parts = append(parts, fmt.Sprintf("%d user-visible errors", n))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -258,8 +258,8 @@ func TestFailedRunKeepsErrorsAndLatency(t *testing.T) {
 	logs[drill.ModeFailover].Ended = drill.EndedErrorBudget
 	delete(logs, drill.ModeRecovery)
 	r := report.Build(in, logs, at(12))
-	if r.UserVisibleErrors != 22 || r.Visitors == nil || r.Visitors.Errors != 22 || r.Visitors.Latency.P95Ms != 5 {
-		t.Errorf("userVisibleErrors %d visitors %+v, want the 22 403s of the failed probe", r.UserVisibleErrors, r.Visitors)
+	if n, _ := r.Errors(); n != 22 || r.Visitors == nil || r.Visitors.Errors != 22 || r.Visitors.Latency.P95Ms != 5 {
+		t.Errorf("userVisibleErrors %v visitors %+v, want the 22 403s of the failed probe", r.UserVisibleErrors, r.Visitors)
 	}
 	if !slices.Contains(r.LimitsFailed, "errorBudgetPercent") || !strings.Contains(r.Summary, "22 user-visible errors") {
 		t.Errorf("limits %v summary %q", r.LimitsFailed, r.Summary)
