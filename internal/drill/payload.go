@@ -372,11 +372,11 @@ type Report struct {
 	Visitors *VisitorStats `json:"visitors,omitempty"`
 	Baseline *VisitorStats `json:"baseline,omitempty"`
 	// Limits are the limits the verdict applied; LimitsFailed names those not met.
-	Limits       Limits   `json:"limits"`
-	LimitsFailed []string `json:"limitsFailed"`
+	Limits       Limits       `json:"limits"`
+	LimitsFailed []string     `json:"limitsFailed"`
 	Cart         CartFacts    `json:"cart"`
 	Restore      RestoreFacts `json:"restore"`
-	Steps []StepRecord `json:"steps"`
+	Steps        []StepRecord `json:"steps"`
 	// Samples are the ledger keys of the probe's sample logs, by mode.
 	Samples map[string]string `json:"samples,omitempty"`
 	Error   *ErrorInfo        `json:"error,omitempty"`
