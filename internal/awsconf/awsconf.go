@@ -107,7 +107,8 @@ func SandboxSFN(endpoint, region, principal string) *sfn.Client {
 }
 
 // SandboxFactoryAs is SandboxFactory with clients signed as principal.
-func SandboxFactoryAs(endpoints map[string]string, principal string) S3Factory {
+// Extra options (a request counter, in drill local) apply to every client.
+func SandboxFactoryAs(endpoints map[string]string, principal string, extra ...func(*s3.Options)) S3Factory {
 	return func(region string) *s3.Client {
 		endpoint, ok := endpoints[region]
 		if !ok {
@@ -118,6 +119,9 @@ func SandboxFactoryAs(endpoints map[string]string, principal string) S3Factory {
 		return s3.NewFromConfig(SandboxConfigAs(region, principal), func(o *s3.Options) {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
+			for _, f := range extra {
+				f(o)
+			}
 		})
 	}
 }

@@ -147,9 +147,10 @@ type Cost struct {
 	// tier); Source says how the quantities were had: "measured" (local mode: the
 	// runner's events, the replica's request log) or "counted" (on AWS: from the
 	// results the execution holds).
-	PricesAsOf string   `json:"pricesAsOf"`
-	Source     string   `json:"source"`
-	NotCounted []string `json:"notCounted,omitempty"`
+	PricesAsOf string `json:"pricesAsOf"`
+	Source     string `json:"source"`
+	// Notes say what the estimate leaves out or counts specially, each with why.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // FunctionUse is one Lambda function's share of a drill.

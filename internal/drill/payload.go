@@ -452,3 +452,14 @@ type TimingFacts struct {
 	ConfiguredDelaySeconds float64 `json:"configuredDelaySeconds"`
 	OverheadSeconds        float64 `json:"overheadSeconds"`
 }
+
+// FunctionMemoryMB is each function's deployed memory: infra/ deploys it, and the cost
+// per drill multiplies it by the billed duration (one declaration for both).
+var FunctionMemoryMB = map[string]int{
+	FuncProbe:    512,
+	FuncSeedCart: 256,
+	FuncBlock:    256,
+	FuncRestore:  256,
+	FuncReport:   256,
+	FuncSweeper:  256,
+}

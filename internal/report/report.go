@@ -142,7 +142,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Failover.NotMeasured = foWhy
 	}
 	switch {
-	case stopped:
+	case stopped && (block == nil || fo == nil):
 	case block == nil:
 		fail("block: the bucket was never blocked")
 	case fo == nil:
@@ -230,7 +230,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Recovery.NotMeasured = rcWhy
 	}
 	switch {
-	case stopped:
+	case stopped && rc == nil:
 	case rc == nil:
 		fail("recovery: not observed: %s", rcWhy)
 	case rc.Stable == nil:
@@ -270,6 +270,8 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		}
 	}
 	r.Steps = steps(st)
+	c := awsCost(st, logs)
+	r.Cost = &c
 	Conclude(&r, EndFacts{State: failedState, StateInferred: failedState != ""})
 
 	figures := figuresLine(r)
