@@ -86,7 +86,7 @@ func Estimate(u Usage) drill.Cost {
 		S3Requests:           u.S3,
 		PricesAsOf:           PricesAsOf,
 		Source:               u.Source,
-		Notes:           slices.Clone(u.Notes),
+		Notes:                slices.Clone(u.Notes),
 		Lambda:               []drill.FunctionUse{},
 		Lines:                []drill.CostLine{},
 	}

@@ -120,7 +120,9 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	// Each function's clients are its own, signed as the function, as each Lambda's
 	// are its role's.
 	counter := &requestCounter{ops: map[string]int{}}
-	s3As := func(fn string) awsconf.S3Factory { return awsconf.SandboxFactoryAs(sb.S3Endpoints(), fn, counter.option) }
+	s3As := func(fn string) awsconf.S3Factory {
+		return awsconf.SandboxFactoryAs(sb.S3Endpoints(), fn, counter.option)
+	}
 	paAs := func(fn string) func(region string) pab.API { return pab.PerRegion(s3As(fn)) }
 	ledgerAs := func(fn string) *ledger.Ledger {
 		return &ledger.Ledger{S3: s3As(fn)(sc.PrimaryRegion), Bucket: sc.LedgerBucket}
