@@ -55,7 +55,8 @@ func TestLocalExitCodes(t *testing.T) {
 		want int
 		says string
 	}{
-		{name: "invalid input fails the drill", args: []string{"-input", `{"items":0}`}, want: 1, says: "items: 0 is outside 1..20"},
+		{name: "invalid input: nothing starts", args: []string{"-input", `{"items":0,"bogus":1}`}, want: 2, says: "--input: invalid input: bogus: unknown field; items: 0 is outside 1..20"},
+		{name: "input not an object", args: []string{"-input", `[]`}, want: 2, says: `--input: must be a JSON object like {} or {"items":5}, got an array`},
 		{name: "bad prior flag", args: []string{"-prior", "sideways"}, want: 2, says: "-prior"},
 		{name: "unknown flag", args: []string{"-nope"}, want: 2, says: "-nope"},
 	} {

@@ -29,9 +29,11 @@ type Ending struct {
 	State         string `json:"state,omitempty"`
 	StateInferred bool   `json:"stateInferred,omitempty"`
 	// Error is the error that ended the run, its message taken out of the Lambda error
-	// envelope, never cut; RestoreError the restore's own, when it did not finish.
-	Error        *ErrorInfo `json:"error,omitempty"`
-	RestoreError *ErrorInfo `json:"restoreError,omitempty"`
+	// envelope, never cut; RestoreError the restore's own, when it did not finish. In
+	// JSON they are the report's error and restoreError (once: a report is also a Step
+	// Functions payload, with its size limit).
+	Error        *ErrorInfo `json:"-"`
+	RestoreError *ErrorInfo `json:"-"`
 	// Touched lists what the drill changed outside its ledger, one fact a line; empty:
 	// nothing.
 	Touched []string `json:"touched"`

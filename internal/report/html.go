@@ -59,11 +59,11 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 			ending += "; execution " + esc(r.Status)
 		}
 		row(&b, "Ending", ending)
-		if e.Error != nil {
-			row(&b, "Error", "<code>"+esc(e.Error.Error)+"</code><pre>"+esc(drill.CauseMessage(e.Error.Cause))+"</pre>")
+		if r.Error != nil {
+			row(&b, "Error", "<code>"+esc(r.Error.Error)+"</code><pre>"+esc(drill.CauseMessage(r.Error.Cause))+"</pre>")
 		}
-		if e.RestoreError != nil && e.RestoreError != e.Error {
-			row(&b, "Restore error", "<code>"+esc(e.RestoreError.Error)+"</code><pre>"+esc(drill.CauseMessage(e.RestoreError.Cause))+"</pre>")
+		if r.RestoreError != nil && *r.RestoreError != *r.Error {
+			row(&b, "Restore error", "<code>"+esc(r.RestoreError.Error)+"</code><pre>"+esc(drill.CauseMessage(r.RestoreError.Cause))+"</pre>")
 		}
 		touched := "nothing"
 		if len(e.Touched) > 0 {
