@@ -84,6 +84,9 @@ type RestoreFacts struct {
 	RestoredAt   *time.Time         `json:"restoredAt,omitempty"`
 	CartCleared  bool               `json:"cartCleared,omitempty"`
 	NotNeeded    string             `json:"notNeeded,omitempty"`
+	// NotRestored: the bucket needed its restore and no restore finished; there is no
+	// read-back to report.
+	NotRestored string `json:"notRestored,omitempty"`
 }
 
 // MarshalJSON leaves out the prior, read-back and match of a restore that was not needed.
@@ -94,6 +97,14 @@ func (r RestoreFacts) MarshalJSON() ([]byte, error) {
 			By        string `json:"by,omitempty"`
 			NotNeeded string `json:"notNeeded,omitempty"`
 		}{false, r.By, r.NotNeeded})
+	}
+	if r.NotRestored != "" && r.Prior == nil && r.ReadBack == nil {
+		return json.Marshal(struct {
+			Needed       bool   `json:"needed"`
+			By           string `json:"by,omitempty"`
+			MatchesPrior bool   `json:"matchesPrior"`
+			NotRestored  string `json:"notRestored"`
+		}{true, r.By, false, r.NotRestored})
 	}
 	type plain RestoreFacts
 	return json.Marshal(plain(r))

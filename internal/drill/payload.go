@@ -322,6 +322,9 @@ type ReportInput struct {
 	State     State     `json:"state"`
 	Execution string    `json:"execution"`
 	StartedAt time.Time `json:"startedAt"`
+	// Interrupted is the state that was running when the execution was stopped or timed
+	// out: only local mode knows it, and judges such a run after its end.
+	Interrupted string `json:"-"`
 }
 
 // Verdicts.
@@ -349,7 +352,7 @@ type Report struct {
 	Failover struct {
 		Seconds          float64    `json:"seconds,omitempty"`
 		Stable           bool       `json:"stable,omitempty"`
-		ServedRegion     string     `json:"servedRegion"`
+		ServedRegion     string     `json:"servedRegion,omitempty"`
 		BlockedAt        *time.Time `json:"blockedAt,omitempty"`
 		FirstSecondaryAt *time.Time `json:"firstSecondaryAt,omitempty"`
 		NotMeasured      string     `json:"notMeasured,omitempty"`
@@ -358,7 +361,7 @@ type Report struct {
 	Recovery struct {
 		Seconds        float64    `json:"seconds,omitempty"`
 		Stable         bool       `json:"stable,omitempty"`
-		ServedRegion   string     `json:"servedRegion"`
+		ServedRegion   string     `json:"servedRegion,omitempty"`
 		RestoredAt     *time.Time `json:"restoredAt,omitempty"`
 		FirstPrimaryAt *time.Time `json:"firstPrimaryAt,omitempty"`
 		NotMeasured    string     `json:"notMeasured,omitempty"`

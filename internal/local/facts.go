@@ -45,7 +45,7 @@ func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 		if out.Result.Error != "" {
 			st.Error = &drill.ErrorInfo{Error: out.Result.Error, Cause: out.Result.Cause}
 		}
-		rep = report.Build(drill.ReportInput{State: st, Execution: out.Name, StartedAt: out.Result.Start}, out.Logs, out.Result.Stop)
+		rep = report.Build(drill.ReportInput{State: st, Execution: out.Name, StartedAt: out.Result.Start, Interrupted: Interrupted(out.Result.Events)}, out.Logs, out.Result.Stop)
 	}
 	rep.Status = out.Result.Status
 	rep.InterruptedState = Interrupted(out.Result.Events)
@@ -65,12 +65,19 @@ func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 		if out.SafetyErr != nil {
 			rep.SafetyNetError = out.SafetyErr.Error()
 			facts.SafetyNetErr = rep.SafetyNetError
-			rep.Reasons = append(rep.Reasons, "the safety net's restore failed: "+out.SafetyErr.Error())
+			if rep.Error != nil && strings.Contains(rep.SafetyNetError, drill.CauseMessage(rep.Error.Cause)) {
+				rep.Reasons = append(rep.Reasons, "the safety net's restore failed the same way")
+			} else {
+				rep.Reasons = append(rep.Reasons, "the safety net's restore failed: "+out.SafetyErr.Error())
+			}
 		}
 	}
 	if out.Result.Status != asl.StatusSucceeded && rep.Verdict == drill.Pass {
 		rep.Verdict = drill.Fail // the execution failing after the report is still a failure
 		rep.Reasons = append(rep.Reasons, "execution "+out.Result.Status)
+	}
+	if t, _, err := e.Ledger.RunTicketVersion(ctx, out.ID); err == nil && t != nil && t.Seed != nil {
+		facts.SeedUser, facts.SeedItems = t.Seed.UserUUID, len(t.Seed.Unicorns)
 	}
 	report.Conclude(&rep, facts)
 	if !ok {

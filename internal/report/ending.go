@@ -19,6 +19,10 @@ type EndFacts struct {
 	Error         *drill.ErrorInfo
 	SafetyNet     *drill.RestoreResult
 	SafetyNetErr  string
+	// SeedUser and SeedItems: the synthetic user the run's ticket recorded, when the
+	// report itself does not know it (a run stopped before its Report state).
+	SeedUser  string
+	SeedItems int
 }
 
 // Conclude writes r.Ending: how the run ended, what it touched, what put the bucket
@@ -62,8 +66,11 @@ func Conclude(r *drill.Report, f EndFacts) {
 	}
 
 	// What was touched.
-	if r.Cart.User != "" {
+	switch {
+	case r.Cart.User != "":
 		e.Touched = append(e.Touched, fmt.Sprintf("synthetic user %s signed up, %d unicorns put in its cart", r.Cart.User, len(r.Cart.Expected)))
+	case f.SeedUser != "":
+		e.Touched = append(e.Touched, fmt.Sprintf("synthetic user %s signed up, %d unicorns put in its cart (from the run ticket)", f.SeedUser, f.SeedItems))
 	}
 	bucket := orUnknown(r.Target.PrimaryBucket)
 	if blocked {
@@ -85,15 +92,15 @@ func Conclude(r *drill.Report, f EndFacts) {
 		}
 		e.Restored = "nothing to restore: the bucket was never changed (" + why + ")"
 		switch {
+		case strings.HasPrefix(r.Restore.NotNeeded, "nothing to restore"): // concluded before
+			e.Restored = r.Restore.NotNeeded
 		case r.Restore.By != "" && r.Restore.NotNeeded != "":
-			e.Restored += "; the " + r.Restore.By + "'s restore confirmed it: " + strings.TrimPrefix(r.Restore.NotNeeded, "nothing to restore: the drill never changed the bucket ")
+			e.Restored += "; the " + r.Restore.By + "'s restore confirmed it: " + r.Restore.NotNeeded
 		case sn != nil && f.SafetyNetErr == "":
 			e.Restored += "; the safety net's restore confirmed it: " + nothingWhy(*sn)
 		}
 		r.Restore.Needed = false
-		if r.Restore.NotNeeded == "" {
-			r.Restore.NotNeeded = e.Restored
-		}
+		r.Restore.NotNeeded = e.Restored
 	case r.Restore.MatchesPrior && r.Restore.Needed && r.RestoreError == nil:
 		e.RestoredBy = r.Restore.By
 		e.Restored = restoredLine(r.Restore.By, r.Restore.Prior, r.Restore.ReadBack, r.Restore.RestoredAt)
@@ -106,14 +113,20 @@ func Conclude(r *drill.Report, f EndFacts) {
 		e.RestoredBy = "safety net"
 		r.Restore.Needed, r.Restore.By = true, "safety net"
 		r.Restore.Prior, r.Restore.ReadBack, r.Restore.MatchesPrior, r.Restore.RestoredAt = sn.Prior, sn.ReadBack, sn.MatchesPrior, sn.RestoredAt
-		r.Restore.CartCleared = sn.CartCleared
+		r.Restore.CartCleared, r.Restore.NotNeeded = sn.CartCleared, ""
 		e.Restored = restoredLine("safety net", sn.Prior, sn.ReadBack, sn.RestoredAt)
 	default:
 		r.Restore.Needed = true
 		e.Restored = "NOT restored: the primary bucket may still be blocked"
+		r.Restore.NotNeeded = ""
+		if sn != nil && sn.Bucket != "" && r.Restore.Prior == nil && r.Restore.ReadBack == nil {
+			// What the safety net found: the prior it would have put back, what the
+			// bucket holds.
+			r.Restore.By, r.Restore.Prior, r.Restore.ReadBack, r.Restore.MatchesPrior = "safety net", sn.Prior, sn.ReadBack, false
+		}
 		switch {
 		case r.RestoreError != nil:
-			e.Restored += " (" + r.RestoreError.Error + ": " + oneLine(r.RestoreError.Cause) + ")"
+			e.Restored += " (the restore error above: " + r.RestoreError.Error + ")"
 		case f.SafetyNetErr != "":
 			e.Restored += " (the safety net's restore failed: " + oneLine(f.SafetyNetErr) + ")"
 		case r.Restore.Needed && !r.Restore.MatchesPrior && r.Restore.By != "":
@@ -121,6 +134,7 @@ func Conclude(r *drill.Report, f EndFacts) {
 		default:
 			e.Restored += " (no restore has run yet: on AWS the safety net, then the sweeper within minutes, restore it from the lock)"
 		}
+		r.Restore.NotRestored = e.Restored
 		if e.Kind == drill.EndBucketChanged {
 			e.Next = "someone changed the bucket during the drill and restore kept their settings: decide what it must hold, set it, then drill unlock (README runbook)"
 		} else {
@@ -131,8 +145,11 @@ func Conclude(r *drill.Report, f EndFacts) {
 	// Figures a stopped run never reached are not measured, and say why.
 	if e.Kind != drill.EndPassed && e.Kind != drill.EndFailed {
 		where := e.Kind
-		if e.State != "" {
+		switch {
+		case e.State != "" && (e.Kind == drill.EndAborted || e.Kind == drill.EndTimedOut):
 			where = fmt.Sprintf("%s in %s", e.Kind, e.State)
+		case e.State != "":
+			where = e.State + " failed"
 		}
 		if r.Failover.Phases == nil {
 			r.Failover.NotMeasured = "the run ended (" + where + ") before the failover was measured"

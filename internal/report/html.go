@@ -62,7 +62,7 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 		if r.Error != nil {
 			row(&b, "Error", "<code>"+esc(r.Error.Error)+"</code><pre>"+esc(drill.CauseMessage(r.Error.Cause))+"</pre>")
 		}
-		if r.RestoreError != nil && *r.RestoreError != *r.Error {
+		if r.RestoreError != nil && (r.Error == nil || *r.RestoreError != *r.Error) {
 			row(&b, "Restore error", "<code>"+esc(r.RestoreError.Error)+"</code><pre>"+esc(drill.CauseMessage(r.RestoreError.Cause))+"</pre>")
 		}
 		touched := "nothing"

@@ -96,14 +96,21 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	}
 	if st.RestoreError != nil {
 		r.RestoreError = st.RestoreError.Unwrapped()
-		fail("the restore did not finish, the bucket may still be blocked: %s: %s", r.RestoreError.Error, oneLine(r.RestoreError.Cause))
+		if r.Error != nil && *r.Error == *r.RestoreError {
+			fail("the failure path's restore failed the same way: the bucket may still be blocked")
+		} else {
+			fail("the restore did not finish, the bucket may still be blocked: %s: %s", r.RestoreError.Error, oneLine(r.RestoreError.Cause))
+		}
 		if r.Error == nil {
 			r.Error = r.RestoreError
 		}
 	}
 	// A run that failed stops where it failed: what it never reached is not measured,
 	// and saying so as reasons would only repeat the error.
-	stopped := st.Error != nil
+	stopped := st.Error != nil || in.Interrupted != ""
+	if in.Interrupted != "" {
+		failedState = in.Interrupted
+	}
 
 	var block *drill.BlockResult
 	if st.Block != nil {
@@ -199,7 +206,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Restore.RestoredAt = rs.RestoredAt
 		r.Restore.CartCleared = rs.CartCleared
 		if !r.Restore.Needed {
-			r.Restore.NotNeeded = "nothing to restore: the drill never changed the bucket (" + nothingWhy(rs) + ")"
+			r.Restore.NotNeeded = nothingWhy(rs)
 		}
 		switch {
 		case rs.Skipped != "" && !rs.AlreadyRestored:
@@ -211,7 +218,9 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		}
 	} else if block != nil {
 		r.Restore.Needed = true
-		fail("restore: did not run after the bucket was blocked")
+		if st.RestoreError == nil {
+			fail("restore: did not run after the bucket was blocked")
+		}
 	} else {
 		r.Restore.By = ""
 	}
