@@ -5,6 +5,7 @@
 //	drill public-access  show, block or restore a sandbox bucket's Block Public Access
 //	drill start    start the deployed drill on AWS; with --wait the exit code is the verdict
 //	drill report   read a run's report from the ledger bucket
+//	drill history  list past drills (local reports or the ledger), their summary and trend
 //	drill status   every lock in the ledger, its execution's state, its bucket against the prior
 //	drill restore  put a locked bucket back from its lock (the restore function's checks), release the lock
 //	drill unlock   release a lock by hand, after a confirmation naming the bucket
@@ -42,6 +43,7 @@ commands:
   public-access  show, block or put back a sandbox bucket's Block Public Access
   start    start the deployed drill on AWS (--wait: exit 0 only on pass)
   report   print a run's report from the ledger bucket (--html FILE saves report.html)
+  history  list past drills with a summary (local reports folder, or --ledger); --html writes an index page
 
 operator's way out (README, "Runbook"):
   status   every lock in the ledger, its execution's state, the bucket against the prior
@@ -75,6 +77,8 @@ func main() {
 		code = runStart(ctx, os.Args[2:], os.Stdout, os.Stderr, awsSFN)
 	case "report":
 		code = runReport(ctx, os.Args[2:], os.Stdout, os.Stderr, awsS3)
+	case "history":
+		code = runHistory(ctx, os.Args[2:], os.Stdout, os.Stderr, awsHistory)
 	case "status":
 		code = runStatus(ctx, os.Args[2:], os.Stdout, os.Stderr, awsOps)
 	case "restore":

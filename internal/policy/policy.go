@@ -116,11 +116,28 @@ var Functions = map[string][]Statement{
 	},
 }
 
+// Commands maps each drill command a person runs against the deployment to what it
+// calls, for the person's (or CI's) own role: the README's table comes from here, and
+// the tests run each command in the replica as a principal held to exactly these.
+var Commands = map[string][]Statement{
+	// drill history --ledger: lists runs/ and reads each report.json.
+	"history": {
+		{Sid: "LedgerListRuns", Actions: []string{"s3:ListBucket"}, Resources: []string{LedgerArn}},
+		{Sid: "LedgerReadReports", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerReport}},
+	},
+}
+
+// CommandFor is a command's statements with the placeholders filled from v.
+func CommandFor(command string, v Values) []Statement {
+	return fill("drill "+command, Commands[command], v)
+}
+
 // For is function's statements with the placeholders filled from v; nil for a
 // function with no AWS access. A placeholder v leaves empty panics: a deployment
 // that cannot name a resource must not fall back to a wildcard.
-func For(function string, v Values) []Statement {
-	sts := Functions[function]
+func For(function string, v Values) []Statement { return fill(function, Functions[function], v) }
+
+func fill(function string, sts []Statement, v Values) []Statement {
 	if len(sts) == 0 {
 		return nil
 	}
