@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -57,6 +58,9 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 	source := ""
 	if *ledger != "" {
 		api, err := newLedger(ctx, *region)
+		if errors.Is(err, errNoRegion) {
+			return c.fail(exitUsage, "NoRegion", err)
+		}
 		if err != nil {
 			return c.fail(exitNoVerdict, "AWS", err)
 		}

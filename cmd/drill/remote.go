@@ -52,6 +52,7 @@ var errNoRegion = errors.New("no AWS region: pass --region or set AWS_REGION")
 const heartbeat = time.Minute
 
 func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newSFN sfnFactory) int {
+	c := newCLI("drill start", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill start", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	arnFlag := fs.String("state-machine", "", "ARN of the deployed state machine (stack output StateMachineArn; default $"+EnvStateMachineARN+")")
@@ -60,15 +61,14 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 	wait := fs.Bool("wait", false, "wait for the execution to end; the exit code is then the verdict")
 	timeout := fs.Duration("timeout", 90*time.Minute, "with --wait: stop waiting after this long (0: no limit); the execution keeps running")
 	poll := fs.Duration("poll", 5*time.Second, "with --wait: how often to ask Step Functions")
-	asJSON := fs.Bool("json", false, "print JSON on stdout (the report, or {status,error,cause}); progress goes to stderr")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object on stdout whatever the exit code (the report, {executionArn,status,error,cause}, or {error,message}); progress goes to stderr")
 	region := fs.String("region", "", "AWS region (default: the state machine ARN's region)")
+	fs.BoolVar(&c.verbose, "v", false, "show the AWS SDK's errors in full")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return c.flagError(err)
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "drill start: "+format+"\n", a...)
-		return exitUsage
-	}
+	usageErr := c.usage
+	asJSON := &c.json
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
@@ -106,17 +106,15 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 
 	client, err := newSFN(ctx, *region)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill start:", err)
-		return exitNoVerdict
+		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	execARN, err := remote.Start(ctx, client, arn, *input, *name)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill start:", err)
-		return exitNoVerdict
+		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	if !*wait {
 		if *asJSON {
-			writeJSON(stdout, map[string]string{"executionArn": execARN})
+			c.writeJSONOnce(map[string]string{"executionArn": execARN})
 		} else {
 			fmt.Fprintln(stdout, execARN)
 		}
@@ -146,17 +144,21 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 	if err != nil {
 		// Ctrl-C, --timeout or a failed DescribeExecution: there is no verdict, and the
 		// execution is left running on purpose (see README, "From CI").
-		fmt.Fprintf(stderr, "drill start: %v\n", err)
+		msg := err.Error()
+		if h, ok := awsHint(err); ok {
+			msg = h.text
+		}
+		fmt.Fprintf(stderr, "drill start: %s\n", msg)
 		fmt.Fprintf(stderr, "the execution keeps running; it restores the bucket itself when it ends.\n"+
 			"  follow it: aws stepfunctions describe-execution --execution-arn %s\n"+
 			"  stop it:   aws stepfunctions stop-execution --execution-arn %s\n"+
 			"             (a stopped execution is ABORTED; the safety net, or within minutes the sweeper, then restores the bucket from its lock)\n", execARN, execARN)
 		if *asJSON {
-			writeJSON(stdout, statusJSON{ExecutionARN: execARN, Status: string(ex.Status), Error: "NoVerdict", Cause: err.Error()})
+			c.writeJSONOnce(statusJSON{ExecutionARN: execARN, Status: string(ex.Status), Error: "NoVerdict", Cause: msg})
 		}
 		return exitNoVerdict
 	}
-	return finish(ex, *asJSON, stdout, progress, stderr)
+	return finish(ex, c, progress)
 }
 
 // statusJSON is drill start --json's output when there is no report to print.
@@ -168,7 +170,8 @@ type statusJSON struct {
 }
 
 // finish prints a finished execution and returns its verdict as the exit code.
-func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer) int {
+func finish(ex remote.Execution, c *cmdIO, progress io.Writer) int {
+	asJSON, stderr := c.json, c.stderr
 	name := ex.Name
 	if name == "" {
 		name = ex.ARN[strings.LastIndex(ex.ARN, ":")+1:]
@@ -179,13 +182,13 @@ func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer
 	if ex.Status != types.ExecutionStatusSucceeded {
 		fmt.Fprintf(progress, "\nstatus: %s\n", ex.Status)
 		fmt.Fprintf(progress, "error               %s\n", orDash(ex.Error))
-		fmt.Fprintf(progress, "cause               %s\n", orDash(ex.Cause))
+		fmt.Fprintf(progress, "cause               %s\n", orDash(drill.CauseMessage(ex.Cause)))
 		if ex.Status == types.ExecutionStatusTimedOut || ex.Status == types.ExecutionStatusAborted {
 			fmt.Fprintln(progress, "safety net          no Catch ran: the safety net restores the bucket by its ticket (alarm UndeliveredEvents if it cannot)")
 		}
 		reportHint()
 		if asJSON {
-			writeJSON(stdout, statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: ex.Error, Cause: ex.Cause})
+			c.writeJSONOnce(statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: ex.Error, Cause: drill.CauseMessage(ex.Cause)})
 		}
 		return exitFail
 	}
@@ -193,14 +196,14 @@ func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer
 	if err != nil {
 		fmt.Fprintf(stderr, "drill start: execution SUCCEEDED but its output is %v\n", err)
 		if asJSON {
-			writeJSON(stdout, statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: "NotAReport", Cause: err.Error()})
+			c.writeJSONOnce(statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: "NotAReport", Cause: err.Error()})
 		}
 		return exitFail
 	}
 	printReport(progress, rep)
 	reportHint()
 	if asJSON {
-		writeRawJSON(stdout, []byte(ex.Output))
+		c.writeRawJSONOnce([]byte(ex.Output))
 	}
 	if rep.Verdict != drill.Pass {
 		return exitFail
@@ -212,20 +215,20 @@ func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer
 var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, newS3 s3Factory) int {
+	c := newCLI("drill report", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ledger := fs.String("ledger", "", "the ledger bucket (stack output LedgerBucketName)")
 	execution := fs.String("execution", "", "the execution name")
 	region := fs.String("region", "", "AWS region of the ledger bucket (default: the configured region)")
-	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
+	fs.BoolVar(&c.json, "json", false, "print the report as JSON on stdout (any other ending prints one {error,message} object)")
 	htmlFile := fs.String("html", "", "also save the run's report.html to this file")
+	fs.BoolVar(&c.verbose, "v", false, "show the AWS SDK's errors in full")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return c.flagError(err)
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "drill report: "+format+"\n", a...)
-		return exitUsage
-	}
+	usageErr := c.usage
+	asJSON := &c.json
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -242,19 +245,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 
 	client, err := newS3(ctx, *region)
 	if errors.Is(err, errNoRegion) {
-		return usageErr("%v", err)
+		return c.fail(exitUsage, "NoRegion", err)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "drill report:", err)
-		return exitNoVerdict
+		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	fail := func(err error) int {
-		fmt.Fprintln(stderr, "drill report:", err)
 		var nf *remote.NotFoundError
 		if errors.As(err, &nf) {
-			return exitFail
+			return c.fail(exitFail, "NotFound", err)
 		}
-		return exitNoVerdict
+		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	key := drill.ReportKey(*execution)
 	raw, err := remote.GetObject(ctx, client, *ledger, key)
@@ -263,8 +264,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	}
 	rep, err := remote.ParseReport(raw)
 	if err != nil {
-		fmt.Fprintf(stderr, "drill report: s3://%s/%s is %v\n", *ledger, key, err)
-		return exitFail
+		return c.fail(exitFail, "NotAReport", fmt.Errorf("s3://%s/%s is %v", *ledger, key, err))
 	}
 	if *htmlFile != "" {
 		// The page is drawn again from the run's sample logs when they are there (the
@@ -277,12 +277,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			return fail(err)
 		}
 		if err := os.WriteFile(*htmlFile, html, 0o644); err != nil {
-			fmt.Fprintln(stderr, "drill report:", err)
-			return exitFail
+			return c.fail(exitFail, "Write", err)
 		}
 	}
 	if *asJSON {
-		writeRawJSON(stdout, raw)
+		c.writeRawJSONOnce(raw)
 		if *htmlFile != "" {
 			fmt.Fprintf(stderr, "html saved to %s\n", *htmlFile)
 		}
