@@ -24,6 +24,7 @@ var functions = []struct {
 	{drill.FuncRestore, []string{drill.EnvLedgerBucket}},
 	{drill.FuncReport, []string{drill.EnvLedgerBucket}},
 	{drill.FuncSweeper, []string{drill.EnvLedgerBucket}},
+	{drill.FuncReadiness, nil}, // STOP_ALARMS is optional (no stop alarms)
 }
 
 // build compiles a function with the flags infra/ uses for Lambda (or for the host).

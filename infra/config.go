@@ -23,6 +23,11 @@ const (
 	CtxSchedule            = "schedule"            // optional: rate(...) or cron(...) for EventBridge Scheduler, at least 1 hour apart
 	CtxNotifyEmail         = "notifyEmail"         // optional: email subscribed to the results topic
 	CtxReportRetentionDays = "reportRetentionDays" // days the ledger keeps runs/ (reports, run tickets)
+	// Readiness (see readiness.go).
+	CtxDistributionID           = "distributionId"           // optional: the distribution's ID, for GetDistributionConfig
+	CtxStopAlarms               = "stopAlarms"               // optional: CloudWatch alarm names that stop a drill
+	CtxMaxReplicationLagSeconds = "maxReplicationLagSeconds" // longest the seeded cart may take to replicate
+	CtxReadinessSchedule        = "readinessSchedule"        // optional: rate(...) or cron(...) starting dry runs
 )
 
 // The verdict's limits are context too, under the drill's own input field names
@@ -34,6 +39,7 @@ const (
 var ContextKeys = append([]string{
 	CtxPrimaryBucket, CtxDistributionDomain, CtxPrimaryRegion, CtxSecondaryRegion,
 	CtxSchedule, CtxNotifyEmail, CtxReportRetentionDays,
+	CtxDistributionID, CtxStopAlarms, CtxMaxReplicationLagSeconds, CtxReadinessSchedule,
 }, drill.LimitFields...)
 
 // Defaults of the optional keys (cdk.json repeats them so they are visible there).
@@ -51,6 +57,11 @@ type Config struct {
 	Schedule            string // "" means no schedule
 	NotifyEmail         string // "" means no email subscription
 	ReportRetentionDays int
+	DistributionID      string   // "" skips the distribution check (it says why)
+	StopAlarms          []string // alarms in the stack's region; the functions may read only these
+	// MaxReplicationLagSeconds is the deployed default of the input field.
+	MaxReplicationLagSeconds int
+	ReadinessSchedule        string // "" means no continuous readiness
 	// Limits are the verdict's deployed limits (drill.Defaults' unless set).
 	Limits drill.Limits
 }
@@ -107,6 +118,26 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		p = append(p, CtxReportRetentionDays+": "+msg)
 	}
 	c.ReportRetentionDays = days
+	c.DistributionID = str(CtxDistributionID, "")
+	c.ReadinessSchedule = str(CtxReadinessSchedule, "")
+	var alarmProblems []string
+	c.StopAlarms, alarmProblems = stringList(get(CtxStopAlarms), CtxStopAlarms)
+	p = append(p, alarmProblems...)
+	lag, msg := intValue(get(CtxMaxReplicationLagSeconds), drill.Defaults.MaxReplicationLagSeconds)
+	if msg == "" && (lag < drill.MinReplicationLag || lag > drill.MaxReplicationLag) {
+		msg = fmt.Sprintf("%d is outside %d..%d", lag, drill.MinReplicationLag, drill.MaxReplicationLag)
+	}
+	if msg != "" {
+		p = append(p, CtxMaxReplicationLagSeconds+": "+msg)
+	}
+	c.MaxReplicationLagSeconds = lag
+	if c.ReadinessSchedule != "" {
+		// The drill schedule's rules, at most hourly included: each dry run signs up a
+		// synthetic user in the shop and writes to the ledger.
+		if msg := checkSchedule(c.ReadinessSchedule); msg != "" {
+			p = append(p, CtxReadinessSchedule+": "+msg)
+		}
+	}
 
 	d := drill.Defaults
 	for key, dst := range map[string]*int{
@@ -158,6 +189,8 @@ func (c Config) targetProblems() []string {
 	dc.PrimaryBucket = c.PrimaryBucket
 	dc.PrimaryRegion = c.PrimaryRegion
 	dc.SecondaryRegion = c.SecondaryRegion
+	dc.DistributionID = c.DistributionID
+	dc.StopAlarms = c.StopAlarms
 	var p []string
 	if err := dc.Validate(); err != nil {
 		var inv *drill.InvalidInput
@@ -169,6 +202,8 @@ func (c Config) targetProblems() []string {
 			"primaryBucket":   CtxPrimaryBucket,
 			"primaryRegion":   CtxPrimaryRegion,
 			"secondaryRegion": CtxSecondaryRegion,
+			"distributionId":  CtxDistributionID,
+			"stopAlarms":      CtxStopAlarms,
 		}
 		for _, prob := range inv.Problems {
 			field, rest, _ := strings.Cut(prob, ":")
@@ -184,6 +219,33 @@ func (c Config) targetProblems() []string {
 		p = append(p, fmt.Sprintf("%s: %q must use https or be a bare domain", CtxDistributionDomain, c.DistributionDomain))
 	}
 	return p
+}
+
+// stringList accepts a JSON list of strings (cdk.json) or a comma-separated string
+// (-c stopAlarms=a,b).
+func stringList(v any, key string) ([]string, []string) {
+	var out []string
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+	case []any:
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, []string{fmt.Sprintf("%s: item %d must be a string, got %v", key, i, e)}
+			}
+			out = append(out, s)
+		}
+	default:
+		return nil, []string{fmt.Sprintf("%s: must be a list of alarm names or a comma-separated string, got %v", key, v)}
+	}
+	return out, nil
 }
 
 // MinScheduleInterval is the shortest time between two scheduled drills: each one takes

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -36,8 +37,10 @@ func TestConfigFromContextDefaults(t *testing.T) {
 		SecondaryRegion:     "us-west-1",
 		ReportRetentionDays: 90,
 		Limits:              drill.Limits{StableSharePercent: 99, StableWindowSeconds: 5, MaxErrorRatePercent: 1, MaxErrorRunSeconds: 5, MaxLatencyP95Ms: 3000},
+		// Readiness: no distribution ID, no stop alarms, no schedule by default.
+		MaxReplicationLagSeconds: 30,
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 }
@@ -55,6 +58,22 @@ func TestConfigFromContextValues(t *testing.T) {
 	got, err := ConfigFromContext(ctx(m))
 	if err != nil {
 		t.Fatal(err)
+	}
+	m[CtxDistributionID] = "E2QWRUHAPOMQZL"
+	m[CtxStopAlarms] = "HighErrorRate, CheckoutLatency"
+	m[CtxMaxReplicationLagSeconds] = "45"
+	m[CtxReadinessSchedule] = "rate(1 hour)"
+	got, err = ConfigFromContext(ctx(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DistributionID != "E2QWRUHAPOMQZL" || !slices.Equal(got.StopAlarms, []string{"HighErrorRate", "CheckoutLatency"}) ||
+		got.MaxReplicationLagSeconds != 45 || got.ReadinessSchedule != "rate(1 hour)" {
+		t.Fatalf("readiness context: got %+v", got)
+	}
+	m[CtxStopAlarms] = []any{"HighErrorRate"} // a JSON list from cdk.json
+	if got, err = ConfigFromContext(ctx(m)); err != nil || !slices.Equal(got.StopAlarms, []string{"HighErrorRate"}) {
+		t.Fatalf("stopAlarms as a JSON list: %v %v", got.StopAlarms, err)
 	}
 	if got.PrimaryRegion != "eu-west-1" || got.SecondaryRegion != "eu-central-1" || got.Schedule != "cron(0 6 ? * MON *)" ||
 		got.NotifyEmail != "sre@example.com" || got.ReportRetentionDays != 30 ||
@@ -104,6 +123,14 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "stable share above 100", set: map[string]any{"stableSharePercent": "101"}, keys: []string{"stableSharePercent"}},
 		{name: "latency limit not a number", set: map[string]any{"maxLatencyP95Ms": "fast"}, keys: []string{"maxLatencyP95Ms"}},
 		{name: "a window too short to show 99%", set: map[string]any{"stableWindowSeconds": float64(2)}, keys: []string{"stableWindowSeconds"}},
+		{name: "bad distributionId", set: map[string]any{CtxDistributionID: "e2qwruhapomqzl"}, keys: []string{CtxDistributionID}},
+		{name: "stopAlarms not a list", set: map[string]any{CtxStopAlarms: float64(3)}, keys: []string{CtxStopAlarms}},
+		{name: "stopAlarms item not a string", set: map[string]any{CtxStopAlarms: []any{"a", true}}, keys: []string{CtxStopAlarms}},
+		{name: "stopAlarms name too long", set: map[string]any{CtxStopAlarms: strings.Repeat("x", 256)}, keys: []string{CtxStopAlarms}},
+		{name: "replication lag zero", set: map[string]any{CtxMaxReplicationLagSeconds: "0"}, keys: []string{CtxMaxReplicationLagSeconds}},
+		{name: "replication lag beyond the readiness Lambda", set: map[string]any{CtxMaxReplicationLagSeconds: float64(301)}, keys: []string{CtxMaxReplicationLagSeconds}},
+		{name: "readinessSchedule not an expression", set: map[string]any{CtxReadinessSchedule: "hourly"}, keys: []string{CtxReadinessSchedule}},
+		{name: "readinessSchedule more often than hourly", set: map[string]any{CtxReadinessSchedule: "rate(5 minutes)"}, keys: []string{CtxReadinessSchedule}},
 	}
 	keyAtStart := regexp.MustCompile(`^(\w+):`)
 	for _, tc := range tests {
@@ -197,7 +224,7 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 	var keys []string
 	for k, v := range subs {
 		keys = append(keys, k)
-		if v == "" {
+		if v == "" && k != "DistributionId" { // no distributionId: the check is skipped, saying why
 			t.Errorf("substitution %s is empty", k)
 		}
 	}
@@ -225,7 +252,7 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 }
 
 func TestFunctionNamesAreTheDrillFunctions(t *testing.T) {
-	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart, drill.FuncSweeper}
+	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReadiness, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart, drill.FuncSweeper}
 	got := FunctionNames()
 	sort.Strings(got)
 	if !slices.Equal(got, want) {

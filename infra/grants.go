@@ -15,7 +15,7 @@ import (
 // PolicyValues fills internal/policy's placeholders with this stack's resources:
 // tokens that CloudFormation resolves.
 func PolicyValues(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm awsstepfunctions.StateMachine) policy.Values {
-	return policy.Values{
+	v := policy.Values{
 		TargetBucketArn: *TargetBucketARN(stack, cfg.PrimaryBucket),
 		LedgerArn:       *ledger.BucketArn(),
 		Executions: *stack.FormatArn(&awscdk.ArnComponents{
@@ -23,6 +23,13 @@ func PolicyValues(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm awss
 			ResourceName: sm.StateMachineName(), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 		}),
 	}
+	if cfg.DistributionID != "" {
+		v.DistributionArn = *DistributionARN(stack, cfg.DistributionID)
+	}
+	for _, n := range cfg.StopAlarms {
+		v.StopAlarmArns = append(v.StopAlarmArns, *AlarmARN(stack, n))
+	}
+	return v
 }
 
 // grantFunctions gives each function exactly the statements internal/policy declares

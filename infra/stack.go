@@ -61,8 +61,10 @@ func (s functionSpec) memoryMB() float64 {
 	return float64(mb)
 }
 
-// functionSpecs are the five functions of the flow, in flow order, and the sweeper.
+// functionSpecs are the six functions of the flow, in flow order, and the sweeper.
 var functionSpecs = []functionSpec{
+	{drill.FuncReadiness, "ReadinessFunction", "ReadinessFunctionArn",
+		"Failover drill: checks that the lab can fail over before anything is changed (distribution, secondary, account Block Public Access, stop alarms, replication)", ReadinessTimeout},
 	{drill.FuncProbe, "ProbeFunction", "ProbeFunctionArn",
 		"Failover drill: samples the CloudFront distribution (steady state, failover, recovery)", 15 * time.Minute},
 	{drill.FuncSeedCart, "SeedCartFunction", "SeedCartFunctionArn",
@@ -97,6 +99,9 @@ func DefinitionSubstitutions(cfg Config, functionARNs map[string]string) (map[st
 		"PrimaryBucket":      cfg.PrimaryBucket,
 		"PrimaryRegion":      cfg.PrimaryRegion,
 		"SecondaryRegion":    cfg.SecondaryRegion,
+		"DistributionId":     cfg.DistributionID,
+		// A whole number validated at synth: States.StringToJson makes it a number.
+		"MaxReplicationLagSeconds": fmt.Sprint(cfg.MaxReplicationLagSeconds),
 	}
 	maps.Copy(subs, drill.LimitSubstitutions(cfg.drillConfig()))
 	for _, s := range functionSpecs {
@@ -189,6 +194,7 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 	// After the state machine: the sweeper's policy names its executions (the state
 	// machine does not name the sweeper, so there is no cycle).
 	grantFunctions(stack, cfg, ledger, sm, fns)
+	suppressAccountRead(fns)
 
 	// Failed deliveries of the safety net and of notifications land here; an alarm
 	// reports any message in it.
@@ -204,14 +210,15 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 
 	newSafetyNet(stack, sm, fns[drill.FuncRestore], dlq)
 	newSweeper(stack, fns[drill.FuncSweeper], dlq)
+	now := props.Now
+	if now == nil {
+		now = time.Now
+	}
 	if cfg.Schedule != "" {
-		now := props.Now
-		if now == nil {
-			now = time.Now
-		}
 		newSchedule(stack, cfg, sm, dlq, now())
 	}
 	topic := newNotifications(stack, cfg, sm, ledger, dlq)
+	newContinuousReadiness(stack, cfg, sm, topic, dlq, now())
 	newAlarms(stack, cfg, sm, fns[drill.FuncSweeper], dlq, topic)
 
 	awscdk.NewCfnOutput(stack, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
@@ -283,6 +290,8 @@ func functionEnv(name string, cfg *Config, ledger awss3.IBucket) map[string]*str
 		// Restore needs no target: the run's ticket names the bucket and its region.
 		// The probe writes only its sample logs there.
 		return map[string]*string{drill.EnvLedgerBucket: ledger.BucketName()}
+	case drill.FuncReadiness:
+		return map[string]*string{drill.EnvStopAlarms: jsii.String(stopAlarmsJSON(cfg))}
 	default: // seed-cart: configuration arrives in the payload
 		return nil
 	}
@@ -373,7 +382,7 @@ func newStateMachine(stack awscdk.Stack, cfg *Config, fns map[string]awslambda.F
 		Retention:     awslogs.RetentionDays_THREE_MONTHS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	// The execution timeout is the ASL's own TimeoutSeconds (14400, which covers the
+	// The execution timeout is the ASL's own TimeoutSeconds (17100, which covers the
 	// flow's worst case, statemachine.WorstCase): CDK's Timeout prop does not apply to a
 	// string definition.
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{

@@ -32,6 +32,9 @@ const (
 	testDistribution = "d111111abcdef8.cloudfront.net"
 	testEmail        = "sre@example.com"
 	testSchedule     = "rate(7 days)"
+	testDistID       = "E2QWRUHAPOMQZL"
+	testAlarm        = "HighErrorRate"
+	testReadiness    = "rate(1 hour)"
 )
 
 // testNow is the scheduled stack's moment of synth.
@@ -153,13 +156,20 @@ func fixture(t *testing.T) *fixtures {
 		f.app = awscdk.NewApp(&awscdk.AppProps{Context: &appCtx, Outdir: jsii.String(filepath.Join(tmpRoot, "cdk.out"))})
 		// Default stack: configuration read from the app's context, as main.go does.
 		f.plain = NewFailoverDrillStack(f.app, "FailoverDrill", &FailoverDrillStackProps{Functions: builder})
-		// Variant: a schedule and an email subscription.
+		// Variant: a schedule, an email subscription, and readiness configured: the
+		// distribution's ID, a stop alarm and continuous readiness.
 		cfg, err := ConfigFromContext(func(k string) any {
 			switch k {
 			case CtxSchedule:
 				return testSchedule
 			case CtxNotifyEmail:
 				return testEmail
+			case CtxDistributionID:
+				return testDistID
+			case CtxStopAlarms:
+				return testAlarm
+			case CtxReadinessSchedule:
+				return testReadiness
 			}
 			return appCtx[k]
 		})
@@ -334,12 +344,13 @@ func TestSynthTime(t *testing.T) {
 func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	f := fixture(t)
 	fns := resources(f.plainT, "AWS::Lambda::Function")
-	if len(fns) != 6 {
-		t.Fatalf("%d Lambda functions, want 6", len(fns))
+	if len(fns) != 7 {
+		t.Fatalf("%d Lambda functions, want 7 (six of the flow and the sweeper)", len(fns))
 	}
 	logGroups := resources(f.plainT, "AWS::Logs::LogGroup")
 	wantTimeout := map[string]float64{
 		drill.FuncProbe: 900, drill.FuncSeedCart: 120, drill.FuncBlock: 60, drill.FuncRestore: 180, drill.FuncReport: 60, drill.FuncSweeper: 120,
+		drill.FuncReadiness: 360,
 	}
 	ledgerID := logicalID(t, f.plain, "Ledger")
 	wantEnv := map[string]map[string]string{
@@ -348,7 +359,9 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 		drill.FuncBlock:    {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncReport:   {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 		drill.FuncRestore:  {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
-		drill.FuncSweeper:  {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
+		// No stopAlarms in the default stack's context: an empty list.
+		drill.FuncReadiness: {drill.EnvStopAlarms: "[]"},
+		drill.FuncSweeper:   {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 	}
 	for _, spec := range functionSpecs {
 		t.Run(spec.name, func(t *testing.T) {
@@ -388,7 +401,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	cdkAssert(t, func() {
 		assertions.Template_FromJSON(&f.plainT, nil).ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
 			map[string]any{"Runtime": "provided.al2023", "Architectures": []string{"arm64"}, "Handler": "bootstrap"},
-			jsii.Number(6))
+			jsii.Number(7))
 	})
 }
 
@@ -463,7 +476,8 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 	// The limits become numbers at run time: States.StringToJson of the substituted digits.
 	wantDeployed := map[string]any{"distribution": testDistribution, "primaryBucket": testBucket, "primaryRegion": "us-east-1", "secondaryRegion": "us-west-1",
 		"stableSharePercent.$": "States.StringToJson('99')", "stableWindowSeconds.$": "States.StringToJson('5')",
-		"maxErrorRatePercent.$": "States.StringToJson('1')", "maxErrorRunSeconds.$": "States.StringToJson('5')", "maxLatencyP95Ms.$": "States.StringToJson('3000')"}
+		"maxErrorRatePercent.$": "States.StringToJson('1')", "maxErrorRunSeconds.$": "States.StringToJson('5')", "maxLatencyP95Ms.$": "States.StringToJson('3000')",
+		"distributionId": "", "maxReplicationLagSeconds.$": "States.StringToJson('30')"}
 	if fmt.Sprint(deployed) != fmt.Sprint(wantDeployed) {
 		t.Errorf("deployed defaults %v, want %v", deployed, wantDeployed)
 	}
@@ -471,8 +485,8 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := asl["TimeoutSeconds"].(float64); got != 14400 || got < worst.Total.Seconds() {
-		t.Errorf("execution timeout %v, want 14400 (>= the worst case %v)", asl["TimeoutSeconds"], worst.Total)
+	if got, _ := asl["TimeoutSeconds"].(float64); got != 17100 || got < worst.Total.Seconds() {
+		t.Errorf("execution timeout %v, want 17100 (>= the worst case %v)", asl["TimeoutSeconds"], worst.Total)
 	}
 }
 
@@ -601,7 +615,7 @@ func TestRolePoliciesAreThePolicySource(t *testing.T) {
 func TestNoStarResourceExceptWhereAWSRequiresIt(t *testing.T) {
 	f := fixture(t)
 	// Actions without resource-level permissions.
-	starOnly := regexp.MustCompile(`^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$`)
+	starOnly := regexp.MustCompile(`^(s3:GetAccountPublicAccessBlock|xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$`)
 	for _, tmpl := range []map[string]any{f.plainT, f.scheduledT} {
 		for roleID, sts := range roleStatements(tmpl) {
 			for _, st := range sts {
@@ -708,7 +722,8 @@ func drillSchedules(t *testing.T, tmpl map[string]any) map[string]map[string]any
 	smID, _ := stateMachine(t, tmpl)
 	out := map[string]map[string]any{}
 	for id, s := range resources(tmpl, "AWS::Scheduler::Schedule") {
-		if render(props(s)["Target"].(map[string]any)["Arn"]) == "${"+smID+"}" {
+		tg := props(s)["Target"].(map[string]any)
+		if render(tg["Arn"]) == "${"+smID+"}" && !strings.Contains(render(tg["Input"]), "dryRun") { // not the readiness schedule
 			out[id] = s
 		}
 	}
@@ -724,6 +739,7 @@ func TestScheduleOnlyWhenConfigured(t *testing.T) {
 	if len(scheds) != 1 {
 		t.Fatalf("scheduled stack has %d drill schedules, want 1", len(scheds))
 	}
+	delete(scheds, logicalID(t, f.scheduled, "ReadinessSchedule")) // TestContinuousReadiness
 	smID, _ := stateMachine(t, f.scheduledT)
 	dlq := "${" + logicalID(t, f.scheduled, "DeliveryDLQ") + ".Arn}"
 	for _, s := range scheds {
@@ -740,6 +756,7 @@ func TestScheduleOnlyWhenConfigured(t *testing.T) {
 			t.Errorf("retry %v, dead letters %v: want retries and the DLQ", render(tg["RetryPolicy"]), render(tg["DeadLetterConfig"]))
 		}
 		roleID := tg["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		dlq := "${" + logicalID(t, f.scheduled, "DeliveryDLQ") + ".Arn}"
 		for _, st := range roleStatements(f.scheduledT)[roleID] {
 			switch {
 			case slices.Equal(st.actions, []string{"states:StartExecution"}) && slices.Equal(st.resources, []string{"${" + smID + "}"}):
@@ -1029,5 +1046,86 @@ func TestTaskTimeoutsExceedFunctionTimeouts(t *testing.T) {
 		if !found {
 			t.Errorf("state %s invokes %q, not one of the stack's functions", name, st.Parameters.FunctionName)
 		}
+	}
+}
+
+// Readiness grants: the distribution named by distributionId, the alarms named by
+// stopAlarms (readiness and probe), the account's Block Public Access; nothing more.
+func TestReadinessGrants(t *testing.T) {
+	f := fixture(t)
+	all := roleStatements(f.scheduledT)
+	granted := func(id string) []string {
+		var out []string
+		for _, st := range all[logicalID(t, f.scheduled, id+"Role")] {
+			for _, a := range st.actions {
+				if strings.HasPrefix(a, "logs:") || strings.HasPrefix(a, "xray:") {
+					continue
+				}
+				for _, r := range st.resources {
+					out = append(out, a+" "+r)
+				}
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	alarmARN := "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + testAlarm
+	want := map[string][]string{
+		"ReadinessFunction": {
+			"cloudfront:GetDistributionConfig arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/" + testDistID,
+			"cloudwatch:DescribeAlarms " + alarmARN,
+			"s3:GetAccountPublicAccessBlock *",
+		},
+		"ProbeFunction": {"cloudwatch:DescribeAlarms " + alarmARN, "s3:PutObject ${" + logicalID(t, f.scheduled, "Ledger") + ".Arn}/runs/*/samples-*.json"},
+	}
+	for id, w := range want {
+		if got := granted(id); !slices.Equal(got, w) {
+			t.Errorf("%s granted\n  %s\nwant\n  %s", id, strings.Join(got, "\n  "), strings.Join(w, "\n  "))
+		}
+	}
+	fn := props(resources(f.scheduledT, "AWS::Lambda::Function")[logicalID(t, f.scheduled, "ReadinessFunction")])
+	if env := render(fn["Environment"]); !strings.Contains(env, `"STOP_ALARMS":"[\"`+testAlarm+`\"]"`) {
+		t.Errorf("readiness environment %s, want STOP_ALARMS=[%q]", env, testAlarm)
+	}
+}
+
+// Continuous readiness: dry runs on readinessSchedule, never at deploy time (a rate
+// schedule starts on its grid at least an hour after synth), retried and dead-lettered; an alarm on a
+// not-ready dry run, and a notification naming the failed check.
+func TestContinuousReadiness(t *testing.T) {
+	f := fixture(t)
+	if _, ok := resources(f.plainT, "AWS::Scheduler::Schedule")[logicalID(t, f.plain, "SweeperSchedule")]; !ok || len(resources(f.plainT, "AWS::Scheduler::Schedule")) != 1 {
+		t.Errorf("default stack's schedules %d, want only the sweeper's", len(resources(f.plainT, "AWS::Scheduler::Schedule")))
+	}
+	id := logicalID(t, f.scheduled, "ReadinessSchedule")
+	p := props(resources(f.scheduledT, "AWS::Scheduler::Schedule")[id])
+	smID, _ := stateMachine(t, f.scheduledT)
+	tg := p["Target"].(map[string]any)
+	if p["ScheduleExpression"] != testReadiness || render(tg["Arn"]) != "${"+smID+"}" || tg["Input"] != `{"dryRun":true}` {
+		t.Errorf("readiness schedule %v, want %s starting the state machine with {\"dryRun\":true}", render(p), testReadiness)
+	}
+	// Synth at testNow (10:00): the first hour on the grid at least an hour later is 11:00.
+	if p["StartDate"] != "2025-06-04T11:00:00.000Z" {
+		t.Errorf("StartDate %v, want 2025-06-04T11:00:00.000Z: a rate schedule must not fire at deploy time", p["StartDate"])
+	}
+	if r, _ := tg["RetryPolicy"].(map[string]any); r == nil || r["MaximumRetryAttempts"] != float64(3) {
+		t.Errorf("retry policy %v, want 3 attempts", render(tg["RetryPolicy"]))
+	}
+	if tg["DeadLetterConfig"] == nil {
+		t.Errorf("no dead-letter queue on the readiness schedule's target")
+	}
+	topicID := logicalID(t, f.plain, "Notifications")
+	alarm := props(resources(f.plainT, "AWS::CloudWatch::Alarm")[logicalID(t, f.plain, "NotReady")])
+	if alarm["MetricName"] != "DryRunReady" || alarm["Namespace"] != "FailoverDrill" || alarm["ComparisonOperator"] != "LessThanThreshold" ||
+		alarm["Threshold"] != float64(1) || render(alarm["AlarmActions"]) != "[${"+topicID+"}]" {
+		t.Errorf("NotReady alarm %v", render(alarm))
+	}
+	rule := props(resources(f.plainT, "AWS::Events::Rule")[logicalID(t, f.plain, "ReadinessNotReady")])
+	if got, _ := json.Marshal(rule["EventPattern"]); !strings.Contains(string(got), `"error":["NotReady"]`) || !strings.Contains(string(got), `"status":["FAILED"]`) {
+		t.Errorf("ReadinessNotReady pattern %s", got)
+	}
+	tgt := rule["Targets"].([]any)[0].(map[string]any)
+	if it := render(tgt["InputTransformer"]); !strings.Contains(it, "$.detail.cause") {
+		t.Errorf("notification %s does not carry the execution's cause (the failed checks)", it)
 	}
 }

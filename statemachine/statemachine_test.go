@@ -43,7 +43,7 @@ func TestEveryStateFromPreflightOnReachesRestore(t *testing.T) {
 	if err := json.Unmarshal([]byte(statemachine.Definition), &def); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"SeedCart", "BlockBucket", "AwaitFailover", "Restore", "AwaitRecovery", "Report"} {
+	for _, name := range []string{"Readiness", "Preflight", "SeedCart", "Replication", "BlockBucket", "AwaitFailover", "Restore", "AwaitRecovery", "Report"} {
 		st, ok := def.States[name]
 		if !ok {
 			t.Fatalf("state %s missing", name)
@@ -59,6 +59,9 @@ func TestEveryStateFromPreflightOnReachesRestore(t *testing.T) {
 		if !caught {
 			t.Errorf("state %s has no States.ALL catch to RestoreAfterFailure", name)
 		}
+	}
+	if def.States["NotReady"].Next != "RestoreAfterFailure" {
+		t.Error("a failed readiness check must take the failure path (NotReady -> RestoreAfterFailure)")
 	}
 	if def.States["RestoreAfterFailure"].Next != "ReportAfterFailure" || def.States["ReportAfterFailure"].Next != "RestoreOutcome" {
 		t.Error("the failure path must be RestoreAfterFailure -> ReportAfterFailure -> RestoreOutcome")

@@ -21,6 +21,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -133,6 +136,9 @@ type sandboxFlags struct {
 	primaryLatency, secondaryLatency                          time.Duration
 	secondaryFail, edges, connectAttempts                     int
 	prior                                                     string
+	failoverCodes                                             string
+	cacheConfigJSON, secondaryDown                            bool
+	accountBlock                                              bool
 }
 
 func (s *sandboxFlags) register(fs *flag.FlagSet) {
@@ -149,13 +155,36 @@ func (s *sandboxFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.connectAttempts, "connect-attempts", 3, "CloudFront stand-in's origin connection attempts (1..3)")
 	fs.DurationVar(&s.responseTimeout, "response-timeout", 5*time.Second, "CloudFront stand-in's origin response timeout")
 	fs.StringVar(&s.prior, "prior", "none", `the primary bucket's starting Block Public Access: "none", "partial" (BlockPublicAcls+IgnorePublicAcls) or a JSON object`)
+	fs.StringVar(&s.failoverCodes, "failover-codes", "", "the origin group's failover status codes, comma-separated (default all eight, as the lab ticks; CDK's default is 500,502,503,504)")
+	fs.BoolVar(&s.cacheConfigJSON, "cache-config-json", false, "give /config.json a cache behaviour with the managed CachingOptimized policy (query string not in the cache key, one day TTL)")
+	fs.BoolVar(&s.secondaryDown, "secondary-down", false, "take the secondary region's website endpoint down (its port refuses connections)")
+	fs.BoolVar(&s.accountBlock, "account-block", false, "turn on account-level Block Public Access (all four settings, S3 Control)")
+}
+
+// apply changes a started sandbox the way the flags ask.
+func (s *sandboxFlags) apply(sb *sandbox.Sandbox) {
+	if s.secondaryDown {
+		sb.SetOriginDown(sb.Secondary().Name, true)
+	}
 }
 
 func (s *sandboxFlags) config() (sandbox.Config, error) {
 	cfg := sandbox.Config{PropagationDelay: s.propagation, ReplicationLag: s.replication, OriginConnectTimeout: s.connectTimeout,
 		OriginConnectAttempts: s.connectAttempts, OriginResponseTimeout: s.responseTimeout,
 		PropagationFlap: s.flap, FlapFrom: s.flapFrom, PrimaryOutage: s.outage, PrimaryLatency: s.primaryLatency,
-		SecondaryLatency: s.secondaryLatency, SecondaryFailPercent: s.secondaryFail, EdgeServers: s.edges}
+		SecondaryLatency: s.secondaryLatency, SecondaryFailPercent: s.secondaryFail, EdgeServers: s.edges,
+		CacheConfigJSON: s.cacheConfigJSON}
+	if s.accountBlock {
+		all := drill.BlockAll
+		cfg.AccountPAB = &all
+	}
+	for _, f := range strings.FieldsFunc(s.failoverCodes, func(r rune) bool { return r == ',' || r == ' ' }) {
+		code, err := strconv.Atoi(f)
+		if err != nil || !slices.Contains(sandbox.AllFailoverCodes, code) {
+			return cfg, fmt.Errorf("-failover-codes: %q is not one of %v", f, sandbox.AllFailoverCodes)
+		}
+		cfg.FailoverCodes = append(cfg.FailoverCodes, code)
+	}
 	switch s.prior {
 	case "none", "":
 	case "partial":
@@ -184,6 +213,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	name := fs.String("name", "", "execution name (default local-<time>)")
 	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
 	fs.BoolVar(&c.verbose, "v", false, "log every function's structured logs to stderr")
+	alarmAt := fs.String("alarm-at", "", `make the stop alarm go to ALARM: a state name ("AwaitFailover", optionally "+2s") or a duration after the start ("0s": already in ALARM)`)
 	if err := fs.Parse(args); err != nil {
 		return c.flagError(err)
 	}
@@ -204,6 +234,10 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return c.usage("--name: %v", err)
 		}
 	}
+	trigger, err := parseAlarmAt(*alarmAt)
+	if err != nil {
+		return c.usage("%v", err)
+	}
 	timeline := stdout
 	if c.json {
 		timeline = stderr
@@ -220,6 +254,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return c.fail(1, "Sandbox", err)
 	}
 	defer env.Close()
+	sf.apply(env.Sandbox)
 	fmt.Fprintf(timeline, "sandbox up: distribution %s, primary bucket %s (%s), secondary %s\n",
 		env.Sandbox.DistributionURL(), env.Sandbox.Primary().Bucket, env.Sandbox.Primary().Name, env.Sandbox.Secondary().Name)
 
@@ -229,7 +264,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	notice := context.AfterFunc(ctx, func() {
 		tl.say("interrupt received: stopping the execution (it ends ABORTED); the safety net then restores the bucket, wait for it")
 	})
-	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event})
+	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event, StopAlarm: trigger})
 	notice()
 	if err != nil {
 		return c.fail(1, "Run", err)
@@ -248,10 +283,34 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if c.json {
 		c.writeJSONOnce(rep)
 	}
-	if rep.Verdict != drill.Pass {
+	if !drill.Succeeded(rep.Verdict) {
 		return 1
 	}
 	return 0
+}
+
+// parseAlarmAt reads -alarm-at: "", a duration, or a state name with an optional
+// "+duration".
+func parseAlarmAt(v string) (*local.AlarmTrigger, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return &local.AlarmTrigger{After: d}, nil
+	}
+	state, after, _ := strings.Cut(v, "+")
+	t := &local.AlarmTrigger{State: state}
+	if after != "" {
+		d, err := time.ParseDuration(after)
+		if err != nil {
+			return nil, fmt.Errorf("-alarm-at %q: %q is not a duration", v, after)
+		}
+		t.After = d
+	}
+	if !regexp.MustCompile(`^[A-Z][A-Za-z]+$`).MatchString(state) {
+		return nil, fmt.Errorf("-alarm-at %q: want a duration (3s) or a state name (AwaitFailover, AwaitFailover+1s)", v)
+	}
+	return t, nil
 }
 
 func writeReport(dir string, rep *drill.Report, logs report.Logs) error {
@@ -296,6 +355,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	defer sb.Close()
+	sf.apply(sb)
 	printSandbox(stdout, sb)
 	if *forDur > 0 {
 		var cancel context.CancelFunc

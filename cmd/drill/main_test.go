@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLocalJSONReport(t *testing.T) {
@@ -69,6 +70,56 @@ func TestLocalExitCodes(t *testing.T) {
 			if all := stdout.String() + stderr.String(); !strings.Contains(all, tt.says) {
 				t.Errorf("output does not say %q:\n%s", tt.says, all)
 			}
+		})
+	}
+}
+
+// The issue's "done when": a lab whose origin group does not fail over on 403 stops
+// within seconds, the sandbox's own change log shows the primary bucket never
+// written, and the reason names 403 and the origin group; a dry run of a healthy lab
+// exits 0 with verdict ready and never writes the bucket either.
+func TestLocalReadinessExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		verdict string
+		says    []string
+	}{
+		{"origin group without 403", []string{"-failover-codes", "500,502,503,504"}, 1, "fail", []string{"403", "origin group"}},
+		{"dry run", []string{"-input", `{"dryRun":true}`}, 0, "ready", []string{"ready"}},
+		{"dry run of a lab with its secondary down", []string{"-input", `{"dryRun":true}`, "-secondary-down"}, 1, "not-ready", []string{"secondary-origin"}},
+		{"account-level Block Public Access", []string{"-account-block"}, 1, "fail", []string{"account-level Block Public Access"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			began := time.Now()
+			code := runLocal(context.Background(), append([]string{"--json", "-out", t.TempDir()}, tc.args...), &stdout, &stderr)
+			took := time.Since(began)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.code, stderr.String())
+			}
+			var rep struct {
+				Verdict string
+				Reasons []string
+				Summary string
+				Sandbox struct{ PrimaryBucketChanges []string }
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.Verdict != tc.verdict {
+				t.Errorf("verdict %s, want %s", rep.Verdict, tc.verdict)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(strings.Join(rep.Reasons, " ")+rep.Summary, s) {
+					t.Errorf("reasons do not say %q: %v", s, rep.Reasons)
+				}
+			}
+			if rep.Sandbox.PrimaryBucketChanges == nil || len(rep.Sandbox.PrimaryBucketChanges) != 0 {
+				t.Errorf("the sandbox's change log shows the primary bucket written: %v", rep.Sandbox.PrimaryBucketChanges)
+			}
+			t.Logf("exit %d after %v", code, took.Round(time.Millisecond))
 		})
 	}
 }

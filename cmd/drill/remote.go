@@ -205,7 +205,7 @@ func finish(ex remote.Execution, c *cmdIO, progress io.Writer) int {
 	if asJSON {
 		c.writeRawJSONOnce([]byte(ex.Output))
 	}
-	if rep.Verdict != drill.Pass {
+	if !drill.Succeeded(rep.Verdict) {
 		return exitFail
 	}
 	return exitPass
@@ -292,7 +292,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
 		}
 	}
-	if rep.Verdict != drill.Pass {
+	if !drill.Succeeded(rep.Verdict) {
 		return exitFail
 	}
 	return exitPass

@@ -50,6 +50,7 @@ func testReport(t *testing.T, verdict string) []byte {
 	rep.Cart.Expected = []string{"a", "b", "c"}
 	rep.Cart.Got = []string{"a", "b", "c"}
 	rep.Restore.MatchesPrior = true
+	rep.DryRun = verdict == drill.Ready
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +164,7 @@ func sfnAt(t *testing.T, url string, gotRegion *string, optFns ...func(*sfn.Opti
 }
 
 func TestStart(t *testing.T) {
-	pass, fail := string(testReport(t, drill.Pass)), string(testReport(t, drill.Fail))
+	pass, fail, ready := string(testReport(t, drill.Pass)), string(testReport(t, drill.Fail)), string(testReport(t, drill.Ready))
 	succeeded := func(out string) map[string]any { return map[string]any{"status": "SUCCEEDED", "output": out} }
 	wait := []string{"--state-machine", testSM, "--wait", "--poll", "1ms", "--name", "ci-1"}
 	for _, tt := range []struct {
@@ -199,6 +200,17 @@ func TestStart(t *testing.T) {
 			name: "execution succeeded but verdict fail", args: wait,
 			fake: fakeScript{final: succeeded(fail)}, want: 1, starts: 1, describes: 1,
 			stdout: []string{"verdict: FAIL", "  - cart not intact: 1 of 3", "cart intact         false"},
+		},
+		{
+			name: "dry run ready: exit 0", args: append(wait, "--input", `{"dryRun":true}`),
+			fake: fakeScript{final: succeeded(ready)}, want: 0, starts: 1, describes: 1,
+			stdout: []string{"verdict: READY", "dry run             the bucket was read, never written"},
+		},
+		{
+			name: "dry run not ready: exit 1 with the failed check", args: append(wait, "--input", `{"dryRun":true}`),
+			fake: fakeScript{final: map[string]any{"status": "FAILED", "error": "NotReady", "cause": "not ready, nothing was changed: distribution: origin group g fails over on [500] only, not on 403"}},
+			want: 1, starts: 1, describes: 1,
+			stdout: []string{"error               NotReady", "not on 403"},
 		},
 		{
 			name: "timed out: safety net", args: wait,

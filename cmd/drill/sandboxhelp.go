@@ -21,6 +21,8 @@ func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
 		fmt.Fprintf(w, "  S3 endpoint    %s\n  website        %s\n  shop API       %s\n", r.S3URL, r.WebsiteURL, r.APIURL)
 	}
 	fmt.Fprintf(w, "ledger bucket %s (S3 endpoint of %s)\n", c.LedgerBucket, c.PrimaryRegion)
+	fmt.Fprintf(w, "control plane (what readiness reads): CloudFront API %s (distribution %s), S3 Control %s (account %s), CloudWatch %s (alarms %v)\n",
+		sb.CloudFrontURL(), sandbox.DistributionID, sb.S3ControlURL(), sandbox.AccountID, sb.CloudWatchURL(), c.StopAlarms)
 
 	target := fmt.Sprintf("-endpoint %s -region %s -bucket %s", p.S3URL, p.Name, p.Bucket)
 	restore := "delete " + target

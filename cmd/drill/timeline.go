@@ -99,6 +99,25 @@ func printReport(w io.Writer, rep *drill.Report) {
 	for _, r := range rep.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
 	}
+	if len(rep.Readiness.Checks) > 0 {
+		fmt.Fprintln(w, "readiness")
+		for _, c := range rep.Readiness.Checks {
+			line := fmt.Sprintf("  %-28s %-8s", c.Name, c.Status)
+			switch {
+			case c.Reason != "":
+				line += " " + oneLine(c.Reason)
+			case len(c.Evidence) > 0:
+				line += " " + oneLine(c.Evidence[len(c.Evidence)-1])
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if rep.Replication.Measured {
+		fmt.Fprintf(w, "replication         %.3f s (seeded cart readable through the secondary API)\n", rep.Replication.Seconds)
+	}
+	if rep.Sandbox != nil {
+		fmt.Fprintf(w, "sandbox change log  %d change(s) to the primary bucket's Block Public Access\n", len(rep.Sandbox.PrimaryBucketChanges))
+	}
 	e := rep.Ending
 	if e != nil {
 		line := e.Kind
@@ -129,6 +148,16 @@ func printReport(w io.Writer, rep *drill.Report) {
 		if e.Next != "" {
 			fmt.Fprintf(w, "do now              %s\n", e.Next)
 		}
+	}
+	if c := rep.Cost; c != nil {
+		fmt.Fprintf(w, "cost                %s\n", costLine(c))
+	}
+	if rep.DryRun {
+		fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
+		return
+	}
+	if rep.Error != nil && rep.Error.Error == drill.ErrorName(&drill.NotReady{}) {
+		return // the checks above say why; nothing was changed, nothing measured
 	}
 	fmt.Fprintf(w, "failover            %s", switchLine(rep.Failover.Phases, rep.Failover.NotMeasured, rep.Failover.Seconds, rep.Failover.ServedRegion))
 	if s := rep.Sandbox; s != nil && rep.Failover.Phases != nil {
@@ -163,9 +192,6 @@ func printReport(w io.Writer, rep *drill.Report) {
 	}
 	if e == nil { // a report from before endings existed
 		fmt.Fprintf(w, "bucket restored     %v (prior %s, read back %s)\n", rep.Restore.MatchesPrior, pabString(rep.Restore.Prior), pabString(rep.Restore.ReadBack))
-	}
-	if c := rep.Cost; c != nil {
-		fmt.Fprintf(w, "cost                %s\n", costLine(c))
 	}
 	if rep.Timing != nil {
 		fmt.Fprintf(w, "execution wall      %.3f s = configured delays %.3f s + overhead %.3f s\n",

@@ -1,12 +1,16 @@
 // Command probe-cloudfront is the Lambda that samples the distribution (modes steady,
-// failover, recovery), checks the seeded cart through the secondary API, and writes
-// its full sample log to the ledger. It only wires: the logic is internal/probe. It
-// needs LEDGER_BUCKET (its only grant there: runs/*/samples-*.json); the distribution
-// comes in the payload's config.
+// failover, recovery), checks the seeded cart through the secondary API, writes its
+// full sample log to the ledger, and watches the stop alarms while it waits. It only
+// wires: the logic is internal/probe. It needs LEDGER_BUCKET (its only grant there:
+// runs/*/samples-*.json); the distribution, the stop alarms and the origin settings
+// come in the payload. Its other AWS access is cloudwatch:DescribeAlarms on the
+// deployment's stop alarms.
 package main
 
 import (
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/clock"
@@ -24,13 +28,15 @@ func main() {
 	// its timeout: each waits probe.RequestTimeout, derived from the distribution's
 	// origin settings, so a slow failover is measured as slow, not as an error.
 	httpClient := lambdamain.HTTPClient(10 * time.Second)
+	cfg := awsconf.MustLoad(log)
 	h := &probe.Handler{
 		HTTP:    httpClient,
 		Shop:    shop.New(httpClient),
 		Log:     log,
 		Now:     time.Now,
 		Sleep:   clock.Sleep,
-		Samples: &ledger.Ledger{S3: awsconf.MustFactory(log)(""), Bucket: env[drill.EnvLedgerBucket]},
+		Samples: &ledger.Ledger{S3: awsconf.AWSFactory(cfg)(""), Bucket: env[drill.EnvLedgerBucket]},
+		Alarms:  cloudwatch.NewFromConfig(cfg),
 	}
 	lambdamain.Start(h.Handle)
 }

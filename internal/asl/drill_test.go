@@ -28,9 +28,10 @@ func drillSubs() map[string]string {
 	subs := map[string]string{
 		"DistributionDomain": "d111.cloudfront.net", "PrimaryBucket": "ui-primary",
 		"PrimaryRegion": "us-east-1", "SecondaryRegion": "us-west-2",
+		"DistributionId": "E2QWRUHAPOMQZL", "MaxReplicationLagSeconds": "30",
 		"StableSharePercent": "99", "StableWindowSeconds": "5", "MaxErrorRatePercent": "1", "MaxErrorRunSeconds": "5", "MaxLatencyP95Ms": "3000",
 	}
-	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report"} {
+	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report", "Readiness"} {
 		subs[fn+"FunctionArn"] = "arn:aws:lambda:us-east-1:123456789012:function:drill-" + fn
 	}
 	return subs
@@ -50,7 +51,7 @@ type drill struct {
 
 func (d *drill) tasks() map[string]TaskFunc {
 	tasks := map[string]TaskFunc{}
-	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report"} {
+	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report", "Readiness"} {
 		tasks[fnARN(fn)] = func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
 			var in struct{ Mode, Reason string }
 			_ = json.Unmarshal(p, &in)
@@ -79,10 +80,12 @@ func (d *drill) tasks() map[string]TaskFunc {
 				}
 			}
 			switch call {
+			case "Readiness:checks", "Readiness:replication":
+				return json.RawMessage(`{"ready":true,"dryRun":false,"summary":"ready","checks":[],"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`), nil
 			case "SeedCart":
 				return json.RawMessage(`{"user":"u1","items":2}`), nil
 			case "BlockBucket":
-				return json.RawMessage(`{"blockedAt":"2026-03-01T10:00:05Z"}`), nil
+				return json.RawMessage(`{"blockedAt":"2026-03-01T10:00:05Z","dryRun":false}`), nil
 			case "Probe:failover":
 				return json.RawMessage(`{"failoverSeconds":42.5}`), nil
 			case "Restore:flow", "Restore:failure":
@@ -127,14 +130,15 @@ func TestRealFlowLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"Configure", "MergeInput", "Preflight", "SeedCart", "BlockBucket", "AwaitFailover", "Restore",
-		"Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed", "RestoreAfterFailure", "ReportAfterFailure",
+	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
+		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed",
+		"NotReady", "RestoreAfterFailure", "ReportAfterFailure",
 		"RestoreOutcome", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
 	}
-	if got := len(m.Functions()); got != 5 {
-		t.Errorf("Functions() = %v, want the 5 function ARNs", m.Functions())
+	if got := len(m.Functions()); got != 6 {
+		t.Errorf("Functions() = %v, want the 6 function ARNs", m.Functions())
 	}
 	// Every substitution key is used and every placeholder needs one.
 	for name := range drillSubs() {
@@ -153,7 +157,7 @@ func TestRealFlow(t *testing.T) {
 		res, c := runDrill(t, d, `{"primaryBucket":"override"}`)
 		assertStatus(t, res, StatusSucceeded, "")
 		assertJSON(t, res.Output, `{"verdict":"pass","summary":"failover in 42.5s","report":"s3://ledger/runs/x/report.json"}`)
-		want := []string{"Probe:steady", "SeedCart", "BlockBucket", "Probe:failover", "Restore:flow", "Probe:recovery", "Report"}
+		want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Probe:failover", "Restore:flow", "Probe:recovery", "Report"}
 		if got := d.Calls(); !reflect.DeepEqual(got, want) {
 			t.Errorf("calls %v, want %v", got, want)
 		}
@@ -166,10 +170,11 @@ func TestRealFlow(t *testing.T) {
 		// The execution input overrides the deployed defaults field by field.
 		// The limits arrive as numbers (States.StringToJson of the substituted digits).
 		const cfg = `{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2",
+			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,
 			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
-		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`}`)
+		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)
 		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","config":`+cfg+`,
-			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2}}`)
+			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
 		// The execution's identity: its name, its ARN and its start (a reused name gets
 		// the same ARN).
 		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","executionArn":"arn:aws:states:us-east-1:123456789012:execution:failover-drill:drill-1",
@@ -208,12 +213,13 @@ func TestRealFlow(t *testing.T) {
 		if want := `{"errorMessage":"failover timeout: still primary after 600s","errorType":"FailoverTimeout"}`; res.Cause != want {
 			t.Errorf("cause %q, want %q", res.Cause, want)
 		}
-		want := []string{"Probe:steady", "SeedCart", "BlockBucket", "Probe:failover", "Restore:failure", "Report"}
+		want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Probe:failover", "Restore:failure", "Report"}
 		if got := d.Calls(); !reflect.DeepEqual(got, want) {
 			t.Errorf("calls %v, want %v", got, want)
 		}
-		wantStates := []string{"StateEntered:Configure", "StateEntered:MergeInput", "StateEntered:Preflight", "StateEntered:SeedCart",
-			"StateEntered:BlockBucket", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
+		wantStates := []string{"StateEntered:Configure", "StateEntered:MergeInput", "StateEntered:Readiness", "StateEntered:Ready",
+			"StateEntered:Preflight", "StateEntered:SeedCart", "StateEntered:Replication", "StateEntered:Replicated",
+			"StateEntered:BlockBucket", "StateEntered:IsDryRun", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
 			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:FailWithCause", "ExecutionFailed:"}
 		if got := eventsOf(res, StateEntered, TaskFailed, StateCaught, ExecutionFailed); !reflect.DeepEqual(got, wantStates) {
 			t.Errorf("events\n got %v\nwant %v", got, wantStates)
@@ -239,7 +245,7 @@ func TestRealFlow(t *testing.T) {
 		}}
 		res, _ := runDrill(t, d, `{"distribution":""}`)
 		assertStatus(t, res, StatusFailed, "InvalidInput")
-		if got := d.Calls(); !reflect.DeepEqual(got, []string{"Probe:steady"}) {
+		if got := d.Calls(); !reflect.DeepEqual(got, []string{"Readiness:checks", "Probe:steady"}) {
 			t.Errorf("calls %v, want only Preflight's", got)
 		}
 		if got := eventsOf(res, StateEntered); got[len(got)-1] != "StateEntered:FailWithCause" {
@@ -293,7 +299,7 @@ func TestRealFlow(t *testing.T) {
 		if !strings.Contains(res.Cause, "may still be blocked") {
 			t.Errorf("cause %q", res.Cause)
 		}
-		if got := d.Calls(); !reflect.DeepEqual(got, []string{"Probe:steady", "SeedCart", "BlockBucket", "Probe:failover", "Restore:flow", "Restore:failure", "Report"}) {
+		if got := d.Calls(); !reflect.DeepEqual(got, []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Probe:failover", "Restore:flow", "Restore:failure", "Report"}) {
 			t.Errorf("calls %v: a changed bucket is looked at once more, never retried", got)
 		}
 		if len(c.Sleeps()) != 0 {
@@ -330,11 +336,64 @@ func TestRealFlowSkipsRecoveryWithoutRestoredAt(t *testing.T) {
 		return nil
 	}}
 	res, _ := runDrill(t, d, `{}`)
-	want := []string{"Probe:steady", "SeedCart", "BlockBucket", "Probe:failover", "Restore:flow", "Report"}
+	want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Probe:failover", "Restore:flow", "Report"}
 	if got := d.Calls(); !reflect.DeepEqual(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
 	if res.Status != StatusSucceeded {
 		t.Errorf("status %s (%s: %s)", res.Status, res.Error, res.Cause)
 	}
+}
+
+// A failed readiness check stops the drill before anything is changed: no Preflight,
+// no seed, no block; the failure path restores (nothing) and reports, and the
+// execution fails with NotReady and the checks' summary as its cause.
+func TestRealFlowNotReadyStopsBeforeTheBlock(t *testing.T) {
+	for _, tc := range []struct {
+		name, notReadyCall string
+		want               []string
+	}{
+		{"checks", "Readiness:checks", []string{"Readiness:checks", "Restore:failure", "Report"}},
+		{"replication", "Readiness:replication", []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "Restore:failure", "Report"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &drill{result: func(call string) json.RawMessage {
+				if call == tc.notReadyCall {
+					return json.RawMessage(`{"ready":false,"summary":"not ready: distribution: no 403","checks":[],"stopAlarms":[]}`)
+				}
+				return nil
+			}}
+			res, _ := runDrill(t, d, `{}`)
+			assertStatus(t, res, StatusFailed, "NotReady")
+			if res.Cause != "not ready: distribution: no 403" {
+				t.Errorf("cause %q", res.Cause)
+			}
+			if got := d.Calls(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("calls %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A dry run goes from BlockBucket (dry) straight to Restore, which releases the lock,
+// and ends Passed with verdict ready: no AwaitFailover, no AwaitRecovery.
+func TestRealFlowDryRun(t *testing.T) {
+	d := &drill{result: func(call string) json.RawMessage {
+		switch call {
+		case "BlockBucket":
+			return json.RawMessage(`{"dryRun":true,"prior":null}`)
+		case "Restore:flow":
+			return json.RawMessage(`{"nothingToRestore":true,"matchesPrior":true}`)
+		case "Report":
+			return json.RawMessage(`{"verdict":"ready","summary":"ready: every check passed"}`)
+		}
+		return nil
+	}}
+	res, _ := runDrill(t, d, `{"dryRun":true}`)
+	assertStatus(t, res, StatusSucceeded, "")
+	want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Restore:flow", "Report"}
+	if got := d.Calls(); !reflect.DeepEqual(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+	assertJSON(t, res.Output, `{"verdict":"ready","summary":"ready: every check passed"}`)
 }

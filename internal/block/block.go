@@ -97,6 +97,17 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 			return drill.BlockResult{}, h.giveUp(ctx, run, &drill.SteadyStateFailed{Msg: fmt.Sprintf(
 				"bucket %s already blocks all public access, though the site was just serving from it: refusing to record that as the configuration to restore", bucket)})
 		}
+		if cfg.DryRun {
+			// The dry run proved the claim, the lock and the read; it stops before
+			// recording a prior, so the run ticket and the lock stay claimed and
+			// Restore abandons the run and releases the lock, conditionally, as it
+			// does for a run that never blocked.
+			log.Info("dry run: lock taken and configuration read; the bucket is not changed", "current", pab.String(current))
+			return drill.BlockResult{
+				Timing: drill.Timing{StartedAt: started.UTC(), FinishedAt: h.now().UTC()},
+				Bucket: bucket, Region: region, Prior: current, DryRun: true, Reinvoked: reinvoked,
+			}, nil
+		}
 		lock.Prior, lock.Status, lock.Seed = current, drill.TicketHeld, run.Seed
 		if _, err := h.Ledger.ReplaceLock(work, lock, lockETag); err != nil {
 			if errors.Is(err, ledger.ErrChanged) {

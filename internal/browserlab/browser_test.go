@@ -171,7 +171,17 @@ func (b *browser) read(step string) page {
 // waitFor polls a JavaScript condition until it is true (10 s at most).
 func (b *browser) waitFor(step, cond string) {
 	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	for attempt := 0; ; attempt++ {
+		_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(10*time.Second)))
+		if err == nil {
+			return
+		}
+		// The document the poll ran in was replaced under it (a reload finishing):
+		// poll again in the new one, as regionSince does. Seen under a loaded CI machine.
+		if attempt < 20 && b.ctx.Err() == nil && strings.Contains(err.Error(), "Cannot find context with specified id") {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
 		state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("error").textContent + " | " + document.getElementById("status").textContent`))
 		b.t.Fatalf("%s: waiting for %s: %v (page says %q)", step, cond, err, state)
 	}

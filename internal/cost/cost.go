@@ -124,7 +124,7 @@ func Estimate(u Usage) drill.Cost {
 
 // TaskFunctions maps each Task state of the flow to the function it invokes.
 var TaskFunctions = map[string]string{
-	"Readiness":           "readiness", // drill.FuncReadiness once the readiness function lands
+	"Readiness":           drill.FuncReadiness,
 	"Preflight":           drill.FuncProbe,
 	"AwaitFailover":       drill.FuncProbe,
 	"AwaitRecovery":       drill.FuncProbe,

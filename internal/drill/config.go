@@ -45,6 +45,19 @@ type Config struct {
 	// ErrorBudgetSeconds seeing errors, so a broken secondary cannot turn the drill into a
 	// real outage until FailoverTimeoutSeconds.
 	ErrorBudgetSeconds int `json:"errorBudgetSeconds"`
+	// DistributionID is the CloudFront distribution's ID (E2QWRUHAPOMQZL), for the
+	// readiness check that reads its configuration; "" skips that check, saying why.
+	DistributionID string `json:"distributionId"`
+	// DryRun runs every readiness check, seeds and cleans the cart, takes and releases
+	// the lock and proves each function's access, but never changes the bucket.
+	DryRun bool `json:"dryRun"`
+	// StopAlarms are CloudWatch alarm names, added to the deployment's: one already in
+	// ALARM stops the drill before the block, one entering ALARM during AwaitFailover or
+	// AwaitRecovery stops it through the restore path.
+	StopAlarms []string `json:"stopAlarms"`
+	// MaxReplicationLagSeconds is the longest the seeded cart may take to be readable
+	// through the secondary API before the block; beyond it the drill stops.
+	MaxReplicationLagSeconds int `json:"maxReplicationLagSeconds"`
 	// ErrorBudgetPercent is the share of the budget window visitors may spend seeing
 	// errors (time-weighted, judged when each answer arrives); 100 stops only after
 	// errors for the whole window without a break.
@@ -81,12 +94,14 @@ var Defaults = Config{
 	FailoverTimeoutSeconds: 600,
 	SteadySamples:          3,
 	ErrorBudgetSeconds:     60,
-	ErrorBudgetPercent:     10,
-	StableSharePercent:     99,
-	StableWindowSeconds:    5,
-	MaxErrorRatePercent:    1,
-	MaxErrorRunSeconds:     5,
-	MaxLatencyP95Ms:        3000,
+	// Defaults.DistributionID, DryRun and StopAlarms are empty: no ID, a real drill, no alarms.
+	MaxReplicationLagSeconds: 30,
+	ErrorBudgetPercent:       10,
+	StableSharePercent:       99,
+	StableWindowSeconds:      5,
+	MaxErrorRatePercent:      1,
+	MaxErrorRunSeconds:       5,
+	MaxLatencyP95Ms:          3000,
 }
 
 // Limits of the numeric fields, checked by Validate.
@@ -95,6 +110,8 @@ const (
 	MinProbeIntervalMs, MaxProbeIntervalMs = 10, 10_000
 	MinTimeoutSeconds, MaxTimeoutSeconds   = 1, 840 // a probe Lambda runs at most 15 min
 	MinSteadySamples, MaxSteadySamples     = 1, 50
+	MaxStopAlarms                          = 10
+	MinReplicationLag, MaxReplicationLag   = 1, 300 // the readiness Lambda runs 6 min
 	MinStableShare, MaxStableShare         = 50, 100
 	MinStableWindow, MaxStableWindow       = 1, 120
 	MaxLatencyLimitMs                      = 900_000 // a probe Lambda's whole life
@@ -182,8 +199,13 @@ var configFields = func() map[string]int {
 }()
 
 func jsonKind(k reflect.Kind) string {
-	if k == reflect.String {
+	switch k {
+	case reflect.String:
 		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice:
+		return "list of strings"
 	}
 	return "whole number"
 }
@@ -199,6 +221,8 @@ var (
 	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 	domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	// CloudFront distribution IDs are upper-case letters and digits (E2QWRUHAPOMQZL).
+	distributionID = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
 )
 
 // Validate checks every field and reports all problems at once.
@@ -223,6 +247,11 @@ func (c Config) Validate() error {
 	p = appendRange(p, "failoverTimeoutSeconds", c.FailoverTimeoutSeconds, MinTimeoutSeconds, MaxTimeoutSeconds)
 	p = appendRange(p, "steadySamples", c.SteadySamples, MinSteadySamples, MaxSteadySamples)
 	p = appendRange(p, "errorBudgetSeconds", c.ErrorBudgetSeconds, MinTimeoutSeconds, MaxTimeoutSeconds)
+	p = appendRange(p, "maxReplicationLagSeconds", c.MaxReplicationLagSeconds, MinReplicationLag, MaxReplicationLag)
+	if c.DistributionID != "" && !distributionID.MatchString(c.DistributionID) {
+		p = append(p, fmt.Sprintf("distributionId: %q is not a CloudFront distribution ID like E2QWRUHAPOMQZL", truncate(c.DistributionID, 40)))
+	}
+	p = append(p, checkAlarmNames(c.StopAlarms)...)
 	p = appendRange(p, "errorBudgetPercent", c.ErrorBudgetPercent, 1, 100)
 	p = appendRange(p, "stableSharePercent", c.StableSharePercent, MinStableShare, MaxStableShare)
 	p = appendRange(p, "stableWindowSeconds", c.StableWindowSeconds, MinStableWindow, MaxStableWindow)
@@ -250,6 +279,42 @@ func appendRange(p []string, field string, v, lo, hi int) []string {
 		return append(p, fmt.Sprintf("%s: %d is outside %d..%d", field, v, lo, hi))
 	}
 	return p
+}
+
+// checkAlarmNames applies CloudWatch's rules for alarm names (1..255 characters, no
+// control characters) and a bound on how many the drill watches.
+func checkAlarmNames(names []string) []string {
+	var p []string
+	if len(names) > MaxStopAlarms {
+		p = append(p, fmt.Sprintf("stopAlarms: %d alarms, at most %d", len(names), MaxStopAlarms))
+	}
+	for i, n := range names {
+		bad := len(n) == 0 || len(n) > 255
+		for _, r := range n {
+			if r < 0x20 || r == 0x7f {
+				bad = true
+			}
+		}
+		if bad {
+			p = append(p, fmt.Sprintf("stopAlarms: item %d, %q, is not a CloudWatch alarm name (1..255 printable characters)", i, truncate(n, 40)))
+		}
+	}
+	return p
+}
+
+// AllStopAlarms is the union of the deployment's and the input's stop alarms, sorted,
+// without duplicates: an input adds alarms, it cannot switch the deployment's off.
+func AllStopAlarms(deployed, input []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range append(append([]string(nil), deployed...), input...) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func checkBucket(b string) string {

@@ -91,6 +91,15 @@ type RestoreFacts struct {
 
 // MarshalJSON leaves out the prior, read-back and match of a restore that was not needed.
 func (r RestoreFacts) MarshalJSON() ([]byte, error) {
+	if !r.Needed && r.By == "dry run" {
+		// What the dry run read, and left as it was.
+		return json.Marshal(struct {
+			Needed    bool               `json:"needed"`
+			By        string             `json:"by"`
+			Prior     *PublicAccessBlock `json:"prior"`
+			NotNeeded string             `json:"notNeeded,omitempty"`
+		}{false, r.By, r.Prior, r.NotNeeded})
+	}
 	if !r.Needed {
 		return json.Marshal(struct {
 			Needed    bool   `json:"needed"`

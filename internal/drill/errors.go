@@ -67,6 +67,25 @@ func (e *RunClosed) Error() string {
 	return fmt.Sprintf("execution %s is already %s; refusing to block", e.Execution, e.Status)
 }
 
+// NotReady: a readiness check failed; nothing was changed. The state machine raises it
+// itself (the NotReady Pass state) so the report still gets every check; the type
+// gives the name its one definition.
+type NotReady struct{ Summary string }
+
+func (e *NotReady) Error() string { return "not ready: " + e.Summary }
+
+// StopAlarm: a stop alarm was in ALARM while the probe waited; the drill stops and
+// restores, as a FIS experiment does on a stop condition.
+type StopAlarm struct{ Alarm, During, Reason string }
+
+func (e *StopAlarm) Error() string {
+	msg := fmt.Sprintf("stop alarm %s is in ALARM during %s: stopping the drill and restoring", e.Alarm, e.During)
+	if e.Reason != "" {
+		msg += " (" + e.Reason + ")"
+	}
+	return msg
+}
+
 // BucketChangedDuringDrill: at restore, the bucket held neither the drill's block nor
 // the prior configuration it recorded: someone (a person, a security tool) changed it
 // during the drill. Restore keeps their settings, keeps the lock (so the sweeper and
@@ -89,6 +108,7 @@ var ErrorNames = []string{
 	ErrorName(&InvalidInput{}), ErrorName(&Transient{}), ErrorName(&SteadyStateFailed{}),
 	ErrorName(&SeedFailed{}), ErrorName(&LockHeld{}), ErrorName(&FailoverTimeout{}),
 	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}), ErrorName(&RunClosed{}),
+	ErrorName(&NotReady{}), ErrorName(&StopAlarm{}),
 	ErrorName(&BucketChangedDuringDrill{}),
 }
 
@@ -112,7 +132,7 @@ func Classify(err error) error {
 	for _, target := range []any{
 		new(*InvalidInput), new(*Transient), new(*SteadyStateFailed), new(*SeedFailed),
 		new(*LockHeld), new(*FailoverTimeout), new(*RecoveryTimeout), new(*RestoreMismatch),
-		new(*RunClosed), new(*BucketChangedDuringDrill),
+		new(*RunClosed), new(*BucketChangedDuringDrill), new(*NotReady), new(*StopAlarm),
 	} {
 		if errors.As(err, target) {
 			return withContext(reflect.ValueOf(target).Elem().Interface().(error), err)

@@ -10,14 +10,16 @@ import (
 const (
 	// Env vars. A function that needs one refuses to start without it.
 	EnvLedgerBucket = "LEDGER_BUCKET" // block-bucket, restore, report: the ledger bucket
+	EnvStopAlarms   = "STOP_ALARMS"   // readiness: the deployment's stop alarms, a JSON list
 
 	// Function names (folders under functions/).
-	FuncSeedCart = "seed-cart"
-	FuncBlock    = "block-bucket"
-	FuncProbe    = "probe-cloudfront"
-	FuncRestore  = "restore"
-	FuncReport   = "report"
-	FuncSweeper  = "sweeper" // not a state of the flow: runs on a schedule (see internal/sweeper)
+	FuncSeedCart  = "seed-cart"
+	FuncBlock     = "block-bucket"
+	FuncProbe     = "probe-cloudfront"
+	FuncRestore   = "restore"
+	FuncReport    = "report"
+	FuncReadiness = "readiness"
+	FuncSweeper   = "sweeper" // not a state of the flow: runs on a schedule (see internal/sweeper)
 
 	// Probe modes.
 	ModeSteady   = "steady"
@@ -36,8 +38,9 @@ const (
 // substitutes every one at deploy time; the local runner does the same at load.
 var Placeholders = []string{
 	"SeedCartFunctionArn", "BlockBucketFunctionArn", "ProbeFunctionArn",
-	"RestoreFunctionArn", "ReportFunctionArn",
+	"RestoreFunctionArn", "ReportFunctionArn", "ReadinessFunctionArn",
 	"DistributionDomain", "PrimaryBucket", "PrimaryRegion", "SecondaryRegion",
+	"DistributionId", "MaxReplicationLagSeconds",
 	"StableSharePercent", "StableWindowSeconds", "MaxErrorRatePercent", "MaxErrorRunSeconds", "MaxLatencyP95Ms",
 }
 
@@ -89,6 +92,9 @@ type ProbeInput struct {
 	Since *time.Time `json:"since,omitempty"`
 	// Seed is the cart to look for through the secondary API (failover only).
 	Seed *SeedResult `json:"seed,omitempty"`
+	// StopAlarms are watched while the probe waits (failover, recovery): one in ALARM
+	// ends the probe with *StopAlarm. The readiness step hands over the full list.
+	StopAlarms []string `json:"stopAlarms,omitempty"`
 	// Origin are the distribution's origin settings, when known (the readiness check
 	// reads them); the probe's request timeout is derived from them. Absent:
 	// CloudFrontOriginDefaults.
@@ -182,6 +188,9 @@ type BlockResult struct {
 	Prior     *PublicAccessBlock `json:"prior"` // nil: the bucket had none
 	BlockedAt time.Time          `json:"blockedAt"`
 	Reinvoked bool               `json:"reinvoked"` // the ticket already existed for this execution
+	// DryRun: the ticket was claimed, the lock taken and the configuration read, but
+	// the bucket was not changed; Restore then releases the lock.
+	DryRun bool `json:"dryRun"`
 }
 
 // ---- the ledger ----
@@ -306,15 +315,16 @@ type ErrorInfo struct {
 
 // State is the state machine's document as the Report state sees it ($).
 type State struct {
-	Config       json.RawMessage      `json:"config,omitempty"`
-	Preflight    *Step[ProbeResult]   `json:"preflight,omitempty"`
-	Seed         *Step[SeedResult]    `json:"seed,omitempty"`
-	Block        *Step[BlockResult]   `json:"block,omitempty"`
-	Failover     *Step[ProbeResult]   `json:"failover,omitempty"`
-	Restore      *Step[RestoreResult] `json:"restore,omitempty"`
-	Recovery     *Step[ProbeResult]   `json:"recovery,omitempty"`
-	Error        *ErrorInfo           `json:"error,omitempty"`
-	RestoreError *ErrorInfo           `json:"restoreError,omitempty"`
+	Config       json.RawMessage        `json:"config,omitempty"`
+	Preflight    *Step[ProbeResult]     `json:"preflight,omitempty"`
+	Seed         *Step[SeedResult]      `json:"seed,omitempty"`
+	Block        *Step[BlockResult]     `json:"block,omitempty"`
+	Failover     *Step[ProbeResult]     `json:"failover,omitempty"`
+	Restore      *Step[RestoreResult]   `json:"restore,omitempty"`
+	Recovery     *Step[ProbeResult]     `json:"recovery,omitempty"`
+	Error        *ErrorInfo             `json:"error,omitempty"`
+	RestoreError *ErrorInfo             `json:"restoreError,omitempty"`
+	Readiness    *Step[ReadinessResult] `json:"readiness,omitempty"`
 }
 
 // ReportInput is report's payload.
@@ -327,11 +337,16 @@ type ReportInput struct {
 	Interrupted string `json:"-"`
 }
 
-// Verdicts.
+// Verdicts. A drill passes or fails; a dry run is ready or not-ready.
 const (
-	Pass = "pass"
-	Fail = "fail"
+	Pass    = "pass"
+	Fail    = "fail"
+	Ready   = "ready"
+	Unready = "not-ready"
 )
+
+// Succeeded reports whether a verdict is a success: pass, or ready for a dry run.
+func Succeeded(verdict string) bool { return verdict == Pass || verdict == Ready }
 
 // Report is the drill's result, written to the ledger as report.json.
 type Report struct {
@@ -379,7 +394,21 @@ type Report struct {
 	LimitsFailed []string     `json:"limitsFailed"`
 	Cart         CartFacts    `json:"cart"`
 	Restore      RestoreFacts `json:"restore"`
-	Steps        []StepRecord `json:"steps"`
+	// DryRun: the bucket was never meant to change; the verdict is ready or not-ready.
+	DryRun bool `json:"dryRun"`
+	// Readiness lists every readiness check of the run (empty when it never ran).
+	Readiness struct {
+		Ready  bool    `json:"ready"`
+		Checks []Check `json:"checks"`
+	} `json:"readiness"`
+	// Replication is the RPO evidence: how long the seeded cart took to be readable
+	// through the secondary API before the block (Measured false: not observed, and
+	// no seconds).
+	Replication struct {
+		Seconds  float64 `json:"seconds,omitempty"`
+		Measured bool    `json:"measured"`
+	} `json:"replication"`
+	Steps []StepRecord `json:"steps"`
 	// Samples are the ledger keys of the probe's sample logs, by mode.
 	Samples map[string]string `json:"samples,omitempty"`
 	Error   *ErrorInfo        `json:"error,omitempty"`
@@ -443,6 +472,9 @@ type SandboxFacts struct {
 	} `json:"truth"`
 	// ProbeErrorSeconds is |failover.seconds - truth.failoverSeconds|.
 	ProbeErrorSeconds float64 `json:"probeErrorSeconds"`
+	// PrimaryBucketChanges is the sandbox S3's own log of every change it accepted to
+	// the primary bucket's Block Public Access during the run ("put {...}", "delete").
+	PrimaryBucketChanges []string `json:"primaryBucketChanges"`
 	// FailoverWithinBound: the truth's stable failover lies within the drill's stated
 	// bound (give or take the visitor's own interval); likewise RecoveryWithinBound.
 	FailoverWithinBound bool `json:"failoverWithinBound"`
@@ -459,10 +491,11 @@ type TimingFacts struct {
 // FunctionMemoryMB is each function's deployed memory: infra/ deploys it, and the cost
 // per drill multiplies it by the billed duration (one declaration for both).
 var FunctionMemoryMB = map[string]int{
-	FuncProbe:    512,
-	FuncSeedCart: 256,
-	FuncBlock:    256,
-	FuncRestore:  256,
-	FuncReport:   256,
-	FuncSweeper:  256,
+	FuncReadiness: 256,
+	FuncProbe:     512,
+	FuncSeedCart:  256,
+	FuncBlock:     256,
+	FuncRestore:   256,
+	FuncReport:    256,
+	FuncSweeper:   256,
 }

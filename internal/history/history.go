@@ -195,7 +195,10 @@ func Sort(runs []Run) {
 
 // Summary is what the runs say together.
 type Summary struct {
-	Runs     int     `json:"runs"`
+	Runs int `json:"runs"`
+	// DryRuns are runs that changed nothing (verdict ready or not-ready): listed, not
+	// counted in the pass rate.
+	DryRuns  int     `json:"dryRuns"`
 	Passed   int     `json:"passed"`
 	PassRate float64 `json:"passRatePercent"`
 	// Failover and Recovery are the percentiles of the measured stable times.
@@ -218,6 +221,9 @@ func Summarise(runs []Run) Summary {
 	s := Summary{Runs: len(runs)}
 	var fo, rc []float64
 	for _, r := range runs {
+		if r.Ending == drill.EndDryRun || r.Verdict == drill.Ready || r.Verdict == drill.Unready {
+			s.DryRuns++
+		}
 		if r.Verdict == drill.Pass {
 			s.Passed++
 		}
@@ -228,8 +234,8 @@ func Summarise(runs []Run) Summary {
 			rc = append(rc, *r.RecoverySeconds)
 		}
 	}
-	if s.Runs > 0 {
-		s.PassRate = round(100*float64(s.Passed)/float64(s.Runs), 1)
+	if drills := s.Runs - s.DryRuns; drills > 0 {
+		s.PassRate = round(100*float64(s.Passed)/float64(drills), 1)
 	}
 	s.Failover, s.Recovery = percentiles(fo), percentiles(rc)
 	s.Trend = trend(fo)

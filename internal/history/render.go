@@ -42,8 +42,12 @@ func SummaryLine(s Summary) string {
 	if s.Runs == 0 {
 		return "no runs"
 	}
-	return fmt.Sprintf("%d runs, %d passed (%.1f%%); failover p50 %s, p95 %s (%d measured); recovery p50 %s, p95 %s (%d measured); trend: %s",
-		s.Runs, s.Passed, s.PassRate, seconds(s.Failover.P50), seconds(s.Failover.P95), s.Failover.Measured,
+	dry := ""
+	if s.DryRuns > 0 {
+		dry = fmt.Sprintf(" (and %d dry runs)", s.DryRuns)
+	}
+	return fmt.Sprintf("%d runs%s, %d passed (%.1f%%); failover p50 %s, p95 %s (%d measured); recovery p50 %s, p95 %s (%d measured); trend: %s",
+		s.Runs-s.DryRuns, dry, s.Passed, s.PassRate, seconds(s.Failover.P50), seconds(s.Failover.P95), s.Failover.Measured,
 		seconds(s.Recovery.P50), seconds(s.Recovery.P95), s.Recovery.Measured, s.Trend)
 }
 

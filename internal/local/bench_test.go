@@ -25,6 +25,10 @@ import (
 //	probe-err-s      the largest |reported - truth| over the runs
 //	within-bound     the share of runs whose truth lay within the stated bound
 //	startup-s        sandbox start + deployment onto it
+//	checks-s         the Readiness state (distribution, secondary origin, account Block
+//	                 Public Access, stop alarms): what readiness adds before Preflight
+//	replication-s    the Replication state: waiting for the seeded cart to reach the
+//	                 secondary (the sandbox's replication lag is 200 ms)
 //
 // for a clean propagation of 1 s and for flapping propagation: 1 s, then 3 s in which
 // each request sees the block with a probability rising from 40% to 100%.
@@ -39,7 +43,7 @@ func BenchmarkDrillLocal(b *testing.B) {
 		{"propagation=1s+flap=3s-from-40%", sandbox.Config{PropagationDelay: time.Second, PropagationFlap: 3 * time.Second, FlapFrom: 0.4}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var wall, overhead, failover, truth, bound, startup, probeErr float64
+			var wall, overhead, failover, truth, bound, startup, probeErr, checks, replication float64
 			within := 0
 			for range b.N {
 				t0 := time.Now()
@@ -69,6 +73,14 @@ func BenchmarkDrillLocal(b *testing.B) {
 				if rep.Sandbox.FailoverWithinBound {
 					within++
 				}
+				for _, st := range rep.Steps {
+					switch st.Name {
+					case "Readiness":
+						checks += st.End.Sub(st.Start).Seconds()
+					case "Replication":
+						replication += st.End.Sub(st.Start).Seconds()
+					}
+				}
 			}
 			n := float64(b.N)
 			b.ReportMetric(wall/n, "wall-s")
@@ -79,6 +91,8 @@ func BenchmarkDrillLocal(b *testing.B) {
 			b.ReportMetric(probeErr, "probe-err-s")
 			b.ReportMetric(float64(within)/n, "within-bound")
 			b.ReportMetric(startup/n, "startup-s")
+			b.ReportMetric(checks/n, "checks-s")
+			b.ReportMetric(replication/n, "replication-s")
 			b.ReportMetric(0, "ns/op") // the time per op is wall-s; ns/op would repeat it
 		})
 	}

@@ -79,6 +79,12 @@ func TestEveryEndingTellsTheTruth(t *testing.T) {
 				}
 			})}
 		}, html: []string{"bucket-changed", "NOT restored", "drill unlock"}},
+		{name: "refused-not-ready", kind: drill.EndRefused, opts: func(env *local.Env, _ context.CancelFunc) local.RunOptions {
+			env.Sandbox.SetOriginDown(env.Sandbox.Config().SecondaryRegion, true)
+			return local.RunOptions{}
+		}, html: []string{"refused", "Readiness", "NotReady", "nothing to restore"}},
+		{name: "dry-run", input: `{"dryRun":true,"probeIntervalMs":50}`, kind: drill.EndDryRun,
+			html: []string{"dry-run", "a dry run reads the bucket and never writes it"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -91,6 +91,18 @@ func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 	rep.Sandbox = Truth(e.Sandbox, out.Result.Start, e.Sandbox.Config().PrimaryBucket, out.Visitor, out.VisitorInterval, cfg)
 	if rep.Sandbox != nil {
 		compare(&rep, rep.Sandbox, out.VisitorInterval)
+	} else {
+		rep.Sandbox = &drill.SandboxFacts{} // never blocked: no truth to measure, the change log still counts
+	}
+	rep.Sandbox.PrimaryBucketChanges = []string{}
+	for _, c := range e.Sandbox.PABChanges() {
+		if c.Bucket == e.Sandbox.Config().PrimaryBucket && !c.At.Before(out.Result.Start) {
+			change := c.Op
+			if c.Config != nil {
+				change += fmt.Sprintf(" %+v", *c.Config)
+			}
+			rep.Sandbox.PrimaryBucketChanges = append(rep.Sandbox.PrimaryBucketChanges, change+" at "+c.At.UTC().Format(time.RFC3339Nano))
+		}
 	}
 	if out.Result.Status == asl.StatusSucceeded && e.Sandbox.Config().PropagationFlap == 0 {
 		// Only a complete drill waited for every configured delay; with flapping
@@ -297,6 +309,8 @@ func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	allowed := float64(100-cfg.StableSharePercent) / 100
 	flap := time.Duration(float64(sc.PropagationFlap) * max(0, 1-allowed/(1-sc.FlapFrom)))
 	d := steady + 2*(sc.PropagationDelay+flap+cfg.StableWindow())
+	// The replication check waits for the seeded cart to reach the secondary.
+	d += sc.ReplicationLag
 	return d.Seconds()
 }
 

@@ -62,9 +62,13 @@ func Policies(sc sandbox.Config, stateMachineArn string) map[string][]policy.Sta
 		TargetBucketArn: "arn:aws:s3:::" + sc.PrimaryBucket,
 		LedgerArn:       "arn:aws:s3:::" + sc.LedgerBucket,
 		Executions:      strings.Replace(stateMachineArn, ":stateMachine:", ":execution:", 1),
+		DistributionArn: sandbox.DistributionARN(),
+	}
+	for _, n := range sc.StopAlarms {
+		v.StopAlarmArns = append(v.StopAlarmArns, "arn:aws:cloudwatch:"+sc.PrimaryRegion+":"+sandbox.AccountID+":alarm:"+n)
 	}
 	out := map[string][]policy.Statement{}
-	for _, fn := range []string{drill.FuncSeedCart, drill.FuncProbe, drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper} {
+	for _, fn := range []string{drill.FuncSeedCart, drill.FuncProbe, drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper, drill.FuncReadiness} {
 		out[fn] = append([]policy.Statement{}, policy.For(fn, v)...)
 	}
 	return out
@@ -97,15 +101,18 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	}
 	sc := sb.Config()
 	subs := map[string]string{
-		"SeedCartFunctionArn":    FunctionARN(drill.FuncSeedCart),
-		"BlockBucketFunctionArn": FunctionARN(drill.FuncBlock),
-		"ProbeFunctionArn":       FunctionARN(drill.FuncProbe),
-		"RestoreFunctionArn":     FunctionARN(drill.FuncRestore),
-		"ReportFunctionArn":      FunctionARN(drill.FuncReport),
-		"DistributionDomain":     sb.DistributionURL(),
-		"PrimaryBucket":          sc.PrimaryBucket,
-		"PrimaryRegion":          sc.PrimaryRegion,
-		"SecondaryRegion":        sc.SecondaryRegion,
+		"SeedCartFunctionArn":      FunctionARN(drill.FuncSeedCart),
+		"BlockBucketFunctionArn":   FunctionARN(drill.FuncBlock),
+		"ProbeFunctionArn":         FunctionARN(drill.FuncProbe),
+		"RestoreFunctionArn":       FunctionARN(drill.FuncRestore),
+		"ReportFunctionArn":        FunctionARN(drill.FuncReport),
+		"ReadinessFunctionArn":     FunctionARN(drill.FuncReadiness),
+		"DistributionId":           sandbox.DistributionID,
+		"MaxReplicationLagSeconds": fmt.Sprint(drill.Defaults.MaxReplicationLagSeconds),
+		"DistributionDomain":       sb.DistributionURL(),
+		"PrimaryBucket":            sc.PrimaryBucket,
+		"PrimaryRegion":            sc.PrimaryRegion,
+		"SecondaryRegion":          sc.SecondaryRegion,
 	}
 	maps.Copy(subs, drill.LimitSubstitutions(drill.Defaults))
 	m, err := asl.Load(statemachine.Definition, subs)
@@ -150,12 +157,15 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	blk := &block.Handler{S3: paAs(drill.FuncBlock), Ledger: ledgerAs(drill.FuncBlock), Log: log.With("function", drill.FuncBlock), Now: time.Now}
 	e.Block = blk
 	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now}
+	rdy, alarms := readinessHandler(sb, log)
+	prb.Alarms, prb.AlarmEvery = alarms, LocalAlarmEvery
 	e.tasks = map[string]asl.TaskFunc{
-		FunctionARN(drill.FuncSeedCart): task(seed.Handle),
-		FunctionARN(drill.FuncProbe):    task(prb.Handle),
-		FunctionARN(drill.FuncBlock):    task(blk.Handle),
-		FunctionARN(drill.FuncRestore):  task(e.Restore.Handle),
-		FunctionARN(drill.FuncReport):   task(rep.Handle),
+		FunctionARN(drill.FuncSeedCart):  task(seed.Handle),
+		FunctionARN(drill.FuncProbe):     task(prb.Handle),
+		FunctionARN(drill.FuncBlock):     task(blk.Handle),
+		FunctionARN(drill.FuncRestore):   task(e.Restore.Handle),
+		FunctionARN(drill.FuncReport):    task(rep.Handle),
+		FunctionARN(drill.FuncReadiness): task(rdy.Handle),
 	}
 	return e, nil
 }
@@ -221,6 +231,8 @@ type RunOptions struct {
 	// visitor, no truth). Its answers, judged when they arrived and counting only 2xx
 	// as served, are sandbox.truth.
 	VisitorInterval time.Duration
+	// StopAlarm, when set, makes the sandbox's stop alarm go to ALARM at a moment of the run.
+	StopAlarm *AlarmTrigger
 }
 
 // Outcome is what one execution did.
@@ -260,14 +272,14 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	opts := asl.Options{
 		Tasks:     withFaults(e.tasks, o.Faults, &detached),
 		ErrorName: errorName,
-		OnEvent: func(ev asl.Event) {
+		OnEvent: e.alarmEvents(o.StopAlarm, func(ev asl.Event) {
 			if ev.Type == asl.ExecutionStarted {
 				e.Sandbox.ExecutionStarted(execArn, e.StateMachineArn, o.Name, ev.At)
 			}
 			if o.OnEvent != nil {
 				o.OnEvent(ev)
 			}
-		},
+		}),
 		StateMachineArn:  e.StateMachineArn,
 		ExecutionTimeout: o.ExecutionTimeout,
 	}

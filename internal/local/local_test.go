@@ -116,7 +116,8 @@ func TestDrillPasses(t *testing.T) {
 			if n, _ := rep.Errors(); n != 0 {
 				t.Errorf("userVisibleErrors = %d, want 0 (CloudFront fails over on 403)", n)
 			}
-			wantSteps := []string{"Configure", "MergeInput", "Preflight", "SeedCart", "BlockBucket", "AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed"}
+			wantSteps := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated",
+				"BlockBucket", "IsDryRun", "AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed"}
 			var names []string
 			for _, s := range rep.Steps {
 				names = append(names, s.Name)
@@ -438,10 +439,16 @@ func TestStoppedDuringBlockBucketWithTheLambdaStillRunning(t *testing.T) {
 // early and the flow restores the bucket.
 func TestBrokenSecondaryStopsWithinTheErrorBudget(t *testing.T) {
 	env := startEnv(t, partial)
-	env.Sandbox.SetOriginDown(env.Sandbox.Config().SecondaryRegion, true)
+	// The secondary breaks after readiness saw it serving (down from the start, the
+	// readiness check stops the drill first: TestSecondaryDownStopsBeforeTheBlock).
 	out, err := env.Run(context.Background(), local.RunOptions{
 		Input:       json.RawMessage(`{"probeIntervalMs":50,"errorBudgetSeconds":1,"failoverTimeoutSeconds":30}`),
 		NoSafetyNet: true,
+		OnEvent: func(ev asl.Event) {
+			if ev.Type == asl.StateEntered && ev.State == "BlockBucket" {
+				env.Sandbox.SetOriginDown(env.Sandbox.Config().SecondaryRegion, true)
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -45,8 +45,13 @@ var scenarios = []scenario{
 	// longer than any probe timeout used to be. Pages load, slowly: no error.
 	{name: "failover slower than 10 s", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 10500 * time.Millisecond},
 		input: map[string]any{"stableWindowSeconds": 2, "probeIntervalMs": 250, "failoverTimeoutSeconds": 40}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
-	{name: "partly broken secondary", sb: sandbox.Config{SecondaryFailPercent: 20}, verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
-	{name: "both origins down", sb: sandbox.Config{SecondaryFailPercent: 100}, verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
+	// A secondary broken before the drill is refused by readiness (TestReadinessChecksFail,
+	// "secondary down"); without a distributionId its check is skipped, so these two
+	// measure what visitors would see if the drill went ahead.
+	{name: "partly broken secondary", sb: sandbox.Config{SecondaryFailPercent: 20}, input: map[string]any{"distributionId": ""},
+		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
+	{name: "both origins down", sb: sandbox.Config{SecondaryFailPercent: 100}, input: map[string]any{"distributionId": ""},
+		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
 }
 
 // TestScenarioMatrix runs the whole drill in the sandbox for each scenario, with an

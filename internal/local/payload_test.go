@@ -129,10 +129,27 @@ func TestWorstCasePayloadFitsStepFunctions(t *testing.T) {
 			return json.Marshal(r)
 		},
 	}
-	subs := map[string]string{"DistributionDomain": "d111111abcdef8.cloudfront.net", "PrimaryBucket": "ui-primary", "PrimaryRegion": "us-east-1", "SecondaryRegion": "us-west-1"}
-	for _, fn := range []string{drill.FuncSeedCart, drill.FuncBlock, drill.FuncProbe, drill.FuncRestore, drill.FuncReport} {
+	// Readiness at its largest: every check with its evidence, ten stop alarms.
+	tasks[local.FunctionARN(drill.FuncReadiness)] = func(_ context.Context, raw json.RawMessage) (json.RawMessage, error) {
+		var in drill.ReadinessInput
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return nil, err
+		}
+		res := drill.ReadinessResult{Ready: true, Summary: strings.Repeat("ready: every check passed; ", 20), Origin: *worstOrigin,
+			SecondaryAPI: "https://def456.execute-api.us-west-1.amazonaws.com/Production"}
+		for i := range drill.MaxStopAlarms {
+			res.StopAlarms = append(res.StopAlarms, fmt.Sprintf("%s-%d", strings.Repeat("a", 240), i))
+		}
+		for _, n := range drill.CheckNames {
+			res.Checks = append(res.Checks, drill.Check{Name: n, Status: drill.CheckPass, Evidence: []string{strings.Repeat("evidence ", 100), strings.Repeat("more ", 100)}})
+		}
+		return json.Marshal(res)
+	}
+	subs := map[string]string{"DistributionDomain": "d111111abcdef8.cloudfront.net", "PrimaryBucket": "ui-primary", "PrimaryRegion": "us-east-1", "SecondaryRegion": "us-west-1",
+		"DistributionId": "E2QWRUHAPOMQZL", "MaxReplicationLagSeconds": "30"}
+	for _, fn := range []string{drill.FuncSeedCart, drill.FuncBlock, drill.FuncProbe, drill.FuncRestore, drill.FuncReport, drill.FuncReadiness} {
 		subs[map[string]string{drill.FuncSeedCart: "SeedCartFunctionArn", drill.FuncBlock: "BlockBucketFunctionArn", drill.FuncProbe: "ProbeFunctionArn",
-			drill.FuncRestore: "RestoreFunctionArn", drill.FuncReport: "ReportFunctionArn"}[fn]] = local.FunctionARN(fn)
+			drill.FuncRestore: "RestoreFunctionArn", drill.FuncReport: "ReportFunctionArn", drill.FuncReadiness: "ReadinessFunctionArn"}[fn]] = local.FunctionARN(fn)
 	}
 	for k, v := range drill.LimitSubstitutions(drill.Defaults) {
 		subs[k] = v

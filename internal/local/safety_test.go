@@ -299,7 +299,9 @@ func TestConflictOnEveryConditionalCall(t *testing.T) {
 func TestAccessDeniedFromTheEnforcedPolicy(t *testing.T) {
 	env := startEnv(t, partial)
 	sc := env.Sandbox.Config()
-	input := `{"probeIntervalMs":50,"failoverTimeoutSeconds":20,"primaryBucket":"` + sc.LedgerBucket + `"}`
+	// No distributionId: the readiness check would otherwise stop the drill first, since
+	// the distribution's primary member is not this bucket (TestReadinessChecksFail).
+	input := `{"probeIntervalMs":50,"failoverTimeoutSeconds":20,"distributionId":"","primaryBucket":"` + sc.LedgerBucket + `"}`
 	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(input)})
 	if err != nil {
 		t.Fatal(err)

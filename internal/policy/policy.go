@@ -40,6 +40,13 @@ const (
 	// Executions: arn:<partition>:states:<region>:<account>:execution:<state machine
 	// name>, the prefix of this state machine's execution ARNs.
 	Executions = "<Executions>"
+	// DistributionArn: arn:<partition>:cloudfront::<account>:distribution/<distributionId>.
+	// Optional: without a distributionId the statement naming it is left out (and the
+	// readiness check says it is skipped), never widened.
+	DistributionArn = "<DistributionArn>"
+	// StopAlarmArns: the ARN of every stop alarm (arn:<partition>:cloudwatch:<region>:
+	// <account>:alarm:<name>), one resource each. Optional like DistributionArn.
+	StopAlarmArns = "<StopAlarmArns>"
 )
 
 // Values fill the placeholders. infra/ passes CloudFormation tokens, the replica
@@ -48,6 +55,8 @@ type Values struct {
 	TargetBucketArn string
 	LedgerArn       string
 	Executions      string
+	DistributionArn string   // "" leaves out the statement that names it
+	StopAlarmArns   []string // none leaves out the statement that names them
 }
 
 // Ledger keys the functions touch, beneath LedgerArn.
@@ -87,8 +96,19 @@ var restoreStatements = []Statement{
 	releaseLocks,
 }
 
+// readStopAlarms: readiness before the drill, the probe while it waits for failover
+// and recovery (see the README, "Readiness and dry run").
+var readStopAlarms = Statement{Sid: "ReadStopAlarms", Actions: []string{"cloudwatch:DescribeAlarms"}, Resources: []string{StopAlarmArns}}
+
 // Functions maps each function (drill.Func*) with AWS access to its statements.
 var Functions = map[string][]Statement{
+	drill.FuncReadiness: {
+		{Sid: "ReadDeployedDistribution", Actions: []string{"cloudfront:GetDistributionConfig"}, Resources: []string{DistributionArn}},
+		// The action has no resource type: * is the only resource IAM accepts, and it
+		// reads the caller's own account's account-level Block Public Access.
+		{Sid: "ReadAccountPublicAccessBlock", Actions: []string{"s3:GetAccountPublicAccessBlock"}, Resources: []string{"*"}},
+		readStopAlarms,
+	},
 	drill.FuncBlock: {
 		publicAccessBlock,
 		listLedger,
@@ -110,9 +130,11 @@ var Functions = map[string][]Statement{
 		{Sid: "LedgerReadSampleLogs", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerSamples}},
 		listLedger,
 	},
-	// Its sample logs, and nothing else: no read, no other key.
+	// Its sample logs, and nothing else: no read, no other key; and the stop alarms it
+	// watches while it waits.
 	drill.FuncProbe: {
 		{Sid: "LedgerWriteSampleLogs", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSamples}},
+		readStopAlarms,
 	},
 }
 
@@ -141,18 +163,31 @@ func fill(function string, sts []Statement, v Values) []Statement {
 	if len(sts) == 0 {
 		return nil
 	}
-	repl := strings.NewReplacer(TargetBucketArn, v.TargetBucketArn, LedgerArn, v.LedgerArn, Executions, v.Executions)
-	out := make([]Statement, len(sts))
-	for i, st := range sts {
-		out[i] = Statement{Sid: st.Sid, Actions: slices.Clone(st.Actions)}
+	repl := strings.NewReplacer(TargetBucketArn, v.TargetBucketArn, LedgerArn, v.LedgerArn, Executions, v.Executions, DistributionArn, v.DistributionArn)
+	out := make([]Statement, 0, len(sts))
+	for _, st := range sts {
+		res := Statement{Sid: st.Sid, Actions: slices.Clone(st.Actions)}
 		for _, r := range st.Resources {
+			switch {
+			case r == StopAlarmArns:
+				res.Resources = append(res.Resources, v.StopAlarmArns...)
+				continue
+			case r == DistributionArn && v.DistributionArn == "":
+				continue
+			}
 			for ph, val := range map[string]string{TargetBucketArn: v.TargetBucketArn, LedgerArn: v.LedgerArn, Executions: v.Executions} {
 				if strings.Contains(r, ph) && val == "" {
 					panic(fmt.Sprintf("policy: %s statement %s names %s, which has no value", function, st.Sid, ph))
 				}
 			}
-			out[i].Resources = append(out[i].Resources, repl.Replace(r))
+			res.Resources = append(res.Resources, repl.Replace(r))
 		}
+		if len(res.Resources) > 0 { // only an optional placeholder without a value empties it
+			out = append(out, res)
+		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

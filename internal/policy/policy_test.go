@@ -34,8 +34,11 @@ func TestGrants(t *testing.T) {
 		{drill.FuncReport, []string{"s3:GetObject arn:aws:s3:::ledger/runs/*/samples-*.json", "s3:ListBucket arn:aws:s3:::ledger",
 			"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json"}},
 		{drill.FuncSeedCart, nil},
-		// Its sample logs, and nothing else.
+		// Its sample logs, and nothing else (without stopAlarms, no alarm statement: left
+		// out, never widened).
 		{drill.FuncProbe, []string{"s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json"}},
+		// Without distributionId and stopAlarms their statements are left out.
+		{drill.FuncReadiness, []string{"s3:GetAccountPublicAccessBlock *"}},
 	} {
 		t.Run(tc.function, func(t *testing.T) {
 			want := slices.Clone(tc.want)
@@ -73,5 +76,24 @@ func TestForCopies(t *testing.T) {
 	a[0].Actions[0] = "s3:*"
 	if b := policy.For(drill.FuncBlock, values); b[0].Actions[0] == "s3:*" {
 		t.Error("For shares the declaration's slices")
+	}
+}
+
+// Readiness and the probe with a distribution ID and stop alarms: the deployed
+// distribution and the named alarms only.
+func TestReadinessGrants(t *testing.T) {
+	v := values
+	v.DistributionArn = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"
+	v.StopAlarmArns = []string{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:CheckoutLatency"}
+	alarms := []string{"cloudwatch:DescribeAlarms arn:aws:cloudwatch:us-east-1:123456789012:alarm:CheckoutLatency",
+		"cloudwatch:DescribeAlarms arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate"}
+	want := append([]string{"cloudfront:GetDistributionConfig arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"}, alarms...)
+	want = append(want, "s3:GetAccountPublicAccessBlock *")
+	if got := policy.Grants(policy.For(drill.FuncReadiness, v)); !slices.Equal(got, want) {
+		t.Errorf("readiness\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	probe := append(slices.Clone(alarms), "s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json")
+	if got := policy.Grants(policy.For(drill.FuncProbe, v)); !slices.Equal(got, probe) {
+		t.Errorf("probe %v, want %v", got, probe)
 	}
 }

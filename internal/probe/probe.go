@@ -21,6 +21,7 @@ import (
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/measure"
 	"github.com/unishop/failover-drill/internal/shop"
+	"github.com/unishop/failover-drill/internal/stopalarm"
 )
 
 // The two paths sampled.
@@ -78,6 +79,10 @@ type Handler struct {
 	Now     func() time.Time
 	Sleep   func(context.Context, time.Duration) error
 	Samples SampleStore
+	// Alarms reads the stop alarms the failover and recovery modes watch (nil: none
+	// watched); AlarmEvery is how often (default DefaultAlarmEvery).
+	Alarms     stopalarm.API
+	AlarmEvery time.Duration
 }
 
 // plan is what a mode waits for.
@@ -117,7 +122,19 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 		"requestTimeoutSeconds", p.timeout.Seconds(), "budgetSeconds", deadline.Sub(start).Seconds())
 
 	s := newSampler(h, cfg.DistributionURL(), p.want, p.every, int((p.page+p.every/2)/p.every), p.timeout)
-	o := h.watch(ctx, s, p, start, deadline)
+	// A stop alarm in ALARM cancels the wait with *drill.StopAlarm as the cause.
+	wctx, cancelWait := context.WithCancelCause(ctx)
+	defer cancelWait(nil)
+	stopWatch := func() {}
+	if in.Mode != drill.ModeSteady {
+		stopWatch = h.watchAlarms(wctx, cancelWait, in.StopAlarms, awaitState(in.Mode))
+	}
+	o := h.watch(wctx, s, p, start, deadline)
+	stopWatch()
+	alarm := stopAlarmCause(wctx)
+	if alarm != nil && ctx.Err() == nil {
+		o.ended = drill.EndedStopped
+	}
 	if o.ended == drill.EndedTimeout {
 		o.ended = ended
 	}
@@ -143,6 +160,10 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 	log.Info("probe done", "ended", o.ended, "seconds", res.Seconds, "samples", res.Samples, "userVisibleErrors", res.UserVisibleErrors,
 		"slow", res.Slow, "skipped", skipped, "unanswered", ph.Unanswered, "servedRegion", res.ServedRegion, "samplesKey", res.SamplesKey)
 
+	if alarm != nil && ctx.Err() == nil {
+		log.Warn("stopped by a stop alarm", "alarm", alarm.Alarm, "during", alarm.During)
+		return drill.ProbeResult{}, alarm
+	}
 	if o.ended == drill.EndedStable && in.Mode == drill.ModeFailover && ctx.Err() != nil {
 		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped during the cart check: %w", in.Mode, ctx.Err())
 	}
@@ -161,11 +182,14 @@ func finish(in drill.ProbeInput, cfg drill.Config, p plan, ph drill.Phases, res 
 	case drill.EndedStopped:
 		return drill.ProbeResult{}, fmt.Errorf("probe %s stopped after %d samples: %w", in.Mode, res.Samples, ctxErr)
 	case drill.EndedErrorBudget:
-		msg := fmt.Sprintf("error budget spent: visitors saw errors for %.1fs of the last %ds (errorBudgetPercent %d); stopping so the bucket is restored. %s",
-			o.errTime.Seconds(), cfg.ErrorBudgetSeconds, cfg.ErrorBudgetPercent, summary(p, ph, elapsed))
+		msg := fmt.Sprintf("error budget spent: visitors saw errors for %.1fs of the last %ds (errorBudgetPercent %d); stopping so the bucket is restored. Diagnosis: %s. Seen: %s",
+			o.errTime.Seconds(), cfg.ErrorBudgetSeconds, cfg.ErrorBudgetPercent, diagnose(p, ph), summary(p, ph, elapsed))
 		return drill.ProbeResult{}, typedTimeout(in.Mode, msg)
 	default:
 		msg := summary(p, ph, elapsed)
+		if in.Mode != drill.ModeSteady {
+			msg = "diagnosis: " + diagnose(p, ph) + ". Seen: " + msg
+		}
 		if o.ended == drill.EndedDeadline {
 			msg = "the invocation's deadline came first: " + msg
 		}
@@ -345,6 +369,14 @@ func (h *Handler) keep(ctx context.Context, in drill.ProbeInput, p plan, start, 
 		return "", err.Error()
 	}
 	return key, ""
+}
+
+// awaitState is the state machine's name for the state that runs mode.
+func awaitState(mode string) string {
+	if mode == drill.ModeFailover {
+		return "AwaitFailover"
+	}
+	return "AwaitRecovery"
 }
 
 // validate parses the config and checks the mode's fields, reporting every problem.

@@ -209,8 +209,10 @@ func ParseReport(raw []byte) (*drill.Report, error) {
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		return nil, fmt.Errorf("not a drill report: %w", err)
 	}
-	if rep.Verdict != drill.Pass && rep.Verdict != drill.Fail {
-		return nil, fmt.Errorf("not a drill report: verdict %q is neither %q nor %q", rep.Verdict, drill.Pass, drill.Fail)
+	switch rep.Verdict {
+	case drill.Pass, drill.Fail, drill.Ready, drill.Unready:
+	default:
+		return nil, fmt.Errorf("not a drill report: verdict %q is not %s, %s, %s or %s", rep.Verdict, drill.Pass, drill.Fail, drill.Ready, drill.Unready)
 	}
 	return &rep, nil
 }

@@ -36,6 +36,10 @@ func Conclude(r *drill.Report, f EndFacts) {
 	if r.Error == nil && f.Error != nil {
 		r.Error = f.Error.Unwrapped()
 	}
+	if r.Error != nil && r.Error.Error == drill.ErrorName(&drill.NotReady{}) {
+		// The readiness checks failed; the state that raises it is only its messenger.
+		f.State, f.StateInferred = StepReadiness, false
+	}
 	e.Error, e.RestoreError = r.Error, r.RestoreError
 	e.State, e.StateInferred = f.State, f.StateInferred && f.State != ""
 
@@ -49,6 +53,8 @@ func Conclude(r *drill.Report, f EndFacts) {
 		e.Kind = drill.EndAborted
 	case f.Status == "TIMED_OUT":
 		e.Kind = drill.EndTimedOut
+	case r.DryRun:
+		e.Kind = drill.EndDryRun
 	case r.RestoreError != nil && r.RestoreError.Error == drill.ErrorName(&drill.BucketChangedDuringDrill{}):
 		e.Kind = drill.EndBucketChanged
 	case r.RestoreError != nil, f.SafetyNetErr != "" && blocked && !r.Restore.MatchesPrior:

@@ -31,7 +31,7 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	verdictClass := "fail"
-	if r.Verdict == drill.Pass {
+	if drill.Succeeded(r.Verdict) {
 		verdictClass = "pass"
 	}
 	w("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
@@ -46,6 +46,17 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 		w("</ul>\n")
 	}
 
+	if len(r.Readiness.Checks) > 0 {
+		w("<h2>Readiness</h2>\n<table>\n<tr><th>Check</th><th>Status</th><th>Evidence</th><th>Reason / action</th></tr>\n")
+		for _, c := range r.Readiness.Checks {
+			w("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(c.Name), esc(c.Status),
+				esc(strings.Join(c.Evidence, "; ")), esc(strings.TrimSpace(c.Reason+" "+c.Action)))
+		}
+		if r.Replication.Measured {
+			w("<tr><td>replication.seconds</td><td colspan=\"3\">%.3f</td></tr>\n", r.Replication.Seconds)
+		}
+		w("</table>\n")
+	}
 	if e := r.Ending; e != nil {
 		w("<h2>How it ended</h2>\n<table>\n")
 		ending := esc(e.Kind)

@@ -34,12 +34,24 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 	if r.Verdict == drill.Pass {
 		passed = 1
 	}
-	add("DrillPassed", "Count", passed)
+	if r.DryRun {
+		// Continuous readiness: the stack's NotReady alarm watches this metric.
+		ready := 0.0
+		if r.Verdict == drill.Ready {
+			ready = 1
+		}
+		add("DryRunReady", "Count", ready)
+	} else {
+		add("DrillPassed", "Count", passed)
+	}
 	restoreFailed := 0.0
 	if r.RestoreError != nil {
 		restoreFailed = 1
 	}
 	add(MetricRestoreFailed, "Count", restoreFailed)
+	if r.Replication.Measured {
+		add("ReplicationSeconds", "Seconds", r.Replication.Seconds)
+	}
 	if n, ok := r.Errors(); ok {
 		add("UserVisibleErrors", "Count", float64(n))
 	}

@@ -84,6 +84,41 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		MaxErrorRatePercent: cfg.MaxErrorRatePercent, MaxErrorRunSeconds: cfg.MaxErrorRunSeconds,
 		MaxLatencyP95Ms: cfg.MaxLatencyP95Ms, FailoverTimeoutSeconds: cfg.FailoverTimeoutSeconds,
 	}
+	r.DryRun = cfg.DryRun
+	addReadiness(&r, st)
+	if cfg.DryRun {
+		judgeDryRun(&r, st)
+		return r
+	}
+	if st.Error != nil && st.Error.Error == drill.ErrorName(&drill.NotReady{}) {
+		// Stopped before anything changed: the failed checks are the reasons; the
+		// drill's other parts were never meant to run.
+		r.Error = st.Error.Unwrapped()
+		if st.Restore != nil { // the failure path's restore: nothing to restore, bucket as it was
+			rs := st.Restore.Payload
+			r.Restore.By, r.Restore.Needed = "failure path", !rs.NothingToRestore
+			r.Restore.MatchesPrior, r.Restore.Prior, r.Restore.ReadBack = rs.MatchesPrior, rs.Prior, rs.ReadBack
+			if !r.Restore.Needed {
+				r.Restore.NotNeeded = nothingWhy(rs)
+			}
+		}
+		r.Reasons = append(r.Reasons, notReadyReasons(&r)...)
+		if len(r.Reasons) == 0 {
+			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause))
+		}
+		if st.RestoreError != nil {
+			r.RestoreError = st.RestoreError.Unwrapped()
+			r.Reasons = append(r.Reasons, "the restore did not finish: "+oneLine(r.RestoreError.Error+": "+r.RestoreError.Cause))
+		}
+		r.Cart.NotChecked = "the drill stopped before it seeded a cart: not ready"
+		r.Steps = steps(st)
+		c := awsCost(st, logs)
+		r.Cost = &c
+		Conclude(&r, EndFacts{State: StepReadiness})
+		r.Verdict = drill.Fail
+		r.Summary = cut(oneLine("fail: "+strings.Join(r.Reasons, "; ")), maxSummary)
+		return r
+	}
 
 	// The state that failed, inferred from the results present (AWS's Catch stores
 	// the error, not where it came from); local mode knows it exactly.
@@ -478,6 +513,9 @@ func steps(st drill.State) []drill.StepRecord {
 	out := []drill.StepRecord{}
 	add := func(name string, t drill.Timing, status string) {
 		out = append(out, drill.StepRecord{Name: name, Start: t.StartedAt, End: t.FinishedAt, Status: status})
+	}
+	if st.Readiness != nil {
+		add(StepReadiness, st.Readiness.Payload.Timing, StatusSucceeded)
 	}
 	if st.Preflight != nil {
 		add(StepPreflight, st.Preflight.Payload.Timing, StatusSucceeded)

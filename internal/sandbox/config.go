@@ -63,6 +63,15 @@ type Config struct {
 	FailoverCodes []int
 	// Unicorns is the catalogue size (1..1000), default 12.
 	Unicorns int
+	// CacheConfigJSON gives /config.json a cache behaviour with the managed
+	// CachingOptimized policy (query string not in the cache key, one day TTL): the
+	// edge then serves a cached config.json while the primary is blocked.
+	CacheConfigJSON bool
+	// AccountPAB is the account-level Block Public Access (S3 Control) at start; nil: none.
+	AccountPAB *drill.PublicAccessBlock
+	// StopAlarms are CloudWatch alarms created in state OK; default one,
+	// DefaultStopAlarm. Schedule a change with Sandbox.SetAlarmStateAt.
+	StopAlarms []string
 	// Logger receives debug logs of every request; default discards.
 	Logger *slog.Logger
 }
@@ -80,6 +89,10 @@ const (
 	DefaultOriginConnectTimeout  = 500 * time.Millisecond
 	DefaultOriginResponseTimeout = 5 * time.Second
 	DefaultUnicorns              = 12
+	// The sandbox's account, distribution and stop alarm.
+	AccountID        = "123456789012"
+	DistributionID   = "E1SANDBOXLOCAL"
+	DefaultStopAlarm = "failover-drill-local-stop"
 )
 
 // AllFailoverCodes are the statuses CloudFront offers as origin-group failover criteria.
@@ -128,12 +141,19 @@ func (c Config) withDefaults() Config {
 	if c.Unicorns == 0 {
 		c.Unicorns = DefaultUnicorns
 	}
+	if c.StopAlarms == nil {
+		c.StopAlarms = []string{DefaultStopAlarm}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if c.PrimaryPAB != nil {
 		p := *c.PrimaryPAB
 		c.PrimaryPAB = &p
+	}
+	if c.AccountPAB != nil {
+		p := *c.AccountPAB
+		c.AccountPAB = &p
 	}
 	return c
 }

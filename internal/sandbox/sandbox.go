@@ -7,6 +7,8 @@
 //	cloudfront  the distribution's edge servers with their origin group
 //	shopapi     the shop's API Gateway stages and their replicated data
 //	sfn         Step Functions' API for the executions the local runner ran
+//	s3control   the account-level Block Public Access (S3 Control)
+//	cloudwatch  the stop alarms (DescribeAlarms)
 //
 // shared pieces: inject (fault and delay injection), loopback (listeners that can be
 // taken down and brought back), s3wire (S3's wire format) and iam (who signed a
@@ -85,6 +87,7 @@ type Sandbox struct {
 	edge               *cloudfront.Fleet
 	edgeServer         *loopback.Server
 	primary, secondary *site
+	control            controlPlane
 }
 
 // site is one region's stand-ins and their listeners.
@@ -128,12 +131,16 @@ func Start(cfg Config) (*Sandbox, error) {
 			PrimaryURL: s.primary.web.URL(), SecondaryURL: s.secondary.web.URL(),
 			ConnectAttempts: cfg.OriginConnectAttempts, ConnectTimeout: cfg.OriginConnectTimeout,
 			ResponseTimeout: cfg.OriginResponseTimeout, FailoverCodes: cfg.FailoverCodes, Logger: cfg.Logger,
-			Dial: s.dialOrigin,
+			Behaviors: behaviors(cfg),
+			Dial:      s.dialOrigin,
 		}, cfg.EdgeServers)
 		s.edgeServer, err = loopback.Start(s.edge)
 	}
 	if err == nil {
 		s.sfnServer, err = loopback.Start(s.sfn)
+	}
+	if err == nil {
+		err = s.startControlPlane()
 	}
 	if err == nil {
 		err = s.seedWebsite(s.primary)
@@ -154,12 +161,13 @@ func (s *Sandbox) startSite(region, bucket string) (*site, error) {
 	st := &site{name: region, bucket: bucket}
 	opt := s3website.Options{
 		Region: region, Bucket: bucket,
-		Object:              func(key string) (s3wire.Object, bool) { return s.s3.Object(bucket, key) },
-		PublicAccessBlockAt: func(t time.Time) *drill.PublicAccessBlock { return s.s3.PublicAccessBlockAt(bucket, t) },
-		PropagationDelay:    s.cfg.PropagationDelay,
-		PropagationFlap:     s.cfg.PropagationFlap,
-		FlapFrom:            s.cfg.FlapFrom,
-		Logger:              s.cfg.Logger,
+		Object:                     func(key string) (s3wire.Object, bool) { return s.s3.Object(bucket, key) },
+		PublicAccessBlockAt:        func(t time.Time) *drill.PublicAccessBlock { return s.s3.PublicAccessBlockAt(bucket, t) },
+		AccountPublicAccessBlockAt: s.accountPABAt,
+		PropagationDelay:           s.cfg.PropagationDelay,
+		PropagationFlap:            s.cfg.PropagationFlap,
+		FlapFrom:                   s.cfg.FlapFrom,
+		Logger:                     s.cfg.Logger,
 	}
 	if region == s.cfg.PrimaryRegion {
 		opt.Outage, opt.Latency = s.cfg.PrimaryOutage, s.cfg.PrimaryLatency
@@ -242,6 +250,7 @@ func (s *Sandbox) Close() error {
 			errs = append(errs, srv.Close())
 		}
 	}
+	errs = append(errs, s.control.close()...)
 	if s.edge != nil {
 		s.edge.Close()
 	}

@@ -3,28 +3,45 @@
 // primary first.
 //
 // It models:
+//
 //   - origin-group failover as CloudFront documents it: for GET, HEAD and OPTIONS only,
 //     the secondary is tried when the primary answers one of the group's failover status
 //     codes (a subset of 400, 403, 404, 416, 500, 502, 503, 504), cannot be connected to
 //     after ConnectAttempts × ConnectTimeout, or does not answer within ResponseTimeout;
 //     other methods go to the primary alone;
+//
 //   - CloudFront's own 502 (no connection) and 504 (origin timeout) pages when no origin
 //     answered, and its X-Cache, Via and X-Amz-Cf-* headers;
+//
 //   - no stickiness: every request tries the primary first;
+//
 //   - several edge servers that share no state (Fleet): each request reaches one at
-//     random, each has its own connections to the origins, its own counters and log,
-//     and names itself in X-Amz-Cf-Pop;
+//     random, each has its own connections to the origins, its own counters, log and
+//     cache, and names itself in X-Amz-Cf-Pop;
+//
 //   - the network to the origins as the sandbox gives it (Options.Dial), so an origin
 //     can be black-holed: a connection attempt that never completes;
+//
 //   - a log of every answered request with the origin that served it and each attempt:
 //     evidence of what the edge did (the sandbox's truth about visitors comes from an
-//     independent visitor, not from this log).
+//     independent visitor, not from this log);
 //
-// It does not model yet: caching (the stand-in behaves as the CachingDisabled policy,
-// so a cached config.json that hides a failover cannot happen here), the CloudFront
-// control API (GetDistributionConfig), keep-alive connections to origins, origin request
-// policies, a response timeout that retries the origin before failing over, and the
-// slower origin keep-alive and read timeouts of a real distribution.
+//   - caching per cache behaviour (Behavior, path patterns as CloudFront matches them):
+//     the default behaviour is CachingDisabled; a behaviour whose policy has a TTL
+//     stores 200 answers to GET/HEAD under a key with or without the query string, and
+//     serves them ("Hit from cloudfront", Age) until they expire, also while the origin
+//     is blocked, as CloudFront does;
+//
+//   - the control API's GetDistributionConfig and GetDistribution (Control), in
+//     CloudFront's REST-XML with an ETag, describing this very distribution: its origin
+//     group, failover codes, origin timeouts and cache behaviours; with the sandbox's
+//     IAM, a caller whose policy does not allow the action on the distribution is denied.
+//
+// It does not model yet: caching of error answers, cache policies beyond TTL and the
+// query string (headers, cookies), invalidations, keep-alive connections to origins,
+// origin request policies, a response timeout that retries the origin before failing
+// over, the slower origin keep-alive and read timeouts of a real distribution, and
+// configuration changes taking minutes to deploy.
 package cloudfront
 
 import (
@@ -62,7 +79,8 @@ type Record struct {
 	Origin string // "primary" | "secondary" | "" when the edge generated the answer
 	Status int
 	Pop    string // the edge server that answered
-	// Tried lists each origin attempt as "<origin>:<status>" or "<origin>:unreachable"
+	// Tried is ["cache:hit"] for an answer from the cache (Origin is then the origin
+	// that served the stored object), else each origin attempt as "<origin>:<status>" or "<origin>:unreachable"
 	// (no connection after all attempts), "<origin>:timeout" (response timeout) or
 	// "<origin>:error" (connection broken mid-response).
 	Tried []string
@@ -79,6 +97,9 @@ type Options struct {
 	ResponseTimeout time.Duration
 	// FailoverCodes are the origin statuses that make the edge try the secondary.
 	FailoverCodes []int
+	// Behaviors are the path-specific cache behaviours, in order; every path not
+	// matched takes the default behaviour (CachingDisabled). All target the group.
+	Behaviors []Behavior
 	// Dial is the network to the origins; nil dials directly.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Pop names this edge server in X-Amz-Cf-Pop; default LOCAL1-SANDBOX.
@@ -92,6 +113,8 @@ type Edge struct {
 	opt       Options
 	log       *slog.Logger
 	transport *http.Transport
+
+	cache cache
 
 	mu      sync.Mutex
 	records []Record
@@ -262,6 +285,16 @@ func isTimeout(err error) bool {
 
 // ServeHTTP answers one viewer request through the origin group.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	policy := policyFor(e.opt.Behaviors, r.URL.Path)
+	key := e.cache.key(policy, r)
+	if policy.DefaultTTL > 0 || policy.MinTTL > 0 {
+		if c, ok := e.cache.get(key, time.Now()); ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			h := cloneHeader(c.header)
+			h.Set("Age", strconv.Itoa(int(time.Since(c.stored).Seconds())))
+			e.write(w, r, c.origin, c.status, h, c.body, []string{"cache:hit"})
+			return
+		}
+	}
 	failover := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
 	origins := []struct{ name, base string }{{Primary, e.opt.PrimaryURL}}
 	var reqBody []byte
@@ -288,6 +321,10 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		isLast := i == len(origins)-1
 		if isLast || !slices.Contains(e.opt.FailoverCodes, last.status) {
+			if d := ttl(policy, last.header); d > 0 && cacheable(r.Method, last.status) {
+				now := time.Now()
+				e.cache.put(key, cached{status: last.status, header: cloneHeader(last.header), body: last.body, origin: o.name, stored: now, expires: now.Add(d)})
+			}
 			e.write(w, r, o.name, last.status, last.header, last.body, tried)
 			return
 		}
@@ -315,9 +352,12 @@ func (e *Edge) write(w http.ResponseWriter, r *http.Request, origin string, stat
 	if r.Method != http.MethodHead || h.Get("Content-Length") == "" {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	if status >= 400 {
+	switch {
+	case slices.Equal(tried, []string{"cache:hit"}):
+		h.Set("X-Cache", "Hit from cloudfront")
+	case status >= 400:
 		h.Set("X-Cache", "Error from cloudfront")
-	} else {
+	default:
 		h.Set("X-Cache", "Miss from cloudfront")
 	}
 	h.Set("Via", "1.1 sandbox.cloudfront.net (CloudFront)")

@@ -52,6 +52,10 @@ func (f *Fleet) Dials(addr string) int {
 	return n
 }
 
+// Control is the distribution's control API: every server shares the configuration
+// it describes (their options differ only in the name they give themselves).
+func (f *Fleet) Control(d Description) http.Handler { return f.edges[0].Control(d) }
+
 // Close drops every server's idle origin connections.
 func (f *Fleet) Close() {
 	for _, e := range f.edges {

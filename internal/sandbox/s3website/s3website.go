@@ -6,7 +6,8 @@
 //     (404 NoSuchKey, 405 MethodNotAllowed for anything but GET/HEAD/OPTIONS), and the
 //     query string being ignored (cache busting reaches the same object);
 //   - public access granted by the bucket's public-read policy, and Block Public Access
-//     as it applies to such a policy: only RestrictPublicBuckets denies anonymous reads
+//     as it applies to such a policy, the bucket's and the account's together (S3
+//     enforces the most restrictive combination): only RestrictPublicBuckets denies anonymous reads
 //     (403 AccessDenied); BlockPublicPolicy refuses only new public policies and the ACL
 //     flags concern ACLs, so alone they leave the site serving;
 //   - the delay before a configuration change is enforced (PropagationDelay), counted
@@ -47,6 +48,9 @@ type Options struct {
 	Object func(key string) (s3wire.Object, bool)
 	// PublicAccessBlockAt is the bucket's stored configuration as it was at t (nil: none).
 	PublicAccessBlockAt func(t time.Time) *drill.PublicAccessBlock
+	// AccountPublicAccessBlockAt is the account-level configuration at t (S3 Control);
+	// nil func or nil result: none.
+	AccountPublicAccessBlockAt func(t time.Time) *drill.PublicAccessBlock
 	// PropagationDelay is the time from S3 accepting a change to the website enforcing it.
 	PropagationDelay time.Duration
 	// PropagationFlap, after PropagationDelay, is how long requests see the change only
@@ -125,6 +129,20 @@ func (ws *Website) Refuses(now time.Time) bool {
 	return eff != nil && eff.RestrictPublicBuckets
 }
 
+// restricted: the bucket's RestrictPublicBuckets as this request sees it (seenBy), or
+// the account's, is in force at now, so S3 denies the anonymous reads a public bucket
+// policy would allow.
+func (ws *Website) restricted(now time.Time) bool {
+	if eff := ws.seenBy(now); eff != nil && eff.RestrictPublicBuckets {
+		return true
+	}
+	if ws.opt.AccountPublicAccessBlockAt == nil {
+		return false
+	}
+	acct := ws.opt.AccountPublicAccessBlockAt(now.Add(-ws.opt.PropagationDelay))
+	return acct != nil && acct.RestrictPublicBuckets
+}
+
 // SetHang makes the endpoint accept requests but never answer them (until cleared), to
 // exercise CloudFront's response timeout.
 func (ws *Website) SetHang(hang bool) {
@@ -196,7 +214,7 @@ func (ws *Website) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Access is decided first: a blocked bucket denies every anonymous request.
-	if eff := ws.seenBy(time.Now()); eff != nil && eff.RestrictPublicBuckets {
+	if ws.restricted(time.Now()) {
 		switch ws.opt.Outage {
 		case OutageHang, OutageBlackhole:
 			// A black hole let this connection through (it was made before the outage

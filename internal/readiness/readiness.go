@@ -1,0 +1,194 @@
+// Package readiness is the readiness function's logic: before the drill changes
+// anything, read what would keep the lab from failing over and back, and say for each
+// check pass, fail or skipped, with the evidence and what a person can do.
+//
+// Mode "checks" (before Preflight) reads the distribution's configuration, fetches the
+// secondary origin directly, reads the account-level Block Public Access and the stop
+// alarms, concurrently. Mode "replication" (after SeedCart) waits for the seeded cart
+// to be readable through the secondary API, bounded by maxReplicationLagSeconds, and
+// extends the first result. A failed check makes the result not ready; the state
+// machine then stops the drill before BlockBucket. Only unexpected errors (throttling,
+// a 5xx, a bad payload) are returned as errors.
+package readiness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/shop"
+	"github.com/unishop/failover-drill/internal/stopalarm"
+)
+
+// Handler runs the checks. Every client is required except Log and Now.
+type Handler struct {
+	CloudFront DistributionAPI
+	S3Control  AccountPABAPI
+	Alarms     stopalarm.API
+	// HTTP fetches the secondary origin directly and, through Shop, its API.
+	HTTP *http.Client
+	Shop *shop.Client
+	// AccountID returns the account whose Block Public Access is read: on AWS the
+	// account of the function's own ARN (Lambda context), in local mode the sandbox's.
+	AccountID func(ctx context.Context) string
+	// DeployedStopAlarms are the deployment's stop alarms (context stopAlarms); the
+	// input's are added to them.
+	DeployedStopAlarms []string
+	// ReplicationPoll is the pause between cart reads in replication mode (default 250 ms).
+	ReplicationPoll time.Duration
+	Log             *slog.Logger
+	Now             func() time.Time
+}
+
+// Handle runs one mode.
+func (h *Handler) Handle(ctx context.Context, in drill.ReadinessInput) (drill.ReadinessResult, error) {
+	started := h.now()
+	cfg, err := h.validate(in)
+	if err != nil {
+		return drill.ReadinessResult{}, err
+	}
+	var res drill.ReadinessResult
+	switch in.Mode {
+	case drill.ModeChecks:
+		res, err = h.checks(ctx, cfg)
+	case drill.ModeReplication:
+		res, err = h.replication(ctx, cfg, in)
+	}
+	if err != nil {
+		return drill.ReadinessResult{}, err
+	}
+	res.DryRun = cfg.DryRun
+	res.StartedAt, res.FinishedAt = started.UTC(), h.now().UTC()
+	finish(&res)
+	h.log().Info("readiness", "mode", in.Mode, "ready", res.Ready, "summary", res.Summary)
+	return res, nil
+}
+
+func (h *Handler) validate(in drill.ReadinessInput) (drill.Config, error) {
+	cfg, err := drill.ParseConfig(in.Config)
+	var problems []string
+	var inv *drill.InvalidInput
+	if errors.As(err, &inv) {
+		problems = append(problems, inv.Problems...)
+	} else if err != nil {
+		return cfg, err
+	}
+	switch in.Mode {
+	case drill.ModeChecks:
+	case drill.ModeReplication:
+		if in.Seed == nil || in.Seed.User.UUID == "" || len(in.Seed.Cart) == 0 || in.Seed.APIHost == "" {
+			problems = append(problems, "seed: missing or incomplete (seed-cart's result: user, cart, apiHost)")
+		}
+		if in.Previous == nil {
+			problems = append(problems, "previous: missing (the checks mode's result)")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("mode: %q is not %s or %s", in.Mode, drill.ModeChecks, drill.ModeReplication))
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return cfg, &drill.InvalidInput{Problems: problems}
+	}
+	return cfg, nil
+}
+
+// checks runs the four checks that need nothing seeded, concurrently.
+func (h *Handler) checks(ctx context.Context, cfg drill.Config) (drill.ReadinessResult, error) {
+	res := drill.ReadinessResult{Origin: drill.CloudFrontOriginDefaults}
+	alarms := drill.AllStopAlarms(h.DeployedStopAlarms, cfg.StopAlarms)
+	res.StopAlarms = alarms
+	if res.StopAlarms == nil {
+		res.StopAlarms = []string{}
+	}
+
+	var (
+		wg                     sync.WaitGroup
+		dist, acct, alarm      drill.Check
+		found                  distribution
+		distErr, acctErr, aErr error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); dist, found, distErr = h.distribution(ctx, cfg) }()
+	go func() { defer wg.Done(); acct, acctErr = h.accountPAB(ctx) }()
+	go func() { defer wg.Done(); alarm, aErr = h.stopAlarms(ctx, alarms) }()
+	wg.Wait()
+	for _, err := range []error{distErr, acctErr, aErr} {
+		if err != nil { // the first, unjoined, so its drill type names the Lambda error
+			return res, err
+		}
+	}
+	if found.origin != nil {
+		res.Origin = *found.origin
+	}
+	sec, api, err := h.secondaryOrigin(ctx, cfg, found)
+	if err != nil {
+		return res, err
+	}
+	res.SecondaryAPI = api
+	res.Checks = []drill.Check{dist, sec, acct, alarm}
+	return res, nil
+}
+
+// finish sets Ready and the summary a person reads in the console: the failed checks'
+// reasons first, then every check's status.
+func finish(res *drill.ReadinessResult) {
+	res.Ready = true
+	var failed, all []string
+	for _, c := range res.Checks {
+		all = append(all, c.Name+"="+c.Status)
+		if c.Status == drill.CheckFail {
+			res.Ready = false
+			msg := c.Name + ": " + c.Reason
+			if c.Action != "" {
+				msg += " (do: " + c.Action + ")"
+			}
+			failed = append(failed, msg)
+		}
+	}
+	if res.Ready {
+		res.Summary = "ready: no check failed; checks " + strings.Join(all, ", ")
+		return
+	}
+	res.Summary = "not ready, nothing was changed: " + strings.Join(failed, "; ") + "; checks " + strings.Join(all, ", ")
+}
+
+func pass(name string, evidence ...string) drill.Check {
+	return drill.Check{Name: name, Status: drill.CheckPass, Evidence: nonNil(evidence)}
+}
+
+func fail(name, reason, action string, evidence ...string) drill.Check {
+	return drill.Check{Name: name, Status: drill.CheckFail, Reason: reason, Action: action, Evidence: nonNil(evidence)}
+}
+
+func skip(name, reason, action string, evidence ...string) drill.Check {
+	return drill.Check{Name: name, Status: drill.CheckSkipped, Reason: reason, Action: action, Evidence: nonNil(evidence)}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}

@@ -1,0 +1,123 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/report"
+)
+
+func checks(failing string) []drill.Check {
+	var out []drill.Check
+	for _, n := range drill.CheckNames {
+		c := drill.Check{Name: n, Status: drill.CheckPass, Evidence: []string{"read " + n}}
+		if n == failing {
+			c = drill.Check{Name: n, Status: drill.CheckFail, Reason: "origin group g fails over on [500 502 503 504] only, not on 403", Action: "add 403"}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// dryRun is the state of a dry run that went well: readiness, preflight, seed,
+// replication, a dry BlockBucket and a Restore that found nothing to restore.
+func dryRun() drill.ReportInput {
+	in, _ := passing()
+	in.State.Config = json.RawMessage(`{"distribution":"d111.cloudfront.net","primaryBucket":"ui-bucket","dryRun":true}`)
+	in.State.Readiness = &drill.Step[drill.ReadinessResult]{Payload: drill.ReadinessResult{Timing: timing(0, 0.5), Ready: true, DryRun: true, Checks: checks(""), ReplicationSeconds: ptr(0.42)}}
+	in.State.Block = &drill.Step[drill.BlockResult]{Payload: drill.BlockResult{Timing: timing(3, 3.1), Bucket: "ui-bucket", Prior: partial, DryRun: true}}
+	in.State.Failover, in.State.Recovery = nil, nil
+	in.State.Restore = &drill.Step[drill.RestoreResult]{Payload: drill.RestoreResult{Timing: timing(3.1, 3.2), NothingToRestore: true, MatchesPrior: true}}
+	return in
+}
+
+func TestDryRunVerdicts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*drill.ReportInput)
+		want   string
+		says   string
+	}{
+		{"ready", func(*drill.ReportInput) {}, drill.Ready, "ready: distribution=pass"},
+		{"a check failed", func(in *drill.ReportInput) {
+			in.State.Readiness.Payload.Ready = false
+			in.State.Readiness.Payload.Checks = checks(drill.CheckDistribution)
+			in.State.Error = &drill.ErrorInfo{Error: "NotReady", Cause: "not ready"}
+			in.State.Block, in.State.Restore = nil, nil
+		}, drill.Unready, "readiness distribution: origin group g fails over on [500 502 503 504] only, not on 403 (do: add 403)"},
+		{"lock held by another drill", func(in *drill.ReportInput) {
+			in.State.Error = &drill.ErrorInfo{Error: "LockHeld", Cause: "bucket ui-bucket is locked by drill w23"}
+			in.State.Block = nil
+		}, drill.Unready, "LockHeld"},
+		{"block was not a dry run", func(in *drill.ReportInput) { in.State.Block.Payload.DryRun = false }, drill.Unready, "not proved"},
+		{"restore found something", func(in *drill.ReportInput) { in.State.Restore.Payload.NothingToRestore = false }, drill.Unready, "may have been changed"},
+		{"replication never checked", func(in *drill.ReportInput) {
+			in.State.Readiness.Payload.Checks = in.State.Readiness.Payload.Checks[:4]
+		}, drill.Unready, "replication check did not run"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := dryRun()
+			tc.change(&in)
+			r := report.Build(in, nil, at(20))
+			if r.Verdict != tc.want || !r.DryRun || !strings.Contains(r.Summary+strings.Join(r.Reasons, "; "), tc.says) {
+				t.Fatalf("verdict %s (want %s) summary %q reasons %v, want it to say %q", r.Verdict, tc.want, r.Summary, r.Reasons, tc.says)
+			}
+			if len(r.Readiness.Checks) == 0 {
+				t.Error("the report lists no check")
+			}
+			html, err := report.HTML(r, nil)
+			if err != nil || !bytes.Contains(html, []byte("<h2>Readiness</h2>")) {
+				t.Errorf("report.html lacks the readiness table: %v", err)
+			}
+		})
+	}
+}
+
+// A real drill stopped by readiness fails with the failed checks as its reasons, and
+// nothing about failover or recovery it never meant to run.
+func TestNotReadyDrillNamesTheCheck(t *testing.T) {
+	in, _ := passing()
+	in.State.Readiness = &drill.Step[drill.ReadinessResult]{Payload: drill.ReadinessResult{Checks: checks(drill.CheckDistribution)}}
+	in.State.Error = &drill.ErrorInfo{Error: "NotReady", Cause: "not ready, nothing was changed: distribution: ..."}
+	in.State.Preflight, in.State.Seed, in.State.Block, in.State.Failover, in.State.Recovery = nil, nil, nil, nil, nil
+	in.State.Restore.Payload = drill.RestoreResult{NothingToRestore: true, MatchesPrior: true}
+	r := report.Build(in, nil, at(5))
+	if r.Verdict != drill.Fail || len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "not on 403") || !strings.Contains(r.Reasons[0], "readiness distribution") {
+		t.Fatalf("verdict %s reasons %v", r.Verdict, r.Reasons)
+	}
+}
+
+func TestEMFDryRunReady(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    drill.ReportInput
+		ready float64
+	}{
+		{"ready", dryRun(), 1},
+		{"not ready", func() drill.ReportInput {
+			in := dryRun()
+			in.State.Block = nil
+			return in
+		}(), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line, err := report.EMF(report.Build(tc.in, nil, at(20)), at(20))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(line, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc["DryRunReady"] != tc.ready || doc["ReplicationSeconds"] != 0.42 {
+				t.Errorf("EMF %s", line)
+			}
+			if _, ok := doc["DrillPassed"]; ok {
+				t.Errorf("a dry run reported DrillPassed: %s", line)
+			}
+		})
+	}
+}
