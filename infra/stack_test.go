@@ -693,8 +693,8 @@ func TestSafetyNet(t *testing.T) {
 	for name, path := range paths {
 		tmpl = strings.ReplaceAll(tmpl, "<"+name+">", `"`+path.(string)+`"`)
 	}
-	if tmpl != `{"execution":"$.detail.name","executionArn":"$.detail.executionArn","reason":"safety-net","startTime":"$.detail.startDate"}` {
-		t.Errorf("input %s, want the execution's name, ARN and start from the event, and reason safety-net", tmpl)
+	if tmpl != `{"execution":"$.detail.name","executionArn":"$.detail.executionArn","reason":"safety-net","startTime":"$.detail.startDate","status":"$.detail.status"}` {
+		t.Errorf("input %s, want the execution's name, ARN, start and status from the event, and reason safety-net", tmpl)
 	}
 	if r, _ := tg["RetryPolicy"].(map[string]any); r == nil || r["MaximumRetryAttempts"].(float64) < 1 {
 		t.Errorf("retry policy %v, want retries", render(tg["RetryPolicy"]))

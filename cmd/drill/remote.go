@@ -259,6 +259,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	}
 	key := drill.ReportKey(*execution)
 	raw, err := remote.GetObject(ctx, client, *ledger, key)
+	var nf *remote.NotFoundError
+	// The restores that ran after the execution ended (safety net, sweeper, a person)
+	// are recorded next to the report: shown with it, or instead of it when the
+	// execution never reached its Report state (stopped, timed out).
+	records, recErr := restoreRecords(ctx, client, *ledger, *execution)
+	if recErr != nil {
+		fmt.Fprintf(stderr, "drill report: the restores after the execution could not be read: %v\n", recErr)
+	}
+	if errors.As(err, &nf) && nf.Code != "NoSuchBucket" && len(records) > 0 {
+		return noReport(c, *execution, key, *ledger, records)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -281,12 +292,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		}
 	}
 	if *asJSON {
-		c.writeRawJSONOnce(raw)
+		c.writeRawJSONOnce(withRecords(raw, records))
 		if *htmlFile != "" {
 			fmt.Fprintf(stderr, "html saved to %s\n", *htmlFile)
 		}
 	} else {
 		printReport(stdout, rep)
+		printRecords(stdout, records)
 		fmt.Fprintf(stdout, "report              s3://%s/%s\n", *ledger, key)
 		if *htmlFile != "" {
 			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
@@ -338,4 +350,102 @@ func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger, execu
 		return nil, nil
 	}
 	return report.HTML(*rep, logs)
+}
+
+// restoreRecords reads the restores recorded after the execution ended; missing ones
+// are simply not there.
+func restoreRecords(ctx context.Context, client remote.GetObjectAPI, ledger, execution string) ([]drill.RestoreRecord, error) {
+	var out []drill.RestoreRecord
+	for _, reason := range drill.RestoreRecordReasons {
+		key := drill.RestoreRecordKey(execution, reason)
+		raw, err := remote.GetObject(ctx, client, ledger, key)
+		var nf *remote.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			continue
+		case err != nil:
+			return out, err
+		}
+		var rec drill.RestoreRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return out, fmt.Errorf("s3://%s/%s: %w", ledger, key, err)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// printRecords prints each restore that ran after the execution ended.
+func printRecords(w io.Writer, records []drill.RestoreRecord) {
+	for _, rec := range records {
+		fmt.Fprintf(w, "%-19s %s\n", strings.ReplaceAll(rec.Reason, "-", " "), recordLine(rec))
+	}
+}
+
+func recordLine(rec drill.RestoreRecord) string {
+	when := rec.At.UTC().Format(time.RFC3339)
+	if rec.ExecutionStatus != "" {
+		when += ", after the execution ended " + rec.ExecutionStatus
+	}
+	r := rec.Result
+	switch {
+	case rec.Error != "":
+		return when + ": restore FAILED, the bucket may still be blocked: " + rec.Error
+	case r == nil:
+		return when + ": no result recorded"
+	case r.NothingToRestore:
+		return when + ": nothing to restore (the bucket was never blocked)"
+	case r.AlreadyRestored:
+		return fmt.Sprintf("%s: already restored; read back %s, matches the prior %s: %v", when, pabString(r.ReadBack), pabString(r.Prior), r.MatchesPrior)
+	}
+	return fmt.Sprintf("%s: put back %s, read back %s, matches the prior: %v", when, pabString(r.Prior), pabString(r.ReadBack), r.MatchesPrior)
+}
+
+// noReport: the execution never wrote its report, but restores after its end did run.
+func noReport(c *cmdIO, execution, key, ledger string, records []drill.RestoreRecord) int {
+	status := ""
+	for _, rec := range records {
+		if rec.ExecutionStatus != "" {
+			status = rec.ExecutionStatus
+		}
+	}
+	msg := fmt.Sprintf("no report at s3://%s/%s: the execution ended before its Report state", ledger, key)
+	if status != "" {
+		msg += " (it ended " + status + ")"
+	}
+	fmt.Fprintf(c.stderr, "drill report: %s\n", msg)
+	out := c.stdout
+	if c.json {
+		out = c.stderr
+	}
+	printRecords(out, records)
+	if c.json {
+		c.writeJSONOnce(struct {
+			Execution string                `json:"execution"`
+			Error     string                `json:"error"`
+			Message   string                `json:"message"`
+			Status    string                `json:"executionStatus,omitempty"`
+			Restores  []drill.RestoreRecord `json:"restores"`
+			ExitCode  int                   `json:"exitCode"`
+		}{execution, "NoReport", msg, status, records, exitFail})
+	}
+	return exitFail
+}
+
+// withRecords adds the restore records to the stored report, as "restores", keeping
+// the report's own order of fields.
+func withRecords(raw []byte, records []drill.RestoreRecord) []byte {
+	if len(records) == 0 {
+		return raw
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return raw
+	}
+	recs, err := json.Marshal(records)
+	if err != nil {
+		return raw
+	}
+	body := bytes.TrimRight(bytes.TrimSpace(raw), "}")
+	return append(append(append(body, []byte(`,"restores":`)...), recs...), '}')
 }

@@ -205,3 +205,28 @@ type CostLine struct {
 	UnitPrice float64 `json:"unitPriceUsd"`
 	USD       float64 `json:"usd"`
 }
+
+// RestoreRecordKey is where the safety net's (or the sweeper's, or an operator's)
+// restore of an execution is recorded, next to its report: those restores run after
+// the execution has ended, when its report is already written (or never will be).
+func RestoreRecordKey(execution, reason string) string {
+	return "runs/" + execution + "/restore-" + reason + ".json"
+}
+
+// RestoreRecordReasons are the restores that record themselves, in the order they run.
+var RestoreRecordReasons = []string{ReasonSafetyNet, ReasonSweeper, ReasonOperator}
+
+// RestoreRecord is one restore that ran after its execution ended.
+type RestoreRecord struct {
+	Execution    string  `json:"execution"`
+	ExecutionArn string  `json:"executionArn"`
+	StartTime    Instant `json:"startTime"`
+	Reason       string  `json:"reason"`
+	// ExecutionStatus is how the execution ended, as the safety net's event or Step
+	// Functions told the restore ("" when it was not told).
+	ExecutionStatus string         `json:"executionStatus,omitempty"`
+	At              time.Time      `json:"at"`
+	Result          *RestoreResult `json:"result,omitempty"`
+	// Error is why the restore failed, in full: the bucket may still be blocked.
+	Error string `json:"error,omitempty"`
+}

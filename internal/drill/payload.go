@@ -279,6 +279,9 @@ type RestoreInput struct {
 	StartTime    Instant `json:"startTime"`
 	Bucket       string  `json:"bucket,omitempty"`
 	Reason       string  `json:"reason,omitempty"`
+	// Status is how the execution ended (the safety net's event says; the sweeper asks
+	// Step Functions), recorded with the restore.
+	Status string `json:"status,omitempty"`
 }
 
 // ID is the execution the payload is for.

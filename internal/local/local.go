@@ -295,7 +295,9 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		// retried block-bucket may still be running); it runs on its own clock, so a
 		// cancelled ctx must not stop it.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		r, err := e.Restore.Handle(sctx, SafetyNetInput(out.ID))
+		in := SafetyNetInput(out.ID)
+		in.Status = res.Status // the event's detail.status
+		r, err := e.Restore.Handle(sctx, in)
 		cancel()
 		out.SafetyNet, out.SafetyErr = &r, err
 	}
