@@ -220,6 +220,7 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 	topic := newNotifications(stack, cfg, sm, ledger, dlq)
 	newContinuousReadiness(stack, cfg, sm, topic, dlq, now())
 	newAlarms(stack, cfg, sm, fns[drill.FuncSweeper], dlq, topic)
+	newDashboard(stack, cfg, topic)
 
 	awscdk.NewCfnOutput(stack, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: sm.StateMachineArn(), Description: jsii.String("The failover drill state machine"),
