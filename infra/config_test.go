@@ -39,6 +39,7 @@ func TestConfigFromContextDefaults(t *testing.T) {
 		Limits:              drill.Limits{StableSharePercent: 99, StableWindowSeconds: 5, MaxErrorRatePercent: 1, MaxErrorRunSeconds: 5, MaxLatencyP95Ms: 3000},
 		// Readiness: no distribution ID, no stop alarms, no schedule by default.
 		MaxReplicationLagSeconds: 30,
+		FailoverTargetSeconds:    60,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)

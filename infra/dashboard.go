@@ -14,14 +14,17 @@ import (
 // drillMetric is one of the figures the report function writes as CloudWatch Embedded
 // Metric Format (report.EMF), per target bucket.
 func drillMetric(cfg *Config, name, stat, label string) awscloudwatch.Metric {
-	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+	props := &awscloudwatch.MetricProps{
 		Namespace:     jsii.String(report.MetricsNamespace),
 		MetricName:    jsii.String(name),
 		DimensionsMap: &map[string]*string{"Bucket": jsii.String(cfg.PrimaryBucket)},
 		Statistic:     jsii.String(stat),
 		Period:        awscdk.Duration_Hours(jsii.Number(1)),
-		Label:         jsii.String(label),
-	})
+	}
+	if label != "" {
+		props.Label = jsii.String(label)
+	}
+	return awscloudwatch.NewMetric(props)
 }
 
 // newDashboard graphs every drill's figures across drills, from the metrics the report
@@ -33,7 +36,9 @@ func newDashboard(stack awscdk.Stack, cfg *Config, topic awssns.ITopic) {
 	alarm := awscloudwatch.NewAlarm(stack, jsii.String("FailoverAboveTarget"), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("A drill's stable failover took longer than failoverTargetSeconds: read its report (drill history shows the trend)"),
 		// Five-minute periods: the datapoint a drill writes is seen at once.
-		Metric:             failover.With(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5))}),
+		Metric: drillMetric(cfg, report.MetricFailoverSeconds, "Maximum", "").With(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)),
+		}),
 		Threshold:          jsii.Number(target),
 		EvaluationPeriods:  jsii.Number(1),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
