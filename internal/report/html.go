@@ -123,7 +123,8 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	w("</table>\n")
 	if v := r.Visitors; v != nil {
 		w("<h2>From the block to the end of recovery</h2>\n<table>\n")
-		row(&b, "User-visible errors", fmt.Sprintf("%d in %d answers (%s); error rate %.3f%% of the time (limit %d%%)", r.UserVisibleErrors, v.Samples, esc(outcomes(v.Outcomes)), v.ErrorRatePercent, r.Limits.MaxErrorRatePercent))
+		n, _ := r.Errors()
+		row(&b, "User-visible errors", fmt.Sprintf("%d in %d answers (%s); error rate %.3f%% of the time (limit %d%%)", n, v.Samples, esc(outcomes(v.Outcomes)), v.ErrorRatePercent, r.Limits.MaxErrorRatePercent))
 		run := "none"
 		if lr := v.LongestErrorRun; lr != nil {
 			run = fmt.Sprintf("%.3f s (%.3f..%.3f) from %.3f s, %d errors", lr.Seconds, lr.LoSeconds, lr.HiSeconds, lr.From.Seconds, lr.Samples)
