@@ -149,10 +149,10 @@ func printReport(w io.Writer, rep *drill.Report) {
 			fmt.Fprintf(w, "do now              %s\n", e.Next)
 		}
 	}
-	if c := rep.Cost; c != nil {
-		fmt.Fprintf(w, "cost                %s\n", costLine(c))
-	}
 	if rep.DryRun {
+		if c := rep.Cost; c != nil {
+			fmt.Fprintf(w, "cost                %s\n", costLine(c))
+		}
 		fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
 		return
 	}
@@ -192,6 +192,9 @@ func printReport(w io.Writer, rep *drill.Report) {
 	}
 	if e == nil { // a report from before endings existed
 		fmt.Fprintf(w, "bucket restored     %v (prior %s, read back %s)\n", rep.Restore.MatchesPrior, pabString(rep.Restore.Prior), pabString(rep.Restore.ReadBack))
+	}
+	if c := rep.Cost; c != nil {
+		fmt.Fprintf(w, "cost                %s\n", costLine(c))
 	}
 	if rep.Timing != nil {
 		fmt.Fprintf(w, "execution wall      %.3f s = configured delays %.3f s + overhead %.3f s\n",
