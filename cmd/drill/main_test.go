@@ -67,8 +67,16 @@ func TestLocalExitCodes(t *testing.T) {
 			if code != tt.want {
 				t.Errorf("exit %d, want %d", code, tt.want)
 			}
-			if all := stdout.String() + stderr.String(); !strings.Contains(all, tt.says) {
+			all := stdout.String() + stderr.String()
+			if !strings.Contains(all, tt.says) {
 				t.Errorf("output does not say %q:\n%s", tt.says, all)
+			}
+			// Refused before anything started: no sandbox, no execution, the error once.
+			if strings.Contains(all, "sandbox up") || strings.Contains(all, "execution started") {
+				t.Errorf("started something before refusing:\n%s", all)
+			}
+			if n := strings.Count(all, tt.says); n != 1 && tt.want == 2 && strings.HasPrefix(tt.says, "--input") {
+				t.Errorf("the error printed %d times:\n%s", n, all)
 			}
 		})
 	}
