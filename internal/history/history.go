@@ -140,13 +140,17 @@ var _ LedgerAPI = (*s3.Client)(nil)
 
 // FromLedger lists the ledger's runs/*/report.json, reads the last reports (by the
 // time they were written; last <= 0: all) and links each run's report.html in the S3
-// console of region.
+// console of region. A run stopped or timed out before its Report state has no report:
+// it is listed from the restore the safety net (or the sweeper) recorded after it, so
+// the pass rate counts it.
 func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last int) ([]Run, []Problem, error) {
 	type found struct {
 		key string
 		at  time.Time
 	}
 	var keys []found
+	reported := map[string]bool{}
+	records := map[string]found{} // execution -> its first restore record
 	var token *string
 	for {
 		page, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("runs/"), ContinuationToken: token})
@@ -154,14 +158,28 @@ func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last 
 			return nil, nil, fmt.Errorf("list s3://%s/runs/: %w", bucket, err)
 		}
 		for _, o := range page.Contents {
-			if k := aws.ToString(o.Key); strings.HasSuffix(k, "/report.json") {
+			k := aws.ToString(o.Key)
+			execution := strings.SplitN(strings.TrimPrefix(k, "runs/"), "/", 2)[0]
+			switch {
+			case strings.HasSuffix(k, "/report.json"):
 				keys = append(keys, found{k, aws.ToTime(o.LastModified)})
+				reported[execution] = true
+			case strings.Contains(k, "/restore-") && strings.HasSuffix(k, ".json"):
+				// The safety net's record before the sweeper's: drill.RestoreRecordReasons order.
+				if prev, ok := records[execution]; !ok || recordRank(k) < recordRank(prev.key) {
+					records[execution] = found{k, aws.ToTime(o.LastModified)}
+				}
 			}
 		}
 		if !aws.ToBool(page.IsTruncated) || page.NextContinuationToken == nil {
 			break
 		}
 		token = page.NextContinuationToken
+	}
+	for execution, rec := range records {
+		if !reported[execution] {
+			keys = append(keys, rec)
+		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].at.Before(keys[j].at) })
 	if last > 0 && len(keys) > last {
@@ -176,8 +194,16 @@ func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last 
 			continue
 		}
 		html := strings.TrimSuffix(k.key, ".json") + ".html"
+		if !strings.HasSuffix(k.key, "/report.json") {
+			html = k.key // the restore record itself
+		}
 		link := fmt.Sprintf("https://%s.console.aws.amazon.com/s3/object/%s?region=%s&prefix=%s", orDefault(region, "us-east-1"), bucket, orDefault(region, "us-east-1"), html)
-		run, err := FromReport(raw, link)
+		var run Run
+		if strings.HasSuffix(k.key, "/report.json") {
+			run, err = FromReport(raw, link)
+		} else {
+			run, err = FromRestoreRecord(raw, link)
+		}
 		if err != nil {
 			problems = append(problems, Problem{"s3://" + bucket + "/" + k.key, err})
 			continue
@@ -186,6 +212,40 @@ func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last 
 	}
 	Sort(runs)
 	return runs, problems, nil
+}
+
+// FromRestoreRecord is a run that never wrote its report, from the restore recorded
+// after it ended: a failed run (it never judged itself), ended as the record says.
+func FromRestoreRecord(raw []byte, link string) (Run, error) {
+	var rec drill.RestoreRecord
+	if err := json.Unmarshal(raw, &rec); err != nil || rec.Execution == "" {
+		return Run{}, fmt.Errorf("not a restore record: %v", err)
+	}
+	run := Run{Execution: rec.Execution, Time: rec.StartTime.Time(), Verdict: drill.Fail, Report: link}
+	switch rec.ExecutionStatus {
+	case "ABORTED":
+		run.Ending = drill.EndAborted
+	case "TIMED_OUT":
+		run.Ending = drill.EndTimedOut
+	case "":
+		run.Ending = "no report"
+	default:
+		run.Ending = "no report, " + strings.ToLower(rec.ExecutionStatus)
+	}
+	if rec.Error != "" {
+		run.Ending += ", restore failed"
+	}
+	return run, nil
+}
+
+// recordRank orders restore records as drill.RestoreRecordReasons does.
+func recordRank(key string) int {
+	for i, reason := range drill.RestoreRecordReasons {
+		if strings.HasSuffix(key, "/restore-"+reason+".json") {
+			return i
+		}
+	}
+	return len(drill.RestoreRecordReasons)
 }
 
 // Sort puts runs oldest first.

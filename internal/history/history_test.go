@@ -135,14 +135,23 @@ func TestFromLedger(t *testing.T) {
 	put("runs/ci-2/samples-steady.json", []byte(`{}`))
 	put(drill.ReportKey("ci-3"), []byte(`{"hello":"world"}`))
 	put(drill.LockKey("other-bucket"), []byte(`{}`))
+	// A stopped run: no report, the safety net's record.
+	stopped, _ := json.Marshal(drill.RestoreRecord{Execution: "ci-4", ExecutionArn: "arn:aws:states:us-east-1:123456789012:execution:failover-drill:ci-4",
+		StartTime: drill.At(time.Date(2026, 11, 1, 6, 4, 0, 0, time.UTC)), Reason: drill.ReasonSafetyNet, ExecutionStatus: "ABORTED",
+		Result: &drill.RestoreResult{MatchesPrior: true}})
+	put(drill.RestoreRecordKey("ci-4", drill.ReasonSafetyNet), stopped)
+	put(drill.RestoreRecordKey("ci-1", drill.ReasonSafetyNet), stopped) // beside a report: the report counts
 
 	api := awsconf.SandboxFactoryAs(sb.S3Endpoints(), "drill-history")(cfg.PrimaryRegion)
 	runs, problems, err := history.FromLedger(context.Background(), api, cfg.LedgerBucket, cfg.PrimaryRegion, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(runs) != 2 || runs[0].Execution != "ci-1" || runs[1].Errors == nil || *runs[1].Errors != 3 {
-		t.Errorf("runs %+v", runs)
+	if len(runs) != 3 || runs[0].Execution != "ci-1" || runs[1].Errors == nil || *runs[1].Errors != 3 {
+		t.Fatalf("runs %+v", runs)
+	}
+	if r := runs[2]; r.Execution != "ci-4" || r.Verdict != drill.Fail || r.Ending != drill.EndAborted || !strings.Contains(r.Report, "restore-safety-net.json") {
+		t.Errorf("the stopped run %+v, want it listed as failed, aborted, linking its restore record", r)
 	}
 	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "ci-3") {
 		t.Errorf("problems %v, want the one that is not a report", problems)

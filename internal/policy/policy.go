@@ -154,10 +154,11 @@ var Commands = map[string][]Statement{
 		{Sid: "LedgerList", Actions: []string{"s3:ListBucket"}, Resources: []string{LedgerArn}},
 		{Sid: "LedgerReadRun", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerReport, ledgerHTML, ledgerSamples, ledgerRestoreRecords}},
 	},
-	// drill history --ledger: lists runs/ and reads each report.json.
+	// drill history --ledger: lists runs/ and reads each report.json, and the restore
+	// record of a run that never wrote one (stopped, timed out).
 	"history": {
 		{Sid: "LedgerListRuns", Actions: []string{"s3:ListBucket"}, Resources: []string{LedgerArn}},
-		{Sid: "LedgerReadReports", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerReport}},
+		{Sid: "LedgerReadReports", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerReport, ledgerRestoreRecords}},
 	},
 }
 
