@@ -67,8 +67,9 @@ func TestRecoveryCheckAfterFailure(t *testing.T) {
 	in, logs = failedAfterBlock()
 	in.State.RecoveryCheckError = &drill.ErrorInfo{Error: "States.Timeout", Cause: "the check timed out"}
 	r = report.Build(in, logs, at(12))
-	if !r.PrimaryNotServing || !hasReason(r, "recovery check failed: States.Timeout") || metric(t, r) != 1 || r.Error.Error != "FailoverTimeout" {
-		t.Errorf("not serving %v reasons %q error %+v", r.PrimaryNotServing, r.Reasons, r.Error)
+	if !r.PrimaryNotServing || !hasReason(r, "recovery check failed: States.Timeout") ||
+		metric(t, r) != 1 || r.Error.Error != "FailoverTimeout" {
+		t.Errorf("not serving %v reasons %q recovery %q error %+v", r.PrimaryNotServing, r.Reasons, r.Recovery.NotMeasured, r.Error)
 	}
 
 	// Never blocked: nothing to recover, no alarm.
