@@ -24,7 +24,7 @@ const (
 	CtxNotifyEmail         = "notifyEmail"         // optional: email subscribed to the results topic
 	CtxReportRetentionDays = "reportRetentionDays" // days the ledger keeps runs/ (reports, run tickets)
 	// Readiness (see readiness.go).
-	CtxDistributionID           = "distributionId"           // optional: the distribution's ID, for GetDistributionConfig
+	CtxDistributionID           = "distributionId"           // required: the distribution's ID, for GetDistributionConfig
 	CtxStopAlarms               = "stopAlarms"               // optional: CloudWatch alarm names that stop a drill
 	CtxMaxReplicationLagSeconds = "maxReplicationLagSeconds" // longest the seeded cart may take to replicate
 	CtxReadinessSchedule        = "readinessSchedule"        // optional: rate(...) or cron(...) starting dry runs
@@ -57,7 +57,7 @@ type Config struct {
 	Schedule            string // "" means no schedule
 	NotifyEmail         string // "" means no email subscription
 	ReportRetentionDays int
-	DistributionID      string   // "" skips the distribution check (it says why)
+	DistributionID      string   // required: without it the distribution check could never run
 	StopAlarms          []string // alarms in the stack's region; the functions may read only these
 	// MaxReplicationLagSeconds is the deployed default of the input field.
 	MaxReplicationLagSeconds int
@@ -119,6 +119,19 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	}
 	c.ReportRetentionDays = days
 	c.DistributionID = str(CtxDistributionID, "")
+	if c.DistributionID == "" {
+		// Without it the distribution check, and the secondary-origin and replication
+		// checks that follow from it, could never run: every drill would stop before
+		// the block (or need allowSkippedChecks) and every dry run be unverified.
+		where := "the distribution"
+		if c.DistributionDomain != "" {
+			where = c.DistributionDomain
+		}
+		p = append(p, fmt.Sprintf("%s: missing: the ID of %s (E2QWRUHAPOMQZL-like), which the readiness check reads: "+
+			"the CloudFront console lists it beside the domain name (the lab's \"Setup CloudFront\" step created it), or "+
+			"aws cloudfront list-distributions --query \"DistributionList.Items[?DomainName=='%s'].Id\" --output text",
+			CtxDistributionID, where, distributionHost(c.DistributionDomain)))
+	}
 	c.ReadinessSchedule = str(CtxReadinessSchedule, "")
 	var alarmProblems []string
 	c.StopAlarms, alarmProblems = stringList(get(CtxStopAlarms), CtxStopAlarms)
@@ -320,4 +333,13 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// distributionHost is a distributionDomain value as CloudFront lists the domain.
+func distributionHost(d string) string {
+	d = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(d, "https://"), "http://"), "/")
+	if d == "" {
+		return "<distributionDomain>"
+	}
+	return d
 }

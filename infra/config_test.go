@@ -22,6 +22,7 @@ func validContext() map[string]any {
 	return map[string]any{
 		CtxPrimaryBucket:      "unicorn-ui-primary",
 		CtxDistributionDomain: "d111111abcdef8.cloudfront.net",
+		CtxDistributionID:     "E2QWRUHAPOMQZL",
 	}
 }
 
@@ -33,11 +34,12 @@ func TestConfigFromContextDefaults(t *testing.T) {
 	want := Config{
 		PrimaryBucket:       "unicorn-ui-primary",
 		DistributionDomain:  "d111111abcdef8.cloudfront.net",
+		DistributionID:      "E2QWRUHAPOMQZL",
 		PrimaryRegion:       "us-east-1",
 		SecondaryRegion:     "us-west-1",
 		ReportRetentionDays: 90,
 		Limits:              drill.Limits{StableSharePercent: 99, StableWindowSeconds: 5, MaxErrorRatePercent: 1, MaxErrorRunSeconds: 5, MaxLatencyP95Ms: 3000},
-		// Readiness: no distribution ID, no stop alarms, no schedule by default.
+		// Readiness: no stop alarms, no schedule by default.
 		MaxReplicationLagSeconds: 30,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -98,6 +100,9 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "distribution with path", set: map[string]any{CtxDistributionDomain: "https://d1.cloudfront.net/x"}, keys: []string{CtxDistributionDomain}},
 		{name: "http distribution", set: map[string]any{CtxDistributionDomain: "http://127.0.0.1:8080"}, keys: []string{CtxDistributionDomain}},
 		{name: "both required missing", set: map[string]any{CtxPrimaryBucket: nil, CtxDistributionDomain: nil}, keys: []string{CtxDistributionDomain, CtxPrimaryBucket}},
+		// Without it the distribution check could never run: required, like the target.
+		{name: "missing distributionId", set: map[string]any{CtxDistributionID: nil}, keys: []string{CtxDistributionID}},
+		{name: "empty distributionId", set: map[string]any{CtxDistributionID: ""}, keys: []string{CtxDistributionID}},
 		{name: "bad primaryRegion", set: map[string]any{CtxPrimaryRegion: "virginia"}, keys: []string{CtxPrimaryRegion}},
 		{name: "bad secondaryRegion", set: map[string]any{CtxSecondaryRegion: "US-WEST-1"}, keys: []string{CtxSecondaryRegion}},
 		{name: "same regions", set: map[string]any{CtxSecondaryRegion: "us-east-1"}, keys: []string{CtxSecondaryRegion}},
@@ -224,7 +229,7 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 	var keys []string
 	for k, v := range subs {
 		keys = append(keys, k)
-		if v == "" && k != "DistributionId" { // no distributionId: the check is skipped, saying why
+		if v == "" {
 			t.Errorf("substitution %s is empty", k)
 		}
 	}
@@ -257,5 +262,21 @@ func TestFunctionNamesAreTheDrillFunctions(t *testing.T) {
 	sort.Strings(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("FunctionNames() = %v, want %v", got, want)
+	}
+}
+
+// A deployment without distributionId could never run the distribution check: synth
+// stops, and the message names the key, the distribution and where its ID is found.
+func TestDistributionIDRequiredSaysWhereToFindIt(t *testing.T) {
+	m := validContext()
+	delete(m, CtxDistributionID)
+	_, err := ConfigFromContext(ctx(m))
+	if err == nil {
+		t.Fatal("synth accepted a deployment without distributionId")
+	}
+	for _, s := range []string{"distributionId: missing", "d111111abcdef8.cloudfront.net", "CloudFront console", "aws cloudfront list-distributions"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error does not say %q: %v", s, err)
+		}
 	}
 }

@@ -9,14 +9,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/report"
@@ -42,27 +40,6 @@ func DistributionARN(stack awscdk.Stack, id string) *string {
 		Service: jsii.String("cloudfront"), Region: jsii.String(""),
 		Resource: jsii.String("distribution"), ResourceName: jsii.String(id),
 	})
-}
-
-// AlarmARN is a stop alarm's ARN, in the stack's region and account.
-func AlarmARN(stack awscdk.Stack, name string) *string {
-	return stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"), ResourceName: jsii.String(name),
-		ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-	})
-}
-
-// suppressAccountRead explains to cdk-nag the one * of the readiness role: the grants
-// themselves come from internal/policy (readiness: GetDistributionConfig on the
-// deployed distribution only, GetAccountPublicAccessBlock, DescribeAlarms on the
-// stopAlarms only; probe-cloudfront: DescribeAlarms on the same alarms).
-func suppressAccountRead(fns map[string]awslambda.Function) {
-	cdknag.NagSuppressions_AddResourceSuppressions(fns[drill.FuncReadiness].Role(), &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("s3:GetAccountPublicAccessBlock has no resource type in the Service Authorization Reference, so its resource must be *; " +
-			"it reads only the caller's own account's Block Public Access (the account of the function's ARN)."),
-		AppliesTo: &[]interface{}{jsii.String("Resource::*")},
-	}}, jsii.Bool(true))
 }
 
 // newContinuousReadiness: with readinessSchedule, an EventBridge Scheduler schedule

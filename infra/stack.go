@@ -185,7 +185,6 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 	// After the state machine: the sweeper's policy names its executions (the state
 	// machine does not name the sweeper, so there is no cycle).
 	grantFunctions(stack, cfg, ledger, sm, fns)
-	suppressAccountRead(fns)
 
 	// Failed deliveries of the safety net and of notifications land here; an alarm
 	// reports any message in it.

@@ -81,7 +81,7 @@ func (d *drill) tasks() map[string]TaskFunc {
 			}
 			switch call {
 			case "Readiness:checks", "Readiness:replication":
-				return json.RawMessage(`{"ready":true,"dryRun":false,"summary":"ready","checks":[],"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`), nil
+				return json.RawMessage(`{"ready":true,"proceed":true,"dryRun":false,"summary":"ready","checks":[],"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`), nil
 			case "SeedCart":
 				return json.RawMessage(`{"user":"u1","items":2}`), nil
 			case "BlockBucket":
@@ -131,7 +131,7 @@ func TestRealFlowLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
-		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed",
+		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "Unverified", "DrillFailed",
 		"NotReady", "RestoreAfterFailure", "ReportAfterFailure",
 		"RestoreOutcome", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
@@ -359,7 +359,7 @@ func TestRealFlowNotReadyStopsBeforeTheBlock(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &drill{result: func(call string) json.RawMessage {
 				if call == tc.notReadyCall {
-					return json.RawMessage(`{"ready":false,"summary":"not ready: distribution: no 403","checks":[],"stopAlarms":[]}`)
+					return json.RawMessage(`{"ready":false,"proceed":false,"summary":"not ready: distribution: no 403","checks":[],"stopAlarms":[]}`)
 				}
 				return nil
 			}}
@@ -396,4 +396,43 @@ func TestRealFlowDryRun(t *testing.T) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
 	assertJSON(t, res.Output, `{"verdict":"ready","summary":"ready: every check passed"}`)
+}
+
+// A dry run's other endings: unverified (a check was skipped, nothing failed) fails as
+// Unverified with the report's summary, the skipped checks, as its cause; skipped (a
+// drill disturbed it) succeeds, without an alarm, its output the report.
+func TestRealFlowDryRunUnverifiedOrSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		verdict, status, errName string
+	}{
+		{"unverified", StatusFailed, "Unverified"},
+		{"skipped", StatusSucceeded, ""},
+		{"not-ready", StatusFailed, "DrillFailed"},
+	} {
+		t.Run(tc.verdict, func(t *testing.T) {
+			summary := tc.verdict + ": distribution skipped"
+			d := &drill{result: func(call string) json.RawMessage {
+				switch call {
+				case "Readiness:checks", "Readiness:replication":
+					return json.RawMessage(`{"ready":false,"proceed":true,"dryRun":true,"summary":"unverified","checks":[],"skipped":["distribution"],"stopAlarms":[],"origin":{"connectionAttempts":3}}`)
+				case "BlockBucket":
+					return json.RawMessage(`{"dryRun":true,"prior":null}`)
+				case "Restore:flow":
+					return json.RawMessage(`{"nothingToRestore":true,"matchesPrior":true}`)
+				case "Report":
+					return json.RawMessage(`{"verdict":"` + tc.verdict + `","summary":"` + summary + `"}`)
+				}
+				return nil
+			}}
+			res, _ := runDrill(t, d, `{"dryRun":true,"distributionId":""}`)
+			assertStatus(t, res, tc.status, tc.errName)
+			if tc.status == StatusFailed && res.Cause != summary {
+				t.Errorf("cause %q, want the report's summary", res.Cause)
+			}
+			want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Restore:flow", "Report"}
+			if got := d.Calls(); !reflect.DeepEqual(got, want) {
+				t.Errorf("calls %v, want %v (a dry run with a skipped check still proves what it can)", got, want)
+			}
+		})
+	}
 }

@@ -73,6 +73,13 @@ type NotReady struct{ Summary string }
 
 func (e *NotReady) Error() string { return "not ready: " + e.Summary }
 
+// Unverified: a dry run found nothing failing, but a readiness check was skipped, so
+// the lab's readiness is not proven. Only the state machine raises it (the Unverified
+// Fail state, cause: the report's summary naming the skipped checks).
+type Unverified struct{ Summary string }
+
+func (e *Unverified) Error() string { return "unverified: " + e.Summary }
+
 // StopAlarm: a stop alarm was in ALARM while the probe waited; the drill stops and
 // restores, as a FIS experiment does on a stop condition.
 type StopAlarm struct{ Alarm, During, Reason string }
@@ -107,7 +114,7 @@ var ErrorNames = []string{
 	ErrorName(&InvalidInput{}), ErrorName(&Transient{}), ErrorName(&SteadyStateFailed{}),
 	ErrorName(&SeedFailed{}), ErrorName(&LockHeld{}), ErrorName(&FailoverTimeout{}),
 	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}), ErrorName(&RunClosed{}),
-	ErrorName(&NotReady{}), ErrorName(&StopAlarm{}),
+	ErrorName(&NotReady{}), ErrorName(&StopAlarm{}), ErrorName(&Unverified{}),
 	ErrorName(&BucketChangedDuringDrill{}),
 }
 

@@ -334,13 +334,22 @@ type ReportInput struct {
 	StartedAt time.Time `json:"startedAt"`
 }
 
-// Verdicts. A drill passes or fails; a dry run is ready or not-ready.
+// Verdicts. A drill passes or fails. A dry run is ready (every check passed and
+// every access proved), not-ready (something failed), unverified (nothing failed but
+// a check was skipped, so readiness is not proven), or skipped (a drill ran on the
+// same state machine meanwhile and disturbed it: it proves nothing either way, and the
+// next dry run checks again).
 const (
-	Pass    = "pass"
-	Fail    = "fail"
-	Ready   = "ready"
-	Unready = "not-ready"
+	Pass        = "pass"
+	Fail        = "fail"
+	Ready       = "ready"
+	Unready     = "not-ready"
+	NotVerified = "unverified"
+	SkippedBusy = "skipped"
 )
+
+// Verdicts lists every verdict.
+var Verdicts = []string{Pass, Fail, Ready, Unready, NotVerified, SkippedBusy}
 
 // Succeeded reports whether a verdict is a success: pass, or ready for a dry run.
 func Succeeded(verdict string) bool { return verdict == Pass || verdict == Ready }
@@ -401,9 +410,13 @@ type Report struct {
 	// DryRun: the bucket was never meant to change; the verdict is ready or not-ready.
 	DryRun bool `json:"dryRun"`
 	// Readiness lists every readiness check of the run (empty when it never ran).
+	// Ready: every check passed. Skipped names the checks that could not run; a drill
+	// blocks despite them only with AllowSkippedChecks, which is recorded here.
 	Readiness struct {
-		Ready  bool    `json:"ready"`
-		Checks []Check `json:"checks"`
+		Ready              bool     `json:"ready"`
+		Checks             []Check  `json:"checks"`
+		Skipped            []string `json:"skipped"`
+		AllowSkippedChecks bool     `json:"allowSkippedChecks"`
 	} `json:"readiness"`
 	// Replication is the RPO evidence: how long the seeded cart took to be readable
 	// through the secondary API before the block (Measured false: not observed).

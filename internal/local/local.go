@@ -62,10 +62,8 @@ func Policies(sc sandbox.Config, stateMachineArn string) map[string][]policy.Sta
 		TargetBucketArn: "arn:aws:s3:::" + sc.PrimaryBucket,
 		LedgerArn:       "arn:aws:s3:::" + sc.LedgerBucket,
 		Executions:      strings.Replace(stateMachineArn, ":stateMachine:", ":execution:", 1),
+		StateMachineArn: stateMachineArn,
 		DistributionArn: sandbox.DistributionARN(),
-	}
-	for _, n := range sc.StopAlarms {
-		v.StopAlarmArns = append(v.StopAlarmArns, "arn:aws:cloudwatch:"+sc.PrimaryRegion+":"+sandbox.AccountID+":alarm:"+n)
 	}
 	out := map[string][]policy.Statement{}
 	for _, fn := range []string{drill.FuncSeedCart, drill.FuncProbe, drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper, drill.FuncReadiness} {

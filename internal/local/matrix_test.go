@@ -46,11 +46,12 @@ var scenarios = []scenario{
 	{name: "failover slower than 10 s", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 10500 * time.Millisecond},
 		input: map[string]any{"stableWindowSeconds": 2, "probeIntervalMs": 250, "failoverTimeoutSeconds": 40}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
 	// A secondary broken before the drill is refused by readiness (TestReadinessChecksFail,
-	// "secondary down"); without a distributionId its check is skipped, so these two
+	// "secondary down"). These two skip the distribution check (no distributionId) and
+	// say explicitly that the drill may go on without it (allowSkippedChecks), to
 	// measure what visitors would see if the drill went ahead.
-	{name: "partly broken secondary", sb: sandbox.Config{SecondaryFailPercent: 20}, input: map[string]any{"distributionId": ""},
+	{name: "partly broken secondary", sb: sandbox.Config{SecondaryFailPercent: 20}, input: map[string]any{"distributionId": "", "allowSkippedChecks": true},
 		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
-	{name: "both origins down", sb: sandbox.Config{SecondaryFailPercent: 100}, input: map[string]any{"distributionId": ""},
+	{name: "both origins down", sb: sandbox.Config{SecondaryFailPercent: 100}, input: map[string]any{"distributionId": "", "allowSkippedChecks": true},
 		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
 }
 

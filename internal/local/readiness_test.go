@@ -77,10 +77,9 @@ func TestReadinessChecksFail(t *testing.T) {
 			check: drill.CheckAccountPAB, says: []string{"account-level Block Public Access", "RestrictPublicBuckets", sandbox.AccountID}},
 		{name: "stop alarm already in ALARM", alarm: &local.AlarmTrigger{},
 			check: drill.CheckStopAlarms, says: []string{sandbox.DefaultStopAlarm, "ALARM"}},
-		// The replica enforces the deployed policy: readiness may describe only the
-		// deployment's alarms, so an input's extra alarm is a fail, never ignored.
-		{name: "input names an alarm the deployment does not grant", input: `{"stopAlarms":["no-such-alarm"]}`,
-			check: drill.CheckStopAlarms, says: []string{"cannot read the stop alarms", "AccessDenied", "no-such-alarm", "stopAlarms context"}},
+		// An input's extra alarm that does not exist is a fail, never ignored.
+		{name: "input names an alarm that does not exist", input: `{"stopAlarms":["no-such-alarm"]}`,
+			check: drill.CheckStopAlarms, says: []string{"stop alarm no-such-alarm does not exist"}},
 		{name: "replication behind", cfg: sandbox.Config{ReplicationLag: 3 * time.Second}, input: `{"maxReplicationLagSeconds":1}`,
 			check: drill.CheckReplication, says: []string{"maxReplicationLagSeconds (1 s)", "secondary API"}, seeded: true},
 	} {
@@ -195,8 +194,8 @@ func TestStopAlarmDuringAwaitFailover(t *testing.T) {
 	}
 }
 
-// Without the distribution check (no distributionId), a lab that does not fail over
-// on 403 is blocked (a cached config.json is caught by Preflight already, which
+// Without the distribution check (no distributionId, and allowSkippedChecks to drill
+// without it), a lab that does not fail over on 403 is blocked (a cached config.json is caught by Preflight already, which
 // refuses cache hits; the sandbox's TestCachedConfigServedWhileBlocked shows the
 // cache serving while the origin is blocked), and the report explains why failover did not happen from what
 // the probe saw, rather than only "failover timeout".
@@ -214,7 +213,7 @@ func TestDiagnosisWhenTooLate(t *testing.T) {
 			cfg.PrimaryPAB = partial
 			env := startWith(t, cfg)
 			out, err := env.Run(context.Background(), local.RunOptions{
-				Input: json.RawMessage(`{"distributionId":"","probeIntervalMs":50,"errorBudgetSeconds":1,"failoverTimeoutSeconds":3}`),
+				Input: json.RawMessage(`{"distributionId":"","allowSkippedChecks":true,"probeIntervalMs":50,"errorBudgetSeconds":1,"failoverTimeoutSeconds":3}`),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -250,5 +249,55 @@ func TestDistributionOutsideThePolicyIsSkipped(t *testing.T) {
 	}
 	if c := checkOf(out.Report, drill.CheckSecondaryOrigin); c.Status != drill.CheckSkipped {
 		t.Errorf("secondary-origin %+v, want skipped (its domain comes from the distribution)", c)
+	}
+	// What was skipped was not proven: the dry run is not ready, and says so.
+	if out.Report.Verdict != drill.NotVerified || out.Result.Status != asl.StatusFailed || out.Result.Error != "Unverified" ||
+		!strings.Contains(out.Result.Cause, "distribution") {
+		t.Errorf("verdict %s, execution %s %s: %s; want unverified, FAILED Unverified naming the check", out.Report.Verdict, out.Result.Status, out.Result.Error, out.Result.Cause)
+	}
+	assertUntouched(t, env)
+}
+
+// A skipped check fails closed (the review's repro): without a distributionId the
+// distribution check cannot see that the origin group ignores 403, so a drill that
+// went ahead would block the primary and visitors would get 403s until the error
+// budget stopped it. It stops before the block instead, naming the skipped checks; a
+// dry run of the same lab is unverified, not ready.
+func TestSkippedChecksFailClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name, input, verdict, errName string
+		says                          []string
+	}{
+		{"drill", `{"distributionId":""}`, drill.Fail, "NotReady",
+			[]string{"readiness distribution: skipped, so it did not guard the block", "readiness secondary-origin: skipped", "allowSkippedChecks"}},
+		{"dry run", `{"dryRun":true,"distributionId":""}`, drill.NotVerified, "Unverified",
+			[]string{"unverified", "distribution", "secondary-origin", "replication"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := startWith(t, sandbox.Config{FailoverCodes: []int{500, 502, 503, 504}})
+			out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(tc.input)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := out.Report
+			if rep.Verdict != tc.verdict || out.Result.Status != asl.StatusFailed || out.Result.Error != tc.errName {
+				t.Fatalf("verdict %s, execution %s %s (%s); want %s, FAILED %s", rep.Verdict, out.Result.Status, out.Result.Error, out.Result.Cause, tc.verdict, tc.errName)
+			}
+			text := strings.Join(rep.Reasons, "\n") + "\n" + rep.Summary
+			for _, s := range tc.says {
+				if !strings.Contains(text, s) {
+					t.Errorf("report does not say %q:\n%s", s, text)
+				}
+			}
+			if len(rep.Readiness.Skipped) == 0 || rep.Readiness.AllowSkippedChecks {
+				t.Errorf("readiness skipped %v allowSkippedChecks %v", rep.Readiness.Skipped, rep.Readiness.AllowSkippedChecks)
+			}
+			for _, s := range rep.Steps {
+				if s.Name == "BlockBucket" && !rep.DryRun || s.Name == "AwaitFailover" {
+					t.Errorf("step %s ran", s.Name)
+				}
+			}
+			assertUntouched(t, env)
+		})
 	}
 }

@@ -299,9 +299,10 @@ func TestConflictOnEveryConditionalCall(t *testing.T) {
 func TestAccessDeniedFromTheEnforcedPolicy(t *testing.T) {
 	env := startEnv(t, partial)
 	sc := env.Sandbox.Config()
-	// No distributionId: the readiness check would otherwise stop the drill first, since
-	// the distribution's primary member is not this bucket (TestReadinessChecksFail).
-	input := `{"probeIntervalMs":50,"failoverTimeoutSeconds":20,"distributionId":"","primaryBucket":"` + sc.LedgerBucket + `"}`
+	// No distributionId, and explicitly allowed to go on without its check: the check
+	// would otherwise stop the drill first, since the distribution's primary member is
+	// not this bucket (TestReadinessChecksFail), and the policy would never be reached.
+	input := `{"probeIntervalMs":50,"failoverTimeoutSeconds":20,"distributionId":"","allowSkippedChecks":true,"primaryBucket":"` + sc.LedgerBucket + `"}`
 	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(input)})
 	if err != nil {
 		t.Fatal(err)

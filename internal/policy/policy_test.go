@@ -13,6 +13,8 @@ var values = policy.Values{
 	TargetBucketArn: "arn:aws:s3:::ui",
 	LedgerArn:       "arn:aws:s3:::ledger",
 	Executions:      "arn:aws:states:us-east-1:123456789012:execution:failover-drill",
+	StateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:failover-drill",
+	DistributionArn: "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL",
 }
 
 // What each function may do, spelled out: the issue's least-privilege gaps are closed
@@ -30,15 +32,18 @@ func TestGrants(t *testing.T) {
 			"s3:PutObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")},
 		{drill.FuncRestore, restore},
 		{drill.FuncSweeper, append(slices.Clone(restore), "states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*")},
-		// Its reports; it reads the probe's sample logs, and lists the ledger so a missing one reads 404.
+		// Its reports; it reads the probe's sample logs, and lists the ledger so a
+		// missing one reads 404; and, for a dry run, this state machine's executions.
 		{drill.FuncReport, []string{"s3:GetObject arn:aws:s3:::ledger/runs/*/samples-*.json", "s3:ListBucket arn:aws:s3:::ledger",
-			"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json"}},
+			"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json",
+			"states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*",
+			"states:ListExecutions arn:aws:states:us-east-1:123456789012:stateMachine:failover-drill"}},
 		{drill.FuncSeedCart, nil},
-		// Its sample logs, and nothing else (without stopAlarms, no alarm statement: left
-		// out, never widened).
-		{drill.FuncProbe, []string{"s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json"}},
-		// Without distributionId and stopAlarms their statements are left out.
-		{drill.FuncReadiness, []string{"s3:GetAccountPublicAccessBlock *"}},
+		// Its sample logs, and the stop alarms (on *: composite alarms).
+		{drill.FuncProbe, []string{"cloudwatch:DescribeAlarms *", "s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json"}},
+		// The deployed distribution, the account's Block Public Access, the stop alarms.
+		{drill.FuncReadiness, []string{"cloudfront:GetDistributionConfig arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL",
+			"cloudwatch:DescribeAlarms *", "s3:GetAccountPublicAccessBlock *"}},
 	} {
 		t.Run(tc.function, func(t *testing.T) {
 			want := slices.Clone(tc.want)
@@ -79,21 +84,33 @@ func TestForCopies(t *testing.T) {
 	}
 }
 
-// Readiness and the probe with a distribution ID and stop alarms: the deployed
-// distribution and the named alarms only.
-func TestReadinessGrants(t *testing.T) {
-	v := values
-	v.DistributionArn = "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"
-	v.StopAlarmArns = []string{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:CheckoutLatency"}
-	alarms := []string{"cloudwatch:DescribeAlarms arn:aws:cloudwatch:us-east-1:123456789012:alarm:CheckoutLatency",
-		"cloudwatch:DescribeAlarms arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate"}
-	want := append([]string{"cloudfront:GetDistributionConfig arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"}, alarms...)
-	want = append(want, "s3:GetAccountPublicAccessBlock *")
-	if got := policy.Grants(policy.For(drill.FuncReadiness, v)); !slices.Equal(got, want) {
-		t.Errorf("readiness\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+// Every grant on * is one AWS requires: an action without a resource type, or
+// DescribeAlarms, which returns composite alarms only when scoped to *.
+func TestStarOnlyWhereAWSRequiresIt(t *testing.T) {
+	for fn := range policy.Functions {
+		for _, st := range policy.For(fn, values) {
+			for _, a := range st.Actions {
+				if slices.Contains(st.Resources, "*") && policy.StarOnly[a] == "" {
+					t.Errorf("%s: %s on * without a reason in policy.StarOnly", fn, a)
+				}
+			}
+		}
 	}
-	probe := append(slices.Clone(alarms), "s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json")
-	if got := policy.Grants(policy.For(drill.FuncProbe, v)); !slices.Equal(got, probe) {
-		t.Errorf("probe %v, want %v", got, probe)
+}
+
+// Statements naming the state machine or its executions are told apart (infra gives
+// them a policy of their own, or the stack would have a dependency cycle).
+func TestNamesStateMachine(t *testing.T) {
+	var named []string
+	for _, fn := range []string{drill.FuncReport, drill.FuncSweeper, drill.FuncReadiness, drill.FuncBlock} {
+		for _, st := range policy.For(fn, values) {
+			if policy.NamesStateMachine(st, values) {
+				named = append(named, fn+" "+st.Sid)
+			}
+		}
+	}
+	want := []string{"report ListDrillExecutions", "report DescribeDrillExecutionsForDryRuns", "sweeper DescribeDrillExecutions"}
+	if !slices.Equal(named, want) {
+		t.Errorf("statements naming the state machine %v, want %v", named, want)
 	}
 }

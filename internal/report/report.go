@@ -97,7 +97,9 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		if st.Restore != nil { // the failure path's restore: nothing to restore, bucket as it was
 			r.Restore.MatchesPrior, r.Restore.Prior, r.Restore.ReadBack = st.Restore.Payload.MatchesPrior, st.Restore.Payload.Prior, st.Restore.Payload.ReadBack
 		}
-		r.Reasons = append(r.Reasons, notReadyReasons(&r)...)
+		// A drill stopped although nothing failed: a check was skipped without
+		// allowSkippedChecks.
+		r.Reasons = append(r.Reasons, notReadyReasons(&r, !r.Readiness.AllowSkippedChecks)...)
 		if len(r.Reasons) == 0 {
 			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause))
 		}
@@ -263,10 +265,10 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	figures := figuresLine(r)
 	if len(r.Reasons) == 0 {
 		r.Verdict = drill.Pass
-		r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly"
+		r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly" + skippedNote(&r)
 	} else {
 		r.Verdict = drill.Fail
-		r.Summary = cut("fail: "+figures+"; "+strings.Join(r.Reasons, "; "), maxSummary)
+		r.Summary = cut("fail: "+figures+"; "+strings.Join(r.Reasons, "; ")+skippedNote(&r), maxSummary)
 	}
 	return r
 }
