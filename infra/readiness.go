@@ -64,7 +64,7 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 	}
 
 	alarm := awscloudwatch.NewAlarm(stack, jsii.String("NotReady"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("A failover drill dry run found the lab not ready to fail over: the ReadinessNotReady notification on this topic names the failed check"),
+		AlarmDescription: jsii.String("A failover drill dry run found the lab not ready to fail over, or could not check it all (unverified): the ReadinessNotReady notification on this topic names the failed or skipped check"),
 		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(report.MetricsNamespace), MetricName: jsii.String("DryRunReady"),
 			DimensionsMap: &map[string]*string{"Bucket": jsii.String(cfg.PrimaryBucket)},
@@ -78,21 +78,23 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 
 	rule := awsevents.NewRule(stack, jsii.String("ReadinessNotReady"), &awsevents.RuleProps{
-		Description: jsii.String("Failover drill: a run stopped because a readiness check failed; the message names the check"),
+		Description: jsii.String("Failover drill: a run stopped because a readiness check failed or was skipped, or a dry run that skipped a check; the message names the check"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.states"),
 			DetailType: jsii.Strings("Step Functions Execution Status Change"),
 			Detail: &map[string]interface{}{
 				"status":          jsii.Strings("FAILED"),
 				"stateMachineArn": &[]*string{sm.StateMachineArn()},
-				"error":           jsii.Strings(drill.ErrorName(&drill.NotReady{})),
+				// Not ready (a check failed, or a drill's check was skipped), and a dry
+				// run that skipped a check (unverified): the cause names the checks.
+				"error": jsii.Strings(drill.ErrorName(&drill.NotReady{}), drill.ErrorName(&drill.Unverified{})),
 			},
 		},
 	})
 	rule.AddTarget(awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{
 		Message: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
 			"drill":     "failover-drill",
-			"readiness": "not ready",
+			"readiness": "not ready or unverified",
 			"execution": awsevents.EventField_FromPath(jsii.String("$.detail.name")),
 			"error":     awsevents.EventField_FromPath(jsii.String("$.detail.error")),
 			"cause":     awsevents.EventField_FromPath(jsii.String("$.detail.cause")),

@@ -1130,7 +1130,7 @@ func TestContinuousReadiness(t *testing.T) {
 		t.Errorf("NotReady alarm %v", render(alarm))
 	}
 	rule := props(resources(f.plainT, "AWS::Events::Rule")[logicalID(t, f.plain, "ReadinessNotReady")])
-	if got, _ := json.Marshal(rule["EventPattern"]); !strings.Contains(string(got), `"error":["NotReady"]`) || !strings.Contains(string(got), `"status":["FAILED"]`) {
+	if got, _ := json.Marshal(rule["EventPattern"]); !strings.Contains(string(got), `"error":["NotReady","Unverified"]`) || !strings.Contains(string(got), `"status":["FAILED"]`) {
 		t.Errorf("ReadinessNotReady pattern %s", got)
 	}
 	tgt := rule["Targets"].([]any)[0].(map[string]any)

@@ -92,6 +92,21 @@ func (e *StopAlarm) Error() string {
 	return msg
 }
 
+// StopAlarmsUnreadable: while the probe waited, the stop alarms could not be read for
+// longer than its bound: a stop condition nobody can see is not taken for one that is
+// OK, so the drill stops and restores, as for a stop alarm in ALARM.
+type StopAlarmsUnreadable struct {
+	Alarms                []string
+	During                string
+	Seconds, LimitSeconds float64
+	Err                   string
+}
+
+func (e *StopAlarmsUnreadable) Error() string {
+	return fmt.Sprintf("stop alarms %s unreadable for %.1f s during %s (limit %.0f s): stopping the drill and restoring; last error: %s",
+		strings.Join(e.Alarms, ", "), e.Seconds, e.During, e.LimitSeconds, e.Err)
+}
+
 // BucketChangedDuringDrill: at restore, the bucket held neither the drill's block nor
 // the prior configuration it recorded: someone (a person, a security tool) changed it
 // during the drill. Restore keeps their settings, keeps the lock (so the sweeper and
@@ -114,7 +129,7 @@ var ErrorNames = []string{
 	ErrorName(&InvalidInput{}), ErrorName(&Transient{}), ErrorName(&SteadyStateFailed{}),
 	ErrorName(&SeedFailed{}), ErrorName(&LockHeld{}), ErrorName(&FailoverTimeout{}),
 	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}), ErrorName(&RunClosed{}),
-	ErrorName(&NotReady{}), ErrorName(&StopAlarm{}), ErrorName(&Unverified{}),
+	ErrorName(&NotReady{}), ErrorName(&StopAlarm{}), ErrorName(&Unverified{}), ErrorName(&StopAlarmsUnreadable{}),
 	ErrorName(&BucketChangedDuringDrill{}),
 }
 
@@ -138,7 +153,7 @@ func Classify(err error) error {
 	for _, target := range []any{
 		new(*InvalidInput), new(*Transient), new(*SteadyStateFailed), new(*SeedFailed),
 		new(*LockHeld), new(*FailoverTimeout), new(*RecoveryTimeout), new(*RestoreMismatch),
-		new(*RunClosed), new(*BucketChangedDuringDrill), new(*NotReady), new(*StopAlarm),
+		new(*RunClosed), new(*BucketChangedDuringDrill), new(*NotReady), new(*StopAlarm), new(*StopAlarmsUnreadable),
 	} {
 		if errors.As(err, target) {
 			return withContext(reflect.ValueOf(target).Elem().Interface().(error), err)

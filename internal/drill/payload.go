@@ -139,6 +139,8 @@ type ProbeResult struct {
 	Cart         *CartCheck `json:"cart,omitempty"`
 	LatencyP50Ms float64    `json:"latencyP50Ms"`
 	LatencyP95Ms float64    `json:"latencyP95Ms"`
+	// AlarmWatch is how the stop alarms were watched (failover, recovery with alarms).
+	AlarmWatch *AlarmWatch `json:"alarmWatch,omitempty"`
 }
 
 // ---- seed-cart ----
@@ -418,6 +420,10 @@ type Report struct {
 		Skipped            []string `json:"skipped"`
 		AllowSkippedChecks bool     `json:"allowSkippedChecks"`
 	} `json:"readiness"`
+	// StopAlarms is how the stop alarms were watched during AwaitFailover and
+	// AwaitRecovery, both added up (absent when none were named): how long they went
+	// unwatched, and why.
+	StopAlarms *AlarmWatch `json:"stopAlarms,omitempty"`
 	// Replication is the RPO evidence: how long the seeded cart took to be readable
 	// through the secondary API before the block (Measured false: not observed).
 	Replication struct {

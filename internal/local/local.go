@@ -152,7 +152,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	e.Block = blk
 	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now}
 	rdy, alarms := readinessHandler(sb, log)
-	prb.Alarms, prb.AlarmEvery = alarms, LocalAlarmEvery
+	prb.Alarms, prb.AlarmEvery, prb.AlarmUnreadableLimit = alarms, LocalAlarmEvery, LocalAlarmUnreadableLimit
 	e.tasks = map[string]asl.TaskFunc{
 		FunctionARN(drill.FuncSeedCart):  task(seed.Handle),
 		FunctionARN(drill.FuncProbe):     task(prb.Handle),

@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -299,5 +301,88 @@ func TestSkippedChecksFailClosed(t *testing.T) {
 			}
 			assertUntouched(t, env)
 		})
+	}
+}
+
+// Composite stop alarms, under AWS's rule as the replica models it: CloudWatch returns
+// them only to a DescribeAlarms permission scoped to *. With the declared policy a
+// composite alarm is read before the drill and watched during it (it stops the drill
+// through the restore path); with the old grant, scoped to the alarm's ARN, it cannot
+// be read and readiness fails closed, before anything is changed.
+func TestCompositeStopAlarm(t *testing.T) {
+	t.Run("declared policy: read, and watched", func(t *testing.T) {
+		env := startWith(t, sandbox.Config{PrimaryPAB: partial, PropagationDelay: 2 * time.Second, CompositeStopAlarms: true})
+		out, err := env.Run(context.Background(), local.RunOptions{
+			Input:     json.RawMessage(`{"probeIntervalMs":50,"failoverTimeoutSeconds":30}`),
+			StopAlarm: &local.AlarmTrigger{State: "AwaitFailover", After: 200 * time.Millisecond},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := checkOf(out.Report, drill.CheckStopAlarms); c.Status != drill.CheckPass {
+			t.Errorf("stop-alarms check %+v, want pass (the composite alarm read)", c)
+		}
+		if out.Result.Error != "StopAlarm" || !strings.Contains(out.Result.Cause, sandbox.DefaultStopAlarm) {
+			t.Fatalf("error %s: %s, want the composite stop alarm to stop the drill", out.Result.Error, out.Result.Cause)
+		}
+		assertRestored(t, env, partial)
+	})
+	t.Run("grant scoped to the alarm's ARN: unreadable, not ready", func(t *testing.T) {
+		env := startWith(t, sandbox.Config{CompositeStopAlarms: true})
+		sc := env.Sandbox.Config()
+		p := local.Policies(sc, env.StateMachineArn)
+		for _, fn := range []string{drill.FuncReadiness, drill.FuncProbe} {
+			for i, st := range p[fn] {
+				if st.Sid == "ReadStopAlarms" {
+					p[fn][i].Resources = []string{env.Sandbox.AlarmARN(sandbox.DefaultStopAlarm)}
+				}
+			}
+		}
+		env.Sandbox.SetPolicies(p)
+		out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(fastInput)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := checkOf(out.Report, drill.CheckStopAlarms)
+		if out.Result.Error != "NotReady" || c.Status != drill.CheckFail || !strings.Contains(c.Reason, "AccessDenied") || !strings.Contains(c.Action, "on *") {
+			t.Errorf("error %s, check %+v: want not ready, the alarm unreadable (AccessDenied) and the grant to fix", out.Result.Error, c)
+		}
+		assertUntouched(t, env)
+	})
+}
+
+// Stop alarms that become unreadable mid-drill (here the probe's grant is taken away
+// as AwaitFailover starts) are not silently given up: the probe stops the drill
+// through the restore path once they stay unread beyond its limit, and the report
+// records how long they went unwatched.
+func TestStopAlarmsUnreadableMidDrill(t *testing.T) {
+	env := startWith(t, sandbox.Config{PrimaryPAB: partial, PropagationDelay: 4 * time.Second})
+	sc := env.Sandbox.Config()
+	out, err := env.Run(context.Background(), local.RunOptions{
+		Input: json.RawMessage(`{"probeIntervalMs":50,"failoverTimeoutSeconds":30}`),
+		OnEvent: func(ev asl.Event) {
+			if ev.Type == asl.StateEntered && ev.State == "AwaitFailover" {
+				p := local.Policies(sc, env.StateMachineArn)
+				p[drill.FuncProbe] = slices.DeleteFunc(p[drill.FuncProbe], func(st policy.Statement) bool { return st.Sid == "ReadStopAlarms" })
+				env.Sandbox.SetPolicies(p)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Error != "StopAlarmsUnreadable" || !strings.Contains(out.Result.Cause, "AwaitFailover") || !strings.Contains(out.Result.Cause, "AccessDenied") {
+		t.Fatalf("error %s: %s, want StopAlarmsUnreadable during AwaitFailover", out.Result.Error, out.Result.Cause)
+	}
+	w := out.Report.StopAlarms
+	if w == nil || w.FailedReads == 0 || w.UnwatchedSeconds < local.LocalAlarmUnreadableLimit.Seconds() || !strings.Contains(w.LastError, "AccessDenied") {
+		t.Errorf("report's stop alarms %+v, want the unwatched stretch beyond the limit and the error", w)
+	}
+	if !strings.Contains(strings.Join(out.Report.Reasons, " "), "StopAlarmsUnreadable") {
+		t.Errorf("reasons %v do not name the error", out.Report.Reasons)
+	}
+	assertRestored(t, env, partial)
+	if wall := out.Result.Stop.Sub(out.Result.Start); wall > 15*time.Second {
+		t.Errorf("the drill ran %v", wall)
 	}
 }

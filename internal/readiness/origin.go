@@ -113,7 +113,7 @@ func (h *Handler) stopAlarms(ctx context.Context, names []string) (drill.Check, 
 	if err != nil {
 		if stopalarm.IsAccessDenied(err) {
 			return fail(name, fmt.Sprintf("cannot read the stop alarms %v: AccessDenied (a stop condition that cannot be watched is not ignored)", names),
-				"the drill may read only the alarms of the stopAlarms context: add the alarm there and deploy again", err.Error()), nil
+				"allow the readiness and probe-cloudfront roles cloudwatch:DescribeAlarms on * (as deployed: CloudWatch returns composite alarms only to a permission scoped to *)", err.Error()), nil
 		}
 		var tr *drill.Transient
 		if pab.IsTransient(err) || errors.As(err, &tr) {

@@ -174,3 +174,22 @@ func TestEMFDryRunReady(t *testing.T) {
 		})
 	}
 }
+
+// How long the stop alarms went unwatched is in the report, both waits added up, and
+// its summary says so even when the drill passed.
+func TestStopAlarmsUnwatchedAreReported(t *testing.T) {
+	in, logs := passing()
+	in.State.Failover.Payload.AlarmWatch = &drill.AlarmWatch{Alarms: []string{"HighErrorRate"}, Reads: 10, FailedReads: 2, UnwatchedSeconds: 6.5, LongestUnwatchedSeconds: 6.5, LimitSeconds: 30, LastError: "Throttling"}
+	in.State.Recovery.Payload.AlarmWatch = &drill.AlarmWatch{Alarms: []string{"HighErrorRate"}, Reads: 4, LimitSeconds: 30}
+	r := report.Build(in, logs, at(20))
+	w := r.StopAlarms
+	if w == nil || w.Reads != 14 || w.FailedReads != 2 || w.UnwatchedSeconds != 6.5 || w.LastError != "Throttling" {
+		t.Fatalf("stop alarms %+v", w)
+	}
+	if r.Verdict != drill.Pass || !strings.Contains(r.Summary, "stop alarms unwatched for 6.5 s (2 of 14 reads failed") {
+		t.Errorf("verdict %s summary %q", r.Verdict, r.Summary)
+	}
+	if r := report.Build(func() drill.ReportInput { in, _ := passing(); return in }(), logs, at(20)); r.StopAlarms != nil {
+		t.Errorf("no alarms watched, yet stop alarms %+v", r.StopAlarms)
+	}
+}

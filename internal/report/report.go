@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -261,14 +262,16 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		}
 	}
 	r.Steps = steps(st)
+	r.StopAlarms = alarmWatch(st, logs)
 
 	figures := figuresLine(r)
+	notes := skippedNote(&r) + unwatchedNote(r.StopAlarms)
 	if len(r.Reasons) == 0 {
 		r.Verdict = drill.Pass
-		r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly" + skippedNote(&r)
+		r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly" + notes
 	} else {
 		r.Verdict = drill.Fail
-		r.Summary = cut("fail: "+figures+"; "+strings.Join(r.Reasons, "; ")+skippedNote(&r), maxSummary)
+		r.Summary = cut("fail: "+figures+"; "+strings.Join(r.Reasons, "; ")+notes, maxSummary)
 	}
 	return r
 }
@@ -572,4 +575,47 @@ func (h *Handler) readLogs(ctx context.Context, execution string, log *slog.Logg
 		}
 	}
 	return logs
+}
+
+// alarmWatch adds up how the probe watched the stop alarms in failover and recovery,
+// from the sample logs (every ending) or else the probe's results; nil when it
+// watched none.
+func alarmWatch(st drill.State, logs Logs) *drill.AlarmWatch {
+	var out *drill.AlarmWatch
+	for _, mode := range []string{drill.ModeFailover, drill.ModeRecovery} {
+		var w *drill.AlarmWatch
+		if l := logs[mode]; l != nil {
+			w = l.AlarmWatch
+		}
+		step := st.Failover
+		if mode == drill.ModeRecovery {
+			step = st.Recovery
+		}
+		if w == nil && step != nil {
+			w = step.Payload.AlarmWatch
+		}
+		if w == nil {
+			continue
+		}
+		if out == nil {
+			out = &drill.AlarmWatch{Alarms: w.Alarms, LimitSeconds: w.LimitSeconds}
+		}
+		out.Reads += w.Reads
+		out.FailedReads += w.FailedReads
+		out.UnwatchedSeconds = math.Round((out.UnwatchedSeconds+w.UnwatchedSeconds)*1000) / 1000
+		out.LongestUnwatchedSeconds = max(out.LongestUnwatchedSeconds, w.LongestUnwatchedSeconds)
+		if w.LastError != "" {
+			out.LastError = w.LastError
+		}
+	}
+	return out
+}
+
+// unwatchedNote is the summary's note on stop alarms that went unread for a while.
+func unwatchedNote(w *drill.AlarmWatch) string {
+	if w == nil || w.FailedReads == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; stop alarms unwatched for %.1f s (%d of %d reads failed, longest %.1f s, limit %.0f s): %s",
+		w.UnwatchedSeconds, w.FailedReads, w.Reads, w.LongestUnwatchedSeconds, w.LimitSeconds, cut(oneLine(w.LastError), 200))
 }
