@@ -174,6 +174,13 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			p = append(p, CtxSchedule+": "+msg)
 		}
 	}
+	if c.Schedule != "" && c.ReadinessSchedule != "" {
+		if collide, closest := gridsCollide(c.Schedule, c.ReadinessSchedule); collide {
+			p = append(p, fmt.Sprintf("%s: %q starts dry runs within %v of the drills of %s %q (their grids, the dry runs' moved by %v, come that close): "+
+				"a dry run meeting a drill proves nothing; use a rate whose grid stays %v away, or a cron at another minute",
+				CtxReadinessSchedule, c.ReadinessSchedule, closest, CtxSchedule, c.Schedule, ReadinessOffset, ScheduleGap))
+		}
+	}
 	if c.NotifyEmail != "" && !emailAddr.MatchString(c.NotifyEmail) {
 		p = append(p, fmt.Sprintf("%s: %q is not an email address", CtxNotifyEmail, c.NotifyEmail))
 	}

@@ -135,6 +135,7 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "replication lag zero", set: map[string]any{CtxMaxReplicationLagSeconds: "0"}, keys: []string{CtxMaxReplicationLagSeconds}},
 		{name: "replication lag beyond the readiness Lambda", set: map[string]any{CtxMaxReplicationLagSeconds: float64(301)}, keys: []string{CtxMaxReplicationLagSeconds}},
 		{name: "readinessSchedule not an expression", set: map[string]any{CtxReadinessSchedule: "hourly"}, keys: []string{CtxReadinessSchedule}},
+		{name: "readinessSchedule on the drills' grid", set: map[string]any{CtxSchedule: "rate(90 minutes)", CtxReadinessSchedule: "rate(1 hour)"}, keys: []string{CtxReadinessSchedule}},
 		{name: "readinessSchedule more often than hourly", set: map[string]any{CtxReadinessSchedule: "rate(5 minutes)"}, keys: []string{CtxReadinessSchedule}},
 	}
 	keyAtStart := regexp.MustCompile(`^(\w+):`)

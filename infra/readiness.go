@@ -43,8 +43,9 @@ func DistributionARN(stack awscdk.Stack, id string) *string {
 }
 
 // newContinuousReadiness: with readinessSchedule, an EventBridge Scheduler schedule
-// starts dry runs ({"dryRun": true}); it never fires at deploy time (ScheduleStart), and a failed start is
-// retried and then kept in the DLQ. Always: an alarm on the report's DryRunReady
+// starts dry runs ({"dryRun": true}); it never fires at deploy time, a rate fires on a
+// grid ReadinessOffset off the drills' (ScheduleStartOffset), and a failed start is
+// retried for at most ScheduleMaxEventAge and then kept in the DLQ. Always: an alarm on the report's DryRunReady
 // metric, and a notification naming the failed checks of every run stopped NotReady
 // (the execution's cause lists them).
 func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, topic awssns.ITopic, dlq awssqs.IQueue, now time.Time) {
@@ -54,12 +55,15 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 			Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(cfg.ReadinessSchedule), awscdk.TimeZone_ETC_UTC()),
 			Target: awsschedulertargets.NewStepFunctionsStartExecution(sm, &awsschedulertargets.ScheduleTargetBaseProps{
 				Input: awsscheduler.ScheduleTargetInput_FromObject(map[string]interface{}{"dryRun": true}),
-				// A dry run changes nothing and the lock refuses a second one: retrying is safe.
+				// A dry run changes nothing and the lock refuses a second one: retrying is
+				// safe; one started more than ScheduleMaxEventAge late is not wanted.
 				RetryAttempts:   jsii.Number(3),
+				MaxEventAge:     awscdk.Duration_Seconds(jsii.Number(ScheduleMaxEventAge.Seconds())),
 				DeadLetterQueue: dlq,
 			}),
 		}
-		props.Start = ScheduleStart(cfg.ReadinessSchedule, now) // the drill schedule's rule
+		// The drill schedule's rule, on a grid half an hour off the drills'.
+		props.Start = ScheduleStartOffset(cfg.ReadinessSchedule, now, ReadinessOffset)
 		awsscheduler.NewSchedule(stack, jsii.String("ReadinessSchedule"), props)
 	}
 

@@ -759,7 +759,9 @@ func TestScheduleOnlyWhenConfigured(t *testing.T) {
 		if p["StartDate"] != "2025-06-09T00:00:00.000Z" {
 			t.Errorf("start date %v, want the first Monday 00:00 UTC at least an hour after synth (%v)", p["StartDate"], testNow)
 		}
-		if render(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":3600,"MaximumRetryAttempts":3}` || render(tg["DeadLetterConfig"].(map[string]any)["Arn"]) != dlq {
+		// Scheduler's default would keep retrying for 24 hours: a drill started hours
+		// late is not wanted.
+		if render(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":900,"MaximumRetryAttempts":3}` || render(tg["DeadLetterConfig"].(map[string]any)["Arn"]) != dlq {
 			t.Errorf("retry %v, dead letters %v: want retries and the DLQ", render(tg["RetryPolicy"]), render(tg["DeadLetterConfig"]))
 		}
 		roleID := tg["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
@@ -802,6 +804,48 @@ func TestScheduleStart(t *testing.T) {
 	}
 	if got := ScheduleStart("cron(0 6 ? * MON *)", at("2025-06-01T10:00:00Z")); got != nil {
 		t.Errorf("cron start %v, want none", got)
+	}
+	// The dry runs' grid is half an hour off the drills', still never at deploy time.
+	for _, tc := range []struct{ expr, now, want string }{
+		{"rate(1 hour)", "2025-06-01T10:20:00Z", "2025-06-01T11:30:00Z"},
+		{"rate(1 hour)", "2025-06-01T10:40:00Z", "2025-06-01T12:30:00Z"},
+		{"rate(1 day)", "2025-06-01T10:00:00Z", "2025-06-02T00:30:00Z"},
+	} {
+		if got := ScheduleStartOffset(tc.expr, at(tc.now), ReadinessOffset); got == nil || !got.Equal(at(tc.want)) {
+			t.Errorf("ScheduleStartOffset(%s, %s) = %v, want %s", tc.expr, tc.now, got, tc.want)
+		}
+	}
+}
+
+// The weekly drill (Mondays 00:00 UTC) and hourly dry runs no longer start in the same
+// minute: over a year of runs, the closest a dry run comes to a drill is the offset,
+// and rate pairs whose grids would meet anyway are refused at synth.
+func TestDrillAndDryRunGridsKeepApart(t *testing.T) {
+	now := time.Date(2025, 6, 4, 10, 0, 0, 0, time.UTC)
+	drill := *ScheduleStart("rate(7 days)", now)
+	dry := *ScheduleStartOffset("rate(1 hour)", now, ReadinessOffset)
+	closest := 365 * 24 * time.Hour
+	for d := drill; d.Before(now.AddDate(1, 0, 0)); d = d.Add(7 * 24 * time.Hour) {
+		for r := dry; r.Before(d.Add(2 * time.Hour)); r = r.Add(time.Hour) {
+			closest = min(closest, max(d.Sub(r), r.Sub(d)))
+		}
+	}
+	if closest != ReadinessOffset {
+		t.Errorf("a dry run comes %v to a drill, want %v", closest, ReadinessOffset)
+	}
+	for _, tc := range []struct {
+		drill, readiness string
+		collide          bool
+	}{
+		{"rate(7 days)", "rate(1 hour)", false},
+		{"rate(1 day)", "rate(90 minutes)", false},     // gcd 90 min: 30 min apart
+		{"rate(90 minutes)", "rate(1 hour)", true},     // gcd 30 min: the offset lands on the drills' grid
+		{"rate(7 days)", "rate(100 minutes)", true},    // gcd 20 min: 10 min apart
+		{"cron(0 6 ? * MON *)", "rate(1 hour)", false}, // a cron is the user's choice (README)
+	} {
+		if got, closest := gridsCollide(tc.drill, tc.readiness); got != tc.collide {
+			t.Errorf("gridsCollide(%s, %s) = %v (%v), want %v", tc.drill, tc.readiness, got, closest, tc.collide)
+		}
 	}
 }
 
@@ -1113,12 +1157,13 @@ func TestContinuousReadiness(t *testing.T) {
 	if p["ScheduleExpression"] != testReadiness || render(tg["Arn"]) != "${"+smID+"}" || tg["Input"] != `{"dryRun":true}` {
 		t.Errorf("readiness schedule %v, want %s starting the state machine with {\"dryRun\":true}", render(p), testReadiness)
 	}
-	// Synth at testNow (10:00): the first hour on the grid at least an hour later is 11:00.
-	if p["StartDate"] != "2025-06-04T11:00:00.000Z" {
-		t.Errorf("StartDate %v, want 2025-06-04T11:00:00.000Z: a rate schedule must not fire at deploy time", p["StartDate"])
+	// Synth at testNow (10:00): the first half hour past an hour (the drills' grid
+	// moved by ReadinessOffset) at least an hour later is 11:30.
+	if p["StartDate"] != "2025-06-04T11:30:00.000Z" {
+		t.Errorf("StartDate %v, want 2025-06-04T11:30:00.000Z: a rate schedule must not fire at deploy time, nor with the drills", p["StartDate"])
 	}
-	if r, _ := tg["RetryPolicy"].(map[string]any); r == nil || r["MaximumRetryAttempts"] != float64(3) {
-		t.Errorf("retry policy %v, want 3 attempts", render(tg["RetryPolicy"]))
+	if render(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":900,"MaximumRetryAttempts":3}` {
+		t.Errorf("retry policy %v, want 3 attempts within 15 minutes (not Scheduler's 24 hours)", render(tg["RetryPolicy"]))
 	}
 	if tg["DeadLetterConfig"] == nil {
 		t.Errorf("no dead-letter queue on the readiness schedule's target")

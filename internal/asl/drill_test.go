@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -133,7 +134,7 @@ func TestRealFlowLoads(t *testing.T) {
 	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
 		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "Unverified", "DrillFailed",
 		"NotReady", "RestoreAfterFailure", "ReportAfterFailure",
-		"RestoreOutcome", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
+		"RestoreOutcome", "DryRunDisturbed", "SkippedDrillInProgress", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
 	}
@@ -220,7 +221,7 @@ func TestRealFlow(t *testing.T) {
 		wantStates := []string{"StateEntered:Configure", "StateEntered:MergeInput", "StateEntered:Readiness", "StateEntered:Ready",
 			"StateEntered:Preflight", "StateEntered:SeedCart", "StateEntered:Replication", "StateEntered:Replicated",
 			"StateEntered:BlockBucket", "StateEntered:IsDryRun", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
-			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:FailWithCause", "ExecutionFailed:"}
+			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:DryRunDisturbed", "StateEntered:FailWithCause", "ExecutionFailed:"}
 		if got := eventsOf(res, StateEntered, TaskFailed, StateCaught, ExecutionFailed); !reflect.DeepEqual(got, wantStates) {
 			t.Errorf("events\n got %v\nwant %v", got, wantStates)
 		}
@@ -436,3 +437,50 @@ func TestRealFlowDryRunUnverifiedOrSkipped(t *testing.T) {
 		})
 	}
 }
+
+// A dry run that failed while a drill ran: its report (ReportAfterFailure) says skipped,
+// and the execution succeeds with the report as its output, without the failure's
+// alarm. Any other verdict on the failure path ends with the original error; a failed
+// report (no verdict) too.
+func TestRealFlowDryRunDisturbedByADrill(t *testing.T) {
+	for _, tc := range []struct {
+		name, verdict, status, errName string
+		reportFails                    bool
+	}{
+		{"skipped", "skipped", StatusSucceeded, "", false},
+		{"not ready", "not-ready", StatusFailed, "SteadyStateFailed", false},
+		{"report failed", "", StatusFailed, "SteadyStateFailed", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &drill{
+				fail: func(call string) error {
+					if call == "Probe:steady" {
+						return &SteadyStateFailed{"the primary answers 403"}
+					}
+					if call == "Report" && tc.reportFails {
+						return &FailoverTimeout{"no report"}
+					}
+					return nil
+				},
+				result: func(call string) json.RawMessage {
+					if call == "Report" {
+						return json.RawMessage(`{"verdict":"` + tc.verdict + `","summary":"skipped: drill in progress"}`)
+					}
+					return nil
+				},
+			}
+			res, _ := runDrill(t, d, `{"dryRun":true}`)
+			assertStatus(t, res, tc.status, tc.errName)
+			if tc.status == StatusSucceeded {
+				assertJSON(t, res.Output, `{"verdict":"skipped","summary":"skipped: drill in progress"}`)
+			}
+			if got := d.Calls(); !slices.Contains(got, "Restore:failure") {
+				t.Errorf("calls %v: the failure path's restore did not run", got)
+			}
+		})
+	}
+}
+
+type SteadyStateFailed struct{ Msg string }
+
+func (e *SteadyStateFailed) Error() string { return "steady state not met: " + e.Msg }

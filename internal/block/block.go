@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/pab"
@@ -26,6 +27,8 @@ type Handler struct {
 	Ledger *ledger.Ledger
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Sleep waits between attempts to take a lock a dry run holds (default clock.Sleep).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Margin is how long before its deadline block-bucket stops starting work, so it
@@ -35,6 +38,15 @@ const Margin = 10 * time.Second
 
 // confirmBudget bounds that final look and the undo.
 const confirmBudget = 8 * time.Second
+
+// DryRunLockWait is how long block-bucket waits for a lock a dry run holds: a dry run
+// takes the lock, reads the bucket and has Restore release it, a few seconds, so a
+// drill that meets one (a scheduled dry run and a drill started together) waits
+// instead of being refused. A dry-run lock held longer is treated as any other.
+const DryRunLockWait = 20 * time.Second
+
+// dryRunLockPoll is the pause between attempts to take a lock a dry run holds.
+const dryRunLockPoll = 250 * time.Millisecond
 
 // Handle blocks the primary bucket, in an order that lets restore win every race:
 //
@@ -74,11 +86,11 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 	work, cancel := withMargin(ctx, Margin)
 	defer cancel()
 
-	run, runETag, reinvoked, err := h.claim(work, id, bucket, region, in.Seed)
+	run, runETag, reinvoked, err := h.claim(work, id, bucket, region, in.Seed, cfg.DryRun)
 	if err != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 	}
-	lock, lockETag, _, err := h.Ledger.TakeLock(work, run)
+	lock, lockETag, err := h.takeLock(work, run, log)
 	if err != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 	}
@@ -155,8 +167,34 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 	}, nil
 }
 
+// takeLock takes the bucket's lock for run, or returns the lock another execution
+// holds. One a dry run holds is waited for, up to DryRunLockWait: it is released within
+// seconds, and a drill must not be refused because a dry run was reading the bucket.
+func (h *Handler) takeLock(ctx context.Context, run drill.Ticket, log *slog.Logger) (drill.Ticket, string, error) {
+	deadline := h.now().Add(DryRunLockWait)
+	for waited := false; ; waited = true {
+		lock, etag, _, err := h.Ledger.TakeLock(ctx, run)
+		if err != nil || lock.ID().Same(run.ID()) || !lock.DryRun || !h.now().Add(dryRunLockPoll).Before(deadline) {
+			if waited && err == nil {
+				log.Info("waited for a dry run's lock", "holder", lock.ID().String(), "taken", lock.ID().Same(run.ID()))
+			}
+			return lock, etag, err
+		}
+		if !waited {
+			log.Info("bucket locked by a dry run; waiting for it to release the lock", "holder", lock.ID().String(), "waitSeconds", DryRunLockWait.Seconds())
+		}
+		sleep := h.Sleep
+		if sleep == nil {
+			sleep = clock.Sleep
+		}
+		if sleep(ctx, dryRunLockPoll) != nil {
+			return lock, etag, nil // the invocation ends: LockHeld, as without the wait
+		}
+	}
+}
+
 // claim creates the run's ticket, or picks up this execution's earlier claim.
-func (h *Handler) claim(ctx context.Context, id drill.RunID, bucket, region string, seed *drill.SeedResult) (run drill.Ticket, etag string, reinvoked bool, err error) {
+func (h *Handler) claim(ctx context.Context, id drill.RunID, bucket, region string, seed *drill.SeedResult, dryRun bool) (run drill.Ticket, etag string, reinvoked bool, err error) {
 	run = drill.Ticket{
 		Bucket:       bucket,
 		Region:       region,
@@ -166,6 +204,7 @@ func (h *Handler) claim(ctx context.Context, id drill.RunID, bucket, region stri
 		CreatedAt:    h.now().UTC(),
 		Seed:         seededCart(seed),
 		Status:       drill.TicketClaimed,
+		DryRun:       dryRun,
 	}
 	etag, err = h.Ledger.CreateRunTicket(ctx, run)
 	if err == nil {

@@ -511,3 +511,67 @@ func (d deadlineSpy) GetPublicAccessBlock(ctx context.Context, in *s3.GetPublicA
 	}
 	return d.Memory.GetPublicAccessBlock(ctx, in, o...)
 }
+
+// A dry run holds the bucket's lock for seconds (take it, read the bucket, Restore
+// releases it). A drill that meets it waits and then blocks, rather than being refused
+// (a scheduled dry run and a drill started together); the dry run's lock says it is
+// one. A dry-run lock that is not released within DryRunLockWait refuses the drill,
+// as any other lock does.
+func TestBlockWaitsForADryRunsLock(t *testing.T) {
+	dryConfig := json.RawMessage(strings.Replace(string(config), "{", `{"dryRun":true,`, 1))
+	t.Run("released: the drill blocks", func(t *testing.T) {
+		f := newFixture(t, partial)
+		f.h.Now = time.Now
+		dry := input("dry-1")
+		dry.Config = dryConfig
+		if res, err := f.h.Handle(context.Background(), dry); err != nil || !res.DryRun {
+			t.Fatalf("dry run: %+v %v", res, err)
+		}
+		if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || !lock.DryRun || lock.Execution != "dry-1" {
+			t.Fatalf("the dry run's lock %+v does not say it is one", lock)
+		}
+		go func() {
+			time.Sleep(600 * time.Millisecond)
+			if _, err := f.ledger.Ledger().ReleaseIfHeldBy(context.Background(), bucket, ledgertest.ID("dry-1")); err != nil {
+				t.Errorf("release: %v", err)
+			}
+		}()
+		began := time.Now()
+		res, err := f.h.Handle(context.Background(), input("run-a"))
+		if err != nil || res.BlockedAt.IsZero() {
+			t.Fatalf("the drill: %+v %v, want it blocked once the dry run released the lock", res, err)
+		}
+		if waited := time.Since(began); waited < 600*time.Millisecond || waited > 5*time.Second {
+			t.Errorf("the drill waited %v, want about 0.6 s", waited)
+		}
+		if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
+			t.Errorf("bucket %v, want blocked", got)
+		}
+	})
+	t.Run("never released: LockHeld after the wait", func(t *testing.T) {
+		f := newFixture(t, partial) // its clock moves a second a call
+		f.h.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+		held := lockOf(ledgertest.ID("dry-1"), drill.TicketClaimed, nil)
+		held.DryRun = true
+		f.ledger.PutTicket(drill.LockKey(bucket), held)
+		start := f.clock
+		_, err := f.h.Handle(context.Background(), input("run-a"))
+		if drill.ErrorName(drill.Classify(err)) != "LockHeld" || !strings.Contains(err.Error(), "dry-1") {
+			t.Fatalf("err %v, want LockHeld naming the dry run", err)
+		}
+		if waited := f.clock.Sub(start); waited < block.DryRunLockWait {
+			t.Errorf("gave up after %v of the clock, want the full %v", waited, block.DryRunLockWait)
+		}
+	})
+	t.Run("a drill's lock is not waited for", func(t *testing.T) {
+		f := newFixture(t, partial)
+		f.ledger.PutTicket(drill.LockKey(bucket), lockOf(ledgertest.ID("run-b"), drill.TicketHeld, partial))
+		start := f.clock
+		if _, err := f.h.Handle(context.Background(), input("run-a")); drill.ErrorName(drill.Classify(err)) != "LockHeld" {
+			t.Fatalf("err %v, want LockHeld", err)
+		}
+		if waited := f.clock.Sub(start); waited > 5*time.Second {
+			t.Errorf("waited %v of the clock for another drill's lock", waited)
+		}
+	})
+}

@@ -237,6 +237,9 @@ type Ticket struct {
 	Seed         *SeededCart        `json:"seed,omitempty"`
 	Status       string             `json:"status"`
 	RestoredAt   *time.Time         `json:"restoredAt,omitempty"`
+	// DryRun: a dry run's claim, which never blocks and is released within seconds;
+	// a drill that finds the lock held by one waits for it (block.DryRunLockWait).
+	DryRun bool `json:"dryRun,omitempty"`
 }
 
 // ID is the execution the ticket belongs to.
@@ -334,6 +337,19 @@ type ReportInput struct {
 	State     State     `json:"state"`
 	Execution string    `json:"execution"`
 	StartedAt time.Time `json:"startedAt"`
+	// ExecutionArn names the state machine whose other executions a dry run that did
+	// not end ready is compared with (a drill meanwhile makes it skipped).
+	ExecutionArn string `json:"executionArn,omitempty"`
+}
+
+// ConcurrentRun is a drill that ran while a dry run did (Report.ConcurrentDrill).
+type ConcurrentRun struct {
+	Execution    string     `json:"execution"`
+	ExecutionArn string     `json:"executionArn"`
+	Status       string     `json:"status"`
+	StartedAt    time.Time  `json:"startedAt"`
+	StoppedAt    *time.Time `json:"stoppedAt,omitempty"`
+	Note         string     `json:"note,omitempty"`
 }
 
 // Verdicts. A drill passes or fails. A dry run is ready (every check passed and
@@ -420,6 +436,9 @@ type Report struct {
 		Skipped            []string `json:"skipped"`
 		AllowSkippedChecks bool     `json:"allowSkippedChecks"`
 	} `json:"readiness"`
+	// ConcurrentDrill is the drill that ran during a dry run, which therefore proves
+	// nothing either way: verdict skipped.
+	ConcurrentDrill *ConcurrentRun `json:"concurrentDrill,omitempty"`
 	// StopAlarms is how the stop alarms were watched during AwaitFailover and
 	// AwaitRecovery, both added up (absent when none were named): how long they went
 	// unwatched, and why.

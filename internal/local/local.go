@@ -150,7 +150,8 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now, Samples: ledgerAs(drill.FuncProbe)}
 	blk := &block.Handler{S3: paAs(drill.FuncBlock), Ledger: ledgerAs(drill.FuncBlock), Log: log.With("function", drill.FuncBlock), Now: time.Now}
 	e.Block = blk
-	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now}
+	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now,
+		Executions: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncReport)}
 	rdy, alarms := readinessHandler(sb, log)
 	prb.Alarms, prb.AlarmEvery, prb.AlarmUnreadableLimit = alarms, LocalAlarmEvery, LocalAlarmUnreadableLimit
 	e.tasks = map[string]asl.TaskFunc{
@@ -268,6 +269,7 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		OnEvent: e.alarmEvents(o.StopAlarm, func(ev asl.Event) {
 			if ev.Type == asl.ExecutionStarted {
 				e.Sandbox.ExecutionStarted(execArn, e.StateMachineArn, o.Name, ev.At)
+				e.Sandbox.ExecutionInput(execArn, string(o.Input))
 			}
 			if o.OnEvent != nil {
 				o.OnEvent(ev)

@@ -516,6 +516,9 @@ type Handler struct {
 	// Metrics, when set, receives the report's figures as a CloudWatch Embedded
 	// Metric Format line (the Lambda's stdout).
 	Metrics io.Writer
+	// Executions, when set, is asked whether a drill ran during a dry run that did not
+	// end ready (its verdict is then skipped); nil: the verdict stands.
+	Executions ExecutionsAPI
 }
 
 // Handle builds the report, writes report.json and report.html under the execution
@@ -535,6 +538,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 	}
 	logs := h.readLogs(ctx, in.Execution, log)
 	r := Build(in, logs, now)
+	h.judgeConcurrency(ctx, &r, in.ExecutionArn, now)
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return drill.Report{}, fmt.Errorf("report %s: encode: %w", in.Execution, err)
