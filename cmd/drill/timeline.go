@@ -117,6 +117,9 @@ func printReport(w io.Writer, rep *drill.Report) {
 		fmt.Fprintf(w, "sandbox change log  %d change(s) to the primary bucket's Block Public Access\n", len(rep.Sandbox.PrimaryBucketChanges))
 	}
 	if rep.DryRun {
+		if c := rep.ConcurrentDrill; c != nil {
+			fmt.Fprintf(w, "drill in progress   execution %s (%s, started %s) ran meanwhile: run the dry run again after it\n", c.Execution, c.Status, c.StartedAt.Format(time.RFC3339))
+		}
 		fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
 		return
 	}
@@ -126,6 +129,9 @@ func printReport(w io.Writer, rep *drill.Report) {
 	}
 	if rep.Error != nil {
 		fmt.Fprintf(w, "error               %s: %s\n", rep.Error.Error, oneLine(rep.Error.Cause))
+	}
+	if a := rep.StopAlarms; a != nil && a.FailedReads > 0 {
+		fmt.Fprintf(w, "stop alarms         unwatched %.1f s (%d of %d reads failed, limit %.0f s)\n", a.UnwatchedSeconds, a.FailedReads, a.Reads, a.LimitSeconds)
 	}
 	fmt.Fprintf(w, "failover            %s", switchLine(rep.Failover.Phases, rep.Failover.NotMeasured, rep.Failover.Seconds, rep.Failover.ServedRegion))
 	if s := rep.Sandbox; s != nil {
