@@ -23,6 +23,10 @@ const DefaultAlarmEvery = 5 * time.Second
 // OK.
 const DefaultAlarmUnreadableLimit = 30 * time.Second
 
+// MaxAlarmErrorBytes bounds the last read error kept in the alarm watch (it travels in
+// the Step Functions payload).
+const MaxAlarmErrorBytes = 1000
+
 // alarmWatcher reads the stop alarms while the probe waits and keeps what it saw.
 type alarmWatcher struct {
 	h      *Handler
@@ -99,6 +103,9 @@ func (w *alarmWatcher) read(ctx context.Context, cancel context.CancelCauseFunc)
 	if err != nil {
 		w.watch.FailedReads++
 		w.watch.LastError = err.Error()
+		if len(w.watch.LastError) > MaxAlarmErrorBytes {
+			w.watch.LastError = w.watch.LastError[:MaxAlarmErrorBytes]
+		}
 		if w.failedSince.IsZero() {
 			w.failedSince = now
 		}

@@ -225,7 +225,7 @@ func Summarize(in drill.ProbeInput, log drill.SampleLog) (drill.ProbeResult, err
 		}
 	}
 	res := result(in, p, ph, log.Start)
-	res.SamplesKey, res.FinishedAt = drill.SamplesKey(log.Execution, log.Mode), log.End
+	res.SamplesKey, res.FinishedAt, res.AlarmWatch = drill.SamplesKey(log.Execution, log.Mode), log.End, log.AlarmWatch
 	return finish(in, cfg, p, ph, res, o, log.End.Sub(log.Start), context.Canceled)
 }
 

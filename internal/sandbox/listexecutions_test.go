@@ -18,7 +18,9 @@ import (
 func TestListExecutionsAndInput(t *testing.T) {
 	s := start(t, Config{})
 	sm := "arn:aws:states:us-east-1:000000000000:stateMachine:failover-drill"
-	exec := func(name string) string { return "arn:aws:states:us-east-1:000000000000:execution:failover-drill:" + name }
+	exec := func(name string) string {
+		return "arn:aws:states:us-east-1:000000000000:execution:failover-drill:" + name
+	}
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	for i, name := range []string{"a", "b", "c"} {
 		s.ExecutionStarted(exec(name), sm, name, t0.Add(time.Duration(i)*time.Minute))
