@@ -189,6 +189,9 @@ func TestStopAlarmsUnwatchedAreReported(t *testing.T) {
 	if r.Verdict != drill.Pass || !strings.Contains(r.Summary, "stop alarms unwatched for 6.5 s (2 of 14 reads failed") {
 		t.Errorf("verdict %s summary %q", r.Verdict, r.Summary)
 	}
+	if html, err := report.HTML(r, logs); err != nil || !bytes.Contains(html, []byte("<h2>Stop alarms</h2>")) || !bytes.Contains(html, []byte("6.5 s in all")) {
+		t.Errorf("report.html does not show the unwatched stop alarms: %v", err)
+	}
 	if r := report.Build(func() drill.ReportInput { in, _ := passing(); return in }(), logs, at(20)); r.StopAlarms != nil {
 		t.Errorf("no alarms watched, yet stop alarms %+v", r.StopAlarms)
 	}
