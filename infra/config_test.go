@@ -41,6 +41,7 @@ func TestConfigFromContextDefaults(t *testing.T) {
 		Limits:              drill.Limits{StableSharePercent: 99, StableWindowSeconds: 5, MaxErrorRatePercent: 1, MaxErrorRunSeconds: 5, MaxLatencyP95Ms: 3000},
 		// Readiness: no stop alarms, no schedule by default.
 		MaxReplicationLagSeconds: 30,
+		FailoverTargetSeconds:    60,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
@@ -104,6 +105,9 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "missing distributionId", set: map[string]any{CtxDistributionID: nil}, keys: []string{CtxDistributionID}},
 		{name: "empty distributionId", set: map[string]any{CtxDistributionID: ""}, keys: []string{CtxDistributionID}},
 		{name: "bad primaryRegion", set: map[string]any{CtxPrimaryRegion: "virginia"}, keys: []string{CtxPrimaryRegion}},
+		{name: "failoverTargetSeconds zero", set: map[string]any{CtxFailoverTargetSeconds: float64(0)}, keys: []string{CtxFailoverTargetSeconds}},
+		{name: "failoverTargetSeconds beyond the wait", set: map[string]any{CtxFailoverTargetSeconds: "900"}, keys: []string{CtxFailoverTargetSeconds}},
+		{name: "failoverTargetSeconds not a number", set: map[string]any{CtxFailoverTargetSeconds: "a minute"}, keys: []string{CtxFailoverTargetSeconds}},
 		{name: "bad secondaryRegion", set: map[string]any{CtxSecondaryRegion: "US-WEST-1"}, keys: []string{CtxSecondaryRegion}},
 		{name: "same regions", set: map[string]any{CtxSecondaryRegion: "us-east-1"}, keys: []string{CtxSecondaryRegion}},
 		{name: "region not a string", set: map[string]any{CtxPrimaryRegion: float64(1)}, keys: []string{CtxPrimaryRegion}},
