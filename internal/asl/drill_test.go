@@ -85,7 +85,7 @@ func (d *drill) tasks() map[string]TaskFunc {
 			case "SeedCart":
 				return json.RawMessage(`{"user":"u1","items":2}`), nil
 			case "BlockBucket":
-				return json.RawMessage(`{"blockedAt":"2026-03-01T10:00:05Z","dryRun":false}`), nil
+				return json.RawMessage(`{"blockSentAt":"2026-03-01T10:00:04.950Z","blockedAt":"2026-03-01T10:00:05Z","dryRun":false}`), nil
 			case "Probe:failover":
 				return json.RawMessage(`{"failoverSeconds":42.5}`), nil
 			case "Restore:flow", "Restore:failure":
@@ -173,8 +173,10 @@ func TestRealFlow(t *testing.T) {
 			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,
 			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
 		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)
+		// Failover counts from the moment the block's put was sent, the earliest it can
+		// have taken effect (blockSentAt), not from its answer (blockedAt).
 		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","config":`+cfg+`,
-			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
+			"since":"2026-03-01T10:00:04.950Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
 		// The execution's identity: its name, its ARN and its start (a reused name gets
 		// the same ARN).
 		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","executionArn":"arn:aws:states:us-east-1:123456789012:execution:failover-drill:drill-1",
