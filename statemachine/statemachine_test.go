@@ -63,8 +63,8 @@ func TestEveryStateFromPreflightOnReachesRestore(t *testing.T) {
 	if def.States["NotReady"].Next != "RestoreAfterFailure" {
 		t.Error("a failed readiness check must take the failure path (NotReady -> RestoreAfterFailure)")
 	}
-	if def.States["RestoreAfterFailure"].Next != "ReportAfterFailure" || def.States["ReportAfterFailure"].Next != "RestoreOutcome" {
-		t.Error("the failure path must be RestoreAfterFailure -> ReportAfterFailure -> RestoreOutcome")
+	if def.States["RestoreAfterFailure"].Next != "ReportAfterFailure" || def.States["ReportAfterFailure"].Next != "NoCause" || def.States["NoCause"].Next != "RestoreOutcome" {
+		t.Error("the failure path must be RestoreAfterFailure -> ReportAfterFailure -> NoCause -> RestoreOutcome")
 	}
 }
 

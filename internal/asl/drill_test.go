@@ -132,8 +132,9 @@ func TestRealFlowLoads(t *testing.T) {
 	}
 	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
 		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed",
-		"NotReady", "RestoreAfterFailure", "ReportAfterFailure",
-		"RestoreOutcome", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
+		"NotReady", "RestoreAfterFailure", "ReportAfterFailure", "NoCause",
+		"RestoreOutcome", "RestoreErrorWithCause", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed",
+		"ErrorWithCause", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
 	}
@@ -222,7 +223,8 @@ func TestRealFlow(t *testing.T) {
 		wantStates := []string{"StateEntered:Configure", "StateEntered:MergeInput", "StateEntered:Readiness", "StateEntered:Ready",
 			"StateEntered:Preflight", "StateEntered:SeedCart", "StateEntered:Replication", "StateEntered:Replicated",
 			"StateEntered:BlockBucket", "StateEntered:IsDryRun", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
-			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:FailWithCause", "ExecutionFailed:"}
+			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:NoCause", "StateEntered:RestoreOutcome",
+			"StateEntered:ErrorWithCause", "StateEntered:FailWithCause", "ExecutionFailed:"}
 		if got := eventsOf(res, StateEntered, TaskFailed, StateCaught, ExecutionFailed); !reflect.DeepEqual(got, wantStates) {
 			t.Errorf("events\n got %v\nwant %v", got, wantStates)
 		}
@@ -306,6 +308,50 @@ func TestRealFlow(t *testing.T) {
 		}
 		if len(c.Sleeps()) != 0 {
 			t.Errorf("retried: %v", c.Sleeps())
+		}
+	})
+
+	// Step Functions may report an error without a cause (the API marks it optional):
+	// the failure path must not then die on a missing $.error.Cause or
+	// $.restoreError.Cause, an uncatchable States.Runtime that hides the real error.
+	// (The aws-local-stepfunctions cross-check cannot hold this case: its Catch always
+	// writes a Cause key, error.message, and its JsonMerge copies an undefined one.)
+	t.Run("an error without a cause still ends with the original error", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			if call == "Probe:failover" {
+				return &TaskError{Name: "Lambda.Unknown", NoCause: true}
+			}
+			return nil
+		}}
+		res, _ := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "Lambda.Unknown")
+		if res.Cause != "" {
+			t.Errorf("cause %q, want none (there was none)", res.Cause)
+		}
+		var rep struct {
+			State struct{ Error map[string]any }
+		}
+		_ = json.Unmarshal(d.got["Report"], &rep)
+		if _, has := rep.State.Error["Cause"]; has || rep.State.Error["Error"] != "Lambda.Unknown" {
+			t.Errorf("report payload %s: want the error as Step Functions gave it", d.got["Report"])
+		}
+	})
+	t.Run("a restore failing without a cause still ends RestoreFailed", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			switch call {
+			case "Probe:failover":
+				return &TaskError{Name: "States.Timeout", NoCause: true}
+			case "Restore:failure":
+				return &TaskError{Name: "Lambda.Unknown", NoCause: true}
+			}
+			return nil
+		}}
+		res, _ := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "RestoreFailed")
+		for _, want := range []string{"may still be blocked", "Restore: Lambda.Unknown: ", "The drill had failed with: States.Timeout: "} {
+			if !strings.Contains(res.Cause, want) {
+				t.Errorf("cause %q lacks %q", res.Cause, want)
+			}
 		}
 	})
 
