@@ -99,3 +99,25 @@ func TestReadinessGrants(t *testing.T) {
 		t.Errorf("probe %v, want %v", got, probe)
 	}
 }
+
+// The ledger's locks and run tickets are written and deleted only with If-Match or
+// If-None-Match: * (internal/ledger), and S3 authorizes If-Match on an ETag only with
+// s3:GetObject on the object too. Every function that may write or delete them must
+// be able to read them (the replica enforces this; so does AWS).
+func TestConditionalWritersCanReadTheirObjects(t *testing.T) {
+	for fn := range policy.Functions {
+		grants := policy.Grants(policy.For(fn, values))
+		for _, g := range grants {
+			action, resource, _ := strings.Cut(g, " ")
+			if action != "s3:PutObject" && action != "s3:DeleteObject" {
+				continue
+			}
+			if !strings.HasSuffix(resource, "/locks/*") && !strings.HasSuffix(resource, "/ticket-*") {
+				continue // report files and sample logs are written unconditionally
+			}
+			if !slices.Contains(grants, "s3:GetObject "+resource) {
+				t.Errorf("%s: %s on %s without s3:GetObject on it: its If-Match calls would be denied", fn, action, resource)
+			}
+		}
+	}
+}
