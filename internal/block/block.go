@@ -128,11 +128,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 		log.Info("prior recorded in the lock", "prior", pab.String(lock.Prior))
 	}
 	run.Prior = lock.Prior
-	if run.Status == drill.TicketClaimed {
-		log.Info("storing the restore ticket", "prior", pab.String(run.Prior))
-	} else {
-		log.Info("re-invoked: using the stored ticket", "prior", pab.String(run.Prior))
-	}
+	log.Info("storing the restore ticket (a re-invocation keeps the stored prior)", "prior", pab.String(run.Prior), "reinvoked", reinvoked)
 	// Before every put, held and the moment it is about to be sent, If-Match the version
 	// read: restore bounds how long a late block of this run can land by it.
 	run.Status, run.BlockSentAt = drill.TicketHeld, later(run.BlockSentAt, h.now().UTC())

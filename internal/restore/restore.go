@@ -104,12 +104,10 @@ func (h *Handler) Handle(ctx context.Context, in drill.RestoreInput) (drill.Rest
 	if err != nil || in.Reason != drill.ReasonSafetyNet || first.lateUntil.IsZero() || !first.lookedAt.Before(first.lateUntil) {
 		return res, err
 	}
-	wait := first.lateUntil.Sub(h.now())
+	wait := max(first.lateUntil.Sub(h.now()), 0)
 	h.log().Info("safety net: waiting until no block of the run can land any more, then checking again", "execution", in.Execution, "until", first.lateUntil, "wait", wait)
-	if wait > 0 {
-		if err := h.sleep(ctx, wait); err != nil {
-			return res, fmt.Errorf("restore %s: settle: %w", in.Execution, err)
-		}
+	if err := h.sleep(ctx, wait); err != nil {
+		return res, fmt.Errorf("restore %s: settle: %w", in.Execution, err)
 	}
 	// The second look stands for the moment the last possible block landed: a block it
 	// finds is the run's own.
@@ -149,14 +147,13 @@ func (h *Handler) settle() time.Duration {
 // falls back to its RestoredAt, which is later than the moment restore began, after
 // which block-bucket never sends another put.
 func (h *Handler) lateUntil(run drill.Ticket) time.Time {
-	switch {
-	case run.BlockSentAt != nil:
+	if run.BlockSentAt != nil {
 		return run.BlockSentAt.Add(h.settle())
-	case run.RestoredAt != nil:
-		return run.RestoredAt.Add(h.settle())
-	default:
-		return h.now().UTC().Add(h.settle())
 	}
+	if run.RestoredAt != nil {
+		return run.RestoredAt.Add(h.settle())
+	}
+	return h.now().UTC().Add(h.settle())
 }
 
 func (h *Handler) restore(ctx context.Context, in drill.RestoreInput, asOf time.Time) (look, error) {
@@ -438,8 +435,8 @@ func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticke
 	if lookedAt.After(lateUntil) || !pab.Equal(current, &drill.BlockAll) {
 		// The drill only ever puts the block or the prior: anything else, and a block
 		// found when none of the run's can land any more, is someone else's setting.
-		res.ChangedAfterRestore = fmt.Sprintf("restored at %s; the bucket now holds %s, which someone else set since (no block of this run can land after %s): left as it is",
-			fmtTime(run.RestoredAt), pab.String(current), lateUntil.Format(time.RFC3339))
+		res.ChangedAfterRestore = fmt.Sprintf("this run restored and verified the bucket (restoredAt); it now holds %s, which someone else set since (no block of this run can land after %s): left as it is",
+			pab.String(current), lateUntil.UTC().Format(time.RFC3339))
 		log.Warn("bucket changed after the run was restored: left as it is (a restored run is final)", "prior", pab.String(run.Prior), "found", pab.String(current))
 		return h.releaseIfOurs(ctx, run)
 	}
@@ -456,13 +453,6 @@ func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticke
 	}
 	res.ReadBack, res.MatchesPrior = readBack, true
 	return h.releaseIfOurs(ctx, run)
-}
-
-func fmtTime(t *time.Time) string {
-	if t == nil {
-		return "an unknown time"
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 // releaseIfOurs deletes the bucket's lock when this execution holds it; another

@@ -616,6 +616,22 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 			bucket: &drill.BlockAll,
 		},
 		{
+			name: "restored by a version that did not record blockSentAt, an hour ago: a full block found now is final",
+			setup: func(f *fixture) {
+				tk := withStatus(drill.TicketRestored)
+				tk.BlockSentAt = nil
+				f.ledger.PutTicket(runKey("run-a"), tk)
+				f.clock = restoredAt.Add(time.Hour)
+			},
+			in: rin("run-a", drill.ReasonSweeper),
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if res.MatchesPrior || res.ChangedAfterRestore == "" {
+					t.Errorf("result = %+v", res)
+				}
+			},
+			bucket: &drill.BlockAll,
+		},
+		{
 			name: "restored, then someone else's configuration within the window: left and reported",
 			setup: func(f *fixture) {
 				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketRestored))
