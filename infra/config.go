@@ -29,6 +29,8 @@ const (
 	CtxStopAlarms               = "stopAlarms"               // optional: CloudWatch alarm names that stop a drill
 	CtxMaxReplicationLagSeconds = "maxReplicationLagSeconds" // longest the seeded cart may take to replicate
 	CtxReadinessSchedule        = "readinessSchedule"        // optional: rate(...) or cron(...) starting dry runs
+	// The FailoverSeconds alarm's threshold (see dashboard.go).
+	CtxFailoverTargetSeconds = "failoverTargetSeconds"
 )
 
 // The verdict's limits are context too, under the drill's own input field names
@@ -41,12 +43,17 @@ var ContextKeys = append([]string{
 	CtxPrimaryBucket, CtxDistributionDomain, CtxPrimaryRegion, CtxSecondaryRegion,
 	CtxSchedule, CtxNotifyEmail, CtxAlarmTopicArn, CtxReportRetentionDays,
 	CtxDistributionID, CtxStopAlarms, CtxMaxReplicationLagSeconds, CtxReadinessSchedule,
+	CtxFailoverTargetSeconds,
 }, drill.LimitFields...)
 
 // Defaults of the optional keys (cdk.json repeats them so they are visible there).
 const (
 	DefaultReportRetentionDays         = 90
 	MinRetentionDays, MaxRetentionDays = 1, 3650
+	// DefaultFailoverTargetSeconds: a drill whose stable failover takes longer than this
+	// raises the FailoverAboveTarget alarm. A minute: S3 Block Public Access reaches the
+	// website endpoint within seconds, and CloudFront fails over per request.
+	DefaultFailoverTargetSeconds = 60
 )
 
 // Config is the deployment's configuration, read from CDK context and validated.
@@ -67,6 +74,9 @@ type Config struct {
 	// MaxReplicationLagSeconds is the deployed default of the input field.
 	MaxReplicationLagSeconds int
 	ReadinessSchedule        string // "" means no continuous readiness
+	// FailoverTargetSeconds is the alarm threshold on the stable failover
+	// (1..drill.MaxTimeoutSeconds, the longest a failover may be waited for).
+	FailoverTargetSeconds int
 	// Limits are the verdict's deployed limits (drill.Defaults' unless set).
 	Limits drill.Limits
 }
@@ -126,6 +136,14 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		p = append(p, CtxReportRetentionDays+": "+msg)
 	}
 	c.ReportRetentionDays = days
+	target, msg := intValue(get(CtxFailoverTargetSeconds), DefaultFailoverTargetSeconds)
+	if msg == "" && (target < 1 || target > drill.MaxTimeoutSeconds) {
+		msg = fmt.Sprintf("%d is outside 1..%d (the longest a drill waits for a failover)", target, drill.MaxTimeoutSeconds)
+	}
+	if msg != "" {
+		p = append(p, CtxFailoverTargetSeconds+": "+msg)
+	}
+	c.FailoverTargetSeconds = target
 	c.DistributionID = str(CtxDistributionID, "")
 	c.ReadinessSchedule = str(CtxReadinessSchedule, "")
 	var alarmProblems []string

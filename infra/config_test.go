@@ -42,6 +42,7 @@ func TestConfigFromContextDefaults(t *testing.T) {
 		Limits:              drill.Limits{StableSharePercent: 99, StableWindowSeconds: 5, MaxErrorRatePercent: 1, MaxErrorRunSeconds: 5, MaxLatencyP95Ms: 3000},
 		// Readiness: no distribution ID, no stop alarms, no schedule by default.
 		MaxReplicationLagSeconds: 30,
+		FailoverTargetSeconds:    60,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
@@ -102,6 +103,9 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "http distribution", set: map[string]any{CtxDistributionDomain: "http://127.0.0.1:8080"}, keys: []string{CtxDistributionDomain}},
 		{name: "both required missing", set: map[string]any{CtxPrimaryBucket: nil, CtxDistributionDomain: nil}, keys: []string{CtxDistributionDomain, CtxPrimaryBucket}},
 		{name: "bad primaryRegion", set: map[string]any{CtxPrimaryRegion: "virginia"}, keys: []string{CtxPrimaryRegion}},
+		{name: "failoverTargetSeconds zero", set: map[string]any{CtxFailoverTargetSeconds: float64(0)}, keys: []string{CtxFailoverTargetSeconds}},
+		{name: "failoverTargetSeconds beyond the wait", set: map[string]any{CtxFailoverTargetSeconds: "900"}, keys: []string{CtxFailoverTargetSeconds}},
+		{name: "failoverTargetSeconds not a number", set: map[string]any{CtxFailoverTargetSeconds: "a minute"}, keys: []string{CtxFailoverTargetSeconds}},
 		{name: "bad secondaryRegion", set: map[string]any{CtxSecondaryRegion: "US-WEST-1"}, keys: []string{CtxSecondaryRegion}},
 		{name: "same regions", set: map[string]any{CtxSecondaryRegion: "us-east-1"}, keys: []string{CtxSecondaryRegion}},
 		{name: "region not a string", set: map[string]any{CtxPrimaryRegion: float64(1)}, keys: []string{CtxPrimaryRegion}},

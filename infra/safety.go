@@ -42,7 +42,9 @@ func newSafetyNet(stack awscdk.Stack, sm awsstepfunctions.IStateMachine, restore
 			"execution":    awsevents.EventField_FromPath(jsii.String("$.detail.name")),
 			"executionArn": awsevents.EventField_FromPath(jsii.String("$.detail.executionArn")),
 			"startTime":    awsevents.EventField_FromPath(jsii.String("$.detail.startDate")),
-			"reason":       drill.ReasonSafetyNet,
+			// How it ended: recorded with the restore, next to the report.
+			"status": awsevents.EventField_FromPath(jsii.String("$.detail.status")),
+			"reason": drill.ReasonSafetyNet,
 		}),
 		RetryAttempts:   jsii.Number(20),
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(6)),

@@ -49,27 +49,36 @@ type functionSpec struct {
 	placeholder string // its ARN's ${Placeholder} in the ASL; "" for the sweeper, which the flow never calls
 	description string
 	timeout     time.Duration
-	memoryMB    float64
+}
+
+// memoryMB is the function's memory, declared once in drill.FunctionMemoryMB (the cost
+// per drill uses it too).
+func (s functionSpec) memoryMB() float64 {
+	mb, ok := drill.FunctionMemoryMB[s.name]
+	if !ok {
+		panic("no memory size declared for function " + s.name + " in drill.FunctionMemoryMB")
+	}
+	return float64(mb)
 }
 
 // functionSpecs are the six functions of the flow, in flow order, and the sweeper.
 var functionSpecs = []functionSpec{
 	{drill.FuncReadiness, "ReadinessFunction", "ReadinessFunctionArn",
-		"Failover drill: checks that the lab can fail over before anything is changed (distribution, secondary, account Block Public Access, stop alarms, replication)", ReadinessTimeout, 256},
+		"Failover drill: checks that the lab can fail over before anything is changed (distribution, secondary, account Block Public Access, stop alarms, replication)", ReadinessTimeout},
 	{drill.FuncProbe, "ProbeFunction", "ProbeFunctionArn",
-		"Failover drill: samples the CloudFront distribution (steady state, failover, recovery)", 15 * time.Minute, 512},
+		"Failover drill: samples the CloudFront distribution (steady state, failover, recovery)", 15 * time.Minute},
 	{drill.FuncSeedCart, "SeedCartFunction", "SeedCartFunctionArn",
-		"Failover drill: signs up a synthetic user and fills its cart", 2 * time.Minute, 256},
+		"Failover drill: signs up a synthetic user and fills its cart", 2 * time.Minute},
 	{drill.FuncBlock, "BlockBucketFunction", "BlockBucketFunctionArn",
-		"Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket", drill.BlockTimeout, 256},
+		"Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket", drill.BlockTimeout},
 	{drill.FuncRestore, "RestoreFunction", "RestoreFunctionArn",
-		"Failover drill: restores the primary bucket's public access block from the ticket", 3 * time.Minute, 256},
+		"Failover drill: restores the primary bucket's public access block from the ticket", 3 * time.Minute},
 	{drill.FuncReport, "ReportFunction", "ReportFunctionArn",
-		"Failover drill: judges the drill and writes the report to the ledger", 1 * time.Minute, 256},
+		"Failover drill: judges the drill and writes the report to the ledger", 1 * time.Minute},
 	// One restore takes seconds (the cart clean-up is bounded at 20 s); the timeout stays
 	// well under the schedule's interval, and enters the sweeper's time bound.
 	{drill.FuncSweeper, "SweeperFunction", "",
-		"Failover drill: restores every lock whose execution has ended, whatever events were lost", SweeperTimeout, 256},
+		"Failover drill: restores every lock whose execution has ended, whatever events were lost", SweeperTimeout},
 }
 
 // FunctionNames are the folders under functions/ that the stack deploys.
@@ -212,6 +221,7 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 	actions := alarmActions(stack, cfg, topic)
 	newContinuousReadiness(stack, cfg, sm, topic, actions, dlq, now())
 	newAlarms(stack, cfg, sm, fns[drill.FuncSweeper], dlq, actions)
+	newDashboard(stack, cfg, actions)
 
 	awscdk.NewCfnOutput(stack, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: sm.StateMachineArn(), Description: jsii.String("The failover drill state machine"),
@@ -319,7 +329,7 @@ func newGoFunction(stack awscdk.Stack, builder FunctionBuilder, spec functionSpe
 		Handler:       jsii.String("bootstrap"),
 		Code:          awslambda.Code_FromAsset(jsii.String(dir), nil),
 		Timeout:       awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
-		MemorySize:    jsii.Number(spec.memoryMB),
+		MemorySize:    jsii.Number(spec.memoryMB()),
 		Environment:   envp,
 		Role:          role,
 		LogGroup:      logs,

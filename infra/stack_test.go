@@ -174,6 +174,8 @@ func fixture(t *testing.T) *fixtures {
 				return testAlarm
 			case CtxReadinessSchedule:
 				return testReadiness
+			case CtxFailoverTargetSeconds:
+				return "45"
 			}
 			return appCtx[k]
 		})
@@ -697,8 +699,8 @@ func TestSafetyNet(t *testing.T) {
 	for name, path := range paths {
 		tmpl = strings.ReplaceAll(tmpl, "<"+name+">", `"`+path.(string)+`"`)
 	}
-	if tmpl != `{"execution":"$.detail.name","executionArn":"$.detail.executionArn","reason":"safety-net","startTime":"$.detail.startDate"}` {
-		t.Errorf("input %s, want the execution's name, ARN and start from the event, and reason safety-net", tmpl)
+	if tmpl != `{"execution":"$.detail.name","executionArn":"$.detail.executionArn","reason":"safety-net","startTime":"$.detail.startDate","status":"$.detail.status"}` {
+		t.Errorf("input %s, want the execution's name, ARN, start and status from the event, and reason safety-net", tmpl)
 	}
 	if r, _ := tg["RetryPolicy"].(map[string]any); r == nil || r["MaximumRetryAttempts"].(float64) < 1 {
 		t.Errorf("retry policy %v, want retries", render(tg["RetryPolicy"]))
@@ -1149,5 +1151,40 @@ func TestContinuousReadiness(t *testing.T) {
 	tgt := rule["Targets"].([]any)[0].(map[string]any)
 	if it := render(tgt["InputTransformer"]); !strings.Contains(it, "$.detail.cause") {
 		t.Errorf("notification %s does not carry the execution's cause (the failed checks)", it)
+	}
+}
+
+// TestDashboardAndFailoverTarget: a dashboard graphs the report's EMF metrics across
+// drills, and an alarm fires when a drill's stable failover is above
+// failoverTargetSeconds (60 by default, 45 in the variant).
+func TestDashboardAndFailoverTarget(t *testing.T) {
+	f := fixture(t)
+	for _, tc := range []struct {
+		name      string
+		stack     awscdk.Stack
+		tmpl      map[string]any
+		threshold float64
+	}{{"default", f.plain, f.plainT, 60}, {"failoverTargetSeconds 45", f.scheduled, f.scheduledT, 45}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := props(resources(tc.tmpl, "AWS::CloudWatch::Alarm")[logicalID(t, tc.stack, "FailoverAboveTarget")])
+			dims, _ := json.Marshal(a["Dimensions"])
+			if a["Namespace"] != "FailoverDrill" || a["MetricName"] != "FailoverSeconds" || a["Threshold"] != tc.threshold ||
+				a["ComparisonOperator"] != "GreaterThanThreshold" || a["TreatMissingData"] != "notBreaching" || !strings.Contains(string(dims), testBucket) ||
+				!strings.Contains(render(a["AlarmActions"]), logicalID(t, tc.stack, "Notifications")) {
+				t.Errorf("alarm %s", render(a))
+			}
+			dashboards := resources(tc.tmpl, "AWS::CloudWatch::Dashboard")
+			if len(dashboards) != 1 {
+				t.Fatalf("%d dashboards, want 1", len(dashboards))
+			}
+			for _, d := range dashboards {
+				body := render(props(d)["DashboardBody"])
+				for _, m := range []string{"FailoverSeconds", "RecoverySeconds", "DrillPassed", "RestoreFailed", "UserVisibleErrors", "ErrorRatePercent", "LatencyP95Ms", "ReplicationSeconds", "failoverTargetSeconds"} {
+					if !strings.Contains(body, m) {
+						t.Errorf("dashboard lacks %s", m)
+					}
+				}
+			}
+		})
 	}
 }

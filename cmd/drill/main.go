@@ -5,6 +5,7 @@
 //	drill public-access  show, block or restore a sandbox bucket's Block Public Access
 //	drill start    start the deployed drill on AWS; with --wait the exit code is the verdict
 //	drill report   read a run's report from the ledger bucket
+//	drill history  list past drills (local reports or the ledger), their summary and trend
 //	drill status   every lock in the ledger, its execution's state, its bucket against the prior
 //	drill restore  put a locked bucket back from its lock (the restore function's checks), release the lock
 //	drill unlock   release a lock by hand, after a confirmation naming the bucket
@@ -45,6 +46,7 @@ commands:
   public-access  show, block or put back a sandbox bucket's Block Public Access
   start    start the deployed drill on AWS (--wait: exit 0 only on pass)
   report   print a run's report from the ledger bucket (--html FILE saves report.html)
+  history  list past drills with a summary (local reports folder, or --ledger); --html writes an index page
 
 operator's way out (README, "Runbook"):
   status   every lock in the ledger, its execution's state, the bucket against the prior
@@ -64,6 +66,8 @@ func main() {
 	// drill cleanly (os/signal: "it will no longer be ignored").
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The AWS SDK's own warnings only under -v: the commands say what is missing.
+	sdkVerbose = newCLI("", os.Args[2:], io.Discard, io.Discard).verbose
 	var code int
 	switch os.Args[1] {
 	case "local":
@@ -76,6 +80,8 @@ func main() {
 		code = runStart(ctx, os.Args[2:], os.Stdout, os.Stderr, awsSFN)
 	case "report":
 		code = runReport(ctx, os.Args[2:], os.Stdout, os.Stderr, awsS3)
+	case "history":
+		code = runHistory(ctx, os.Args[2:], os.Stdout, os.Stderr, awsHistory)
 	case "status":
 		code = runStatus(ctx, os.Args[2:], os.Stdout, os.Stderr, awsOps)
 	case "restore":
@@ -91,10 +97,13 @@ func main() {
 	os.Exit(code)
 }
 
+// sdkVerbose: the command was given -v, so the AWS SDK may log its warnings.
+var sdkVerbose bool
+
 // awsSFN is drill start's Step Functions client: the default AWS configuration
 // (environment, profile, SSO), in the given region.
 func awsSFN(ctx context.Context, region string) (sfnClient, error) {
-	cfg, err := awsconf.Load(ctx)
+	cfg, err := awsconf.LoadCLI(ctx, sdkVerbose)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +117,7 @@ func awsSFN(ctx context.Context, region string) (sfnClient, error) {
 // awsS3 is drill report's S3 client: the default AWS configuration, region overridden
 // by --region.
 func awsS3(ctx context.Context, region string) (remote.GetObjectAPI, error) {
-	cfg, err := awsconf.Load(ctx)
+	cfg, err := awsconf.LoadCLI(ctx, sdkVerbose)
 	if err != nil {
 		return nil, err
 	}
@@ -193,36 +202,48 @@ func (s *sandboxFlags) config() (sandbox.Config, error) {
 }
 
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCLI("drill local", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf sandboxFlags
 	sf.register(fs)
-	asJSON := fs.Bool("json", false, "print the report as JSON on stdout (timeline and logs go to stderr)")
+	fs.BoolVar(&c.json, "json", false, "print the report as JSON on stdout (timeline and logs go to stderr); any other ending prints one JSON object too")
 	input := fs.String("input", "{}", "execution input, as for start-execution (fields override the local deployment's defaults)")
 	outDir := fs.String("out", "drill-reports", "directory the report is written to (<out>/<execution>/report.json and .html)")
 	name := fs.String("name", "", "execution name (default local-<time>)")
 	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
-	verbose := fs.Bool("v", false, "log every function's structured logs to stderr")
+	fs.BoolVar(&c.verbose, "v", false, "log every function's structured logs to stderr")
 	alarmAt := fs.String("alarm-at", "", `make the stop alarm go to ALARM: a state name ("AwaitFailover", optionally "+2s") or a duration after the start ("0s": already in ALARM)`)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return c.flagError(err)
+	}
+	if fs.NArg() > 0 {
+		return c.usage("unexpected argument %q", fs.Arg(0))
 	}
 	sc, err := sf.config()
 	if err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 2
+		return c.usage("%v", err)
+	}
+	// The input is checked with the drill's own rules before anything starts, as
+	// drill start does: the sandbox supplies the distribution and the bucket.
+	if err := remote.CheckInput(*input); err != nil {
+		return c.usage("--input: %v", err)
+	}
+	if *name != "" {
+		if err := remote.CheckName(*name); err != nil {
+			return c.usage("--name: %v", err)
+		}
 	}
 	trigger, err := parseAlarmAt(*alarmAt)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 2
+		return c.usage("%v", err)
 	}
 	timeline := stdout
-	if *asJSON {
+	if c.json {
 		timeline = stderr
 	}
 	level := slog.LevelWarn
-	if *verbose {
+	if c.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -230,8 +251,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	began := time.Now()
 	env, err := local.Start(sc, log)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 1
+		return c.fail(1, "Sandbox", err)
 	}
 	defer env.Close()
 	sf.apply(env.Sandbox)
@@ -247,29 +267,21 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event, StopAlarm: trigger})
 	notice()
 	if err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 1
+		return c.fail(1, "Run", err)
 	}
 	rep := out.Report
 	dir := filepath.Join(*outDir, out.Name)
 	if err := writeReport(dir, rep, out.Logs); err != nil {
-		fmt.Fprintln(stderr, "drill local:", err)
-		return 1
+		return c.fail(1, "Report", err)
 	}
 	if *svgFile != "" {
 		if err := os.WriteFile(*svgFile, []byte(report.Timeline(*rep, out.Logs)), 0o644); err != nil {
-			fmt.Fprintln(stderr, "drill local:", err)
-			return 1
+			return c.fail(1, "Report", err)
 		}
 	}
 	printSummary(timeline, out, rep, dir, time.Since(began))
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintln(stderr, "drill local:", err)
-			return 1
-		}
+	if c.json {
+		c.writeJSONOnce(rep)
 	}
 	if !drill.Succeeded(rep.Verdict) {
 		return 1

@@ -56,7 +56,8 @@ func TestLocalExitCodes(t *testing.T) {
 		want int
 		says string
 	}{
-		{name: "invalid input fails the drill", args: []string{"-input", `{"items":0}`}, want: 1, says: "items: 0 is outside 1..20"},
+		{name: "invalid input: nothing starts", args: []string{"-input", `{"items":0,"bogus":1}`}, want: 2, says: "--input: invalid input: bogus: unknown field; items: 0 is outside 1..20"},
+		{name: "input not an object", args: []string{"-input", `[]`}, want: 2, says: `--input: must be a JSON object like {} or {"items":5}, got an array`},
 		{name: "bad prior flag", args: []string{"-prior", "sideways"}, want: 2, says: "-prior"},
 		{name: "unknown flag", args: []string{"-nope"}, want: 2, says: "-nope"},
 	} {
@@ -66,8 +67,16 @@ func TestLocalExitCodes(t *testing.T) {
 			if code != tt.want {
 				t.Errorf("exit %d, want %d", code, tt.want)
 			}
-			if all := stdout.String() + stderr.String(); !strings.Contains(all, tt.says) {
+			all := stdout.String() + stderr.String()
+			if !strings.Contains(all, tt.says) {
 				t.Errorf("output does not say %q:\n%s", tt.says, all)
+			}
+			// Refused before anything started: no sandbox, no execution, the error once.
+			if strings.Contains(all, "sandbox up") || strings.Contains(all, "execution started") {
+				t.Errorf("started something before refusing:\n%s", all)
+			}
+			if n := strings.Count(all, tt.says); n != 1 && tt.want == 2 && strings.HasPrefix(tt.says, "--input") {
+				t.Errorf("the error printed %d times:\n%s", n, all)
 			}
 		})
 	}

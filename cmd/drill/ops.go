@@ -55,6 +55,7 @@ type opsFlags struct {
 func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.ledger, "ledger", "", "the ledger bucket (stack output LedgerBucketName)")
 	fs.StringVar(&o.region, "region", "", "the ledger's region (the stack's; default: the configured region)")
+	fs.Bool("v", false, "show the AWS SDK's errors in full")
 }
 
 func (o *opsFlags) check() error {
@@ -94,13 +95,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	}
 	env, err := newOps(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill status:", err)
-		return exitNoVerdict
+		return awsFail(stderr, "drill status", err)
 	}
 	locks, err := operator.Status(ctx, of.clients(env, discard()))
 	if err != nil {
-		fmt.Fprintln(stderr, "drill status:", err)
-		return exitNoVerdict
+		return awsFail(stderr, "drill status", err)
 	}
 	fmt.Fprintf(stdout, "ledger s3://%s: %d lock(s)\n", of.ledger, len(locks))
 	code := exitPass
@@ -173,8 +172,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 	}
 	env, err := newOps(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill restore:", err)
-		return exitNoVerdict
+		return awsFail(stderr, "drill restore", err)
 	}
 	res, err := operator.Restore(ctx, of.clients(env, slog.New(slog.NewTextHandler(stderr, nil))), *bucket, *force)
 	var changed *drill.BucketChangedDuringDrill
@@ -186,8 +184,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 		fmt.Fprintf(stderr, "drill restore: %v\n", err)
 		return exitFail
 	case err != nil:
-		fmt.Fprintf(stderr, "drill restore: %v\n", err)
-		return exitNoVerdict
+		return awsFail(stderr, "drill restore", err)
 	}
 	switch {
 	case res.NothingToRestore:
@@ -236,13 +233,11 @@ func runUnlock(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	env, err := newOps(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill unlock:", err)
-		return exitNoVerdict
+		return awsFail(stderr, "drill unlock", err)
 	}
 	lock, err := operator.Unlock(ctx, of.clients(env, discard()), *bucket)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill unlock:", err)
-		return exitNoVerdict
+		return awsFail(stderr, "drill unlock", err)
 	}
 	fmt.Fprintf(stdout, "released the lock of %s on %s\n", lock.ID(), *bucket)
 	if lock.Status == drill.TicketHeld || lock.Status == drill.TicketChanged {
@@ -252,3 +247,10 @@ func runUnlock(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// awsFail prints an AWS error once, as a one-line hint when credentials or the region
+// are missing (the SDK's chain under -v), and returns exit 3.
+func awsFail(stderr io.Writer, command string, err error) int {
+	c := &cmdIO{name: command, stderr: stderr, stdout: io.Discard, verbose: sdkVerbose}
+	return c.fail(exitNoVerdict, "AWS", err)
+}

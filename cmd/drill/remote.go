@@ -52,6 +52,7 @@ var errNoRegion = errors.New("no AWS region: pass --region or set AWS_REGION")
 const heartbeat = time.Minute
 
 func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newSFN sfnFactory) int {
+	c := newCLI("drill start", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill start", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	arnFlag := fs.String("state-machine", "", "ARN of the deployed state machine (stack output StateMachineArn; default $"+EnvStateMachineARN+")")
@@ -60,15 +61,14 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 	wait := fs.Bool("wait", false, "wait for the execution to end; the exit code is then the verdict")
 	timeout := fs.Duration("timeout", 90*time.Minute, "with --wait: stop waiting after this long (0: no limit); the execution keeps running")
 	poll := fs.Duration("poll", 5*time.Second, "with --wait: how often to ask Step Functions")
-	asJSON := fs.Bool("json", false, "print JSON on stdout (the report, or {status,error,cause}); progress goes to stderr")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object on stdout whatever the exit code (the report, {executionArn,status,error,cause}, or {error,message}); progress goes to stderr")
 	region := fs.String("region", "", "AWS region (default: the state machine ARN's region)")
+	fs.BoolVar(&c.verbose, "v", false, "show the AWS SDK's errors in full")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return c.flagError(err)
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "drill start: "+format+"\n", a...)
-		return exitUsage
-	}
+	usageErr := c.usage
+	asJSON := &c.json
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
@@ -106,17 +106,15 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 
 	client, err := newSFN(ctx, *region)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill start:", err)
-		return exitNoVerdict
+		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	execARN, err := remote.Start(ctx, client, arn, *input, *name)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill start:", err)
-		return exitNoVerdict
+		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	if !*wait {
 		if *asJSON {
-			writeJSON(stdout, map[string]string{"executionArn": execARN})
+			c.writeJSONOnce(map[string]string{"executionArn": execARN})
 		} else {
 			fmt.Fprintln(stdout, execARN)
 		}
@@ -146,17 +144,21 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 	if err != nil {
 		// Ctrl-C, --timeout or a failed DescribeExecution: there is no verdict, and the
 		// execution is left running on purpose (see README, "From CI").
-		fmt.Fprintf(stderr, "drill start: %v\n", err)
+		msg := err.Error()
+		if h, ok := awsHint(err); ok {
+			msg = h.text
+		}
+		fmt.Fprintf(stderr, "drill start: %s\n", msg)
 		fmt.Fprintf(stderr, "the execution keeps running; it restores the bucket itself when it ends.\n"+
 			"  follow it: aws stepfunctions describe-execution --execution-arn %s\n"+
 			"  stop it:   aws stepfunctions stop-execution --execution-arn %s\n"+
 			"             (a stopped execution is ABORTED; the safety net, or within minutes the sweeper, then restores the bucket from its lock)\n", execARN, execARN)
 		if *asJSON {
-			writeJSON(stdout, statusJSON{ExecutionARN: execARN, Status: string(ex.Status), Error: "NoVerdict", Cause: err.Error()})
+			c.writeJSONOnce(statusJSON{ExecutionARN: execARN, Status: string(ex.Status), Error: "NoVerdict", Cause: msg})
 		}
 		return exitNoVerdict
 	}
-	return finish(ex, *asJSON, stdout, progress, stderr)
+	return finish(ex, c, progress)
 }
 
 // statusJSON is drill start --json's output when there is no report to print.
@@ -168,7 +170,8 @@ type statusJSON struct {
 }
 
 // finish prints a finished execution and returns its verdict as the exit code.
-func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer) int {
+func finish(ex remote.Execution, c *cmdIO, progress io.Writer) int {
+	asJSON, stderr := c.json, c.stderr
 	name := ex.Name
 	if name == "" {
 		name = ex.ARN[strings.LastIndex(ex.ARN, ":")+1:]
@@ -179,13 +182,13 @@ func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer
 	if ex.Status != types.ExecutionStatusSucceeded {
 		fmt.Fprintf(progress, "\nstatus: %s\n", ex.Status)
 		fmt.Fprintf(progress, "error               %s\n", orDash(ex.Error))
-		fmt.Fprintf(progress, "cause               %s\n", orDash(ex.Cause))
+		fmt.Fprintf(progress, "cause               %s\n", orDash(drill.CauseMessage(ex.Cause)))
 		if ex.Status == types.ExecutionStatusTimedOut || ex.Status == types.ExecutionStatusAborted {
 			fmt.Fprintln(progress, "safety net          no Catch ran: the safety net restores the bucket by its ticket (alarm UndeliveredEvents if it cannot)")
 		}
 		reportHint()
 		if asJSON {
-			writeJSON(stdout, statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: ex.Error, Cause: ex.Cause})
+			c.writeJSONOnce(statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: ex.Error, Cause: drill.CauseMessage(ex.Cause)})
 		}
 		return exitFail
 	}
@@ -193,14 +196,14 @@ func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer
 	if err != nil {
 		fmt.Fprintf(stderr, "drill start: execution SUCCEEDED but its output is %v\n", err)
 		if asJSON {
-			writeJSON(stdout, statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: "NotAReport", Cause: err.Error()})
+			c.writeJSONOnce(statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: "NotAReport", Cause: err.Error()})
 		}
 		return exitFail
 	}
 	printReport(progress, rep)
 	reportHint()
 	if asJSON {
-		writeRawJSON(stdout, []byte(ex.Output))
+		c.writeRawJSONOnce([]byte(ex.Output))
 	}
 	if !drill.Succeeded(rep.Verdict) {
 		return exitFail
@@ -212,20 +215,20 @@ func finish(ex remote.Execution, asJSON bool, stdout, progress, stderr io.Writer
 var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, newS3 s3Factory) int {
+	c := newCLI("drill report", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ledger := fs.String("ledger", "", "the ledger bucket (stack output LedgerBucketName)")
 	execution := fs.String("execution", "", "the execution name")
 	region := fs.String("region", "", "AWS region of the ledger bucket (default: the configured region)")
-	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
+	fs.BoolVar(&c.json, "json", false, "print the report as JSON on stdout (any other ending prints one {error,message} object)")
 	htmlFile := fs.String("html", "", "also save the run's report.html to this file")
+	fs.BoolVar(&c.verbose, "v", false, "show the AWS SDK's errors in full")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return c.flagError(err)
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "drill report: "+format+"\n", a...)
-		return exitUsage
-	}
+	usageErr := c.usage
+	asJSON := &c.json
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -242,29 +245,37 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 
 	client, err := newS3(ctx, *region)
 	if errors.Is(err, errNoRegion) {
-		return usageErr("%v", err)
+		return c.fail(exitUsage, "NoRegion", err)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "drill report:", err)
-		return exitNoVerdict
+		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	fail := func(err error) int {
-		fmt.Fprintln(stderr, "drill report:", err)
 		var nf *remote.NotFoundError
 		if errors.As(err, &nf) {
-			return exitFail
+			return c.fail(exitFail, "NotFound", err)
 		}
-		return exitNoVerdict
+		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	key := drill.ReportKey(*execution)
 	raw, err := remote.GetObject(ctx, client, *ledger, key)
+	var nf *remote.NotFoundError
+	// The restores that ran after the execution ended (safety net, sweeper, a person)
+	// are recorded next to the report: shown with it, or instead of it when the
+	// execution never reached its Report state (stopped, timed out).
+	records, recErr := restoreRecords(ctx, client, *ledger, *execution)
+	if recErr != nil {
+		fmt.Fprintf(stderr, "drill report: the restores after the execution could not be read: %v\n", recErr)
+	}
+	if errors.As(err, &nf) && nf.Code != "NoSuchBucket" && len(records) > 0 {
+		return noReport(c, *execution, key, *ledger, records)
+	}
 	if err != nil {
 		return fail(err)
 	}
 	rep, err := remote.ParseReport(raw)
 	if err != nil {
-		fmt.Fprintf(stderr, "drill report: s3://%s/%s is %v\n", *ledger, key, err)
-		return exitFail
+		return c.fail(exitFail, "NotAReport", fmt.Errorf("s3://%s/%s is %v", *ledger, key, err))
 	}
 	if *htmlFile != "" {
 		// The page is drawn again from the run's sample logs when they are there (the
@@ -277,17 +288,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			return fail(err)
 		}
 		if err := os.WriteFile(*htmlFile, html, 0o644); err != nil {
-			fmt.Fprintln(stderr, "drill report:", err)
-			return exitFail
+			return c.fail(exitFail, "Write", err)
 		}
 	}
 	if *asJSON {
-		writeRawJSON(stdout, raw)
+		c.writeRawJSONOnce(withRecords(raw, records))
 		if *htmlFile != "" {
 			fmt.Fprintf(stderr, "html saved to %s\n", *htmlFile)
 		}
 	} else {
 		printReport(stdout, rep)
+		printRecords(stdout, records)
 		fmt.Fprintf(stdout, "report              s3://%s/%s\n", *ledger, key)
 		if *htmlFile != "" {
 			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
@@ -339,4 +350,102 @@ func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger, execu
 		return nil, nil
 	}
 	return report.HTML(*rep, logs)
+}
+
+// restoreRecords reads the restores recorded after the execution ended; missing ones
+// are simply not there.
+func restoreRecords(ctx context.Context, client remote.GetObjectAPI, ledger, execution string) ([]drill.RestoreRecord, error) {
+	var out []drill.RestoreRecord
+	for _, reason := range drill.RestoreRecordReasons {
+		key := drill.RestoreRecordKey(execution, reason)
+		raw, err := remote.GetObject(ctx, client, ledger, key)
+		var nf *remote.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			continue
+		case err != nil:
+			return out, err
+		}
+		var rec drill.RestoreRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return out, fmt.Errorf("s3://%s/%s: %w", ledger, key, err)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// printRecords prints each restore that ran after the execution ended.
+func printRecords(w io.Writer, records []drill.RestoreRecord) {
+	for _, rec := range records {
+		fmt.Fprintf(w, "%-19s %s\n", strings.ReplaceAll(rec.Reason, "-", " "), recordLine(rec))
+	}
+}
+
+func recordLine(rec drill.RestoreRecord) string {
+	when := rec.At.UTC().Format(time.RFC3339)
+	if rec.ExecutionStatus != "" {
+		when += ", after the execution ended " + rec.ExecutionStatus
+	}
+	r := rec.Result
+	switch {
+	case rec.Error != "":
+		return when + ": restore FAILED, the bucket may still be blocked: " + rec.Error
+	case r == nil:
+		return when + ": no result recorded"
+	case r.NothingToRestore:
+		return when + ": nothing to restore (the bucket was never blocked)"
+	case r.AlreadyRestored:
+		return fmt.Sprintf("%s: already restored; read back %s, matches the prior %s: %v", when, pabString(r.ReadBack), pabString(r.Prior), r.MatchesPrior)
+	}
+	return fmt.Sprintf("%s: put back %s, read back %s, matches the prior: %v", when, pabString(r.Prior), pabString(r.ReadBack), r.MatchesPrior)
+}
+
+// noReport: the execution never wrote its report, but restores after its end did run.
+func noReport(c *cmdIO, execution, key, ledger string, records []drill.RestoreRecord) int {
+	status := ""
+	for _, rec := range records {
+		if rec.ExecutionStatus != "" {
+			status = rec.ExecutionStatus
+		}
+	}
+	msg := fmt.Sprintf("no report at s3://%s/%s: the execution ended before its Report state", ledger, key)
+	if status != "" {
+		msg += " (it ended " + status + ")"
+	}
+	fmt.Fprintf(c.stderr, "drill report: %s\n", msg)
+	out := c.stdout
+	if c.json {
+		out = c.stderr
+	}
+	printRecords(out, records)
+	if c.json {
+		c.writeJSONOnce(struct {
+			Execution string                `json:"execution"`
+			Error     string                `json:"error"`
+			Message   string                `json:"message"`
+			Status    string                `json:"executionStatus,omitempty"`
+			Restores  []drill.RestoreRecord `json:"restores"`
+			ExitCode  int                   `json:"exitCode"`
+		}{execution, "NoReport", msg, status, records, exitFail})
+	}
+	return exitFail
+}
+
+// withRecords adds the restore records to the stored report, as "restores", keeping
+// the report's own order of fields.
+func withRecords(raw []byte, records []drill.RestoreRecord) []byte {
+	if len(records) == 0 {
+		return raw
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return raw
+	}
+	recs, err := json.Marshal(records)
+	if err != nil {
+		return raw
+	}
+	body := bytes.TrimRight(bytes.TrimSpace(raw), "}")
+	return append(append(append(body, []byte(`,"restores":`)...), recs...), '}')
 }

@@ -44,7 +44,8 @@ func testReport(t *testing.T, verdict string) []byte {
 	}
 	rep.Failover.Seconds, rep.Failover.ServedRegion = 12.345, "us-west-1"
 	rep.Recovery.Seconds, rep.Recovery.ServedRegion = 8.5, "us-east-1"
-	rep.UserVisibleErrors = 2
+	errs := 2
+	rep.UserVisibleErrors = &errs
 	rep.Cart.Intact = verdict == drill.Pass
 	rep.Cart.Expected = []string{"a", "b", "c"}
 	rep.Cart.Got = []string{"a", "b", "c"}

@@ -16,12 +16,13 @@ import (
 // timeline prints one line per state as the execution runs. It is safe for concurrent
 // use: the interrupt notice comes from another goroutine.
 type timeline struct {
-	mu    sync.Mutex
-	w     io.Writer
-	start time.Time
+	mu     sync.Mutex
+	w      io.Writer
+	start  time.Time
+	caught map[string]bool // states whose error a Catch took: their exit is not "ok"
 }
 
-func newTimeline(w io.Writer) *timeline { return &timeline{w: w} }
+func newTimeline(w io.Writer) *timeline { return &timeline{w: w, caught: map[string]bool{}} }
 
 // say prints a line at once, between the execution's lines.
 func (t *timeline) say(format string, args ...any) {
@@ -40,35 +41,36 @@ func (t *timeline) event(ev asl.Event) {
 	switch ev.Type {
 	case asl.ExecutionStarted:
 		fmt.Fprintf(t.w, "%8.3fs  execution started\n", at)
+	case asl.StateEntered:
+		delete(t.caught, ev.State)
 	case asl.StateExited:
-		switch ev.Error {
-		case "":
+		switch {
+		case t.caught[ev.State]:
+			// Its catch line said it: the state failed, it did not succeed.
+		case ev.Error == "":
 			fmt.Fprintf(t.w, "%8.3fs  %-20s ok      %7.3fs\n", at, ev.State, ev.Duration.Seconds())
-		case asl.StatusAborted, asl.StatusTimedOut:
+		case ev.Error == asl.StatusAborted || ev.Error == asl.StatusTimedOut:
 			// Interrupted: never "ok".
 			fmt.Fprintf(t.w, "%8.3fs  %-20s %-7s %7.3fs (interrupted)\n", at, ev.State, strings.ToLower(strings.ReplaceAll(ev.Error, "_", " ")), ev.Duration.Seconds())
 		}
-		// A failed state was already reported by its catch or the execution's end.
+		// A failed state is reported by the execution's end.
 	case asl.TaskRetryScheduled:
-		fmt.Fprintf(t.w, "%8.3fs  %-20s retry   attempt %d after %s\n", at, ev.State, ev.Attempt, oneLine(ev.Error))
+		fmt.Fprintf(t.w, "%8.3fs  %-20s retry   attempt %d after %s: %s\n", at, ev.State, ev.Attempt, ev.Error, oneLine(drill.CauseMessage(ev.Cause)))
 	case asl.StateCaught:
-		fmt.Fprintf(t.w, "%8.3fs  %-20s caught  %s: %s\n", at, ev.State, ev.Error, oneLine(ev.Cause))
+		// The error's name only: its message is printed once, in full, with the verdict.
+		t.caught[ev.State] = true
+		fmt.Fprintf(t.w, "%8.3fs  %-20s caught  %s (the error in full is below)\n", at, ev.State, ev.Error)
 	case asl.ExecutionSucceeded, asl.ExecutionFailed, asl.ExecutionTimedOut, asl.ExecutionAborted:
 		line := fmt.Sprintf("%8.3fs  execution %s", at, strings.ToLower(strings.TrimPrefix(ev.Type, "Execution")))
 		if ev.Error != "" {
-			line += "  " + ev.Error + ": " + oneLine(ev.Cause)
+			line += "  " + ev.Error
 		}
 		fmt.Fprintln(t.w, line)
 	}
 }
 
-func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > 160 {
-		s = s[:157] + "..."
-	}
-	return s
-}
+// oneLine folds a message's line breaks; it never cuts.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string, total time.Duration) {
 	if rep.InterruptedState != "" {
@@ -118,43 +120,109 @@ func printReport(w io.Writer, rep *drill.Report) {
 	if rep.Sandbox != nil {
 		fmt.Fprintf(w, "sandbox change log  %d change(s) to the primary bucket's Block Public Access\n", len(rep.Sandbox.PrimaryBucketChanges))
 	}
+	e := rep.Ending
+	if e != nil {
+		line := e.Kind
+		if e.State != "" {
+			line += " in " + e.State
+			if e.StateInferred {
+				line += " (inferred from the results present)"
+			}
+		}
+		fmt.Fprintf(w, "ending              %s\n", line)
+	}
+	// The error once, in full: only when no reason above says it already.
+	if err := rep.Error; err != nil && !mentioned(rep.Reasons, err.Cause) {
+		fmt.Fprintf(w, "error               %s: %s\n", err.Error, drill.CauseMessage(err.Cause))
+	}
+	if e != nil {
+		if len(e.Touched) == 0 {
+			fmt.Fprintln(w, "touched             nothing")
+		}
+		for i, t := range e.Touched {
+			label := ""
+			if i == 0 {
+				label = "touched"
+			}
+			fmt.Fprintf(w, "%-19s %s\n", label, t)
+		}
+		fmt.Fprintf(w, "restored            %s\n", e.Restored)
+		if e.Next != "" {
+			fmt.Fprintf(w, "do now              %s\n", e.Next)
+		}
+	}
 	if rep.DryRun {
+		if c := rep.Cost; c != nil {
+			fmt.Fprintf(w, "cost                %s\n", costLine(c))
+		}
 		fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
 		return
 	}
 	if rep.Error != nil && rep.Error.Error == drill.ErrorName(&drill.NotReady{}) {
-		fmt.Fprintln(w, "stopped             before the block: the bucket was never changed")
-		return
-	}
-	if rep.Error != nil {
-		fmt.Fprintf(w, "error               %s: %s\n", rep.Error.Error, oneLine(rep.Error.Cause))
+		return // the checks above say why; nothing was changed, nothing measured
 	}
 	fmt.Fprintf(w, "failover            %s", switchLine(rep.Failover.Phases, rep.Failover.NotMeasured, rep.Failover.Seconds, rep.Failover.ServedRegion))
-	if s := rep.Sandbox; s != nil {
+	if s := rep.Sandbox; s != nil && rep.Failover.Phases != nil {
 		fmt.Fprintf(w, "  (truth %s, within bound: %v)", truthLine(s.Truth.Failover), s.FailoverWithinBound)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "recovery            %s", switchLine(rep.Recovery.Phases, rep.Recovery.NotMeasured, rep.Recovery.Seconds, rep.Recovery.ServedRegion))
-	if s := rep.Sandbox; s != nil {
+	if s := rep.Sandbox; s != nil && rep.Recovery.Phases != nil {
 		fmt.Fprintf(w, "  (truth %s, within bound: %v)", truthLine(s.Truth.Recovery), s.RecoveryWithinBound)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "user-visible errors %d", rep.UserVisibleErrors)
-	if v := rep.Visitors; v != nil {
-		fmt.Fprintf(w, " (error rate %.2f%%", v.ErrorRatePercent)
-		if r := v.LongestErrorRun; r != nil {
-			fmt.Fprintf(w, ", longest run %.3f s", r.Seconds)
+	if n, ok := rep.Errors(); ok {
+		fmt.Fprintf(w, "user-visible errors %d", n)
+		if v := rep.Visitors; v != nil {
+			fmt.Fprintf(w, " (error rate %.2f%%", v.ErrorRatePercent)
+			if r := v.LongestErrorRun; r != nil {
+				fmt.Fprintf(w, ", longest run %.3f s", r.Seconds)
+			}
+			fmt.Fprintf(w, "), %d slow; latency p50 %.0f ms, p95 %.0f ms, max %.0f ms", v.Slow, v.Latency.P50Ms, v.Latency.P95Ms, v.Latency.MaxMs)
 		}
-		fmt.Fprintf(w, "), %d slow; latency p50 %.0f ms, p95 %.0f ms, max %.0f ms", v.Slow, v.Latency.P50Ms, v.Latency.P95Ms, v.Latency.MaxMs)
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintln(w, "user-visible errors not measured: the probe never ran")
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, report.TimelineLine(*rep))
-	fmt.Fprintf(w, "cart intact         %v (%d of %d unicorns)\n", rep.Cart.Intact, len(rep.Cart.Got), len(rep.Cart.Expected))
-	fmt.Fprintf(w, "bucket restored     %v (prior %s, read back %s)\n", rep.Restore.MatchesPrior, pabString(rep.Restore.Prior), pabString(rep.Restore.ReadBack))
+	if rep.Failover.Phases != nil || rep.Recovery.Phases != nil {
+		fmt.Fprintln(w, report.TimelineLine(*rep))
+	}
+	if rep.Cart.NotChecked != "" {
+		fmt.Fprintf(w, "cart                not checked: %s\n", rep.Cart.NotChecked)
+	} else {
+		fmt.Fprintf(w, "cart intact         %v (%d of %d unicorns)\n", rep.Cart.Intact, len(rep.Cart.Got), len(rep.Cart.Expected))
+	}
+	if e == nil { // a report from before endings existed
+		fmt.Fprintf(w, "bucket restored     %v (prior %s, read back %s)\n", rep.Restore.MatchesPrior, pabString(rep.Restore.Prior), pabString(rep.Restore.ReadBack))
+	}
+	if c := rep.Cost; c != nil {
+		fmt.Fprintf(w, "cost                %s\n", costLine(c))
+	}
 	if rep.Timing != nil {
 		fmt.Fprintf(w, "execution wall      %.3f s = configured delays %.3f s + overhead %.3f s\n",
 			rep.Timing.WallSeconds, rep.Timing.ConfiguredDelaySeconds, rep.Timing.OverheadSeconds)
 	}
+}
+
+// mentioned reports whether a reason already quotes the error's message.
+func mentioned(reasons []string, cause string) bool {
+	msg := oneLine(drill.CauseMessage(cause))
+	for _, r := range reasons {
+		if msg != "" && strings.Contains(r, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// costLine is the cost in one line: the estimate and what it is made of.
+func costLine(c *drill.Cost) string {
+	gbs := 0.0
+	for _, f := range c.Lambda {
+		gbs += f.GBSeconds
+	}
+	return fmt.Sprintf("about $%.5f (%s): %d state transitions, %.1f Lambda GB-s, %d requests to the distribution, S3 %d PUT/LIST + %d GET (prices of %s)",
+		c.EstimatedUSD, c.Source, c.StateTransitions, gbs, c.DistributionRequests.Total, c.S3Requests.Put, c.S3Requests.Get, c.PricesAsOf)
 }
 
 // switchLine is a switch's stable time with its bound and what made it messy. A report

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/smithy-go/logging"
 )
 
 // S3Factory returns an S3 client for a region. The S3 control calls must go to the
@@ -22,6 +23,21 @@ type S3Factory func(region string) *s3.Client
 // Load reads the Lambda environment's AWS configuration (role credentials, region).
 func Load(ctx context.Context) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	return cfg, nil
+}
+
+// LoadCLI is Load for a person's command: the SDK's own warnings (such as its fallback
+// to IMDSv1 when no credentials are configured) are printed only when verbose, since
+// the command says in one line what is missing.
+func LoadCLI(ctx context.Context, verbose bool) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if !verbose {
+		opts = append(opts, config.WithLogger(logging.Nop{}))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
@@ -91,7 +107,8 @@ func SandboxSFN(endpoint, region, principal string) *sfn.Client {
 }
 
 // SandboxFactoryAs is SandboxFactory with clients signed as principal.
-func SandboxFactoryAs(endpoints map[string]string, principal string) S3Factory {
+// Extra options (a request counter, in drill local) apply to every client.
+func SandboxFactoryAs(endpoints map[string]string, principal string, extra ...func(*s3.Options)) S3Factory {
 	return func(region string) *s3.Client {
 		endpoint, ok := endpoints[region]
 		if !ok {
@@ -102,6 +119,9 @@ func SandboxFactoryAs(endpoints map[string]string, principal string) S3Factory {
 		return s3.NewFromConfig(SandboxConfigAs(region, principal), func(o *s3.Options) {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
+			for _, f := range extra {
+				f(o)
+			}
 		})
 	}
 }

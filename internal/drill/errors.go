@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -164,4 +165,31 @@ func withContext(typed, outer error) error {
 	default:
 		return typed // the other types carry structured fields that say it all
 	}
+}
+
+// CauseMessage is the message inside a Step Functions error cause. A Lambda function's
+// error reaches a Catch as the cause {"errorMessage": ..., "errorType": ...} (with a
+// stackTrace after a panic): a person wants the message, once, not the envelope. Any
+// other cause (a States.* error's text) is returned as it is.
+func CauseMessage(cause string) string {
+	t := strings.TrimSpace(cause)
+	if !strings.HasPrefix(t, "{") {
+		return cause
+	}
+	var env struct {
+		ErrorMessage *string `json:"errorMessage"`
+		ErrorType    string  `json:"errorType"`
+	}
+	if err := json.Unmarshal([]byte(t), &env); err != nil || env.ErrorMessage == nil {
+		return cause
+	}
+	return *env.ErrorMessage
+}
+
+// Unwrapped is e with its cause's message taken out of the Lambda error envelope.
+func (e *ErrorInfo) Unwrapped() *ErrorInfo {
+	if e == nil {
+		return nil
+	}
+	return &ErrorInfo{Error: e.Error, Cause: CauseMessage(e.Cause)}
 }

@@ -296,6 +296,9 @@ type RestoreInput struct {
 	StartTime    Instant `json:"startTime"`
 	Bucket       string  `json:"bucket,omitempty"`
 	Reason       string  `json:"reason,omitempty"`
+	// Status is how the execution ended (the safety net's event says; the sweeper asks
+	// Step Functions), recorded with the restore.
+	Status string `json:"status,omitempty"`
 }
 
 // ID is the execution the payload is for.
@@ -354,6 +357,9 @@ type ReportInput struct {
 	State     State     `json:"state"`
 	Execution string    `json:"execution"`
 	StartedAt time.Time `json:"startedAt"`
+	// Interrupted is the state that was running when the execution was stopped or timed
+	// out: only local mode knows it, and judges such a run after its end.
+	Interrupted string `json:"-"`
 }
 
 // Verdicts. A drill passes or fails; a dry run is ready or not-ready.
@@ -381,12 +387,12 @@ type Report struct {
 		PrimaryRegion   string `json:"primaryRegion"`
 		SecondaryRegion string `json:"secondaryRegion"`
 	} `json:"target"`
-	// Failover and Recovery: Seconds is the stable time (see Phases.Stable), 0 when
-	// not measured; NotMeasured then says why.
+	// Failover and Recovery: Seconds is the stable time (see Phases.Stable), absent
+	// when there is none; NotMeasured says why a switch was not measured at all.
 	Failover struct {
-		Seconds      float64 `json:"seconds"`
-		Stable       bool    `json:"stable"`
-		ServedRegion string  `json:"servedRegion"`
+		Seconds      float64 `json:"seconds,omitempty"`
+		Stable       bool    `json:"stable,omitempty"`
+		ServedRegion string  `json:"servedRegion,omitempty"`
 		// BlockSentAt is when the block's put was sent, the earliest the failover can
 		// have begun: the figures count from it. BlockedAt is when S3 acknowledged it.
 		BlockSentAt      *time.Time `json:"blockSentAt,omitempty"`
@@ -396,33 +402,26 @@ type Report struct {
 		Phases           *Phases    `json:"phases,omitempty"`
 	} `json:"failover"`
 	Recovery struct {
-		Seconds        float64    `json:"seconds"`
-		Stable         bool       `json:"stable"`
-		ServedRegion   string     `json:"servedRegion"`
+		Seconds        float64    `json:"seconds,omitempty"`
+		Stable         bool       `json:"stable,omitempty"`
+		ServedRegion   string     `json:"servedRegion,omitempty"`
 		RestoredAt     *time.Time `json:"restoredAt,omitempty"`
 		FirstPrimaryAt *time.Time `json:"firstPrimaryAt,omitempty"`
 		NotMeasured    string     `json:"notMeasured,omitempty"`
 		Phases         *Phases    `json:"phases,omitempty"`
 	} `json:"recovery"`
-	// UserVisibleErrors counts every error sample of every probe mode, failed ones included.
-	UserVisibleErrors int `json:"userVisibleErrors"`
+	// UserVisibleErrors counts every error sample of every probe mode, failed ones
+	// included; absent when the probe never ran (nothing was measured).
+	UserVisibleErrors *int `json:"userVisibleErrors,omitempty"`
 	// Visitors is what visitors saw from the block to the end of recovery; Baseline
 	// what they saw in the steady state before it.
 	Visitors *VisitorStats `json:"visitors,omitempty"`
 	Baseline *VisitorStats `json:"baseline,omitempty"`
 	// Limits are the limits the verdict applied; LimitsFailed names those not met.
-	Limits       Limits   `json:"limits"`
-	LimitsFailed []string `json:"limitsFailed"`
-	Cart         struct {
-		Intact   bool     `json:"intact"`
-		Expected []string `json:"expected"`
-		Got      []string `json:"got"`
-	} `json:"cart"`
-	Restore struct {
-		MatchesPrior bool               `json:"matchesPrior"`
-		Prior        *PublicAccessBlock `json:"prior"`
-		ReadBack     *PublicAccessBlock `json:"readBack"`
-	} `json:"restore"`
+	Limits       Limits       `json:"limits"`
+	LimitsFailed []string     `json:"limitsFailed"`
+	Cart         CartFacts    `json:"cart"`
+	Restore      RestoreFacts `json:"restore"`
 	// DryRun: the bucket was never meant to change; the verdict is ready or not-ready.
 	DryRun bool `json:"dryRun"`
 	// Readiness lists every readiness check of the run (empty when it never ran).
@@ -431,9 +430,10 @@ type Report struct {
 		Checks []Check `json:"checks"`
 	} `json:"readiness"`
 	// Replication is the RPO evidence: how long the seeded cart took to be readable
-	// through the secondary API before the block (Measured false: not observed).
+	// through the secondary API before the block (Measured false: not observed, and
+	// no seconds).
 	Replication struct {
-		Seconds  float64 `json:"seconds"`
+		Seconds  float64 `json:"seconds,omitempty"`
 		Measured bool    `json:"measured"`
 	} `json:"replication"`
 	Steps []StepRecord `json:"steps"`
@@ -458,6 +458,11 @@ type Report struct {
 	// mode plays the EventBridge rule), and SafetyNetError why it failed.
 	SafetyNet      *RestoreResult `json:"safetyNet,omitempty"`
 	SafetyNetError string         `json:"safetyNetError,omitempty"`
+
+	// Ending says how the run ended, for every ending, in a person's terms.
+	Ending *Ending `json:"ending,omitempty"`
+	// Cost is what the drill used and its estimated price.
+	Cost *Cost `json:"cost,omitempty"`
 }
 
 // StepRecord is one state of the execution.
@@ -509,4 +514,16 @@ type TimingFacts struct {
 	WallSeconds            float64 `json:"wallSeconds"`
 	ConfiguredDelaySeconds float64 `json:"configuredDelaySeconds"`
 	OverheadSeconds        float64 `json:"overheadSeconds"`
+}
+
+// FunctionMemoryMB is each function's deployed memory: infra/ deploys it, and the cost
+// per drill multiplies it by the billed duration (one declaration for both).
+var FunctionMemoryMB = map[string]int{
+	FuncReadiness: 256,
+	FuncProbe:     512,
+	FuncSeedCart:  256,
+	FuncBlock:     256,
+	FuncRestore:   256,
+	FuncReport:    256,
+	FuncSweeper:   256,
 }

@@ -247,6 +247,19 @@ func (l *Ledger) PutReport(ctx context.Context, execution string, jsonBody, html
 	return l.put(ctx, drill.ReportHTMLKey(execution), htmlBody, ContentTypeHTML)
 }
 
+// PutRestoreRecord records a restore that ran after its execution ended, next to the
+// run's report (drill.RestoreRecordKey).
+func (l *Ledger) PutRestoreRecord(ctx context.Context, rec drill.RestoreRecord) error {
+	if rec.Execution == "" || rec.Reason == "" {
+		return fmt.Errorf("ledger put restore record: execution %q or reason %q missing", rec.Execution, rec.Reason)
+	}
+	body, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return fmt.Errorf("ledger put restore record %s: %w", rec.Execution, err)
+	}
+	return l.put(ctx, drill.RestoreRecordKey(rec.Execution, rec.Reason), body, ContentTypeJSON)
+}
+
 func (l *Ledger) put(ctx context.Context, key string, body []byte, contentType string) error {
 	_, err := l.S3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:      aws.String(l.Bucket),

@@ -36,42 +36,57 @@ func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 			return nil, fmt.Errorf("report in the ledger: %w", err)
 		}
 	} else {
-		// No report was written: invalid input fails before anything is touched; a
-		// stopped or timed-out execution never reaches the Report state.
-		rep = drill.Report{Execution: out.Name, Verdict: drill.Fail, StartedAt: out.Result.Start, FinishedAt: out.Result.Stop}
-		rep.Reasons = []string{"the execution ended " + out.Result.Status + " before writing a report"}
-		rep.Summary = strings.TrimSpace(fmt.Sprintf("fail: execution %s %s %s", out.Result.Status, out.Result.Error, out.Result.Cause))
-		cfg := drill.Defaults
-		cfg.Distribution, cfg.PrimaryBucket = e.Sandbox.DistributionURL(), e.Sandbox.Config().PrimaryBucket
-		_ = json.Unmarshal(out.Input, &cfg)
-		rep.Target.Distribution, rep.Target.PrimaryBucket = cfg.Distribution, cfg.PrimaryBucket
-		rep.Target.PrimaryRegion, rep.Target.SecondaryRegion = cfg.PrimaryRegion, cfg.SecondaryRegion
+		// No report was written: the execution failed where no Catch leads to a report
+		// (invalid input, States.Runtime), or it was stopped or timed out before its
+		// Report state. Judge what there is, as the Report state would: the sample logs
+		// and the configuration; the rest says why it was not measured.
+		cfg, _ := json.Marshal(e.config(out.Input))
+		st := drill.State{Config: cfg}
+		if out.Result.Error != "" {
+			st.Error = &drill.ErrorInfo{Error: out.Result.Error, Cause: out.Result.Cause}
+		}
+		rep = report.Build(drill.ReportInput{State: st, Execution: out.Name, StartedAt: out.Result.Start, Interrupted: Interrupted(out.Result.Events)}, out.Logs, out.Result.Stop)
 	}
 	rep.Status = out.Result.Status
 	rep.InterruptedState = Interrupted(out.Result.Events)
 	if rep.InterruptedState != "" {
 		rep.Reasons = append(rep.Reasons, fmt.Sprintf("the execution was %s in %s", strings.ToLower(strings.ReplaceAll(out.Result.Status, "_", " ")), rep.InterruptedState))
 	}
+	facts := report.EndFacts{Status: out.Result.Status, State: rep.InterruptedState}
+	if facts.State == "" {
+		facts.State = FailedState(out.Result.Events)
+	}
+	if out.Result.Error != "" {
+		facts.Error = &drill.ErrorInfo{Error: out.Result.Error, Cause: out.Result.Cause}
+	}
 	if out.SafetyNet != nil {
 		rep.SafetyNet = out.SafetyNet
+		facts.SafetyNet = out.SafetyNet
 		if out.SafetyErr != nil {
 			rep.SafetyNetError = out.SafetyErr.Error()
-			rep.Reasons = append(rep.Reasons, "the safety net's restore failed: "+out.SafetyErr.Error())
-		}
-		// The flow's restore never ran (stopped, timed out): what the safety net put
-		// back is the restore.
-		if st := out.SafetyNet; out.SafetyErr == nil && (rep.Restore.Prior == nil && rep.Restore.ReadBack == nil && !rep.Restore.MatchesPrior) {
-			rep.Restore.Prior, rep.Restore.ReadBack, rep.Restore.MatchesPrior = st.Prior, st.ReadBack, st.MatchesPrior
+			facts.SafetyNetErr = rep.SafetyNetError
+			if rep.Error != nil && strings.Contains(rep.SafetyNetError, drill.CauseMessage(rep.Error.Cause)) {
+				rep.Reasons = append(rep.Reasons, "the safety net's restore failed the same way")
+			} else {
+				rep.Reasons = append(rep.Reasons, "the safety net's restore failed: "+out.SafetyErr.Error())
+			}
 		}
 	}
 	if out.Result.Status != asl.StatusSucceeded && rep.Verdict == drill.Pass {
 		rep.Verdict = drill.Fail // the execution failing after the report is still a failure
 		rep.Reasons = append(rep.Reasons, "execution "+out.Result.Status)
 	}
-	if rep.Error == nil && out.Result.Error != "" {
-		rep.Error = &drill.ErrorInfo{Error: out.Result.Error, Cause: out.Result.Cause}
+	if t, _, err := e.Ledger.RunTicketVersion(ctx, out.ID); err == nil && t != nil && t.Seed != nil {
+		facts.SeedUser, facts.SeedItems = t.Seed.UserUUID, len(t.Seed.Unicorns)
+	}
+	report.Conclude(&rep, facts)
+	if !ok {
+		// The summary leads with how the run ended: there are no figures to lead with.
+		rep.Summary = "fail: " + strings.Join(rep.Reasons, "; ")
 	}
 	rep.Steps = Steps(out.Result.Events)
+	c := Cost(out, e.s3Requests.take())
+	rep.Cost = &c
 	cfg := e.config(out.Input)
 	rep.Sandbox = Truth(e.Sandbox, out.Result.Start, e.Sandbox.Config().PrimaryBucket, out.Visitor, out.VisitorInterval, cfg)
 	if rep.Sandbox != nil {
@@ -154,6 +169,23 @@ func exitStatus(errName string) string {
 		return StepTimedOut
 	}
 	return "failed: " + errName
+}
+
+// FailedState is the state whose error started the failure path (the first one a
+// Catch took), or the state that failed the execution where nothing caught it; "" when
+// nothing failed.
+func FailedState(events []asl.Event) string {
+	for _, ev := range events {
+		if ev.Type == asl.StateCaught {
+			return ev.State
+		}
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		if ev := events[i]; ev.Type == asl.StateExited && ev.Error != "" {
+			return ev.State
+		}
+	}
+	return ""
 }
 
 // Interrupted is the state that was running when the execution was stopped or timed

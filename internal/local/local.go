@@ -88,6 +88,7 @@ type Env struct {
 	Sweeper         *sweeper.Handler
 	tasks           map[string]asl.TaskFunc
 	log             *slog.Logger
+	s3Requests      *requestCounter
 }
 
 // Start starts the sandbox and deploys the drill onto it, the way infra/ deploys it on AWS.
@@ -126,7 +127,10 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 
 	// Each function's clients are its own, signed as the function, as each Lambda's
 	// are its role's.
-	s3As := func(fn string) awsconf.S3Factory { return awsconf.SandboxFactoryAs(sb.S3Endpoints(), fn) }
+	counter := &requestCounter{ops: map[string]int{}}
+	s3As := func(fn string) awsconf.S3Factory {
+		return awsconf.SandboxFactoryAs(sb.S3Endpoints(), fn, counter.option)
+	}
 	paAs := func(fn string) func(region string) pab.API { return pab.PerRegion(s3As(fn)) }
 	ledgerAs := func(fn string) *ledger.Ledger {
 		return &ledger.Ledger{S3: s3As(fn)(sc.PrimaryRegion), Bucket: sc.LedgerBucket}
@@ -139,7 +143,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	shopClient := shop.New(httpClient)
 
 	admin := awsconf.SandboxFactory(sb.S3Endpoints())
-	e := &Env{Sandbox: sb, Machine: m, StateMachineArn: smArn, S3: admin, log: log,
+	e := &Env{Sandbox: sb, Machine: m, StateMachineArn: smArn, S3: admin, log: log, s3Requests: counter,
 		Ledger: &ledger.Ledger{S3: admin(sc.PrimaryRegion), Bucket: sc.LedgerBucket}}
 	e.Restore = &restore.Handler{S3: paAs(drill.FuncRestore), Ledger: ledgerAs(drill.FuncRestore), Cart: shopClient, Settle: SafetyNetSettle,
 		Log: log.With("function", drill.FuncRestore), Now: time.Now}
@@ -261,6 +265,7 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		o.Input = json.RawMessage(`{}`)
 	}
 	start := time.Now()
+	e.s3Requests.take() // count this run's requests only
 	vis := e.visit(o.VisitorInterval)
 	var detached sync.WaitGroup
 	defer detached.Wait() // a detached handler's late effects are part of the outcome
@@ -291,7 +296,9 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		// retried block-bucket may still be running); it runs on its own clock, so a
 		// cancelled ctx must not stop it.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		r, err := e.Restore.Handle(sctx, SafetyNetInput(out.ID))
+		in := SafetyNetInput(out.ID)
+		in.Status = res.Status // the event's detail.status
+		r, err := e.Restore.Handle(sctx, in)
 		cancel()
 		out.SafetyNet, out.SafetyErr = &r, err
 	}

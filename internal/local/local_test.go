@@ -113,8 +113,8 @@ func TestDrillPasses(t *testing.T) {
 					t.Errorf("no %s sample log in the ledger", mode)
 				}
 			}
-			if rep.UserVisibleErrors != 0 {
-				t.Errorf("userVisibleErrors = %d, want 0 (CloudFront fails over on 403)", rep.UserVisibleErrors)
+			if n, _ := rep.Errors(); n != 0 {
+				t.Errorf("userVisibleErrors = %d, want 0 (CloudFront fails over on 403)", n)
 			}
 			wantSteps := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated",
 				"BlockBucket", "IsDryRun", "AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed"}

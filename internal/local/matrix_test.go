@@ -128,8 +128,8 @@ func TestScenarioMatrix(t *testing.T) {
 				}
 			}
 			// Errors: counted on every ending, at the rate the visitor saw.
-			if (rep.UserVisibleErrors == 0) != (person.errors == 0) {
-				t.Errorf("drill counted %d user-visible errors, the visitor saw %d", rep.UserVisibleErrors, person.errors)
+			if n, _ := rep.Errors(); (n == 0) != (person.errors == 0) {
+				t.Errorf("drill counted %d user-visible errors, the visitor saw %d", n, person.errors)
 			}
 			if v := rep.Visitors; v != nil && person.watched > 0 && v.Samples > 0 {
 				// The share of answers that were errors over the spans the drill watched;

@@ -181,7 +181,7 @@ func TestWorstCasePayloadFitsStepFunctions(t *testing.T) {
 	if err := json.Unmarshal(raw.Body, &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.UserVisibleErrors != 168_000 || r.Verdict != drill.Fail || !strings.Contains(r.Reasons[0], "error: FailoverTimeout") || len(r.Visitors.Outcomes) != 202 {
-		t.Errorf("report: %d errors, verdict %s, %d outcomes, reasons %.300q", r.UserVisibleErrors, r.Verdict, len(r.Visitors.Outcomes), r.Reasons)
+	if n, _ := r.Errors(); n != 168_000 || r.Verdict != drill.Fail || !strings.Contains(r.Reasons[0], "AwaitFailover failed: FailoverTimeout") || len(r.Visitors.Outcomes) != 202 {
+		t.Errorf("report: %v errors, verdict %s, %d outcomes, reasons %.300q", r.UserVisibleErrors, r.Verdict, len(r.Visitors.Outcomes), r.Reasons)
 	}
 }

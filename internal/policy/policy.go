@@ -65,6 +65,10 @@ const (
 	ledgerTickets = LedgerArn + "/runs/*/ticket-*"
 	ledgerReport  = LedgerArn + "/runs/*/report.json"
 	ledgerHTML    = LedgerArn + "/runs/*/report.html"
+	// Restores after the execution's end record themselves next to the report.
+	ledgerSafetyNetRecord = LedgerArn + "/runs/*/restore-" + drill.ReasonSafetyNet + ".json"
+	ledgerSweeperRecord   = LedgerArn + "/runs/*/restore-" + drill.ReasonSweeper + ".json"
+	ledgerRestoreRecords  = LedgerArn + "/runs/*/restore-*.json"
 	// ledgerSamples are the probe's sample logs (drill.SamplesKeyPattern).
 	ledgerSamples = LedgerArn + "/" + drill.SamplesKeyPattern
 )
@@ -118,12 +122,14 @@ var Functions = map[string][]Statement{
 		{Sid: "LedgerWriteLocksAndRunTickets", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerLocks, ledgerTickets}},
 		releaseLocks,
 	},
-	drill.FuncRestore: restoreStatements,
+	// The safety net invokes restore: it records what it did next to the report.
+	drill.FuncRestore: append(slices.Clone(restoreStatements),
+		Statement{Sid: "LedgerWriteSafetyNetRecord", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSafetyNetRecord}}),
 	// The sweeper restores in-process, through restore's own code, so it needs restore's
 	// permissions, plus asking Step Functions whether a lock's execution still runs.
 	drill.FuncSweeper: append(slices.Clone(restoreStatements), Statement{
 		Sid: "DescribeDrillExecutions", Actions: []string{"states:DescribeExecution"}, Resources: []string{Executions + ":*"},
-	}),
+	}, Statement{Sid: "LedgerWriteSweeperRecord", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSweeperRecord}}),
 	// Its own report files only: never a run ticket, never a lock. It reads the probe's
 	// sample logs, and lists the ledger so a missing log reads 404, not 403.
 	drill.FuncReport: {
@@ -139,11 +145,35 @@ var Functions = map[string][]Statement{
 	},
 }
 
+// Commands maps each drill command a person runs against the deployment to what it
+// calls, for the person's (or CI's) own role: the README's table comes from here, and
+// the tests run each command in the replica as a principal held to exactly these.
+var Commands = map[string][]Statement{
+	// drill report: the report, its page, its sample logs (to draw the page again) and
+	// the restores recorded after the execution ended.
+	"report": {
+		{Sid: "LedgerList", Actions: []string{"s3:ListBucket"}, Resources: []string{LedgerArn}},
+		{Sid: "LedgerReadRun", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerReport, ledgerHTML, ledgerSamples, ledgerRestoreRecords}},
+	},
+	// drill history --ledger: lists runs/ and reads each report.json, and the restore
+	// record of a run that never wrote one (stopped, timed out).
+	"history": {
+		{Sid: "LedgerListRuns", Actions: []string{"s3:ListBucket"}, Resources: []string{LedgerArn}},
+		{Sid: "LedgerReadReports", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerReport, ledgerRestoreRecords}},
+	},
+}
+
+// CommandFor is a command's statements with the placeholders filled from v.
+func CommandFor(command string, v Values) []Statement {
+	return fill("drill "+command, Commands[command], v)
+}
+
 // For is function's statements with the placeholders filled from v; nil for a
 // function with no AWS access. A placeholder v leaves empty panics: a deployment
 // that cannot name a resource must not fall back to a wildcard.
-func For(function string, v Values) []Statement {
-	sts := Functions[function]
+func For(function string, v Values) []Statement { return fill(function, Functions[function], v) }
+
+func fill(function string, sts []Statement, v Values) []Statement {
 	if len(sts) == 0 {
 		return nil
 	}

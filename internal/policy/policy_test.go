@@ -30,8 +30,10 @@ func TestGrants(t *testing.T) {
 	}{
 		{drill.FuncBlock, append(append(slices.Clone(pab), read...), "s3:DeleteObject arn:aws:s3:::ledger/locks/*",
 			"s3:PutObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")},
-		{drill.FuncRestore, restore},
-		{drill.FuncSweeper, append(slices.Clone(restore), "states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*")},
+		// Each restore after an execution's end records itself, under its own key only.
+		{drill.FuncRestore, append(slices.Clone(restore), "s3:PutObject arn:aws:s3:::ledger/runs/*/restore-safety-net.json")},
+		{drill.FuncSweeper, append(slices.Clone(restore), "states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*",
+			"s3:PutObject arn:aws:s3:::ledger/runs/*/restore-sweeper.json")},
 		// Its reports; it reads the probe's sample logs, and lists the ledger so a missing one reads 404.
 		{drill.FuncReport, []string{"s3:GetObject arn:aws:s3:::ledger/runs/*/samples-*.json", "s3:ListBucket arn:aws:s3:::ledger",
 			"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json"}},

@@ -92,11 +92,7 @@ func CheckInput(raw string) error {
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &fields); err != nil || fields == nil {
-		why := "null"
-		if err != nil {
-			why = err.Error()
-		}
-		return fmt.Errorf("must be a JSON object like {} or {\"items\":5}: %s", why)
+		return fmt.Errorf("must be a JSON object like {} or {\"items\":5}, got %s", jsonKind(raw, err))
 	}
 	probe := maps.Clone(fields)
 	if _, ok := probe["distribution"]; !ok {
@@ -111,6 +107,35 @@ func CheckInput(raw string) error {
 	}
 	_, err = drill.ParseConfig(b) // a *drill.InvalidInput naming every bad field
 	return err
+}
+
+// jsonKind names what raw holds instead of an object, for the error message.
+func jsonKind(raw string, err error) string {
+	t := strings.TrimSpace(raw)
+	var syntax *json.SyntaxError
+	switch {
+	case t == "":
+		return "nothing"
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("invalid JSON (%v at byte %d)", err, syntax.Offset)
+	case err == nil: // null
+		return "null"
+	case t[0] == '[':
+		return "an array"
+	case t[0] == '"':
+		return "a string"
+	case t == "true" || t == "false":
+		return "a boolean"
+	default:
+		return "a number (" + truncateRunes(t, 40) + ")"
+	}
+}
+
+func truncateRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 // Start starts an execution and returns its ARN. An empty name lets Step Functions

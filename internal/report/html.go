@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,40 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 		}
 		w("</table>\n")
 	}
+	if e := r.Ending; e != nil {
+		w("<h2>How it ended</h2>\n<table>\n")
+		ending := esc(e.Kind)
+		if e.State != "" {
+			ending += " in <code>" + esc(e.State) + "</code>"
+			if e.StateInferred {
+				ending += " (inferred from the results present)"
+			}
+		}
+		if r.Status != "" {
+			ending += "; execution " + esc(r.Status)
+		}
+		row(&b, "Ending", ending)
+		if r.Error != nil {
+			row(&b, "Error", "<code>"+esc(r.Error.Error)+"</code><pre>"+esc(drill.CauseMessage(r.Error.Cause))+"</pre>")
+		}
+		if r.RestoreError != nil && (r.Error == nil || *r.RestoreError != *r.Error) {
+			row(&b, "Restore error", "<code>"+esc(r.RestoreError.Error)+"</code><pre>"+esc(drill.CauseMessage(r.RestoreError.Cause))+"</pre>")
+		}
+		touched := "nothing"
+		if len(e.Touched) > 0 {
+			var items []string
+			for _, t := range e.Touched {
+				items = append(items, "<li>"+esc(t)+"</li>")
+			}
+			touched = "<ul>" + strings.Join(items, "") + "</ul>"
+		}
+		row(&b, "Touched", touched)
+		row(&b, "Restored", esc(e.Restored))
+		if e.Next != "" {
+			row(&b, "Do now", "<b>"+esc(e.Next)+"</b>")
+		}
+		w("</table>\n")
+	}
 
 	w("<h2>Target</h2>\n<table>\n")
 	row(&b, "Distribution", esc(dash(r.Target.Distribution)))
@@ -88,7 +123,8 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	w("</table>\n")
 	if v := r.Visitors; v != nil {
 		w("<h2>From the block to the end of recovery</h2>\n<table>\n")
-		row(&b, "User-visible errors", fmt.Sprintf("%d in %d answers (%s); error rate %.3f%% of the time (limit %d%%)", r.UserVisibleErrors, v.Samples, esc(outcomes(v.Outcomes)), v.ErrorRatePercent, r.Limits.MaxErrorRatePercent))
+		n, _ := r.Errors()
+		row(&b, "User-visible errors", fmt.Sprintf("%d in %d answers (%s); error rate %.3f%% of the time (limit %d%%)", n, v.Samples, esc(outcomes(v.Outcomes)), v.ErrorRatePercent, r.Limits.MaxErrorRatePercent))
 		run := "none"
 		if lr := v.LongestErrorRun; lr != nil {
 			run = fmt.Sprintf("%.3f s (%.3f..%.3f) from %.3f s, %d errors", lr.Seconds, lr.LoSeconds, lr.HiSeconds, lr.From.Seconds, lr.Samples)
@@ -104,21 +140,46 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 		}
 		row(&b, "Limits not met", esc(failed))
 		w("</table>\n")
+	} else if n, ok := r.Errors(); ok {
+		w("<p>User-visible errors: %d</p>\n", n)
 	} else {
-		w("<p>User-visible errors: %d</p>\n", r.UserVisibleErrors)
+		w("<p>User-visible errors: not measured (the probe never ran).</p>\n")
 	}
 
 	w("<h2>Cart</h2>\n<table>\n")
-	row(&b, "Intact", fmt.Sprint(r.Cart.Intact))
-	row(&b, "Expected", esc(join(r.Cart.Expected)))
-	row(&b, "Got", esc(join(r.Cart.Got)))
+	if r.Cart.User != "" {
+		row(&b, "Synthetic user", esc(r.Cart.User))
+	}
+	if r.Cart.NotChecked != "" {
+		row(&b, "Intact", "not checked: "+esc(r.Cart.NotChecked))
+		row(&b, "Expected", esc(join(r.Cart.Expected)))
+	} else {
+		row(&b, "Intact", fmt.Sprint(r.Cart.Intact))
+		row(&b, "Expected", esc(join(r.Cart.Expected)))
+		row(&b, "Got", esc(join(r.Cart.Got)))
+	}
 	w("</table>\n")
 
 	w("<h2>Bucket restore</h2>\n<table>\n")
-	row(&b, "Prior", "<code>"+esc(pab.String(r.Restore.Prior))+"</code>")
-	row(&b, "Read back", "<code>"+esc(pab.String(r.Restore.ReadBack))+"</code>")
-	row(&b, "Matches prior", fmt.Sprint(r.Restore.MatchesPrior))
+	if !r.Restore.Needed && r.Ending != nil {
+		row(&b, "Needed", "no: "+esc(r.Restore.NotNeeded))
+	} else {
+		row(&b, "By", esc(dash(r.Restore.By)))
+		row(&b, "Prior", "<code>"+esc(pab.String(r.Restore.Prior))+"</code>")
+		row(&b, "Read back", "<code>"+esc(pab.String(r.Restore.ReadBack))+"</code>")
+		row(&b, "Matches prior", fmt.Sprint(r.Restore.MatchesPrior))
+	}
 	w("</table>\n")
+	if c := r.Cost; c != nil {
+		w("<h2>Cost of this drill (%s, prices of %s)</h2>\n<table>\n<tr><th>Item</th><th>Quantity</th><th>Unit price (USD)</th><th>USD</th></tr>\n", esc(c.Source), esc(c.PricesAsOf))
+		for _, l := range c.Lines {
+			w("<tr><td>%s</td><td>%s %s</td><td>%.10g</td><td>%.6f</td></tr>\n", esc(l.Item), quantity(l.Quantity), esc(l.Unit), l.UnitPrice, l.USD)
+		}
+		w("<tr><th>Estimated total</th><td></td><td></td><td><b>%.6f</b></td></tr>\n</table>\n", c.EstimatedUSD)
+		if len(c.Notes) > 0 {
+			w("<p>Notes: %s.</p>\n", esc(strings.Join(c.Notes, "; ")))
+		}
+	}
 
 	w("<h2>Steps</h2>\n")
 	if len(r.Steps) == 0 {
@@ -130,8 +191,8 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 		}
 		w("</table>\n")
 	}
-	if r.Error != nil {
-		w("<h2>Error</h2>\n<p><code>%s</code></p>\n<pre>%s</pre>\n", esc(r.Error.Error), esc(r.Error.Cause))
+	if r.Error != nil && r.Ending == nil {
+		w("<h2>Error</h2>\n<p><code>%s</code></p>\n<pre>%s</pre>\n", esc(r.Error.Error), esc(drill.CauseMessage(r.Error.Cause)))
 	}
 	if s := r.Sandbox; s != nil {
 		w("<h2>Sandbox truth (an independent visitor every %.0f ms)</h2>\n<table>\n", s.Truth.VisitorIntervalMs)
@@ -248,6 +309,9 @@ func sampling(ph *drill.Phases) string {
 	return fmt.Sprintf("config.json every %.1f ms (%d a window: an old share under %.1f%% can hide in one); %d unanswered at the end, %d ticks skipped; ended: %s",
 		ph.ConfigIntervalMs, ph.WindowSamples, ph.UnseenSharePercent, ph.Unanswered, ph.Skipped, esc(ph.Ended))
 }
+
+// quantity prints a quantity without trailing zeros.
+func quantity(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func fmtTime(t time.Time) string {
 	if t.IsZero() {

@@ -14,6 +14,14 @@ const MetricsNamespace = "FailoverDrill"
 // restoreError: the bucket may still be blocked), else 0. An alarm watches it.
 const MetricRestoreFailed = "RestoreFailed"
 
+// MetricFailoverSeconds and MetricRecoverySeconds are the stable failover and recovery
+// of a drill that measured them; the dashboard graphs them and an alarm watches the
+// first.
+const (
+	MetricFailoverSeconds = "FailoverSeconds"
+	MetricRecoverySeconds = "RecoverySeconds"
+)
+
 // EMF renders the report's figures as one CloudWatch Embedded Metric Format log line:
 // written to the Lambda's stdout, CloudWatch turns it into metrics (no PutMetricData
 // permission needed), so failover time can be graphed and alarmed on across drills.
@@ -52,12 +60,14 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 	if r.Replication.Measured {
 		add("ReplicationSeconds", "Seconds", r.Replication.Seconds)
 	}
-	add("UserVisibleErrors", "Count", float64(r.UserVisibleErrors))
+	if n, ok := r.Errors(); ok {
+		add("UserVisibleErrors", "Count", float64(n))
+	}
 	if r.Failover.Stable {
-		add("FailoverSeconds", "Seconds", r.Failover.Seconds)
+		add(MetricFailoverSeconds, "Seconds", r.Failover.Seconds)
 	}
 	if r.Recovery.Stable {
-		add("RecoverySeconds", "Seconds", r.Recovery.Seconds)
+		add(MetricRecoverySeconds, "Seconds", r.Recovery.Seconds)
 	}
 	if v := r.Visitors; v != nil {
 		add("ErrorRatePercent", "Percent", v.ErrorRatePercent)

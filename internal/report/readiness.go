@@ -50,11 +50,12 @@ func judgeDryRun(r *drill.Report, st drill.State) {
 	switch {
 	case st.Error != nil && st.Error.Error == drill.ErrorName(&drill.NotReady{}):
 	case st.Error != nil:
-		r.Error = st.Error
-		fail("error: %s", cut(oneLine(st.Error.Error+": "+st.Error.Cause), 300))
+		r.Error = st.Error.Unwrapped()
+		fail("%s failed: %s: %s", inferFailedState(st), r.Error.Error, oneLine(r.Error.Cause))
 	}
 	if st.RestoreError != nil {
-		fail("restore failed: %s", cut(oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause), 300))
+		r.RestoreError = st.RestoreError.Unwrapped()
+		fail("the restore did not finish: %s: %s", r.RestoreError.Error, oneLine(r.RestoreError.Cause))
 	}
 	r.Reasons = append(r.Reasons, notReadyReasons(r)...)
 	switch {
@@ -73,15 +74,22 @@ func judgeDryRun(r *drill.Report, st drill.State) {
 			fail("dry run: Restore found something to restore (prior %s): the bucket may have been changed", pab.String(st.Restore.Payload.Prior))
 		}
 	}
-	for _, p := range []*drill.Step[drill.ProbeResult]{st.Preflight} {
-		if p != nil {
-			r.UserVisibleErrors += p.Payload.UserVisibleErrors
-		}
+	if p := st.Preflight; p != nil {
+		n := p.Payload.UserVisibleErrors
+		r.UserVisibleErrors = &n
 	}
+	r.Restore.By = "dry run" // the prior is what the dry run read; nothing was put back
 	if st.Block != nil {
 		r.Restore.Prior = st.Block.Payload.Prior
 	}
+	if st.Seed != nil {
+		r.Cart.User, r.Cart.Expected = st.Seed.Payload.User.Email, st.Seed.Payload.Cart
+	}
+	r.Cart.NotChecked = "a dry run does not block the bucket, so nothing reads the cart after a failover"
 	r.Steps = steps(st)
+	c := awsCost(st, nil)
+	r.Cost = &c
+	Conclude(r, EndFacts{State: inferFailedState(st), StateInferred: st.Error != nil})
 	if len(r.Reasons) == 0 {
 		r.Verdict = drill.Ready
 		r.Summary = cut(oneLine(fmt.Sprintf("ready: %s; lock taken and released, bucket %s read and left unchanged (%s)",

@@ -93,35 +93,58 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	if st.Error != nil && st.Error.Error == drill.ErrorName(&drill.NotReady{}) {
 		// Stopped before anything changed: the failed checks are the reasons; the
 		// drill's other parts were never meant to run.
-		r.Error = st.Error
+		r.Error = st.Error.Unwrapped()
 		if st.Restore != nil { // the failure path's restore: nothing to restore, bucket as it was
-			r.Restore.MatchesPrior, r.Restore.Prior, r.Restore.ReadBack = st.Restore.Payload.MatchesPrior, st.Restore.Payload.Prior, st.Restore.Payload.ReadBack
+			rs := st.Restore.Payload
+			r.Restore.By, r.Restore.Needed = "failure path", !rs.NothingToRestore
+			r.Restore.MatchesPrior, r.Restore.Prior, r.Restore.ReadBack = rs.MatchesPrior, rs.Prior, rs.ReadBack
+			if !r.Restore.Needed {
+				r.Restore.NotNeeded = nothingWhy(rs)
+			}
 		}
 		r.Reasons = append(r.Reasons, notReadyReasons(&r)...)
 		if len(r.Reasons) == 0 {
 			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause))
 		}
 		if st.RestoreError != nil {
-			r.Reasons = append(r.Reasons, "restore failed: "+oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause))
+			r.RestoreError = st.RestoreError.Unwrapped()
+			r.Reasons = append(r.Reasons, "the restore did not finish: "+oneLine(r.RestoreError.Error+": "+r.RestoreError.Cause))
 		}
+		r.Cart.NotChecked = "the drill stopped before it seeded a cart: not ready"
 		r.Steps = steps(st)
+		c := awsCost(st, logs)
+		r.Cost = &c
+		Conclude(&r, EndFacts{State: StepReadiness})
 		r.Verdict = drill.Fail
 		r.Summary = cut(oneLine("fail: "+strings.Join(r.Reasons, "; ")), maxSummary)
 		return r
 	}
 
+	// The state that failed, inferred from the results present (AWS's Catch stores
+	// the error, not where it came from); local mode knows it exactly.
+	failedState := inferFailedState(st)
 	if st.Error != nil {
-		r.Error = st.Error
-		fail("error: %s", oneLine(st.Error.Error+": "+st.Error.Cause))
+		r.Error = st.Error.Unwrapped()
+		fail("%s failed: %s: %s", failedState, r.Error.Error, oneLine(r.Error.Cause))
 	} else if cfgErr != nil {
 		fail("config: %s", oneLine(cfgErr.Error()))
 	}
 	if st.RestoreError != nil {
-		r.RestoreError = st.RestoreError
-		fail("restore failed: %s", oneLine(st.RestoreError.Error+": "+st.RestoreError.Cause))
-		if r.Error == nil {
-			r.Error = st.RestoreError
+		r.RestoreError = st.RestoreError.Unwrapped()
+		if r.Error != nil && *r.Error == *r.RestoreError {
+			fail("the failure path's restore failed the same way: the bucket may still be blocked")
+		} else {
+			fail("the restore did not finish, the bucket may still be blocked: %s: %s", r.RestoreError.Error, oneLine(r.RestoreError.Cause))
 		}
+		if r.Error == nil {
+			r.Error = r.RestoreError
+		}
+	}
+	// A run that failed stops where it failed: what it never reached is not measured,
+	// and saying so as reasons would only repeat the error.
+	stopped := st.Error != nil || in.Interrupted != ""
+	if in.Interrupted != "" {
+		failedState = in.Interrupted
 	}
 
 	var block *drill.BlockResult
@@ -170,6 +193,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Failover.NotMeasured = foWhy
 	}
 	switch {
+	case stopped && (block == nil || fo == nil):
 	case block == nil:
 		fail("block: the bucket was never blocked")
 	case fo == nil:
@@ -187,12 +211,23 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		c := st.Failover.Payload.Cart
 		r.Cart.Intact, r.Cart.Expected, r.Cart.Got = c.Intact, c.Expected, c.Got
 	}
-	if r.Cart.Expected == nil && st.Seed != nil {
-		r.Cart.Expected = st.Seed.Payload.Cart
+	if st.Seed != nil {
+		r.Cart.User = st.Seed.Payload.User.Email
+		if r.Cart.Expected == nil {
+			r.Cart.Expected = st.Seed.Payload.Cart
+		}
 	}
 	switch {
+	case st.Seed == nil:
+		r.Cart.NotChecked = "no cart was seeded: the run ended before SeedCart finished"
 	case st.Failover == nil || st.Failover.Payload.Cart == nil:
-		fail("cart: not checked through the secondary API")
+		r.Cart.NotChecked = "not read through the secondary API: the run ended before AwaitFailover finished"
+	}
+	switch {
+	case r.Cart.NotChecked != "":
+		if !stopped {
+			fail("cart: %s", r.Cart.NotChecked)
+		}
 	case !r.Cart.Intact:
 		msg := fmt.Sprintf("cart: not intact after failover (expected %d unicorns, got %d)", len(r.Cart.Expected), len(r.Cart.Got))
 		if e := st.Failover.Payload.Cart.Error; e != "" {
@@ -202,11 +237,21 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	}
 
 	// Restore.
+	r.Restore.By = "flow"
+	if stopped {
+		r.Restore.By = "failure path"
+	}
 	if st.Restore != nil {
 		rs := st.Restore.Payload
+		r.Restore.Needed = block != nil || !rs.NothingToRestore
 		r.Restore.MatchesPrior = rs.MatchesPrior
 		r.Restore.Prior = rs.Prior
 		r.Restore.ReadBack = rs.ReadBack
+		r.Restore.RestoredAt = rs.RestoredAt
+		r.Restore.CartCleared = rs.CartCleared
+		if !r.Restore.Needed {
+			r.Restore.NotNeeded = nothingWhy(rs)
+		}
 		switch {
 		case rs.Skipped != "" && !rs.AlreadyRestored:
 			fail("restore: skipped: %s", oneLine(rs.Skipped))
@@ -219,7 +264,12 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 			fail("restore: the bucket reads back %s, its prior configuration was %s", pab.String(rs.ReadBack), pab.String(rs.Prior))
 		}
 	} else if block != nil {
-		fail("restore: did not run after the bucket was blocked")
+		r.Restore.Needed = true
+		if st.RestoreError == nil {
+			fail("restore: did not run after the bucket was blocked")
+		}
+	} else {
+		r.Restore.By = ""
 	}
 
 	// Recovery.
@@ -236,6 +286,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Recovery.NotMeasured = rcWhy
 	}
 	switch {
+	case stopped && rc == nil:
 	case rc == nil:
 		fail("recovery: not observed: %s", rcWhy)
 	case rc.Stable == nil:
@@ -249,7 +300,11 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	// What visitors saw, every ending included.
 	for _, ph := range []*drill.Phases{pre, fo, rc} {
 		if ph != nil {
-			r.UserVisibleErrors += ph.Visitors.Errors
+			n := ph.Visitors.Errors
+			if r.UserVisibleErrors != nil {
+				n += *r.UserVisibleErrors
+			}
+			r.UserVisibleErrors = &n
 		}
 	}
 	if v := drillVisitors(cfg, blockFrom, logs, fo, rc); v != nil {
@@ -271,6 +326,9 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		}
 	}
 	r.Steps = steps(st)
+	c := awsCost(st, logs)
+	r.Cost = &c
+	Conclude(&r, EndFacts{State: failedState, StateInferred: failedState != ""})
 
 	figures := figuresLine(r)
 	if len(r.Reasons) == 0 {
@@ -437,14 +495,15 @@ func figuresLine(r drill.Report) string {
 	sw("failover", r.Target.SecondaryRegion, r.Failover.Phases, r.Failover.NotMeasured)
 	sw("recovery", r.Target.PrimaryRegion, r.Recovery.Phases, r.Recovery.NotMeasured)
 	if v := r.Visitors; v != nil {
-		s := fmt.Sprintf("%d user-visible errors (error rate %.2f%%", r.UserVisibleErrors, v.ErrorRatePercent)
+		n, _ := r.Errors()
+		s := fmt.Sprintf("%d user-visible errors (error rate %.2f%%", n, v.ErrorRatePercent)
 		if v.LongestErrorRun != nil {
 			s += fmt.Sprintf(", longest run %.3f s", v.LongestErrorRun.Seconds)
 		}
 		s += fmt.Sprintf("), %d slow, latency p95 %.0f ms", v.Slow, v.Latency.P95Ms)
 		parts = append(parts, s)
-	} else {
-		parts = append(parts, fmt.Sprintf("%d user-visible errors", r.UserVisibleErrors))
+	} else if n, ok := r.Errors(); ok {
+		parts = append(parts, fmt.Sprintf("%d user-visible errors", n))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -181,7 +181,7 @@ func TestBuildVerdicts(t *testing.T) {
 	}{
 		{name: "state error, in full", change: func(in *drill.ReportInput, _ report.Logs) {
 			in.State.Error = &drill.ErrorInfo{Error: "FailoverTimeout", Cause: strings.Repeat("x", 400) + " statuses: 403 x12"}
-		}, want: []string{"error: FailoverTimeout: xxx"}},
+		}, want: []string{"failed: FailoverTimeout: xxx"}},
 		{name: "failover never stable: the primary keeps serving a third", change: func(_ *drill.ReportInput, logs report.Logs) {
 			n := 0
 			logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 7, func(t float64) string {
@@ -203,7 +203,7 @@ func TestBuildVerdicts(t *testing.T) {
 		}, want: []string{"cart: not intact after failover (expected 3 unicorns, got 1): missing u2, u3"}},
 		{name: "cart not checked", change: func(in *drill.ReportInput, _ report.Logs) {
 			in.State.Failover.Payload.Cart = nil
-		}, want: []string{"cart: not checked"}},
+		}, want: []string{"cart: not read through the secondary API"}},
 		{name: "restore does not match", change: func(in *drill.ReportInput, _ report.Logs) {
 			rs := &in.State.Restore.Payload
 			rs.MatchesPrior, rs.ReadBack = false, &drill.BlockAll
@@ -221,7 +221,7 @@ func TestBuildVerdicts(t *testing.T) {
 			delete(logs, drill.ModeRecovery)
 			in.State.Recovery = nil
 			in.State.RestoreError = &drill.ErrorInfo{Error: "RestoreMismatch", Cause: "reads back ..."}
-		}, want: []string{"restore failed: RestoreMismatch", "restore: did not run", "recovery: not observed"}},
+		}, want: []string{"the restore did not finish, the bucket may still be blocked: RestoreMismatch"}},
 		{name: "visitors saw errors for 1.2 s", change: func(in *drill.ReportInput, logs report.Logs) {
 			in.State.Config = json.RawMessage(strings.Replace(string(in.State.Config), `"steadySamples":3`, `"steadySamples":3,"maxErrorRunSeconds":1`, 1))
 			logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 8.4, func(t float64) string {
@@ -281,8 +281,8 @@ func TestFailedRunKeepsErrorsAndLatency(t *testing.T) {
 	logs[drill.ModeFailover].Ended = drill.EndedErrorBudget
 	delete(logs, drill.ModeRecovery)
 	r := report.Build(in, logs, at(12))
-	if r.UserVisibleErrors != 22 || r.Visitors == nil || r.Visitors.Errors != 22 || r.Visitors.Latency.P95Ms != 5 {
-		t.Errorf("userVisibleErrors %d visitors %+v, want the 22 403s of the failed probe", r.UserVisibleErrors, r.Visitors)
+	if n, _ := r.Errors(); n != 22 || r.Visitors == nil || r.Visitors.Errors != 22 || r.Visitors.Latency.P95Ms != 5 {
+		t.Errorf("userVisibleErrors %v visitors %+v, want the 22 403s of the failed probe", r.UserVisibleErrors, r.Visitors)
 	}
 	if !slices.Contains(r.LimitsFailed, "errorBudgetPercent") || !strings.Contains(r.Summary, "22 user-visible errors") {
 		t.Errorf("limits %v summary %q", r.LimitsFailed, r.Summary)
@@ -328,7 +328,7 @@ func TestBuildMissingParts(t *testing.T) {
 				Config: json.RawMessage(`{"primaryBucket":"ui-bucket","items":"many"}`),
 				Error:  &drill.ErrorInfo{Error: "InvalidInput", Cause: "invalid input: items: must be a int"},
 			}},
-			wantReason: "error: InvalidInput",
+			wantReason: "Preflight failed: InvalidInput",
 			check: func(t *testing.T, r drill.Report) {
 				if r.Target.PrimaryBucket != "ui-bucket" {
 					t.Errorf("target %+v", r.Target)
@@ -352,7 +352,7 @@ func TestBuildMissingParts(t *testing.T) {
 				return in
 			}(),
 			wantSteps:  []string{"Preflight:succeeded", "SeedCart:succeeded", "BlockBucket:succeeded", "Restore:caught"},
-			wantReason: "error: FailoverTimeout",
+			wantReason: "AwaitFailover failed: FailoverTimeout",
 			check: func(t *testing.T, r drill.Report) {
 				if !r.Restore.MatchesPrior || r.Failover.BlockedAt == nil || r.Cart.Expected == nil {
 					t.Errorf("restore %+v failover %+v cart %+v", r.Restore, r.Failover, r.Cart)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,6 +100,30 @@ func (h *Handler) Handle(ctx context.Context, in drill.RestoreInput) (drill.Rest
 	if problems := in.ID().Problems(); len(problems) > 0 {
 		return drill.RestoreResult{}, &drill.InvalidInput{Problems: problems}
 	}
+	res, err := h.handle(ctx, in)
+	if slices.Contains(drill.RestoreRecordReasons, in.Reason) {
+		h.record(ctx, in, res, err)
+	}
+	return res, err
+}
+
+// record writes what a restore after the execution's end did next to the run's report
+// (drill report shows both). Best effort: the restore's own outcome is what counts,
+// and its error still reaches the caller (and the alarms).
+func (h *Handler) record(ctx context.Context, in drill.RestoreInput, res drill.RestoreResult, err error) {
+	rec := drill.RestoreRecord{Execution: in.Execution, ExecutionArn: in.ExecutionArn, StartTime: in.StartTime, Reason: in.Reason,
+		ExecutionStatus: in.Status, At: h.now().UTC()}
+	if err != nil {
+		rec.Error = drill.Classify(err).Error()
+	} else {
+		rec.Result = &res
+	}
+	if perr := h.Ledger.PutRestoreRecord(context.WithoutCancel(ctx), rec); perr != nil {
+		h.log().Warn("restore not recorded in the ledger", "execution", in.Execution, "reason", in.Reason, "error", perr)
+	}
+}
+
+func (h *Handler) handle(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
 	first, err := h.restore(ctx, in, time.Time{})
 	res := first.res
 	if err != nil || in.Reason != drill.ReasonSafetyNet || first.lateUntil.IsZero() || !first.lookedAt.Before(first.lateUntil) {

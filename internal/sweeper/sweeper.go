@@ -144,7 +144,7 @@ func (h *Handler) sweep(ctx context.Context, lock drill.Ticket) Finding {
 	}
 	r, err := h.Restore(ctx, drill.RestoreInput{
 		Execution: lock.Execution, ExecutionArn: lock.ExecutionArn, StartTime: lock.StartTime,
-		Bucket: lock.Bucket, Reason: drill.ReasonSweeper,
+		Bucket: lock.Bucket, Reason: drill.ReasonSweeper, Status: state.Status,
 	})
 	if err != nil {
 		f.Outcome, f.Error = Stranded, drill.Classify(err).Error()

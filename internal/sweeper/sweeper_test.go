@@ -129,7 +129,7 @@ func TestSweepDecidesPerLock(t *testing.T) {
 				t.Errorf("described %v", fake.asked)
 			}
 			if tc.restored {
-				want := drill.RestoreInput{Execution: "run-a", ExecutionArn: id.ExecutionArn, StartTime: id.StartTime, Bucket: "ui-bucket", Reason: drill.ReasonSweeper}
+				want := drill.RestoreInput{Execution: "run-a", ExecutionArn: id.ExecutionArn, StartTime: id.StartTime, Bucket: "ui-bucket", Reason: drill.ReasonSweeper, Status: tc.status}
 				if len(got) != 1 || got[0] != want {
 					t.Errorf("restore calls %+v, want %+v", got, want)
 				}
