@@ -379,7 +379,9 @@ func TestDeliberateBlockAfterTheRestoreIsKept(t *testing.T) {
 			if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
 				t.Errorf("bucket %s: the deliberate block was undone", pab.String(got))
 			}
-			if muts := f.mutations()[before:]; len(muts) != 0 {
+			// The restore's own record next to the report is the one write it may make.
+			muts := slices.DeleteFunc(f.mutations()[before:], func(m string) bool { return strings.Contains(m, "/restore-") })
+			if len(muts) != 0 {
 				t.Errorf("the later restore wrote %q", muts)
 			}
 			if res.MatchesPrior || !res.AlreadyRestored || !pab.Equal(res.ReadBack, &drill.BlockAll) || res.ChangedAfterRestore == "" {
