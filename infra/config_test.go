@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -23,6 +24,7 @@ func validContext() map[string]any {
 		CtxPrimaryBucket:      "unicorn-ui-primary",
 		CtxDistributionDomain: "d111111abcdef8.cloudfront.net",
 		CtxDistributionID:     "E2QWRUHAPOMQZL",
+		CtxAlarmTopicArn:      "arn:aws:sns:us-east-1:123456789012:sre-pager",
 	}
 }
 
@@ -37,6 +39,7 @@ func TestConfigFromContextDefaults(t *testing.T) {
 		DistributionID:      "E2QWRUHAPOMQZL",
 		PrimaryRegion:       "us-east-1",
 		SecondaryRegion:     "us-west-1",
+		AlarmTopicArn:       "arn:aws:sns:us-east-1:123456789012:sre-pager",
 		ReportRetentionDays: 90,
 		Limits:              drill.Limits{StableSharePercent: 99, StableWindowSeconds: 5, MaxErrorRatePercent: 1, MaxErrorRunSeconds: 5, MaxLatencyP95Ms: 3000},
 		// Readiness: no stop alarms, no schedule by default.
@@ -123,6 +126,11 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "cron every 15 minutes", set: map[string]any{CtxSchedule: "cron(0/15 * * * ? *)"}, keys: []string{CtxSchedule}},
 		{name: "cron minute out of range", set: map[string]any{CtxSchedule: "cron(60 6 ? * MON *)"}, keys: []string{CtxSchedule}},
 		{name: "bad email", set: map[string]any{CtxNotifyEmail: "sre-at-example"}, keys: []string{CtxNotifyEmail}},
+		{name: "no one to tell: neither notifyEmail nor alarmTopicArn", set: map[string]any{CtxAlarmTopicArn: nil}, keys: []string{CtxNotifyEmail}},
+		{name: "alarmTopicArn not an ARN", set: map[string]any{CtxAlarmTopicArn: "sre-pager"}, keys: []string{CtxAlarmTopicArn}},
+		{name: "alarmTopicArn of another service", set: map[string]any{CtxAlarmTopicArn: "arn:aws:sqs:us-east-1:123456789012:sre-pager"}, keys: []string{CtxAlarmTopicArn}},
+		{name: "alarmTopicArn without an account", set: map[string]any{CtxAlarmTopicArn: "arn:aws:sns:us-east-1::sre-pager"}, keys: []string{CtxAlarmTopicArn}},
+		{name: "alarmTopicArn with a bad name", set: map[string]any{CtxAlarmTopicArn: "arn:aws:sns:us-east-1:123456789012:sre pager"}, keys: []string{CtxAlarmTopicArn}},
 		{name: "email without domain dot", set: map[string]any{CtxNotifyEmail: "sre@localhost"}, keys: []string{CtxNotifyEmail}},
 		{name: "retention zero", set: map[string]any{CtxReportRetentionDays: "0"}, keys: []string{CtxReportRetentionDays}},
 		{name: "retention too long", set: map[string]any{CtxReportRetentionDays: float64(3651)}, keys: []string{CtxReportRetentionDays}},
@@ -194,6 +202,35 @@ func TestConfigFromContextAcceptsSchedules(t *testing.T) {
 		})
 	}
 }
+
+// I1: by default every alarm would publish to a topic nobody subscribes to. Synth
+// stops unless the deployment names a recipient, and says which keys can.
+func TestSynthNeedsSomeoneToTell(t *testing.T) {
+	m := validContext()
+	delete(m, CtxAlarmTopicArn)
+	_, err := ConfigFromContext(ctx(m))
+	if err == nil || !strings.Contains(err.Error(), CtxNotifyEmail) || !strings.Contains(err.Error(), CtxAlarmTopicArn) {
+		t.Fatalf("err = %v, want one naming %s and %s", err, CtxNotifyEmail, CtxAlarmTopicArn)
+	}
+	for _, set := range []map[string]any{
+		{CtxNotifyEmail: "sre@example.com"},
+		{CtxAlarmTopicArn: "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Pager_Duty-1"},
+		{CtxNotifyEmail: "sre@example.com", CtxAlarmTopicArn: "arn:aws:sns:eu-central-1:123456789012:chatbot"},
+	} {
+		m := validContext()
+		delete(m, CtxAlarmTopicArn)
+		maps.Copy(m, set)
+		c, err := ConfigFromContext(ctx(m))
+		if err != nil || c.NotifyEmail != strOf(set[CtxNotifyEmail]) || c.AlarmTopicArn != strOf(set[CtxAlarmTopicArn]) {
+			t.Errorf("%v: %+v, %v", set, c, err)
+		}
+	}
+	if got := AlarmTopicRegion("arn:aws:sns:eu-central-1:123456789012:chatbot"); got != "eu-central-1" {
+		t.Errorf("AlarmTopicRegion = %q", got)
+	}
+}
+
+func strOf(v any) string { s, _ := v.(string); return s }
 
 // A schedule under an hour stops synth with a message naming the key and the minimum.
 func TestScheduleUnderAnHourSaysWhy(t *testing.T) {

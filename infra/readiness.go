@@ -6,7 +6,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
@@ -48,7 +47,7 @@ func DistributionARN(stack awscdk.Stack, id string) *string {
 // retried for at most ScheduleMaxEventAge and then kept in the DLQ. Always: an alarm on the report's DryRunReady
 // metric, and a notification naming the failed checks of every run stopped NotReady
 // (the execution's cause lists them).
-func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, topic awssns.ITopic, dlq awssqs.IQueue, now time.Time) {
+func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, topic awssns.ITopic, actions []awscloudwatch.IAlarmAction, dlq awssqs.IQueue, now time.Time) {
 	if cfg.ReadinessSchedule != "" {
 		props := &awsscheduler.ScheduleProps{
 			Description: jsii.String("Starts a failover drill dry run: every readiness check, no change to the bucket"),
@@ -79,7 +78,7 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	alarm.AddAlarmAction(actions...)
 
 	rule := awsevents.NewRule(stack, jsii.String("ReadinessNotReady"), &awsevents.RuleProps{
 		Description: jsii.String("Failover drill: a run stopped because a readiness check failed or was skipped, or a dry run that skipped a check; the message names the check"),

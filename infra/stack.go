@@ -217,9 +217,10 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 		newSchedule(stack, cfg, sm, dlq, now())
 	}
 	topic := newNotifications(stack, cfg, sm, ledger, dlq)
-	newContinuousReadiness(stack, cfg, sm, topic, dlq, now())
-	newAlarms(stack, cfg, sm, fns[drill.FuncSweeper], dlq, topic)
-	newDashboard(stack, cfg, topic)
+	actions := alarmActions(stack, cfg, topic)
+	newContinuousReadiness(stack, cfg, sm, topic, actions, dlq, now())
+	newAlarms(stack, cfg, sm, fns[drill.FuncSweeper], dlq, actions)
+	newDashboard(stack, cfg, actions)
 
 	awscdk.NewCfnOutput(stack, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: sm.StateMachineArn(), Description: jsii.String("The failover drill state machine"),

@@ -32,6 +32,7 @@ const (
 	testBucket       = "unicorn-ui-primary"
 	testDistribution = "d111111abcdef8.cloudfront.net"
 	testEmail        = "sre@example.com"
+	testAlarmTopic   = "arn:aws:sns:us-east-1:123456789012:sre-pager"
 	testSchedule     = "rate(7 days)"
 	testDistID       = "E2QWRUHAPOMQZL"
 	testAlarm        = "HighErrorRate"
@@ -153,12 +154,15 @@ func fixture(t *testing.T) *fixtures {
 		appCtx[CtxPrimaryBucket] = testBucket
 		appCtx[CtxDistributionDomain] = testDistribution
 		appCtx[CtxDistributionID] = testDistID
+		// Someone must be told when an alarm fires: the default stack names the team's
+		// topic, the variant subscribes an email as well.
+		appCtx[CtxAlarmTopicArn] = testAlarmTopic
 
 		f := &fixtures{}
 		f.app = awscdk.NewApp(&awscdk.AppProps{Context: &appCtx, Outdir: jsii.String(filepath.Join(tmpRoot, "cdk.out"))})
 		// Default stack: configuration read from the app's context, as main.go does.
 		f.plain = NewFailoverDrillStack(f.app, "FailoverDrill", &FailoverDrillStackProps{Functions: builder})
-		// Variant: a schedule, an email subscription, and readiness configured: the
+		// Variant: a schedule, an email subscription (beside the team's topic), and readiness configured: the
 		// distribution's ID, a stop alarm and continuous readiness.
 		cfg, err := ConfigFromContext(func(k string) any {
 			switch k {
@@ -921,8 +925,8 @@ func TestAlarms(t *testing.T) {
 		dims, _ := json.Marshal(p["Dimensions"])
 		if p["Namespace"] != tc.namespace || p["MetricName"] != tc.metric || !strings.Contains(string(dims), tc.dimension) ||
 			p["ComparisonOperator"] != tc.op || p["Threshold"] != float64(1) || p["TreatMissingData"] != tc.missing ||
-			render(p["AlarmActions"]) != "[${"+topicID+"}]" {
-			t.Errorf("alarm %s: %v", tc.id, render(p))
+			render(p["AlarmActions"]) != "[${"+topicID+"},"+testAlarmTopic+"]" {
+			t.Errorf("alarm %s: %v; want it on the drill's topic and the team's", tc.id, render(p))
 		}
 	}
 	stranded := props(alarms[logicalID(t, f.plain, "SweeperFoundStrandedLock")])
@@ -940,7 +944,25 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("topic not encrypted")
 	}
 	if n := len(resources(f.plainT, "AWS::SNS::Subscription")); n != 0 {
-		t.Errorf("default stack has %d subscriptions, want none", n)
+		t.Errorf("default stack (alarmTopicArn only) has %d subscriptions, want none", n)
+	}
+	// Every alarm of both stacks reaches a person: the team's topic (both) and the email
+	// (the variant). Nothing is granted on the team's topic, and a rule keeps the stack
+	// in its region (an alarm publishes only to a topic in its own region).
+	for name, tmpl := range map[string]map[string]any{"default": f.plainT, "scheduled": f.scheduledT} {
+		for id, a := range resources(tmpl, "AWS::CloudWatch::Alarm") {
+			if !strings.Contains(render(props(a)["AlarmActions"]), testAlarmTopic) {
+				t.Errorf("%s: alarm %s does not publish to alarmTopicArn", name, id)
+			}
+		}
+		if strings.Contains(render(resources(tmpl, "AWS::IAM::Policy")), "sre-pager") || strings.Contains(render(resources(tmpl, "AWS::SNS::TopicPolicy")), "sre-pager") {
+			t.Errorf("%s: a policy names the team's topic; the stack must grant nothing on it", name)
+		}
+		rules, _ := tmpl["Rules"].(map[string]any)
+		rule, _ := json.Marshal(rules["AlarmTopicInStackRegion"])
+		if !strings.Contains(string(rule), `{"Fn::Equals":["us-east-1",{"Ref":"AWS::Region"}]}`) || !strings.Contains(string(rule), CtxAlarmTopicArn) {
+			t.Errorf("%s: region rule %s", name, rule)
+		}
 	}
 	subs := resources(f.scheduledT, "AWS::SNS::Subscription")
 	if len(subs) != 1 {
@@ -1173,7 +1195,7 @@ func TestContinuousReadiness(t *testing.T) {
 	topicID := logicalID(t, f.plain, "Notifications")
 	alarm := props(resources(f.plainT, "AWS::CloudWatch::Alarm")[logicalID(t, f.plain, "NotReady")])
 	if alarm["MetricName"] != "DryRunReady" || alarm["Namespace"] != "FailoverDrill" || alarm["ComparisonOperator"] != "LessThanThreshold" ||
-		alarm["Threshold"] != float64(1) || render(alarm["AlarmActions"]) != "[${"+topicID+"}]" {
+		alarm["Threshold"] != float64(1) || render(alarm["AlarmActions"]) != "[${"+topicID+"},"+testAlarmTopic+"]" {
 		t.Errorf("NotReady alarm %v", render(alarm))
 	}
 	rule := props(resources(f.plainT, "AWS::Events::Rule")[logicalID(t, f.plain, "ReadinessNotReady")])

@@ -82,6 +82,8 @@ func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string
 			fmt.Fprintf(w, "safety net: restore FAILED, the bucket may still be blocked: %v\n", out.SafetyErr)
 		case sn.NothingToRestore:
 			fmt.Fprintln(w, "safety net: nothing to restore (the bucket was never blocked)")
+		case sn.ChangedAfterRestore != "":
+			fmt.Fprintf(w, "safety net: left the bucket as it is: %s\n", sn.ChangedAfterRestore)
 		default:
 			fmt.Fprintf(w, "safety net: prior %s, read back %s, matches prior: %v (already restored by the flow: %v)\n",
 				pabString(sn.Prior), pabString(sn.ReadBack), sn.MatchesPrior, sn.AlreadyRestored)

@@ -86,7 +86,7 @@ func (d *drill) tasks() map[string]TaskFunc {
 			case "SeedCart":
 				return json.RawMessage(`{"user":"u1","items":2}`), nil
 			case "BlockBucket":
-				return json.RawMessage(`{"blockedAt":"2026-03-01T10:00:05Z","dryRun":false}`), nil
+				return json.RawMessage(`{"blockSentAt":"2026-03-01T10:00:04.950Z","blockedAt":"2026-03-01T10:00:05Z","dryRun":false}`), nil
 			case "Probe:failover":
 				return json.RawMessage(`{"failoverSeconds":42.5}`), nil
 			case "Restore:flow", "Restore:failure":
@@ -133,8 +133,9 @@ func TestRealFlowLoads(t *testing.T) {
 	}
 	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
 		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "Unverified", "DrillFailed",
-		"NotReady", "RestoreAfterFailure", "ReportAfterFailure",
-		"RestoreOutcome", "DryRunDisturbed", "SkippedDrillInProgress", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
+		"NotReady", "RestoreAfterFailure", "ReportAfterFailure", "NoCause",
+		"RestoreOutcome", "RestoreErrorWithCause", "DryRunDisturbed", "SkippedDrillInProgress", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed",
+		"ErrorWithCause", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
 	}
@@ -174,8 +175,10 @@ func TestRealFlow(t *testing.T) {
 			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,
 			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
 		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)
+		// Failover counts from the moment the block's put was sent, the earliest it can
+		// have taken effect (blockSentAt), not from its answer (blockedAt).
 		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","config":`+cfg+`,
-			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
+			"since":"2026-03-01T10:00:04.950Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
 		// The execution's identity: its name, its ARN and its start (a reused name gets
 		// the same ARN).
 		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","executionArn":"arn:aws:states:us-east-1:123456789012:execution:failover-drill:drill-1",
@@ -221,7 +224,8 @@ func TestRealFlow(t *testing.T) {
 		wantStates := []string{"StateEntered:Configure", "StateEntered:MergeInput", "StateEntered:Readiness", "StateEntered:Ready",
 			"StateEntered:Preflight", "StateEntered:SeedCart", "StateEntered:Replication", "StateEntered:Replicated",
 			"StateEntered:BlockBucket", "StateEntered:IsDryRun", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
-			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:DryRunDisturbed", "StateEntered:FailWithCause", "ExecutionFailed:"}
+			"StateEntered:RestoreAfterFailure", "StateEntered:ReportAfterFailure", "StateEntered:NoCause", "StateEntered:RestoreOutcome",
+			"StateEntered:DryRunDisturbed", "StateEntered:ErrorWithCause", "StateEntered:FailWithCause", "ExecutionFailed:"}
 		if got := eventsOf(res, StateEntered, TaskFailed, StateCaught, ExecutionFailed); !reflect.DeepEqual(got, wantStates) {
 			t.Errorf("events\n got %v\nwant %v", got, wantStates)
 		}
@@ -305,6 +309,50 @@ func TestRealFlow(t *testing.T) {
 		}
 		if len(c.Sleeps()) != 0 {
 			t.Errorf("retried: %v", c.Sleeps())
+		}
+	})
+
+	// Step Functions may report an error without a cause (the API marks it optional):
+	// the failure path must not then die on a missing $.error.Cause or
+	// $.restoreError.Cause, an uncatchable States.Runtime that hides the real error.
+	// (The aws-local-stepfunctions cross-check cannot hold this case: its Catch always
+	// writes a Cause key, error.message, and its JsonMerge copies an undefined one.)
+	t.Run("an error without a cause still ends with the original error", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			if call == "Probe:failover" {
+				return &TaskError{Name: "Lambda.Unknown", NoCause: true}
+			}
+			return nil
+		}}
+		res, _ := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "Lambda.Unknown")
+		if res.Cause != "" {
+			t.Errorf("cause %q, want none (there was none)", res.Cause)
+		}
+		var rep struct {
+			State struct{ Error map[string]any }
+		}
+		_ = json.Unmarshal(d.got["Report"], &rep)
+		if _, has := rep.State.Error["Cause"]; has || rep.State.Error["Error"] != "Lambda.Unknown" {
+			t.Errorf("report payload %s: want the error as Step Functions gave it", d.got["Report"])
+		}
+	})
+	t.Run("a restore failing without a cause still ends RestoreFailed", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			switch call {
+			case "Probe:failover":
+				return &TaskError{Name: "States.Timeout", NoCause: true}
+			case "Restore:failure":
+				return &TaskError{Name: "Lambda.Unknown", NoCause: true}
+			}
+			return nil
+		}}
+		res, _ := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "RestoreFailed")
+		for _, want := range []string{"may still be blocked", "Restore: Lambda.Unknown: ", "The drill had failed with: States.Timeout: "} {
+			if !strings.Contains(res.Cause, want) {
+				t.Errorf("cause %q lacks %q", res.Cause, want)
+			}
 		}
 	})
 

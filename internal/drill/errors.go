@@ -110,14 +110,16 @@ func (e *StopAlarmsUnreadable) Error() string {
 
 // BucketChangedDuringDrill: at restore, the bucket held neither the drill's block nor
 // the prior configuration it recorded: someone (a person, a security tool) changed it
-// during the drill. Restore keeps their settings, keeps the lock (so the sweeper and
-// the operator see it) and fails with this, which the report names and an alarm
-// catches, instead of silently putting an old configuration back over theirs.
+// during the drill. Restore keeps their settings, records the run (and its lock) as
+// changed, so nothing of the drill writes the bucket for it again, keeps the lock (so
+// the sweeper and the operator see it until a person releases it) and fails with
+// this, which the report names and an alarm catches, instead of silently putting an
+// old configuration back over theirs.
 type BucketChangedDuringDrill struct{ Bucket, Prior, Found string }
 
 func (e *BucketChangedDuringDrill) Error() string {
 	return fmt.Sprintf("bucket %s was changed during the drill: it holds %s, neither the drill's block nor the prior %s; "+
-		"kept as it is, lock kept: put back the intended configuration by hand, then release the lock (drill unlock)", e.Bucket, e.Found, e.Prior)
+		"kept as it is and never written again by this run, lock kept: set what the bucket must hold by hand, then release the lock (drill unlock)", e.Bucket, e.Found, e.Prior)
 }
 
 // RestoreFailed is the error an execution ends with when its restore could not finish

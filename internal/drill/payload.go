@@ -185,11 +185,15 @@ func (in BlockInput) ID() RunID {
 // BlockResult is block-bucket's output.
 type BlockResult struct {
 	Timing
-	Bucket    string             `json:"bucket"`
-	Region    string             `json:"region"`
-	Prior     *PublicAccessBlock `json:"prior"` // nil: the bucket had none
-	BlockedAt time.Time          `json:"blockedAt"`
-	Reinvoked bool               `json:"reinvoked"` // the ticket already existed for this execution
+	Bucket string             `json:"bucket"`
+	Region string             `json:"region"`
+	Prior  *PublicAccessBlock `json:"prior"` // nil: the bucket had none
+	// BlockSentAt is when the block's put was sent: it cannot have taken effect
+	// earlier, so it is the earliest the failover can have begun (the probe counts from
+	// it). BlockedAt is when S3 acknowledged the put: the block was in place by then.
+	BlockSentAt time.Time `json:"blockSentAt"`
+	BlockedAt   time.Time `json:"blockedAt"`
+	Reinvoked   bool      `json:"reinvoked"` // the ticket already existed for this execution
 	// DryRun: the ticket was claimed, the lock taken and the configuration read, but
 	// the bucket was not changed; Restore then releases the lock.
 	DryRun bool `json:"dryRun"`
@@ -202,16 +206,22 @@ type BlockResult struct {
 // block-bucket can never block a bucket restore has already handled.
 //
 //	claimed ──► held ──► restoring ──► restored
+//	   │                     └──────► changed (someone else changed the bucket during the drill)
 //	   └──────────────────────► abandoned (restore came first: nothing was changed)
 //
-// The bucket's lock (LockKey) uses claimed (taken, nothing recorded yet) and held (the
-// prior is recorded): it is the copy of the restore data that never expires.
+// The bucket's lock (LockKey) uses claimed (taken, nothing recorded yet), held (the
+// prior is recorded) and changed: it is the copy of the restore data that never expires.
 const (
 	TicketClaimed   = "claimed"   // block-bucket started; the bucket is untouched
 	TicketHeld      = "held"      // Prior recorded; the block may be applied
 	TicketRestoring = "restoring" // restore is putting Prior back; block-bucket must undo any block it lands
-	TicketRestored  = "restored"  // Prior is back and verified
+	TicketRestored  = "restored"  // Prior is back and verified; final once no late block can land (see Ticket.BlockSentAt)
 	TicketAbandoned = "abandoned" // restore ran before any change; block-bucket must not start
+	// TicketChanged: restore found the bucket holding neither the block nor the prior:
+	// someone changed it during the drill. Nothing of this run writes the bucket again;
+	// the lock stays, and the sweeper reports it every sweep, until a person has set
+	// what the bucket must hold and released the lock (drill unlock).
+	TicketChanged = "changed"
 )
 
 // SeededCart is what restore needs to take the synthetic cart back out.
@@ -240,6 +250,13 @@ type Ticket struct {
 	// DryRun: a dry run's claim, which never blocks and is released within seconds;
 	// a drill that finds the lock held by one waits for it (block.DryRunLockWait).
 	DryRun bool `json:"dryRun,omitempty"`
+	// BlockSentAt (the run ticket only) is when block-bucket last recorded, just before
+	// sending its put, that it was about to block. It records it with a conditional
+	// write while the ticket is held, so every put of this run comes from an invocation
+	// that started before its record and before restore began; block-bucket lives at
+	// most restore.DefaultSettle, so no block of this run can land after BlockSentAt plus
+	// that. Restore undoes a block it finds on a restored run only until then.
+	BlockSentAt *time.Time `json:"blockSentAt,omitempty"`
 }
 
 // ID is the execution the ticket belongs to.
@@ -311,6 +328,11 @@ type RestoreResult struct {
 	// TicketMissing: the run ticket had expired or been deleted; restore worked from
 	// the bucket's lock.
 	TicketMissing bool `json:"ticketMissing,omitempty"`
+	// ChangedAfterRestore says why the bucket no longer holds the prior although this
+	// run restored it (RestoredAt) and no block of the run can land any more: someone
+	// else changed it since. ReadBack is what it holds now. A restored run is final:
+	// restore leaves the bucket as it is; this is neither an error nor a mismatch.
+	ChangedAfterRestore string `json:"changedAfterRestore,omitempty"`
 }
 
 // ---- report ----
@@ -395,9 +417,12 @@ type Report struct {
 	// Failover and Recovery: Seconds is the stable time (see Phases.Stable), absent
 	// when there is none; NotMeasured says why a switch was not measured at all.
 	Failover struct {
-		Seconds          float64    `json:"seconds,omitempty"`
-		Stable           bool       `json:"stable,omitempty"`
-		ServedRegion     string     `json:"servedRegion,omitempty"`
+		Seconds      float64 `json:"seconds,omitempty"`
+		Stable       bool    `json:"stable,omitempty"`
+		ServedRegion string  `json:"servedRegion,omitempty"`
+		// BlockSentAt is when the block's put was sent, the earliest the failover can
+		// have begun: the figures count from it. BlockedAt is when S3 acknowledged it.
+		BlockSentAt      *time.Time `json:"blockSentAt,omitempty"`
 		BlockedAt        *time.Time `json:"blockedAt,omitempty"`
 		FirstSecondaryAt *time.Time `json:"firstSecondaryAt,omitempty"`
 		NotMeasured      string     `json:"notMeasured,omitempty"`

@@ -39,9 +39,10 @@ import (
 	"github.com/unishop/failover-drill/statemachine"
 )
 
-// SafetyNetSettle is how long the local safety net waits before its second look: on
-// AWS that is restore.DefaultSettle (block-bucket's longest life); here the functions
-// run in-process and a late one is over in well under this.
+// SafetyNetSettle is block-bucket's longest life here: on AWS that is
+// restore.DefaultSettle; here the functions run in-process and a late one is over in
+// well under this. The safety net's second look comes this long after the run's
+// block was sent, and restore undoes a block on a restored run only until then.
 const SafetyNetSettle = time.Second
 
 // FunctionARN is the ARN the local deployment substitutes for a function name.
@@ -144,7 +145,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		Ledger: &ledger.Ledger{S3: admin(sc.PrimaryRegion), Bucket: sc.LedgerBucket}}
 	e.Restore = &restore.Handler{S3: paAs(drill.FuncRestore), Ledger: ledgerAs(drill.FuncRestore), Cart: shopClient, Settle: SafetyNetSettle,
 		Log: log.With("function", drill.FuncRestore), Now: time.Now}
-	sweepRestore := &restore.Handler{S3: paAs(drill.FuncSweeper), Ledger: ledgerAs(drill.FuncSweeper), Cart: shopClient,
+	sweepRestore := &restore.Handler{S3: paAs(drill.FuncSweeper), Ledger: ledgerAs(drill.FuncSweeper), Cart: shopClient, Settle: SafetyNetSettle,
 		Log: log.With("function", drill.FuncSweeper), Now: time.Now}
 	e.Sweeper = &sweeper.Handler{
 		Ledger: ledgerAs(drill.FuncSweeper), SFN: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncSweeper),

@@ -116,7 +116,7 @@ func TestWorstCasePayloadFitsStepFunctions(t *testing.T) {
 			return json.Marshal(seed)
 		},
 		local.FunctionARN(drill.FuncBlock): func(context.Context, json.RawMessage) (json.RawMessage, error) {
-			return json.Marshal(drill.BlockResult{Bucket: "ui-primary", Region: "us-east-1", Prior: &drill.PublicAccessBlock{BlockPublicAcls: true}, BlockedAt: blockedAt})
+			return json.Marshal(drill.BlockResult{Bucket: "ui-primary", Region: "us-east-1", Prior: &drill.PublicAccessBlock{BlockPublicAcls: true}, BlockSentAt: blockedAt, BlockedAt: blockedAt})
 		},
 		local.FunctionARN(drill.FuncRestore): func(context.Context, json.RawMessage) (json.RawMessage, error) {
 			at := blockedAt.Add(850 * time.Second)

@@ -89,13 +89,14 @@ var (
 )
 
 // restoreStatements are what restore's code calls: it reads and rewrites run tickets
-// (the abandoned tombstone, restoring, restored) and reads and deletes locks, but never
-// writes a lock.
+// (the abandoned tombstone, restoring, restored, changed), reads and deletes locks, and
+// writes a lock only to mark it changed (If-Match), so a restore from the lock never
+// writes a bucket someone changed during the drill.
 var restoreStatements = []Statement{
 	publicAccessBlock,
 	listLedger,
 	readLedger,
-	{Sid: "LedgerWriteRunTickets", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerTickets}},
+	{Sid: "LedgerWriteRunTicketsAndMarkLocks", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerTickets, ledgerLocks}},
 	releaseLocks,
 }
 

@@ -365,12 +365,16 @@ func TestBadInputNamesEveryField(t *testing.T) {
 
 func TestReplication(t *testing.T) {
 	seed := &drill.SeedResult{User: drill.User{UUID: "user-1"}, Cart: []string{"b", "a"}, APIHost: "", Timing: drill.Timing{FinishedAt: time.Now()}}
-	run := func(l *lab, extra string) drill.ReadinessResult {
+	// replicate, when set, starts the replication the moment the seed finished.
+	run := func(l *lab, extra string, replicate ...func()) drill.ReadinessResult {
 		t.Helper()
 		prev := runChecks(t, l, "")
 		s := *seed
 		s.APIHost = l.api.URL
 		s.FinishedAt = time.Now()
+		for _, r := range replicate {
+			r()
+		}
 		res, err := l.handler().Handle(context.Background(), drill.ReadinessInput{Mode: drill.ModeReplication, Config: l.config(extra), Seed: &s, Previous: &prev})
 		if err != nil {
 			t.Fatal(err)
@@ -379,8 +383,9 @@ func TestReplication(t *testing.T) {
 	}
 	t.Run("pass: the cart arrives within the limit", func(t *testing.T) {
 		l := newLab(t)
-		go func() { time.Sleep(100 * time.Millisecond); l.mu.Lock(); l.cart = []string{"a", "b"}; l.mu.Unlock() }()
-		res := run(l, "")
+		res := run(l, "", func() {
+			go func() { time.Sleep(100 * time.Millisecond); l.mu.Lock(); l.cart = []string{"a", "b"}; l.mu.Unlock() }()
+		})
 		c := res.CheckByName(drill.CheckReplication)
 		if !res.Ready || c == nil || c.Status != drill.CheckPass || res.ReplicationSeconds == nil || *res.ReplicationSeconds < 0.1 {
 			t.Fatalf("%+v %v", c, res.ReplicationSeconds)
