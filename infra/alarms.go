@@ -15,6 +15,31 @@ import (
 	"github.com/unishop/failover-drill/internal/sweeper"
 )
 
+// alarmActions are where every alarm of the stack publishes: the drill's own topic
+// (its email subscriber, when notifyEmail is set) and, when alarmTopicArn is set, the
+// team's existing topic. Synth refuses a deployment with neither (ConfigFromContext):
+// the safety promise's "a person is told at once" needs someone on the other end.
+// Nothing is granted for the team's topic: CloudWatch publishes to it, and the topic's
+// own policy (and its KMS key's, if encrypted) must let cloudwatch.amazonaws.com do so,
+// as the default policy of a topic in the stack's account does. A CloudFormation rule
+// stops a deployment in another region than the topic's: an alarm publishes only to a
+// topic in its own region.
+func alarmActions(stack awscdk.Stack, cfg *Config, topic awssns.ITopic) []awscloudwatch.IAlarmAction {
+	actions := []awscloudwatch.IAlarmAction{awscloudwatchactions.NewSnsAction(topic)}
+	if cfg.AlarmTopicArn == "" {
+		return actions
+	}
+	team := awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(cfg.AlarmTopicArn))
+	awscdk.NewCfnRule(stack, jsii.String("AlarmTopicInStackRegion"), &awscdk.CfnRuleProps{
+		Assertions: &[]*awscdk.CfnRuleAssertion{{
+			Assert: awscdk.Fn_ConditionEquals(jsii.String(AlarmTopicRegion(cfg.AlarmTopicArn)), awscdk.Aws_REGION()),
+			AssertDescription: jsii.String(CtxAlarmTopicArn + " " + cfg.AlarmTopicArn + " is in another region than this stack: " +
+				"CloudWatch alarms publish only to a topic in their own region; deploy the stack in the topic's region or name a topic in the stack's"),
+		}},
+	})
+	return append(actions, awscloudwatchactions.NewSnsAction(team))
+}
+
 // newAlarms tells a person, on the topic, about every way a drill can end badly and
 // every sign that the bucket may still be blocked:
 //
@@ -31,8 +56,7 @@ import (
 //   - SweeperFailing, SweeperNotRunning: the sweeper errs, or has not run for 15 min;
 //   - UndeliveredEvents: a safety-net, sweeper or schedule invocation, or a
 //     notification, ended in the DLQ.
-func newAlarms(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.StateMachine, sweep awslambda.Function, dlq awssqs.Queue, topic awssns.ITopic) {
-	action := awscloudwatchactions.NewSnsAction(topic)
+func newAlarms(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.StateMachine, sweep awslambda.Function, dlq awssqs.Queue, actions []awscloudwatch.IAlarmAction) {
 	fiveMin := awscdk.Duration_Minutes(jsii.Number(5))
 	alarm := func(id, description string, metric awscloudwatch.IMetric, op awscloudwatch.ComparisonOperator, periods float64, missing awscloudwatch.TreatMissingData) {
 		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
@@ -43,7 +67,7 @@ func newAlarms(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.StateMachine
 			ComparisonOperator: op,
 			TreatMissingData:   missing,
 		})
-		a.AddAlarmAction(action)
+		a.AddAlarmAction(actions...)
 	}
 	atLeastOnce := func(id, description string, metric awscloudwatch.IMetric) {
 		alarm(id, description, metric, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, awscloudwatch.TreatMissingData_NOT_BREACHING)

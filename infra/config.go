@@ -21,10 +21,11 @@ const (
 	CtxPrimaryRegion       = "primaryRegion"       // region of primaryBucket
 	CtxSecondaryRegion     = "secondaryRegion"     // region config.json must name after failover
 	CtxSchedule            = "schedule"            // optional: rate(...) or cron(...) for EventBridge Scheduler, at least 1 hour apart
-	CtxNotifyEmail         = "notifyEmail"         // optional: email subscribed to the results topic
+	CtxNotifyEmail         = "notifyEmail"         // email subscribed to the results topic; this and/or alarmTopicArn is required
+	CtxAlarmTopicArn       = "alarmTopicArn"       // an existing SNS topic every alarm also publishes to; this and/or notifyEmail is required
 	CtxReportRetentionDays = "reportRetentionDays" // days the ledger keeps runs/ (reports, run tickets)
 	// Readiness (see readiness.go).
-	CtxDistributionID           = "distributionId"           // optional: the distribution's ID, for GetDistributionConfig
+	CtxDistributionID           = "distributionId"           // required: the distribution's ID, for GetDistributionConfig
 	CtxStopAlarms               = "stopAlarms"               // optional: CloudWatch alarm names that stop a drill
 	CtxMaxReplicationLagSeconds = "maxReplicationLagSeconds" // longest the seeded cart may take to replicate
 	CtxReadinessSchedule        = "readinessSchedule"        // optional: rate(...) or cron(...) starting dry runs
@@ -40,7 +41,7 @@ const (
 // ContextKeys lists every key the app reads, in the order problems are reported.
 var ContextKeys = append([]string{
 	CtxPrimaryBucket, CtxDistributionDomain, CtxPrimaryRegion, CtxSecondaryRegion,
-	CtxSchedule, CtxNotifyEmail, CtxReportRetentionDays,
+	CtxSchedule, CtxNotifyEmail, CtxAlarmTopicArn, CtxReportRetentionDays,
 	CtxDistributionID, CtxStopAlarms, CtxMaxReplicationLagSeconds, CtxReadinessSchedule,
 	CtxFailoverTargetSeconds,
 }, drill.LimitFields...)
@@ -57,14 +58,18 @@ const (
 
 // Config is the deployment's configuration, read from CDK context and validated.
 type Config struct {
-	PrimaryBucket       string
-	DistributionDomain  string
-	PrimaryRegion       string
-	SecondaryRegion     string
-	Schedule            string // "" means no schedule
-	NotifyEmail         string // "" means no email subscription
+	PrimaryBucket      string
+	DistributionDomain string
+	PrimaryRegion      string
+	SecondaryRegion    string
+	Schedule           string // "" means no schedule
+	NotifyEmail        string // "" means no email subscription
+	// AlarmTopicArn is an existing standard SNS topic in the stack's region (the team's
+	// PagerDuty or Chatbot topic) that every alarm publishes to as well; "" means none.
+	// At least one of NotifyEmail and AlarmTopicArn is set.
+	AlarmTopicArn       string
 	ReportRetentionDays int
-	DistributionID      string   // "" skips the distribution check (it says why)
+	DistributionID      string   // required: without it the distribution check could never run
 	StopAlarms          []string // alarms in the stack's region; the functions may read only these
 	// MaxReplicationLagSeconds is the deployed default of the input field.
 	MaxReplicationLagSeconds int
@@ -90,6 +95,8 @@ var (
 	rateExpr  = regexp.MustCompile(`^rate\(\s*([1-9]\d{0,8})\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
 	cronExpr  = regexp.MustCompile(`^cron\(([^()]+)\)$`)
 	emailAddr = regexp.MustCompile(`^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$`)
+	// arn:<partition>:sns:<region>:<account>:<topic name>: 1-256 letters, digits, - and _.
+	snsTopicARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:([a-z]{2}(-[a-z]+)+-[0-9]+):([0-9]{12}):([A-Za-z0-9_-]{1,256})$`)
 )
 
 // ConfigFromContext reads and validates the configuration. get returns a context value
@@ -119,6 +126,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		SecondaryRegion:    str(CtxSecondaryRegion, drill.Defaults.SecondaryRegion),
 		Schedule:           str(CtxSchedule, ""),
 		NotifyEmail:        str(CtxNotifyEmail, ""),
+		AlarmTopicArn:      str(CtxAlarmTopicArn, ""),
 	}
 	days, msg := intValue(get(CtxReportRetentionDays), DefaultReportRetentionDays)
 	if msg == "" && (days < MinRetentionDays || days > MaxRetentionDays) {
@@ -137,6 +145,19 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	}
 	c.FailoverTargetSeconds = target
 	c.DistributionID = str(CtxDistributionID, "")
+	if c.DistributionID == "" {
+		// Without it the distribution check, and the secondary-origin and replication
+		// checks that follow from it, could never run: every drill would stop before
+		// the block (or need allowSkippedChecks) and every dry run be unverified.
+		where := "the distribution"
+		if c.DistributionDomain != "" {
+			where = c.DistributionDomain
+		}
+		p = append(p, fmt.Sprintf("%s: missing: the ID of %s (E2QWRUHAPOMQZL-like), which the readiness check reads: "+
+			"the CloudFront console lists it beside the domain name (the lab's \"Setup CloudFront\" step created it), or "+
+			"aws cloudfront list-distributions --query \"DistributionList.Items[?DomainName=='%s'].Id\" --output text",
+			CtxDistributionID, where, distributionHost(c.DistributionDomain)))
+	}
 	c.ReadinessSchedule = str(CtxReadinessSchedule, "")
 	var alarmProblems []string
 	c.StopAlarms, alarmProblems = stringList(get(CtxStopAlarms), CtxStopAlarms)
@@ -179,8 +200,25 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			p = append(p, CtxSchedule+": "+msg)
 		}
 	}
+	if c.Schedule != "" && c.ReadinessSchedule != "" {
+		if collide, closest := gridsCollide(c.Schedule, c.ReadinessSchedule); collide {
+			p = append(p, fmt.Sprintf("%s: %q starts dry runs within %v of the drills of %s %q (their grids, the dry runs' moved by %v, come that close): "+
+				"a dry run meeting a drill proves nothing; use a rate whose grid stays %v away, or a cron at another minute",
+				CtxReadinessSchedule, c.ReadinessSchedule, closest, CtxSchedule, c.Schedule, ReadinessOffset, ScheduleGap))
+		}
+	}
 	if c.NotifyEmail != "" && !emailAddr.MatchString(c.NotifyEmail) {
 		p = append(p, fmt.Sprintf("%s: %q is not an email address", CtxNotifyEmail, c.NotifyEmail))
+	}
+	if c.AlarmTopicArn != "" && !snsTopicARN.MatchString(c.AlarmTopicArn) {
+		p = append(p, fmt.Sprintf("%s: %q is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name>)", CtxAlarmTopicArn, c.AlarmTopicArn))
+	}
+	if c.NotifyEmail == "" && c.AlarmTopicArn == "" {
+		// Every alarm that says the bucket may still be blocked publishes to the topic:
+		// with no subscriber, the promise's "a person is told at once" is told to no one.
+		p = append(p, fmt.Sprintf("%s: no one would be told when an alarm fires (the bucket may still be blocked): set %s to an address that confirms "+
+			"AWS's subscription email, and/or %s to an existing SNS topic in the stack's region that reaches a person (the team's PagerDuty or Chatbot topic)",
+			CtxNotifyEmail, CtxNotifyEmail, CtxAlarmTopicArn))
 	}
 	if len(p) > 0 {
 		sort.Strings(p)
@@ -338,4 +376,21 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// distributionHost is a distributionDomain value as CloudFront lists the domain.
+func distributionHost(d string) string {
+	d = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(d, "https://"), "http://"), "/")
+	if d == "" {
+		return "<distributionDomain>"
+	}
+	return d
+}
+
+// AlarmTopicRegion is the region in an alarmTopicArn ("" if it is not one).
+func AlarmTopicRegion(arn string) string {
+	if m := snsTopicARN.FindStringSubmatch(arn); m != nil {
+		return m[2]
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -22,6 +23,8 @@ func validContext() map[string]any {
 	return map[string]any{
 		CtxPrimaryBucket:      "unicorn-ui-primary",
 		CtxDistributionDomain: "d111111abcdef8.cloudfront.net",
+		CtxDistributionID:     "E2QWRUHAPOMQZL",
+		CtxAlarmTopicArn:      "arn:aws:sns:us-east-1:123456789012:sre-pager",
 	}
 }
 
@@ -33,11 +36,13 @@ func TestConfigFromContextDefaults(t *testing.T) {
 	want := Config{
 		PrimaryBucket:       "unicorn-ui-primary",
 		DistributionDomain:  "d111111abcdef8.cloudfront.net",
+		DistributionID:      "E2QWRUHAPOMQZL",
 		PrimaryRegion:       "us-east-1",
 		SecondaryRegion:     "us-west-1",
+		AlarmTopicArn:       "arn:aws:sns:us-east-1:123456789012:sre-pager",
 		ReportRetentionDays: 90,
 		Limits:              drill.Limits{StableSharePercent: 99, StableWindowSeconds: 5, MaxErrorRatePercent: 1, MaxErrorRunSeconds: 5, MaxLatencyP95Ms: 3000},
-		// Readiness: no distribution ID, no stop alarms, no schedule by default.
+		// Readiness: no stop alarms, no schedule by default.
 		MaxReplicationLagSeconds: 30,
 		FailoverTargetSeconds:    60,
 	}
@@ -99,6 +104,9 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "distribution with path", set: map[string]any{CtxDistributionDomain: "https://d1.cloudfront.net/x"}, keys: []string{CtxDistributionDomain}},
 		{name: "http distribution", set: map[string]any{CtxDistributionDomain: "http://127.0.0.1:8080"}, keys: []string{CtxDistributionDomain}},
 		{name: "both required missing", set: map[string]any{CtxPrimaryBucket: nil, CtxDistributionDomain: nil}, keys: []string{CtxDistributionDomain, CtxPrimaryBucket}},
+		// Without it the distribution check could never run: required, like the target.
+		{name: "missing distributionId", set: map[string]any{CtxDistributionID: nil}, keys: []string{CtxDistributionID}},
+		{name: "empty distributionId", set: map[string]any{CtxDistributionID: ""}, keys: []string{CtxDistributionID}},
 		{name: "bad primaryRegion", set: map[string]any{CtxPrimaryRegion: "virginia"}, keys: []string{CtxPrimaryRegion}},
 		{name: "failoverTargetSeconds zero", set: map[string]any{CtxFailoverTargetSeconds: float64(0)}, keys: []string{CtxFailoverTargetSeconds}},
 		{name: "failoverTargetSeconds beyond the wait", set: map[string]any{CtxFailoverTargetSeconds: "900"}, keys: []string{CtxFailoverTargetSeconds}},
@@ -118,6 +126,11 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "cron every 15 minutes", set: map[string]any{CtxSchedule: "cron(0/15 * * * ? *)"}, keys: []string{CtxSchedule}},
 		{name: "cron minute out of range", set: map[string]any{CtxSchedule: "cron(60 6 ? * MON *)"}, keys: []string{CtxSchedule}},
 		{name: "bad email", set: map[string]any{CtxNotifyEmail: "sre-at-example"}, keys: []string{CtxNotifyEmail}},
+		{name: "no one to tell: neither notifyEmail nor alarmTopicArn", set: map[string]any{CtxAlarmTopicArn: nil}, keys: []string{CtxNotifyEmail}},
+		{name: "alarmTopicArn not an ARN", set: map[string]any{CtxAlarmTopicArn: "sre-pager"}, keys: []string{CtxAlarmTopicArn}},
+		{name: "alarmTopicArn of another service", set: map[string]any{CtxAlarmTopicArn: "arn:aws:sqs:us-east-1:123456789012:sre-pager"}, keys: []string{CtxAlarmTopicArn}},
+		{name: "alarmTopicArn without an account", set: map[string]any{CtxAlarmTopicArn: "arn:aws:sns:us-east-1::sre-pager"}, keys: []string{CtxAlarmTopicArn}},
+		{name: "alarmTopicArn with a bad name", set: map[string]any{CtxAlarmTopicArn: "arn:aws:sns:us-east-1:123456789012:sre pager"}, keys: []string{CtxAlarmTopicArn}},
 		{name: "email without domain dot", set: map[string]any{CtxNotifyEmail: "sre@localhost"}, keys: []string{CtxNotifyEmail}},
 		{name: "retention zero", set: map[string]any{CtxReportRetentionDays: "0"}, keys: []string{CtxReportRetentionDays}},
 		{name: "retention too long", set: map[string]any{CtxReportRetentionDays: float64(3651)}, keys: []string{CtxReportRetentionDays}},
@@ -134,6 +147,7 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "replication lag zero", set: map[string]any{CtxMaxReplicationLagSeconds: "0"}, keys: []string{CtxMaxReplicationLagSeconds}},
 		{name: "replication lag beyond the readiness Lambda", set: map[string]any{CtxMaxReplicationLagSeconds: float64(301)}, keys: []string{CtxMaxReplicationLagSeconds}},
 		{name: "readinessSchedule not an expression", set: map[string]any{CtxReadinessSchedule: "hourly"}, keys: []string{CtxReadinessSchedule}},
+		{name: "readinessSchedule on the drills' grid", set: map[string]any{CtxSchedule: "rate(90 minutes)", CtxReadinessSchedule: "rate(1 hour)"}, keys: []string{CtxReadinessSchedule}},
 		{name: "readinessSchedule more often than hourly", set: map[string]any{CtxReadinessSchedule: "rate(5 minutes)"}, keys: []string{CtxReadinessSchedule}},
 	}
 	keyAtStart := regexp.MustCompile(`^(\w+):`)
@@ -189,6 +203,35 @@ func TestConfigFromContextAcceptsSchedules(t *testing.T) {
 	}
 }
 
+// I1: by default every alarm would publish to a topic nobody subscribes to. Synth
+// stops unless the deployment names a recipient, and says which keys can.
+func TestSynthNeedsSomeoneToTell(t *testing.T) {
+	m := validContext()
+	delete(m, CtxAlarmTopicArn)
+	_, err := ConfigFromContext(ctx(m))
+	if err == nil || !strings.Contains(err.Error(), CtxNotifyEmail) || !strings.Contains(err.Error(), CtxAlarmTopicArn) {
+		t.Fatalf("err = %v, want one naming %s and %s", err, CtxNotifyEmail, CtxAlarmTopicArn)
+	}
+	for _, set := range []map[string]any{
+		{CtxNotifyEmail: "sre@example.com"},
+		{CtxAlarmTopicArn: "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Pager_Duty-1"},
+		{CtxNotifyEmail: "sre@example.com", CtxAlarmTopicArn: "arn:aws:sns:eu-central-1:123456789012:chatbot"},
+	} {
+		m := validContext()
+		delete(m, CtxAlarmTopicArn)
+		maps.Copy(m, set)
+		c, err := ConfigFromContext(ctx(m))
+		if err != nil || c.NotifyEmail != strOf(set[CtxNotifyEmail]) || c.AlarmTopicArn != strOf(set[CtxAlarmTopicArn]) {
+			t.Errorf("%v: %+v, %v", set, c, err)
+		}
+	}
+	if got := AlarmTopicRegion("arn:aws:sns:eu-central-1:123456789012:chatbot"); got != "eu-central-1" {
+		t.Errorf("AlarmTopicRegion = %q", got)
+	}
+}
+
+func strOf(v any) string { s, _ := v.(string); return s }
+
 // A schedule under an hour stops synth with a message naming the key and the minimum.
 func TestScheduleUnderAnHourSaysWhy(t *testing.T) {
 	m := validContext()
@@ -228,7 +271,7 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 	var keys []string
 	for k, v := range subs {
 		keys = append(keys, k)
-		if v == "" && k != "DistributionId" { // no distributionId: the check is skipped, saying why
+		if v == "" {
 			t.Errorf("substitution %s is empty", k)
 		}
 	}
@@ -261,5 +304,21 @@ func TestFunctionNamesAreTheDrillFunctions(t *testing.T) {
 	sort.Strings(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("FunctionNames() = %v, want %v", got, want)
+	}
+}
+
+// A deployment without distributionId could never run the distribution check: synth
+// stops, and the message names the key, the distribution and where its ID is found.
+func TestDistributionIDRequiredSaysWhereToFindIt(t *testing.T) {
+	m := validContext()
+	delete(m, CtxDistributionID)
+	_, err := ConfigFromContext(ctx(m))
+	if err == nil {
+		t.Fatal("synth accepted a deployment without distributionId")
+	}
+	for _, s := range []string{"distributionId: missing", "d111111abcdef8.cloudfront.net", "CloudFront console", "aws cloudfront list-distributions"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error does not say %q: %v", s, err)
+		}
 	}
 }

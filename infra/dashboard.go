@@ -3,8 +3,6 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
@@ -30,7 +28,7 @@ func drillMetric(cfg *Config, name, stat, label string) awscloudwatch.Metric {
 // newDashboard graphs every drill's figures across drills, from the metrics the report
 // already writes (no new permission: EMF is the Lambda's log), and alarms when a
 // drill's stable failover is above the target.
-func newDashboard(stack awscdk.Stack, cfg *Config, topic awssns.ITopic) {
+func newDashboard(stack awscdk.Stack, cfg *Config, actions []awscloudwatch.IAlarmAction) {
 	target := float64(cfg.FailoverTargetSeconds)
 	failover := drillMetric(cfg, report.MetricFailoverSeconds, "Maximum", "stable failover (s)")
 	alarm := awscloudwatch.NewAlarm(stack, jsii.String("FailoverAboveTarget"), &awscloudwatch.AlarmProps{
@@ -44,7 +42,7 @@ func newDashboard(stack awscdk.Stack, cfg *Config, topic awssns.ITopic) {
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	alarm.AddAlarmAction(actions...)
 
 	targetLine := &[]*awscloudwatch.HorizontalAnnotation{{Value: jsii.Number(target), Label: jsii.String("failoverTargetSeconds"), Color: jsii.String("#d62728")}}
 	graph := func(title string, left []awscloudwatch.IMetric, annotations *[]*awscloudwatch.HorizontalAnnotation) awscloudwatch.IWidget {

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -15,21 +19,16 @@ import (
 // PolicyValues fills internal/policy's placeholders with this stack's resources:
 // tokens that CloudFormation resolves.
 func PolicyValues(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm awsstepfunctions.StateMachine) policy.Values {
-	v := policy.Values{
+	return policy.Values{
 		TargetBucketArn: *TargetBucketARN(stack, cfg.PrimaryBucket),
 		LedgerArn:       *ledger.BucketArn(),
 		Executions: *stack.FormatArn(&awscdk.ArnComponents{
 			Service: jsii.String("states"), Resource: jsii.String("execution"),
 			ResourceName: sm.StateMachineName(), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 		}),
+		StateMachineArn: *sm.StateMachineArn(),
+		DistributionArn: *DistributionARN(stack, cfg.DistributionID),
 	}
-	if cfg.DistributionID != "" {
-		v.DistributionArn = *DistributionARN(stack, cfg.DistributionID)
-	}
-	for _, n := range cfg.StopAlarms {
-		v.StopAlarmArns = append(v.StopAlarmArns, *AlarmARN(stack, n))
-	}
-	return v
 }
 
 // grantFunctions gives each function exactly the statements internal/policy declares
@@ -43,21 +42,64 @@ func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm aw
 			continue
 		}
 		fn := fns[spec.name]
+		var ownPolicy awsiam.Policy
 		for _, st := range sts {
-			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			ps := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String(st.Sid),
 				Actions:   jsii.Strings(st.Actions...),
 				Resources: jsii.Strings(st.Resources...),
-			}))
+			})
+			if !policy.NamesStateMachine(st, values) {
+				fn.AddToRolePolicy(ps)
+				continue
+			}
+			// The state machine names the function, and the function depends on its
+			// role's default policy: a statement naming the state machine goes into a
+			// policy of its own, attached to the role, which nothing depends on.
+			if ownPolicy == nil {
+				ownPolicy = awsiam.NewPolicy(stack, jsii.String(spec.id+"StateMachineAccess"), &awsiam.PolicyProps{
+					Roles: &[]awsiam.IRole{fn.Role()},
+				})
+			}
+			ownPolicy.AddStatements(ps)
 		}
-		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/ticket-<start>.json, report.json, report.html, samples-<mode>.json, restore-<reason>.json), " +
-				"and execution ARNs per execution, all unknown at deploy time; access is limited to those key patterns of this stack's ledger and to this state machine's executions."),
-			AppliesTo: &[]interface{}{
-				&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks\/\*|runs\/\*\/(ticket-\*|report\.json|report\.html|samples-\*\.json|restore-safety-net\.json|restore-sweeper\.json))$/g`)},
-				&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<StateMachine[0-9A-F]{8}\.Name>:\*$/g`)},
-			},
-		}}, jsii.Bool(true))
+		suppressed := []constructs.IConstruct{fn.Role()}
+		if ownPolicy != nil {
+			suppressed = append(suppressed, ownPolicy)
+		}
+		for _, c := range suppressed {
+			cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{
+				Id: jsii.String("AwsSolutions-IAM5"),
+				Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/ticket-<start>.json, report.json, report.html, samples-<mode>.json, restore-<reason>.json), " +
+					"and execution ARNs per execution, all unknown at deploy time; access is limited to those key patterns of this stack's ledger and to this state machine's executions."),
+				AppliesTo: &[]interface{}{
+					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks\/\*|runs\/\*\/(ticket-\*|report\.json|report\.html|samples-\*\.json|restore-safety-net\.json|restore-sweeper\.json))$/g`)},
+					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<StateMachine[0-9A-F]{8}\.Name>:\*$/g`)},
+				},
+			}}, jsii.Bool(true))
+		}
+		if star := starGrants(sts); len(star) > 0 {
+			reasons := make([]string, 0, len(star))
+			for _, a := range star {
+				reasons = append(reasons, a+": "+policy.StarOnly[a])
+			}
+			cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+				Id:        jsii.String("AwsSolutions-IAM5"),
+				Reason:    jsii.String("Resource * only where AWS requires it (internal/policy.StarOnly): " + strings.Join(reasons, "; ") + "."),
+				AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+			}}, jsii.Bool(true))
+		}
 	}
+}
+
+// starGrants are the actions sts grant on *, sorted.
+func starGrants(sts []policy.Statement) []string {
+	var out []string
+	for _, st := range sts {
+		if slices.Contains(st.Resources, "*") {
+			out = append(out, st.Actions...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -194,7 +194,6 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 	// After the state machine: the sweeper's policy names its executions (the state
 	// machine does not name the sweeper, so there is no cycle).
 	grantFunctions(stack, cfg, ledger, sm, fns)
-	suppressAccountRead(fns)
 
 	// Failed deliveries of the safety net and of notifications land here; an alarm
 	// reports any message in it.
@@ -218,9 +217,10 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 		newSchedule(stack, cfg, sm, dlq, now())
 	}
 	topic := newNotifications(stack, cfg, sm, ledger, dlq)
-	newContinuousReadiness(stack, cfg, sm, topic, dlq, now())
-	newAlarms(stack, cfg, sm, fns[drill.FuncSweeper], dlq, topic)
-	newDashboard(stack, cfg, topic)
+	actions := alarmActions(stack, cfg, topic)
+	newContinuousReadiness(stack, cfg, sm, topic, actions, dlq, now())
+	newAlarms(stack, cfg, sm, fns[drill.FuncSweeper], dlq, actions)
+	newDashboard(stack, cfg, actions)
 
 	awscdk.NewCfnOutput(stack, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: sm.StateMachineArn(), Description: jsii.String("The failover drill state machine"),

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -32,6 +33,7 @@ const (
 	testBucket       = "unicorn-ui-primary"
 	testDistribution = "d111111abcdef8.cloudfront.net"
 	testEmail        = "sre@example.com"
+	testAlarmTopic   = "arn:aws:sns:us-east-1:123456789012:sre-pager"
 	testSchedule     = "rate(7 days)"
 	testDistID       = "E2QWRUHAPOMQZL"
 	testAlarm        = "HighErrorRate"
@@ -152,12 +154,16 @@ func fixture(t *testing.T) *fixtures {
 		}
 		appCtx[CtxPrimaryBucket] = testBucket
 		appCtx[CtxDistributionDomain] = testDistribution
+		appCtx[CtxDistributionID] = testDistID
+		// Someone must be told when an alarm fires: the default stack names the team's
+		// topic, the variant subscribes an email as well.
+		appCtx[CtxAlarmTopicArn] = testAlarmTopic
 
 		f := &fixtures{}
 		f.app = awscdk.NewApp(&awscdk.AppProps{Context: &appCtx, Outdir: jsii.String(filepath.Join(tmpRoot, "cdk.out"))})
 		// Default stack: configuration read from the app's context, as main.go does.
 		f.plain = NewFailoverDrillStack(f.app, "FailoverDrill", &FailoverDrillStackProps{Functions: builder})
-		// Variant: a schedule, an email subscription, and readiness configured: the
+		// Variant: a schedule, an email subscription (beside the team's topic), and readiness configured: the
 		// distribution's ID, a stop alarm and continuous readiness.
 		cfg, err := ConfigFromContext(func(k string) any {
 			switch k {
@@ -480,7 +486,7 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 	wantDeployed := map[string]any{"distribution": testDistribution, "primaryBucket": testBucket, "primaryRegion": "us-east-1", "secondaryRegion": "us-west-1",
 		"stableSharePercent.$": "States.StringToJson('99')", "stableWindowSeconds.$": "States.StringToJson('5')",
 		"maxErrorRatePercent.$": "States.StringToJson('1')", "maxErrorRunSeconds.$": "States.StringToJson('5')", "maxLatencyP95Ms.$": "States.StringToJson('3000')",
-		"distributionId": "", "maxReplicationLagSeconds.$": "States.StringToJson('30')"}
+		"distributionId": testDistID, "maxReplicationLagSeconds.$": "States.StringToJson('30')"}
 	if fmt.Sprint(deployed) != fmt.Sprint(wantDeployed) {
 		t.Errorf("deployed defaults %v, want %v", deployed, wantDeployed)
 	}
@@ -553,6 +559,8 @@ func TestRolePoliciesAreThePolicySource(t *testing.T) {
 		TargetBucketArn: "arn:${AWS::Partition}:s3:::" + testBucket,
 		LedgerArn:       "${" + logicalID(t, f.plain, "Ledger") + ".Arn}",
 		Executions:      "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${" + smID + ".Name}",
+		StateMachineArn: "${" + smID + "}",
+		DistributionArn: "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/" + testDistID,
 	}
 	all := roleStatements(f.plainT)
 	for _, spec := range functionSpecs {
@@ -617,8 +625,11 @@ func TestRolePoliciesAreThePolicySource(t *testing.T) {
 
 func TestNoStarResourceExceptWhereAWSRequiresIt(t *testing.T) {
 	f := fixture(t)
-	// Actions without resource-level permissions.
-	starOnly := regexp.MustCompile(`^(s3:GetAccountPublicAccessBlock|xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$`)
+	// Actions without resource-level permissions (X-Ray, log delivery), and the drill's
+	// own list, each with AWS's reason (internal/policy.StarOnly): an action without a
+	// resource type, and cloudwatch:DescribeAlarms, which returns composite alarms only
+	// when scoped to *.
+	starOnly := regexp.MustCompile(`^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$`)
 	for _, tmpl := range []map[string]any{f.plainT, f.scheduledT} {
 		for roleID, sts := range roleStatements(tmpl) {
 			for _, st := range sts {
@@ -626,7 +637,7 @@ func TestNoStarResourceExceptWhereAWSRequiresIt(t *testing.T) {
 					continue
 				}
 				for _, a := range st.actions {
-					if !starOnly.MatchString(a) {
+					if !starOnly.MatchString(a) && policy.StarOnly[a] == "" {
 						t.Errorf("role %s: %s on *", roleID, a)
 					}
 				}
@@ -755,7 +766,9 @@ func TestScheduleOnlyWhenConfigured(t *testing.T) {
 		if p["StartDate"] != "2025-06-09T00:00:00.000Z" {
 			t.Errorf("start date %v, want the first Monday 00:00 UTC at least an hour after synth (%v)", p["StartDate"], testNow)
 		}
-		if render(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":3600,"MaximumRetryAttempts":3}` || render(tg["DeadLetterConfig"].(map[string]any)["Arn"]) != dlq {
+		// Scheduler's default would keep retrying for 24 hours: a drill started hours
+		// late is not wanted.
+		if render(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":900,"MaximumRetryAttempts":3}` || render(tg["DeadLetterConfig"].(map[string]any)["Arn"]) != dlq {
 			t.Errorf("retry %v, dead letters %v: want retries and the DLQ", render(tg["RetryPolicy"]), render(tg["DeadLetterConfig"]))
 		}
 		roleID := tg["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
@@ -798,6 +811,48 @@ func TestScheduleStart(t *testing.T) {
 	}
 	if got := ScheduleStart("cron(0 6 ? * MON *)", at("2025-06-01T10:00:00Z")); got != nil {
 		t.Errorf("cron start %v, want none", got)
+	}
+	// The dry runs' grid is half an hour off the drills', still never at deploy time.
+	for _, tc := range []struct{ expr, now, want string }{
+		{"rate(1 hour)", "2025-06-01T10:20:00Z", "2025-06-01T11:30:00Z"},
+		{"rate(1 hour)", "2025-06-01T10:40:00Z", "2025-06-01T12:30:00Z"},
+		{"rate(1 day)", "2025-06-01T10:00:00Z", "2025-06-02T00:30:00Z"},
+	} {
+		if got := ScheduleStartOffset(tc.expr, at(tc.now), ReadinessOffset); got == nil || !got.Equal(at(tc.want)) {
+			t.Errorf("ScheduleStartOffset(%s, %s) = %v, want %s", tc.expr, tc.now, got, tc.want)
+		}
+	}
+}
+
+// The weekly drill (Mondays 00:00 UTC) and hourly dry runs no longer start in the same
+// minute: over a year of runs, the closest a dry run comes to a drill is the offset,
+// and rate pairs whose grids would meet anyway are refused at synth.
+func TestDrillAndDryRunGridsKeepApart(t *testing.T) {
+	now := time.Date(2025, 6, 4, 10, 0, 0, 0, time.UTC)
+	drill := *ScheduleStart("rate(7 days)", now)
+	dry := *ScheduleStartOffset("rate(1 hour)", now, ReadinessOffset)
+	closest := 365 * 24 * time.Hour
+	for d := drill; d.Before(now.AddDate(1, 0, 0)); d = d.Add(7 * 24 * time.Hour) {
+		for r := dry; r.Before(d.Add(2 * time.Hour)); r = r.Add(time.Hour) {
+			closest = min(closest, max(d.Sub(r), r.Sub(d)))
+		}
+	}
+	if closest != ReadinessOffset {
+		t.Errorf("a dry run comes %v to a drill, want %v", closest, ReadinessOffset)
+	}
+	for _, tc := range []struct {
+		drill, readiness string
+		collide          bool
+	}{
+		{"rate(7 days)", "rate(1 hour)", false},
+		{"rate(1 day)", "rate(90 minutes)", false},     // gcd 90 min: 30 min apart
+		{"rate(90 minutes)", "rate(1 hour)", true},     // gcd 30 min: the offset lands on the drills' grid
+		{"rate(7 days)", "rate(100 minutes)", true},    // gcd 20 min: 10 min apart
+		{"cron(0 6 ? * MON *)", "rate(1 hour)", false}, // a cron is the user's choice (README)
+	} {
+		if got, closest := gridsCollide(tc.drill, tc.readiness); got != tc.collide {
+			t.Errorf("gridsCollide(%s, %s) = %v (%v), want %v", tc.drill, tc.readiness, got, closest, tc.collide)
+		}
 	}
 }
 
@@ -872,8 +927,8 @@ func TestAlarms(t *testing.T) {
 		dims, _ := json.Marshal(p["Dimensions"])
 		if p["Namespace"] != tc.namespace || p["MetricName"] != tc.metric || !strings.Contains(string(dims), tc.dimension) ||
 			p["ComparisonOperator"] != tc.op || p["Threshold"] != float64(1) || p["TreatMissingData"] != tc.missing ||
-			render(p["AlarmActions"]) != "[${"+topicID+"}]" {
-			t.Errorf("alarm %s: %v", tc.id, render(p))
+			render(p["AlarmActions"]) != "[${"+topicID+"},"+testAlarmTopic+"]" {
+			t.Errorf("alarm %s: %v; want it on the drill's topic and the team's", tc.id, render(p))
 		}
 	}
 	stranded := props(alarms[logicalID(t, f.plain, "SweeperFoundStrandedLock")])
@@ -891,7 +946,25 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("topic not encrypted")
 	}
 	if n := len(resources(f.plainT, "AWS::SNS::Subscription")); n != 0 {
-		t.Errorf("default stack has %d subscriptions, want none", n)
+		t.Errorf("default stack (alarmTopicArn only) has %d subscriptions, want none", n)
+	}
+	// Every alarm of both stacks reaches a person: the team's topic (both) and the email
+	// (the variant). Nothing is granted on the team's topic, and a rule keeps the stack
+	// in its region (an alarm publishes only to a topic in its own region).
+	for name, tmpl := range map[string]map[string]any{"default": f.plainT, "scheduled": f.scheduledT} {
+		for id, a := range resources(tmpl, "AWS::CloudWatch::Alarm") {
+			if !strings.Contains(render(props(a)["AlarmActions"]), testAlarmTopic) {
+				t.Errorf("%s: alarm %s does not publish to alarmTopicArn", name, id)
+			}
+		}
+		if strings.Contains(render(resources(tmpl, "AWS::IAM::Policy")), "sre-pager") || strings.Contains(render(resources(tmpl, "AWS::SNS::TopicPolicy")), "sre-pager") {
+			t.Errorf("%s: a policy names the team's topic; the stack must grant nothing on it", name)
+		}
+		rules, _ := tmpl["Rules"].(map[string]any)
+		rule, _ := json.Marshal(rules["AlarmTopicInStackRegion"])
+		if !strings.Contains(string(rule), `{"Fn::Equals":["us-east-1",{"Ref":"AWS::Region"}]}`) || !strings.Contains(string(rule), CtxAlarmTopicArn) {
+			t.Errorf("%s: region rule %s", name, rule)
+		}
 	}
 	subs := resources(f.scheduledT, "AWS::SNS::Subscription")
 	if len(subs) != 1 {
@@ -986,6 +1059,7 @@ func TestBadContextStopsSynth(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
 		CtxPrimaryBucket:       "Unicorn_UI",
 		CtxDistributionDomain:  testDistribution,
+		CtxDistributionID:      testDistID,
 		CtxReportRetentionDays: "0",
 	}, Outdir: jsii.String(filepath.Join(tmpRoot, "bad.out"))})
 	var msg string
@@ -1063,8 +1137,8 @@ func TestTaskTimeoutsExceedFunctionTimeouts(t *testing.T) {
 	}
 }
 
-// Readiness grants: the distribution named by distributionId, the alarms named by
-// stopAlarms (readiness and probe), the account's Block Public Access; nothing more.
+// Readiness grants: the distribution named by distributionId, the alarms (readiness
+// and probe), the account's Block Public Access; nothing more.
 func TestReadinessGrants(t *testing.T) {
 	f := fixture(t)
 	all := roleStatements(f.scheduledT)
@@ -1083,14 +1157,15 @@ func TestReadinessGrants(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
-	alarmARN := "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + testAlarm
+	// DescribeAlarms on *: CloudWatch returns composite alarms only to a caller whose
+	// permission is scoped to * (see internal/policy.StarOnly).
 	want := map[string][]string{
 		"ReadinessFunction": {
 			"cloudfront:GetDistributionConfig arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/" + testDistID,
-			"cloudwatch:DescribeAlarms " + alarmARN,
+			"cloudwatch:DescribeAlarms *",
 			"s3:GetAccountPublicAccessBlock *",
 		},
-		"ProbeFunction": {"cloudwatch:DescribeAlarms " + alarmARN, "s3:PutObject ${" + logicalID(t, f.scheduled, "Ledger") + ".Arn}/runs/*/samples-*.json"},
+		"ProbeFunction": {"cloudwatch:DescribeAlarms *", "s3:PutObject ${" + logicalID(t, f.scheduled, "Ledger") + ".Arn}/runs/*/samples-*.json"},
 	}
 	for id, w := range want {
 		if got := granted(id); !slices.Equal(got, w) {
@@ -1118,12 +1193,13 @@ func TestContinuousReadiness(t *testing.T) {
 	if p["ScheduleExpression"] != testReadiness || render(tg["Arn"]) != "${"+smID+"}" || tg["Input"] != `{"dryRun":true}` {
 		t.Errorf("readiness schedule %v, want %s starting the state machine with {\"dryRun\":true}", render(p), testReadiness)
 	}
-	// Synth at testNow (10:00): the first hour on the grid at least an hour later is 11:00.
-	if p["StartDate"] != "2025-06-04T11:00:00.000Z" {
-		t.Errorf("StartDate %v, want 2025-06-04T11:00:00.000Z: a rate schedule must not fire at deploy time", p["StartDate"])
+	// Synth at testNow (10:00): the first half hour past an hour (the drills' grid
+	// moved by ReadinessOffset) at least an hour later is 11:30.
+	if p["StartDate"] != "2025-06-04T11:30:00.000Z" {
+		t.Errorf("StartDate %v, want 2025-06-04T11:30:00.000Z: a rate schedule must not fire at deploy time, nor with the drills", p["StartDate"])
 	}
-	if r, _ := tg["RetryPolicy"].(map[string]any); r == nil || r["MaximumRetryAttempts"] != float64(3) {
-		t.Errorf("retry policy %v, want 3 attempts", render(tg["RetryPolicy"]))
+	if render(tg["RetryPolicy"]) != `{"MaximumEventAgeInSeconds":900,"MaximumRetryAttempts":3}` {
+		t.Errorf("retry policy %v, want 3 attempts within 15 minutes (not Scheduler's 24 hours)", render(tg["RetryPolicy"]))
 	}
 	if tg["DeadLetterConfig"] == nil {
 		t.Errorf("no dead-letter queue on the readiness schedule's target")
@@ -1131,16 +1207,99 @@ func TestContinuousReadiness(t *testing.T) {
 	topicID := logicalID(t, f.plain, "Notifications")
 	alarm := props(resources(f.plainT, "AWS::CloudWatch::Alarm")[logicalID(t, f.plain, "NotReady")])
 	if alarm["MetricName"] != "DryRunReady" || alarm["Namespace"] != "FailoverDrill" || alarm["ComparisonOperator"] != "LessThanThreshold" ||
-		alarm["Threshold"] != float64(1) || render(alarm["AlarmActions"]) != "[${"+topicID+"}]" {
+		alarm["Threshold"] != float64(1) || render(alarm["AlarmActions"]) != "[${"+topicID+"},"+testAlarmTopic+"]" {
 		t.Errorf("NotReady alarm %v", render(alarm))
 	}
 	rule := props(resources(f.plainT, "AWS::Events::Rule")[logicalID(t, f.plain, "ReadinessNotReady")])
-	if got, _ := json.Marshal(rule["EventPattern"]); !strings.Contains(string(got), `"error":["NotReady"]`) || !strings.Contains(string(got), `"status":["FAILED"]`) {
+	if got, _ := json.Marshal(rule["EventPattern"]); !strings.Contains(string(got), `"error":["NotReady","Unverified"]`) || !strings.Contains(string(got), `"status":["FAILED"]`) {
 		t.Errorf("ReadinessNotReady pattern %s", got)
 	}
 	tgt := rule["Targets"].([]any)[0].(map[string]any)
 	if it := render(tgt["InputTransformer"]); !strings.Contains(it, "$.detail.cause") {
 		t.Errorf("notification %s does not carry the execution's cause (the failed checks)", it)
+	}
+}
+
+// CloudFormation refuses a template whose resources depend on each other in a circle;
+// synth does not notice. The state machine names the functions it invokes, so a grant
+// naming the state machine (the report's and the sweeper's) must not sit where a
+// function depends on it: no cycle through Ref, Fn::GetAtt, Fn::Sub or DependsOn.
+func TestNoDependencyCycle(t *testing.T) {
+	f := fixture(t)
+	for name, tmpl := range map[string]map[string]any{"default": f.plainT, "scheduled": f.scheduledT} {
+		res, _ := tmpl["Resources"].(map[string]any)
+		deps := map[string][]string{}
+		sub := regexp.MustCompile(`\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}`)
+		var walk func(from string, v any)
+		walk = func(from string, v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, x := range v {
+					switch k {
+					case "Ref":
+						if id, ok := x.(string); ok {
+							deps[from] = append(deps[from], id)
+						}
+					case "Fn::GetAtt":
+						if l, ok := x.([]any); ok && len(l) > 0 {
+							deps[from] = append(deps[from], fmt.Sprint(l[0]))
+						}
+					case "Fn::Sub":
+						str := x
+						if l, ok := x.([]any); ok && len(l) > 0 {
+							str = l[0]
+						}
+						if s, ok := str.(string); ok {
+							for _, m := range sub.FindAllStringSubmatch(s, -1) {
+								deps[from] = append(deps[from], m[1])
+							}
+						}
+					}
+					walk(from, x)
+				}
+			case []any:
+				for _, x := range v {
+					walk(from, x)
+				}
+			}
+		}
+		for id, r := range res {
+			rm := r.(map[string]any)
+			walk(id, rm["Properties"])
+			if rm["DependsOn"] != nil {
+				for _, d := range list(rm["DependsOn"]) {
+					deps[id] = append(deps[id], d.(string))
+				}
+			}
+		}
+		state := map[string]int{} // 1 visiting, 2 done
+		var path []string
+		var visit func(id string) bool
+		visit = func(id string) bool {
+			if _, ok := res[id]; !ok || state[id] == 2 {
+				return false
+			}
+			if state[id] == 1 {
+				t.Errorf("%s stack: dependency cycle %s -> %s", name, strings.Join(path, " -> "), id)
+				return true
+			}
+			state[id] = 1
+			path = append(path, id)
+			for _, d := range deps[id] {
+				if visit(d) {
+					return true
+				}
+			}
+			path = path[:len(path)-1]
+			state[id] = 2
+			return false
+		}
+		ids := slices.Sorted(maps.Keys(res))
+		for _, id := range ids {
+			if visit(id) {
+				break
+			}
+		}
 	}
 }
 

@@ -54,7 +54,8 @@ func TestCDKSynthThroughPinnedCLI(t *testing.T) {
 	cli := cdkCLI(t)
 	outDir := filepath.Join(t.TempDir(), "cdk.out")
 	out, took, err := runCDK(t, cli, "synth", "-q", "--no-notices", "-o", outDir,
-		"-c", CtxPrimaryBucket+"="+testBucket, "-c", CtxDistributionDomain+"="+testDistribution)
+		"-c", CtxPrimaryBucket+"="+testBucket, "-c", CtxDistributionDomain+"="+testDistribution, "-c", CtxDistributionID+"="+testDistID,
+		"-c", CtxAlarmTopicArn+"="+testAlarmTopic)
 	if err != nil {
 		t.Fatalf("cdk synth: %v\n%s", err, out)
 	}
@@ -66,14 +67,18 @@ func TestCDKSynthThroughPinnedCLI(t *testing.T) {
 		t.Errorf("cdk-nag findings in the CLI output:\n%s", out)
 	}
 
-	// A bad value stops synth with a message naming the key.
+	// A bad value stops synth with a message naming the key; so do a missing
+	// distributionId and a deployment whose alarms would reach no one (neither
+	// notifyEmail nor alarmTopicArn), naming each.
 	out, _, err = runCDK(t, cli, "synth", "-q", "--no-notices", "-o", filepath.Join(t.TempDir(), "bad.out"),
 		"-c", CtxPrimaryBucket+"="+testBucket, "-c", CtxDistributionDomain+"="+testDistribution,
 		"-c", CtxSchedule+"=weekly")
 	if err == nil {
-		t.Fatalf("cdk synth with schedule=weekly succeeded:\n%s", out)
+		t.Fatalf("cdk synth with schedule=weekly, no distributionId and no recipient succeeded:\n%s", out)
 	}
-	if !strings.Contains(out, CtxSchedule+":") {
-		t.Errorf("cdk synth with schedule=weekly: output does not name the key:\n%s", out)
+	for _, key := range []string{CtxSchedule + ":", CtxDistributionID + ":", CtxNotifyEmail + ":", CtxAlarmTopicArn} {
+		if !strings.Contains(out, key) {
+			t.Errorf("cdk synth with schedule=weekly, no distributionId and no recipient: output does not name %s:\n%s", key, out)
+		}
 	}
 }

@@ -68,8 +68,8 @@ func TestEveryStateFromPreflightOnReachesRestore(t *testing.T) {
 	if def.States["NotReady"].Next != "RestoreAfterFailure" {
 		t.Error("a failed readiness check must take the failure path (NotReady -> RestoreAfterFailure)")
 	}
-	if def.States["RestoreAfterFailure"].Next != "RestoredAfterFailure" || def.States["ReportAfterFailure"].Next != "RestoreOutcome" {
-		t.Error("the failure path must be RestoreAfterFailure -> RestoredAfterFailure -> (RecoveryCheck) -> ReportAfterFailure -> RestoreOutcome")
+	if def.States["RestoreAfterFailure"].Next != "RestoredAfterFailure" || def.States["ReportAfterFailure"].Next != "NoCause" || def.States["NoCause"].Next != "RestoreOutcome" {
+		t.Error("the failure path must be RestoreAfterFailure -> RestoredAfterFailure -> (RecoveryCheck) -> ReportAfterFailure -> NoCause -> RestoreOutcome")
 	}
 	for _, c := range def.States["RestoreAfterFailure"].Catch {
 		if c.Next != "ReportAfterFailure" {
@@ -133,6 +133,58 @@ func TestExecutionTimeoutCoversTheWorstCase(t *testing.T) {
 	for _, must := range []string{"BlockBucket", "AwaitFailover", "RestoreAfterFailure", "ReportAfterFailure"} {
 		if !slices.Contains(b.Path, must) {
 			t.Errorf("the worst path %v misses %s", b.Path, must)
+		}
+	}
+}
+
+// A crashed Lambda (out of memory, its own timeout) is reported as Lambda.Unknown, and
+// Step Functions' best practices also retry Lambda.ClientExecutionTimeoutException. The
+// states that are safe to invoke again retry both: each is idempotent by design
+// (readiness only reads; seed-cart finds the same user and reconciles its cart;
+// block-bucket keeps the lock's prior; restore and report converge on the same
+// result; Preflight only samples). The probes that run while the shop is degraded
+// (AwaitFailover, AwaitRecovery) retry the service's error but not a crash: a probe
+// that crashed at its 15-minute timeout would keep visitors on the secondary for
+// another 15 minutes; the failure path restores at once instead.
+func TestCrashedLambdasAreRetriedWhereSafe(t *testing.T) {
+	var def struct {
+		States map[string]struct {
+			Type  string
+			Retry []struct{ ErrorEquals []string }
+		}
+	}
+	if err := json.Unmarshal([]byte(statemachine.Definition), &def); err != nil {
+		t.Fatal(err)
+	}
+	retries := func(state, name string) bool {
+		for _, r := range def.States[state].Retry {
+			if slices.Contains(r.ErrorEquals, name) || slices.Contains(r.ErrorEquals, "States.ALL") {
+				return true
+			}
+		}
+		return false
+	}
+	idempotent := []string{"Readiness", "Preflight", "SeedCart", "Replication", "BlockBucket", "Restore", "Report", "RestoreAfterFailure", "ReportAfterFailure"}
+	for _, st := range idempotent {
+		for _, e := range []string{"Lambda.Unknown", "Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException"} {
+			if !retries(st, e) {
+				t.Errorf("%s does not retry %s", st, e)
+			}
+		}
+	}
+	for _, st := range []string{"AwaitFailover", "AwaitRecovery"} {
+		if !retries(st, "Lambda.ClientExecutionTimeoutException") || retries(st, "Lambda.Unknown") {
+			t.Errorf("%s: want Lambda.ClientExecutionTimeoutException retried and Lambda.Unknown not", st)
+		}
+	}
+	// The failure path's recovery check is best effort and bounded: it retries nothing
+	// (TestEveryStateFromPreflightOnReachesRestore holds its Catch).
+	if r := def.States["RecoveryCheck"].Retry; len(r) != 0 {
+		t.Errorf("RecoveryCheck retries %v: a best-effort check after a failure must not delay the ending", r)
+	}
+	for name, st := range def.States {
+		if st.Type == "Task" && !slices.Contains(idempotent, name) && !slices.Contains([]string{"AwaitFailover", "AwaitRecovery", "RecoveryCheck"}, name) {
+			t.Errorf("Task %s: decide whether a crash is retried, and list it here", name)
 		}
 	}
 }

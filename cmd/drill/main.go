@@ -44,7 +44,7 @@ commands:
   local    run a complete failover drill against a local replica of the lab
   sandbox  start only the local replica and print its URLs (Ctrl-C stops it)
   public-access  show, block or put back a sandbox bucket's Block Public Access
-  start    start the deployed drill on AWS (--wait: exit 0 only on pass)
+  start    start the deployed drill on AWS (--wait: exit 0 only on pass or ready)
   report   print a run's report from the ledger bucket (--html FILE saves report.html)
   history  list past drills with a summary (local reports folder, or --ledger); --html writes an index page
 
@@ -286,10 +286,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if c.json {
 		c.writeJSONOnce(rep)
 	}
-	if !drill.Succeeded(rep.Verdict) {
-		return 1
-	}
-	return 0
+	return verdictExit(rep.Verdict)
 }
 
 // parseAlarmAt reads -alarm-at: "", a duration, or a state name with an optional

@@ -98,6 +98,14 @@ func TestLocalReadinessExitCodes(t *testing.T) {
 		{"dry run", []string{"-input", `{"dryRun":true}`}, 0, "ready", []string{"ready"}},
 		{"dry run of a lab with its secondary down", []string{"-input", `{"dryRun":true}`, "-secondary-down"}, 1, "not-ready", []string{"secondary-origin"}},
 		{"account-level Block Public Access", []string{"-account-block"}, 1, "fail", []string{"account-level Block Public Access"}},
+		// A dry run whose distribution check was skipped proves nothing about failover:
+		// it is not ready, and says which checks it skipped.
+		{"dry run without a distribution ID", []string{"-input", `{"dryRun":true,"distributionId":""}`}, exitUnverified, "unverified",
+			[]string{"unverified", "distribution", "secondary-origin", "replication", "distributionId"}},
+		// A drill whose distribution check was skipped must not block a lab that
+		// cannot fail over: it stops before the block, naming the skipped checks.
+		{"drill without a distribution ID, origin group without 403", []string{"-failover-codes", "500,502,503,504", "-input", `{"distributionId":""}`}, 1, "fail",
+			[]string{"skipped", "did not guard the block", "allowSkippedChecks"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

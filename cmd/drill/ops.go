@@ -113,7 +113,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			fmt.Fprintf(stdout, "state       %s\n", s.Execution.Status)
 		}
 		prior := "not recorded (the drill had not read it yet)"
-		if l.Status == drill.TicketHeld {
+		if l.Status == drill.TicketHeld || l.Status == drill.TicketChanged {
 			prior = pab.String(l.Prior)
 		}
 		fmt.Fprintf(stdout, "prior       %s\n", prior)
@@ -126,7 +126,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		case operator.BucketPrior:
 			fmt.Fprintf(stdout, "bucket now  %s: the prior, nothing to put back\n", pab.String(s.Current))
 		case operator.BucketChanged:
-			fmt.Fprintf(stdout, "bucket now  %s: CHANGED during the drill (neither the block nor the prior)\n", pab.String(s.Current))
+			if l.Status == drill.TicketChanged {
+				fmt.Fprintf(stdout, "bucket now  %s: CHANGED during the drill (restore found someone else's settings; no restore writes it again)\n", pab.String(s.Current))
+			} else {
+				fmt.Fprintf(stdout, "bucket now  %s: CHANGED during the drill (neither the block nor the prior)\n", pab.String(s.Current))
+			}
 		default:
 			fmt.Fprintf(stdout, "bucket now  %s: untouched by the drill\n", pab.String(s.Current))
 		}
@@ -185,6 +189,8 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 	switch {
 	case res.NothingToRestore:
 		fmt.Fprintf(stdout, "%s: nothing to restore (the drill had not blocked it); lock released\n", *bucket)
+	case res.ChangedAfterRestore != "":
+		fmt.Fprintf(stdout, "%s: already restored by its run; %s; lock released\n", *bucket, res.ChangedAfterRestore)
 	default:
 		fmt.Fprintf(stdout, "%s: restored to %s, reads back %s (matches: %v); lock released\n", *bucket, pab.String(res.Prior), pab.String(res.ReadBack), res.MatchesPrior)
 	}
@@ -234,7 +240,7 @@ func runUnlock(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return awsFail(stderr, "drill unlock", err)
 	}
 	fmt.Fprintf(stdout, "released the lock of %s on %s\n", lock.ID(), *bucket)
-	if lock.Status == drill.TicketHeld {
+	if lock.Status == drill.TicketHeld || lock.Status == drill.TicketChanged {
 		fmt.Fprintf(stdout, "its prior (what the bucket held before the drill): %s\n", pab.String(lock.Prior))
 	}
 	return exitPass

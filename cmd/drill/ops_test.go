@@ -166,6 +166,23 @@ func TestOperatorRunningChangedAndUnlock(t *testing.T) {
 	if got := bucketConfig(t, env); !pab.Equal(got, human) || !lockHeld(env) {
 		t.Fatalf("the person's change was overwritten or the lock released: %s, lock %v", pab.String(got), lockHeld(env))
 	}
+	// Runbook step 4: the owner decides the bucket must block all public access. The
+	// drill still leaves it (and the lock) alone: only unlock ends it.
+	if err := pab.Set(context.Background(), env.S3(sc.PrimaryRegion), sc.PrimaryBucket, &drill.BlockAll); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = c.run("status", "")
+	if code != exitFail || !strings.Contains(stdout, "CHANGED during the drill (restore found") || !strings.Contains(stdout, "prior       "+pab.String(partialPAB)) {
+		t.Errorf("status of a changed bucket its owner blocked: %d\n%s", code, stdout)
+	}
+	code, _, stderr = c.run("restore", "", "--bucket", sc.PrimaryBucket, "--force")
+	if code != exitFail || !strings.Contains(stderr, "changed during the drill") {
+		t.Errorf("restore of a changed bucket its owner blocked: %d %s", code, stderr)
+	}
+	if got := bucketConfig(t, env); !pab.Equal(got, &drill.BlockAll) || !lockHeld(env) {
+		t.Fatalf("the owner's block was undone or the lock released: %s, lock %v", pab.String(got), lockHeld(env))
+	}
+	human = &drill.BlockAll
 
 	for _, tc := range []struct {
 		name, stdin string

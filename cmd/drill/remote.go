@@ -20,13 +20,32 @@ import (
 	"github.com/unishop/failover-drill/internal/report"
 )
 
-// Exit codes of drill start and drill report: the verdict, for CI.
+// Exit codes of drill local, drill start and drill report: the verdict, for CI.
 const (
-	exitPass      = 0 // the drill passed
-	exitFail      = 1 // the drill ran and failed (or, for report, there is no report)
+	exitPass      = 0 // the drill passed, or the dry run is ready
+	exitFail      = 1 // the drill ran and failed, or the dry run is not ready (or, for report, there is no report)
 	exitUsage     = 2 // bad flags or input: nothing was started
 	exitNoVerdict = 3 // AWS could not be reached, an API call failed, or the wait ended first
+	// exitUnverified: a dry run found nothing failing but skipped a readiness check,
+	// so readiness is not proven (the report names the checks and what to do).
+	exitUnverified = 4
+	// exitSkipped: a dry run that a drill on the same state machine disturbed; it
+	// proves nothing either way: run it again once the drill has ended.
+	exitSkipped = 5
 )
+
+// verdictExit is a report's verdict as the exit code.
+func verdictExit(verdict string) int {
+	switch verdict {
+	case drill.Pass, drill.Ready:
+		return exitPass
+	case drill.NotVerified:
+		return exitUnverified
+	case drill.SkippedBusy:
+		return exitSkipped
+	}
+	return exitFail
+}
 
 // EnvStateMachineARN is drill start's default for --state-machine.
 const EnvStateMachineARN = "DRILL_STATE_MACHINE_ARN"
@@ -190,6 +209,9 @@ func finish(ex remote.Execution, c *cmdIO, progress io.Writer) int {
 		if asJSON {
 			c.writeJSONOnce(statusJSON{ExecutionARN: ex.ARN, Status: string(ex.Status), Error: ex.Error, Cause: drill.CauseMessage(ex.Cause)})
 		}
+		if ex.Error == drill.ErrorName(&drill.Unverified{}) {
+			return exitUnverified // a dry run that skipped a check: its cause names them
+		}
 		return exitFail
 	}
 	rep, err := remote.ParseReport([]byte(ex.Output))
@@ -205,10 +227,7 @@ func finish(ex remote.Execution, c *cmdIO, progress io.Writer) int {
 	if asJSON {
 		c.writeRawJSONOnce([]byte(ex.Output))
 	}
-	if !drill.Succeeded(rep.Verdict) {
-		return exitFail
-	}
-	return exitPass
+	return verdictExit(rep.Verdict)
 }
 
 // bucketName is S3's rule for bucket names, as far as a typo check needs.
@@ -304,10 +323,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
 		}
 	}
-	if !drill.Succeeded(rep.Verdict) {
-		return exitFail
-	}
-	return exitPass
+	return verdictExit(rep.Verdict)
 }
 
 func writeJSON(w io.Writer, v any) {

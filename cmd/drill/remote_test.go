@@ -50,7 +50,7 @@ func testReport(t *testing.T, verdict string) []byte {
 	rep.Cart.Expected = []string{"a", "b", "c"}
 	rep.Cart.Got = []string{"a", "b", "c"}
 	rep.Restore.MatchesPrior = true
-	rep.DryRun = verdict == drill.Ready
+	rep.DryRun = verdict == drill.Ready || verdict == drill.SkippedBusy
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +211,17 @@ func TestStart(t *testing.T) {
 			fake: fakeScript{final: map[string]any{"status": "FAILED", "error": "NotReady", "cause": "not ready, nothing was changed: distribution: origin group g fails over on [500] only, not on 403"}},
 			want: 1, starts: 1, describes: 1,
 			stdout: []string{"error               NotReady", "not on 403"},
+		},
+		{
+			name: "dry run unverified: exit 4 with the skipped checks", args: append(wait, "--input", `{"dryRun":true}`),
+			fake: fakeScript{final: map[string]any{"status": "FAILED", "error": "Unverified", "cause": "unverified: skipped distribution: no distributionId is configured"}},
+			want: 4, starts: 1, describes: 1,
+			stdout: []string{"error               Unverified", "skipped distribution"},
+		},
+		{
+			name: "dry run a drill disturbed: exit 5", args: append(wait, "--input", `{"dryRun":true}`),
+			fake: fakeScript{final: succeeded(string(testReport(t, drill.SkippedBusy)))}, want: 5, starts: 1, describes: 1,
+			stdout: []string{"verdict: SKIPPED"},
 		},
 		{
 			name: "timed out: safety net", args: wait,

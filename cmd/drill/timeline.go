@@ -82,6 +82,8 @@ func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string
 			fmt.Fprintf(w, "safety net: restore FAILED, the bucket may still be blocked: %v\n", out.SafetyErr)
 		case sn.NothingToRestore:
 			fmt.Fprintln(w, "safety net: nothing to restore (the bucket was never blocked)")
+		case sn.ChangedAfterRestore != "":
+			fmt.Fprintf(w, "safety net: left the bucket as it is: %s\n", sn.ChangedAfterRestore)
 		default:
 			fmt.Fprintf(w, "safety net: prior %s, read back %s, matches prior: %v (already restored by the flow: %v)\n",
 				pabString(sn.Prior), pabString(sn.ReadBack), sn.MatchesPrior, sn.AlreadyRestored)
@@ -150,6 +152,9 @@ func printReport(w io.Writer, rep *drill.Report) {
 		}
 	}
 	if rep.DryRun {
+		if c := rep.ConcurrentDrill; c != nil {
+			fmt.Fprintf(w, "drill in progress   execution %s (%s, started %s) ran meanwhile: run the dry run again after it\n", c.Execution, c.Status, c.StartedAt.Format(time.RFC3339))
+		}
 		if c := rep.Cost; c != nil {
 			fmt.Fprintf(w, "cost                %s\n", costLine(c))
 		}
@@ -158,6 +163,9 @@ func printReport(w io.Writer, rep *drill.Report) {
 	}
 	if rep.Error != nil && rep.Error.Error == drill.ErrorName(&drill.NotReady{}) {
 		return // the checks above say why; nothing was changed, nothing measured
+	}
+	if a := rep.StopAlarms; a != nil && a.FailedReads > 0 {
+		fmt.Fprintf(w, "stop alarms         unwatched %.1f s (%d of %d reads failed, limit %.0f s)\n", a.UnwatchedSeconds, a.FailedReads, a.Reads, a.LimitSeconds)
 	}
 	fmt.Fprintf(w, "failover            %s", switchLine(rep.Failover.Phases, rep.Failover.NotMeasured, rep.Failover.Seconds, rep.Failover.ServedRegion))
 	if s := rep.Sandbox; s != nil && rep.Failover.Phases != nil {

@@ -26,8 +26,9 @@ func main() {
 	cfg := awsconf.MustLoad(log)
 	s3For := awsconf.AWSFactory(cfg)
 	led := &ledger.Ledger{S3: s3For(""), Bucket: env[drill.EnvLedgerBucket]}
-	// The sweeper only restores runs that ended more than Settle ago, so restore need
-	// not settle again.
+	// The sweeper only restores runs that ended more than Settle ago (its reason is not
+	// the safety net's, so restore does not wait); Settle 0 is restore.DefaultSettle,
+	// the bound on a late block restore undoes on a restored run.
 	r := &restore.Handler{
 		S3:     pab.PerRegion(s3For),
 		Ledger: led,

@@ -86,11 +86,11 @@ func (d *drill) tasks() map[string]TaskFunc {
 			}
 			switch call {
 			case "Readiness:checks", "Readiness:replication":
-				return json.RawMessage(`{"ready":true,"dryRun":false,"summary":"ready","checks":[],"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`), nil
+				return json.RawMessage(`{"ready":true,"proceed":true,"dryRun":false,"summary":"ready","checks":[],"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`), nil
 			case "SeedCart":
 				return json.RawMessage(`{"user":"u1","items":2}`), nil
 			case "BlockBucket":
-				return json.RawMessage(`{"blockedAt":"2026-03-01T10:00:05Z","dryRun":false}`), nil
+				return json.RawMessage(`{"blockSentAt":"2026-03-01T10:00:04.950Z","blockedAt":"2026-03-01T10:00:05Z","dryRun":false}`), nil
 			case "Probe:failover":
 				return json.RawMessage(`{"failoverSeconds":42.5}`), nil
 			case "Restore:flow", "Restore:failure":
@@ -136,9 +136,10 @@ func TestRealFlowLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
-		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "DrillFailed",
-		"NotReady", "RestoreAfterFailure", "RestoredAfterFailure", "RecoveryCheck", "ReportAfterFailure",
-		"RestoreOutcome", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed", "FailWithCause"}
+		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "Unverified", "DrillFailed",
+		"NotReady", "RestoreAfterFailure", "RestoredAfterFailure", "RecoveryCheck", "ReportAfterFailure", "NoCause",
+		"RestoreOutcome", "RestoreErrorWithCause", "DryRunDisturbed", "SkippedDrillInProgress", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed",
+		"ErrorWithCause", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
 	}
@@ -178,8 +179,10 @@ func TestRealFlow(t *testing.T) {
 			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,
 			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
 		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)
+		// Failover counts from the moment the block's put was sent, the earliest it can
+		// have taken effect (blockSentAt), not from its answer (blockedAt).
 		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","config":`+cfg+`,
-			"since":"2026-03-01T10:00:05Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
+			"since":"2026-03-01T10:00:04.950Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
 		// The execution's identity: its name, its ARN and its start (a reused name gets
 		// the same ARN).
 		assertJSON(t, d.got["Restore:flow"], `{"execution":"drill-1","executionArn":"arn:aws:states:us-east-1:123456789012:execution:failover-drill:drill-1",
@@ -226,7 +229,8 @@ func TestRealFlow(t *testing.T) {
 			"StateEntered:Preflight", "StateEntered:SeedCart", "StateEntered:Replication", "StateEntered:Replicated",
 			"StateEntered:BlockBucket", "StateEntered:IsDryRun", "StateEntered:AwaitFailover", "TaskFailed:AwaitFailover", "StateCaught:AwaitFailover",
 			"StateEntered:RestoreAfterFailure", "StateEntered:RestoredAfterFailure", "StateEntered:RecoveryCheck",
-			"StateEntered:ReportAfterFailure", "StateEntered:RestoreOutcome", "StateEntered:FailWithCause", "ExecutionFailed:"}
+			"StateEntered:ReportAfterFailure", "StateEntered:NoCause", "StateEntered:RestoreOutcome",
+			"StateEntered:DryRunDisturbed", "StateEntered:ErrorWithCause", "StateEntered:FailWithCause", "ExecutionFailed:"}
 		if got := eventsOf(res, StateEntered, TaskFailed, StateCaught, ExecutionFailed); !reflect.DeepEqual(got, wantStates) {
 			t.Errorf("events\n got %v\nwant %v", got, wantStates)
 		}
@@ -365,6 +369,50 @@ func TestRealFlow(t *testing.T) {
 		}
 	})
 
+	// Step Functions may report an error without a cause (the API marks it optional):
+	// the failure path must not then die on a missing $.error.Cause or
+	// $.restoreError.Cause, an uncatchable States.Runtime that hides the real error.
+	// (The aws-local-stepfunctions cross-check cannot hold this case: its Catch always
+	// writes a Cause key, error.message, and its JsonMerge copies an undefined one.)
+	t.Run("an error without a cause still ends with the original error", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			if call == "Probe:failover" {
+				return &TaskError{Name: "Lambda.Unknown", NoCause: true}
+			}
+			return nil
+		}}
+		res, _ := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "Lambda.Unknown")
+		if res.Cause != "" {
+			t.Errorf("cause %q, want none (there was none)", res.Cause)
+		}
+		var rep struct {
+			State struct{ Error map[string]any }
+		}
+		_ = json.Unmarshal(d.got["Report"], &rep)
+		if _, has := rep.State.Error["Cause"]; has || rep.State.Error["Error"] != "Lambda.Unknown" {
+			t.Errorf("report payload %s: want the error as Step Functions gave it", d.got["Report"])
+		}
+	})
+	t.Run("a restore failing without a cause still ends RestoreFailed", func(t *testing.T) {
+		d := &drill{fail: func(call string) error {
+			switch call {
+			case "Probe:failover":
+				return &TaskError{Name: "States.Timeout", NoCause: true}
+			case "Restore:failure":
+				return &TaskError{Name: "Lambda.Unknown", NoCause: true}
+			}
+			return nil
+		}}
+		res, _ := runDrill(t, d, `{}`)
+		assertStatus(t, res, StatusFailed, "RestoreFailed")
+		for _, want := range []string{"may still be blocked", "Restore: Lambda.Unknown: ", "The drill had failed with: States.Timeout: "} {
+			if !strings.Contains(res.Cause, want) {
+				t.Errorf("cause %q lacks %q", res.Cause, want)
+			}
+		}
+	})
+
 	t.Run("report verdict fail ends in DrillFailed with the summary", func(t *testing.T) {
 		d := &drill{}
 		tasks := d.tasks()
@@ -417,7 +465,7 @@ func TestRealFlowNotReadyStopsBeforeTheBlock(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &drill{result: func(call string) json.RawMessage {
 				if call == tc.notReadyCall {
-					return json.RawMessage(`{"ready":false,"summary":"not ready: distribution: no 403","checks":[],"stopAlarms":[]}`)
+					return json.RawMessage(`{"ready":false,"proceed":false,"summary":"not ready: distribution: no 403","checks":[],"stopAlarms":[]}`)
 				}
 				return nil
 			}}
@@ -455,3 +503,89 @@ func TestRealFlowDryRun(t *testing.T) {
 	}
 	assertJSON(t, res.Output, `{"verdict":"ready","summary":"ready: every check passed"}`)
 }
+
+// A dry run's other endings: unverified (a check was skipped, nothing failed) fails as
+// Unverified with the report's summary, the skipped checks, as its cause; skipped (a
+// drill disturbed it) succeeds, without an alarm, its output the report.
+func TestRealFlowDryRunUnverifiedOrSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		verdict, status, errName string
+	}{
+		{"unverified", StatusFailed, "Unverified"},
+		{"skipped", StatusSucceeded, ""},
+		{"not-ready", StatusFailed, "DrillFailed"},
+	} {
+		t.Run(tc.verdict, func(t *testing.T) {
+			summary := tc.verdict + ": distribution skipped"
+			d := &drill{result: func(call string) json.RawMessage {
+				switch call {
+				case "Readiness:checks", "Readiness:replication":
+					return json.RawMessage(`{"ready":false,"proceed":true,"dryRun":true,"summary":"unverified","checks":[],"skipped":["distribution"],"stopAlarms":[],"origin":{"connectionAttempts":3}}`)
+				case "BlockBucket":
+					return json.RawMessage(`{"dryRun":true,"prior":null}`)
+				case "Restore:flow":
+					return json.RawMessage(`{"nothingToRestore":true,"matchesPrior":true}`)
+				case "Report":
+					return json.RawMessage(`{"verdict":"` + tc.verdict + `","summary":"` + summary + `"}`)
+				}
+				return nil
+			}}
+			res, _ := runDrill(t, d, `{"dryRun":true,"distributionId":""}`)
+			assertStatus(t, res, tc.status, tc.errName)
+			if tc.status == StatusFailed && res.Cause != summary {
+				t.Errorf("cause %q, want the report's summary", res.Cause)
+			}
+			want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Restore:flow", "Report"}
+			if got := d.Calls(); !reflect.DeepEqual(got, want) {
+				t.Errorf("calls %v, want %v (a dry run with a skipped check still proves what it can)", got, want)
+			}
+		})
+	}
+}
+
+// A dry run that failed while a drill ran: its report (ReportAfterFailure) says skipped,
+// and the execution succeeds with the report as its output, without the failure's
+// alarm. Any other verdict on the failure path ends with the original error; a failed
+// report (no verdict) too.
+func TestRealFlowDryRunDisturbedByADrill(t *testing.T) {
+	for _, tc := range []struct {
+		name, verdict, status, errName string
+		reportFails                    bool
+	}{
+		{"skipped", "skipped", StatusSucceeded, "", false},
+		{"not ready", "not-ready", StatusFailed, "SteadyStateFailed", false},
+		{"report failed", "", StatusFailed, "SteadyStateFailed", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &drill{
+				fail: func(call string) error {
+					if call == "Probe:steady" {
+						return &SteadyStateFailed{"the primary answers 403"}
+					}
+					if call == "Report" && tc.reportFails {
+						return &FailoverTimeout{"no report"}
+					}
+					return nil
+				},
+				result: func(call string) json.RawMessage {
+					if call == "Report" {
+						return json.RawMessage(`{"verdict":"` + tc.verdict + `","summary":"skipped: drill in progress"}`)
+					}
+					return nil
+				},
+			}
+			res, _ := runDrill(t, d, `{"dryRun":true}`)
+			assertStatus(t, res, tc.status, tc.errName)
+			if tc.status == StatusSucceeded {
+				assertJSON(t, res.Output, `{"verdict":"skipped","summary":"skipped: drill in progress"}`)
+			}
+			if got := d.Calls(); !slices.Contains(got, "Restore:failure") {
+				t.Errorf("calls %v: the failure path's restore did not run", got)
+			}
+		})
+	}
+}
+
+type SteadyStateFailed struct{ Msg string }
+
+func (e *SteadyStateFailed) Error() string { return "steady state not met: " + e.Msg }

@@ -102,8 +102,14 @@ func StateName(ctx context.Context) string {
 
 // TaskError lets a TaskFunc report an error with an exact name and cause, as the Lambda
 // service or the integration would (e.g. "Lambda.TooManyRequestsException"), bypassing
-// ErrorName and the {"errorMessage","errorType"} cause.
-type TaskError struct{ Name, Cause string }
+// ErrorName and the {"errorMessage","errorType"} cause. NoCause reports an error
+// without any cause at all, as Step Functions may (its API marks the cause of a
+// failure's event details, e.g. LambdaFunctionTimedOutEventDetails, "Required: No"):
+// a Catch's ResultPath then gets {"Error": Name} with no "Cause" field.
+type TaskError struct {
+	Name, Cause string
+	NoCause     bool
+}
 
 func (e *TaskError) Error() string { return e.Name + ": " + e.Cause }
 
@@ -133,6 +139,7 @@ func dataLimit(st *state, what string, n int) *failure {
 // failure is an error raised in a state; terminal ones (States.Runtime) skip Retry and Catch.
 type failure struct {
 	name, cause string
+	noCause     bool // the error output has no "Cause" field (TaskError.NoCause)
 	terminal    bool
 }
 
@@ -515,6 +522,9 @@ func (r *run) task(st *state, raw any, entered time.Time) (any, string, *failure
 				continue
 			}
 			errOut := map[string]any{"Error": f.name, "Cause": f.cause}
+			if f.noCause {
+				delete(errOut, "Cause")
+			}
 			out, err := applyResultPath(c.resultPath, raw, errOut)
 			if err != nil {
 				return nil, "", &failure{name: errResultPath, cause: fmt.Sprintf("state '%s', catcher for %s: %v", st.name, f.name, err), terminal: true}
@@ -688,7 +698,7 @@ func (r *run) call(st *state, fn TaskFunc, payload json.RawMessage) (json.RawMes
 	}
 	var te *TaskError
 	if errors.As(res.err, &te) {
-		return nil, &failure{name: te.Name, cause: te.Cause}
+		return nil, &failure{name: te.Name, cause: te.Cause, noCause: te.NoCause}
 	}
 	name := r.opts.ErrorName(res.err)
 	cause := encode(struct {

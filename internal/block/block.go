@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/pab"
@@ -26,6 +27,8 @@ type Handler struct {
 	Ledger *ledger.Ledger
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Sleep waits between attempts to take a lock a dry run holds (default clock.Sleep).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Margin is how long before its deadline block-bucket stops starting work, so it
@@ -35,6 +38,15 @@ const Margin = 10 * time.Second
 
 // confirmBudget bounds that final look and the undo.
 const confirmBudget = 8 * time.Second
+
+// DryRunLockWait is how long block-bucket waits for a lock a dry run holds: a dry run
+// takes the lock, reads the bucket and has Restore release it, a few seconds, so a
+// drill that meets one (a scheduled dry run and a drill started together) waits
+// instead of being refused. A dry-run lock held longer is treated as any other.
+const DryRunLockWait = 20 * time.Second
+
+// dryRunLockPoll is the pause between attempts to take a lock a dry run holds.
+const dryRunLockPoll = 250 * time.Millisecond
 
 // Handle blocks the primary bucket, in an order that lets restore win every race:
 //
@@ -48,12 +60,17 @@ const confirmBudget = 8 * time.Second
 //     public access is refused: Preflight just saw the site up, so it is stale or
 //     someone else's block) and record it in the lock, status held (If-Match): the
 //     lock never expires, so the restore data lives as long as the lock;
-//  4. record it in the run ticket, status held, If-Match the claim;
+//  4. record it in the run ticket, status held, with the moment it is about to send
+//     the put (BlockSentAt), If-Match the version it read: a ticket restore has
+//     already taken over is never blocked;
 //  5. put drill.BlockAll;
 //  6. read the ticket again: if restore has started meanwhile, put the prior back.
 //
 // Re-invoking it for the same execution (a Lambda retry) is harmless: a held lock's
-// Prior is kept, not the configuration read now, which may already be the block.
+// Prior is kept, not the configuration read now, which may already be the block, and
+// step 4 is made again (a new BlockSentAt) before the put is sent again. A lock or
+// ticket restore marked changed (someone else changed the bucket during the drill) is
+// never written, unblocked or released here: it is left to a person.
 func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockResult, error) {
 	started := h.now()
 	cfg, err := drill.ParseConfig(in.Config)
@@ -74,17 +91,20 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 	work, cancel := withMargin(ctx, Margin)
 	defer cancel()
 
-	run, runETag, reinvoked, err := h.claim(work, id, bucket, region, in.Seed)
+	run, runETag, reinvoked, err := h.claim(work, id, bucket, region, in.Seed, cfg.DryRun)
 	if err != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 	}
-	lock, lockETag, _, err := h.Ledger.TakeLock(work, run)
+	lock, lockETag, err := h.takeLock(work, run, log)
 	if err != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 	}
 	if !lock.ID().Same(id) {
 		log.Warn("bucket locked by another drill; nothing changed", "holder", lock.ID().String(), "since", lock.CreatedAt)
 		return drill.BlockResult{}, &drill.LockHeld{Bucket: bucket, Holder: lock.ID().String()}
+	}
+	if lock.Status == drill.TicketChanged {
+		return drill.BlockResult{}, &drill.RunClosed{Execution: id.Execution, Status: lock.Status}
 	}
 
 	api := h.S3(region)
@@ -120,19 +140,20 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 		log.Info("prior recorded in the lock", "prior", pab.String(lock.Prior))
 	}
 	run.Prior = lock.Prior
-	if run.Status == drill.TicketClaimed {
-		run.Status = drill.TicketHeld
-		if _, err := h.Ledger.ReplaceRunTicket(work, run, runETag); err != nil {
-			if errors.Is(err, ledger.ErrChanged) {
-				return drill.BlockResult{}, h.giveUp(ctx, run, h.closed(work, id, err))
-			}
-			return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
+	log.Info("storing the restore ticket (a re-invocation keeps the stored prior)", "prior", pab.String(run.Prior), "reinvoked", reinvoked)
+	// Before every put, held and the moment it is about to be sent, If-Match the version
+	// read: restore bounds how long a late block of this run can land by it.
+	run.Status, run.BlockSentAt = drill.TicketHeld, later(run.BlockSentAt, h.now().UTC())
+	if _, err := h.Ledger.ReplaceRunTicket(work, run, runETag); err != nil {
+		if errors.Is(err, ledger.ErrChanged) {
+			return drill.BlockResult{}, h.giveUp(ctx, run, h.closed(work, id, err))
 		}
-		log.Info("restore ticket stored", "prior", pab.String(run.Prior))
-	} else {
-		log.Info("re-invoked: using the stored ticket", "prior", pab.String(run.Prior))
+		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, err)
 	}
 
+	// The put may take effect anywhere between its sending and its answer: both are
+	// recorded, so the failover is measured from the earliest moment it can have begun.
+	sentAt := h.now().UTC()
 	putErr := pab.Put(work, api, bucket, drill.BlockAll)
 	blockedAt := h.now().UTC()
 	// Even a failed put may have landed (a timeout); either way, if restore has begun
@@ -143,20 +164,57 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 	if putErr != nil {
 		return drill.BlockResult{}, fmt.Errorf("block %s: %w", bucket, putErr)
 	}
-	log.Info("all public access blocked", "blockedAt", blockedAt)
+	log.Info("all public access blocked", "blockSentAt", sentAt, "blockedAt", blockedAt)
 
 	return drill.BlockResult{
-		Timing:    drill.Timing{StartedAt: started.UTC(), FinishedAt: h.now().UTC()},
-		Bucket:    bucket,
-		Region:    region,
-		Prior:     run.Prior,
-		BlockedAt: blockedAt,
-		Reinvoked: reinvoked,
+		Timing:      drill.Timing{StartedAt: started.UTC(), FinishedAt: h.now().UTC()},
+		Bucket:      bucket,
+		Region:      region,
+		Prior:       run.Prior,
+		BlockSentAt: sentAt,
+		BlockedAt:   blockedAt,
+		Reinvoked:   reinvoked,
 	}, nil
 }
 
+// takeLock takes the bucket's lock for run, or returns the lock another execution
+// holds. One a dry run holds is waited for, up to DryRunLockWait: it is released within
+// seconds, and a drill must not be refused because a dry run was reading the bucket.
+func (h *Handler) takeLock(ctx context.Context, run drill.Ticket, log *slog.Logger) (drill.Ticket, string, error) {
+	deadline := h.now().Add(DryRunLockWait)
+	for waited := false; ; waited = true {
+		lock, etag, _, err := h.Ledger.TakeLock(ctx, run)
+		if err != nil || lock.ID().Same(run.ID()) || !lock.DryRun || !h.now().Add(dryRunLockPoll).Before(deadline) {
+			if waited && err == nil {
+				log.Info("waited for a dry run's lock", "holder", lock.ID().String(), "taken", lock.ID().Same(run.ID()))
+			}
+			return lock, etag, err
+		}
+		if !waited {
+			log.Info("bucket locked by a dry run; waiting for it to release the lock", "holder", lock.ID().String(), "waitSeconds", DryRunLockWait.Seconds())
+		}
+		sleep := h.Sleep
+		if sleep == nil {
+			sleep = clock.Sleep
+		}
+		if sleep(ctx, dryRunLockPoll) != nil {
+			return lock, etag, nil // the invocation ends: LockHeld, as without the wait
+		}
+	}
+}
+
+// later is the later of a recorded moment (nil: none) and now: a re-invocation on a
+// clock a little behind never moves the bound earlier.
+func later(recorded *time.Time, now time.Time) *time.Time {
+	if recorded != nil && recorded.After(now) {
+		t := *recorded
+		return &t
+	}
+	return &now
+}
+
 // claim creates the run's ticket, or picks up this execution's earlier claim.
-func (h *Handler) claim(ctx context.Context, id drill.RunID, bucket, region string, seed *drill.SeedResult) (run drill.Ticket, etag string, reinvoked bool, err error) {
+func (h *Handler) claim(ctx context.Context, id drill.RunID, bucket, region string, seed *drill.SeedResult, dryRun bool) (run drill.Ticket, etag string, reinvoked bool, err error) {
 	run = drill.Ticket{
 		Bucket:       bucket,
 		Region:       region,
@@ -166,6 +224,7 @@ func (h *Handler) claim(ctx context.Context, id drill.RunID, bucket, region stri
 		CreatedAt:    h.now().UTC(),
 		Seed:         seededCart(seed),
 		Status:       drill.TicketClaimed,
+		DryRun:       dryRun,
 	}
 	etag, err = h.Ledger.CreateRunTicket(ctx, run)
 	if err == nil {
@@ -208,6 +267,13 @@ func (h *Handler) confirm(ctx context.Context, api PublicAccessAPI, run drill.Ti
 	if now != nil {
 		status = now.Status
 	}
+	if status == drill.TicketChanged {
+		// Restore found someone else's configuration on the bucket: whatever this put
+		// landed on is theirs to decide, not ours to overwrite again; the lock and the
+		// sweeper's alarm keep telling a person.
+		h.log().Error("late block on a bucket changed during the drill: left for a person (drill status)", "execution", run.Execution, "bucket", run.Bucket)
+		return &drill.RunClosed{Execution: run.Execution, Status: status}
+	}
 	if lock, err := h.Ledger.Lock(ctx, run.Bucket); err == nil && lock != nil && !lock.ID().Same(run.ID()) {
 		// Restored long ago and now another drill's bucket: its own restore puts back
 		// what it recorded; an undo here would break its failover mid-way.
@@ -225,13 +291,16 @@ func (h *Handler) confirm(ctx context.Context, api PublicAccessAPI, run drill.Ti
 // restore has taken over the run (a *drill.RunClosed), and may already have finished
 // and released it; or the prior it read is already a full block (a
 // *drill.SteadyStateFailed), with nothing recorded. A lock left behind would stop every
-// later drill. Other errors keep the lock for restore to release. (This is why
+// later drill. Other errors, and a run restore marked changed, keep the lock. (This is why
 // block-bucket's policy has s3:DeleteObject on locks/.)
 func (h *Handler) giveUp(ctx context.Context, run drill.Ticket, err error) error {
 	var closed *drill.RunClosed
 	var steady *drill.SteadyStateFailed
 	if !errors.As(err, &closed) && !errors.As(err, &steady) {
 		return err
+	}
+	if closed != nil && closed.Status == drill.TicketChanged {
+		return err // a changed run's lock stays until a person releases it
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmBudget)
 	defer cancel()

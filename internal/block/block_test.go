@@ -3,7 +3,9 @@ package block_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -168,8 +170,112 @@ func TestBlockClaimsLocksRecordsThenBlocks(t *testing.T) {
 			if !res.BlockedAt.After(putAt) || res.FinishedAt.Before(res.BlockedAt) || !res.StartedAt.Before(res.BlockedAt) {
 				t.Errorf("blockedAt %v must follow the put at %v; timing %+v", res.BlockedAt, putAt, res.Timing)
 			}
+			// The block may take effect as soon as the put is sent: blockSentAt is stamped
+			// before it goes out, and the run ticket recorded a moment no later, before it.
+			if res.BlockSentAt.After(putAt) || !res.BlockSentAt.Before(res.BlockedAt) || res.BlockSentAt.Before(res.StartedAt) {
+				t.Errorf("blockSentAt %v must precede the put at %v and blockedAt %v", res.BlockSentAt, putAt, res.BlockedAt)
+			}
+			if run.BlockSentAt == nil || run.BlockSentAt.After(res.BlockSentAt) {
+				t.Errorf("run ticket blockSentAt %v, want recorded no later than the put was sent (%v)", run.BlockSentAt, res.BlockSentAt)
+			}
 		})
 	}
+}
+
+// Every put is preceded by a conditional write of the run ticket, held, with the
+// moment it is about to be sent: a re-invocation records it again, never earlier.
+func TestEveryPutIsPrecededByItsRecord(t *testing.T) {
+	f := newFixture(t, partial)
+	if _, err := f.h.Handle(context.Background(), input("run-a")); err != nil {
+		t.Fatal(err)
+	}
+	first := *f.ledger.Ticket(runKey("run-a")).BlockSentAt
+	f.calls = nil
+	var recordedAtPut *time.Time
+	f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
+		recordedAtPut = f.ledger.Ticket(runKey("run-a")).BlockSentAt
+		return nil
+	}
+	res, err := f.h.Handle(context.Background(), input("run-a"))
+	if err != nil || !res.Reinvoked {
+		t.Fatalf("re-invocation: %+v, %v", res, err)
+	}
+	calls := f.Calls()
+	put := slices.Index(calls, "PutPublicAccessBlock ui-bucket")
+	if put < 1 || calls[put-1] != "PutObject "+runKey("run-a") {
+		t.Errorf("calls %q: the put must follow the run ticket's write", calls)
+	}
+	if recordedAtPut == nil || !recordedAtPut.After(first) || recordedAtPut.After(res.BlockSentAt) {
+		t.Errorf("at the re-invocation's put the ticket says %v (first %v, sent %v)", recordedAtPut, first, res.BlockSentAt)
+	}
+	// A clock behind the recorded moment never moves it earlier.
+	f.clock = first.Add(-time.Hour)
+	if _, err := f.h.Handle(context.Background(), input("run-a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := *f.ledger.Ticket(runKey("run-a")).BlockSentAt; !got.Equal(*recordedAtPut) {
+		t.Errorf("blockSentAt %v after a re-invocation on a slow clock, want it kept at %v", got, *recordedAtPut)
+	}
+}
+
+// Restore found the bucket changed during the drill (someone else's configuration):
+// a block-bucket still running never unblocks it, never releases the lock and never
+// records a prior again; the lock stays for a person.
+func TestChangedRunIsLeftToAPerson(t *testing.T) {
+	t.Run("restore marks the run changed while the block is in flight", func(t *testing.T) {
+		f := newFixture(t, partial)
+		f.s3.PutErr = func(string, drill.PublicAccessBlock) error {
+			f.setStatus("run-a", drill.TicketChanged)
+			lock := f.ledger.Ticket(drill.LockKey(bucket))
+			lock.Status = drill.TicketChanged
+			f.ledger.PutTicket(drill.LockKey(bucket), *lock)
+			return nil
+		}
+		_, err := f.h.Handle(context.Background(), input("run-a"))
+		var closed *drill.RunClosed
+		if !errors.As(err, &closed) || closed.Status != drill.TicketChanged {
+			t.Fatalf("err = %v, want RunClosed changed", err)
+		}
+		if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
+			t.Errorf("bucket %s: a changed run's bucket was written after its put", pab.String(got))
+		}
+		if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Status != drill.TicketChanged {
+			t.Errorf("lock %+v, want kept, changed", lock)
+		}
+	})
+	t.Run("a re-invocation finds the run changed", func(t *testing.T) {
+		f := newFixture(t, partial)
+		f.ledger.PutTicket(runKey("run-a"), lockOf(ledgertest.ID("run-a"), drill.TicketChanged, partial))
+		f.ledger.PutTicket(drill.LockKey(bucket), lockOf(ledgertest.ID("run-a"), drill.TicketChanged, partial))
+		human := &drill.PublicAccessBlock{IgnorePublicAcls: true}
+		f.s3.Configs[bucket] = human
+		_, err := f.h.Handle(context.Background(), input("run-a"))
+		var closed *drill.RunClosed
+		if !errors.As(err, &closed) || closed.Status != drill.TicketChanged {
+			t.Fatalf("err = %v, want RunClosed changed", err)
+		}
+		if got := f.s3.Config(bucket); !pab.Equal(got, human) {
+			t.Errorf("bucket %s", pab.String(got))
+		}
+		if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Status != drill.TicketChanged {
+			t.Errorf("lock %+v, want kept", lock)
+		}
+	})
+	t.Run("the run ticket expired; the lock still says changed", func(t *testing.T) {
+		f := newFixture(t, partial)
+		f.ledger.PutTicket(drill.LockKey(bucket), lockOf(ledgertest.ID("run-a"), drill.TicketChanged, partial))
+		_, err := f.h.Handle(context.Background(), input("run-a"))
+		var closed *drill.RunClosed
+		if !errors.As(err, &closed) || closed.Status != drill.TicketChanged {
+			t.Fatalf("err = %v, want RunClosed changed", err)
+		}
+		if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Status != drill.TicketChanged || !pab.Equal(lock.Prior, partial) {
+			t.Errorf("lock %+v, want kept as it was", lock)
+		}
+		if got := f.s3.Config(bucket); !pab.Equal(got, partial) {
+			t.Errorf("bucket %s", pab.String(got))
+		}
+	})
 }
 
 func TestBlockReinvokedKeepsOriginalPrior(t *testing.T) {
@@ -510,4 +616,68 @@ func (d deadlineSpy) GetPublicAccessBlock(ctx context.Context, in *s3.GetPublicA
 		*d.remaining = time.Until(dl)
 	}
 	return d.Memory.GetPublicAccessBlock(ctx, in, o...)
+}
+
+// A dry run holds the bucket's lock for seconds (take it, read the bucket, Restore
+// releases it). A drill that meets it waits and then blocks, rather than being refused
+// (a scheduled dry run and a drill started together); the dry run's lock says it is
+// one. A dry-run lock that is not released within DryRunLockWait refuses the drill,
+// as any other lock does.
+func TestBlockWaitsForADryRunsLock(t *testing.T) {
+	dryConfig := json.RawMessage(strings.Replace(string(config), "{", `{"dryRun":true,`, 1))
+	t.Run("released: the drill blocks", func(t *testing.T) {
+		f := newFixture(t, partial)
+		f.h.Now = time.Now
+		dry := input("dry-1")
+		dry.Config = dryConfig
+		if res, err := f.h.Handle(context.Background(), dry); err != nil || !res.DryRun {
+			t.Fatalf("dry run: %+v %v", res, err)
+		}
+		if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || !lock.DryRun || lock.Execution != "dry-1" {
+			t.Fatalf("the dry run's lock %+v does not say it is one", lock)
+		}
+		go func() {
+			time.Sleep(600 * time.Millisecond)
+			if _, err := f.ledger.Ledger().ReleaseIfHeldBy(context.Background(), bucket, ledgertest.ID("dry-1")); err != nil {
+				t.Errorf("release: %v", err)
+			}
+		}()
+		began := time.Now()
+		res, err := f.h.Handle(context.Background(), input("run-a"))
+		if err != nil || res.BlockedAt.IsZero() {
+			t.Fatalf("the drill: %+v %v, want it blocked once the dry run released the lock", res, err)
+		}
+		if waited := time.Since(began); waited < 600*time.Millisecond || waited > 5*time.Second {
+			t.Errorf("the drill waited %v, want about 0.6 s", waited)
+		}
+		if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
+			t.Errorf("bucket %v, want blocked", got)
+		}
+	})
+	t.Run("never released: LockHeld after the wait", func(t *testing.T) {
+		f := newFixture(t, partial) // its clock moves a second a call
+		f.h.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+		held := lockOf(ledgertest.ID("dry-1"), drill.TicketClaimed, nil)
+		held.DryRun = true
+		f.ledger.PutTicket(drill.LockKey(bucket), held)
+		start := f.clock
+		_, err := f.h.Handle(context.Background(), input("run-a"))
+		if drill.ErrorName(drill.Classify(err)) != "LockHeld" || !strings.Contains(err.Error(), "dry-1") {
+			t.Fatalf("err %v, want LockHeld naming the dry run", err)
+		}
+		if waited := f.clock.Sub(start); waited < block.DryRunLockWait {
+			t.Errorf("gave up after %v of the clock, want the full %v", waited, block.DryRunLockWait)
+		}
+	})
+	t.Run("a drill's lock is not waited for", func(t *testing.T) {
+		f := newFixture(t, partial)
+		f.ledger.PutTicket(drill.LockKey(bucket), lockOf(ledgertest.ID("run-b"), drill.TicketHeld, partial))
+		start := f.clock
+		if _, err := f.h.Handle(context.Background(), input("run-a")); drill.ErrorName(drill.Classify(err)) != "LockHeld" {
+			t.Fatalf("err %v, want LockHeld", err)
+		}
+		if waited := f.clock.Sub(start); waited > 5*time.Second {
+			t.Errorf("waited %v of the clock for another drill's lock", waited)
+		}
+	})
 }

@@ -46,8 +46,15 @@ type Config struct {
 	// real outage until FailoverTimeoutSeconds.
 	ErrorBudgetSeconds int `json:"errorBudgetSeconds"`
 	// DistributionID is the CloudFront distribution's ID (E2QWRUHAPOMQZL), for the
-	// readiness check that reads its configuration; "" skips that check, saying why.
+	// readiness check that reads its configuration; "" skips that check, saying why,
+	// and a skipped check stops a drill before the block (see AllowSkippedChecks).
 	DistributionID string `json:"distributionId"`
+	// AllowSkippedChecks lets a drill block the bucket although a readiness check was
+	// skipped (it could not run, so it did not guard the block); without it such a
+	// drill stops before the block, as one with a failed check does. The report
+	// records it. It never makes a dry run ready: a dry run with a skipped check is
+	// unverified.
+	AllowSkippedChecks bool `json:"allowSkippedChecks"`
 	// DryRun runs every readiness check, seeds and cleans the cart, takes and releases
 	// the lock and proves each function's access, but never changes the bucket.
 	DryRun bool `json:"dryRun"`
@@ -94,7 +101,8 @@ var Defaults = Config{
 	FailoverTimeoutSeconds: 600,
 	SteadySamples:          3,
 	ErrorBudgetSeconds:     60,
-	// Defaults.DistributionID, DryRun and StopAlarms are empty: no ID, a real drill, no alarms.
+	// Defaults.DistributionID, DryRun, AllowSkippedChecks and StopAlarms are empty: no
+	// ID, a real drill, every check must run, no alarms.
 	MaxReplicationLagSeconds: 30,
 	ErrorBudgetPercent:       10,
 	StableSharePercent:       99,

@@ -74,6 +74,13 @@ type NotReady struct{ Summary string }
 
 func (e *NotReady) Error() string { return "not ready: " + e.Summary }
 
+// Unverified: a dry run found nothing failing, but a readiness check was skipped, so
+// the lab's readiness is not proven. Only the state machine raises it (the Unverified
+// Fail state, cause: the report's summary naming the skipped checks).
+type Unverified struct{ Summary string }
+
+func (e *Unverified) Error() string { return "unverified: " + e.Summary }
+
 // StopAlarm: a stop alarm was in ALARM while the probe waited; the drill stops and
 // restores, as a FIS experiment does on a stop condition.
 type StopAlarm struct{ Alarm, During, Reason string }
@@ -86,16 +93,33 @@ func (e *StopAlarm) Error() string {
 	return msg
 }
 
+// StopAlarmsUnreadable: while the probe waited, the stop alarms could not be read for
+// longer than its bound: a stop condition nobody can see is not taken for one that is
+// OK, so the drill stops and restores, as for a stop alarm in ALARM.
+type StopAlarmsUnreadable struct {
+	Alarms                []string
+	During                string
+	Seconds, LimitSeconds float64
+	Err                   string
+}
+
+func (e *StopAlarmsUnreadable) Error() string {
+	return fmt.Sprintf("stop alarms %s unreadable for %.1f s during %s (limit %.0f s): stopping the drill and restoring; last error: %s",
+		strings.Join(e.Alarms, ", "), e.Seconds, e.During, e.LimitSeconds, e.Err)
+}
+
 // BucketChangedDuringDrill: at restore, the bucket held neither the drill's block nor
 // the prior configuration it recorded: someone (a person, a security tool) changed it
-// during the drill. Restore keeps their settings, keeps the lock (so the sweeper and
-// the operator see it) and fails with this, which the report names and an alarm
-// catches, instead of silently putting an old configuration back over theirs.
+// during the drill. Restore keeps their settings, records the run (and its lock) as
+// changed, so nothing of the drill writes the bucket for it again, keeps the lock (so
+// the sweeper and the operator see it until a person releases it) and fails with
+// this, which the report names and an alarm catches, instead of silently putting an
+// old configuration back over theirs.
 type BucketChangedDuringDrill struct{ Bucket, Prior, Found string }
 
 func (e *BucketChangedDuringDrill) Error() string {
 	return fmt.Sprintf("bucket %s was changed during the drill: it holds %s, neither the drill's block nor the prior %s; "+
-		"kept as it is, lock kept: put back the intended configuration by hand, then release the lock (drill unlock)", e.Bucket, e.Found, e.Prior)
+		"kept as it is and never written again by this run, lock kept: set what the bucket must hold by hand, then release the lock (drill unlock)", e.Bucket, e.Found, e.Prior)
 }
 
 // RestoreFailed is the error an execution ends with when its restore could not finish
@@ -108,7 +132,7 @@ var ErrorNames = []string{
 	ErrorName(&InvalidInput{}), ErrorName(&Transient{}), ErrorName(&SteadyStateFailed{}),
 	ErrorName(&SeedFailed{}), ErrorName(&LockHeld{}), ErrorName(&FailoverTimeout{}),
 	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}), ErrorName(&RunClosed{}),
-	ErrorName(&NotReady{}), ErrorName(&StopAlarm{}),
+	ErrorName(&NotReady{}), ErrorName(&StopAlarm{}), ErrorName(&Unverified{}), ErrorName(&StopAlarmsUnreadable{}),
 	ErrorName(&BucketChangedDuringDrill{}),
 }
 
@@ -132,7 +156,7 @@ func Classify(err error) error {
 	for _, target := range []any{
 		new(*InvalidInput), new(*Transient), new(*SteadyStateFailed), new(*SeedFailed),
 		new(*LockHeld), new(*FailoverTimeout), new(*RecoveryTimeout), new(*RestoreMismatch),
-		new(*RunClosed), new(*BucketChangedDuringDrill), new(*NotReady), new(*StopAlarm),
+		new(*RunClosed), new(*BucketChangedDuringDrill), new(*NotReady), new(*StopAlarm), new(*StopAlarmsUnreadable),
 	} {
 		if errors.As(err, target) {
 			return withContext(reflect.ValueOf(target).Elem().Interface().(error), err)

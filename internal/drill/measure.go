@@ -80,8 +80,25 @@ type SampleLog struct {
 	// Skipped counts ticks not sent because MaxInFlight requests were still unanswered.
 	Skipped int `json:"skipped"`
 	// Ended says why the probe stopped: stable, timeout, error-budget, deadline, stopped.
-	Ended   string      `json:"ended"`
-	Samples []LogSample `json:"samples"`
+	Ended string `json:"ended"`
+	// AlarmWatch is how the stop alarms were watched meanwhile (failover, recovery).
+	AlarmWatch *AlarmWatch `json:"alarmWatch,omitempty"`
+	Samples    []LogSample `json:"samples"`
+}
+
+// AlarmWatch is how the probe watched the stop alarms while it waited. A stretch
+// without a successful read runs from a failed read to the next good one (or to the
+// end of the wait): meanwhile an alarm going off would not have been seen.
+type AlarmWatch struct {
+	Alarms      []string `json:"alarms"`
+	Reads       int      `json:"reads"`
+	FailedReads int      `json:"failedReads"`
+	// UnwatchedSeconds sums the stretches; LongestUnwatchedSeconds is the longest.
+	UnwatchedSeconds        float64 `json:"unwatchedSeconds"`
+	LongestUnwatchedSeconds float64 `json:"longestUnwatchedSeconds"`
+	// LimitSeconds is how long a stretch may last before the probe stops the drill.
+	LimitSeconds float64 `json:"limitSeconds"`
+	LastError    string  `json:"lastError,omitempty"`
 }
 
 // LogSample is a Sample in a SampleLog.

@@ -148,6 +148,8 @@ type ProbeResult struct {
 	Cart         *CartCheck `json:"cart,omitempty"`
 	LatencyP50Ms float64    `json:"latencyP50Ms"`
 	LatencyP95Ms float64    `json:"latencyP95Ms"`
+	// AlarmWatch is how the stop alarms were watched (failover, recovery with alarms).
+	AlarmWatch *AlarmWatch `json:"alarmWatch,omitempty"`
 }
 
 // ---- seed-cart ----
@@ -192,11 +194,15 @@ func (in BlockInput) ID() RunID {
 // BlockResult is block-bucket's output.
 type BlockResult struct {
 	Timing
-	Bucket    string             `json:"bucket"`
-	Region    string             `json:"region"`
-	Prior     *PublicAccessBlock `json:"prior"` // nil: the bucket had none
-	BlockedAt time.Time          `json:"blockedAt"`
-	Reinvoked bool               `json:"reinvoked"` // the ticket already existed for this execution
+	Bucket string             `json:"bucket"`
+	Region string             `json:"region"`
+	Prior  *PublicAccessBlock `json:"prior"` // nil: the bucket had none
+	// BlockSentAt is when the block's put was sent: it cannot have taken effect
+	// earlier, so it is the earliest the failover can have begun (the probe counts from
+	// it). BlockedAt is when S3 acknowledged the put: the block was in place by then.
+	BlockSentAt time.Time `json:"blockSentAt"`
+	BlockedAt   time.Time `json:"blockedAt"`
+	Reinvoked   bool      `json:"reinvoked"` // the ticket already existed for this execution
 	// DryRun: the ticket was claimed, the lock taken and the configuration read, but
 	// the bucket was not changed; Restore then releases the lock.
 	DryRun bool `json:"dryRun"`
@@ -209,16 +215,22 @@ type BlockResult struct {
 // block-bucket can never block a bucket restore has already handled.
 //
 //	claimed ──► held ──► restoring ──► restored
+//	   │                     └──────► changed (someone else changed the bucket during the drill)
 //	   └──────────────────────► abandoned (restore came first: nothing was changed)
 //
-// The bucket's lock (LockKey) uses claimed (taken, nothing recorded yet) and held (the
-// prior is recorded): it is the copy of the restore data that never expires.
+// The bucket's lock (LockKey) uses claimed (taken, nothing recorded yet), held (the
+// prior is recorded) and changed: it is the copy of the restore data that never expires.
 const (
 	TicketClaimed   = "claimed"   // block-bucket started; the bucket is untouched
 	TicketHeld      = "held"      // Prior recorded; the block may be applied
 	TicketRestoring = "restoring" // restore is putting Prior back; block-bucket must undo any block it lands
-	TicketRestored  = "restored"  // Prior is back and verified
+	TicketRestored  = "restored"  // Prior is back and verified; final once no late block can land (see Ticket.BlockSentAt)
 	TicketAbandoned = "abandoned" // restore ran before any change; block-bucket must not start
+	// TicketChanged: restore found the bucket holding neither the block nor the prior:
+	// someone changed it during the drill. Nothing of this run writes the bucket again;
+	// the lock stays, and the sweeper reports it every sweep, until a person has set
+	// what the bucket must hold and released the lock (drill unlock).
+	TicketChanged = "changed"
 )
 
 // SeededCart is what restore needs to take the synthetic cart back out.
@@ -244,6 +256,16 @@ type Ticket struct {
 	Seed         *SeededCart        `json:"seed,omitempty"`
 	Status       string             `json:"status"`
 	RestoredAt   *time.Time         `json:"restoredAt,omitempty"`
+	// DryRun: a dry run's claim, which never blocks and is released within seconds;
+	// a drill that finds the lock held by one waits for it (block.DryRunLockWait).
+	DryRun bool `json:"dryRun,omitempty"`
+	// BlockSentAt (the run ticket only) is when block-bucket last recorded, just before
+	// sending its put, that it was about to block. It records it with a conditional
+	// write while the ticket is held, so every put of this run comes from an invocation
+	// that started before its record and before restore began; block-bucket lives at
+	// most restore.DefaultSettle, so no block of this run can land after BlockSentAt plus
+	// that. Restore undoes a block it finds on a restored run only until then.
+	BlockSentAt *time.Time `json:"blockSentAt,omitempty"`
 }
 
 // ID is the execution the ticket belongs to.
@@ -315,6 +337,11 @@ type RestoreResult struct {
 	// TicketMissing: the run ticket had expired or been deleted; restore worked from
 	// the bucket's lock.
 	TicketMissing bool `json:"ticketMissing,omitempty"`
+	// ChangedAfterRestore says why the bucket no longer holds the prior although this
+	// run restored it (RestoredAt) and no block of the run can land any more: someone
+	// else changed it since. ReadBack is what it holds now. A restored run is final:
+	// restore leaves the bucket as it is; this is neither an error nor a mismatch.
+	ChangedAfterRestore string `json:"changedAfterRestore,omitempty"`
 }
 
 // ---- report ----
@@ -365,18 +392,40 @@ type ReportInput struct {
 	State     State     `json:"state"`
 	Execution string    `json:"execution"`
 	StartedAt time.Time `json:"startedAt"`
+	// ExecutionArn names the state machine whose other executions a dry run that did
+	// not end ready is compared with (a drill meanwhile makes it skipped).
+	ExecutionArn string `json:"executionArn,omitempty"`
 	// Interrupted is the state that was running when the execution was stopped or timed
 	// out: only local mode knows it, and judges such a run after its end.
 	Interrupted string `json:"-"`
 }
 
-// Verdicts. A drill passes or fails; a dry run is ready or not-ready.
+// ConcurrentRun is a drill that ran while a dry run did (Report.ConcurrentDrill).
+type ConcurrentRun struct {
+	Execution    string     `json:"execution"`
+	ExecutionArn string     `json:"executionArn"`
+	Status       string     `json:"status"`
+	StartedAt    time.Time  `json:"startedAt"`
+	StoppedAt    *time.Time `json:"stoppedAt,omitempty"`
+	Note         string     `json:"note,omitempty"`
+}
+
+// Verdicts. A drill passes or fails. A dry run is ready (every check passed and
+// every access proved), not-ready (something failed), unverified (nothing failed but
+// a check was skipped, so readiness is not proven), or skipped (a drill ran on the
+// same state machine meanwhile and disturbed it: it proves nothing either way, and the
+// next dry run checks again).
 const (
-	Pass    = "pass"
-	Fail    = "fail"
-	Ready   = "ready"
-	Unready = "not-ready"
+	Pass        = "pass"
+	Fail        = "fail"
+	Ready       = "ready"
+	Unready     = "not-ready"
+	NotVerified = "unverified"
+	SkippedBusy = "skipped"
 )
+
+// Verdicts lists every verdict.
+var Verdicts = []string{Pass, Fail, Ready, Unready, NotVerified, SkippedBusy}
 
 // Succeeded reports whether a verdict is a success: pass, or ready for a dry run.
 func Succeeded(verdict string) bool { return verdict == Pass || verdict == Ready }
@@ -398,9 +447,12 @@ type Report struct {
 	// Failover and Recovery: Seconds is the stable time (see Phases.Stable), absent
 	// when there is none; NotMeasured says why a switch was not measured at all.
 	Failover struct {
-		Seconds          float64    `json:"seconds,omitempty"`
-		Stable           bool       `json:"stable,omitempty"`
-		ServedRegion     string     `json:"servedRegion,omitempty"`
+		Seconds      float64 `json:"seconds,omitempty"`
+		Stable       bool    `json:"stable,omitempty"`
+		ServedRegion string  `json:"servedRegion,omitempty"`
+		// BlockSentAt is when the block's put was sent, the earliest the failover can
+		// have begun: the figures count from it. BlockedAt is when S3 acknowledged it.
+		BlockSentAt      *time.Time `json:"blockSentAt,omitempty"`
 		BlockedAt        *time.Time `json:"blockedAt,omitempty"`
 		FirstSecondaryAt *time.Time `json:"firstSecondaryAt,omitempty"`
 		NotMeasured      string     `json:"notMeasured,omitempty"`
@@ -441,10 +493,21 @@ type Report struct {
 	// DryRun: the bucket was never meant to change; the verdict is ready or not-ready.
 	DryRun bool `json:"dryRun"`
 	// Readiness lists every readiness check of the run (empty when it never ran).
+	// Ready: every check passed. Skipped names the checks that could not run; a drill
+	// blocks despite them only with AllowSkippedChecks, which is recorded here.
 	Readiness struct {
-		Ready  bool    `json:"ready"`
-		Checks []Check `json:"checks"`
+		Ready              bool     `json:"ready"`
+		Checks             []Check  `json:"checks"`
+		Skipped            []string `json:"skipped"`
+		AllowSkippedChecks bool     `json:"allowSkippedChecks"`
 	} `json:"readiness"`
+	// ConcurrentDrill is the drill that ran during a dry run, which therefore proves
+	// nothing either way: verdict skipped.
+	ConcurrentDrill *ConcurrentRun `json:"concurrentDrill,omitempty"`
+	// StopAlarms is how the stop alarms were watched during AwaitFailover and
+	// AwaitRecovery, both added up (absent when none were named): how long they went
+	// unwatched, and why.
+	StopAlarms *AlarmWatch `json:"stopAlarms,omitempty"`
 	// Replication is the RPO evidence: how long the seeded cart took to be readable
 	// through the secondary API before the block (Measured false: not observed, and
 	// no seconds).

@@ -56,11 +56,19 @@ type ReadinessInput struct {
 	Previous *ReadinessResult `json:"previous,omitempty"`
 }
 
-// ReadinessResult is readiness's output. Ready is false as soon as one check failed;
-// the state machine then stops the drill before BlockBucket (error NotReady).
+// ReadinessResult is readiness's output. Proceed is the state machine's choice: false
+// stops the drill before BlockBucket (error NotReady), as soon as one check failed, or
+// one was skipped in a drill without allowSkippedChecks (a check that could not run
+// did not guard the block). A dry run with a skipped check goes on, to prove what it
+// can, and its verdict is unverified.
 type ReadinessResult struct {
 	Timing
-	Ready bool `json:"ready"`
+	// Ready: every check passed (none failed, none skipped).
+	Ready   bool `json:"ready"`
+	Proceed bool `json:"proceed"`
+	// Skipped names the skipped checks, in report order.
+	Skipped            []string `json:"skipped"`
+	AllowSkippedChecks bool     `json:"allowSkippedChecks"`
 	// DryRun echoes the input's dryRun, normalised, for the state machine's choice.
 	DryRun  bool    `json:"dryRun"`
 	Summary string  `json:"summary"`

@@ -39,9 +39,10 @@ import (
 	"github.com/unishop/failover-drill/statemachine"
 )
 
-// SafetyNetSettle is how long the local safety net waits before its second look: on
-// AWS that is restore.DefaultSettle (block-bucket's longest life); here the functions
-// run in-process and a late one is over in well under this.
+// SafetyNetSettle is block-bucket's longest life here: on AWS that is
+// restore.DefaultSettle; here the functions run in-process and a late one is over in
+// well under this. The safety net's second look comes this long after the run's
+// block was sent, and restore undoes a block on a restored run only until then.
 const SafetyNetSettle = time.Second
 
 // FunctionARN is the ARN the local deployment substitutes for a function name.
@@ -62,10 +63,8 @@ func Policies(sc sandbox.Config, stateMachineArn string) map[string][]policy.Sta
 		TargetBucketArn: "arn:aws:s3:::" + sc.PrimaryBucket,
 		LedgerArn:       "arn:aws:s3:::" + sc.LedgerBucket,
 		Executions:      strings.Replace(stateMachineArn, ":stateMachine:", ":execution:", 1),
+		StateMachineArn: stateMachineArn,
 		DistributionArn: sandbox.DistributionARN(),
-	}
-	for _, n := range sc.StopAlarms {
-		v.StopAlarmArns = append(v.StopAlarmArns, "arn:aws:cloudwatch:"+sc.PrimaryRegion+":"+sandbox.AccountID+":alarm:"+n)
 	}
 	out := map[string][]policy.Statement{}
 	for _, fn := range []string{drill.FuncSeedCart, drill.FuncProbe, drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper, drill.FuncReadiness} {
@@ -146,7 +145,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		Ledger: &ledger.Ledger{S3: admin(sc.PrimaryRegion), Bucket: sc.LedgerBucket}}
 	e.Restore = &restore.Handler{S3: paAs(drill.FuncRestore), Ledger: ledgerAs(drill.FuncRestore), Cart: shopClient, Settle: SafetyNetSettle,
 		Log: log.With("function", drill.FuncRestore), Now: time.Now}
-	sweepRestore := &restore.Handler{S3: paAs(drill.FuncSweeper), Ledger: ledgerAs(drill.FuncSweeper), Cart: shopClient,
+	sweepRestore := &restore.Handler{S3: paAs(drill.FuncSweeper), Ledger: ledgerAs(drill.FuncSweeper), Cart: shopClient, Settle: SafetyNetSettle,
 		Log: log.With("function", drill.FuncSweeper), Now: time.Now}
 	e.Sweeper = &sweeper.Handler{
 		Ledger: ledgerAs(drill.FuncSweeper), SFN: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncSweeper),
@@ -156,9 +155,10 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now, Samples: ledgerAs(drill.FuncProbe)}
 	blk := &block.Handler{S3: paAs(drill.FuncBlock), Ledger: ledgerAs(drill.FuncBlock), Log: log.With("function", drill.FuncBlock), Now: time.Now}
 	e.Block = blk
-	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now}
+	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now,
+		Executions: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncReport)}
 	rdy, alarms := readinessHandler(sb, log)
-	prb.Alarms, prb.AlarmEvery = alarms, LocalAlarmEvery
+	prb.Alarms, prb.AlarmEvery, prb.AlarmUnreadableLimit = alarms, LocalAlarmEvery, LocalAlarmUnreadableLimit
 	e.tasks = map[string]asl.TaskFunc{
 		FunctionARN(drill.FuncSeedCart):  task(seed.Handle),
 		FunctionARN(drill.FuncProbe):     task(prb.Handle),
@@ -279,6 +279,7 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 		OnEvent: e.alarmEvents(o.StopAlarm, func(ev asl.Event) {
 			if ev.Type == asl.ExecutionStarted {
 				e.Sandbox.ExecutionStarted(execArn, e.StateMachineArn, o.Name, ev.At)
+				e.Sandbox.ExecutionInput(execArn, string(o.Input))
 			}
 			if o.OnEvent != nil {
 				o.OnEvent(ev)

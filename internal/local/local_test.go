@@ -305,7 +305,9 @@ func TestInvalidFieldsAreAllNamed(t *testing.T) {
 }
 
 // S3 throttling and a crashed Lambda are retried; the drill still passes and the
-// re-invoked block-bucket keeps the prior configuration from its first ticket.
+// re-invoked block-bucket keeps the prior configuration from its first ticket. A
+// crash (out of memory, the function's own timeout) is what Step Functions reports as
+// Lambda.Unknown, not Lambda.ServiceException (the Lambda service's own error).
 func TestTransientFaultsAreRetried(t *testing.T) {
 	env := startEnv(t, partial)
 	env.Sandbox.FailNext("PutPublicAccessBlock", 1, 503)
@@ -313,7 +315,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	out, err := env.Run(context.Background(), local.RunOptions{
 		Input: json.RawMessage(fastInput),
 		Faults: []local.Fault{{State: "BlockBucket", After: true,
-			Err: &local.NamedError{Type: "Lambda.ServiceException", Msg: "the function crashed after blocking"}}},
+			Err: &local.NamedError{Type: "Lambda.Unknown", Msg: "Runtime exited with error: signal: killed (the function crashed after blocking)"}}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -58,13 +58,14 @@ var scenarios = []scenario{
 	{name: "primary hangs past the failover timeout", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 5 * time.Second},
 		input: map[string]any{"failoverTimeoutSeconds": 5}, verdict: drill.Fail, limits: []string{"maxLatencyP95Ms"}},
 	// A secondary broken before the drill is refused by readiness (TestReadinessChecksFail,
-	// "secondary down"); without a distributionId its check is skipped, so these two
+	// "secondary down"). These two skip the distribution check (no distributionId) and
+	// say explicitly that the drill may go on without it (allowSkippedChecks), to
 	// measure what visitors would see if the drill went ahead.
 	// With a cold start of 600 ms before each function: nobody samples the first 0.6 s
 	// after the block, nor after the restore. The report says so (coverage).
-	{name: "partly broken secondary", sb: sandbox.Config{SecondaryFailPercent: 20}, input: map[string]any{"distributionId": ""},
+	{name: "partly broken secondary", sb: sandbox.Config{SecondaryFailPercent: 20}, input: map[string]any{"distributionId": "", "allowSkippedChecks": true},
 		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}, coldStart: 600 * time.Millisecond},
-	{name: "both origins down", sb: sandbox.Config{SecondaryFailPercent: 100}, input: map[string]any{"distributionId": ""},
+	{name: "both origins down", sb: sandbox.Config{SecondaryFailPercent: 100}, input: map[string]any{"distributionId": "", "allowSkippedChecks": true},
 		verdict: drill.Fail, limits: []string{"maxErrorRatePercent"}},
 }
 

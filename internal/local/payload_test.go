@@ -47,6 +47,12 @@ func errorLog(mode string, start time.Time) drill.SampleLog {
 	l := drill.NewSampleLog(start, samples)
 	l.Execution, l.Mode, l.End, l.Ended = "worst-case", mode, start.Add(840*time.Second), drill.EndedTimeout
 	l.ConfigIntervalMs, l.PageIntervalMs, l.RequestTimeoutMs = 10, 10, 1835000
+	// Ten stop alarms of the longest names, whose reads kept failing with a long error.
+	l.AlarmWatch = &drill.AlarmWatch{Reads: 168, FailedReads: 100, UnwatchedSeconds: 29.9, LongestUnwatchedSeconds: 29.9, LimitSeconds: 30,
+		LastError: strings.Repeat("operation error CloudWatch: DescribeAlarms, exceeded maximum number of attempts ", 40)[:probe.MaxAlarmErrorBytes]}
+	for i := range drill.MaxStopAlarms {
+		l.AlarmWatch.Alarms = append(l.AlarmWatch.Alarms, fmt.Sprintf("%s-%d", strings.Repeat("a", 250), i))
+	}
 	return l
 }
 
@@ -110,7 +116,7 @@ func TestWorstCasePayloadFitsStepFunctions(t *testing.T) {
 			return json.Marshal(seed)
 		},
 		local.FunctionARN(drill.FuncBlock): func(context.Context, json.RawMessage) (json.RawMessage, error) {
-			return json.Marshal(drill.BlockResult{Bucket: "ui-primary", Region: "us-east-1", Prior: &drill.PublicAccessBlock{BlockPublicAcls: true}, BlockedAt: blockedAt})
+			return json.Marshal(drill.BlockResult{Bucket: "ui-primary", Region: "us-east-1", Prior: &drill.PublicAccessBlock{BlockPublicAcls: true}, BlockSentAt: blockedAt, BlockedAt: blockedAt})
 		},
 		local.FunctionARN(drill.FuncRestore): func(context.Context, json.RawMessage) (json.RawMessage, error) {
 			at := blockedAt.Add(850 * time.Second)
@@ -135,7 +141,7 @@ func TestWorstCasePayloadFitsStepFunctions(t *testing.T) {
 		if err := json.Unmarshal(raw, &in); err != nil {
 			return nil, err
 		}
-		res := drill.ReadinessResult{Ready: true, Summary: strings.Repeat("ready: every check passed; ", 20), Origin: *worstOrigin,
+		res := drill.ReadinessResult{Ready: true, Proceed: true, Skipped: []string{}, Summary: strings.Repeat("ready: every check passed; ", 20), Origin: *worstOrigin,
 			SecondaryAPI: "https://def456.execute-api.us-west-1.amazonaws.com/Production"}
 		for i := range drill.MaxStopAlarms {
 			res.StopAlarms = append(res.StopAlarms, fmt.Sprintf("%s-%d", strings.Repeat("a", 240), i))

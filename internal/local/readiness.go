@@ -20,6 +20,10 @@ import (
 // alarms change at a set moment, not once a period.
 const LocalAlarmEvery = 100 * time.Millisecond
 
+// LocalAlarmUnreadableLimit is how long the local probe lets the stop alarms go
+// unread before it stops the drill: ten reads, as on AWS six (probe's default).
+const LocalAlarmUnreadableLimit = time.Second
+
 // LocalReplicationPoll is how often the local replication check reads the cart.
 const LocalReplicationPoll = 50 * time.Millisecond
 

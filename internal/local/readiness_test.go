@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -77,10 +79,9 @@ func TestReadinessChecksFail(t *testing.T) {
 			check: drill.CheckAccountPAB, says: []string{"account-level Block Public Access", "RestrictPublicBuckets", sandbox.AccountID}},
 		{name: "stop alarm already in ALARM", alarm: &local.AlarmTrigger{},
 			check: drill.CheckStopAlarms, says: []string{sandbox.DefaultStopAlarm, "ALARM"}},
-		// The replica enforces the deployed policy: readiness may describe only the
-		// deployment's alarms, so an input's extra alarm is a fail, never ignored.
-		{name: "input names an alarm the deployment does not grant", input: `{"stopAlarms":["no-such-alarm"]}`,
-			check: drill.CheckStopAlarms, says: []string{"cannot read the stop alarms", "AccessDenied", "no-such-alarm", "stopAlarms context"}},
+		// An input's extra alarm that does not exist is a fail, never ignored.
+		{name: "input names an alarm that does not exist", input: `{"stopAlarms":["no-such-alarm"]}`,
+			check: drill.CheckStopAlarms, says: []string{"stop alarm no-such-alarm does not exist"}},
 		{name: "replication behind", cfg: sandbox.Config{ReplicationLag: 3 * time.Second}, input: `{"maxReplicationLagSeconds":1}`,
 			check: drill.CheckReplication, says: []string{"maxReplicationLagSeconds (1 s)", "secondary API"}, seeded: true},
 	} {
@@ -195,8 +196,8 @@ func TestStopAlarmDuringAwaitFailover(t *testing.T) {
 	}
 }
 
-// Without the distribution check (no distributionId), a lab that does not fail over
-// on 403 is blocked (a cached config.json is caught by Preflight already, which
+// Without the distribution check (no distributionId, and allowSkippedChecks to drill
+// without it), a lab that does not fail over on 403 is blocked (a cached config.json is caught by Preflight already, which
 // refuses cache hits; the sandbox's TestCachedConfigServedWhileBlocked shows the
 // cache serving while the origin is blocked), and the report explains why failover did not happen from what
 // the probe saw, rather than only "failover timeout".
@@ -214,7 +215,7 @@ func TestDiagnosisWhenTooLate(t *testing.T) {
 			cfg.PrimaryPAB = partial
 			env := startWith(t, cfg)
 			out, err := env.Run(context.Background(), local.RunOptions{
-				Input: json.RawMessage(`{"distributionId":"","probeIntervalMs":50,"errorBudgetSeconds":1,"failoverTimeoutSeconds":3}`),
+				Input: json.RawMessage(`{"distributionId":"","allowSkippedChecks":true,"probeIntervalMs":50,"errorBudgetSeconds":1,"failoverTimeoutSeconds":3}`),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -250,5 +251,138 @@ func TestDistributionOutsideThePolicyIsSkipped(t *testing.T) {
 	}
 	if c := checkOf(out.Report, drill.CheckSecondaryOrigin); c.Status != drill.CheckSkipped {
 		t.Errorf("secondary-origin %+v, want skipped (its domain comes from the distribution)", c)
+	}
+	// What was skipped was not proven: the dry run is not ready, and says so.
+	if out.Report.Verdict != drill.NotVerified || out.Result.Status != asl.StatusFailed || out.Result.Error != "Unverified" ||
+		!strings.Contains(out.Result.Cause, "distribution") {
+		t.Errorf("verdict %s, execution %s %s: %s; want unverified, FAILED Unverified naming the check", out.Report.Verdict, out.Result.Status, out.Result.Error, out.Result.Cause)
+	}
+	assertUntouched(t, env)
+}
+
+// A skipped check fails closed (the review's repro): without a distributionId the
+// distribution check cannot see that the origin group ignores 403, so a drill that
+// went ahead would block the primary and visitors would get 403s until the error
+// budget stopped it. It stops before the block instead, naming the skipped checks; a
+// dry run of the same lab is unverified, not ready.
+func TestSkippedChecksFailClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name, input, verdict, errName string
+		says                          []string
+	}{
+		{"drill", `{"distributionId":""}`, drill.Fail, "NotReady",
+			[]string{"readiness distribution: skipped, so it did not guard the block", "readiness secondary-origin: skipped", "allowSkippedChecks"}},
+		{"dry run", `{"dryRun":true,"distributionId":""}`, drill.NotVerified, "Unverified",
+			[]string{"unverified", "distribution", "secondary-origin", "replication"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := startWith(t, sandbox.Config{FailoverCodes: []int{500, 502, 503, 504}})
+			out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(tc.input)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := out.Report
+			if rep.Verdict != tc.verdict || out.Result.Status != asl.StatusFailed || out.Result.Error != tc.errName {
+				t.Fatalf("verdict %s, execution %s %s (%s); want %s, FAILED %s", rep.Verdict, out.Result.Status, out.Result.Error, out.Result.Cause, tc.verdict, tc.errName)
+			}
+			text := strings.Join(rep.Reasons, "\n") + "\n" + rep.Summary
+			for _, s := range tc.says {
+				if !strings.Contains(text, s) {
+					t.Errorf("report does not say %q:\n%s", s, text)
+				}
+			}
+			if len(rep.Readiness.Skipped) == 0 || rep.Readiness.AllowSkippedChecks {
+				t.Errorf("readiness skipped %v allowSkippedChecks %v", rep.Readiness.Skipped, rep.Readiness.AllowSkippedChecks)
+			}
+			for _, s := range rep.Steps {
+				if s.Name == "BlockBucket" && !rep.DryRun || s.Name == "AwaitFailover" {
+					t.Errorf("step %s ran", s.Name)
+				}
+			}
+			assertUntouched(t, env)
+		})
+	}
+}
+
+// Composite stop alarms, under AWS's rule as the replica models it: CloudWatch returns
+// them only to a DescribeAlarms permission scoped to *. With the declared policy a
+// composite alarm is read before the drill and watched during it (it stops the drill
+// through the restore path); with the old grant, scoped to the alarm's ARN, it cannot
+// be read and readiness fails closed, before anything is changed.
+func TestCompositeStopAlarm(t *testing.T) {
+	t.Run("declared policy: read, and watched", func(t *testing.T) {
+		env := startWith(t, sandbox.Config{PrimaryPAB: partial, PropagationDelay: 2 * time.Second, CompositeStopAlarms: true})
+		out, err := env.Run(context.Background(), local.RunOptions{
+			Input:     json.RawMessage(`{"probeIntervalMs":50,"failoverTimeoutSeconds":30}`),
+			StopAlarm: &local.AlarmTrigger{State: "AwaitFailover", After: 200 * time.Millisecond},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := checkOf(out.Report, drill.CheckStopAlarms); c.Status != drill.CheckPass {
+			t.Errorf("stop-alarms check %+v, want pass (the composite alarm read)", c)
+		}
+		if out.Result.Error != "StopAlarm" || !strings.Contains(out.Result.Cause, sandbox.DefaultStopAlarm) {
+			t.Fatalf("error %s: %s, want the composite stop alarm to stop the drill", out.Result.Error, out.Result.Cause)
+		}
+		assertRestored(t, env, partial)
+	})
+	t.Run("grant scoped to the alarm's ARN: unreadable, not ready", func(t *testing.T) {
+		env := startWith(t, sandbox.Config{CompositeStopAlarms: true})
+		sc := env.Sandbox.Config()
+		p := local.Policies(sc, env.StateMachineArn)
+		for _, fn := range []string{drill.FuncReadiness, drill.FuncProbe} {
+			for i, st := range p[fn] {
+				if st.Sid == "ReadStopAlarms" {
+					p[fn][i].Resources = []string{env.Sandbox.AlarmARN(sandbox.DefaultStopAlarm)}
+				}
+			}
+		}
+		env.Sandbox.SetPolicies(p)
+		out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(fastInput)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := checkOf(out.Report, drill.CheckStopAlarms)
+		if out.Result.Error != "NotReady" || c.Status != drill.CheckFail || !strings.Contains(c.Reason, "AccessDenied") || !strings.Contains(c.Action, "on *") {
+			t.Errorf("error %s, check %+v: want not ready, the alarm unreadable (AccessDenied) and the grant to fix", out.Result.Error, c)
+		}
+		assertUntouched(t, env)
+	})
+}
+
+// Stop alarms that become unreadable mid-drill (here the probe's grant is taken away
+// as AwaitFailover starts) are not silently given up: the probe stops the drill
+// through the restore path once they stay unread beyond its limit, and the report
+// records how long they went unwatched.
+func TestStopAlarmsUnreadableMidDrill(t *testing.T) {
+	env := startWith(t, sandbox.Config{PrimaryPAB: partial, PropagationDelay: 4 * time.Second})
+	sc := env.Sandbox.Config()
+	out, err := env.Run(context.Background(), local.RunOptions{
+		Input: json.RawMessage(`{"probeIntervalMs":50,"failoverTimeoutSeconds":30}`),
+		OnEvent: func(ev asl.Event) {
+			if ev.Type == asl.StateEntered && ev.State == "AwaitFailover" {
+				p := local.Policies(sc, env.StateMachineArn)
+				p[drill.FuncProbe] = slices.DeleteFunc(p[drill.FuncProbe], func(st policy.Statement) bool { return st.Sid == "ReadStopAlarms" })
+				env.Sandbox.SetPolicies(p)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Error != "StopAlarmsUnreadable" || !strings.Contains(out.Result.Cause, "AwaitFailover") || !strings.Contains(out.Result.Cause, "AccessDenied") {
+		t.Fatalf("error %s: %s, want StopAlarmsUnreadable during AwaitFailover", out.Result.Error, out.Result.Cause)
+	}
+	w := out.Report.StopAlarms
+	if w == nil || w.FailedReads == 0 || w.UnwatchedSeconds < local.LocalAlarmUnreadableLimit.Seconds() || !strings.Contains(w.LastError, "AccessDenied") {
+		t.Errorf("report's stop alarms %+v, want the unwatched stretch beyond the limit and the error", w)
+	}
+	if !strings.Contains(strings.Join(out.Report.Reasons, " "), "StopAlarmsUnreadable") {
+		t.Errorf("reasons %v do not name the error", out.Report.Reasons)
+	}
+	assertRestored(t, env, partial)
+	if wall := out.Result.Stop.Sub(out.Result.Start); wall > 15*time.Second {
+		t.Errorf("the drill ran %v", wall)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/operator"
 	"github.com/unishop/failover-drill/internal/pab"
 	"github.com/unishop/failover-drill/internal/sweeper"
 )
@@ -276,6 +277,70 @@ func TestHumanChangeMidDrill(t *testing.T) {
 	if !strings.Contains(f.Error, "BucketChangedDuringDrill") && !strings.Contains(f.Error, "changed during the drill") {
 		t.Errorf("stranded finding %+v", f)
 	}
+
+	// Runbook step 4: the owner decides the bucket must block all public access and sets
+	// it. No sweep undoes it or releases the lock: each one reports the lock (its alarm)
+	// until a person runs drill unlock.
+	if err := pab.Set(context.Background(), env.S3(sc.PrimaryRegion), sc.PrimaryBucket, &drill.BlockAll); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		res, err := env.Sweep(context.Background())
+		if err != nil || res.Counts[sweeper.Stranded] != 1 || res.Counts[sweeper.Restored] != 0 {
+			t.Errorf("sweep after the owner's block: %+v, %v; want the lock reported stranded", res, err)
+		}
+	}
+	if got, _ := env.Sandbox.PublicAccessBlock(sc.PrimaryBucket); got == nil || *got != drill.BlockAll {
+		t.Errorf("bucket %+v: the owner's block was undone", got)
+	}
+	if _, held := env.Sandbox.Object(sc.LedgerBucket, drill.LockKey(sc.PrimaryBucket)); !held {
+		t.Fatal("the lock was released without a person")
+	}
+	if _, err := operator.Unlock(context.Background(), operator.Clients{Ledger: env.Ledger}, sc.PrimaryBucket); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := env.Sweep(context.Background()); err != nil || len(res.Findings) != 0 {
+		t.Errorf("sweep after drill unlock: %+v, %v", res, err)
+	}
+	// A late duplicate of the safety-net event changes nothing either.
+	if _, err := env.Restore.Handle(context.Background(), local.SafetyNetInput(out.ID)); err != nil {
+		t.Errorf("duplicate safety-net event after unlock: %v", err)
+	}
+	if got, _ := env.Sandbox.PublicAccessBlock(sc.PrimaryBucket); got == nil || *got != drill.BlockAll {
+		t.Errorf("bucket %+v after unlock", got)
+	}
+}
+
+// After a drill restored the bucket, a person or a security tool (an AWS Config
+// remediation) blocks all public access on purpose. A duplicate safety-net event, or
+// an operator's restore of the run, later must leave it blocked.
+func TestDeliberateBlockAfterADrillIsKept(t *testing.T) {
+	env := startEnv(t, nil) // the bucket had no Block Public Access configuration at all
+	sc := env.Sandbox.Config()
+	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(fastInput)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Report.Verdict != drill.Pass || out.SafetyErr != nil {
+		t.Fatalf("verdict %s %v; safety net %v", out.Report.Verdict, out.Report.Reasons, out.SafetyErr)
+	}
+	assertRestored(t, env, nil)
+	// Long after the run's last block could land (local.SafetyNetSettle after it was sent).
+	time.Sleep(local.SafetyNetSettle)
+	if err := pab.Set(context.Background(), env.S3(sc.PrimaryRegion), sc.PrimaryBucket, &drill.BlockAll); err != nil {
+		t.Fatal(err)
+	}
+	changes := len(env.Sandbox.PABChanges())
+	res, err := env.Restore.Handle(context.Background(), local.SafetyNetInput(out.ID))
+	if err != nil || res.ChangedAfterRestore == "" || res.MatchesPrior || !pab.Equal(res.ReadBack, &drill.BlockAll) {
+		t.Errorf("duplicate safety-net event: %+v, %v; want the block reported, left", res, err)
+	}
+	if got := len(env.Sandbox.PABChanges()); got != changes {
+		t.Errorf("the later restore wrote the bucket: %v", env.Sandbox.PABChanges()[changes:])
+	}
+	if got, _ := env.Sandbox.PublicAccessBlock(sc.PrimaryBucket); got == nil || *got != drill.BlockAll {
+		t.Errorf("bucket %+v: the deliberate block was undone", got)
+	}
 }
 
 // S3 answers 409 ConditionalRequestConflict when conditional requests race: every
@@ -299,9 +364,10 @@ func TestConflictOnEveryConditionalCall(t *testing.T) {
 func TestAccessDeniedFromTheEnforcedPolicy(t *testing.T) {
 	env := startEnv(t, partial)
 	sc := env.Sandbox.Config()
-	// No distributionId: the readiness check would otherwise stop the drill first, since
-	// the distribution's primary member is not this bucket (TestReadinessChecksFail).
-	input := `{"probeIntervalMs":50,"failoverTimeoutSeconds":20,"distributionId":"","primaryBucket":"` + sc.LedgerBucket + `"}`
+	// No distributionId, and explicitly allowed to go on without its check: the check
+	// would otherwise stop the drill first, since the distribution's primary member is
+	// not this bucket (TestReadinessChecksFail), and the policy would never be reached.
+	input := `{"probeIntervalMs":50,"failoverTimeoutSeconds":20,"distributionId":"","allowSkippedChecks":true,"primaryBucket":"` + sc.LedgerBucket + `"}`
 	out, err := env.Run(context.Background(), local.RunOptions{Input: json.RawMessage(input)})
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ type Clients struct {
 const (
 	BucketBlocked   = "blocked"   // holds the drill's block: drill restore puts the prior back
 	BucketPrior     = "prior"     // holds the prior already: only the lock is left
-	BucketChanged   = "changed"   // holds neither: someone changed it during the drill
+	BucketChanged   = "changed"   // holds neither, or restore found it so: someone changed it during the drill; a person decides, then drill unlock
 	BucketUntouched = "untouched" // no prior recorded: the drill had not blocked it yet
 	BucketUnknown   = "unknown"   // it could not be read
 )
@@ -77,6 +77,10 @@ func Status(ctx context.Context, c Clients) ([]LockStatus, error) {
 		switch {
 		case err != nil:
 			s.Bucket, s.BucketErr = BucketUnknown, err.Error()
+		case e.Lock.Status == drill.TicketChanged:
+			// Whatever it holds now (the owner may have chosen the prior, or a full
+			// block), no restore writes it: only drill unlock ends it.
+			s.Bucket = BucketChanged
 		case e.Lock.Status != drill.TicketHeld:
 			s.Bucket = BucketUntouched
 		case pab.Equal(s.Current, e.Lock.Prior):
@@ -95,8 +99,9 @@ func Status(ctx context.Context, c Clients) ([]LockStatus, error) {
 var ErrRunning = errors.New("the lock's execution is still running")
 
 // Restore puts bucket back from its lock with restore's own code (the same checks: a
-// bucket changed during the drill is kept, *drill.BucketChangedDuringDrill) and
-// releases the lock. It refuses while the lock's execution still runs, unless force.
+// bucket changed during the drill is kept, and never written for that run again,
+// *drill.BucketChangedDuringDrill) and releases the lock. It refuses while the lock's
+// execution still runs, unless force.
 func Restore(ctx context.Context, c Clients, bucket string, force bool) (drill.RestoreResult, error) {
 	lock, err := c.Ledger.Lock(ctx, bucket)
 	if err != nil {

@@ -40,13 +40,12 @@ const (
 	// Executions: arn:<partition>:states:<region>:<account>:execution:<state machine
 	// name>, the prefix of this state machine's execution ARNs.
 	Executions = "<Executions>"
-	// DistributionArn: arn:<partition>:cloudfront::<account>:distribution/<distributionId>.
-	// Optional: without a distributionId the statement naming it is left out (and the
-	// readiness check says it is skipped), never widened.
+	// StateMachineArn: arn:<partition>:states:<region>:<account>:stateMachine:<name>,
+	// this state machine.
+	StateMachineArn = "<StateMachineArn>"
+	// DistributionArn: arn:<partition>:cloudfront::<account>:distribution/<distributionId>,
+	// the deployed distribution (distributionId is required at synth).
 	DistributionArn = "<DistributionArn>"
-	// StopAlarmArns: the ARN of every stop alarm (arn:<partition>:cloudwatch:<region>:
-	// <account>:alarm:<name>), one resource each. Optional like DistributionArn.
-	StopAlarmArns = "<StopAlarmArns>"
 )
 
 // Values fill the placeholders. infra/ passes CloudFormation tokens, the replica
@@ -55,8 +54,8 @@ type Values struct {
 	TargetBucketArn string
 	LedgerArn       string
 	Executions      string
-	DistributionArn string   // "" leaves out the statement that names it
-	StopAlarmArns   []string // none leaves out the statement that names them
+	StateMachineArn string
+	DistributionArn string
 }
 
 // Ledger keys the functions touch, beneath LedgerArn.
@@ -90,19 +89,34 @@ var (
 )
 
 // restoreStatements are what restore's code calls: it reads and rewrites run tickets
-// (the abandoned tombstone, restoring, restored) and reads and deletes locks, but never
-// writes a lock.
+// (the abandoned tombstone, restoring, restored, changed), reads and deletes locks, and
+// writes a lock only to mark it changed (If-Match), so a restore from the lock never
+// writes a bucket someone changed during the drill.
 var restoreStatements = []Statement{
 	publicAccessBlock,
 	listLedger,
 	readLedger,
-	{Sid: "LedgerWriteRunTickets", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerTickets}},
+	{Sid: "LedgerWriteRunTicketsAndMarkLocks", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerTickets, ledgerLocks}},
 	releaseLocks,
 }
 
 // readStopAlarms: readiness before the drill, the probe while it waits for failover
-// and recovery (see the README, "Readiness and dry run").
-var readStopAlarms = Statement{Sid: "ReadStopAlarms", Actions: []string{"cloudwatch:DescribeAlarms"}, Resources: []string{StopAlarmArns}}
+// and recovery (see the README, "Readiness and dry run"). On *, though the alarms'
+// names are known: CloudWatch returns composite alarms only to a caller whose
+// cloudwatch:DescribeAlarms permission is scoped to * (DescribeAlarms, API
+// reference); a narrower grant makes a composite stop alarm unreadable, and a stop
+// condition that cannot be read must not be taken for one that is OK. The action only
+// reads alarm metadata in the function's own account and region.
+var readStopAlarms = Statement{Sid: "ReadStopAlarms", Actions: []string{"cloudwatch:DescribeAlarms"}, Resources: []string{"*"}}
+
+// StarOnly lists the actions granted on * and why: those without a resource type, and
+// DescribeAlarms, which AWS scopes to * for composite alarms. Every other grant names
+// its resources (infra's test holds the template to this list).
+var StarOnly = map[string]string{
+	"s3:GetAccountPublicAccessBlock": "the action has no resource type; it reads the caller's own account's Block Public Access",
+	"cloudwatch:DescribeAlarms": "CloudWatch returns composite alarms only when the cloudwatch:DescribeAlarms permission is scoped to * (DescribeAlarms, API reference); " +
+		"a narrower grant would leave a composite stop alarm unread. It reads alarm metadata in the function's own account and region only",
+}
 
 // Functions maps each function (drill.Func*) with AWS access to its statements.
 var Functions = map[string][]Statement{
@@ -130,11 +144,15 @@ var Functions = map[string][]Statement{
 		Sid: "DescribeDrillExecutions", Actions: []string{"states:DescribeExecution"}, Resources: []string{Executions + ":*"},
 	}, Statement{Sid: "LedgerWriteSweeperRecord", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSweeperRecord}}),
 	// Its own report files only: never a run ticket, never a lock. It reads the probe's
-	// sample logs, and lists the ledger so a missing log reads 404, not 403.
+	// sample logs, and lists the ledger so a missing log reads 404, not 403. A dry run
+	// that did not end ready asks whether a drill of this state machine ran meanwhile
+	// (and disturbed it): the executions, and each one's input (dryRun or not).
 	drill.FuncReport: {
 		{Sid: "LedgerWriteReports", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerReport, ledgerHTML}},
 		{Sid: "LedgerReadSampleLogs", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerSamples}},
 		listLedger,
+		{Sid: "ListDrillExecutions", Actions: []string{"states:ListExecutions"}, Resources: []string{StateMachineArn}},
+		{Sid: "DescribeDrillExecutionsForDryRuns", Actions: []string{"states:DescribeExecution"}, Resources: []string{Executions + ":*"}},
 	},
 	// Its sample logs, and nothing else: no read, no other key; and the stop alarms it
 	// watches while it waits.
@@ -176,33 +194,37 @@ func fill(function string, sts []Statement, v Values) []Statement {
 	if len(sts) == 0 {
 		return nil
 	}
-	repl := strings.NewReplacer(TargetBucketArn, v.TargetBucketArn, LedgerArn, v.LedgerArn, Executions, v.Executions, DistributionArn, v.DistributionArn)
+	vals := map[string]string{TargetBucketArn: v.TargetBucketArn, LedgerArn: v.LedgerArn, Executions: v.Executions,
+		StateMachineArn: v.StateMachineArn, DistributionArn: v.DistributionArn}
+	repl := strings.NewReplacer(TargetBucketArn, v.TargetBucketArn, LedgerArn, v.LedgerArn, Executions, v.Executions,
+		StateMachineArn, v.StateMachineArn, DistributionArn, v.DistributionArn)
 	out := make([]Statement, 0, len(sts))
 	for _, st := range sts {
 		res := Statement{Sid: st.Sid, Actions: slices.Clone(st.Actions)}
 		for _, r := range st.Resources {
-			switch {
-			case r == StopAlarmArns:
-				res.Resources = append(res.Resources, v.StopAlarmArns...)
-				continue
-			case r == DistributionArn && v.DistributionArn == "":
-				continue
-			}
-			for ph, val := range map[string]string{TargetBucketArn: v.TargetBucketArn, LedgerArn: v.LedgerArn, Executions: v.Executions} {
+			for ph, val := range vals {
 				if strings.Contains(r, ph) && val == "" {
 					panic(fmt.Sprintf("policy: %s statement %s names %s, which has no value", function, st.Sid, ph))
 				}
 			}
 			res.Resources = append(res.Resources, repl.Replace(r))
 		}
-		if len(res.Resources) > 0 { // only an optional placeholder without a value empties it
-			out = append(out, res)
-		}
-	}
-	if len(out) == 0 {
-		return nil
+		out = append(out, res)
 	}
 	return out
+}
+
+// NamesStateMachine reports whether a statement For filled from v names this state
+// machine or its executions. infra/ puts such statements in a policy of their own: the
+// state machine names the functions it invokes, so their roles' default policies, on
+// which the functions depend, cannot name it back without a cycle.
+func NamesStateMachine(st Statement, v Values) bool {
+	for _, r := range st.Resources {
+		if v.Executions != "" && strings.Contains(r, v.Executions) || v.StateMachineArn != "" && strings.Contains(r, v.StateMachineArn) {
+			return true
+		}
+	}
+	return false
 }
 
 // Grants flattens statements to "action resource" pairs, sorted and without

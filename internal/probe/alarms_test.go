@@ -11,18 +11,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/unishop/failover-drill/internal/drill"
 )
 
-// alarms answers DescribeAlarms: the alarm is in ALARM from the n-th call on (0: never).
+// alarms answers DescribeAlarms: the alarm is in ALARM from the n-th call on (0: never);
+// fail, when set, makes the n-th call fail with its error.
 type alarms struct {
 	from  int32
 	calls atomic.Int32
+	fail  func(n int32) error
 }
 
 func (a *alarms) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	n := a.calls.Add(1)
+	if a.fail != nil {
+		if err := a.fail(n); err != nil {
+			return nil, err
+		}
+	}
 	state := types.StateValueOk
 	if a.from > 0 && n >= a.from {
 		state = types.StateValueAlarm
@@ -117,4 +125,59 @@ func TestDiagnosis(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Stop alarms that cannot be read are not taken for alarms that are OK. A short
+// stretch of failed reads is recorded (how long the alarms went unwatched) and the
+// probe goes on; a stretch beyond AlarmUnreadableLimit stops the wait with
+// *drill.StopAlarmsUnreadable, which the flow turns into a restore.
+func TestUnreadableStopAlarms(t *testing.T) {
+	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform: cloudwatch:DescribeAlarms"}
+	t.Run("a stretch within the limit is recorded", func(t *testing.T) {
+		d := newDistribution(t, always(fromSecondary))
+		h, st := newHandler()
+		// Reads 2..6 fail (about 100 ms at 20 ms), then they succeed again.
+		a := &alarms{fail: func(n int32) error {
+			if n >= 2 && n <= 6 {
+				return &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}
+			}
+			return nil
+		}}
+		h.Alarms, h.AlarmEvery, h.AlarmUnreadableLimit = a, 20*time.Millisecond, 2*time.Second
+		since := time.Now()
+		secondaryShop(t, d, seed().User.UUID, seed().Cart)
+		res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeFailover, Execution: "x", Config: config(t, d.URL, nil), Since: &since, Seed: seed(), StopAlarms: []string{"HighErrorRate"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := res.AlarmWatch
+		if w == nil || w.FailedReads != 5 || w.UnwatchedSeconds < 0.06 || w.UnwatchedSeconds > 1 || w.LongestUnwatchedSeconds != w.UnwatchedSeconds ||
+			!strings.Contains(w.LastError, "Throttling") || w.LimitSeconds != 2 {
+			t.Fatalf("alarm watch %+v, want 5 failed reads, about 0.1 s unwatched, the last error", w)
+		}
+		if l := st.logs[drill.SamplesKey("x", drill.ModeFailover)]; l.AlarmWatch == nil || l.AlarmWatch.FailedReads != 5 {
+			t.Errorf("the sample log does not carry the alarm watch: %+v", l.AlarmWatch)
+		}
+	})
+	t.Run("beyond the limit the drill stops", func(t *testing.T) {
+		d := newDistribution(t, always(blocked)) // never stable: only the alarms can end it early
+		h, st := newHandler()
+		a := &alarms{fail: func(int32) error { return denied }}
+		h.Alarms, h.AlarmEvery, h.AlarmUnreadableLimit = a, 20*time.Millisecond, 300*time.Millisecond
+		since := time.Now()
+		began := time.Now()
+		_, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeRecovery, Execution: "x", Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 30, "errorBudgetPercent": 100, "errorBudgetSeconds": 30}),
+			Since: &since, StopAlarms: []string{"HighErrorRate"}})
+		var su *drill.StopAlarmsUnreadable
+		if !errors.As(err, &su) || drill.ErrorName(drill.Classify(err)) != "StopAlarmsUnreadable" || su.During != "AwaitRecovery" ||
+			su.Seconds <= 0.3 || !strings.Contains(err.Error(), "AccessDenied") || !strings.Contains(err.Error(), "HighErrorRate") {
+			t.Fatalf("err %v, want StopAlarmsUnreadable naming the alarm, the state and the error", err)
+		}
+		if el := time.Since(began); el > 3*time.Second {
+			t.Errorf("stopped after %v, the limit is 0.3 s", el)
+		}
+		if l := st.logs[drill.SamplesKey("x", drill.ModeRecovery)]; l.AlarmWatch == nil || l.AlarmWatch.UnwatchedSeconds <= 0.3 || l.AlarmWatch.Reads != l.AlarmWatch.FailedReads {
+			t.Errorf("sample log's alarm watch %+v, want every read failed and the stretch recorded", l.AlarmWatch)
+		}
+	})
 }

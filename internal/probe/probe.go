@@ -79,10 +79,13 @@ type Handler struct {
 	Now     func() time.Time
 	Sleep   func(context.Context, time.Duration) error
 	Samples SampleStore
-	// Alarms reads the stop alarms the failover and recovery modes watch (nil: none
-	// watched); AlarmEvery is how often (default DefaultAlarmEvery).
-	Alarms     stopalarm.API
-	AlarmEvery time.Duration
+	// Alarms reads the stop alarms the failover and recovery modes watch; AlarmEvery is
+	// how often (default DefaultAlarmEvery), AlarmUnreadableLimit how long they may go
+	// unread before the probe stops the drill (default DefaultAlarmUnreadableLimit).
+	// Alarms named in the input with no client here count as unreadable.
+	Alarms               stopalarm.API
+	AlarmEvery           time.Duration
+	AlarmUnreadableLimit time.Duration
 }
 
 // plan is what a mode waits for.
@@ -123,15 +126,16 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 		"requestTimeoutSeconds", p.timeout.Seconds(), "budgetSeconds", deadline.Sub(start).Seconds())
 
 	s := newSampler(h, cfg.DistributionURL(), p.want, p.every, int((p.page+p.every/2)/p.every), p.timeout)
-	// A stop alarm in ALARM cancels the wait with *drill.StopAlarm as the cause.
+	// A stop alarm in ALARM, or stop alarms unreadable for too long, cancel the wait
+	// with *drill.StopAlarm or *drill.StopAlarmsUnreadable as the cause.
 	wctx, cancelWait := context.WithCancelCause(ctx)
 	defer cancelWait(nil)
-	stopWatch := func() {}
+	stopWatch := func() *drill.AlarmWatch { return nil }
 	if in.Mode != drill.ModeSteady {
 		stopWatch = h.watchAlarms(wctx, cancelWait, in.StopAlarms, awaitState(in.Mode))
 	}
 	o := h.watch(wctx, s, p, start, deadline)
-	stopWatch()
+	alarmWatch := stopWatch()
 	alarm := stopAlarmCause(wctx)
 	if alarm != nil && ctx.Err() == nil {
 		o.ended = drill.EndedStopped
@@ -156,13 +160,14 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 	if cart != nil {
 		res.SecondaryAPI = host
 	}
-	res.SamplesKey, res.SamplesError = h.keep(ctx, in, p, start, stoppedAt, skipped, o.ended, samples)
+	res.AlarmWatch = alarmWatch
+	res.SamplesKey, res.SamplesError = h.keep(ctx, in, p, start, stoppedAt, skipped, o.ended, samples, alarmWatch)
 	res.FinishedAt = h.now()
 	log.Info("probe done", "ended", o.ended, "seconds", res.Seconds, "samples", res.Samples, "userVisibleErrors", res.UserVisibleErrors,
 		"slow", res.Slow, "skipped", skipped, "unanswered", ph.Unanswered, "servedRegion", res.ServedRegion, "samplesKey", res.SamplesKey)
 
 	if alarm != nil && ctx.Err() == nil {
-		log.Warn("stopped by a stop alarm", "alarm", alarm.Alarm, "during", alarm.During)
+		log.Warn("stopped by the stop alarms", "cause", alarm.Error(), "alarmWatch", alarmWatch)
 		return drill.ProbeResult{}, alarm
 	}
 	if o.ended == drill.EndedStable && in.Mode == drill.ModeFailover && ctx.Err() != nil {
@@ -228,7 +233,7 @@ func Summarize(in drill.ProbeInput, log drill.SampleLog) (drill.ProbeResult, err
 		}
 	}
 	res := result(in, p, ph, log.Start)
-	res.SamplesKey, res.FinishedAt = drill.SamplesKey(log.Execution, log.Mode), log.End
+	res.SamplesKey, res.FinishedAt, res.AlarmWatch = drill.SamplesKey(log.Execution, log.Mode), log.End, log.AlarmWatch
 	return finish(in, cfg, p, ph, res, o, log.End.Sub(log.Start), context.Canceled)
 }
 
@@ -376,7 +381,7 @@ func lastRegion(ph drill.Phases, p plan) string {
 
 // keep writes the sample log; a failure is reported in the result, not returned: the
 // drill must go on to restore whatever happens to the evidence.
-func (h *Handler) keep(ctx context.Context, in drill.ProbeInput, p plan, start, end time.Time, skipped int, ended string, samples []drill.Sample) (key, problem string) {
+func (h *Handler) keep(ctx context.Context, in drill.ProbeInput, p plan, start, end time.Time, skipped int, ended string, samples []drill.Sample, aw *drill.AlarmWatch) (key, problem string) {
 	if h.Samples == nil || in.Execution == "" {
 		return "", "no sample log kept: no ledger or no execution name"
 	}
@@ -385,7 +390,7 @@ func (h *Handler) keep(ctx context.Context, in drill.ProbeInput, p plan, start, 
 	l.ConfigIntervalMs = float64(p.every.Microseconds()) / 1000
 	l.PageIntervalMs = float64(p.page.Microseconds()) / 1000
 	l.RequestTimeoutMs = float64(p.timeout.Milliseconds())
-	l.Skipped, l.Ended = skipped, ended
+	l.Skipped, l.Ended, l.AlarmWatch = skipped, ended, aw
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WriteReserve)
 	defer cancel()
 	key, err := h.Samples.PutSamples(wctx, l)

@@ -6,9 +6,10 @@
 // secondary origin directly, reads the account-level Block Public Access and the stop
 // alarms, concurrently. Mode "replication" (after SeedCart) waits for the seeded cart
 // to be readable through the secondary API, bounded by maxReplicationLagSeconds, and
-// extends the first result. A failed check makes the result not ready; the state
-// machine then stops the drill before BlockBucket. Only unexpected errors (throttling,
-// a 5xx, a bad payload) are returned as errors.
+// extends the first result. A failed check makes the result not ready, and so does a
+// skipped one in a drill without allowSkippedChecks; the state machine then stops the
+// drill before BlockBucket. A dry run with a skipped check goes on and is unverified.
+// Only unexpected errors (throttling, a 5xx, a bad payload) are returned as errors.
 package readiness
 
 import (
@@ -67,8 +68,8 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReadinessInput) (drill.Re
 	}
 	res.DryRun = cfg.DryRun
 	res.StartedAt, res.FinishedAt = started.UTC(), h.now().UTC()
-	finish(&res)
-	h.log().Info("readiness", "mode", in.Mode, "ready", res.Ready, "summary", res.Summary)
+	finish(&res, cfg)
+	h.log().Info("readiness", "mode", in.Mode, "ready", res.Ready, "proceed", res.Proceed, "skipped", res.Skipped, "summary", res.Summary)
 	return res, nil
 }
 
@@ -137,27 +138,67 @@ func (h *Handler) checks(ctx context.Context, cfg drill.Config) (drill.Readiness
 	return res, nil
 }
 
-// finish sets Ready and the summary a person reads in the console: the failed checks'
-// reasons first, then every check's status.
-func finish(res *drill.ReadinessResult) {
-	res.Ready = true
-	var failed, all []string
+// finish sets Ready, Proceed, Skipped and the summary a person reads in the console:
+// what stops the drill first, then every check's status. A skipped check is never
+// counted as a pass: it stops a drill (unless allowSkippedChecks) and leaves a dry run
+// unverified.
+func finish(res *drill.ReadinessResult, cfg drill.Config) {
+	var failed, skipped, all []string
+	res.Skipped = []string{}
 	for _, c := range res.Checks {
 		all = append(all, c.Name+"="+c.Status)
-		if c.Status == drill.CheckFail {
-			res.Ready = false
-			msg := c.Name + ": " + c.Reason
-			if c.Action != "" {
-				msg += " (do: " + c.Action + ")"
-			}
-			failed = append(failed, msg)
+		switch c.Status {
+		case drill.CheckFail:
+			failed = append(failed, describe(c))
+		case drill.CheckSkipped:
+			res.Skipped = append(res.Skipped, c.Name)
+			skipped = append(skipped, describe(c))
 		}
 	}
-	if res.Ready {
-		res.Summary = "ready: no check failed; checks " + strings.Join(all, ", ")
-		return
+	res.AllowSkippedChecks = cfg.AllowSkippedChecks
+	res.Ready = len(failed) == 0 && len(skipped) == 0
+	res.Proceed = len(failed) == 0 && (len(skipped) == 0 || cfg.DryRun || cfg.AllowSkippedChecks)
+	checks := "; checks " + strings.Join(all, ", ")
+	switch {
+	case res.Ready:
+		res.Summary = "ready: every check passed" + checks
+	case len(failed) > 0:
+		res.Summary = "not ready, nothing was changed: " + strings.Join(failed, "; ")
+		if len(skipped) > 0 {
+			res.Summary += "; skipped as well: " + strings.Join(skipped, "; ")
+		}
+		res.Summary += checks
+	case !res.Proceed:
+		it, them := "it", "them"
+		if len(skipped) == 1 {
+			them = "it"
+		} else {
+			it = "they"
+		}
+		res.Summary = fmt.Sprintf("not ready, nothing was changed: %s skipped, so %s would not guard the block: %s; "+
+			"make %s run, or set allowSkippedChecks to true in the input to drill without %s",
+			plural(len(skipped), "check was", "checks were"), it, strings.Join(skipped, "; "), them, them) + checks
+	case cfg.DryRun:
+		res.Summary = "unverified: nothing failed, but " + plural(len(skipped), "check was", "checks were") + " skipped: " + strings.Join(skipped, "; ") + checks
+	default:
+		res.Summary = "going on with allowSkippedChecks although " + plural(len(skipped), "check was", "checks were") + " skipped: " + strings.Join(skipped, "; ") + checks
 	}
-	res.Summary = "not ready, nothing was changed: " + strings.Join(failed, "; ") + "; checks " + strings.Join(all, ", ")
+}
+
+// describe is "name: reason (do: action)".
+func describe(c drill.Check) string {
+	msg := c.Name + ": " + c.Reason
+	if c.Action != "" {
+		msg += " (do: " + c.Action + ")"
+	}
+	return msg
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func pass(name string, evidence ...string) drill.Check {

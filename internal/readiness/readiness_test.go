@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -268,8 +269,12 @@ func TestChecksFailOrSkip(t *testing.T) {
 			if c == nil || c.Status != tc.status || !strings.Contains(c.Reason, tc.says) || c.Action == "" {
 				t.Fatalf("check %s: %+v, want %s saying %q with an action", tc.check, c, tc.status, tc.says)
 			}
-			if want := tc.status != drill.CheckFail; res.Ready != want {
-				t.Errorf("ready %v, want %v (%s)", res.Ready, want, res.Summary)
+			// A skipped check is never a pass: not ready, and a drill does not go on.
+			if res.Ready || res.Proceed {
+				t.Errorf("ready %v proceed %v, want neither (%s)", res.Ready, res.Proceed, res.Summary)
+			}
+			if tc.status == drill.CheckSkipped && (!slices.Contains(res.Skipped, tc.check) || !strings.Contains(res.Summary, "allowSkippedChecks")) {
+				t.Errorf("skipped %v, summary %s: want the check named and the way to go on without it", res.Skipped, res.Summary)
 			}
 			if tc.status == drill.CheckFail && !strings.Contains(res.Summary, tc.check+": ") {
 				t.Errorf("summary does not name the failed check: %s", res.Summary)
@@ -278,6 +283,62 @@ func TestChecksFailOrSkip(t *testing.T) {
 				t.Errorf("%d checks, want all 4 of the checks mode", len(res.Checks))
 			}
 		})
+	}
+}
+
+// A skipped check fails closed: a drill does not go on to the block unless the input
+// says allowSkippedChecks, and a dry run goes on but is never ready (unverified).
+func TestSkippedChecksFailClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		extra              string
+		proceed            bool
+		summary            string
+		allowSkippedChecks bool
+	}{
+		{"drill", `"distributionId":""`, false, "not ready, nothing was changed: 2 checks were skipped, so they would not guard the block", false},
+		{"drill with allowSkippedChecks", `"distributionId":"","allowSkippedChecks":true`, true, "going on with allowSkippedChecks although 2 checks were skipped", true},
+		{"dry run", `"distributionId":"","dryRun":true`, true, "unverified: nothing failed, but 2 checks were skipped", false},
+		{"dry run with allowSkippedChecks", `"distributionId":"","dryRun":true,"allowSkippedChecks":true`, true, "unverified: nothing failed", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runChecks(t, newLab(t), tc.extra)
+			if res.Ready || res.Proceed != tc.proceed || res.AllowSkippedChecks != tc.allowSkippedChecks {
+				t.Errorf("ready %v proceed %v allowSkippedChecks %v, want false %v %v", res.Ready, res.Proceed, res.AllowSkippedChecks, tc.proceed, tc.allowSkippedChecks)
+			}
+			if want := []string{drill.CheckDistribution, drill.CheckSecondaryOrigin}; !slices.Equal(res.Skipped, want) {
+				t.Errorf("skipped %v, want %v", res.Skipped, want)
+			}
+			if !strings.HasPrefix(res.Summary, tc.summary) || !strings.Contains(res.Summary, "distributionId") {
+				t.Errorf("summary %q, want it to start %q and say what to do", res.Summary, tc.summary)
+			}
+		})
+	}
+	// A failed check stops a drill whatever allowSkippedChecks says.
+	l := newLab(t)
+	l.alarmStates["HighErrorRate"] = cwtypes.StateValueAlarm
+	if res := runChecks(t, l, `"distributionId":"","allowSkippedChecks":true`); res.Proceed || !strings.Contains(res.Summary, "skipped as well") {
+		t.Errorf("proceed %v: %s", res.Proceed, res.Summary)
+	}
+	if _, err := l.handler().Handle(context.Background(), drill.ReadinessInput{Mode: drill.ModeChecks, Config: l.config(`"allowSkippedChecks":"yes"`)}); err == nil ||
+		!strings.Contains(err.Error(), "allowSkippedChecks: must be a boolean") {
+		t.Errorf("err %v, want allowSkippedChecks named as not a boolean", err)
+	}
+}
+
+// No stop alarm configured is a configuration, not a check that could not run: the
+// check passes and says that nothing is watched.
+func TestNoStopAlarmsIsAPassThatSaysSo(t *testing.T) {
+	l := newLab(t)
+	h := l.handler()
+	h.DeployedStopAlarms = nil
+	res, err := h.Handle(context.Background(), drill.ReadinessInput{Mode: drill.ModeChecks, Config: l.config(""), Execution: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.CheckByName(drill.CheckStopAlarms)
+	if !res.Ready || c.Status != drill.CheckPass || !strings.Contains(strings.Join(c.Evidence, " "), "no stop alarms configured") {
+		t.Errorf("ready %v, check %+v", res.Ready, c)
 	}
 }
 
@@ -308,12 +369,16 @@ func TestBadInputNamesEveryField(t *testing.T) {
 
 func TestReplication(t *testing.T) {
 	seed := &drill.SeedResult{User: drill.User{UUID: "user-1"}, Cart: []string{"b", "a"}, APIHost: "", Timing: drill.Timing{FinishedAt: time.Now()}}
-	run := func(l *lab, extra string) drill.ReadinessResult {
+	// replicate, when set, starts the replication the moment the seed finished.
+	run := func(l *lab, extra string, replicate ...func()) drill.ReadinessResult {
 		t.Helper()
 		prev := runChecks(t, l, "")
 		s := *seed
 		s.APIHost = l.api.URL
 		s.FinishedAt = time.Now()
+		for _, r := range replicate {
+			r()
+		}
 		res, err := l.handler().Handle(context.Background(), drill.ReadinessInput{Mode: drill.ModeReplication, Config: l.config(extra), Seed: &s, Previous: &prev})
 		if err != nil {
 			t.Fatal(err)
@@ -322,8 +387,9 @@ func TestReplication(t *testing.T) {
 	}
 	t.Run("pass: the cart arrives within the limit", func(t *testing.T) {
 		l := newLab(t)
-		go func() { time.Sleep(100 * time.Millisecond); l.mu.Lock(); l.cart = []string{"a", "b"}; l.mu.Unlock() }()
-		res := run(l, "")
+		res := run(l, "", func() {
+			go func() { time.Sleep(100 * time.Millisecond); l.mu.Lock(); l.cart = []string{"a", "b"}; l.mu.Unlock() }()
+		})
 		c := res.CheckByName(drill.CheckReplication)
 		if !res.Ready || c == nil || c.Status != drill.CheckPass || res.ReplicationSeconds == nil || *res.ReplicationSeconds < 0.1 {
 			t.Fatalf("%+v %v", c, res.ReplicationSeconds)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,10 +210,8 @@ func ParseReport(raw []byte) (*drill.Report, error) {
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		return nil, fmt.Errorf("not a drill report: %w", err)
 	}
-	switch rep.Verdict {
-	case drill.Pass, drill.Fail, drill.Ready, drill.Unready:
-	default:
-		return nil, fmt.Errorf("not a drill report: verdict %q is not %s, %s, %s or %s", rep.Verdict, drill.Pass, drill.Fail, drill.Ready, drill.Unready)
+	if !slices.Contains(drill.Verdicts, rep.Verdict) {
+		return nil, fmt.Errorf("not a drill report: verdict %q is not one of %s", rep.Verdict, strings.Join(drill.Verdicts, ", "))
 	}
 	return &rep, nil
 }

@@ -20,7 +20,7 @@ import (
 const style = `body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;padding:0 1em;color:#222}
 h1{font-size:1.4em} h2{font-size:1.1em;margin-top:1.5em}
 .verdict{display:inline-block;padding:.1em .6em;border-radius:.3em;color:#fff;font-weight:bold;text-transform:uppercase}
-.pass{background:#1a7f37} .fail{background:#cf222e}
+.pass{background:#1a7f37} .fail{background:#cf222e} .neutral{background:#6e7781}
 table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4} code,pre{font-family:ui-monospace,monospace;font-size:.95em} pre{white-space:pre-wrap;background:#f6f8fa;padding:.6em}
 figure{margin:0} figure svg{max-width:100%;height:auto} figcaption{color:#57606a;font-size:.9em}`
@@ -31,13 +31,20 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	verdictClass := "fail"
-	if drill.Succeeded(r.Verdict) {
+	switch {
+	case drill.Succeeded(r.Verdict):
 		verdictClass = "pass"
+	case r.Verdict == drill.SkippedBusy:
+		verdictClass = "neutral" // a drill disturbed the dry run: nothing proven either way
 	}
 	w("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	w("<title>Failover drill %s: %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", esc(r.Execution), esc(r.Verdict), style)
 	w("<h1>Failover drill <code>%s</code> <span class=\"verdict %s\">%s</span></h1>\n", esc(r.Execution), verdictClass, esc(r.Verdict))
 	w("<p>%s</p>\n", esc(r.Summary))
+	if c := r.ConcurrentDrill; c != nil {
+		w("<p>A drill ran during this dry run: execution <code>%s</code> (%s, started %s). What the dry run saw below may be the drill's doing; the next dry run checks again.</p>\n",
+			esc(c.Execution), esc(c.Status), fmtTime(c.StartedAt))
+	}
 	if len(r.Reasons) > 0 {
 		w("<h2>Why it failed</h2>\n<ul>")
 		for _, reason := range r.Reasons {
@@ -54,6 +61,19 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 		}
 		if r.Replication.Measured {
 			w("<tr><td>replication.seconds</td><td colspan=\"3\">%.3f</td></tr>\n", r.Replication.Seconds)
+		}
+		if r.Readiness.AllowSkippedChecks {
+			w("<tr><td>allowSkippedChecks</td><td colspan=\"3\">true: the drill could go on without the skipped checks (%s)</td></tr>\n", esc(strings.Join(r.Readiness.Skipped, ", ")))
+		}
+		w("</table>\n")
+	}
+	if a := r.StopAlarms; a != nil {
+		w("<h2>Stop alarms</h2>\n<table>\n")
+		row(&b, "Watched", esc(strings.Join(a.Alarms, ", ")))
+		row(&b, "Reads", fmt.Sprintf("%d, %d failed", a.Reads, a.FailedReads))
+		row(&b, "Unwatched", fmt.Sprintf("%.1f s in all, longest %.1f s (the drill stops beyond %.0f s)", a.UnwatchedSeconds, a.LongestUnwatchedSeconds, a.LimitSeconds))
+		if a.LastError != "" {
+			row(&b, "Last error", esc(a.LastError))
 		}
 		w("</table>\n")
 	}

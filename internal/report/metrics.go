@@ -47,14 +47,20 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 	if r.Verdict == drill.Pass {
 		passed = 1
 	}
-	if r.DryRun {
-		// Continuous readiness: the stack's NotReady alarm watches this metric.
+	switch {
+	case r.DryRun && r.Verdict == drill.SkippedBusy:
+		// A drill disturbed it: no readiness figure either way (the NotReady alarm
+		// treats missing data as not breaching), but the skip is counted.
+		add("DryRunSkipped", "Count", 1)
+	case r.DryRun:
+		// Continuous readiness: the stack's NotReady alarm watches this metric;
+		// not-ready and unverified are both 0.
 		ready := 0.0
 		if r.Verdict == drill.Ready {
 			ready = 1
 		}
 		add("DryRunReady", "Count", ready)
-	} else {
+	default:
 		add("DrillPassed", "Count", passed)
 	}
 	restoreFailed := 0.0

@@ -14,37 +14,61 @@ const StepReadiness = "Readiness"
 // addReadiness copies the readiness checks and the replication figure into r.
 func addReadiness(r *drill.Report, st drill.State) {
 	r.Readiness.Checks = []drill.Check{}
+	r.Readiness.Skipped = []string{}
 	if st.Readiness == nil {
 		return
 	}
 	rr := st.Readiness.Payload
 	r.Readiness.Ready = rr.Ready
+	r.Readiness.AllowSkippedChecks = rr.AllowSkippedChecks
 	if rr.Checks != nil {
 		r.Readiness.Checks = rr.Checks
+	}
+	for _, c := range r.Readiness.Checks {
+		if c.Status == drill.CheckSkipped {
+			r.Readiness.Skipped = append(r.Readiness.Skipped, c.Name)
+		}
 	}
 	if rr.ReplicationSeconds != nil {
 		r.Replication.Seconds, r.Replication.Measured = *rr.ReplicationSeconds, true
 	}
 }
 
-// notReadyReasons are the failed checks, one reason each, naming the check.
-func notReadyReasons(r *drill.Report) []string {
+// notReadyReasons are the failed checks, one reason each, naming the check; with
+// skipped true, the skipped checks too (a drill stopped because they did not guard
+// the block).
+func notReadyReasons(r *drill.Report, skipped bool) []string {
 	var out []string
 	for _, c := range r.Readiness.Checks {
-		if c.Status == drill.CheckFail {
+		if c.Status == drill.CheckFail || skipped && c.Status == drill.CheckSkipped {
 			msg := "readiness " + c.Name + ": " + c.Reason
+			if c.Status == drill.CheckSkipped {
+				msg = "readiness " + c.Name + ": skipped, so it did not guard the block: " + c.Reason
+			}
 			if c.Action != "" {
 				msg += " (do: " + c.Action + ")"
 			}
 			out = append(out, oneLine(msg))
 		}
 	}
+	if skipped && len(r.Readiness.Skipped) > 0 {
+		out = append(out, "readiness: set allowSkippedChecks to true in the input to drill without the skipped checks")
+	}
 	return out
 }
 
-// judgeDryRun: ready when every readiness check ran without failing, the lock was
-// taken and the bucket read without a change (BlockBucket dry), and Restore released
-// the lock; nothing else of a drill is expected.
+// skippedNote is the summary's note on checks a drill went on without.
+func skippedNote(r *drill.Report) string {
+	if len(r.Readiness.Skipped) == 0 {
+		return ""
+	}
+	return "; readiness checks skipped (allowSkippedChecks): " + strings.Join(r.Readiness.Skipped, ", ")
+}
+
+// judgeDryRun: ready when every readiness check passed, the lock was taken and the
+// bucket read without a change (BlockBucket dry), and Restore released the lock;
+// nothing else of a drill is expected. Unverified when all that holds but a check was
+// skipped; not-ready when anything failed.
 func judgeDryRun(r *drill.Report, st drill.State) {
 	fail := func(format string, args ...any) { r.Reasons = append(r.Reasons, fmt.Sprintf(format, args...)) }
 	switch {
@@ -57,11 +81,11 @@ func judgeDryRun(r *drill.Report, st drill.State) {
 		r.RestoreError = st.RestoreError.Unwrapped()
 		fail("the restore did not finish: %s: %s", r.RestoreError.Error, oneLine(r.RestoreError.Cause))
 	}
-	r.Reasons = append(r.Reasons, notReadyReasons(r)...)
+	r.Reasons = append(r.Reasons, notReadyReasons(r, false)...)
 	switch {
 	case st.Readiness == nil:
 		fail("readiness: the checks did not run")
-	case st.Readiness.Payload.CheckByName(drill.CheckReplication) == nil && len(notReadyReasons(r)) == 0:
+	case st.Readiness.Payload.CheckByName(drill.CheckReplication) == nil && len(notReadyReasons(r, false)) == 0:
 		fail("readiness: the replication check did not run")
 	}
 	if len(r.Reasons) == 0 {
@@ -90,6 +114,20 @@ func judgeDryRun(r *drill.Report, st drill.State) {
 	c := awsCost(st, nil)
 	r.Cost = &c
 	Conclude(r, EndFacts{State: inferFailedState(st), StateInferred: st.Error != nil})
+	if len(r.Reasons) == 0 && len(r.Readiness.Skipped) > 0 {
+		// Nothing failed, but what was skipped was not checked: not ready, not proven.
+		var skipped []string
+		for _, c := range r.Readiness.Checks {
+			if c.Status == drill.CheckSkipped {
+				skipped = append(skipped, c.Name+": "+c.Reason+" (do: "+c.Action+")")
+			}
+		}
+		r.Verdict = drill.NotVerified
+		r.Reasons = append(r.Reasons, "unverified: "+plural(len(skipped), "readiness check was", "readiness checks were")+" skipped, so the lab's readiness is not proven: "+strings.Join(skipped, "; "))
+		r.Summary = cut(oneLine(fmt.Sprintf("unverified: skipped %s; nothing failed: %s; lock taken and released, bucket %s read and left unchanged (%s)",
+			strings.Join(skipped, "; "), checkList(r), r.Target.PrimaryBucket, pab.String(r.Restore.Prior))), maxSummary)
+		return
+	}
 	if len(r.Reasons) == 0 {
 		r.Verdict = drill.Ready
 		r.Summary = cut(oneLine(fmt.Sprintf("ready: %s; lock taken and released, bucket %s read and left unchanged (%s)",
@@ -110,4 +148,11 @@ func checkList(r *drill.Report) string {
 		parts = append(parts, fmt.Sprintf("replication %.3fs", r.Replication.Seconds))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -54,6 +54,15 @@ func TestDryRunVerdicts(t *testing.T) {
 		}, drill.Unready, "LockHeld"},
 		{"block was not a dry run", func(in *drill.ReportInput) { in.State.Block.Payload.DryRun = false }, drill.Unready, "not proved"},
 		{"restore found something", func(in *drill.ReportInput) { in.State.Restore.Payload.NothingToRestore = false }, drill.Unready, "may have been changed"},
+		{"a check skipped, nothing failed", func(in *drill.ReportInput) {
+			skipCheck(in, drill.CheckDistribution)
+		}, drill.NotVerified, "unverified: skipped distribution: no distributionId is configured"},
+		{"a check skipped and one failed", func(in *drill.ReportInput) {
+			skipCheck(in, drill.CheckDistribution)
+			in.State.Readiness.Payload.Checks[2] = checks(drill.CheckAccountPAB)[2]
+			in.State.Error = &drill.ErrorInfo{Error: "NotReady", Cause: "not ready"}
+			in.State.Block, in.State.Restore = nil, nil
+		}, drill.Unready, "account-public-access-block=fail"},
 		{"replication never checked", func(in *drill.ReportInput) {
 			in.State.Readiness.Payload.Checks = in.State.Readiness.Payload.Checks[:4]
 		}, drill.Unready, "replication check did not run"},
@@ -73,6 +82,45 @@ func TestDryRunVerdicts(t *testing.T) {
 				t.Errorf("report.html lacks the readiness table: %v", err)
 			}
 		})
+	}
+}
+
+// skipCheck makes a check of in's readiness skipped, as without a distributionId.
+func skipCheck(in *drill.ReportInput, name string) {
+	rr := &in.State.Readiness.Payload
+	rr.Ready = false
+	for i, c := range rr.Checks {
+		if c.Name == name {
+			rr.Checks[i] = drill.Check{Name: name, Status: drill.CheckSkipped, Evidence: []string{},
+				Reason: "no distributionId is configured, so the configuration of d111.cloudfront.net cannot be read", Action: "deploy with -c distributionId=<ID>"}
+		}
+	}
+}
+
+// A drill stopped because a check was skipped (no allowSkippedChecks) names the
+// skipped check, why it could not run, and the switch that would let it go on; one
+// that went on with allowSkippedChecks records it, and its summary names the check.
+func TestSkippedChecksInADrill(t *testing.T) {
+	in, _ := passing()
+	in.State.Readiness = &drill.Step[drill.ReadinessResult]{Payload: drill.ReadinessResult{Checks: checks("")}}
+	skipCheck(&in, drill.CheckDistribution)
+	in.State.Error = &drill.ErrorInfo{Error: "NotReady", Cause: "not ready, nothing was changed: 1 check was skipped"}
+	in.State.Preflight, in.State.Seed, in.State.Block, in.State.Failover, in.State.Recovery = nil, nil, nil, nil, nil
+	in.State.Restore.Payload = drill.RestoreResult{NothingToRestore: true, MatchesPrior: true}
+	r := report.Build(in, nil, at(5))
+	reasons := strings.Join(r.Reasons, "\n")
+	if r.Verdict != drill.Fail || !strings.Contains(reasons, "readiness distribution: skipped, so it did not guard the block: no distributionId") ||
+		!strings.Contains(reasons, "allowSkippedChecks") || strings.Join(r.Readiness.Skipped, ",") != drill.CheckDistribution {
+		t.Errorf("verdict %s skipped %v reasons:\n%s", r.Verdict, r.Readiness.Skipped, reasons)
+	}
+
+	in, logs := passing()
+	in.State.Config = json.RawMessage(strings.Replace(string(in.State.Config), "{", `{"distributionId":"","allowSkippedChecks":true,`, 1))
+	in.State.Readiness = &drill.Step[drill.ReadinessResult]{Payload: drill.ReadinessResult{Checks: checks(""), Proceed: true, AllowSkippedChecks: true}}
+	skipCheck(&in, drill.CheckDistribution)
+	r = report.Build(in, logs, at(20))
+	if r.Verdict != drill.Pass || !r.Readiness.AllowSkippedChecks || !strings.HasSuffix(r.Summary, "readiness checks skipped (allowSkippedChecks): distribution") {
+		t.Errorf("verdict %s allowSkippedChecks %v summary %q", r.Verdict, r.Readiness.AllowSkippedChecks, r.Summary)
 	}
 }
 
@@ -102,6 +150,11 @@ func TestEMFDryRunReady(t *testing.T) {
 			in.State.Block = nil
 			return in
 		}(), 0},
+		{"unverified", func() drill.ReportInput {
+			in := dryRun()
+			skipCheck(&in, drill.CheckDistribution)
+			return in
+		}(), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			line, err := report.EMF(report.Build(tc.in, nil, at(20)), at(20))
@@ -119,5 +172,27 @@ func TestEMFDryRunReady(t *testing.T) {
 				t.Errorf("a dry run reported DrillPassed: %s", line)
 			}
 		})
+	}
+}
+
+// How long the stop alarms went unwatched is in the report, both waits added up, and
+// its summary says so even when the drill passed.
+func TestStopAlarmsUnwatchedAreReported(t *testing.T) {
+	in, logs := passing()
+	in.State.Failover.Payload.AlarmWatch = &drill.AlarmWatch{Alarms: []string{"HighErrorRate"}, Reads: 10, FailedReads: 2, UnwatchedSeconds: 6.5, LongestUnwatchedSeconds: 6.5, LimitSeconds: 30, LastError: "Throttling"}
+	in.State.Recovery.Payload.AlarmWatch = &drill.AlarmWatch{Alarms: []string{"HighErrorRate"}, Reads: 4, LimitSeconds: 30}
+	r := report.Build(in, logs, at(20))
+	w := r.StopAlarms
+	if w == nil || w.Reads != 14 || w.FailedReads != 2 || w.UnwatchedSeconds != 6.5 || w.LastError != "Throttling" {
+		t.Fatalf("stop alarms %+v", w)
+	}
+	if r.Verdict != drill.Pass || !strings.Contains(r.Summary, "stop alarms unwatched for 6.5 s (2 of 14 reads failed") {
+		t.Errorf("verdict %s summary %q", r.Verdict, r.Summary)
+	}
+	if html, err := report.HTML(r, logs); err != nil || !bytes.Contains(html, []byte("<h2>Stop alarms</h2>")) || !bytes.Contains(html, []byte("6.5 s in all")) {
+		t.Errorf("report.html does not show the unwatched stop alarms: %v", err)
+	}
+	if r := report.Build(func() drill.ReportInput { in, _ := passing(); return in }(), logs, at(20)); r.StopAlarms != nil {
+		t.Errorf("no alarms watched, yet stop alarms %+v", r.StopAlarms)
 	}
 }

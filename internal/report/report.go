@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -102,7 +103,9 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 				r.Restore.NotNeeded = nothingWhy(rs)
 			}
 		}
-		r.Reasons = append(r.Reasons, notReadyReasons(&r)...)
+		// A drill stopped although nothing failed: a check was skipped without
+		// allowSkippedChecks.
+		r.Reasons = append(r.Reasons, notReadyReasons(&r, !r.Readiness.AllowSkippedChecks)...)
 		if len(r.Reasons) == 0 {
 			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause))
 		}
@@ -153,6 +156,15 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		if !block.BlockedAt.IsZero() {
 			r.Failover.BlockedAt = ptr(block.BlockedAt)
 		}
+		if !block.BlockSentAt.IsZero() {
+			r.Failover.BlockSentAt = ptr(block.BlockSentAt)
+		}
+	}
+	// The block may have taken effect as soon as its put was sent: the failover counts
+	// from then (a result without it, from an older block-bucket: from its answer).
+	blockFrom := r.Failover.BlockSentAt
+	if blockFrom == nil {
+		blockFrom = r.Failover.BlockedAt
 	}
 	if st.Restore != nil {
 		r.Recovery.RestoredAt = st.Restore.Payload.RestoredAt
@@ -164,7 +176,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		}
 	}
 	pre, _ := phasesOf(cfg, drill.ModeSteady, st.Preflight, logs[drill.ModeSteady], nil)
-	fo, foWhy := phasesOf(cfg, drill.ModeFailover, st.Failover, logs[drill.ModeFailover], r.Failover.BlockedAt)
+	fo, foWhy := phasesOf(cfg, drill.ModeFailover, st.Failover, logs[drill.ModeFailover], blockFrom)
 	rc, rcWhy := phasesOf(cfg, drill.ModeRecovery, st.Recovery, logs[drill.ModeRecovery], r.Recovery.RestoredAt)
 	chk, _ := phasesOf(cfg, drill.ModeRecoveryCheck, st.RecoveryCheck, logs[drill.ModeRecoveryCheck], r.Recovery.RestoredAt)
 	rcSpan := spanOf(logs[drill.ModeRecovery], st.Recovery)
@@ -256,6 +268,9 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 			fail("restore: skipped: %s", oneLine(rs.Skipped))
 		case block != nil && rs.NothingToRestore:
 			fail("restore: found nothing to restore although the bucket was blocked")
+		case rs.ChangedAfterRestore != "":
+			// The restore was done and verified; the bucket was changed since by someone
+			// else (readBack shows what it holds): not the drill's failure.
 		case !rs.MatchesPrior:
 			fail("restore: the bucket reads back %s, its prior configuration was %s", pab.String(rs.ReadBack), pab.String(rs.Prior))
 		}
@@ -320,7 +335,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 			r.UserVisibleErrors = &n
 		}
 	}
-	if v := drillVisitors(cfg, r.Failover.BlockedAt, logs, fo, rc); v != nil {
+	if v := drillVisitors(cfg, blockFrom, logs, fo, rc); v != nil {
 		r.Visitors = v
 		if v.ErrorRatePercent > float64(cfg.MaxErrorRatePercent) {
 			fail("maxErrorRatePercent: visitors saw errors %.2f%% of the time from the block to the end of recovery (limit %d%%): %d errors in %d answers (%s)",
@@ -343,17 +358,19 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		}
 	}
 	r.Steps = steps(st)
+	r.StopAlarms = alarmWatch(st, logs)
 	c := awsCost(st, logs)
 	r.Cost = &c
 	Conclude(&r, EndFacts{State: failedState, StateInferred: failedState != ""})
 
 	figures := figuresLine(r)
+	notes := skippedNote(&r) + unwatchedNote(r.StopAlarms)
 	if len(r.Reasons) == 0 {
 		r.Verdict = drill.Pass
-		r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly"
+		r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly" + notes
 	} else {
 		r.Verdict = drill.Fail
-		r.Summary = cut("fail: "+figures+"; "+strings.Join(r.Reasons, "; "), maxSummary)
+		r.Summary = cut("fail: "+figures+"; "+strings.Join(r.Reasons, "; ")+notes, maxSummary)
 	}
 	return r
 }
@@ -615,6 +632,9 @@ type Handler struct {
 	// Metrics, when set, receives the report's figures as a CloudWatch Embedded
 	// Metric Format line (the Lambda's stdout).
 	Metrics io.Writer
+	// Executions, when set, is asked whether a drill ran during a dry run that did not
+	// end ready (its verdict is then skipped); nil: the verdict stands.
+	Executions ExecutionsAPI
 }
 
 // Handle builds the report, writes report.json and report.html under the execution
@@ -634,6 +654,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 	}
 	logs := h.readLogs(ctx, in.Execution, log)
 	r := Build(in, logs, now)
+	h.judgeConcurrency(ctx, &r, in.ExecutionArn, now)
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return drill.Report{}, fmt.Errorf("report %s: encode: %w", in.Execution, err)
@@ -674,4 +695,47 @@ func (h *Handler) readLogs(ctx context.Context, execution string, log *slog.Logg
 		}
 	}
 	return logs
+}
+
+// alarmWatch adds up how the probe watched the stop alarms in failover and recovery,
+// from the sample logs (every ending) or else the probe's results; nil when it
+// watched none.
+func alarmWatch(st drill.State, logs Logs) *drill.AlarmWatch {
+	var out *drill.AlarmWatch
+	for _, mode := range []string{drill.ModeFailover, drill.ModeRecovery} {
+		var w *drill.AlarmWatch
+		if l := logs[mode]; l != nil {
+			w = l.AlarmWatch
+		}
+		step := st.Failover
+		if mode == drill.ModeRecovery {
+			step = st.Recovery
+		}
+		if w == nil && step != nil {
+			w = step.Payload.AlarmWatch
+		}
+		if w == nil {
+			continue
+		}
+		if out == nil {
+			out = &drill.AlarmWatch{Alarms: w.Alarms, LimitSeconds: w.LimitSeconds}
+		}
+		out.Reads += w.Reads
+		out.FailedReads += w.FailedReads
+		out.UnwatchedSeconds = math.Round((out.UnwatchedSeconds+w.UnwatchedSeconds)*1000) / 1000
+		out.LongestUnwatchedSeconds = max(out.LongestUnwatchedSeconds, w.LongestUnwatchedSeconds)
+		if w.LastError != "" {
+			out.LastError = w.LastError
+		}
+	}
+	return out
+}
+
+// unwatchedNote is the summary's note on stop alarms that went unread for a while.
+func unwatchedNote(w *drill.AlarmWatch) string {
+	if w == nil || w.FailedReads == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; stop alarms unwatched for %.1f s (%d of %d reads failed, longest %.1f s, limit %.0f s): %s",
+		w.UnwatchedSeconds, w.FailedReads, w.Reads, w.LongestUnwatchedSeconds, w.LimitSeconds, cut(oneLine(w.LastError), 200))
 }

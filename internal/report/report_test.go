@@ -149,6 +149,29 @@ func TestBuildPass(t *testing.T) {
 	}
 }
 
+// M6: the block may take effect as soon as its put is sent. Here it was sent at 3.4 s,
+// took effect at once (the secondary served from 3.5 s), and S3 answered only at
+// 3.9 s. Counted from the answer, the switch's bounds would be clamped after the
+// moment it happened; counted from the sending, they hold it.
+func TestFailoverCountsFromTheBlocksSending(t *testing.T) {
+	in, logs := passing()
+	sent := at(3.4)
+	in.State.Block.Payload.BlockSentAt = sent
+	logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(sent), 3.95, 7, switchAt(3.5, "us-east-1", "us-west-1"))
+	r := report.Build(in, logs, at(12))
+	if r.Failover.BlockSentAt == nil || !r.Failover.BlockSentAt.Equal(sent) || !r.Failover.BlockedAt.Equal(at(3.9)) {
+		t.Fatalf("failover %+v: want blockSentAt 3.4 s and blockedAt 3.9 s", r.Failover)
+	}
+	ph := r.Failover.Phases
+	if ph == nil || !ph.Since.Equal(sent) || ph.FirstNew == nil {
+		t.Fatalf("phases %+v: want them counted from the sending", ph)
+	}
+	truth := at(3.5).Sub(sent).Seconds()
+	if lo, hi := ph.FirstNew.LoSeconds, ph.FirstNew.HiSeconds; lo > truth || hi < truth {
+		t.Errorf("first secondary answer bounds %.3f..%.3f s do not hold the switch at %.3f s", lo, hi, truth)
+	}
+}
+
 func TestBuildVerdicts(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -44,10 +44,11 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-// A safety net with no settle restores once and does not wait.
-func TestSafetyNetWithoutSettle(t *testing.T) {
+// A safety net that comes after the run's last block could land looks once and does
+// not wait: nothing of the run can change the bucket any more.
+func TestSafetyNetAfterTheLastBlockCouldLandLooksOnce(t *testing.T) {
 	f := newFixture(t, partial)
-	f.h.Settle = 0
+	f.clock = blockSentAt.Add(restore.DefaultSettle + time.Minute)
 	if _, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet)); err != nil {
 		t.Fatal(err)
 	}
@@ -57,24 +58,35 @@ func TestSafetyNetWithoutSettle(t *testing.T) {
 	f.assertRestored(t, "run-a", partial)
 }
 
+// settleSleep makes f's first sleep (the safety net's wait for the run's last
+// block) call during, and records every sleep.
+func (f *fixture) settleSleep(during func(d time.Duration) error) {
+	first := true
+	f.h.Sleep = func(_ context.Context, d time.Duration) error {
+		f.sleeps = append(f.sleeps, d)
+		if first {
+			first = false
+			f.clock = f.clock.Add(d)
+			return during(d)
+		}
+		return nil
+	}
+}
+
 // The safety net's second look fails: the error is returned, not hidden behind the
 // first look's success.
 func TestSafetyNetSecondLookFails(t *testing.T) {
 	f := newFixture(t, partial)
-	f.h.Settle = time.Minute
-	f.h.Sleep = func(_ context.Context, d time.Duration) error {
-		if d == time.Minute {
-			f.ledger.GetErr = func(string) error { return pabtest.APIError("GetObject", 403, "AccessDenied") }
-		}
+	f.settleSleep(func(time.Duration) error {
+		f.ledger.GetErr = func(string) error { return pabtest.APIError("GetObject", 403, "AccessDenied") }
 		return nil
-	}
+	})
 	_, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet))
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Fatalf("err = %v, want the second look's", err)
 	}
 	// Its settle can be cut short too.
 	f = newFixture(t, partial)
-	f.h.Settle = time.Minute
 	f.h.Sleep = func(context.Context, time.Duration) error { return context.Canceled }
 	if _, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet)); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled settle: %v", err)
@@ -82,17 +94,19 @@ func TestSafetyNetSecondLookFails(t *testing.T) {
 }
 
 // The safety net's result is the two looks merged: restored by the first (its time),
-// not "already restored"; a cart cleared by either is cleared.
+// not "already restored"; a cart cleared by either is cleared. It waits exactly until
+// the run's last block could have landed: blockSentAt + Settle.
 func TestSafetyNetMergesItsTwoLooks(t *testing.T) {
 	f := newFixture(t, partial)
 	f.h.Settle = time.Minute
 	var first time.Time
-	f.h.Sleep = func(_ context.Context, d time.Duration) error {
-		if d == time.Minute {
-			first = *f.ledger.Ticket(runKey("run-a")).RestoredAt
+	f.settleSleep(func(d time.Duration) error {
+		first = *f.ledger.Ticket(runKey("run-a")).RestoredAt
+		if want := blockSentAt.Add(time.Minute); !f.clock.Equal(want) {
+			t.Errorf("slept %v, until %v; want until %v", d, f.clock, want)
 		}
 		return nil
-	}
+	})
 	res, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet))
 	if err != nil {
 		t.Fatal(err)
@@ -100,10 +114,12 @@ func TestSafetyNetMergesItsTwoLooks(t *testing.T) {
 	if res.AlreadyRestored || res.RestoredAt == nil || !res.RestoredAt.Equal(first) || !res.CartCleared || !res.MatchesPrior {
 		t.Errorf("result %+v, want restored at %v by the first look", res, first)
 	}
-	// Restored before the safety net came: already restored, by then.
+	// Restored before the safety net came, and the run's last block could land: already
+	// restored, by then; no more waiting.
+	f.sleeps = nil
 	res, err = f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet))
-	if err != nil || !res.AlreadyRestored || !res.RestoredAt.Equal(first) {
-		t.Errorf("again: %+v, %v", res, err)
+	if err != nil || !res.AlreadyRestored || !res.RestoredAt.Equal(first) || len(f.sleeps) != 0 {
+		t.Errorf("again: %+v, %v, slept %v", res, err, f.sleeps)
 	}
 }
 
@@ -256,7 +272,7 @@ func TestRecheckErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, partial) // the bucket holds the block: a late one
 			tk := ticket("run-a", partial)
-			tk.Status, tk.RestoredAt = drill.TicketRestored, &restoredAt
+			tk.Status, tk.RestoredAt, tk.BlockSentAt = drill.TicketRestored, &restoredAt, &blockSentAt
 			f.ledger.PutTicket(runKey("run-a"), tk)
 			tc.setup(f)
 			_, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet))

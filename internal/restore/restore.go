@@ -42,8 +42,10 @@ func millis(ms ...int) []time.Duration {
 // CartBudget bounds the best-effort cart clean-up so it cannot eat the restore's time.
 const CartBudget = 20 * time.Second
 
-// Handler restores by the run's ticket. Settle is how long the safety net waits
-// before making sure a second time (see Handle).
+// Handler restores by the run's ticket. Settle is block-bucket's longest life (0:
+// DefaultSettle): a block of the run lands at most Settle after the run ticket's
+// BlockSentAt, and the safety net looks a second time when that moment has come (see
+// Handle).
 type Handler struct {
 	S3     func(region string) PublicAccessAPI
 	Ledger *ledger.Ledger
@@ -76,17 +78,24 @@ const changedAttempts = 5
 //   - claimed: mark it abandoned (If-Match) so block-bucket cannot go on; NothingToRestore;
 //   - abandoned: NothingToRestore (a lock the losing block-bucket took is released);
 //   - held, restoring: mark restoring (If-Match); read the bucket: if it holds neither
-//     the block nor the prior, someone changed it during the drill: keep their settings
-//     and the lock, *drill.BucketChangedDuringDrill; else put back exactly the prior (or
-//     delete the configuration when there was none), verify (*drill.RestoreMismatch if
-//     it reads back differently), clear the seeded cart (best effort), mark restored,
-//     release the lock — in that order, so a crash anywhere leaves a ticket a re-run
-//     finishes;
-//   - restored: verify again; a block that landed afterwards is undone; any other
-//     difference is a *drill.RestoreMismatch, so an alarm fires rather than a silent success.
+//     the block nor the prior, someone changed it during the drill: mark the run and
+//     its lock changed, keep their settings and the lock, *drill.BucketChangedDuringDrill;
+//     else put back exactly the prior (or delete the configuration when there was
+//     none), verify (*drill.RestoreMismatch if it reads back differently), clear the
+//     seeded cart (best effort), mark restored, release the lock — in that order, so a
+//     crash anywhere leaves a ticket a re-run finishes;
+//   - changed: never write the bucket again; while the run still holds the lock,
+//     *drill.BucketChangedDuringDrill again (the sweeper reports it every sweep); once a
+//     person released it (drill unlock), nothing to do;
+//   - restored: verify again. A full block found while one of the run's blocks could
+//     still land (until BlockSentAt + Settle) is that late block, and is undone. Any
+//     other difference, and a full block found after that moment, was set by someone
+//     else: a restored run is final, restore never writes the bucket for it again and
+//     reports what it holds now (ChangedAfterRestore), neither an error nor a mismatch.
 //
-// From the safety net (Reason safety-net) it does all that, waits Settle, and does it
-// again: stopping an execution does not stop a Lambda it already started.
+// From the safety net (Reason safety-net), when the run's block could still land after
+// the first look, it waits until that moment has passed and looks again: stopping an
+// execution does not stop a Lambda it already started.
 func (h *Handler) Handle(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
 	if problems := in.ID().Problems(); len(problems) > 0 {
 		return drill.RestoreResult{}, &drill.InvalidInput{Problems: problems}
@@ -115,15 +124,20 @@ func (h *Handler) record(ctx context.Context, in drill.RestoreInput, res drill.R
 }
 
 func (h *Handler) handle(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
-	res, err := h.restore(ctx, in)
-	if err != nil || in.Reason != drill.ReasonSafetyNet || h.Settle <= 0 {
+	first, err := h.restore(ctx, in, time.Time{})
+	res := first.res
+	if err != nil || in.Reason != drill.ReasonSafetyNet || first.lateUntil.IsZero() || !first.lookedAt.Before(first.lateUntil) {
 		return res, err
 	}
-	h.log().Info("safety net: waiting for any late block-bucket before checking again", "execution", in.Execution, "settle", h.Settle)
-	if err := h.sleep(ctx, h.Settle); err != nil {
+	wait := max(first.lateUntil.Sub(h.now()), 0)
+	h.log().Info("safety net: waiting until no block of the run can land any more, then checking again", "execution", in.Execution, "until", first.lateUntil, "wait", wait)
+	if err := h.sleep(ctx, wait); err != nil {
 		return res, fmt.Errorf("restore %s: settle: %w", in.Execution, err)
 	}
-	again, err := h.restore(ctx, in)
+	// The second look stands for the moment the last possible block landed: a block it
+	// finds is the run's own.
+	second, err := h.restore(ctx, in, first.lateUntil)
+	again := second.res
 	if err != nil {
 		return again, err
 	}
@@ -136,25 +150,60 @@ func (h *Handler) handle(ctx context.Context, in drill.RestoreInput) (drill.Rest
 	return again, nil
 }
 
-func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
+// look is one pass of restore: its result, when it read the bucket (lookedAt: the
+// moment it stands for), and until when a block of the run can still land (zero: the
+// run never blocked, or it is over for it).
+type look struct {
+	res       drill.RestoreResult
+	lookedAt  time.Time
+	lateUntil time.Time
+}
+
+// settle is how long after BlockSentAt a block of the run can still land.
+func (h *Handler) settle() time.Duration {
+	if h.Settle > 0 {
+		return h.Settle
+	}
+	return DefaultSettle
+}
+
+// lateUntil is the last moment a block of run can land: BlockSentAt + settle. A
+// ticket without BlockSentAt (written by an older version, or again from the lock)
+// falls back to its RestoredAt, which is later than the moment restore began, after
+// which block-bucket never sends another put.
+func (h *Handler) lateUntil(run drill.Ticket) time.Time {
+	if run.BlockSentAt != nil {
+		return run.BlockSentAt.Add(h.settle())
+	}
+	if run.RestoredAt != nil {
+		return run.RestoredAt.Add(h.settle())
+	}
+	return h.now().UTC().Add(h.settle())
+}
+
+func (h *Handler) restore(ctx context.Context, in drill.RestoreInput, asOf time.Time) (look, error) {
 	started := h.now().UTC()
 	id := in.ID()
 	res := drill.RestoreResult{Execution: in.Execution}
-	finish := func() (drill.RestoreResult, error) {
+	var lk look
+	finish := func() (look, error) {
 		res.Timing = drill.Timing{StartedAt: started, FinishedAt: h.now().UTC()}
-		return res, nil
+		lk.res = res
+		return lk, nil
 	}
+	fail := func(err error) (look, error) { return look{}, err }
 	log := h.log().With("execution", in.Execution, "startTime", in.StartTime.String(), "reason", in.Reason)
 
 	for range changedAttempts {
+		res = drill.RestoreResult{Execution: in.Execution, TicketMissing: res.TicketMissing}
 		run, etag, err := h.Ledger.RunTicketVersion(ctx, id)
 		if err != nil {
-			return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
+			return look{}, fmt.Errorf("restore %s: %w", in.Execution, err)
 		}
 		var lock *drill.Ticket
 		if run == nil {
 			if lock, err = h.ourLock(ctx, id, in.Bucket); err != nil {
-				return drill.RestoreResult{}, err
+				return look{}, err
 			}
 			// Say in the ledger what happened first, so a block-bucket still on its way
 			// cannot start after this: from the lock if the ticket is gone, abandoned if
@@ -163,14 +212,14 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.Res
 			if _, err := h.Ledger.CreateRunTicket(ctx, *run); errors.Is(err, ledger.ErrChanged) {
 				continue
 			} else if err != nil {
-				return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
+				return look{}, fmt.Errorf("restore %s: %w", in.Execution, err)
 			}
 			if lock == nil {
 				log.Info("nothing to restore: no ticket, no lock; marked the run abandoned")
 				res.NothingToRestore, res.MatchesPrior = true, true
 				return finish()
 			}
-			log.Warn("run ticket gone (expired or deleted): restoring from the bucket's lock", "bucket", lock.Bucket, "prior", pab.String(lock.Prior))
+			log.Warn("run ticket gone (expired or deleted): restoring from the bucket's lock", "bucket", lock.Bucket, "prior", pab.String(lock.Prior), "status", run.Status)
 			res.TicketMissing = true
 		}
 		res.Bucket, res.Prior = run.Bucket, run.Prior
@@ -180,7 +229,7 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.Res
 		case drill.TicketAbandoned:
 			// A block-bucket that lost the race may still have taken the lock.
 			if err := h.releaseIfOurs(ctx, *run); err != nil {
-				return drill.RestoreResult{}, err
+				return fail(err)
 			}
 			res.NothingToRestore, res.MatchesPrior = true, true
 			return finish()
@@ -191,10 +240,10 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.Res
 			if _, err := h.Ledger.ReplaceRunTicket(ctx, *run, etag); errors.Is(err, ledger.ErrChanged) {
 				continue
 			} else if err != nil {
-				return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
+				return look{}, fmt.Errorf("restore %s: %w", in.Execution, err)
 			}
 			if err := h.releaseIfOurs(ctx, *run); err != nil {
-				return drill.RestoreResult{}, err
+				return fail(err)
 			}
 			log.Info("nothing to restore: block-bucket had not changed the bucket; marked the run abandoned")
 			res.NothingToRestore, res.MatchesPrior = true, true
@@ -204,24 +253,32 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput) (drill.Res
 			if _, err := h.Ledger.ReplaceRunTicket(ctx, *run, etag); errors.Is(err, ledger.ErrChanged) {
 				continue
 			} else if err != nil {
-				return drill.RestoreResult{}, fmt.Errorf("restore %s: %w", in.Execution, err)
+				return look{}, fmt.Errorf("restore %s: %w", in.Execution, err)
 			}
 			fallthrough
 		case drill.TicketRestoring:
-			if err := h.apply(ctx, log, *run, &res); err != nil {
-				return drill.RestoreResult{}, err
+			if err := h.apply(ctx, log, run, &res); err != nil {
+				return fail(err)
+			}
+			// A block of the run may still land after this look: the safety net looks again.
+			lk.lookedAt, lk.lateUntil = h.now().UTC(), h.lateUntil(*run)
+			return finish()
+		case drill.TicketChanged:
+			if err := h.stillChanged(ctx, log, *run, &res); err != nil {
+				return fail(err)
 			}
 			return finish()
 		case drill.TicketRestored:
-			if err := h.recheck(ctx, log, *run, &res); err != nil {
-				return drill.RestoreResult{}, err
+			lk.lookedAt, lk.lateUntil = asOf, h.lateUntil(*run)
+			if err := h.recheck(ctx, log, *run, &res, &lk.lookedAt); err != nil {
+				return fail(err)
 			}
 			return finish()
 		default:
-			return drill.RestoreResult{}, fmt.Errorf("restore %s: run ticket has unknown status %q", in.Execution, run.Status)
+			return look{}, fmt.Errorf("restore %s: run ticket has unknown status %q", in.Execution, run.Status)
 		}
 	}
-	return drill.RestoreResult{}, &drill.Transient{Msg: fmt.Sprintf("restore %s: run ticket kept changing under %d attempts", in.Execution, changedAttempts)}
+	return look{}, &drill.Transient{Msg: fmt.Sprintf("restore %s: run ticket kept changing under %d attempts", in.Execution, changedAttempts)}
 }
 
 // ourLock is the lock id holds, nil if none: on bucket when the caller knows it (the
@@ -244,17 +301,21 @@ func (h *Handler) ourLock(ctx context.Context, id drill.RunID, bucket string) (*
 }
 
 // fromLock is the run ticket restore writes when there is none: the lock's restore
-// data, restoring when its prior was recorded (the bucket may be blocked), abandoned
-// when it was not (block-bucket had not read the prior, so it had not blocked either)
-// or when there is no lock at all.
+// data, restoring when its prior was recorded (the bucket may be blocked), changed
+// when restore found the bucket changed during the drill, abandoned when the prior was
+// not recorded (block-bucket had not read it, so it had not blocked either) or when
+// there is no lock at all.
 func fromLock(id drill.RunID, lock *drill.Ticket, now time.Time) *drill.Ticket {
 	if lock == nil {
 		return &drill.Ticket{Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime, CreatedAt: now, Status: drill.TicketAbandoned}
 	}
 	t := *lock
 	t.Status = drill.TicketAbandoned
-	if lock.Status == drill.TicketHeld {
+	switch lock.Status {
+	case drill.TicketHeld:
 		t.Status = drill.TicketRestoring
+	case drill.TicketChanged:
+		t.Status = drill.TicketChanged // a person has still to decide: never written again
 	}
 	return &t
 }
@@ -263,17 +324,28 @@ func fromLock(id drill.RunID, lock *drill.Ticket, now time.Time) *drill.Ticket {
 // releases the lock. The ticket already says restoring, so block-bucket undoes any
 // block of its own that lands from now on. It first reads the bucket: a configuration
 // that is neither the block nor the prior was put there by someone else during the
-// drill, and is kept.
-func (h *Handler) apply(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult) error {
+// drill: it is kept, and the run and its lock are marked changed so that nothing of
+// the drill ever writes the bucket for this run again. run is updated in place.
+func (h *Handler) apply(ctx context.Context, log *slog.Logger, run *drill.Ticket, res *drill.RestoreResult) error {
 	api := h.S3(run.Region)
 	current, err := pab.Read(ctx, api, run.Bucket)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", run.Bucket, err)
 	}
 	if !pab.Equal(current, run.Prior) && !pab.Equal(current, &drill.BlockAll) {
-		log.Error("bucket changed during the drill: keeping its settings and the lock",
+		log.Error("bucket changed during the drill: keeping its settings and the lock; the run will never write it again",
 			"prior", pab.String(run.Prior), "found", pab.String(current))
 		res.ReadBack = current
+		run.Status = drill.TicketChanged
+		// Unconditional: from restoring on, only restore writes this ticket. The ticket
+		// first, then the lock: a crash between the two leaves a changed ticket, whose
+		// next restore marks the lock.
+		if err := h.Ledger.PutRunTicket(ctx, *run); err != nil {
+			return fmt.Errorf("restore %s: mark ticket changed: %w", run.Bucket, err)
+		}
+		if err := h.markLockChanged(ctx, *run); err != nil {
+			return err
+		}
 		return &drill.BucketChangedDuringDrill{Bucket: run.Bucket, Prior: pab.String(run.Prior), Found: pab.String(current)}
 	}
 	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
@@ -298,17 +370,73 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, run drill.Ticket,
 
 	run.Status, run.RestoredAt = drill.TicketRestored, &restoredAt
 	// Unconditional: from restoring on, only restore writes this ticket.
-	if err := h.Ledger.PutRunTicket(ctx, run); err != nil {
+	if err := h.Ledger.PutRunTicket(ctx, *run); err != nil {
 		return fmt.Errorf("restore %s: mark ticket restored: %w", run.Bucket, err)
 	}
-	return h.releaseIfOurs(ctx, run)
+	return h.releaseIfOurs(ctx, *run)
 }
 
-// recheck handles a run already restored: the configuration must still be the prior.
-// A block that landed after the restore (a late block-bucket) is undone, unless
-// another drill now holds the bucket; any other difference is reported as an error.
-func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult) error {
+// markLockChanged records in the run's lock that the bucket was changed during the
+// drill, so that a restore from the lock (once the run ticket has expired) still never
+// writes the bucket. A lock that is not the run's (released by a person, taken by
+// another drill) is left alone.
+func (h *Handler) markLockChanged(ctx context.Context, run drill.Ticket) error {
+	for range changedAttempts {
+		lock, etag, err := h.Ledger.LockVersion(ctx, run.Bucket)
+		if err != nil {
+			return fmt.Errorf("restore %s: mark lock changed: %w", run.Bucket, err)
+		}
+		if lock == nil || !lock.ID().Same(run.ID()) || lock.Status == drill.TicketChanged {
+			return nil
+		}
+		lock.Status = drill.TicketChanged
+		if _, err := h.Ledger.ReplaceLock(ctx, *lock, etag); errors.Is(err, ledger.ErrChanged) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("restore %s: mark lock changed: %w", run.Bucket, err)
+		}
+		return nil
+	}
+	return &drill.Transient{Msg: fmt.Sprintf("restore %s: lock kept changing while marking it changed", run.Bucket)}
+}
+
+// stillChanged handles a run restore found changed during the drill: the bucket is
+// never written. While the run holds the lock (marked changed, if a crash left it
+// unmarked) it fails again with *drill.BucketChangedDuringDrill, naming what the
+// bucket holds now, so the sweeper and the alarms keep telling a person; once a
+// person released the lock (drill unlock), they have decided, and it is skipped.
+func (h *Handler) stillChanged(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult) error {
+	current, err := pab.Read(ctx, h.S3(run.Region), run.Bucket)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", run.Bucket, err)
+	}
+	res.ReadBack, res.MatchesPrior = current, pab.Equal(current, run.Prior)
+	lock, err := h.ourLock(ctx, run.ID(), run.Bucket)
+	if err != nil {
+		return err
+	}
+	if lock == nil {
+		res.Skipped = fmt.Sprintf("bucket %s was changed during the drill and a person has released the lock: left as it is (%s)", run.Bucket, pab.String(current))
+		log.Info("changed during the drill, lock released by a person: nothing to do", "found", pab.String(current))
+		return nil
+	}
+	if err := h.markLockChanged(ctx, run); err != nil {
+		return err
+	}
+	log.Error("bucket was changed during the drill: left as it is, lock kept until a person releases it (drill unlock)", "prior", pab.String(run.Prior), "found", pab.String(current))
+	return &drill.BucketChangedDuringDrill{Bucket: run.Bucket, Prior: pab.String(run.Prior), Found: pab.String(current)}
+}
+
+// recheck handles a run already restored: the configuration should still be the
+// prior. lookedAt is the moment this look stands for (zero: now, just before it reads
+// the bucket); it is set. Until lateUntil a full block is the run's own late block,
+// and undone; anything else, and anything after it, was put there by someone else: it
+// is reported, not overwritten (a restored run is final).
+func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult, lookedAt *time.Time) error {
 	api := h.S3(run.Region)
+	if lookedAt.IsZero() {
+		*lookedAt = h.now().UTC()
+	}
 	current, err := pab.Read(ctx, api, run.Bucket)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", run.Bucket, err)
@@ -328,10 +456,16 @@ func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticke
 		log.Info("already restored; bucket now belongs to another drill", "holder", lock.ID().String())
 		return nil
 	}
-	if !pab.Equal(current, &drill.BlockAll) {
-		return &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(current)}
+	lateUntil := h.lateUntil(run)
+	if lookedAt.After(lateUntil) || !pab.Equal(current, &drill.BlockAll) {
+		// The drill only ever puts the block or the prior: anything else, and a block
+		// found when none of the run's can land any more, is someone else's setting.
+		res.ChangedAfterRestore = fmt.Sprintf("this run restored and verified the bucket (restoredAt); it now holds %s, which someone else set since (no block of this run can land after %s): left as it is",
+			pab.String(current), lateUntil.UTC().Format(time.RFC3339))
+		log.Warn("bucket changed after the run was restored: left as it is (a restored run is final)", "prior", pab.String(run.Prior), "found", pab.String(current))
+		return h.releaseIfOurs(ctx, run)
 	}
-	log.Warn("a block landed after the restore; undoing it", "prior", pab.String(run.Prior))
+	log.Warn("a block of this run landed after the restore; undoing it", "prior", pab.String(run.Prior), "lateUntil", lateUntil)
 	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
 		return fmt.Errorf("restore %s: undo late block: %w", run.Bucket, err)
 	}

@@ -47,6 +47,7 @@ type fixture struct {
 	ledger *ledgertest.Store
 	cart   *fakeCart
 	sleeps []time.Duration
+	clock  time.Time // Now advances it a second per call
 
 	mu    sync.Mutex
 	calls []string
@@ -77,6 +78,11 @@ func rinFor(id drill.RunID, reason string) drill.RestoreInput {
 
 func runKey(execution string) string { return drill.RunTicketKey(ledgertest.ID(execution)) }
 
+// blockSentAt is when the fixture's block-bucket recorded its put: 30 s before the
+// restore begins (12:05:00), so a block of the run can land until 12:05:40
+// (restore.DefaultSettle after it).
+var blockSentAt = time.Date(2025, 6, 1, 12, 4, 30, 0, time.UTC)
+
 // newFixture is the state after block-bucket ran for run-a: lock and run ticket
 // written, bucket fully blocked.
 func newFixture(t *testing.T, prior *drill.PublicAccessBlock) *fixture {
@@ -84,12 +90,15 @@ func newFixture(t *testing.T, prior *drill.PublicAccessBlock) *fixture {
 	f := &fixture{
 		s3:     pabtest.NewMemory(map[string]*drill.PublicAccessBlock{bucket: &drill.BlockAll}),
 		ledger: ledgertest.New(),
+		clock:  time.Date(2025, 6, 1, 12, 5, 0, 0, time.UTC),
 	}
 	f.cart = &fakeCart{record: f.record}
 	f.s3.Record, f.ledger.Record = f.record, f.record
 	f.ledger.PutTicket(drill.LockKey(bucket), ticket("run-a", prior))
-	f.ledger.PutTicket(runKey("run-a"), ticket("run-a", prior))
-	clock := time.Date(2025, 6, 1, 12, 5, 0, 0, time.UTC)
+	run := ticket("run-a", prior)
+	sent := blockSentAt
+	run.BlockSentAt = &sent
+	f.ledger.PutTicket(runKey("run-a"), run)
 	f.h = &restore.Handler{
 		S3: func(region string) restore.PublicAccessAPI {
 			if region != "us-east-1" {
@@ -99,7 +108,7 @@ func newFixture(t *testing.T, prior *drill.PublicAccessBlock) *fixture {
 		},
 		Ledger: f.ledger.Ledger(),
 		Cart:   f.cart,
-		Now:    func() time.Time { clock = clock.Add(time.Second); return clock },
+		Now:    func() time.Time { f.clock = f.clock.Add(time.Second); return f.clock },
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			f.sleeps = append(f.sleeps, d)
 			return nil
@@ -317,23 +326,71 @@ func TestRestoreIsIdempotent(t *testing.T) {
 	}
 	f.assertRestored(t, "run-a", partial)
 
-	// A block that landed after the restore (a late block-bucket) is undone.
+	// A block that landed after the restore while one of the run's could still land
+	// (until blockSentAt + DefaultSettle) is that late block, and is undone.
 	f.s3.Configs[bucket] = &drill.BlockAll
 	res, err := f.h.Handle(context.Background(), in)
-	if err != nil || !res.AlreadyRestored || !res.MatchesPrior {
+	if err != nil || !res.AlreadyRestored || !res.MatchesPrior || res.ChangedAfterRestore != "" {
 		t.Errorf("after a late block = %+v, %v; want AlreadyRestored and matching again", res, err)
 	}
 	f.assertRestored(t, "run-a", partial)
 
-	// Any other change since is someone else's: reported as an error (so an alarm
-	// fires), not silently "fixed".
-	f.s3.Configs[bucket] = &drill.PublicAccessBlock{IgnorePublicAcls: true}
-	_, err = f.h.Handle(context.Background(), in)
-	if drill.ErrorName(drill.Classify(err)) != "RestoreMismatch" {
-		t.Errorf("after an outside change: %v, want RestoreMismatch", err)
+	// Any other change since is someone else's: reported, never overwritten, and not an
+	// error (the drill's restore was done and verified).
+	other := &drill.PublicAccessBlock{IgnorePublicAcls: true}
+	f.s3.Configs[bucket] = other
+	res, err = f.h.Handle(context.Background(), in)
+	if err != nil || res.MatchesPrior || !pab.Equal(res.ReadBack, other) || !strings.Contains(res.ChangedAfterRestore, "someone else") {
+		t.Errorf("after an outside change: %+v, %v; want it reported as changed after the restore", res, err)
 	}
-	if got := f.s3.Config(bucket); !pab.Equal(got, &drill.PublicAccessBlock{IgnorePublicAcls: true}) {
+	if got := f.s3.Config(bucket); !pab.Equal(got, other) {
 		t.Errorf("an outside change was overwritten: %s", pab.String(got))
+	}
+}
+
+// C1: after a drill, a person or a security tool (an AWS Config remediation) blocks
+// all public access on purpose. A later restore of the run (the safety net's second
+// pass, a duplicate EventBridge event hours later, the sweeper, an operator) must not
+// undo it: once no block of the run can land any more, a restored run is final.
+func TestDeliberateBlockAfterTheRestoreIsKept(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		reason string
+		later  time.Duration // from the flow's restore to the later one
+	}{
+		{name: "the safety net, after the run's last block could land", reason: drill.ReasonSafetyNet, later: 2 * time.Minute},
+		{name: "a duplicate event hours later", reason: drill.ReasonSafetyNet, later: 5 * time.Hour},
+		{name: "an operator's restore", reason: drill.ReasonOperator, later: time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, nil) // prior: no configuration at all
+			f.h.Settle = restore.DefaultSettle
+			if _, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonFlow)); err != nil {
+				t.Fatal(err)
+			}
+			f.assertRestored(t, "run-a", nil)
+			f.clock = f.clock.Add(tc.later)
+			f.s3.Configs[bucket] = &drill.BlockAll // the tool sets all four flags
+			before := len(f.mutations())
+			res, err := f.h.Handle(context.Background(), rin("run-a", tc.reason))
+			if err != nil {
+				t.Fatalf("later restore: %v", err)
+			}
+			if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
+				t.Errorf("bucket %s: the deliberate block was undone", pab.String(got))
+			}
+			// The restore's own record next to the report is the one write it may make.
+			muts := slices.DeleteFunc(f.mutations()[before:], func(m string) bool { return strings.Contains(m, "/restore-") })
+			if len(muts) != 0 {
+				t.Errorf("the later restore wrote %q", muts)
+			}
+			if res.MatchesPrior || !res.AlreadyRestored || !pab.Equal(res.ReadBack, &drill.BlockAll) || res.ChangedAfterRestore == "" {
+				t.Errorf("result %+v: want what the bucket holds now, reported as changed after the restore", res)
+			}
+			if len(f.sleeps) != 0 {
+				t.Errorf("slept %v: nothing of the run can land any more, no second look is needed", f.sleeps)
+			}
+		})
 	}
 }
 
@@ -387,6 +444,7 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 	withStatus := func(status string) drill.Ticket {
 		tk := ticket("run-a", partial)
 		tk.Status = status
+		tk.BlockSentAt = &blockSentAt // a block of the run can land until 12:05:40
 		if status == drill.TicketRestored {
 			tk.RestoredAt = &restoredAt
 		}
@@ -538,6 +596,58 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 			bucket: partial,
 		},
 		{
+			name: "restored, a full block found once no block of the run can land: someone else's, left and reported",
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketRestored))
+				f.clock = blockSentAt.Add(restore.DefaultSettle)
+			},
+			in: rin("run-a", drill.ReasonSafetyNet),
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if !res.AlreadyRestored || res.MatchesPrior || !pab.Equal(res.ReadBack, &drill.BlockAll) || res.ChangedAfterRestore == "" {
+					t.Errorf("result = %+v", res)
+				}
+				if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock != nil {
+					t.Errorf("the restored run's lock left behind: %+v", lock)
+				}
+				for _, c := range f.mutations() {
+					if strings.Contains(c, "PublicAccessBlock") {
+						t.Errorf("wrote the bucket: %s", c)
+					}
+				}
+			},
+			bucket: &drill.BlockAll,
+		},
+		{
+			name: "restored by a version that did not record blockSentAt, an hour ago: a full block found now is final",
+			setup: func(f *fixture) {
+				tk := withStatus(drill.TicketRestored)
+				tk.BlockSentAt = nil
+				f.ledger.PutTicket(runKey("run-a"), tk)
+				f.clock = restoredAt.Add(time.Hour)
+			},
+			in: rin("run-a", drill.ReasonSweeper),
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if res.MatchesPrior || res.ChangedAfterRestore == "" {
+					t.Errorf("result = %+v", res)
+				}
+			},
+			bucket: &drill.BlockAll,
+		},
+		{
+			name: "restored, then someone else's configuration within the window: left and reported",
+			setup: func(f *fixture) {
+				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketRestored))
+				f.s3.Configs[bucket] = &drill.PublicAccessBlock{IgnorePublicAcls: true}
+			},
+			in: rin("run-a", drill.ReasonSafetyNet),
+			check: func(t *testing.T, f *fixture, res drill.RestoreResult) {
+				if res.MatchesPrior || res.ChangedAfterRestore == "" {
+					t.Errorf("result = %+v", res)
+				}
+			},
+			bucket: &drill.PublicAccessBlock{IgnorePublicAcls: true},
+		},
+		{
 			name: "run ticket held, lock gone: restores without releasing anyone's lock",
 			setup: func(f *fixture) {
 				delete(f.ledger.Objects, drill.LockKey(bucket))
@@ -620,28 +730,25 @@ func TestRestoreErrors(t *testing.T) {
 }
 
 // The safety net fires when an execution is stopped, which does not stop a
-// block-bucket already running: it restores, waits Settle, and makes sure again.
+// block-bucket already running: it restores, waits until the run's last block could
+// have landed (blockSentAt + Settle), and makes sure again.
 func TestSafetyNetUndoesABlockThatLandsWhileItSettles(t *testing.T) {
 	f := newFixture(t, partial)
-	f.h.Settle = 70 * time.Second
-	f.h.Sleep = func(_ context.Context, d time.Duration) error {
-		f.sleeps = append(f.sleeps, d)
-		if d == f.h.Settle {
-			// The late block-bucket's put lands while the safety net waits (its own check
-			// after the put would undo it too; this proves the net alone does).
-			f.s3.Configs[bucket] = &drill.BlockAll
-		}
+	f.settleSleep(func(time.Duration) error {
+		// The late block-bucket's put lands while the safety net waits (its own check
+		// after the put would undo it too; this proves the net alone does).
+		f.s3.Configs[bucket] = &drill.BlockAll
 		return nil
-	}
+	})
 	res, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(f.sleeps, 70*time.Second) {
-		t.Errorf("sleeps %v: the safety net did not settle", f.sleeps)
+	if len(f.sleeps) == 0 || !f.clock.After(blockSentAt.Add(restore.DefaultSettle)) {
+		t.Errorf("sleeps %v, clock %v: the safety net did not wait for the run's last block", f.sleeps, f.clock)
 	}
 	f.assertRestored(t, "run-a", partial)
-	if !res.MatchesPrior || res.RestoredAt == nil {
+	if !res.MatchesPrior || res.RestoredAt == nil || res.ChangedAfterRestore != "" {
 		t.Errorf("result %+v", res)
 	}
 }

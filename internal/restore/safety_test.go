@@ -123,8 +123,11 @@ func TestRunTicketExpiredOtherCases(t *testing.T) {
 }
 
 // Someone changes the bucket during the drill: restore keeps their settings, keeps
-// the lock, and fails with a distinct error; once the bucket holds the block or the
-// prior again, a re-run finishes.
+// the lock, and fails with a distinct error. The run and its lock are marked changed:
+// whatever the bucket holds later (the prior again, or a full block its owner chose),
+// no later restore, safety net or sweeper writes it or releases the lock, even once the
+// run ticket has expired; they keep failing (so the sweeper keeps alarming) until a
+// person releases the lock (drill unlock), after which they do nothing.
 func TestBucketChangedDuringTheDrill(t *testing.T) {
 	human := &drill.PublicAccessBlock{BlockPublicPolicy: true, RestrictPublicBuckets: true}
 	f := newFixture(t, partial)
@@ -144,20 +147,97 @@ func TestBucketChangedDuringTheDrill(t *testing.T) {
 	if got := f.s3.Config(bucket); !pab.Equal(got, human) {
 		t.Errorf("bucket %s, want the person's %s kept", pab.String(got), pab.String(human))
 	}
-	for _, c := range f.mutations() {
-		if strings.Contains(c, "PublicAccessBlock") || strings.HasPrefix(c, "DeleteObject") || strings.HasPrefix(c, "RemoveFromCart") {
-			t.Errorf("changed something: %s", c)
+	noBucketWrites := func(t *testing.T, from int) {
+		t.Helper()
+		for _, c := range f.mutations()[from:] {
+			if strings.Contains(c, "PublicAccessBlock") || strings.HasPrefix(c, "DeleteObject") || strings.HasPrefix(c, "RemoveFromCart") {
+				t.Errorf("changed something: %s", c)
+			}
 		}
 	}
-	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil {
-		t.Error("lock released: the sweeper and the operator would not see the run")
+	noBucketWrites(t, 0)
+	lock := f.ledger.Ticket(drill.LockKey(bucket))
+	if lock == nil || lock.Status != drill.TicketChanged || !pab.Equal(lock.Prior, partial) {
+		t.Fatalf("lock %+v, want kept, marked changed, with its prior", lock)
 	}
-	// The person puts the drill's prior back: the next restore (the sweeper's) finishes.
-	f.s3.Configs[bucket] = partial
-	if _, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSweeper)); err != nil {
-		t.Fatal(err)
+	if run := f.ledger.Ticket(runKey("run-a")); run == nil || run.Status != drill.TicketChanged {
+		t.Errorf("run ticket %+v, want changed", run)
 	}
-	f.assertRestored(t, "run-a", partial)
+
+	// Runbook step 4: the owner decides. Whatever they set, the drill does not touch it.
+	for _, owner := range []*drill.PublicAccessBlock{&drill.BlockAll, partial} {
+		f.s3.Configs[bucket] = owner
+		for _, reason := range []string{drill.ReasonSafetyNet, drill.ReasonSweeper, drill.ReasonOperator} {
+			before := len(f.mutations())
+			in := rin("run-a", reason)
+			in.Bucket = bucket
+			_, err := f.h.Handle(context.Background(), in)
+			if !errors.As(err, &changed) || changed.Found != pab.String(owner) {
+				t.Errorf("owner set %s, %s restore: err = %v, want BucketChangedDuringDrill naming what it holds", pab.String(owner), reason, err)
+			}
+			noBucketWrites(t, before)
+			if got := f.s3.Config(bucket); !pab.Equal(got, owner) {
+				t.Errorf("owner set %s, %s restore left %s", pab.String(owner), reason, pab.String(got))
+			}
+			if f.ledger.Ticket(drill.LockKey(bucket)) == nil {
+				t.Fatalf("owner set %s: %s restore released the lock", pab.String(owner), reason)
+			}
+		}
+	}
+	// The run ticket expires: the lock still says changed.
+	f.ledger.Delete(runKey("run-a"))
+	f.s3.Configs[bucket] = &drill.BlockAll
+	before := len(f.mutations())
+	if _, err := f.h.Handle(context.Background(), drill.RestoreInput{Execution: "run-a", ExecutionArn: ledgertest.ID("run-a").ExecutionArn,
+		StartTime: ledgertest.ID("run-a").StartTime, Bucket: bucket, Reason: drill.ReasonSweeper}); !errors.As(err, &changed) {
+		t.Errorf("after the ticket expired: %v, want BucketChangedDuringDrill", err)
+	}
+	noBucketWrites(t, before)
+	if run := f.ledger.Ticket(runKey("run-a")); run == nil || run.Status != drill.TicketChanged {
+		t.Errorf("run ticket written again from the lock: %+v, want changed", run)
+	}
+	// A person releases the lock (drill unlock): later restores do nothing, quietly.
+	f.ledger.Delete(drill.LockKey(bucket))
+	before = len(f.mutations())
+	res, err = f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet))
+	if err != nil || res.Skipped == "" || res.MatchesPrior {
+		t.Errorf("after drill unlock: %+v, %v; want skipped", res, err)
+	}
+	noBucketWrites(t, before)
+	if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
+		t.Errorf("bucket %s after unlock", pab.String(got))
+	}
+}
+
+// A crash between marking the run changed and marking its lock leaves the lock held;
+// the next restore marks it, and still writes nothing to the bucket.
+func TestChangedRunMarksItsLockOnTheNextRestore(t *testing.T) {
+	f := newFixture(t, partial)
+	human := &drill.PublicAccessBlock{IgnorePublicAcls: true}
+	f.s3.Configs[bucket] = human
+	f.ledger.PutErr = func(key string, _ *s3.PutObjectInput) error {
+		if key == drill.LockKey(bucket) {
+			return pabtest.APIError("PutObject", 500, "InternalError")
+		}
+		return nil
+	}
+	if _, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonFlow)); err == nil || !strings.Contains(err.Error(), "mark lock changed") {
+		t.Fatalf("err = %v, want the lock write's", err)
+	}
+	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock.Status != drill.TicketHeld {
+		t.Fatalf("lock %+v", lock)
+	}
+	f.ledger.PutErr = nil
+	var changed *drill.BucketChangedDuringDrill
+	if _, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSweeper)); !errors.As(err, &changed) {
+		t.Fatalf("err = %v", err)
+	}
+	if lock := f.ledger.Ticket(drill.LockKey(bucket)); lock == nil || lock.Status != drill.TicketChanged {
+		t.Errorf("lock %+v, want marked changed", lock)
+	}
+	if got := f.s3.Config(bucket); !pab.Equal(got, human) {
+		t.Errorf("bucket %s", pab.String(got))
+	}
 }
 
 // A reused name is another run: its restore never touches the old run's lock or

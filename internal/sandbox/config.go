@@ -77,6 +77,9 @@ type Config struct {
 	// StopAlarms are CloudWatch alarms created in state OK; default one,
 	// DefaultStopAlarm. Schedule a change with Sandbox.SetAlarmStateAt.
 	StopAlarms []string
+	// CompositeStopAlarms makes the stop alarms composite alarms, which CloudWatch
+	// returns only to a caller whose DescribeAlarms permission is scoped to *.
+	CompositeStopAlarms bool
 	// Logger receives debug logs of every request; default discards.
 	Logger *slog.Logger
 }

@@ -41,6 +41,10 @@ func (s *Sandbox) startControlPlane() error {
 	cp.cloudwatch = cloudwatch.New(s.cfg.PrimaryRegion, AccountID)
 	cp.cloudwatch.Authorize = s.policies.Allowed
 	for _, n := range s.cfg.StopAlarms {
+		if s.cfg.CompositeStopAlarms {
+			cp.cloudwatch.PutComposite(n, "ALARM(shop-5xx) OR ALARM(shop-latency)", cloudwatch.OK, "composite rule not breaching (sandbox)")
+			continue
+		}
 		cp.cloudwatch.Put(n, cloudwatch.OK, "Threshold Crossed: no datapoints were breaching (sandbox)")
 	}
 	control := s.edge.Control(cloudfront.Description{

@@ -74,6 +74,53 @@ func TestS3EnforcesPolicies(t *testing.T) {
 	}
 }
 
+// S3 authorizes a write or delete conditional on an ETag (If-Match) only with
+// s3:GetObject on the object as well: the answer tells the caller whether its version
+// is current. If-None-Match: * and unconditional calls need the write action alone.
+func TestS3ConditionalCallsNeedGetObject(t *testing.T) {
+	s := start(t, Config{})
+	sc := s.Config()
+	ledger := "arn:aws:s3:::" + sc.LedgerBucket
+	s.SetPolicies(map[string][]policy.Statement{
+		"blind":  {{Actions: []string{"s3:PutObject", "s3:DeleteObject"}, Resources: []string{ledger + "/locks/*"}}},
+		"reader": {{Actions: []string{"s3:PutObject", "s3:DeleteObject", "s3:GetObject"}, Resources: []string{ledger + "/locks/*"}}},
+	})
+	as := func(principal string) *s3.Client {
+		return awsconf.SandboxFactoryAs(s.S3Endpoints(), principal)(sc.PrimaryRegion)
+	}
+	body := func() *bytes.Reader { return bytes.NewReader([]byte("{}")) }
+	for _, p := range []string{"blind", "reader"} {
+		c := as(p)
+		key := aws.String("locks/" + p + ".json")
+		out, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(sc.LedgerBucket), Key: key, Body: body(), IfNoneMatch: aws.String("*")}, noRetry)
+		if err != nil {
+			t.Fatalf("%s: If-None-Match put: %v", p, err)
+		}
+		_, putErr := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(sc.LedgerBucket), Key: key, Body: body(), IfMatch: out.ETag}, noRetry)
+		_, delErr := c.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(sc.LedgerBucket), Key: key, IfMatch: out.ETag}, noRetry)
+		if p == "reader" {
+			if putErr != nil || delErr != nil {
+				t.Errorf("with s3:GetObject: If-Match put %v, delete %v", putErr, delErr)
+			}
+			continue
+		}
+		for what, err := range map[string]error{"If-Match put": putErr, "If-Match delete": delErr} {
+			if apiCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "not authorized to perform: s3:GetObject") {
+				t.Errorf("without s3:GetObject: %s: %v, want AccessDenied naming s3:GetObject", what, err)
+			}
+		}
+		if _, ok := s.Object(sc.LedgerBucket, *key); !ok {
+			t.Error("a denied conditional delete deleted")
+		}
+		if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(sc.LedgerBucket), Key: key, Body: body()}, noRetry); err != nil {
+			t.Errorf("unconditional put: %v", err)
+		}
+		if _, err := c.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(sc.LedgerBucket), Key: key}, noRetry); err != nil {
+			t.Errorf("unconditional delete: %v", err)
+		}
+	}
+}
+
 // S3 answers 409 ConditionalRequestConflict to a conditional request that raced
 // another: the replica can make every conditional call lose its first race.
 func TestS3ConditionalConflicts(t *testing.T) {

@@ -25,6 +25,9 @@ func (s *Sandbox) ExecutionStarted(arn, stateMachineArn, name string, start time
 	s.sfn.Started(arn, stateMachineArn, name, start)
 }
 
+// ExecutionInput records a started execution's input, which DescribeExecution returns.
+func (s *Sandbox) ExecutionInput(arn, input string) { s.sfn.SetInput(arn, input) }
+
 // ExecutionEnded records how an execution ended (status SUCCEEDED, FAILED, TIMED_OUT
 // or ABORTED).
 func (s *Sandbox) ExecutionEnded(arn, status string, stop time.Time, errName, cause string) {

@@ -4,20 +4,25 @@
 // Smithy-Protocol: rpc-v2-cbor), no longer the awsQuery protocol.
 //
 // It models:
-//   - metric alarms by name with a state (OK, ALARM, INSUFFICIENT_DATA), its reason
-//     and the moment it was last updated;
+//   - metric and composite alarms by name with a state (OK, ALARM,
+//     INSUFFICIENT_DATA), its reason and the moment it was last updated;
 //   - a scheduled change (SetStateAt), so an alarm can go to ALARM at a given moment
 //     of a drill;
-//   - DescribeAlarms with AlarmNames: only existing alarms are returned, as CloudWatch
+//   - DescribeAlarms with AlarmNames and AlarmTypes: only existing alarms of the types
+//     asked for are returned, and without AlarmTypes only metric alarms, as CloudWatch
 //     does; errors in the protocol's CBOR error shape with the awsQuery-compatible
 //     X-Amzn-Query-Error header;
 //   - IAM: with Authorize (the sandbox's iam), a caller whose policy does not allow
-//     cloudwatch:DescribeAlarms on an alarm's ARN is denied (AccessDenied).
+//     cloudwatch:DescribeAlarms on a metric alarm's ARN is denied (AccessDenied); and
+//     AWS's rule for composite alarms (DescribeAlarms, API reference): only a caller
+//     whose cloudwatch:DescribeAlarms permission is scoped to * may read them, so a
+//     composite alarm asked for under a narrower grant is denied (AccessDenied, as
+//     users of narrow grants report it), never silently returned.
 //
 // It does not model yet: metrics and alarm evaluation (the state is set, not
-// computed), composite alarms, alarm history, pagination (every alarm asked for is
-// answered in one page), DescribeAlarms filters other than AlarmNames, and any
-// other operation.
+// computed; a composite alarm's rule is not evaluated from its children), alarm
+// history, pagination (every alarm asked for is answered in one page), DescribeAlarms
+// filters other than AlarmNames and AlarmTypes, and any other operation.
 package cloudwatch
 
 import (
@@ -55,13 +60,37 @@ type Service struct {
 	// do an IAM action on a resource (the sandbox's IAM).
 	Authorize func(principal, action, resource string) bool
 
-	mu     sync.Mutex
-	alarms map[string][]change // name -> state history, oldest first
+	mu        sync.Mutex
+	alarms    map[string][]change // name -> state history, oldest first
+	composite map[string]string   // name -> alarm rule, for composite alarms
 }
+
+// Alarm types, as DescribeAlarms' AlarmTypes names them.
+const (
+	MetricAlarm    = "MetricAlarm"
+	CompositeAlarm = "CompositeAlarm"
+)
 
 // New is a CloudWatch with no alarms.
 func New(region, account string) *Service {
-	return &Service{region: region, account: account, alarms: map[string][]change{}}
+	return &Service{region: region, account: account, alarms: map[string][]change{}, composite: map[string]string{}}
+}
+
+// PutComposite creates (or resets) a composite alarm with rule in state with reason,
+// now.
+func (s *Service) PutComposite(name, rule, state, reason string) {
+	s.Put(name, state, reason)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.composite[name] = rule
+}
+
+// isComposite reports whether name is a composite alarm, and its rule.
+func (s *Service) isComposite(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rule, ok := s.composite[name]
+	return rule, ok
 }
 
 // ARN is the alarm's ARN.
@@ -69,11 +98,12 @@ func (s *Service) ARN(name string) string {
 	return "arn:aws:cloudwatch:" + s.region + ":" + s.account + ":alarm:" + name
 }
 
-// Put creates (or resets) an alarm in state with reason, now.
+// Put creates (or resets) a metric alarm in state with reason, now.
 func (s *Service) Put(name, state, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.alarms[name] = []change{{at: time.Now(), state: state, reason: reason}}
+	delete(s.composite, name)
 }
 
 // SetStateAt changes an existing alarm's state at moment at (now or later).
@@ -111,20 +141,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	var names []string
+	var names, types []string
 	if err == nil && len(body) > 0 {
 		var v cbor.Value
 		if v, err = cbor.Decode(body); err == nil {
 			if m, ok := v.(cbor.Map); ok {
-				if l, ok := m["AlarmNames"].(cbor.List); ok {
-					for _, n := range l {
-						if str, ok := n.(cbor.String); ok {
-							names = append(names, string(str))
-						}
-					}
-				}
+				names, types = stringList(m["AlarmNames"]), stringList(m["AlarmTypes"])
 			}
 		}
+	}
+	if len(types) == 0 { // CloudWatch: without AlarmTypes, only metric alarms
+		types = []string{MetricAlarm}
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "SerializationException", "malformed CBOR: "+err.Error())
@@ -139,29 +166,42 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slices.Sort(names)
 	}
 	now := time.Now()
-	var alarms cbor.List
+	const action = "cloudwatch:DescribeAlarms"
+	p := iam.Principal(r)
+	metrics, composites := cbor.List{}, cbor.List{}
 	for _, n := range names {
-		if p := iam.Principal(r); s.Authorize != nil && !s.Authorize(p, "cloudwatch:DescribeAlarms", s.ARN(n)) {
-			writeError(w, http.StatusBadRequest, "AccessDenied", iam.DeniedMessage(p, "cloudwatch:DescribeAlarms", s.ARN(n)))
+		rule, composite := s.isComposite(n)
+		if composite && slices.Contains(types, CompositeAlarm) {
+			// AWS: composite alarms only for a DescribeAlarms permission scoped to *.
+			if s.Authorize != nil && !s.Authorize(p, action, "*") {
+				writeError(w, http.StatusBadRequest, "AccessDenied", iam.DeniedMessage(p, action, s.ARN(n))+
+					" (composite alarms are returned only when cloudwatch:DescribeAlarms is allowed on *)")
+				return
+			}
+		} else if s.Authorize != nil && !s.Authorize(p, action, s.ARN(n)) {
+			writeError(w, http.StatusBadRequest, "AccessDenied", iam.DeniedMessage(p, action, s.ARN(n)))
 			return
 		}
 		state, reason, updated, ok := s.State(n, now)
-		if !ok {
+		if !ok || composite && !slices.Contains(types, CompositeAlarm) || !composite && !slices.Contains(types, MetricAlarm) {
 			continue
 		}
-		alarms = append(alarms, cbor.Map{
+		a := cbor.Map{
 			"AlarmName":             cbor.String(n),
 			"AlarmArn":              cbor.String(s.ARN(n)),
 			"StateValue":            cbor.String(state),
 			"StateReason":           cbor.String(reason),
 			"StateUpdatedTimestamp": &cbor.Tag{ID: 1, Value: cbor.Float64(float64(updated.UnixMilli()) / 1000)},
 			"ActionsEnabled":        cbor.Bool(true),
-		})
+		}
+		if composite {
+			a["AlarmRule"] = cbor.String(rule)
+			composites = append(composites, a)
+		} else {
+			metrics = append(metrics, a)
+		}
 	}
-	if alarms == nil {
-		alarms = cbor.List{}
-	}
-	out := cbor.Encode(cbor.Map{"MetricAlarms": alarms, "CompositeAlarms": cbor.List{}})
+	out := cbor.Encode(cbor.Map{"MetricAlarms": metrics, "CompositeAlarms": composites})
 	w.Header().Set("Content-Type", "application/cbor")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
@@ -174,4 +214,19 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("X-Amzn-Query-Error", code+";Sender")
 	w.WriteHeader(status)
 	_, _ = w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("com.amazonaws.cloudwatch#" + code), "message": cbor.String(msg)}))
+}
+
+// stringList is a CBOR list of strings as a slice; anything else is nil.
+func stringList(v cbor.Value) []string {
+	l, ok := v.(cbor.List)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, e := range l {
+		if str, ok := e.(cbor.String); ok {
+			out = append(out, string(str))
+		}
+	}
+	return out
 }

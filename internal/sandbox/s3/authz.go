@@ -31,7 +31,9 @@ func BucketARN(bucket string) string      { return "arn:aws:s3:::" + bucket }
 func ObjectARN(bucket, key string) string { return "arn:aws:s3:::" + bucket + "/" + key }
 
 // authorize answers S3's AccessDenied (403) and returns false when the request's
-// principal may not do op on the bucket or the object.
+// principal may not do op on the bucket or the object. A write or delete conditional
+// on the object's ETag (If-Match) also needs s3:GetObject on the object, as S3
+// documents: the caller learns whether its version is the current one.
 func (s *Service) authorize(w http.ResponseWriter, r *http.Request, op, bucket, key string) bool {
 	a := actions[op]
 	resource := BucketARN(bucket)
@@ -39,12 +41,27 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, op, bucket, 
 		resource = ObjectARN(bucket, key)
 	}
 	principal := iam.Principal(r)
-	if s.allowed(principal, a.action, resource) {
-		return true
+	needed := []string{a.action}
+	if comparesETag(op, r) {
+		needed = append(needed, "s3:GetObject")
 	}
-	s.log.Info("s3: access denied", "principal", principal, "action", a.action, "resource", resource)
-	s3wire.WriteError(w, r, http.StatusForbidden, s3wire.Error{Code: "AccessDenied", Message: iam.DeniedMessage(principal, a.action, resource)})
-	return false
+	for _, action := range needed {
+		if !s.allowed(principal, action, resource) {
+			s.log.Info("s3: access denied", "principal", principal, "action", action, "resource", resource, "op", op)
+			s3wire.WriteError(w, r, http.StatusForbidden, s3wire.Error{Code: "AccessDenied", Message: iam.DeniedMessage(principal, action, resource)})
+			return false
+		}
+	}
+	return true
+}
+
+// comparesETag reports whether op is a PutObject with If-Match ("you must have the
+// s3:PutObject and s3:GetObject permissions") or a DeleteObject with If-Match on an
+// ETag ("conditional deletes with a specific ETag value require both s3:DeleteObject
+// and s3:GetObject"). If-None-Match: * needs s3:PutObject alone.
+func comparesETag(op string, r *http.Request) bool {
+	v := r.Header.Get("If-Match")
+	return op == "PutObject" && v != "" || op == "DeleteObject" && v != "" && v != "*"
 }
 
 func (s *Service) allowed(principal, action, resource string) bool {

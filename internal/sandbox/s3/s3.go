@@ -21,8 +21,10 @@
 //
 //   - IAM: every call is authorized (Options.Authorize, the sandbox's iam package) for
 //     the principal that signed it, on S3's action and resource (the bucket's ARN, or
-//     the object's); a denied call answers 403 AccessDenied, and a GET of a missing key
-//     answers 403 instead of 404 to a caller without s3:ListBucket, as S3 does;
+//     the object's); a denied call answers 403 AccessDenied, a GET of a missing key
+//     answers 403 instead of 404 to a caller without s3:ListBucket, and a PutObject
+//     with If-Match, or a DeleteObject with If-Match on an ETag, also needs
+//     s3:GetObject on the object, as S3 documents;
 //
 //   - 409 ConditionalRequestConflict on conditional writes and deletes (SetConflicts:
 //     every conditional call on a key loses its first race; or a "Conditional" fault);
@@ -30,9 +32,16 @@
 //   - lifecycle expiry, as a test hook (Expire).
 //
 // It does not model yet: signature verification, account-level Block Public Access (S3
-// Control), expiry on a schedule, versioning, delimiters in listings, bucket policies
-// and ACLs (public access comes only from the website's assumed public-read policy),
-// and eventual consistency of the control plane itself.
+// Control), expiry on a schedule, delimiters in listings, bucket policies and ACLs
+// (public access comes only from the website's assumed public-read policy), eventual
+// consistency of the control plane itself, and versioning. The ledger bucket is
+// versioned on AWS; no call of the drill names a version, and for those calls a
+// versioned bucket behaves as this one does: a delete leaves a delete marker, which
+// reads as 404 NoSuchKey (403 without s3:ListBucket) and lists as nothing; If-Match
+// and If-None-Match compare the current version only (a delete marker is no object:
+// If-None-Match: * succeeds over it, If-Match finds no object); ETags are per content, as here.
+// Only the lifecycle's noncurrent versions differ (kept, then expired by
+// TidyLockVersions/ExpireRuns), which no code path reads.
 package s3
 
 import (

@@ -11,11 +11,16 @@
 //     Functions keeps a closed execution's history for 90 days);
 //   - a reused name: starting an execution whose ARN exists replaces it (the ARN is the
 //     state machine's ARN and the name, so the old run is no longer describable);
-//   - IAM: states:DescribeExecution on the execution's ARN for the signing principal
-//     (Options.Authorize); a denied call answers AccessDeniedException.
+//   - the execution's input in DescribeExecution, when the sandbox was told it
+//     (SetInput);
+//   - ListExecutions of a state machine, newest first, with statusFilter, maxResults
+//     (default 100) and nextToken, as Step Functions pages them;
+//   - IAM: states:DescribeExecution on the execution's ARN, states:ListExecutions on
+//     the state machine's, for the signing principal (Options.Authorize); a denied
+//     call answers AccessDeniedException.
 //
-// It does not model yet: StartExecution, StopExecution, ListExecutions, execution
-// input and output, redrives, throttling, and signature verification.
+// It does not model yet: StartExecution, StopExecution, execution output, redrives,
+// throttling, and signature verification.
 package sfn
 
 import (
@@ -25,6 +30,8 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +54,7 @@ type Execution struct {
 	Status                     string
 	Start, Stop                time.Time // Stop is zero while RUNNING
 	Error, Cause               string
+	Input                      string // "" when not told
 }
 
 // Options configure a Service.
@@ -95,6 +103,16 @@ func (s *Service) Ended(arn, status string, stop time.Time, errName, cause strin
 	s.execs[arn] = e
 }
 
+// SetInput records an execution's input. An unknown ARN is ignored.
+func (s *Service) SetInput(arn, input string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.execs[arn]; ok {
+		e.Input = input
+		s.execs[arn] = e
+	}
+}
+
 // Forget drops an execution, as Step Functions does 90 days after it closed.
 func (s *Service) Forget(arn string) {
 	s.mu.Lock()
@@ -120,7 +138,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		ExecutionArn string `json:"executionArn"`
+		ExecutionArn    string `json:"executionArn"`
+		StateMachineArn string `json:"stateMachineArn"`
+		StatusFilter    string `json:"statusFilter"`
+		MaxResults      int    `json:"maxResults"`
+		NextToken       string `json:"nextToken"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
 		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
@@ -129,6 +151,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch op {
 	case "DescribeExecution":
 		s.describe(w, r, body.ExecutionArn)
+	case "ListExecutions":
+		s.list(w, r, body.StateMachineArn, body.StatusFilter, body.MaxResults, body.NextToken)
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "the sandbox does not implement "+op)
 	}
@@ -162,6 +186,65 @@ func (s *Service) describe(w http.ResponseWriter, r *http.Request, arn string) {
 	}
 	if e.Cause != "" {
 		out["cause"] = e.Cause
+	}
+	if e.Input != "" {
+		out["input"] = e.Input
+		out["inputDetails"] = map[string]bool{"included": true}
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// list answers ListExecutions: the state machine's executions, newest first.
+func (s *Service) list(w http.ResponseWriter, r *http.Request, smArn, status string, maxResults int, token string) {
+	if !strings.Contains(smArn, ":stateMachine:") {
+		writeError(w, http.StatusBadRequest, "InvalidArn", fmt.Sprintf("Invalid Arn: '%s'", smArn))
+		return
+	}
+	principal := iam.Principal(r)
+	const action = "states:ListExecutions"
+	if s.opt.Authorize != nil && !s.opt.Authorize(principal, action, smArn) {
+		writeError(w, http.StatusBadRequest, "AccessDeniedException", iam.DeniedMessage(principal, action, smArn))
+		return
+	}
+	if maxResults <= 0 || maxResults > 1000 {
+		maxResults = 100
+	}
+	var execs []Execution
+	s.mu.Lock()
+	for _, e := range s.execs {
+		if e.StateMachineArn == smArn && (status == "" || e.Status == status) {
+			execs = append(execs, e)
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(execs, func(i, j int) bool {
+		if !execs[i].Start.Equal(execs[j].Start) {
+			return execs[i].Start.After(execs[j].Start)
+		}
+		return execs[i].Arn < execs[j].Arn
+	})
+	from := 0
+	if token != "" {
+		n, err := strconv.Atoi(token)
+		if err != nil || n < 0 || n > len(execs) {
+			writeError(w, http.StatusBadRequest, "InvalidToken", "Invalid Token: '"+token+"'")
+			return
+		}
+		from = n
+	}
+	to := min(from+maxResults, len(execs))
+	items := []map[string]any{}
+	for _, e := range execs[from:to] {
+		item := map[string]any{"executionArn": e.Arn, "stateMachineArn": e.StateMachineArn, "name": e.Name, "status": e.Status, "startDate": epoch(e.Start)}
+		if !e.Stop.IsZero() {
+			item["stopDate"] = epoch(e.Stop)
+		}
+		items = append(items, item)
+	}
+	out := map[string]any{"executions": items}
+	if to < len(execs) {
+		out["nextToken"] = strconv.Itoa(to)
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	_ = json.NewEncoder(w).Encode(out)
