@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -170,7 +171,40 @@ func (s *sandboxFlags) apply(sb *sandbox.Sandbox) {
 	}
 }
 
+// problems names every flag whose value the sandbox cannot honour. Zero means "the
+// default" inside sandbox.Config, so a 0 given on the command line would be replaced
+// silently; it is refused here instead, where the doc does not give 0 a meaning.
+func (s *sandboxFlags) problems() []string {
+	var p []string
+	bad := func(cond bool, format string, args ...any) {
+		if cond {
+			p = append(p, fmt.Sprintf(format, args...))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"-propagation", s.propagation}, {"-flap", s.flap}, {"-primary-latency", s.primaryLatency}, {"-secondary-latency", s.secondaryLatency},
+		{"-replication-lag", s.replication}, {"-response-completion-timeout", s.completionTimeout}} {
+		bad(d.v < 0, "%s: %s is negative", d.name, d.v)
+	}
+	bad(s.connectTimeout <= 0, "-connect-timeout: %s must be above 0 (CloudFront's is 1..10 s)", s.connectTimeout)
+	bad(s.responseTimeout <= 0, "-response-timeout: %s must be above 0 (CloudFront's is 1..120 s)", s.responseTimeout)
+	bad(s.connectAttempts < 1 || s.connectAttempts > 3, "-connect-attempts: %d is outside 1..3", s.connectAttempts)
+	bad(s.flapFrom < 0 || s.flapFrom >= 1, "-flap-from: %g is outside 0 to below 1", s.flapFrom)
+	bad(s.secondaryFail < 0 || s.secondaryFail > 100, "-secondary-fail: %d is outside 0..100", s.secondaryFail)
+	bad(s.edges < 1 || s.edges > maxEdges, "-edges: %d is outside 1..%d", s.edges, maxEdges)
+	bad(!slices.Contains([]string{"forbidden", "hang", "blackhole"}, s.outage), "-primary-outage: %q is not forbidden, hang or blackhole", s.outage)
+	return p
+}
+
+// maxEdges bounds -edges: each edge server is a listener and its own cache.
+const maxEdges = 64
+
 func (s *sandboxFlags) config() (sandbox.Config, error) {
+	if p := s.problems(); len(p) > 0 {
+		return sandbox.Config{}, errors.New(strings.Join(p, "; "))
+	}
 	cfg := sandbox.Config{PropagationDelay: s.propagation, ReplicationLag: s.replication, OriginConnectTimeout: s.connectTimeout,
 		OriginConnectAttempts: s.connectAttempts, OriginResponseTimeout: s.responseTimeout, OriginResponseCompletionTimeout: s.completionTimeout,
 		PropagationFlap: s.flap, FlapFrom: s.flapFrom, PrimaryOutage: s.outage, PrimaryLatency: s.primaryLatency,
@@ -240,6 +274,15 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	trigger, err := parseAlarmAt(*alarmAt)
 	if err != nil {
 		return c.usage("%v", err)
+	}
+	if *coldStart < 0 {
+		return c.usage("-cold-start: %s is negative", *coldStart)
+	}
+	// A picture that cannot be written is known now, not after a whole drill.
+	if *svgFile != "" {
+		if fi, err := os.Stat(filepath.Dir(*svgFile)); err != nil || !fi.IsDir() {
+			return c.usage("-svg %s: its directory %s does not exist", *svgFile, filepath.Dir(*svgFile))
+		}
 	}
 	timeline := stdout
 	if c.json {

@@ -60,6 +60,14 @@ func TestLocalExitCodes(t *testing.T) {
 		{name: "input not an object", args: []string{"-input", `[]`}, want: 2, says: `--input: must be a JSON object like {} or {"items":5}, got an array`},
 		{name: "bad prior flag", args: []string{"-prior", "sideways"}, want: 2, says: "-prior"},
 		{name: "unknown flag", args: []string{"-nope"}, want: 2, says: "-nope"},
+		// Zero is "the default" inside the sandbox's config: refused, not replaced.
+		{name: "no edge server", args: []string{"-edges", "0"}, want: 2, says: "-edges: 0 is outside 1..64"},
+		{name: "zero response timeout", args: []string{"-response-timeout", "0"}, want: 2, says: "-response-timeout: 0s must be above 0"},
+		{name: "zero connect timeout", args: []string{"-connect-timeout", "0s"}, want: 2, says: "-connect-timeout: 0s must be above 0"},
+		{name: "every bad sandbox flag at once", args: []string{"-edges", "0", "-secondary-fail", "101", "-primary-outage", "slow", "-flap-from", "1"}, want: 2,
+			says: `-flap-from: 1 is outside 0 to below 1; -secondary-fail: 101 is outside 0..100; -edges: 0 is outside 1..64; -primary-outage: "slow" is not forbidden, hang or blackhole`},
+		{name: "negative cold start", args: []string{"-cold-start", "-1s"}, want: 2, says: "-cold-start: -1s is negative"},
+		{name: "svg into a directory that does not exist", args: []string{"-svg", "/nonexistent/x.svg"}, want: 2, says: "-svg /nonexistent/x.svg: its directory /nonexistent does not exist"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -150,6 +150,9 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		failedState = in.Interrupted
 	}
 
+	if st.Restore != nil {
+		r.Recovery.RestoredAt = st.Restore.Payload.RestoredAt
+	}
 	var block *drill.BlockResult
 	if st.Block != nil {
 		block = &st.Block.Payload
@@ -160,14 +163,24 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 			r.Failover.BlockSentAt = ptr(block.BlockSentAt)
 		}
 	}
+	// A run stopped while a probe ran (Ctrl-C in local mode, a state output that never
+	// reached the report) has no block-bucket or restore output, but each probe logged
+	// the moment it measured from, which the ASL passes it: blockSentAt, restoredAt.
+	if l := logs[drill.ModeFailover]; l != nil && l.Since != nil && r.Failover.BlockSentAt == nil && r.Failover.BlockedAt == nil {
+		r.Failover.BlockSentAt = ptr(*l.Since)
+	}
+	if st.Restore == nil {
+		for _, mode := range []string{drill.ModeRecovery, drill.ModeRecoveryCheck} {
+			if l := logs[mode]; l != nil && l.Since != nil && r.Recovery.RestoredAt == nil {
+				r.Recovery.RestoredAt = ptr(*l.Since)
+			}
+		}
+	}
 	// The block may have taken effect as soon as its put was sent: the failover counts
 	// from then (a result without it, from an older block-bucket: from its answer).
 	blockFrom := r.Failover.BlockSentAt
 	if blockFrom == nil {
 		blockFrom = r.Failover.BlockedAt
-	}
-	if st.Restore != nil {
-		r.Recovery.RestoredAt = st.Restore.Payload.RestoredAt
 	}
 	r.Samples = map[string]string{}
 	for mode, l := range logs {
@@ -185,7 +198,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		rc, r.Recovery.ByCheck = chk, true
 		rcSpan = spanOf(logs[drill.ModeRecoveryCheck], st.RecoveryCheck)
 	}
-	r.Coverage = coverage(r.Failover.BlockedAt, r.Recovery.RestoredAt, spanOf(logs[drill.ModeFailover], st.Failover), rcSpan)
+	r.Coverage = coverage(blockFrom, r.Recovery.RestoredAt, spanOf(logs[drill.ModeFailover], st.Failover), rcSpan)
 	if pre != nil {
 		r.Baseline = &pre.Visitors
 	}

@@ -172,6 +172,26 @@ func TestFailoverCountsFromTheBlocksSending(t *testing.T) {
 	}
 }
 
+// M3: a run stopped while AwaitRecovery ran (Ctrl-C in local mode) reaches the report
+// without block-bucket's or restore's output; the probes' logs still say when they
+// measured from. The report and its timeline count from there, not from the start.
+func TestInterruptedRunCountsFromTheProbesLogs(t *testing.T) {
+	in, logs := passing()
+	in.State.Block, in.State.Failover, in.State.Restore, in.State.Recovery = nil, nil, nil, nil
+	in.Interrupted = "AwaitRecovery"
+	r := report.Build(in, logs, at(12))
+	if r.Failover.BlockSentAt == nil || !r.Failover.BlockSentAt.Equal(at(3.9)) || r.Recovery.RestoredAt == nil || !r.Recovery.RestoredAt.Equal(at(8.5)) {
+		t.Fatalf("blockSentAt %v restoredAt %v: want 3.9 s and 8.5 s from the sample logs", r.Failover.BlockSentAt, r.Recovery.RestoredAt)
+	}
+	if r.Failover.Seconds != 1.055 || r.Coverage == nil || r.Visitors == nil || r.Visitors.Samples == 0 {
+		t.Errorf("failover %v s, coverage %+v, visitors %+v: want them measured from the logs", r.Failover.Seconds, r.Coverage, r.Visitors)
+	}
+	line := report.TimelineLine(r)
+	if !strings.Contains(line, "block 0.000s > first secondary 1.055s > stable 1.055s | restore 4.600s") {
+		t.Errorf("timeline %q: want it counted from the block", line)
+	}
+}
+
 func TestBuildVerdicts(t *testing.T) {
 	tests := []struct {
 		name   string

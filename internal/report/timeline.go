@@ -46,8 +46,8 @@ func Timeline(r drill.Report, logs Logs) string {
 	}
 	measure.SortByAnswer(all)
 	origin := all[0].At
-	if r.Failover.BlockedAt != nil {
-		origin = *r.Failover.BlockedAt
+	if b := blockFrom(r); b != nil {
+		origin = *b
 	}
 	t0, t1 := all[0].At, all[len(all)-1].At
 	if !t1.After(t0) {
@@ -174,6 +174,7 @@ func Timeline(r drill.Report, logs Logs) string {
 			ms = append(ms, marker{t, label})
 		}
 	}
+	add(r.Failover.BlockSentAt, "block sent")
 	add(r.Failover.BlockedAt, "block applied")
 	add(r.Failover.FirstSecondaryAt, "first secondary")
 	if ph := r.Failover.Phases; ph != nil && ph.Stable != nil {
@@ -206,7 +207,7 @@ func Timeline(r drill.Report, logs Logs) string {
 		w(`<path d="M%.1f %d V%d H%.1f V%d" fill="none" stroke="#24292f"/>`, x0, y+4, y, x1, y+4)
 		w(`<text x="%.1f" y="%d" text-anchor="middle" fill="#24292f" font-weight="bold">%s %.3f s</text>`, (x0+x1)/2, y-3, esc(name), ph.Stable.Seconds)
 	}
-	span(r.Failover.BlockedAt, r.Failover.Phases, "failover", 60)
+	span(blockFrom(r), r.Failover.Phases, "failover", 60)
 	span(r.Recovery.RestoredAt, r.Recovery.Phases, "recovery", 60)
 	w(`</svg>`)
 	return b.String()
@@ -279,9 +280,10 @@ func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // TimelineLine is the timeline in one line of text, for the terminal.
 func TimelineLine(r drill.Report) string {
+	block := blockFrom(r)
 	origin := r.StartedAt
-	if r.Failover.BlockedAt != nil {
-		origin = *r.Failover.BlockedAt
+	if block != nil {
+		origin = *block
 	}
 	sec := func(t *time.Time) string {
 		if t == nil {
@@ -303,10 +305,19 @@ func TimelineLine(r drill.Report) string {
 		return s
 	}
 	line := fmt.Sprintf("timeline: block %s > first secondary %s > %s | restore %s > first primary %s > %s",
-		sec(r.Failover.BlockedAt), sec(r.Failover.FirstSecondaryAt), stable(r.Failover.Phases),
+		sec(block), sec(r.Failover.FirstSecondaryAt), stable(r.Failover.Phases),
 		sec(r.Recovery.RestoredAt), sec(r.Recovery.FirstPrimaryAt), stable(r.Recovery.Phases))
 	if v := r.Visitors; v != nil {
 		line += fmt.Sprintf(" | %d errors, %d slow, p95 %.0f ms", v.Errors, v.Slow, v.Latency.P95Ms)
 	}
 	return line
+}
+
+// blockFrom is the moment the failover counts from: when the block's put was sent, else
+// (a report from an older block-bucket) S3's answer; nil when the run never blocked.
+func blockFrom(r drill.Report) *time.Time {
+	if r.Failover.BlockSentAt != nil {
+		return r.Failover.BlockSentAt
+	}
+	return r.Failover.BlockedAt
 }
