@@ -226,7 +226,7 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 		Value: sm.StateMachineArn(), Description: jsii.String("The failover drill state machine"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("LedgerBucketName"), &awscdk.CfnOutputProps{
-		Value: ledger.BucketName(), Description: jsii.String("Locks, restore tickets and reports (runs/<execution>/report.json, report.html)"),
+		Value: ledger.BucketName(), Description: jsii.String("Locks, restore tickets and reports (runs/<execution>/<start>/report.json, report.html)"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TopicArn"), &awscdk.CfnOutputProps{
 		Value: topic.TopicArn(), Description: jsii.String("Drill results and alarms"),
@@ -248,7 +248,8 @@ func contextOf(node constructs.Node) func(string) any {
 
 // newLedger is the drill's state: locks/<bucket>.json (the lock, which carries the
 // restore data: never expires) and runs/<execution>/ (the run ticket
-// ticket-<start>.json, report.json, report.html: expire after reportRetentionDays).
+// ticket-<start>.json, and each run's folder <start>/ with report.json, report.html,
+// the sample logs and the restore records: expire after reportRetentionDays).
 func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
 	days := awscdk.Duration_Days(jsii.Number(float64(cfg.ReportRetentionDays)))
 	ledger := awss3.NewBucket(stack, jsii.String("Ledger"), &awss3.BucketProps{
@@ -470,6 +471,7 @@ func newNotifications(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.State
 	}
 
 	execution := awsevents.EventField_FromPath(jsii.String("$.detail.name"))
+	startDate := awsevents.EventField_FromPath(jsii.String("$.detail.startDate"))
 	results := awsevents.NewRule(stack, jsii.String("DrillResults"), &awsevents.RuleProps{
 		Description:  jsii.String("Failover drill results: every finished execution"),
 		EventPattern: executionStatusPattern(sm, "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"),
@@ -480,7 +482,12 @@ func newNotifications(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.State
 			"execution":    execution,
 			"status":       awsevents.EventField_FromPath(jsii.String("$.detail.status")),
 			"executionArn": awsevents.EventField_FromPath(jsii.String("$.detail.executionArn")),
-			"report":       "s3://" + *ledger.BucketName() + "/runs/" + *execution + "/report.html",
+			// The run's folder is runs/<name>/<start>/, but the event gives the start in
+			// epoch milliseconds, which a transformer cannot format: the message names
+			// the name's folder and the command that shows this run's report.
+			"startDate": startDate,
+			"reports":   "s3://" + *ledger.BucketName() + "/runs/" + *execution + "/",
+			"report":    "drill report --ledger " + *ledger.BucketName() + " --execution " + *execution + " --start " + *startDate,
 		}),
 		RetryAttempts:   jsii.Number(20),
 		DeadLetterQueue: dlq,

@@ -985,6 +985,15 @@ func TestNotifications(t *testing.T) {
 	if tg := rule["Targets"].([]any)[0].(map[string]any); render(tg["Arn"]) != "${"+topicID+"}" {
 		t.Errorf("results target %v, want the topic", render(tg["Arn"]))
 	}
+	// The message names the run: its name and start (epoch milliseconds, which
+	// drill report --start reads), since a reused name has several runs' folders.
+	msg := render(rule["Targets"].([]any)[0].(map[string]any)["InputTransformer"])
+	for _, want := range []string{`"detail-startDate":"$.detail.startDate"`, `--execution \u003cdetail-name\u003e --start \u003cdetail-startDate\u003e`,
+		`"startDate\":\u003cdetail-startDate\u003e`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("results message %s lacks %s", msg, want)
+		}
+	}
 
 }
 
@@ -1165,7 +1174,7 @@ func TestReadinessGrants(t *testing.T) {
 			"cloudwatch:DescribeAlarms *",
 			"s3:GetAccountPublicAccessBlock *",
 		},
-		"ProbeFunction": {"cloudwatch:DescribeAlarms *", "s3:PutObject ${" + logicalID(t, f.scheduled, "Ledger") + ".Arn}/runs/*/samples-*.json"},
+		"ProbeFunction": {"cloudwatch:DescribeAlarms *", "s3:PutObject ${" + logicalID(t, f.scheduled, "Ledger") + ".Arn}/runs/*/????????T??????.???Z/samples-*.json"},
 	}
 	for id, w := range want {
 		if got := granted(id); !slices.Equal(got, w) {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/history"
-	"github.com/unishop/failover-drill/internal/remote"
 )
 
 // TestJSONIsOneObjectWhateverTheExitCode: with --json, stdout holds exactly one JSON
@@ -31,7 +30,7 @@ func TestJSONIsOneObjectWhateverTheExitCode(t *testing.T) {
 			return runStart(context.Background(), args, stdout, stderr, sfnAt(t, srv.URL, &region))
 		}
 	}
-	noS3 := func(context.Context, string) (remote.GetObjectAPI, error) { return nil, errNoRegion }
+	noS3 := func(context.Context, string) (history.LedgerAPI, error) { return nil, errNoRegion }
 	noLedger := func(context.Context, string) (history.LedgerAPI, error) { return nil, errNoRegion }
 	wait := []string{"--json", "--state-machine", testSM, "--wait", "--poll", "1ms"}
 	for _, tt := range []struct {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/history"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/remote"
 	"github.com/unishop/failover-drill/internal/report"
@@ -117,7 +118,7 @@ func awsSFN(ctx context.Context, region string) (sfnClient, error) {
 
 // awsS3 is drill report's S3 client: the default AWS configuration, region overridden
 // by --region.
-func awsS3(ctx context.Context, region string) (remote.GetObjectAPI, error) {
+func awsS3(ctx context.Context, region string) (history.LedgerAPI, error) {
 	cfg, err := awsconf.LoadCLI(ctx, sdkVerbose)
 	if err != nil {
 		return nil, err

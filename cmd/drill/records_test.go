@@ -12,9 +12,9 @@ import (
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/history"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/policy"
-	"github.com/unishop/failover-drill/internal/remote"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -47,7 +47,7 @@ func TestReportShowsTheSafetyNet(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	factory := func(context.Context, string) (remote.GetObjectAPI, error) {
+	factory := func(context.Context, string) (history.LedgerAPI, error) {
 		return awsconf.SandboxFactoryAs(env.Sandbox.S3Endpoints(), "drill-report")(sc.PrimaryRegion), nil
 	}
 

@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/history"
 	"github.com/unishop/failover-drill/internal/remote"
 	"github.com/unishop/failover-drill/internal/report"
 )
@@ -60,7 +62,7 @@ type sfnClient interface {
 // one). main passes the AWS ones; tests pass clients pointed at httptest servers.
 type (
 	sfnFactory func(ctx context.Context, region string) (sfnClient, error)
-	s3Factory  func(ctx context.Context, region string) (remote.GetObjectAPI, error)
+	s3Factory  func(ctx context.Context, region string) (history.LedgerAPI, error)
 )
 
 // errNoRegion: the configuration names no region and --region was not given.
@@ -196,7 +198,11 @@ func finish(ex remote.Execution, c *cmdIO, progress io.Writer) int {
 		name = ex.ARN[strings.LastIndex(ex.ARN, ":")+1:]
 	}
 	reportHint := func() {
-		fmt.Fprintf(progress, "report              drill report --ledger <LedgerBucketName> --execution %s\n", name)
+		start := ""
+		if !ex.Start.IsZero() {
+			start = " --start " + drill.At(ex.Start).String() // the name may have other runs
+		}
+		fmt.Fprintf(progress, "report              drill report --ledger <LedgerBucketName> --execution %s%s\n", name, start)
 	}
 	if ex.Status != types.ExecutionStatusSucceeded {
 		fmt.Fprintf(progress, "\nstatus: %s\n", ex.Status)
@@ -239,6 +245,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	fs.SetOutput(stderr)
 	ledger := fs.String("ledger", "", "the ledger bucket (stack output LedgerBucketName)")
 	execution := fs.String("execution", "", "the execution name")
+	startFlag := fs.String("start", "", "the run's start, when several runs share the name (RFC 3339 as drill report prints it, or epoch milliseconds); default: the latest run")
 	region := fs.String("region", "", "AWS region of the ledger bucket (default: the configured region)")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON on stdout (any other ending prints one {error,message} object)")
 	htmlFile := fs.String("html", "", "also save the run's report.html to this file")
@@ -261,6 +268,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	if err := remote.CheckName(*execution); err != nil {
 		return usageErr("--execution: %v", err)
 	}
+	var start drill.Instant
+	if *startFlag != "" {
+		var err error
+		if start, err = drill.ParseInstant(*startFlag); err != nil {
+			return usageErr("--start %q: want the run's start as RFC 3339 (2025-06-01T12:00:00.123Z) or epoch milliseconds", *startFlag)
+		}
+	}
 
 	client, err := newS3(ctx, *region)
 	if errors.Is(err, errNoRegion) {
@@ -276,19 +290,41 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		}
 		return c.fail(exitNoVerdict, "AWS", err)
 	}
-	key := drill.ReportKey(*execution)
-	raw, err := remote.GetObject(ctx, client, *ledger, key)
-	var nf *remote.NotFoundError
+	// Every run of the name: a name may be reused (Step Functions accepts it again 90
+	// days after its execution closed), and each run has its own folder.
+	runs, err := runsNamed(ctx, client, *ledger, *execution, !start.IsZero())
+	if err != nil {
+		return fail(err)
+	}
+	if len(runs) == 0 {
+		return c.fail(exitFail, "NotFound", fmt.Errorf("no run named %s in s3://%s/%s (no report and no restore record): is the execution name right, and has the run reached its report?",
+			*execution, *ledger, drill.RunFolder{Execution: *execution}.Prefix()))
+	}
+	run := runs[len(runs)-1]
+	if !start.IsZero() {
+		i := slices.IndexFunc(runs, func(r namedRun) bool { return r.start.Equal(start) })
+		if i < 0 {
+			return c.fail(exitFail, "NotFound", fmt.Errorf("no run named %s started at %s in s3://%s; its runs started at %s",
+				*execution, start, *ledger, startsOf(runs)))
+		}
+		run = runs[i]
+	}
+	others := slices.DeleteFunc(slices.Clone(runs), func(r namedRun) bool { return r.Prefix() == run.Prefix() })
+
+	key := run.Key(drill.FileReport)
 	// The restores that ran after the execution ended (safety net, sweeper, a person)
 	// are recorded next to the report: shown with it, or instead of it when the
 	// execution never reached its Report state (stopped, timed out).
-	records, recErr := restoreRecords(ctx, client, *ledger, *execution)
+	records, recErr := restoreRecords(ctx, client, *ledger, run.Folder)
 	if recErr != nil {
 		fmt.Fprintf(stderr, "drill report: the restores after the execution could not be read: %v\n", recErr)
 	}
-	if errors.As(err, &nf) && nf.Code != "NoSuchBucket" && len(records) > 0 {
-		return noReport(c, *execution, key, *ledger, records)
+	if !run.Has(drill.FileReport) && len(records) > 0 {
+		code := noReport(c, *execution, key, *ledger, records)
+		printOthers(c, *execution, run, others)
+		return code
 	}
+	raw, err := remote.GetObject(ctx, client, *ledger, key)
 	if err != nil {
 		return fail(err)
 	}
@@ -299,9 +335,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	if *htmlFile != "" {
 		// The page is drawn again from the run's sample logs when they are there (the
 		// picture of this CLI's version); otherwise the stored report.html is saved.
-		html, err := pageFromLogs(ctx, client, *ledger, *execution, rep)
+		html, err := pageFromLogs(ctx, client, *ledger, run.Folder, rep)
 		if err == nil && html == nil {
-			html, err = remote.GetObject(ctx, client, *ledger, drill.ReportHTMLKey(*execution))
+			html, err = remote.GetObject(ctx, client, *ledger, run.Key(drill.FileReportHTML))
 		}
 		if err != nil {
 			return fail(err)
@@ -311,7 +347,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		}
 	}
 	if *asJSON {
-		c.writeRawJSONOnce(withRecords(raw, records))
+		c.writeRawJSONOnce(withRecords(raw, records, otherRunsJSON(*ledger, others)))
 		if *htmlFile != "" {
 			fmt.Fprintf(stderr, "html saved to %s\n", *htmlFile)
 		}
@@ -323,7 +359,110 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
 		}
 	}
+	printOthers(c, *execution, run, others)
 	return verdictExit(rep.Verdict)
+}
+
+// namedRun is one run of a name in the ledger: its folder, and its start (a legacy
+// folder's is read from its report or restore record when it is needed).
+type namedRun struct {
+	history.Folder
+	start drill.Instant
+}
+
+// runsNamed lists the runs of execution in the ledger, oldest first. A legacy folder
+// (written before the start was in the key) has no start in its key: when there are
+// several runs, or a start was asked for, it is read from the run's report or restore
+// record, so the runs can be ordered and picked.
+func runsNamed(ctx context.Context, client history.LedgerAPI, ledger, execution string, needStarts bool) ([]namedRun, error) {
+	folders, err := history.Folders(ctx, client, ledger, drill.RunFolder{Execution: execution}.Prefix())
+	if err != nil {
+		return nil, err
+	}
+	var runs []namedRun
+	for _, f := range folders {
+		if f.IsRun() {
+			runs = append(runs, namedRun{Folder: f, start: f.Start})
+		}
+	}
+	if len(runs) < 2 && !needStarts {
+		return runs, nil
+	}
+	for i, r := range runs {
+		if r.Legacy() {
+			runs[i].start = legacyStart(ctx, client, ledger, r.Folder)
+		}
+	}
+	slices.SortStableFunc(runs, func(a, b namedRun) int { return a.start.Time().Compare(b.start.Time()) })
+	return runs, nil
+}
+
+// legacyStart is the start a legacy folder's report or restore record names (zero
+// when neither can be read: the run then counts as the oldest).
+func legacyStart(ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder) drill.Instant {
+	file := drill.FileReport
+	if !f.Has(file) {
+		file = f.Record()
+	}
+	raw, err := remote.GetObject(ctx, client, ledger, f.Key(file))
+	if err != nil {
+		return drill.Instant{}
+	}
+	var doc struct {
+		StartedAt time.Time     `json:"startedAt"`
+		StartTime drill.Instant `json:"startTime"`
+	}
+	if json.Unmarshal(raw, &doc) != nil {
+		return drill.Instant{}
+	}
+	if file == drill.FileReport {
+		return drill.At(doc.StartedAt)
+	}
+	return doc.StartTime
+}
+
+// startsOf lists the runs' starts, for people: how to pick one with --start.
+func startsOf(runs []namedRun) string {
+	var out []string
+	for _, r := range runs {
+		s := r.start.String()
+		if s == "" {
+			s = "(unknown)"
+		}
+		if r.Legacy() {
+			s += " (" + r.Prefix() + ", an older version's folder)"
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// printOthers says which run was shown when others share its name, and how to pick one.
+func printOthers(c *cmdIO, execution string, run namedRun, others []namedRun) {
+	if len(others) == 0 {
+		return
+	}
+	w := c.stdout
+	if c.json {
+		w = c.stderr
+	}
+	fmt.Fprintf(w, "run                 %s started %s; %d other run(s) of this name, started %s: pick one with --start <start>\n",
+		execution, orDash(run.start.String()), len(others), startsOf(others))
+}
+
+// otherRunsJSON lists the other runs of the name for --json.
+func otherRunsJSON(ledger string, others []namedRun) []otherRun {
+	var out []otherRun
+	for _, r := range others {
+		out = append(out, otherRun{StartTime: r.start, Folder: "s3://" + ledger + "/" + r.Prefix()})
+	}
+	return out
+}
+
+// otherRun is another run of the same name, in drill report --json's otherRuns.
+type otherRun struct {
+	StartTime drill.Instant `json:"startTime"`
+	Folder    string        `json:"folder"`
 }
 
 func writeJSON(w io.Writer, v any) {
@@ -343,12 +482,16 @@ func writeRawJSON(w io.Writer, raw []byte) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// pageFromLogs renders report.html from the report and the sample logs in the ledger;
-// nil when the run has no sample log.
-func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger, execution string, rep *drill.Report) ([]byte, error) {
+// pageFromLogs renders report.html from the report and the run's sample logs in the
+// ledger; nil when the run has no sample log.
+func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder, rep *drill.Report) ([]byte, error) {
 	logs := report.Logs{}
 	for _, mode := range drill.LogModes {
-		raw, err := remote.GetObject(ctx, client, ledger, drill.SamplesKey(execution, mode))
+		if !f.Has(drill.SamplesFile(mode)) {
+			continue
+		}
+		key := f.Key(drill.SamplesFile(mode))
+		raw, err := remote.GetObject(ctx, client, ledger, key)
 		var nf *remote.NotFoundError
 		switch {
 		case errors.As(err, &nf):
@@ -358,7 +501,7 @@ func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger, execu
 		}
 		var l drill.SampleLog
 		if err := json.Unmarshal(raw, &l); err != nil {
-			return nil, fmt.Errorf("s3://%s/%s: %w", ledger, drill.SamplesKey(execution, mode), err)
+			return nil, fmt.Errorf("s3://%s/%s: %w", ledger, key, err)
 		}
 		logs[mode] = &l
 	}
@@ -368,12 +511,15 @@ func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger, execu
 	return report.HTML(*rep, logs)
 }
 
-// restoreRecords reads the restores recorded after the execution ended; missing ones
-// are simply not there.
-func restoreRecords(ctx context.Context, client remote.GetObjectAPI, ledger, execution string) ([]drill.RestoreRecord, error) {
+// restoreRecords reads the restores recorded in the run's folder after the execution
+// ended.
+func restoreRecords(ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder) ([]drill.RestoreRecord, error) {
 	var out []drill.RestoreRecord
 	for _, reason := range drill.RestoreRecordReasons {
-		key := drill.RestoreRecordKey(execution, reason)
+		if !f.Has(drill.RestoreRecordFile(reason)) {
+			continue
+		}
+		key := f.Key(drill.RestoreRecordFile(reason))
 		raw, err := remote.GetObject(ctx, client, ledger, key)
 		var nf *remote.NotFoundError
 		switch {
@@ -448,20 +594,27 @@ func noReport(c *cmdIO, execution, key, ledger string, records []drill.RestoreRe
 	return exitFail
 }
 
-// withRecords adds the restore records to the stored report, as "restores", keeping
-// the report's own order of fields.
-func withRecords(raw []byte, records []drill.RestoreRecord) []byte {
-	if len(records) == 0 {
-		return raw
-	}
+// withRecords adds the restore records to the stored report, as "restores", and the
+// other runs of its name, as "otherRuns", keeping the report's own order of fields.
+func withRecords(raw []byte, records []drill.RestoreRecord, others []otherRun) []byte {
 	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return raw
-	}
-	recs, err := json.Marshal(records)
-	if err != nil {
+	if len(records) == 0 && len(others) == 0 || json.Unmarshal(raw, &doc) != nil {
 		return raw
 	}
 	body := bytes.TrimRight(bytes.TrimSpace(raw), "}")
-	return append(append(append(body, []byte(`,"restores":`)...), recs...), '}')
+	for _, f := range []struct {
+		name string
+		v    any
+		n    int
+	}{{"restores", records, len(records)}, {"otherRuns", others, len(others)}} {
+		if f.n == 0 {
+			continue
+		}
+		js, err := json.Marshal(f.v)
+		if err != nil {
+			return raw
+		}
+		body = append(append(body, `,"`+f.name+`":`...), js...)
+	}
+	return append(body, '}')
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -19,7 +21,7 @@ import (
 
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/drill"
-	"github.com/unishop/failover-drill/internal/remote"
+	"github.com/unishop/failover-drill/internal/history"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -188,7 +190,7 @@ func TestStart(t *testing.T) {
 			stdout: []string{"execution " + testExecARN("ci-1"), "RUNNING\n", "SUCCEEDED\n", "verdict: PASS",
 				"failover            12.345 s to us-west-1", "recovery            8.500 s to us-east-1",
 				"user-visible errors 2", "cart intact         true (3 of 3 unicorns)",
-				"report              drill report --ledger <LedgerBucketName> --execution ci-1"},
+				"report              drill report --ledger <LedgerBucketName> --execution ci-1 --start 2023-11-14T22:13:20.000Z"},
 		},
 		{
 			name: "drill failed: FAILED with error and cause", args: wait,
@@ -399,14 +401,33 @@ func TestReport(t *testing.T) {
 	}
 	pass := testReport(t, drill.Pass)
 	html := []byte("<!doctype html><title>drill ci-pass</title>")
-	put(drill.ReportKey("ci-pass"), pass)
-	put(drill.ReportHTMLKey("ci-pass"), html)
-	put(drill.ReportKey("ci-fail"), testReport(t, drill.Fail))
-	put(drill.ReportKey("not-a-report"), []byte(`{"hello":"world"}`))
+	// ci-pass was written by the previous version, in its legacy folder
+	// (runs/<name>/report.json); the others in their runs' folders
+	// (runs/<name>/<start>/report.json).
+	put("runs/ci-pass/report.json", pass)
+	put("runs/ci-pass/report.html", html)
+	s1 := drill.At(time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC))
+	put(drill.ReportKey("ci-fail", s1), testReport(t, drill.Fail))
+	put(drill.ReportKey("not-a-report", s1), []byte(`{"hello":"world"}`))
+	// ci-again ran three times: once under the previous version (legacy folder), then
+	// twice more after its name became free again.
+	again := func(verdict string, start drill.Instant) []byte {
+		var rep map[string]any
+		_ = json.Unmarshal(testReport(t, verdict), &rep)
+		rep["execution"], rep["startedAt"] = "ci-again", start.String()
+		b, _ := json.Marshal(rep)
+		return b
+	}
+	a0 := drill.At(time.Date(2025, 9, 1, 6, 0, 0, 0, time.UTC))
+	a1 := drill.At(time.Date(2025, 12, 1, 6, 0, 0, 250e6, time.UTC))
+	a2 := drill.At(time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC))
+	put("runs/ci-again/report.json", again(drill.Fail, a0))
+	put(drill.ReportKey("ci-again", a1), again(drill.Pass, a1))
+	put(drill.ReportKey("ci-again", a2), again(drill.Ready, a2))
 
 	// The configured region, when --region is not given, is the ledger's.
 	var gotRegion string
-	factory := func(_ context.Context, region string) (remote.GetObjectAPI, error) {
+	factory := func(_ context.Context, region string) (history.LedgerAPI, error) {
 		gotRegion = region
 		if region == "" {
 			region = primary
@@ -414,7 +435,6 @@ func TestReport(t *testing.T) {
 		return clients(region), nil
 	}
 	htmlFile := filepath.Join(t.TempDir(), "report.html")
-	missingKey := "s3://" + ledger + "/" + drill.ReportKey("ci-nope")
 	for _, tt := range []struct {
 		name    string
 		args    []string
@@ -422,7 +442,7 @@ func TestReport(t *testing.T) {
 		stdout  []string
 		stderr  []string
 		jsonOut bool // stdout is the stored report, structurally
-		check   func(*testing.T)
+		check   func(*testing.T, string)
 	}{
 		{
 			name: "pass", args: []string{"--ledger", ledger, "--execution", "ci-pass"}, want: 0,
@@ -432,16 +452,45 @@ func TestReport(t *testing.T) {
 		{
 			name: "html saved", args: []string{"--ledger", ledger, "--execution", "ci-pass", "--html", htmlFile}, want: 0,
 			stdout: []string{"html                " + htmlFile},
-			check: func(t *testing.T) {
+			check: func(t *testing.T, _ string) {
 				if b, err := os.ReadFile(htmlFile); err != nil || !bytes.Equal(b, html) {
 					t.Errorf("html file %q, %v", b, err)
 				}
 			},
 		},
-		{name: "fail verdict", args: []string{"--ledger", ledger, "--execution", "ci-fail"}, want: 1, stdout: []string{"verdict: FAIL", "  - cart not intact"}},
-		{name: "missing report", args: []string{"--ledger", ledger, "--execution", "ci-nope"}, want: 1, stderr: []string{missingKey, "NoSuchKey"}},
-		{name: "missing html", args: []string{"--ledger", ledger, "--execution", "ci-fail", "--html", filepath.Join(t.TempDir(), "x.html")}, want: 1, stderr: []string{"s3://" + ledger + "/runs/ci-fail/report.html"}},
-		{name: "missing bucket", args: []string{"--ledger", "no-such-ledger", "--execution", "ci-pass"}, want: 1, stderr: []string{"bucket no-such-ledger does not exist", "runs/ci-pass/report.json"}},
+		{name: "fail verdict", args: []string{"--ledger", ledger, "--execution", "ci-fail"}, want: 1, stdout: []string{"verdict: FAIL", "  - cart not intact",
+			"report              s3://" + ledger + "/runs/ci-fail/20260302T060000.000Z/report.json"}},
+		// A reused name: the latest run, and how to pick another.
+		{name: "several runs: the latest", args: []string{"--ledger", ledger, "--execution", "ci-again"}, want: 0,
+			stdout: []string{"verdict: READY", "ci-again started 2026-03-02T06:00:00.000Z; 2 other run(s) of this name, started " +
+				"2025-09-01T06:00:00.000Z (runs/ci-again/, an older version's folder), 2025-12-01T06:00:00.250Z: pick one with --start <start>"}},
+		{name: "several runs: --start", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", "2025-12-01T06:00:00.250Z"}, want: 0,
+			stdout: []string{"verdict: PASS", "ci-again started 2025-12-01T06:00:00.250Z;", "runs/ci-again/20251201T060000.250Z/report.json", "2 other run(s)"}},
+		{name: "several runs: --start in epoch milliseconds", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", fmt.Sprint(a1.Time().UnixMilli())}, want: 0,
+			stdout: []string{"ci-again started 2025-12-01T06:00:00.250Z;"}},
+		{name: "several runs: --start of the older version's run", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", "2025-09-01T06:00:00Z"}, want: 1,
+			stdout: []string{"verdict: FAIL", "ci-again started 2025-09-01T06:00:00.000Z;", "s3://" + ledger + "/runs/ci-again/report.json"}},
+		{name: "several runs: no run at --start", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", "2026-01-01T00:00:00Z"}, want: 1,
+			stderr: []string{"no run named ci-again started at 2026-01-01T00:00:00.000Z", "its runs started at 2025-09-01T06:00:00.000Z"}},
+		{name: "several runs: json names the others", args: []string{"--ledger", ledger, "--execution", "ci-again", "--json"}, want: 0,
+			stderr: []string{"2 other run(s)"}, check: func(t *testing.T, out string) {
+				var doc struct {
+					Verdict   string `json:"verdict"`
+					OtherRuns []struct {
+						StartTime string `json:"startTime"`
+						Folder    string `json:"folder"`
+					} `json:"otherRuns"`
+				}
+				if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Verdict != drill.Ready || len(doc.OtherRuns) != 2 ||
+					doc.OtherRuns[1].Folder != "s3://"+ledger+"/runs/ci-again/20251201T060000.250Z/" || doc.OtherRuns[0].StartTime != "2025-09-01T06:00:00.000Z" {
+					t.Errorf("json %+v, %v:\n%s", doc, err, out)
+				}
+			}},
+		{name: "bad --start", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", "last tuesday"}, want: 2, stderr: []string{"--start"}},
+		{name: "missing report", args: []string{"--ledger", ledger, "--execution", "ci-nope"}, want: 1, stderr: []string{"no run named ci-nope in s3://" + ledger + "/runs/ci-nope/"}},
+		{name: "missing html", args: []string{"--ledger", ledger, "--execution", "ci-fail", "--html", filepath.Join(t.TempDir(), "x.html")}, want: 1,
+			stderr: []string{"s3://" + ledger + "/runs/ci-fail/20260302T060000.000Z/report.html"}},
+		{name: "missing bucket", args: []string{"--ledger", "no-such-ledger", "--execution", "ci-pass"}, want: 1, stderr: []string{"bucket no-such-ledger does not exist", "runs/ci-pass/"}},
 		{name: "not a report", args: []string{"--ledger", ledger, "--execution", "not-a-report"}, want: 1, stderr: []string{"not a drill report"}},
 		{name: "ledger in another region", args: []string{"--ledger", ledger, "--execution", "ci-pass", "--region", cfg.SecondaryRegion}, want: 3, stderr: []string{"PermanentRedirect"}},
 		{name: "no ledger", args: []string{"--execution", "ci-pass"}, want: 2, stderr: []string{"--ledger is required"}},
@@ -478,7 +527,7 @@ func TestReport(t *testing.T) {
 				}
 			}
 			if tt.check != nil {
-				tt.check(t)
+				tt.check(t, stdout.String())
 			}
 		})
 	}

@@ -178,10 +178,11 @@ func TestRealFlow(t *testing.T) {
 		const cfg = `{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2",
 			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,
 			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
-		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)
+		// Each probe names the run by its name and start: its sample log's folder.
+		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","startTime":"2026-03-01T10:00:00.123Z","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)
 		// Failover counts from the moment the block's put was sent, the earliest it can
 		// have taken effect (blockSentAt), not from its answer (blockedAt).
-		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","config":`+cfg+`,
+		assertJSON(t, d.got["Probe:failover"], `{"mode":"failover","execution":"drill-1","startTime":"2026-03-01T10:00:00.123Z","config":`+cfg+`,
 			"since":"2026-03-01T10:00:04.950Z","seed":{"user":"u1","items":2},"stopAlarms":["HighErrorRate"],"origin":{"connectionAttempts":3}}`)
 		// The execution's identity: its name, its ARN and its start (a reused name gets
 		// the same ARN).
@@ -247,7 +248,7 @@ func TestRealFlow(t *testing.T) {
 		// The recovery check looks from the failure path's restore, with no stop alarm.
 		var check map[string]json.RawMessage
 		_ = json.Unmarshal(d.got["Probe:recovery-check"], &check)
-		if string(check["since"]) != `"2026-03-01T10:02:00Z"` || string(check["execution"]) != `"drill-1"` || check["config"] == nil ||
+		if string(check["since"]) != `"2026-03-01T10:02:00Z"` || string(check["execution"]) != `"drill-1"` || string(check["startTime"]) != `"2026-03-01T10:00:00.123Z"` || check["config"] == nil ||
 			string(check["origin"]) != `{"connectionAttempts":3}` || check["stopAlarms"] != nil {
 			t.Errorf("recovery check payload %s", d.got["Probe:recovery-check"])
 		}

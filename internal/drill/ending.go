@@ -206,13 +206,6 @@ type CostLine struct {
 	USD       float64 `json:"usd"`
 }
 
-// RestoreRecordKey is where the safety net's (or the sweeper's, or an operator's)
-// restore of an execution is recorded, next to its report: those restores run after
-// the execution has ended, when its report is already written (or never will be).
-func RestoreRecordKey(execution, reason string) string {
-	return "runs/" + execution + "/restore-" + reason + ".json"
-}
-
 // RestoreRecordReasons are the restores that record themselves, in the order they run.
 var RestoreRecordReasons = []string{ReasonSafetyNet, ReasonSweeper, ReasonOperator}
 

@@ -121,3 +121,22 @@ func (i *Instant) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 }
+
+// ParseInstant reads a start as a person passes it: RFC 3339
+// (2025-06-01T12:00:00.123Z, as drill report prints it) or epoch milliseconds
+// (1748779200123, as an EventBridge notification's startDate gives it).
+func ParseInstant(s string) (Instant, error) {
+	s = strings.TrimSpace(s)
+	raw, _ := json.Marshal(s)
+	if s != "" && strings.Trim(s, "0123456789") == "" {
+		raw = []byte(s)
+	}
+	var i Instant
+	if err := i.UnmarshalJSON(raw); err != nil {
+		return Instant{}, err
+	}
+	if i.IsZero() {
+		return Instant{}, fmt.Errorf("instant: empty")
+	}
+	return i, nil
+}

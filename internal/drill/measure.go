@@ -61,14 +61,18 @@ func (s Sample) Outcome() string {
 }
 
 // SampleLog is every sample of one probe mode, stored in the ledger at
-// SamplesKey(execution, mode): the report's figures and its picture are built from it.
-// Times are milliseconds from Start, to keep a long log small.
+// SamplesKey(execution, executionStartTime, mode): the report's figures and its
+// picture are built from it. Times are milliseconds from Start, to keep a long log
+// small.
 type SampleLog struct {
 	Execution string     `json:"execution"`
 	Mode      string     `json:"mode"`
 	Since     *time.Time `json:"since,omitempty"` // the block (failover) or the restore (recovery)
 	Start     time.Time  `json:"start"`
 	End       time.Time  `json:"end"`
+	// ExecutionStartTime is the run's start ($$.Execution.StartTime): with Execution,
+	// the run's folder in the ledger. Start is the probe's own.
+	ExecutionStartTime Instant `json:"executionStartTime,omitzero"`
 	// Want is the region the mode waits for; Old the one it expects to leave.
 	Want string `json:"want"`
 	Old  string `json:"old,omitempty"`
@@ -147,14 +151,6 @@ func (l SampleLog) Unpack() []Sample {
 
 // LogModes are the probe modes that keep a sample log, in flow order.
 var LogModes = []string{ModeSteady, ModeFailover, ModeRecovery, ModeRecoveryCheck}
-
-// SamplesKey is where a probe mode's SampleLog lives in the ledger.
-func SamplesKey(execution, mode string) string {
-	return "runs/" + execution + "/samples-" + mode + ".json"
-}
-
-// SamplesKeyPattern is the only ledger key pattern the probe may write (its IAM grant).
-const SamplesKeyPattern = "runs/*/samples-*.json"
 
 // Moment is a figure on the time axis: when the probe saw something, in seconds since
 // the block (failover) or the restore (recovery), with its bound: LoSeconds is when

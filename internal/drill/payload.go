@@ -93,9 +93,11 @@ var BlockAll = PublicAccessBlock{true, true, true, true}
 type ProbeInput struct {
 	Mode   string          `json:"mode"`
 	Config json.RawMessage `json:"config"`
-	// Execution names the run: the probe writes its full sample log to the ledger at
-	// SamplesKey(Execution, Mode). Without it no log is written.
-	Execution string `json:"execution,omitempty"`
+	// Execution and StartTime name the run ($$.Execution.Name, $$.Execution.StartTime):
+	// the probe writes its full sample log to the ledger at SamplesKey(Execution,
+	// StartTime, Mode). Without both no log is written.
+	Execution string  `json:"execution,omitempty"`
+	StartTime Instant `json:"startTime,omitzero"`
 	// Since is the moment the fault was applied (failover) or removed (recovery);
 	// the measured seconds start there.
 	Since *time.Time `json:"since,omitempty"`
@@ -283,11 +285,7 @@ func LockKey(bucket string) string { return LockPrefix + bucket + ".json" }
 // name reuses an old one's never finds the old ticket
 // (runs/drill-w23/ticket-20250601T120000.123Z.json).
 func RunTicketKey(id RunID) string {
-	return "runs/" + id.Execution + "/ticket-" + id.StartTime.Time().Format("20060102T150405.000Z") + ".json"
-}
-func ReportKey(execution string) string { return "runs/" + execution + "/report.json" }
-func ReportHTMLKey(execution string) string {
-	return "runs/" + execution + "/report.html"
+	return "runs/" + id.Execution + "/ticket-" + KeyTime(id.StartTime) + ".json"
 }
 
 // ---- restore ----

@@ -14,12 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/remote"
@@ -129,8 +129,8 @@ func FromDir(dir string) ([]Run, []Problem, error) {
 	return runs, problems, nil
 }
 
-// LedgerAPI is what history calls on the ledger: s3:ListBucket and s3:GetObject on
-// runs/*/report.json.
+// LedgerAPI is what history calls on the ledger: s3:ListBucket, and s3:GetObject on
+// runs/*/report.json and runs/*/restore-*.json.
 type LedgerAPI interface {
 	ListObjectsV2(ctx context.Context, params *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 	remote.GetObjectAPI
@@ -138,37 +138,72 @@ type LedgerAPI interface {
 
 var _ LedgerAPI = (*s3.Client)(nil)
 
-// FromLedger lists the ledger's runs/*/report.json, reads the last reports (by the
-// time they were written; last <= 0: all) and links each run's report.html in the S3
-// console of region. A run stopped or timed out before its Report state has no report:
-// it is listed from the restore the safety net (or the sweeper) recorded after it, so
-// the pass rate counts it.
-func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last int) ([]Run, []Problem, error) {
-	type found struct {
-		key string
-		at  time.Time
+// Folder is one run's evidence in the ledger: its folder (drill.RunFolder: the run's
+// name and start, or a legacy folder, where versions before the start was in the key
+// wrote a name's evidence) and the files found in it.
+type Folder struct {
+	drill.RunFolder
+	Files        []string  // file names, sorted
+	LastModified time.Time // the newest file's
+}
+
+// Has reports whether the folder holds file.
+func (f Folder) Has(file string) bool { return slices.Contains(f.Files, file) }
+
+// IsRun reports whether the folder holds a run's report or a restore recorded after it
+// ended (a run stopped before its Report state has only the latter).
+func (f Folder) IsRun() bool { return f.Has(drill.FileReport) || f.Record() != "" }
+
+// Record is the file of the first restore recorded after the run ended, in
+// drill.RestoreRecordReasons order (the safety net's before the sweeper's); "" when
+// there is none.
+func (f Folder) Record() string {
+	for _, reason := range drill.RestoreRecordReasons {
+		if f.Has(drill.RestoreRecordFile(reason)) {
+			return drill.RestoreRecordFile(reason)
+		}
 	}
-	var keys []found
-	reported := map[string]bool{}
-	records := map[string]found{} // execution -> its first restore record
+	return ""
+}
+
+// When orders runs: a run's start, or, for a legacy folder, which has no start in its
+// key, when its newest file was written (after its start).
+func (f Folder) When() time.Time {
+	if f.Legacy() {
+		return f.LastModified
+	}
+	return f.Start.Time()
+}
+
+// Folders lists the run folders beneath prefix ("runs/" for every run,
+// drill.RunFolder{Execution: name}.Prefix() for one name's), oldest first (When). Keys
+// that are not a run's evidence (run tickets, strays) are left out. A missing bucket
+// is a *remote.NotFoundError.
+func Folders(ctx context.Context, api LedgerAPI, bucket, prefix string) ([]Folder, error) {
+	byPrefix := map[string]*Folder{}
 	var token *string
 	for {
-		page, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("runs/"), ContinuationToken: token})
+		page, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), ContinuationToken: token})
 		if err != nil {
-			return nil, nil, fmt.Errorf("list s3://%s/runs/: %w", bucket, err)
+			var ae smithy.APIError
+			if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchBucket" {
+				return nil, &remote.NotFoundError{Bucket: bucket, Key: prefix, Code: "NoSuchBucket"}
+			}
+			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
 		}
 		for _, o := range page.Contents {
-			k := aws.ToString(o.Key)
-			execution := strings.SplitN(strings.TrimPrefix(k, "runs/"), "/", 2)[0]
-			switch {
-			case strings.HasSuffix(k, "/report.json"):
-				keys = append(keys, found{k, aws.ToTime(o.LastModified)})
-				reported[execution] = true
-			case strings.Contains(k, "/restore-") && strings.HasSuffix(k, ".json"):
-				// The safety net's record before the sweeper's: drill.RestoreRecordReasons order.
-				if prev, ok := records[execution]; !ok || recordRank(k) < recordRank(prev.key) {
-					records[execution] = found{k, aws.ToTime(o.LastModified)}
-				}
+			k, ok := drill.ParseRunKey(aws.ToString(o.Key))
+			if !ok {
+				continue
+			}
+			f := byPrefix[k.Prefix()]
+			if f == nil {
+				f = &Folder{RunFolder: k.RunFolder}
+				byPrefix[k.Prefix()] = f
+			}
+			f.Files = append(f.Files, k.File)
+			if t := aws.ToTime(o.LastModified); t.After(f.LastModified) {
+				f.LastModified = t
 			}
 		}
 		if !aws.ToBool(page.IsTruncated) || page.NextContinuationToken == nil {
@@ -176,36 +211,57 @@ func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last 
 		}
 		token = page.NextContinuationToken
 	}
-	for execution, rec := range records {
-		if !reported[execution] {
-			keys = append(keys, rec)
-		}
+	out := make([]Folder, 0, len(byPrefix))
+	for _, f := range byPrefix {
+		slices.Sort(f.Files)
+		out = append(out, *f)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].at.Before(keys[j].at) })
-	if last > 0 && len(keys) > last {
-		keys = keys[len(keys)-last:]
+	slices.SortFunc(out, func(a, b Folder) int {
+		if c := a.When().Compare(b.When()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Prefix(), b.Prefix())
+	})
+	return out, nil
+}
+
+// FromLedger lists the runs in the ledger, each run's folder once (two runs of one
+// name are two runs), reads the last runs (oldest first by Folder.When; last <= 0:
+// all) and links each run's report.html in the S3 console of region. A run stopped or
+// timed out before its Report state has no report: it is listed from the restore the
+// safety net (or the sweeper) recorded after it, so the pass rate counts it. Runs of
+// versions before the start was in the key are read from their legacy folders.
+func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last int) ([]Run, []Problem, error) {
+	folders, err := Folders(ctx, api, bucket, "runs/")
+	if err != nil {
+		return nil, nil, err
+	}
+	folders = slices.DeleteFunc(folders, func(f Folder) bool { return !f.IsRun() })
+	if last > 0 && len(folders) > last {
+		folders = folders[len(folders)-last:]
 	}
 	var runs []Run
 	var problems []Problem
-	for _, k := range keys {
-		raw, err := remote.GetObject(ctx, api, bucket, k.key)
+	for _, f := range folders {
+		key, link := f.Key(drill.FileReport), f.Key(drill.FileReportHTML)
+		if !f.Has(drill.FileReport) {
+			key = f.Key(f.Record())
+			link = key // the restore record itself
+		}
+		raw, err := remote.GetObject(ctx, api, bucket, key)
 		if err != nil {
-			problems = append(problems, Problem{"s3://" + bucket + "/" + k.key, err})
+			problems = append(problems, Problem{"s3://" + bucket + "/" + key, err})
 			continue
 		}
-		html := strings.TrimSuffix(k.key, ".json") + ".html"
-		if !strings.HasSuffix(k.key, "/report.json") {
-			html = k.key // the restore record itself
-		}
-		link := fmt.Sprintf("https://%s.console.aws.amazon.com/s3/object/%s?region=%s&prefix=%s", orDefault(region, "us-east-1"), bucket, orDefault(region, "us-east-1"), html)
+		url := fmt.Sprintf("https://%s.console.aws.amazon.com/s3/object/%s?region=%s&prefix=%s", orDefault(region, "us-east-1"), bucket, orDefault(region, "us-east-1"), link)
 		var run Run
-		if strings.HasSuffix(k.key, "/report.json") {
-			run, err = FromReport(raw, link)
+		if f.Has(drill.FileReport) {
+			run, err = FromReport(raw, url)
 		} else {
-			run, err = FromRestoreRecord(raw, link)
+			run, err = FromRestoreRecord(raw, url)
 		}
 		if err != nil {
-			problems = append(problems, Problem{"s3://" + bucket + "/" + k.key, err})
+			problems = append(problems, Problem{"s3://" + bucket + "/" + key, err})
 			continue
 		}
 		runs = append(runs, run)
@@ -236,16 +292,6 @@ func FromRestoreRecord(raw []byte, link string) (Run, error) {
 		run.Ending += ", restore failed"
 	}
 	return run, nil
-}
-
-// recordRank orders restore records as drill.RestoreRecordReasons does.
-func recordRank(key string) int {
-	for i, reason := range drill.RestoreRecordReasons {
-		if strings.HasSuffix(key, "/restore-"+reason+".json") {
-			return i
-		}
-	}
-	return len(drill.RestoreRecordReasons)
 }
 
 // Sort puts runs oldest first.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,9 @@ func TestFromDirAndIndexPage(t *testing.T) {
 }
 
 // TestFromLedger reads the reports from the replica's ledger as a principal held to
-// exactly policy.Commands["history"]: the grants the README documents suffice.
+// exactly policy.Commands["history"]: the grants the README documents suffice. Runs
+// are read from their own folders and from the legacy ones of the previous version;
+// each run is a row, however many runs share its name.
 func TestFromLedger(t *testing.T) {
 	sb, err := sandbox.Start(sandbox.Config{})
 	if err != nil {
@@ -130,37 +133,59 @@ func TestFromLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	put(drill.ReportKey("ci-1"), report(t, "ci-1", 1, drill.Pass, 30, 20, 0))
-	put(drill.ReportKey("ci-2"), report(t, "ci-2", 2, drill.Fail, 0, 0, 3))
-	put("runs/ci-2/samples-steady.json", []byte(`{}`))
-	put(drill.ReportKey("ci-3"), []byte(`{"hello":"world"}`))
+	minute := func(m int) drill.Instant { return drill.At(time.Date(2026, 11, 1, 6, m, 0, 0, time.UTC)) }
+	record := func(name string, m int, status string) []byte {
+		b, _ := json.Marshal(drill.RestoreRecord{Execution: name, ExecutionArn: "arn:aws:states:us-east-1:123456789012:execution:failover-drill:" + name,
+			StartTime: minute(m), Reason: drill.ReasonSafetyNet, ExecutionStatus: status, Result: &drill.RestoreResult{MatchesPrior: true}})
+		return b
+	}
+	// Runs of the previous version, in their legacy folders (runs/<name>/): ci-1's
+	// report with the safety net's record beside it (the report counts), and ci-4,
+	// stopped, with only the safety net's record.
+	put("runs/ci-1/report.json", report(t, "ci-1", 1, drill.Pass, 30, 20, 0))
+	put("runs/ci-1/restore-safety-net.json", record("ci-1", 1, "SUCCEEDED"))
+	put("runs/ci-4/restore-safety-net.json", record("ci-4", 4, "ABORTED"))
+	// Runs in their own folders (runs/<name>/<start>/).
+	put(drill.ReportKey("ci-2", minute(2)), report(t, "ci-2", 2, drill.Fail, 0, 0, 3))
+	put(drill.SamplesKey("ci-2", minute(2), drill.ModeSteady), []byte(`{}`))
+	put(drill.RunTicketKey(drill.RunID{Execution: "ci-2", StartTime: minute(2)}), []byte(`{}`))
+	put(drill.ReportKey("ci-3", minute(3)), []byte(`{"hello":"world"}`))
 	put(drill.LockKey("other-bucket"), []byte(`{}`))
-	// A stopped run: no report, the safety net's record.
-	stopped, _ := json.Marshal(drill.RestoreRecord{Execution: "ci-4", ExecutionArn: "arn:aws:states:us-east-1:123456789012:execution:failover-drill:ci-4",
-		StartTime: drill.At(time.Date(2026, 11, 1, 6, 4, 0, 0, time.UTC)), Reason: drill.ReasonSafetyNet, ExecutionStatus: "ABORTED",
-		Result: &drill.RestoreResult{MatchesPrior: true}})
-	put(drill.RestoreRecordKey("ci-4", drill.ReasonSafetyNet), stopped)
-	put(drill.RestoreRecordKey("ci-1", drill.ReasonSafetyNet), stopped) // beside a report: the report counts
+	// ci-1 ran again, twice: a passed run, and one stopped before its report.
+	put(drill.ReportKey("ci-1", minute(5)), report(t, "ci-1", 5, drill.Pass, 31, 21, 0))
+	put(drill.RestoreRecordKey("ci-1", minute(6), drill.ReasonSafetyNet), record("ci-1", 6, "ABORTED"))
 
 	api := awsconf.SandboxFactoryAs(sb.S3Endpoints(), "drill-history")(cfg.PrimaryRegion)
 	runs, problems, err := history.FromLedger(context.Background(), api, cfg.LedgerBucket, cfg.PrimaryRegion, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(runs) != 3 || runs[0].Execution != "ci-1" || runs[1].Errors == nil || *runs[1].Errors != 3 {
-		t.Fatalf("runs %+v", runs)
+	var got []string
+	for _, r := range runs {
+		got = append(got, r.Execution+" "+r.Time.Format("15:04")+" "+r.Verdict)
 	}
-	if r := runs[2]; r.Execution != "ci-4" || r.Verdict != drill.Fail || r.Ending != drill.EndAborted || !strings.Contains(r.Report, "restore-safety-net.json") {
+	// Each run is a row: ci-1's three runs are three rows.
+	want := []string{"ci-1 06:01 pass", "ci-2 06:02 fail", "ci-4 06:04 fail", "ci-1 06:05 pass", "ci-1 06:06 fail"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("runs %q, want %q", got, want)
+	}
+	if runs[1].Errors == nil || *runs[1].Errors != 3 {
+		t.Errorf("ci-2 errors %v", runs[1].Errors)
+	}
+	if r := runs[2]; r.Ending != drill.EndAborted || !strings.Contains(r.Report, "runs/ci-4/restore-safety-net.json") {
 		t.Errorf("the stopped run %+v, want it listed as failed, aborted, linking its restore record", r)
+	}
+	if r := runs[4]; r.Ending != drill.EndAborted || !strings.Contains(r.Report, "runs/ci-1/"+drill.KeyTime(minute(6))+"/restore-safety-net.json") {
+		t.Errorf("the stopped rerun %+v, want it linking its own restore record", r)
 	}
 	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "ci-3") {
 		t.Errorf("problems %v, want the one that is not a report", problems)
 	}
-	if !strings.Contains(runs[0].Report, "runs/ci-1/report.html") {
-		t.Errorf("link %q", runs[0].Report)
+	if !strings.Contains(runs[0].Report, "prefix=runs/ci-1/report.html") || !strings.Contains(runs[3].Report, "prefix=runs/ci-1/"+drill.KeyTime(minute(5))+"/report.html") {
+		t.Errorf("links %q, %q", runs[0].Report, runs[3].Report)
 	}
 	// The same principal may not read anything else of the ledger.
-	_, err = api.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(cfg.LedgerBucket), Key: aws.String("runs/ci-2/samples-steady.json")})
+	_, err = api.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(cfg.LedgerBucket), Key: aws.String(drill.SamplesKey("ci-2", minute(2), drill.ModeSteady))})
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("reading a sample log: %v, want AccessDenied", err)
 	}

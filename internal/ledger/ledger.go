@@ -236,28 +236,29 @@ func (l *Ledger) PutRunTicket(ctx context.Context, t drill.Ticket) error {
 	return l.put(ctx, drill.RunTicketKey(t.ID()), body, ContentTypeJSON)
 }
 
-// PutReport writes execution's report.json and report.html.
-func (l *Ledger) PutReport(ctx context.Context, execution string, jsonBody, htmlBody []byte) error {
-	if execution == "" {
-		return fmt.Errorf("ledger put report: no execution")
+// PutReport writes the report.json and report.html of the run of execution that
+// started at start.
+func (l *Ledger) PutReport(ctx context.Context, execution string, start drill.Instant, jsonBody, htmlBody []byte) error {
+	if execution == "" || start.IsZero() {
+		return fmt.Errorf("ledger put report: execution %q or its start %q missing", execution, start)
 	}
-	if err := l.put(ctx, drill.ReportKey(execution), jsonBody, ContentTypeJSON); err != nil {
+	if err := l.put(ctx, drill.ReportKey(execution, start), jsonBody, ContentTypeJSON); err != nil {
 		return err
 	}
-	return l.put(ctx, drill.ReportHTMLKey(execution), htmlBody, ContentTypeHTML)
+	return l.put(ctx, drill.ReportHTMLKey(execution, start), htmlBody, ContentTypeHTML)
 }
 
 // PutRestoreRecord records a restore that ran after its execution ended, next to the
 // run's report (drill.RestoreRecordKey).
 func (l *Ledger) PutRestoreRecord(ctx context.Context, rec drill.RestoreRecord) error {
-	if rec.Execution == "" || rec.Reason == "" {
-		return fmt.Errorf("ledger put restore record: execution %q or reason %q missing", rec.Execution, rec.Reason)
+	if rec.Execution == "" || rec.StartTime.IsZero() || rec.Reason == "" {
+		return fmt.Errorf("ledger put restore record: execution %q, its start %q or reason %q missing", rec.Execution, rec.StartTime, rec.Reason)
 	}
 	body, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("ledger put restore record %s: %w", rec.Execution, err)
 	}
-	return l.put(ctx, drill.RestoreRecordKey(rec.Execution, rec.Reason), body, ContentTypeJSON)
+	return l.put(ctx, drill.RestoreRecordKey(rec.Execution, rec.StartTime, rec.Reason), body, ContentTypeJSON)
 }
 
 func (l *Ledger) put(ctx context.Context, key string, body []byte, contentType string) error {

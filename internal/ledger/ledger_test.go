@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -385,23 +387,30 @@ func TestWritesAndRelease(t *testing.T) {
 	if err := l.PutRunTicket(ctx, drill.Ticket{}); err == nil {
 		t.Error("PutRunTicket without an execution succeeded")
 	}
-	if err := l.PutReport(ctx, "run-a", []byte(`{"verdict":"pass"}`), []byte("<p>pass</p>")); err != nil {
+	start := ledgertest.ID("run-a").StartTime
+	if err := l.PutReport(ctx, "run-a", start, []byte(`{"verdict":"pass"}`), []byte("<p>pass</p>")); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.PutReport(ctx, "", nil, nil); err == nil {
+	if err := l.PutReport(ctx, "", start, nil, nil); err == nil {
 		t.Error("PutReport without an execution succeeded")
+	}
+	if err := l.PutReport(ctx, "run-a", drill.Instant{}, nil, nil); err == nil {
+		t.Error("PutReport without the run's start succeeded")
 	}
 	want := map[string]string{
 		"runs/run-a/ticket-20250601T120000.123Z.json": ledger.ContentTypeJSON,
-		"runs/run-a/report.json":                      ledger.ContentTypeJSON,
-		"runs/run-a/report.html":                      ledger.ContentTypeHTML,
+		"runs/run-a/20250601T120000.123Z/report.json": ledger.ContentTypeJSON,
+		"runs/run-a/20250601T120000.123Z/report.html": ledger.ContentTypeHTML,
 	}
 	for key, ct := range want {
 		if got := store.Objects[key].ContentType; got != ct {
 			t.Errorf("%s content type %q, want %q", key, got, ct)
 		}
 	}
-	if string(store.Objects["runs/run-a/report.html"].Body) != "<p>pass</p>" {
+	if len(store.Objects) != len(want) {
+		t.Errorf("objects %v, want only %v", slices.Sorted(maps.Keys(store.Objects)), want)
+	}
+	if string(store.Objects["runs/run-a/20250601T120000.123Z/report.html"].Body) != "<p>pass</p>" {
 		t.Error("report.html body")
 	}
 	if _, _, _, err := l.TakeLock(ctx, ticket("run-a")); err != nil {
@@ -441,9 +450,9 @@ func TestWritesAndRelease(t *testing.T) {
 	}
 
 	store.PutErr = func(string, *s3.PutObjectInput) error { return pabtest.APIError("PutObject", 503, "SlowDown") }
-	err := l.PutReport(ctx, "run-a", nil, nil)
+	err := l.PutReport(ctx, "run-a", start, nil, nil)
 	assertErr(t, err, "Transient")
-	if !strings.Contains(err.Error(), "ledger put runs/run-a/report.json") {
+	if !strings.Contains(err.Error(), "ledger put runs/run-a/20250601T120000.123Z/report.json") {
 		t.Errorf("error %q lacks context", err)
 	}
 	var apiErr smithy.APIError
@@ -457,7 +466,7 @@ func TestWritesAndRelease(t *testing.T) {
 		}
 		return nil
 	}
-	if err := l.PutReport(ctx, "run-a", nil, nil); err == nil || !strings.Contains(err.Error(), "report.html") {
+	if err := l.PutReport(ctx, "run-a", start, nil, nil); err == nil || !strings.Contains(err.Error(), "report.html") {
 		t.Errorf("PutReport with html denied = %v", err)
 	}
 }

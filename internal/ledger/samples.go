@@ -18,23 +18,25 @@ import (
 // 150 bytes.
 const MaxSampleLogBytes = 64 << 20
 
-// PutSamples writes a probe mode's sample log to drill.SamplesKey(l.Execution, l.Mode):
-// the probe's only write to the ledger.
+// PutSamples writes a probe mode's sample log to drill.SamplesKey(l.Execution,
+// l.ExecutionStartTime, l.Mode): the probe's only write to the ledger.
 func (l *Ledger) PutSamples(ctx context.Context, log drill.SampleLog) (string, error) {
-	if log.Execution == "" || log.Mode == "" {
-		return "", fmt.Errorf("ledger put samples: execution or mode missing (execution %q, mode %q)", log.Execution, log.Mode)
+	if log.Execution == "" || log.ExecutionStartTime.IsZero() || log.Mode == "" {
+		return "", fmt.Errorf("ledger put samples: execution, its start or mode missing (execution %q, executionStartTime %q, mode %q)",
+			log.Execution, log.ExecutionStartTime, log.Mode)
 	}
 	body, err := json.Marshal(log)
 	if err != nil {
 		return "", fmt.Errorf("ledger put samples: %w", err)
 	}
-	key := drill.SamplesKey(log.Execution, log.Mode)
+	key := drill.SamplesKey(log.Execution, log.ExecutionStartTime, log.Mode)
 	return key, l.put(ctx, key, body, ContentTypeJSON)
 }
 
-// Samples reads a probe mode's sample log; nil when there is none.
-func (l *Ledger) Samples(ctx context.Context, execution, mode string) (*drill.SampleLog, error) {
-	key := drill.SamplesKey(execution, mode)
+// Samples reads a probe mode's sample log of the run that started at start; nil when
+// there is none.
+func (l *Ledger) Samples(ctx context.Context, execution string, start drill.Instant, mode string) (*drill.SampleLog, error) {
+	key := drill.SamplesKey(execution, start, mode)
 	out, err := l.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
 	if err != nil {
 		if isNotFound(err) {

@@ -21,7 +21,7 @@ import (
 func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 	out.Logs = report.Logs{}
 	for _, mode := range drill.LogModes {
-		l, err := e.Ledger.Samples(ctx, out.Name, mode)
+		l, err := e.Ledger.Samples(ctx, out.Name, out.ID.StartTime, mode)
 		if err != nil {
 			return nil, fmt.Errorf("sample log in the ledger: %w", err)
 		}
@@ -30,7 +30,7 @@ func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 		}
 	}
 	var rep drill.Report
-	raw, ok := e.Sandbox.Object(e.Sandbox.Config().LedgerBucket, drill.ReportKey(out.Name))
+	raw, ok := e.Sandbox.Object(e.Sandbox.Config().LedgerBucket, drill.ReportKey(out.Name, out.ID.StartTime))
 	if ok {
 		if err := json.Unmarshal(raw, &rep); err != nil {
 			return nil, fmt.Errorf("report in the ledger: %w", err)

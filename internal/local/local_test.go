@@ -109,7 +109,7 @@ func TestDrillPasses(t *testing.T) {
 				t.Errorf("recovery %.3f s is faster than the propagation delay", rep.Recovery.Seconds)
 			}
 			for mode, key := range map[string]string{drill.ModeSteady: "", drill.ModeFailover: "", drill.ModeRecovery: ""} {
-				if _, ok := env.Sandbox.Object(sc.LedgerBucket, drill.SamplesKey(out.Name, mode)); !ok || key != "" {
+				if _, ok := env.Sandbox.Object(sc.LedgerBucket, drill.SamplesKey(out.Name, out.ID.StartTime, mode)); !ok || key != "" {
 					t.Errorf("no %s sample log in the ledger", mode)
 				}
 			}
@@ -128,7 +128,7 @@ func TestDrillPasses(t *testing.T) {
 			if !slices.Equal(names, wantSteps) {
 				t.Errorf("steps %v, want %v", names, wantSteps)
 			}
-			if _, ok := env.Sandbox.Object(sc.LedgerBucket, drill.ReportHTMLKey(out.Name)); !ok {
+			if _, ok := env.Sandbox.Object(sc.LedgerBucket, drill.ReportHTMLKey(out.Name, out.ID.StartTime)); !ok {
 				t.Error("report.html not in the ledger")
 			}
 			ticket := runTicket(t, env, out.ID)

@@ -85,11 +85,6 @@ func TestWorstCasePayloadFitsStepFunctions(t *testing.T) {
 	store := ledgertest.New()
 	led := store.Ledger()
 	logs := map[string]drill.SampleLog{drill.ModeSteady: steadyLog(t0), drill.ModeFailover: errorLog(drill.ModeFailover, blockedAt)}
-	for _, l := range logs {
-		if _, err := led.PutSamples(context.Background(), l); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cart := make([]string, 20)
 	for i := range cart {
 		cart[i] = fmt.Sprintf("%08d-0000-4000-8000-%012d", i, i)
@@ -104,7 +99,13 @@ func TestWorstCasePayloadFitsStepFunctions(t *testing.T) {
 			return nil, err
 		}
 		in.Origin = worstOrigin
-		res, err := probe.Summarize(in, logs[in.Mode])
+		// The probe keeps its log in the run's folder, named by the payload's start.
+		l := logs[in.Mode]
+		l.ExecutionStartTime = in.StartTime
+		if _, err := led.PutSamples(context.Background(), l); err != nil {
+			return nil, err
+		}
+		res, err := probe.Summarize(in, l)
 		if err != nil {
 			return nil, drill.Classify(err)
 		}
@@ -179,7 +180,7 @@ func TestWorstCasePayloadFitsStepFunctions(t *testing.T) {
 		t.Errorf("largest payload %d bytes at %s: want well under the %d-byte limit", largest, where, asl.MaxPayloadBytes)
 	}
 	// What the report made of it: every error counted, the reasons in full.
-	raw, ok := store.Objects[drill.ReportKey("worst-case")]
+	raw, ok := store.Objects[drill.ReportKey("worst-case", drill.At(res.Start))]
 	if !ok {
 		t.Fatal("no report in the ledger")
 	}

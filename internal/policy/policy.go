@@ -58,18 +58,29 @@ type Values struct {
 	DistributionArn string
 }
 
-// Ledger keys the functions touch, beneath LedgerArn.
+// Ledger keys the functions touch, beneath LedgerArn. A function writes (and report
+// reads the sample logs) only in a run's folder, named with the run's start
+// (runs/<execution>/<start>/, drill.RunFolder): no grant lets a function write into a
+// folder of the versions before the start was in the key, whose evidence drill report
+// and drill history still read.
 const (
 	ledgerLocks   = LedgerArn + "/" + drill.LockPrefix + "*"
 	ledgerTickets = LedgerArn + "/runs/*/ticket-*"
-	ledgerReport  = LedgerArn + "/runs/*/report.json"
-	ledgerHTML    = LedgerArn + "/runs/*/report.html"
 	// Restores after the execution's end record themselves next to the report.
-	ledgerSafetyNetRecord = LedgerArn + "/runs/*/restore-" + drill.ReasonSafetyNet + ".json"
-	ledgerSweeperRecord   = LedgerArn + "/runs/*/restore-" + drill.ReasonSweeper + ".json"
-	ledgerRestoreRecords  = LedgerArn + "/runs/*/restore-*.json"
+	ledgerSafetyNetRecord = LedgerArn + "/" + drill.RunFolderPattern + "restore-" + drill.ReasonSafetyNet + ".json"
+	ledgerSweeperRecord   = LedgerArn + "/" + drill.RunFolderPattern + "restore-" + drill.ReasonSweeper + ".json"
 	// ledgerSamples are the probe's sample logs (drill.SamplesKeyPattern).
 	ledgerSamples = LedgerArn + "/" + drill.SamplesKeyPattern
+	ledgerReport  = LedgerArn + "/" + drill.RunFolderPattern + drill.FileReport
+	ledgerHTML    = LedgerArn + "/" + drill.RunFolderPattern + drill.FileReportHTML
+
+	// What the operator's commands read: any run's evidence, in its run's folder or in
+	// a legacy one (runs/<execution>/report.json). IAM's * spans "/", so one pattern
+	// names both, and it is the narrowest that does.
+	anyReport         = LedgerArn + "/runs/*/" + drill.FileReport
+	anyHTML           = LedgerArn + "/runs/*/" + drill.FileReportHTML
+	anySamples        = LedgerArn + "/runs/*/samples-*.json"
+	anyRestoreRecords = LedgerArn + "/runs/*/restore-*.json"
 )
 
 // Shared statements.
@@ -166,17 +177,18 @@ var Functions = map[string][]Statement{
 // calls, for the person's (or CI's) own role: the README's table comes from here, and
 // the tests run each command in the replica as a principal held to exactly these.
 var Commands = map[string][]Statement{
-	// drill report: the report, its page, its sample logs (to draw the page again) and
-	// the restores recorded after the execution ended.
+	// drill report: lists the runs of the name (runs/<execution>/), reads the chosen
+	// run's report, its page, its sample logs (to draw the page again) and the restores
+	// recorded after the execution ended, in either layout.
 	"report": {
 		{Sid: "LedgerList", Actions: []string{"s3:ListBucket"}, Resources: []string{LedgerArn}},
-		{Sid: "LedgerReadRun", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerReport, ledgerHTML, ledgerSamples, ledgerRestoreRecords}},
+		{Sid: "LedgerReadRun", Actions: []string{"s3:GetObject"}, Resources: []string{anyReport, anyHTML, anySamples, anyRestoreRecords}},
 	},
 	// drill history --ledger: lists runs/ and reads each report.json, and the restore
 	// record of a run that never wrote one (stopped, timed out).
 	"history": {
 		{Sid: "LedgerListRuns", Actions: []string{"s3:ListBucket"}, Resources: []string{LedgerArn}},
-		{Sid: "LedgerReadReports", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerReport, ledgerRestoreRecords}},
+		{Sid: "LedgerReadReports", Actions: []string{"s3:GetObject"}, Resources: []string{anyReport, anyRestoreRecords}},
 	},
 }
 

@@ -4,9 +4,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/policy"
+	"github.com/unishop/failover-drill/internal/sandbox/iam"
 )
 
 var values = policy.Values{
@@ -22,6 +24,8 @@ var values = policy.Values{
 // files). Restore writes a lock only to mark it changed (If-Match), which S3
 // authorizes with s3:PutObject and s3:GetObject on the lock.
 func TestGrants(t *testing.T) {
+	// A run's evidence is written only in its own folder, named with its start.
+	const run = "????????T??????.???Z"
 	pab := []string{"s3:GetBucketPublicAccessBlock arn:aws:s3:::ui", "s3:PutBucketPublicAccessBlock arn:aws:s3:::ui"}
 	read := []string{"s3:GetObject arn:aws:s3:::ledger/locks/*", "s3:GetObject arn:aws:s3:::ledger/runs/*/ticket-*", "s3:ListBucket arn:aws:s3:::ledger"}
 	restore := append(append(slices.Clone(pab), read...), "s3:DeleteObject arn:aws:s3:::ledger/locks/*",
@@ -33,18 +37,18 @@ func TestGrants(t *testing.T) {
 		{drill.FuncBlock, append(append(slices.Clone(pab), read...), "s3:DeleteObject arn:aws:s3:::ledger/locks/*",
 			"s3:PutObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")},
 		// Each restore after an execution's end records itself, under its own key only.
-		{drill.FuncRestore, append(slices.Clone(restore), "s3:PutObject arn:aws:s3:::ledger/runs/*/restore-safety-net.json")},
+		{drill.FuncRestore, append(slices.Clone(restore), "s3:PutObject arn:aws:s3:::ledger/runs/*/"+run+"/restore-safety-net.json")},
 		{drill.FuncSweeper, append(slices.Clone(restore), "states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*",
-			"s3:PutObject arn:aws:s3:::ledger/runs/*/restore-sweeper.json")},
+			"s3:PutObject arn:aws:s3:::ledger/runs/*/"+run+"/restore-sweeper.json")},
 		// Its reports; it reads the probe's sample logs, and lists the ledger so a
 		// missing one reads 404; and, for a dry run, this state machine's executions.
-		{drill.FuncReport, []string{"s3:GetObject arn:aws:s3:::ledger/runs/*/samples-*.json", "s3:ListBucket arn:aws:s3:::ledger",
-			"s3:PutObject arn:aws:s3:::ledger/runs/*/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/report.json",
+		{drill.FuncReport, []string{"s3:GetObject arn:aws:s3:::ledger/runs/*/" + run + "/samples-*.json", "s3:ListBucket arn:aws:s3:::ledger",
+			"s3:PutObject arn:aws:s3:::ledger/runs/*/" + run + "/report.html", "s3:PutObject arn:aws:s3:::ledger/runs/*/" + run + "/report.json",
 			"states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*",
 			"states:ListExecutions arn:aws:states:us-east-1:123456789012:stateMachine:failover-drill"}},
 		{drill.FuncSeedCart, nil},
 		// Its sample logs, and the stop alarms (on *: composite alarms).
-		{drill.FuncProbe, []string{"cloudwatch:DescribeAlarms *", "s3:PutObject arn:aws:s3:::ledger/runs/*/samples-*.json"}},
+		{drill.FuncProbe, []string{"cloudwatch:DescribeAlarms *", "s3:PutObject arn:aws:s3:::ledger/runs/*/" + run + "/samples-*.json"}},
 		// The deployed distribution, the account's Block Public Access, the stop alarms.
 		{drill.FuncReadiness, []string{"cloudfront:GetDistributionConfig arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL",
 			"cloudwatch:DescribeAlarms *", "s3:GetAccountPublicAccessBlock *"}},
@@ -137,6 +141,69 @@ func TestConditionalWritersCanReadTheirObjects(t *testing.T) {
 			if !slices.Contains(grants, "s3:GetObject "+resource) {
 				t.Errorf("%s: %s on %s without s3:GetObject on it: its If-Match calls would be denied", fn, action, resource)
 			}
+		}
+	}
+}
+
+// Each function may write exactly the evidence keys its code writes, in the run's
+// folder, and nothing in a legacy folder (runs/<execution>/report.json and so on, the
+// evidence of runs from before the start was in the key) or in another run's kind of
+// file. drill report and drill history read both layouts.
+func TestEvidenceKeysAndGrantsAgree(t *testing.T) {
+	id := drill.RunID{Execution: "drill-w23", StartTime: drill.At(time.Date(2025, 6, 1, 12, 0, 0, 123e6, time.UTC))}
+	start := id.StartTime
+	arn := func(key string) string { return "arn:aws:s3:::ledger/" + key }
+	legacy := []string{"runs/drill-w23/report.json", "runs/drill-w23/report.html", "runs/drill-w23/samples-failover.json",
+		"runs/drill-w23/restore-safety-net.json", "runs/drill-w23/restore-sweeper.json"}
+	allowed := func(sts []policy.Statement, action, key string) bool {
+		for _, st := range sts {
+			if slices.Contains(st.Actions, action) && slices.ContainsFunc(st.Resources, func(r string) bool { return iam.Match(r, arn(key)) }) {
+				return true
+			}
+		}
+		return false
+	}
+	writes := map[string][]string{
+		drill.FuncProbe:   {drill.SamplesKey(id.Execution, start, drill.ModeSteady), drill.SamplesKey(id.Execution, start, drill.ModeRecoveryCheck)},
+		drill.FuncReport:  {drill.ReportKey(id.Execution, start), drill.ReportHTMLKey(id.Execution, start)},
+		drill.FuncRestore: {drill.RestoreRecordKey(id.Execution, start, drill.ReasonSafetyNet), drill.RunTicketKey(id)},
+		drill.FuncSweeper: {drill.RestoreRecordKey(id.Execution, start, drill.ReasonSweeper), drill.RunTicketKey(id)},
+		drill.FuncBlock:   {drill.RunTicketKey(id)},
+	}
+	every := []string{}
+	for _, keys := range writes {
+		every = append(every, keys...)
+	}
+	for fn, keys := range writes {
+		sts := policy.For(fn, values)
+		for _, key := range every {
+			if got, want := allowed(sts, "s3:PutObject", key), slices.Contains(keys, key); got != want {
+				t.Errorf("%s may write %s: %v, want %v", fn, key, got, want)
+			}
+		}
+		for _, key := range legacy {
+			if allowed(sts, "s3:PutObject", key) {
+				t.Errorf("%s may write %s, a legacy run's evidence", fn, key)
+			}
+		}
+	}
+	if !allowed(policy.For(drill.FuncReport, values), "s3:GetObject", drill.SamplesKey(id.Execution, start, drill.ModeFailover)) ||
+		allowed(policy.For(drill.FuncReport, values), "s3:GetObject", "runs/drill-w23/samples-failover.json") {
+		t.Error("report reads sample logs other than in a run's folder")
+	}
+	// The commands read every run's evidence, in either layout.
+	read := []string{drill.ReportKey(id.Execution, start), drill.RestoreRecordKey(id.Execution, start, drill.ReasonOperator),
+		"runs/drill-w23/report.json", "runs/drill-w23/restore-safety-net.json"}
+	for _, key := range read {
+		for _, cmd := range []string{"report", "history"} {
+			if !allowed(policy.CommandFor(cmd, values), "s3:GetObject", key) {
+				t.Errorf("drill %s may not read %s", cmd, key)
+			}
+		}
+	}
+	for _, key := range []string{drill.SamplesKey(id.Execution, start, drill.ModeFailover), "runs/drill-w23/samples-failover.json", drill.ReportHTMLKey(id.Execution, start)} {
+		if !allowed(policy.CommandFor("report", values), "s3:GetObject", key) {
+			t.Errorf("drill report may not read %s", key)
 		}
 	}
 }

@@ -146,7 +146,7 @@ func TestUnreadableStopAlarms(t *testing.T) {
 		h.Alarms, h.AlarmEvery, h.AlarmUnreadableLimit = a, 20*time.Millisecond, 2*time.Second
 		since := time.Now()
 		secondaryShop(t, d, seed().User.UUID, seed().Cart)
-		res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeFailover, Execution: "x", Config: config(t, d.URL, nil), Since: &since, Seed: seed(), StopAlarms: []string{"HighErrorRate"}})
+		res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeFailover, Execution: "x", StartTime: runStart, Config: config(t, d.URL, nil), Since: &since, Seed: seed(), StopAlarms: []string{"HighErrorRate"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func TestUnreadableStopAlarms(t *testing.T) {
 			!strings.Contains(w.LastError, "Throttling") || w.LimitSeconds != 2 {
 			t.Fatalf("alarm watch %+v, want 5 failed reads, about 0.1 s unwatched, the last error", w)
 		}
-		if l := st.logs[drill.SamplesKey("x", drill.ModeFailover)]; l.AlarmWatch == nil || l.AlarmWatch.FailedReads != 5 {
+		if l := st.logs[drill.SamplesKey("x", runStart, drill.ModeFailover)]; l.AlarmWatch == nil || l.AlarmWatch.FailedReads != 5 {
 			t.Errorf("the sample log does not carry the alarm watch: %+v", l.AlarmWatch)
 		}
 	})
@@ -166,7 +166,7 @@ func TestUnreadableStopAlarms(t *testing.T) {
 		h.Alarms, h.AlarmEvery, h.AlarmUnreadableLimit = a, 20*time.Millisecond, 300*time.Millisecond
 		since := time.Now()
 		began := time.Now()
-		_, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeRecovery, Execution: "x", Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 30, "errorBudgetPercent": 100, "errorBudgetSeconds": 30}),
+		_, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeRecovery, Execution: "x", StartTime: runStart, Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 30, "errorBudgetPercent": 100, "errorBudgetSeconds": 30}),
 			Since: &since, StopAlarms: []string{"HighErrorRate"}})
 		var su *drill.StopAlarmsUnreadable
 		if !errors.As(err, &su) || drill.ErrorName(drill.Classify(err)) != "StopAlarmsUnreadable" || su.During != "AwaitRecovery" ||
@@ -176,7 +176,7 @@ func TestUnreadableStopAlarms(t *testing.T) {
 		if el := time.Since(began); el > 3*time.Second {
 			t.Errorf("stopped after %v, the limit is 0.3 s", el)
 		}
-		if l := st.logs[drill.SamplesKey("x", drill.ModeRecovery)]; l.AlarmWatch == nil || l.AlarmWatch.UnwatchedSeconds <= 0.3 || l.AlarmWatch.Reads != l.AlarmWatch.FailedReads {
+		if l := st.logs[drill.SamplesKey("x", runStart, drill.ModeRecovery)]; l.AlarmWatch == nil || l.AlarmWatch.UnwatchedSeconds <= 0.3 || l.AlarmWatch.Reads != l.AlarmWatch.FailedReads {
 			t.Errorf("sample log's alarm watch %+v, want every read failed and the stretch recorded", l.AlarmWatch)
 		}
 	})

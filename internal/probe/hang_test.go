@@ -34,7 +34,7 @@ func TestHangingOriginIsDiagnosedAndCounted(t *testing.T) {
 	blockedAt := time.Now().Add(100 * time.Millisecond)
 	d := hangAfter(t, blockedAt, 0)
 	h, st := newHandler()
-	in := drill.ProbeInput{Mode: drill.ModeFailover, Execution: "hang", Since: &blockedAt, Seed: seed(),
+	in := drill.ProbeInput{Mode: drill.ModeFailover, Execution: "hang", StartTime: runStart, Since: &blockedAt, Seed: seed(),
 		Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 2, "maxLatencyP95Ms": 500})}
 	_, err := h.Handle(ctx(t), in)
 	var ft *drill.FailoverTimeout
@@ -48,7 +48,7 @@ func TestHangingOriginIsDiagnosedAndCounted(t *testing.T) {
 		t.Errorf("summary %q does not say how many requests were unanswered", ft.Msg)
 	}
 	// The report's reading of the log.
-	l := st.logs[drill.SamplesKey("hang", drill.ModeFailover)]
+	l := st.logs[drill.SamplesKey("hang", runStart, drill.ModeFailover)]
 	cfg, _ := drill.ParseConfig(in.Config)
 	p := measure.ForConfig(cfg, drill.ModeFailover, blockedAt, time.Duration(l.ConfigIntervalMs*float64(time.Millisecond)))
 	p.End, p.RequestTimeout = l.End, time.Duration(l.RequestTimeoutMs)*time.Millisecond
@@ -66,7 +66,7 @@ func TestErrorBudgetSpentWhileAnswersArePending(t *testing.T) {
 	d := hangAfter(t, blockedAt, 40*time.Millisecond)
 	h, _ := newHandler()
 	began := time.Now()
-	_, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeFailover, Execution: "budget", Since: &blockedAt, Seed: seed(),
+	_, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeFailover, Execution: "budget", StartTime: runStart, Since: &blockedAt, Seed: seed(),
 		Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 4, "errorBudgetSeconds": 2, "errorBudgetPercent": 20})})
 	var ft *drill.FailoverTimeout
 	if !errors.As(err, &ft) || !strings.Contains(ft.Msg, "error budget spent") {

@@ -3,6 +3,7 @@ package probe_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func TestFailoverMeasured(t *testing.T) {
 	sd := seed()
 	secondaryShop(t, d, sd.User.UUID, []string{"u01", "u02"})
 	h, st := newHandler()
-	res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeFailover, Execution: "run-1", Config: config(t, d.URL, nil), Since: &blockedAt, Seed: sd})
+	res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeFailover, Execution: "run-1", StartTime: runStart, Config: config(t, d.URL, nil), Since: &blockedAt, Seed: sd})
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
@@ -68,7 +69,7 @@ func TestFailoverMeasured(t *testing.T) {
 	}
 	// Every request is in the log, answered or not.
 	l, ok := st.logs[res.SamplesKey]
-	if !ok || res.SamplesKey != drill.SamplesKey("run-1", drill.ModeFailover) {
+	if !ok || res.SamplesKey != drill.SamplesKey("run-1", runStart, drill.ModeFailover) {
 		t.Fatalf("no log at %q", res.SamplesKey)
 	}
 	if len(l.Samples) != d.requests() || l.Ended != drill.EndedStable || l.Want != secondary || l.Old != primary {
@@ -175,7 +176,7 @@ func TestTimeoutsAndTheErrorBudget(t *testing.T) {
 			d := newDistribution(t, tt.serve)
 			since := time.Now()
 			h, st := newHandler()
-			_, err := h.Handle(ctx(t), drill.ProbeInput{Mode: tt.mode, Execution: "run-2",
+			_, err := h.Handle(ctx(t), drill.ProbeInput{Mode: tt.mode, Execution: "run-2", StartTime: runStart,
 				Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 2}), Since: &since, Seed: seed()})
 			if !tt.check(err) {
 				t.Fatalf("err = %v (%T)", err, err)
@@ -192,7 +193,7 @@ func TestTimeoutsAndTheErrorBudget(t *testing.T) {
 				t.Errorf("gave up after %v", el)
 			}
 			// The log is kept on every ending, errors and all.
-			l, ok := st.logs[drill.SamplesKey("run-2", tt.mode)]
+			l, ok := st.logs[drill.SamplesKey("run-2", runStart, tt.mode)]
 			if !ok || len(l.Samples) == 0 || l.Ended == drill.EndedStable {
 				t.Errorf("log %v: %d samples, ended %q", ok, len(l.Samples), l.Ended)
 			}
@@ -224,13 +225,13 @@ func TestSlowIsNotAnError(t *testing.T) {
 	hang.delay = 10 * time.Second
 	d2 := newDistribution(t, always(hang))
 	h2, st := newHandler()
-	_, err = h2.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeSteady, Execution: "run-3", Config: config(t, d2.URL, map[string]any{"probeIntervalMs": 2000}),
+	_, err = h2.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeSteady, Execution: "run-3", StartTime: runStart, Config: config(t, d2.URL, map[string]any{"probeIntervalMs": 2000}),
 		Origin: &drill.OriginSettings{ConnectionAttempts: 1, ConnectionTimeoutSeconds: 1, ResponseTimeoutSeconds: 1}})
 	if err == nil {
 		t.Fatal("steady state passed against a hanging distribution")
 	}
 	var timeouts int
-	for _, s := range st.logs[drill.SamplesKey("run-3", drill.ModeSteady)].Unpack() {
+	for _, s := range st.logs[drill.SamplesKey("run-3", runStart, drill.ModeSteady)].Unpack() {
 		if s.Error == drill.ErrTimeout {
 			timeouts++
 			if lat := s.Latency(); lat < 7*time.Second || lat > 7500*time.Millisecond {
@@ -302,14 +303,14 @@ func TestCancel(t *testing.T) {
 	time.AfterFunc(100*time.Millisecond, cancel)
 	since := time.Now()
 	h, st := newHandler()
-	_, err := h.Handle(c, drill.ProbeInput{Mode: drill.ModeFailover, Execution: "run-4", Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 60}), Since: &since, Seed: seed()})
+	_, err := h.Handle(c, drill.ProbeInput{Mode: drill.ModeFailover, Execution: "run-4", StartTime: runStart, Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 60}), Since: &since, Seed: seed()})
 	if !errors.Is(err, context.Canceled) || drill.Classify(err) != err {
 		t.Fatalf("err = %v, want a plain context.Canceled", err)
 	}
 	if el := time.Since(since); el > 2*time.Second {
 		t.Errorf("returned %v after the cancel", el)
 	}
-	if l := st.logs[drill.SamplesKey("run-4", drill.ModeFailover)]; l.Ended != drill.EndedStopped || len(l.Samples) == 0 {
+	if l := st.logs[drill.SamplesKey("run-4", runStart, drill.ModeFailover)]; l.Ended != drill.EndedStopped || len(l.Samples) == 0 {
 		t.Errorf("log ended %q with %d samples, want it kept, stopped", l.Ended, len(l.Samples))
 	}
 }
@@ -323,7 +324,7 @@ func TestLambdaDeadline(t *testing.T) {
 	defer cancel()
 	since := time.Now()
 	h, st := newHandler()
-	_, err := h.Handle(c, drill.ProbeInput{Mode: drill.ModeRecovery, Execution: "run-5", Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 60}), Since: &since})
+	_, err := h.Handle(c, drill.ProbeInput{Mode: drill.ModeRecovery, Execution: "run-5", StartTime: runStart, Config: config(t, d.URL, map[string]any{"failoverTimeoutSeconds": 60}), Since: &since})
 	var rt *drill.RecoveryTimeout
 	if !errors.As(err, &rt) || !strings.Contains(err.Error(), "deadline came first") {
 		t.Fatalf("err = %v, want RecoveryTimeout naming the deadline", err)
@@ -331,7 +332,7 @@ func TestLambdaDeadline(t *testing.T) {
 	if el := time.Since(since); el > 2*time.Second {
 		t.Errorf("returned after %v, past the reserve", el)
 	}
-	if l := st.logs[drill.SamplesKey("run-5", drill.ModeRecovery)]; l.Ended != drill.EndedDeadline {
+	if l := st.logs[drill.SamplesKey("run-5", runStart, drill.ModeRecovery)]; l.Ended != drill.EndedDeadline {
 		t.Errorf("log ended %q, want deadline", l.Ended)
 	}
 }
@@ -342,8 +343,35 @@ func TestLogNotKeptIsReported(t *testing.T) {
 	d := newDistribution(t, always(fromPrimary))
 	h, st := newHandler()
 	st.err = errors.New("AccessDenied")
-	res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeSteady, Execution: "run-6", Config: config(t, d.URL, nil)})
+	res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeSteady, Execution: "run-6", StartTime: runStart, Config: config(t, d.URL, nil)})
 	if err != nil || res.SamplesKey != "" || !strings.Contains(res.SamplesError, "AccessDenied") {
 		t.Errorf("err %v key %q error %q", err, res.SamplesKey, res.SamplesError)
+	}
+}
+
+// The sample log goes to the run's own folder, named by the execution's start: a run
+// that reuses a name writes beside the earlier run's log, never over it. Without the
+// start (an execution of an older definition) no log is written, and the result says why.
+func TestLogIsKeyedByTheRunsStart(t *testing.T) {
+	t.Parallel()
+	d := newDistribution(t, always(fromPrimary))
+	h, st := newHandler()
+	later := drill.At(runStart.Time().Add(91 * 24 * time.Hour))
+	for _, start := range []drill.Instant{runStart, later} {
+		res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeSteady, Execution: "drill-w23", StartTime: start, Config: config(t, d.URL, nil)})
+		want := "runs/drill-w23/" + drill.KeyTime(start) + "/samples-steady.json"
+		if err != nil || res.SamplesKey != want {
+			t.Errorf("start %s: err %v key %q, want %q", start, err, res.SamplesKey, want)
+		}
+		if l := st.logs[want]; !l.ExecutionStartTime.Equal(start) || l.Execution != "drill-w23" {
+			t.Errorf("log at %s names run %s %s", want, l.Execution, l.ExecutionStartTime)
+		}
+	}
+	if len(st.logs) != 2 {
+		t.Errorf("%d logs, want one per run: %v", len(st.logs), slices.Collect(maps.Keys(st.logs)))
+	}
+	res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeSteady, Execution: "drill-w24", Config: config(t, d.URL, nil)})
+	if err != nil || res.SamplesKey != "" || !strings.Contains(res.SamplesError, "no startTime") || len(st.logs) != 2 {
+		t.Errorf("without a start: err %v key %q error %q, %d logs", err, res.SamplesKey, res.SamplesError, len(st.logs))
 	}
 }

@@ -233,7 +233,7 @@ func Summarize(in drill.ProbeInput, log drill.SampleLog) (drill.ProbeResult, err
 		}
 	}
 	res := result(in, p, ph, log.Start)
-	res.SamplesKey, res.FinishedAt, res.AlarmWatch = drill.SamplesKey(log.Execution, log.Mode), log.End, log.AlarmWatch
+	res.SamplesKey, res.FinishedAt, res.AlarmWatch = drill.SamplesKey(log.Execution, log.ExecutionStartTime, log.Mode), log.End, log.AlarmWatch
 	return finish(in, cfg, p, ph, res, o, log.End.Sub(log.Start), context.Canceled)
 }
 
@@ -382,11 +382,17 @@ func lastRegion(ph drill.Phases, p plan) string {
 // keep writes the sample log; a failure is reported in the result, not returned: the
 // drill must go on to restore whatever happens to the evidence.
 func (h *Handler) keep(ctx context.Context, in drill.ProbeInput, p plan, start, end time.Time, skipped int, ended string, samples []drill.Sample, aw *drill.AlarmWatch) (key, problem string) {
-	if h.Samples == nil || in.Execution == "" {
+	switch {
+	case h.Samples == nil || in.Execution == "":
 		return "", "no sample log kept: no ledger or no execution name"
+	case in.StartTime.IsZero():
+		// An execution of an older state machine definition (Step Functions runs an
+		// execution on the definition it started with) does not pass its start: the
+		// measurement stands, without a log rather than in another run's folder.
+		return "", "no sample log kept: no startTime (the execution's start names its folder in the ledger)"
 	}
 	l := drill.NewSampleLog(start, samples)
-	l.Execution, l.Mode, l.Since, l.End, l.Want, l.Old = in.Execution, in.Mode, in.Since, end, p.want, p.old
+	l.Execution, l.ExecutionStartTime, l.Mode, l.Since, l.End, l.Want, l.Old = in.Execution, in.StartTime, in.Mode, in.Since, end, p.want, p.old
 	l.ConfigIntervalMs = float64(p.every.Microseconds()) / 1000
 	l.PageIntervalMs = float64(p.page.Microseconds()) / 1000
 	l.RequestTimeoutMs = float64(p.timeout.Milliseconds())

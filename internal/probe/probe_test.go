@@ -38,6 +38,9 @@ var (
 	blocked       = answer{status: 403, cache: "Error from cloudfront"}
 )
 
+// runStart is the start of the runs the tests probe for ($$.Execution.StartTime).
+var runStart = drill.At(time.Date(2025, 6, 1, 12, 0, 0, 123e6, time.UTC))
+
 // distribution is a fake CloudFront distribution over two fake origins. serve decides
 // each answer from the path and the time the request arrived; it counts what it
 // served, the ground truth for the probe's counts.
@@ -135,7 +138,7 @@ func (s *store) PutSamples(_ context.Context, l drill.SampleLog) (string, error)
 	if s.logs == nil {
 		s.logs = map[string]drill.SampleLog{}
 	}
-	key := drill.SamplesKey(l.Execution, l.Mode)
+	key := drill.SamplesKey(l.Execution, l.ExecutionStartTime, l.Mode)
 	s.logs[key] = l
 	return key, nil
 }
@@ -291,7 +294,7 @@ func TestOpenLoop(t *testing.T) {
 	slow.delay = 300 * time.Millisecond
 	d := newDistribution(t, always(slow))
 	h, st := newHandler()
-	res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeSteady, Execution: "x", Config: config(t, d.URL, nil)})
+	res, err := h.Handle(ctx(t), drill.ProbeInput{Mode: drill.ModeSteady, Execution: "x", StartTime: runStart, Config: config(t, d.URL, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +311,7 @@ func TestOpenLoop(t *testing.T) {
 			t.Errorf("gap of %v between requests %d and %d, want about the 20 ms interval", gap, i-1, i)
 		}
 	}
-	l := st.logs[drill.SamplesKey("x", drill.ModeSteady)]
+	l := st.logs[drill.SamplesKey("x", runStart, drill.ModeSteady)]
 	for _, s := range l.Unpack() {
 		if !s.Unanswered && s.Latency() < 290*time.Millisecond {
 			t.Errorf("sample %+v judged %v after it was sent, want at its answer (>= 300 ms)", s, s.Latency())

@@ -157,6 +157,7 @@ func Start(ctx context.Context, api StartAPI, stateMachineARN, input, name strin
 type Execution struct {
 	ARN    string
 	Name   string
+	Start  time.Time // with Name, the run's folder in the ledger (drill.RunFolder)
 	Status types.ExecutionStatus
 	Output string // the report JSON when SUCCEEDED
 	Error  string // FAILED, TIMED_OUT, ABORTED
@@ -186,7 +187,7 @@ func Wait(ctx context.Context, api DescribeAPI, executionARN string, poll time.D
 			return last, fmt.Errorf("describe execution %s: %w", executionARN, err)
 		}
 		last = Execution{
-			ARN: executionARN, Name: aws.ToString(out.Name), Status: out.Status,
+			ARN: executionARN, Name: aws.ToString(out.Name), Start: aws.ToTime(out.StartDate), Status: out.Status,
 			Output: aws.ToString(out.Output), Error: aws.ToString(out.Error), Cause: aws.ToString(out.Cause),
 		}
 		if onPoll != nil {

@@ -93,7 +93,7 @@ func TestDryRunDisturbedByADrill(t *testing.T) {
 			if (r.Verdict == drill.SkippedBusy) != (r.ConcurrentDrill != nil) {
 				t.Errorf("concurrent drill %+v with verdict %s", r.ConcurrentDrill, r.Verdict)
 			}
-			if html := store.Objects[drill.ReportHTMLKey("dry-1")].Body; r.ConcurrentDrill != nil && !strings.Contains(string(html), "A drill ran during this dry run: execution <code>drill-1</code>") {
+			if html := store.Objects[drill.ReportHTMLKey("dry-1", drill.At(in.StartedAt))].Body; r.ConcurrentDrill != nil && !strings.Contains(string(html), "A drill ran during this dry run: execution <code>drill-1</code>") {
 				t.Errorf("report.html does not name the drill")
 			}
 		})

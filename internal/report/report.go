@@ -185,7 +185,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	r.Samples = map[string]string{}
 	for mode, l := range logs {
 		if l != nil {
-			r.Samples[mode] = drill.SamplesKey(in.Execution, mode)
+			r.Samples[mode] = drill.SamplesKey(in.Execution, drill.At(in.StartedAt), mode)
 		}
 	}
 	pre, _ := phasesOf(cfg, drill.ModeSteady, st.Preflight, logs[drill.ModeSteady], nil)
@@ -650,13 +650,21 @@ type Handler struct {
 	Executions ExecutionsAPI
 }
 
-// Handle builds the report, writes report.json and report.html under the execution
-// in the ledger and returns it. A ledger error is returned (Transient ones are retried
-// by the state machine).
+// Handle builds the report, writes report.json and report.html in the run's folder
+// in the ledger (the execution's name and start: drill.RunFolder) and returns it. A
+// ledger error is returned (Transient ones are retried by the state machine).
 func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Report, error) {
+	var problems []string
 	if in.Execution == "" {
-		return drill.Report{}, &drill.InvalidInput{Problems: []string{"execution: missing"}}
+		problems = append(problems, "execution: missing")
 	}
+	if in.StartedAt.IsZero() {
+		problems = append(problems, "startedAt: missing ($$.Execution.StartTime: with the name, it names the run's folder in the ledger)")
+	}
+	if len(problems) > 0 {
+		return drill.Report{}, &drill.InvalidInput{Problems: problems}
+	}
+	start := drill.At(in.StartedAt)
 	now := time.Now()
 	if h.Now != nil {
 		now = h.Now()
@@ -665,7 +673,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	logs := h.readLogs(ctx, in.Execution, log)
+	logs := h.readLogs(ctx, in.Execution, start, log)
 	r := Build(in, logs, now)
 	h.judgeConcurrency(ctx, &r, in.ExecutionArn, now)
 	js, err := json.MarshalIndent(r, "", "  ")
@@ -676,11 +684,11 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 	if err != nil {
 		return drill.Report{}, fmt.Errorf("report %s: %w", in.Execution, err)
 	}
-	if err := h.Ledger.PutReport(ctx, in.Execution, js, page); err != nil {
+	if err := h.Ledger.PutReport(ctx, in.Execution, start, js, page); err != nil {
 		return drill.Report{}, fmt.Errorf("report %s: %w", in.Execution, err)
 	}
 	log.Info("report written", "execution", in.Execution, "verdict", r.Verdict, "summary", r.Summary,
-		"json", drill.ReportKey(in.Execution), "html", drill.ReportHTMLKey(in.Execution))
+		"json", drill.ReportKey(in.Execution, start), "html", drill.ReportHTMLKey(in.Execution, start))
 	if h.Metrics != nil {
 		line, err := EMF(r, now)
 		if err == nil {
@@ -693,12 +701,12 @@ func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Repor
 	return r, nil
 }
 
-// readLogs reads every mode's sample log from the ledger. A log that cannot be read is
-// logged and left out: the report then uses the probe's summary and says so.
-func (h *Handler) readLogs(ctx context.Context, execution string, log *slog.Logger) Logs {
+// readLogs reads every mode's sample log of the run from the ledger. A log that cannot
+// be read is logged and left out: the report then uses the probe's summary and says so.
+func (h *Handler) readLogs(ctx context.Context, execution string, start drill.Instant, log *slog.Logger) Logs {
 	logs := Logs{}
 	for _, mode := range drill.LogModes {
-		l, err := h.Ledger.Samples(ctx, execution, mode)
+		l, err := h.Ledger.Samples(ctx, execution, start, mode)
 		if err != nil {
 			log.Warn("sample log unreadable; using the probe's summary", "mode", mode, "error", err)
 			continue

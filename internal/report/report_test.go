@@ -51,7 +51,7 @@ func samplesOf(from, to float64, region func(t float64) string) []drill.Sample {
 
 func logOf(mode string, since *time.Time, from, to float64, region func(float64) string) *drill.SampleLog {
 	l := drill.NewSampleLog(at(from), samplesOf(from, to, region))
-	l.Execution, l.Mode, l.Since, l.End, l.Ended = "run-a", mode, since, at(to), drill.EndedStable
+	l.Execution, l.ExecutionStartTime, l.Mode, l.Since, l.End, l.Ended = "run-a", drill.At(t0), mode, since, at(to), drill.EndedStable
 	l.ConfigIntervalMs, l.PageIntervalMs = 100, 100
 	return &l
 }
@@ -137,7 +137,7 @@ func TestBuildPass(t *testing.T) {
 	if r.Limits.StableSharePercent != 70 || r.Limits.MaxLatencyP95Ms != drill.Defaults.MaxLatencyP95Ms {
 		t.Errorf("limits %+v", r.Limits)
 	}
-	if r.Samples[drill.ModeFailover] != drill.SamplesKey("run-a", drill.ModeFailover) {
+	if r.Samples[drill.ModeFailover] != drill.SamplesKey("run-a", drill.At(t0), drill.ModeFailover) {
 		t.Errorf("samples %v", r.Samples)
 	}
 	var names []string
@@ -442,13 +442,13 @@ func TestHandle(t *testing.T) {
 			t.Errorf("report from the ledger's logs: %s %+v", r.Verdict, r.Failover)
 		}
 		var stored drill.Report
-		if err := json.Unmarshal(store.Objects[drill.ReportKey("run-a")].Body, &stored); err != nil {
+		if err := json.Unmarshal(store.Objects[drill.ReportKey("run-a", drill.At(t0))].Body, &stored); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(normalize(t, stored), normalize(t, r)) {
 			t.Errorf("stored report differs from the returned one:\n%+v\n%+v", stored, r)
 		}
-		if html := store.Objects[drill.ReportHTMLKey("run-a")]; !strings.Contains(string(html.Body), "pass") || !strings.Contains(string(html.Body), "<svg") || !strings.HasPrefix(html.ContentType, "text/html") {
+		if html := store.Objects[drill.ReportHTMLKey("run-a", drill.At(t0))]; !strings.Contains(string(html.Body), "pass") || !strings.Contains(string(html.Body), "<svg") || !strings.HasPrefix(html.ContentType, "text/html") {
 			t.Errorf("html object %q (%s)", html.Body, html.ContentType)
 		}
 	})
@@ -466,8 +466,39 @@ func TestHandle(t *testing.T) {
 		store := ledgertest.New()
 		h := &report.Handler{Ledger: store.Ledger()}
 		_, err := h.Handle(context.Background(), drill.ReportInput{})
-		if got := drill.ErrorName(drill.Classify(err)); got != "InvalidInput" || len(store.Calls) != 0 {
+		if got := drill.ErrorName(drill.Classify(err)); got != "InvalidInput" || len(store.Calls) != 0 ||
+			!strings.Contains(err.Error(), "execution: missing") || !strings.Contains(err.Error(), "startedAt: missing") {
 			t.Errorf("err %v (%s), calls %q", err, got, store.Calls)
+		}
+	})
+	// Step Functions accepts a name again 90 days after its execution closed: the
+	// second run's report goes to its own folder and reads only its own sample logs;
+	// the first run's report stays as it was.
+	t.Run("a reused name", func(t *testing.T) {
+		store := ledgertest.New()
+		h := &report.Handler{Ledger: store.Ledger(), Now: func() time.Time { return at(12) }}
+		in, logs := passing()
+		putLogs(t, store, logs)
+		if _, err := h.Handle(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		first := store.Objects[drill.ReportKey("run-a", drill.At(t0))].Body
+		again := in
+		again.StartedAt = t0.Add(91 * 24 * time.Hour)
+		again.State.Failover, again.State.Recovery = nil, nil
+		r, err := h.Handle(context.Background(), again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Samples) != 0 || r.Visitors != nil {
+			t.Errorf("the second run read the first run's sample logs: %v", r.Samples)
+		}
+		if got := store.Objects[drill.ReportKey("run-a", drill.At(t0))].Body; !bytes.Equal(got, first) {
+			t.Error("the first run's report was overwritten")
+		}
+		key := "runs/run-a/" + drill.KeyTime(drill.At(again.StartedAt)) + "/report.json"
+		if _, ok := store.Objects[key]; !ok {
+			t.Errorf("no report at %s", key)
 		}
 	})
 }
