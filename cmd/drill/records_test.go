@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -80,5 +81,75 @@ func TestReportShowsTheSafetyNet(t *testing.T) {
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc.Verdict != drill.Pass || len(doc.Restores) != 1 || doc.Restores[0].Reason != drill.ReasonSafetyNet {
 		t.Errorf("json %+v %v\n%s", doc, err, stdout.String())
+	}
+}
+
+// TestReusedNameReportAndHistory: two runs of one name (Step Functions accepts a name
+// again 90 days after its execution closed) each keep their evidence. drill report
+// shows the latest and says how to pick the other, which --start shows; drill
+// history lists both. Each command reads as a principal held to exactly its grants in
+// policy.Commands.
+func TestReusedNameReportAndHistory(t *testing.T) {
+	env, err := local.Start(sandbox.Config{PropagationDelay: 200 * time.Millisecond, ReplicationLag: 20 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Close() })
+	sc := env.Sandbox.Config()
+	pols := local.Policies(sc, env.StateMachineArn)
+	ledgerValues := policy.Values{LedgerArn: "arn:aws:s3:::" + sc.LedgerBucket}
+	pols["drill-report"], pols["drill-history"] = policy.CommandFor("report", ledgerValues), policy.CommandFor("history", ledgerValues)
+	env.Sandbox.SetPolicies(pols)
+	input := json.RawMessage(`{"probeIntervalMs":50,"stableWindowSeconds":1,"stableSharePercent":95}`)
+	var runs []*local.Outcome
+	for range 2 {
+		out, err := env.Run(context.Background(), local.RunOptions{Name: "drill-w23", Input: input})
+		if err != nil || out.Report.Verdict != drill.Pass {
+			t.Fatalf("run: %v %+v", err, out)
+		}
+		runs = append(runs, out)
+	}
+	first, second := runs[0].ID.StartTime.String(), runs[1].ID.StartTime.String()
+	reportAs := func(context.Context, string) (history.LedgerAPI, error) {
+		return awsconf.SandboxFactoryAs(env.Sandbox.S3Endpoints(), "drill-report")(sc.PrimaryRegion), nil
+	}
+
+	var stdout, stderr bytes.Buffer
+	if code := runReport(context.Background(), []string{"--ledger", sc.LedgerBucket, "--execution", "drill-w23"}, &stdout, &stderr, reportAs); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"verdict: PASS", "s3://" + sc.LedgerBucket + "/" + drill.ReportKey("drill-w23", runs[1].ID.StartTime),
+		"drill-w23 started " + second + "; 1 other run(s) of this name, started " + first + ": pick one with --start <start>",
+		"safety net          ", "after the execution ended SUCCEEDED"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("the latest run's report lacks %q:\n%s%s", want, stdout.String(), stderr.String())
+		}
+	}
+	stdout.Reset()
+	if code := runReport(context.Background(), []string{"--ledger", sc.LedgerBucket, "--execution", "drill-w23", "--start", first, "--html", filepath.Join(t.TempDir(), "r.html")},
+		&stdout, &stderr, reportAs); code != 0 {
+		t.Fatalf("--start %s: exit %d\n%s%s", first, code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), drill.ReportKey("drill-w23", runs[0].ID.StartTime)) || !strings.Contains(stdout.String(), "drill-w23 started "+first+"; 1 other run(s)") {
+		t.Errorf("--start %s did not show the first run:\n%s", first, stdout.String())
+	}
+
+	historyAs := func(context.Context, string) (history.LedgerAPI, error) {
+		return awsconf.SandboxFactoryAs(env.Sandbox.S3Endpoints(), "drill-history")(sc.PrimaryRegion), nil
+	}
+	stdout.Reset()
+	if code := runHistory(context.Background(), []string{"--ledger", sc.LedgerBucket, "--region", sc.PrimaryRegion, "--json"}, &stdout, &stderr, historyAs); code != 0 {
+		t.Fatalf("history: exit %d\n%s", code, stderr.String())
+	}
+	var doc struct {
+		Runs []history.Run `json:"runs"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Runs) != 2 {
+		t.Fatalf("history: %v\n%s", err, stdout.String())
+	}
+	for i, r := range doc.Runs {
+		if r.Execution != "drill-w23" || !r.Time.Equal(runs[i].ID.StartTime.Time()) || !strings.Contains(r.Report, drill.ReportHTMLKey("drill-w23", runs[i].ID.StartTime)) {
+			t.Errorf("history row %d %+v, want run %s", i, r, runs[i].ID)
+		}
 	}
 }

@@ -153,6 +153,7 @@ var volatile = map[string]bool{"phases": true, "visitors": true, "baseline": tru
 
 var (
 	reTime  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
+	reStart = regexp.MustCompile(`\d{8}T\d{6}\.\d{3}Z`) // a run's start in its ledger keys (drill.KeyTime)
 	rePort  = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 	reEmail = regexp.MustCompile(`drill-[A-Za-z0-9-]+-[0-9a-f]{8}@`)
 	reNum   = regexp.MustCompile(`\d+\.\d+`)
@@ -193,6 +194,7 @@ func normalise(t *testing.T, raw []byte) any {
 			return 0.0
 		case string:
 			s := reTime.ReplaceAllString(x, "<time>")
+			s = reStart.ReplaceAllString(s, "<start>")
 			s = rePort.ReplaceAllString(s, "127.0.0.1:<port>")
 			s = reEmail.ReplaceAllString(s, "drill-<execution>@")
 			s = reUUID.ReplaceAllString(s, "<uuid>")

@@ -5,8 +5,11 @@ package local_test
 // distinct error and an alarm's signal (the sweeper's stranded finding).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/history"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/operator"
 	"github.com/unishop/failover-drill/internal/pab"
@@ -173,7 +177,8 @@ func TestRunTicketExpiredOrDeleted(t *testing.T) {
 // Step Functions accepts an execution name again 90 days after it closed, with the
 // same ARN. A run that reuses the name of a stuck one is refused by the stuck run's
 // lock, never picks up its ticket, and never touches its lock; the sweeper then puts
-// back the stuck run's own prior.
+// back the stuck run's own prior and records it with the stuck run's evidence, which
+// the new run's, in a folder of its own, never overwrites.
 func TestExecutionNameReusedAfterAStuckRun(t *testing.T) {
 	env := startEnv(t, partial)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -188,6 +193,7 @@ func TestExecutionNameReusedAfterAStuckRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertStranded(t, env)
+	stuckEvidence := evidence(t, env, stuck.ID)
 
 	again, err := env.Run(context.Background(), local.RunOptions{Name: "drill-w23", Input: json.RawMessage(fastInput)})
 	if err != nil {
@@ -209,17 +215,32 @@ func TestExecutionNameReusedAfterAStuckRun(t *testing.T) {
 		t.Errorf("finding %+v, want the stuck run's, its ARN now naming the new run", f)
 	}
 	assertRestored(t, env, partial)
+
+	// Each run's evidence is in its own folder: the stuck run's sample logs as it left
+	// them, and the sweeper's record of its restore with it; the new run's report, logs
+	// and safety net's record in another.
+	sweepRecord := drill.RestoreRecordFile(drill.ReasonSweeper)
+	assertKept(t, env, stuck.ID, stuckEvidence, drill.SamplesFile(drill.ModeSteady), drill.SamplesFile(drill.ModeFailover), sweepRecord)
+	if rec := restoreRecord(t, env, stuck.ID, drill.ReasonSweeper); !rec.StartTime.Equal(stuck.ID.StartTime) || rec.Result == nil || !rec.Result.MatchesPrior {
+		t.Errorf("the sweeper's record in the stuck run's folder: %+v", rec)
+	}
+	assertKept(t, env, again.ID, nil, drill.FileReport, drill.FileReportHTML, drill.SamplesFile(drill.ModeSteady), drill.RestoreRecordFile(drill.ReasonSafetyNet))
+	if _, ok := evidence(t, env, again.ID)[sweepRecord]; ok {
+		t.Error("the sweeper's restore of the stuck run is recorded with the new run")
+	}
 }
 
 // A year later the same name runs again after a clean run. The bucket's configuration
 // changed in between: the new run records and restores the configuration it finds,
-// never the old run's ticket.
+// never the old run's ticket. The old run's report, page, sample logs and the safety
+// net's record stay in the ledger as they were, beside the new run's.
 func TestExecutionNameReusedAfterACleanRun(t *testing.T) {
 	env := startEnv(t, partial)
 	first, err := env.Run(context.Background(), local.RunOptions{Name: "drill-w23", Input: json.RawMessage(fastInput)})
 	if err != nil || first.Report.Verdict != drill.Pass {
 		t.Fatalf("first run: %+v, %v", first.Report, err)
 	}
+	firstEvidence := evidence(t, env, first.ID)
 	now := &drill.PublicAccessBlock{BlockPublicPolicy: true}
 	sc := env.Sandbox.Config()
 	if err := pab.Set(context.Background(), env.S3(sc.PrimaryRegion), sc.PrimaryBucket, now); err != nil {
@@ -236,6 +257,73 @@ func TestExecutionNameReusedAfterACleanRun(t *testing.T) {
 		t.Errorf("the first run's ticket changed: %+v", tk)
 	}
 	assertRestored(t, env, now)
+
+	// The first run's evidence is still in the ledger, byte for byte: its report, its
+	// page, its sample logs and the safety net's record; the second run's is beside it.
+	all := []string{drill.FileReport, drill.FileReportHTML, drill.SamplesFile(drill.ModeSteady), drill.SamplesFile(drill.ModeFailover),
+		drill.SamplesFile(drill.ModeRecovery), drill.RestoreRecordFile(drill.ReasonSafetyNet)}
+	assertKept(t, env, first.ID, firstEvidence, all...)
+	assertKept(t, env, second.ID, nil, all...)
+	var stored drill.Report
+	if err := json.Unmarshal(evidence(t, env, first.ID)[drill.FileReport], &stored); err != nil || !stored.StartedAt.Equal(first.ID.StartTime.Time()) ||
+		!pab.Equal(stored.Restore.Prior, partial) || stored.Samples[drill.ModeFailover] != drill.SamplesKey("drill-w23", first.ID.StartTime, drill.ModeFailover) {
+		t.Errorf("the first run's report: started %v, prior %s, samples %v, %v", stored.StartedAt, pab.String(stored.Restore.Prior), stored.Samples, err)
+	}
+	if second.Report.Samples[drill.ModeFailover] != drill.SamplesKey("drill-w23", second.ID.StartTime, drill.ModeFailover) {
+		t.Errorf("the second run's report names sample logs %v", second.Report.Samples)
+	}
+	if rec := restoreRecord(t, env, first.ID, drill.ReasonSafetyNet); !rec.StartTime.Equal(first.ID.StartTime) || rec.ExecutionStatus != asl.StatusSucceeded {
+		t.Errorf("the first run's safety net record: %+v", rec)
+	}
+	folders, err := history.Folders(context.Background(), env.S3(sc.PrimaryRegion), sc.LedgerBucket, drill.RunFolder{Execution: "drill-w23"}.Prefix())
+	if err != nil || len(folders) != 2 || folders[0].Prefix() != drill.FolderOf(first.ID).Prefix() || folders[1].Prefix() != drill.FolderOf(second.ID).Prefix() {
+		t.Errorf("the name's runs in the ledger: %+v, %v; want the two runs' folders", folders, err)
+	}
+}
+
+// evidence is every object in run id's folder in the ledger, by file name.
+func evidence(t *testing.T, env *local.Env, id drill.RunID) map[string][]byte {
+	t.Helper()
+	sc := env.Sandbox.Config()
+	out, err := env.S3(sc.PrimaryRegion).ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{
+		Bucket: aws.String(sc.LedgerBucket), Prefix: aws.String(drill.FolderOf(id).Prefix())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, o := range out.Contents {
+		key := aws.ToString(o.Key)
+		body, _ := env.Sandbox.Object(sc.LedgerBucket, key)
+		files[strings.TrimPrefix(key, drill.FolderOf(id).Prefix())] = body
+	}
+	return files
+}
+
+// assertKept checks that run id's folder holds every file of want and each file of
+// before unchanged.
+func assertKept(t *testing.T, env *local.Env, id drill.RunID, before map[string][]byte, want ...string) {
+	t.Helper()
+	now := evidence(t, env, id)
+	for _, f := range want {
+		if _, ok := now[f]; !ok {
+			t.Errorf("%s: no %s in its folder (%v)", id, f, slices.Sorted(maps.Keys(now)))
+		}
+	}
+	for f, body := range before {
+		if !bytes.Equal(now[f], body) {
+			t.Errorf("%s: %s%s changed or is gone", id, drill.FolderOf(id).Prefix(), f)
+		}
+	}
+}
+
+// restoreRecord reads the restore recorded in run id's folder for reason.
+func restoreRecord(t *testing.T, env *local.Env, id drill.RunID, reason string) drill.RestoreRecord {
+	t.Helper()
+	var rec drill.RestoreRecord
+	if err := json.Unmarshal(evidence(t, env, id)[drill.RestoreRecordFile(reason)], &rec); err != nil {
+		t.Errorf("%s: restore record %s: %v", id, reason, err)
+	}
+	return rec
 }
 
 // Someone changes the bucket during the drill. Restore keeps their settings and the
