@@ -2,9 +2,10 @@
 // failover, recovery), checks the seeded cart through the secondary API, writes its
 // full sample log to the ledger, and watches the stop alarms while it waits. It only
 // wires: the logic is internal/probe. It needs LEDGER_BUCKET (its only grant there:
-// runs/*/<start>/samples-*.json, its run's folder); the distribution, the stop alarms and the origin settings
-// come in the payload. Its other AWS access is cloudwatch:DescribeAlarms (on *: the
-// only scope under which CloudWatch returns composite alarms).
+// runs/*/<start>/samples-*.json, its run's folder); the distribution, the stop alarms
+// and the origin settings come in the payload. Its other AWS access is
+// cloudwatch:DescribeAlarms (on *: the only scope under which CloudWatch returns
+// composite alarms).
 package main
 
 import (
