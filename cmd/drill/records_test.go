@@ -67,7 +67,8 @@ func TestReportShowsTheSafetyNet(t *testing.T) {
 		t.Fatalf("exit %d, want %d\n%s%s", code, exitFail, stdout.String(), stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "the execution ended before its Report state (it ended ABORTED)") ||
-		!strings.Contains(stdout.String(), "after the execution ended ABORTED: put back") || !strings.Contains(stdout.String(), "matches the prior: true") {
+		!strings.Contains(stdout.String(), "after the execution ended ABORTED: put back") || !strings.Contains(stdout.String(), "matches the prior: true") ||
+		!strings.Contains(stdout.String(), "\n                    interrupted in state AwaitFailover\n") {
 		t.Errorf("stopped run:\n%s%s", stdout.String(), stderr.String())
 	}
 
@@ -81,6 +82,45 @@ func TestReportShowsTheSafetyNet(t *testing.T) {
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc.Verdict != drill.Pass || len(doc.Restores) != 1 || doc.Restores[0].Reason != drill.ReasonSafetyNet {
 		t.Errorf("json %+v %v\n%s", doc, err, stdout.String())
+	}
+}
+
+// drill report prints, under each restore record, what the execution's history told
+// the restore: the interrupted or failed state with its error and cause in full, or
+// why it could not be read.
+func TestReportPrintsTheHistoryFacts(t *testing.T) {
+	cause := strings.Repeat("a long cause, never cut; ", 40)
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		rec  drill.RestoreRecord
+		want string
+	}{
+		{"timed out", drill.RestoreRecord{ExecutionStatus: "TIMED_OUT", ExecutionHistory: &drill.HistoryFacts{
+			InterruptedState: "AwaitFailover", Error: "States.Timeout", Cause: "the execution ran longer than its TimeoutSeconds (900)"}},
+			"interrupted in state AwaitFailover (States.Timeout: the execution ran longer than its TimeoutSeconds (900))"},
+		{"failed", drill.RestoreRecord{ExecutionStatus: "FAILED", ExecutionHistory: &drill.HistoryFacts{
+			FailedState: "RestoreAfterFailure", Error: "Lambda.ServiceException", Cause: cause}},
+			"failed in state RestoreAfterFailure (Lambda.ServiceException: " + cause + ")"},
+		{"stopped between states", drill.RestoreRecord{ExecutionStatus: "ABORTED", ExecutionHistory: &drill.HistoryFacts{}},
+			"stopped between two states"},
+		{"not read", drill.RestoreRecord{ExecutionStatus: "ABORTED", HistoryError: "get execution history x: AccessDeniedException: not authorized"},
+			"execution history not read in full: get execution history x: AccessDeniedException: not authorized"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.rec.Reason, tc.rec.At = drill.ReasonSafetyNet, at
+			var out bytes.Buffer
+			printRecords(&out, []drill.RestoreRecord{tc.rec})
+			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			if len(lines) != 2 || lines[1] != strings.Repeat(" ", 20)+tc.want {
+				t.Errorf("printed\n%s\nwant a second line\n%s", out.String(), tc.want)
+			}
+		})
+	}
+	var out bytes.Buffer
+	printRecords(&out, []drill.RestoreRecord{{Reason: drill.ReasonSafetyNet, At: at, ExecutionStatus: "SUCCEEDED"}})
+	if strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("a record without history facts: %q, want one line", out.String())
 	}
 }
 

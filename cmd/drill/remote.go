@@ -541,7 +541,43 @@ func restoreRecords(ctx context.Context, client remote.GetObjectAPI, ledger stri
 func printRecords(w io.Writer, records []drill.RestoreRecord) {
 	for _, rec := range records {
 		fmt.Fprintf(w, "%-19s %s\n", strings.ReplaceAll(rec.Reason, "-", " "), recordLine(rec))
+		if line := historyLine(rec); line != "" {
+			fmt.Fprintf(w, "%-19s %s\n", "", line)
+		}
 	}
+}
+
+// historyLine is which state the execution was in when it was stopped or timed out,
+// or which state failed it, with the error in full, as its history told the restore;
+// or why the history could not tell; "" when the restore did not ask.
+func historyLine(rec drill.RestoreRecord) string {
+	var line string
+	if f := rec.ExecutionHistory; f != nil {
+		switch {
+		case f.InterruptedState != "":
+			line = "interrupted in state " + f.InterruptedState
+		case f.FailedState != "":
+			line = "failed in state " + f.FailedState
+		case rec.ExecutionStatus == "ABORTED" || rec.ExecutionStatus == "TIMED_OUT":
+			line = "stopped between two states"
+		}
+		var parts []string
+		for _, p := range []string{f.Error, f.Cause} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) > 0 {
+			line += " (" + strings.Join(parts, ": ") + ")"
+		}
+	}
+	if rec.HistoryError != "" {
+		if line != "" {
+			line += "; "
+		}
+		line += "execution history not read in full: " + rec.HistoryError
+	}
+	return line
 }
 
 func recordLine(rec drill.RestoreRecord) string {

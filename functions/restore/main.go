@@ -8,6 +8,8 @@ package main
 import (
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/lambdamain"
@@ -20,15 +22,19 @@ import (
 func main() {
 	log := lambdamain.Logger(drill.FuncRestore)
 	env := lambdamain.RequireEnv(log, drill.EnvLedgerBucket)
-	s3For := awsconf.MustFactory(log)
+	cfg := awsconf.MustLoad(log)
+	s3For := awsconf.AWSFactory(cfg)
 	h := &restore.Handler{
 		S3:     pab.PerRegion(s3For),
 		Ledger: &ledger.Ledger{S3: s3For(""), Bucket: env[drill.EnvLedgerBucket]},
 		// Clearing the cart is best effort: each call is short and never holds up the restore.
 		Cart:   shop.New(lambdamain.HTTPClient(5 * time.Second)),
 		Settle: restore.DefaultSettle,
-		Log:    log,
-		Now:    time.Now,
+		// The safety net's record names the state a stopped or failed execution was in
+		// (the execution is in this function's region: the same stack).
+		History: sfn.NewFromConfig(cfg),
+		Log:     log,
+		Now:     time.Now,
 	}
 	lambdamain.Start(h.Handle)
 }

@@ -29,16 +29,18 @@ func main() {
 	// The sweeper only restores runs that ended more than Settle ago (its reason is not
 	// the safety net's, so restore does not wait); Settle 0 is restore.DefaultSettle,
 	// the bound on a late block restore undoes on a restored run.
+	states := sfn.NewFromConfig(cfg)
 	r := &restore.Handler{
-		S3:     pab.PerRegion(s3For),
-		Ledger: led,
-		Cart:   shop.New(lambdamain.HTTPClient(5 * time.Second)),
-		Log:    log,
-		Now:    time.Now,
+		S3:      pab.PerRegion(s3For),
+		Ledger:  led,
+		Cart:    shop.New(lambdamain.HTTPClient(5 * time.Second)),
+		History: states,
+		Log:     log,
+		Now:     time.Now,
 	}
 	h := &sweeper.Handler{
 		Ledger:  led,
-		SFN:     sfn.NewFromConfig(cfg),
+		SFN:     states,
 		Restore: r.Handle,
 		Settle:  restore.DefaultSettle,
 		Now:     time.Now,

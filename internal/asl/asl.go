@@ -57,6 +57,15 @@ type Machine struct {
 // States returns the state names in definition order.
 func (m *Machine) States() []string { return append([]string(nil), m.order...) }
 
+// StateType is the Type of the state named name ("Task", "Choice", ...), "" for a
+// name the machine does not have.
+func (m *Machine) StateType(name string) string {
+	if st, ok := m.states[name]; ok {
+		return st.typ
+	}
+	return ""
+}
+
 // Functions returns the function keys Run will look up in Options.Tasks: every static
 // FunctionName of a lambda:invoke Task and every direct Lambda ARN Resource, sorted.
 func (m *Machine) Functions() []string { return append([]string(nil), m.functions...) }

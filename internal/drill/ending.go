@@ -222,4 +222,20 @@ type RestoreRecord struct {
 	Result          *RestoreResult `json:"result,omitempty"`
 	// Error is why the restore failed, in full: the bucket may still be blocked.
 	Error string `json:"error,omitempty"`
+	// ExecutionHistory is what Step Functions' history of a stopped, timed-out or
+	// failed execution says about its end, read after the restore; HistoryError why it
+	// could not be read (best effort: it never holds up or fails the restore).
+	ExecutionHistory *HistoryFacts `json:"executionHistory,omitempty"`
+	HistoryError     string        `json:"historyError,omitempty"`
+}
+
+// HistoryFacts is which state an execution was in when it was stopped or timed out
+// (InterruptedState: entered, never exited), or which state failed it (FailedState:
+// the last Task whose failure no retry made good, else the state it failed in), with
+// the error and cause in full: the failed Task's, else the execution's own.
+type HistoryFacts struct {
+	InterruptedState string `json:"interruptedState,omitempty"`
+	FailedState      string `json:"failedState,omitempty"`
+	Error            string `json:"error,omitempty"`
+	Cause            string `json:"cause,omitempty"`
 }

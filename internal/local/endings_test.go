@@ -138,6 +138,15 @@ func TestEveryEndingTellsTheTruth(t *testing.T) {
 				t.Errorf("report differs from %s (normalised; -update rewrites it):\n%s", golden, b)
 			}
 
+			// A stopped or timed-out run: the safety net's record names the state the
+			// report names, read from Step Functions' history as on AWS.
+			if rep.InterruptedState != "" {
+				rec := restoreRecord(t, env, out.ID, drill.ReasonSafetyNet)
+				if h := rec.ExecutionHistory; h == nil || h.InterruptedState != rep.InterruptedState || rec.HistoryError != "" {
+					t.Errorf("safety net's record: history %+v (%s), want interrupted in %s", h, rec.HistoryError, rep.InterruptedState)
+				}
+			}
+
 			page, err := report.HTML(*rep, out.Logs)
 			if err != nil {
 				t.Fatal(err)

@@ -144,9 +144,9 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	e := &Env{Sandbox: sb, Machine: m, StateMachineArn: smArn, S3: admin, log: log, s3Requests: counter,
 		Ledger: &ledger.Ledger{S3: admin(sc.PrimaryRegion), Bucket: sc.LedgerBucket}}
 	e.Restore = &restore.Handler{S3: paAs(drill.FuncRestore), Ledger: ledgerAs(drill.FuncRestore), Cart: shopClient, Settle: SafetyNetSettle,
-		Log: log.With("function", drill.FuncRestore), Now: time.Now}
+		History: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncRestore), Log: log.With("function", drill.FuncRestore), Now: time.Now}
 	sweepRestore := &restore.Handler{S3: paAs(drill.FuncSweeper), Ledger: ledgerAs(drill.FuncSweeper), Cart: shopClient, Settle: SafetyNetSettle,
-		Log: log.With("function", drill.FuncSweeper), Now: time.Now}
+		History: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncSweeper), Log: log.With("function", drill.FuncSweeper), Now: time.Now}
 	e.Sweeper = &sweeper.Handler{
 		Ledger: ledgerAs(drill.FuncSweeper), SFN: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncSweeper),
 		Restore: sweepRestore.Handle, Settle: SafetyNetSettle, Now: time.Now, Log: log.With("function", drill.FuncSweeper),
@@ -281,6 +281,7 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 				e.Sandbox.ExecutionStarted(execArn, e.StateMachineArn, o.Name, ev.At)
 				e.Sandbox.ExecutionInput(execArn, string(o.Input))
 			}
+			e.Sandbox.ExecutionEvent(execArn, ev, e.Machine.StateType(ev.State))
 			if o.OnEvent != nil {
 				o.OnEvent(ev)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/pab"
+	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
@@ -264,6 +265,45 @@ func TestStoppedExecutionIsRestoredBySafetyNet(t *testing.T) {
 	}
 	if rep.Target.PrimaryBucket != env.Sandbox.Config().PrimaryBucket {
 		t.Errorf("report target %+v", rep.Target)
+	}
+	// The safety net's record says the same, from Step Functions' history, as on AWS.
+	rec := restoreRecord(t, env, out.ID, drill.ReasonSafetyNet)
+	if h := rec.ExecutionHistory; h == nil || h.InterruptedState != "AwaitFailover" || rec.HistoryError != "" || rec.ExecutionStatus != asl.StatusAborted {
+		t.Errorf("safety net's record: status %s, history %+v (%s), want ABORTED in AwaitFailover", rec.ExecutionStatus, h, rec.HistoryError)
+	}
+}
+
+// Without states:GetExecutionHistory the safety net still restores; its record says
+// why it names no state.
+func TestSafetyNetRestoresWithoutTheHistoryGrant(t *testing.T) {
+	env := startEnv(t, partial)
+	pol := local.Policies(env.Sandbox.Config(), env.StateMachineArn)
+	pol[drill.FuncRestore] = slices.DeleteFunc(pol[drill.FuncRestore], func(st policy.Statement) bool {
+		return slices.Contains(st.Actions, "states:GetExecutionHistory")
+	})
+	env.Sandbox.SetPolicies(pol)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	out, err := env.Run(ctx, local.RunOptions{
+		Input: json.RawMessage(fastInput),
+		OnEvent: func(ev asl.Event) {
+			if ev.Type == asl.StateEntered && ev.State == "AwaitFailover" {
+				once.Do(func() { time.AfterFunc(100*time.Millisecond, cancel) })
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Status != asl.StatusAborted || out.SafetyErr != nil || out.SafetyNet == nil || !out.SafetyNet.MatchesPrior {
+		t.Fatalf("execution %s, safety net %+v, %v", out.Result.Status, out.SafetyNet, out.SafetyErr)
+	}
+	assertRestored(t, env, partial)
+	rec := restoreRecord(t, env, out.ID, drill.ReasonSafetyNet)
+	if rec.Result == nil || !rec.Result.MatchesPrior || rec.ExecutionHistory != nil ||
+		!strings.Contains(rec.HistoryError, "AccessDenied") || !strings.Contains(rec.HistoryError, "states:GetExecutionHistory") {
+		t.Errorf("record: result %+v, history %+v, historyError %q; want restored, and the denial", rec.Result, rec.ExecutionHistory, rec.HistoryError)
 	}
 }
 

@@ -68,8 +68,10 @@ func TestSweeperRestoresWhenTheSafetyNetEventIsDropped(t *testing.T) {
 		opts       func(cancel context.CancelFunc) local.RunOptions
 		wantStatus string
 		wantError  string
+		// The sweeper's record names the state, from the execution's history.
+		wantHistory drill.HistoryFacts
 	}{
-		{name: "after a stop", wantStatus: asl.StatusAborted, opts: func(cancel context.CancelFunc) local.RunOptions {
+		{name: "after a stop", wantStatus: asl.StatusAborted, wantHistory: drill.HistoryFacts{InterruptedState: "AwaitFailover"}, opts: func(cancel context.CancelFunc) local.RunOptions {
 			var once sync.Once
 			return local.RunOptions{OnEvent: func(ev asl.Event) {
 				if ev.Type == asl.StateEntered && ev.State == "AwaitFailover" {
@@ -77,10 +79,12 @@ func TestSweeperRestoresWhenTheSafetyNetEventIsDropped(t *testing.T) {
 				}
 			}}
 		}},
-		{name: "after a timeout", wantStatus: asl.StatusTimedOut, wantError: "States.Timeout", opts: func(context.CancelFunc) local.RunOptions {
+		{name: "after a timeout", wantStatus: asl.StatusTimedOut, wantError: "States.Timeout", wantHistory: drill.HistoryFacts{
+			InterruptedState: "AwaitFailover", Error: "States.Timeout", Cause: "the execution ran longer than its TimeoutSeconds (4)"}, opts: func(context.CancelFunc) local.RunOptions {
 			return local.RunOptions{ExecutionTimeout: 4 * time.Second, Faults: []local.Fault{{State: "AwaitFailover", Hang: true}}}
 		}},
-		{name: "after exhausted restore retries", wantStatus: asl.StatusFailed, wantError: drill.RestoreFailed, opts: func(context.CancelFunc) local.RunOptions {
+		{name: "after exhausted restore retries", wantStatus: asl.StatusFailed, wantError: drill.RestoreFailed, wantHistory: drill.HistoryFacts{
+			FailedState: "RestoreAfterFailure", Error: "Lambda.ServiceException"}, opts: func(context.CancelFunc) local.RunOptions {
 			return local.RunOptions{FastRetries: true, Faults: []local.Fault{
 				{State: "AwaitFailover", Err: injected},
 				{State: "RestoreAfterFailure", Err: &local.NamedError{Type: "Lambda.ServiceException", Msg: "restore keeps crashing"}, Times: 7},
@@ -127,6 +131,15 @@ func TestSweeperRestoresWhenTheSafetyNetEventIsDropped(t *testing.T) {
 			}
 			if res, err := env.Sweep(context.Background()); err != nil || len(res.Findings) != 0 {
 				t.Errorf("a later sweep: %+v, %v", res, err)
+			}
+			rec := restoreRecord(t, env, out.ID, drill.ReasonSweeper)
+			got := rec.ExecutionHistory
+			if rec.HistoryError != "" || got == nil || got.InterruptedState != tc.wantHistory.InterruptedState || got.FailedState != tc.wantHistory.FailedState ||
+				got.Error != tc.wantHistory.Error || tc.wantHistory.Cause != "" && got.Cause != tc.wantHistory.Cause {
+				t.Errorf("sweeper's record: history %+v (%s), want %+v", got, rec.HistoryError, tc.wantHistory)
+			}
+			if tc.wantHistory.FailedState != "" && !strings.Contains(got.Cause, "restore keeps crashing") {
+				t.Errorf("failed state's cause %q, want the original error in full", got.Cause)
 			}
 		})
 	}

@@ -113,6 +113,11 @@ func Restore(ctx context.Context, c Clients, bucket string, force bool) (drill.R
 	if p := lock.ID().Problems(); len(p) > 0 {
 		return drill.RestoreResult{}, fmt.Errorf("the lock on %s does not identify its execution (%v): put the bucket back by hand (its prior: %s), then drill unlock", bucket, p, pab.String(lock.Prior))
 	}
+	h := &restore.Handler{S3: c.S3, Ledger: c.Ledger, Cart: c.Cart, Log: c.Log, Now: time.Now}
+	in := drill.RestoreInput{
+		Execution: lock.Execution, ExecutionArn: lock.ExecutionArn, StartTime: lock.StartTime,
+		Bucket: bucket, Reason: drill.ReasonOperator,
+	}
 	if !force {
 		region, err := arnRegion(lock.ExecutionArn)
 		if err != nil {
@@ -125,12 +130,12 @@ func Restore(ctx context.Context, c Clients, bucket string, force bool) (drill.R
 		if st.Running {
 			return drill.RestoreResult{}, fmt.Errorf("%w: %s is %s; stop it (aws stepfunctions stop-execution --execution-arn %s) or pass --force", ErrRunning, lock.ID(), st.Status, lock.ExecutionArn)
 		}
+		// Knowing how it ended, the record also names the state it was in, when the
+		// client can read the history (the real SDK client can).
+		in.Status = st.Status
+		h.History, _ = c.SFN(region).(restore.HistoryAPI)
 	}
-	h := &restore.Handler{S3: c.S3, Ledger: c.Ledger, Cart: c.Cart, Log: c.Log, Now: time.Now}
-	return h.Handle(ctx, drill.RestoreInput{
-		Execution: lock.Execution, ExecutionArn: lock.ExecutionArn, StartTime: lock.StartTime,
-		Bucket: bucket, Reason: drill.ReasonOperator,
-	})
+	return h.Handle(ctx, in)
 }
 
 // Unlock deletes bucket's lock, only the version it read (If-Match), and returns it:

@@ -111,6 +111,13 @@ var restoreStatements = []Statement{
 	releaseLocks,
 }
 
+// readExecutionHistory: a restore after the execution's end (the safety net, the
+// sweeper) asks Step Functions which state the execution was in when it was stopped
+// or timed out, or which failed, for its record. On this state machine's executions:
+// restore also runs inside the flow, and its own state machine's executions are the
+// narrowest set that names every execution the safety net hands it.
+var readExecutionHistory = Statement{Sid: "ReadDrillExecutionHistory", Actions: []string{"states:GetExecutionHistory"}, Resources: []string{Executions + ":*"}}
+
 // readStopAlarms: readiness before the drill, the probe while it waits for failover
 // and recovery (see the README, "Readiness and dry run"). On *, though the alarms'
 // names are known: CloudWatch returns composite alarms only to a caller whose
@@ -148,12 +155,14 @@ var Functions = map[string][]Statement{
 	},
 	// The safety net invokes restore: it records what it did next to the report.
 	drill.FuncRestore: append(slices.Clone(restoreStatements),
-		Statement{Sid: "LedgerWriteSafetyNetRecord", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSafetyNetRecord}}),
+		Statement{Sid: "LedgerWriteSafetyNetRecord", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSafetyNetRecord}},
+		readExecutionHistory),
 	// The sweeper restores in-process, through restore's own code, so it needs restore's
 	// permissions, plus asking Step Functions whether a lock's execution still runs.
 	drill.FuncSweeper: append(slices.Clone(restoreStatements), Statement{
 		Sid: "DescribeDrillExecutions", Actions: []string{"states:DescribeExecution"}, Resources: []string{Executions + ":*"},
-	}, Statement{Sid: "LedgerWriteSweeperRecord", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSweeperRecord}}),
+	}, Statement{Sid: "LedgerWriteSweeperRecord", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSweeperRecord}},
+		readExecutionHistory),
 	// Its own report files only: never a run ticket, never a lock. It reads the probe's
 	// sample logs, and lists the ledger so a missing log reads 404, not 403. A dry run
 	// that did not end ready asks whether a drill of this state machine ran meanwhile

@@ -37,8 +37,11 @@ func TestGrants(t *testing.T) {
 		{drill.FuncBlock, append(append(slices.Clone(pab), read...), "s3:DeleteObject arn:aws:s3:::ledger/locks/*",
 			"s3:PutObject arn:aws:s3:::ledger/locks/*", "s3:PutObject arn:aws:s3:::ledger/runs/*/ticket-*")},
 		// Each restore after an execution's end records itself, under its own key only.
-		{drill.FuncRestore, append(slices.Clone(restore), "s3:PutObject arn:aws:s3:::ledger/runs/*/"+run+"/restore-safety-net.json")},
+		// Each asks Step Functions, for its record, which state was interrupted or failed.
+		{drill.FuncRestore, append(slices.Clone(restore), "s3:PutObject arn:aws:s3:::ledger/runs/*/"+run+"/restore-safety-net.json",
+			"states:GetExecutionHistory arn:aws:states:us-east-1:123456789012:execution:failover-drill:*")},
 		{drill.FuncSweeper, append(slices.Clone(restore), "states:DescribeExecution arn:aws:states:us-east-1:123456789012:execution:failover-drill:*",
+			"states:GetExecutionHistory arn:aws:states:us-east-1:123456789012:execution:failover-drill:*",
 			"s3:PutObject arn:aws:s3:::ledger/runs/*/"+run+"/restore-sweeper.json")},
 		// Its reports; it reads the probe's sample logs, and lists the ledger so a
 		// missing one reads 404; and, for a dry run, this state machine's executions.
@@ -110,14 +113,15 @@ func TestStarOnlyWhereAWSRequiresIt(t *testing.T) {
 // them a policy of their own, or the stack would have a dependency cycle).
 func TestNamesStateMachine(t *testing.T) {
 	var named []string
-	for _, fn := range []string{drill.FuncReport, drill.FuncSweeper, drill.FuncReadiness, drill.FuncBlock} {
+	for _, fn := range []string{drill.FuncReport, drill.FuncRestore, drill.FuncSweeper, drill.FuncReadiness, drill.FuncBlock} {
 		for _, st := range policy.For(fn, values) {
 			if policy.NamesStateMachine(st, values) {
 				named = append(named, fn+" "+st.Sid)
 			}
 		}
 	}
-	want := []string{"report ListDrillExecutions", "report DescribeDrillExecutionsForDryRuns", "sweeper DescribeDrillExecutions"}
+	want := []string{"report ListDrillExecutions", "report DescribeDrillExecutionsForDryRuns", "restore ReadDrillExecutionHistory",
+		"sweeper DescribeDrillExecutions", "sweeper ReadDrillExecutionHistory"}
 	if !slices.Equal(named, want) {
 		t.Errorf("statements naming the state machine %v, want %v", named, want)
 	}

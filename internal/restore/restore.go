@@ -51,9 +51,12 @@ type Handler struct {
 	Ledger *ledger.Ledger
 	Cart   CartAPI
 	Settle time.Duration
-	Log    *slog.Logger
-	Now    func() time.Time
-	Sleep  func(ctx context.Context, d time.Duration) error
+	// History, when set, is asked which state a stopped, timed-out or failed execution
+	// was in, for the record of a restore after its end (nil: the record names none).
+	History HistoryAPI
+	Log     *slog.Logger
+	Now     func() time.Time
+	Sleep   func(ctx context.Context, d time.Duration) error
 }
 
 // DefaultSettle is block-bucket's longest life plus a margin: a stopped execution's
@@ -108,8 +111,10 @@ func (h *Handler) Handle(ctx context.Context, in drill.RestoreInput) (drill.Rest
 }
 
 // record writes what a restore after the execution's end did next to the run's report
-// (drill report shows both). Best effort: the restore's own outcome is what counts,
-// and its error still reaches the caller (and the alarms).
+// (drill report shows both), and, from the execution's history, which state was
+// interrupted or failed. Best effort: the restore's own outcome is what counts, and
+// its error still reaches the caller (and the alarms); the history is read only
+// after the restore, so it can neither delay nor fail it.
 func (h *Handler) record(ctx context.Context, in drill.RestoreInput, res drill.RestoreResult, err error) {
 	rec := drill.RestoreRecord{Execution: in.Execution, ExecutionArn: in.ExecutionArn, StartTime: in.StartTime, Reason: in.Reason,
 		ExecutionStatus: in.Status, At: h.now().UTC()}
@@ -118,6 +123,7 @@ func (h *Handler) record(ctx context.Context, in drill.RestoreInput, res drill.R
 	} else {
 		rec.Result = &res
 	}
+	h.recordHistory(ctx, in, &rec)
 	if perr := h.Ledger.PutRestoreRecord(context.WithoutCancel(ctx), rec); perr != nil {
 		h.log().Warn("restore not recorded in the ledger", "execution", in.Execution, "reason", in.Reason, "error", perr)
 	}

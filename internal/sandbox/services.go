@@ -3,6 +3,7 @@ package sandbox
 import (
 	"time"
 
+	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/sandbox/sfn"
 )
@@ -27,6 +28,12 @@ func (s *Sandbox) ExecutionStarted(arn, stateMachineArn, name string, start time
 
 // ExecutionInput records a started execution's input, which DescribeExecution returns.
 func (s *Sandbox) ExecutionInput(arn, input string) { s.sfn.SetInput(arn, input) }
+
+// ExecutionEvent records one event of the local runner in the execution's history
+// (GetExecutionHistory); stateType is the Type of the event's state.
+func (s *Sandbox) ExecutionEvent(arn string, ev asl.Event, stateType string) {
+	s.sfn.Event(arn, ev, stateType)
+}
 
 // ExecutionEnded records how an execution ended (status SUCCEEDED, FAILED, TIMED_OUT
 // or ABORTED).

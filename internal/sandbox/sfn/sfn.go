@@ -15,12 +15,24 @@
 //     (SetInput);
 //   - ListExecutions of a state machine, newest first, with statusFilter, maxResults
 //     (default 100) and nextToken, as Step Functions pages them;
-//   - IAM: states:DescribeExecution on the execution's ARN, states:ListExecutions on
-//     the state machine's, for the signing principal (Options.Authorize); a denied
-//     call answers AccessDeniedException.
+//   - GetExecutionHistory: the runner's events (Event) as the history events Step
+//     Functions writes for a standard workflow (<Type>StateEntered and
+//     StateExited with stateEnteredEventDetails / stateExitedEventDetails name,
+//     TaskScheduled, TaskStarted, TaskSucceeded, TaskFailed with error and cause,
+//     Execution{Started,Succeeded,Failed,Aborted,TimedOut}), ids from 1 with
+//     previousEventId, timestamps, oldest first or reverseOrder, maxResults (default
+//     100, at most 1000) and nextToken; a failed or interrupted state is never exited,
+//     as on AWS; the execution's input in ExecutionStarted unless includeExecutionData
+//     is false;
+//   - IAM: states:DescribeExecution and states:GetExecutionHistory on the execution's
+//     ARN, states:ListExecutions on the state machine's, for the signing principal
+//     (Options.Authorize); a denied call answers AccessDeniedException.
 //
 // It does not model yet: StartExecution, StopExecution, execution output, redrives,
-// throttling, and signature verification.
+// throttling, signature verification; in the history: states' input and output
+// and Tasks' parameters and output (an empty object or left out), direct Lambda ARN
+// Tasks' LambdaFunction* events (every Task is written as lambda:invoke's Task*
+// events), Map and Parallel events, the 25,000-event limit, and expiring tokens.
 package sfn
 
 import (
@@ -55,6 +67,7 @@ type Execution struct {
 	Start, Stop                time.Time // Stop is zero while RUNNING
 	Error, Cause               string
 	Input                      string // "" when not told
+	history                    []historyEvent
 }
 
 // Options configure a Service.
@@ -138,11 +151,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		ExecutionArn    string `json:"executionArn"`
+		historyRequest
 		StateMachineArn string `json:"stateMachineArn"`
 		StatusFilter    string `json:"statusFilter"`
-		MaxResults      int    `json:"maxResults"`
-		NextToken       string `json:"nextToken"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
 		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
@@ -153,6 +164,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.describe(w, r, body.ExecutionArn)
 	case "ListExecutions":
 		s.list(w, r, body.StateMachineArn, body.StatusFilter, body.MaxResults, body.NextToken)
+	case "GetExecutionHistory":
+		s.history(w, r, body.historyRequest)
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "the sandbox does not implement "+op)
 	}
