@@ -125,6 +125,7 @@ func Estimate(u Usage) drill.Cost {
 // TaskFunctions maps each Task state of the flow to the function it invokes.
 var TaskFunctions = map[string]string{
 	"Readiness":           drill.FuncReadiness,
+	"Replication":         drill.FuncReadiness,
 	"Preflight":           drill.FuncProbe,
 	"AwaitFailover":       drill.FuncProbe,
 	"AwaitRecovery":       drill.FuncProbe,
@@ -132,6 +133,7 @@ var TaskFunctions = map[string]string{
 	"BlockBucket":         drill.FuncBlock,
 	"Restore":             drill.FuncRestore,
 	"RestoreAfterFailure": drill.FuncRestore,
+	"RecoveryCheck":       drill.FuncProbe,
 	"Report":              drill.FuncReport,
 	"ReportAfterFailure":  drill.FuncReport,
 }

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -47,9 +48,9 @@ func (c *requestCounter) take() map[string]int {
 
 // Cost is what the run used, measured: state transitions and each Task's duration from
 // the runner's events, the S3 requests the functions sent, the probe's samples from its
-// logs. The safety net's restore counts with the settle it waits on AWS
-// (restore.DefaultSettle), not the local one.
-func Cost(out *Outcome, s3ops map[string]int) drill.Cost {
+// logs. The safety net's restore counts with the wait it would have on AWS, not the
+// local one (safetyNetOnAWS).
+func Cost(out *Outcome, blockSentAt *time.Time, s3ops map[string]int) drill.Cost {
 	u := cost.Usage{Source: "measured", S3Counted: true}
 	var entered time.Time
 	var backoff time.Duration
@@ -79,9 +80,11 @@ func Cost(out *Outcome, s3ops map[string]int) drill.Cost {
 		}
 	}
 	if sn := out.SafetyNet; sn != nil && !sn.StartedAt.IsZero() {
-		d := sn.FinishedAt.Sub(sn.StartedAt) - SafetyNetSettle + restore.DefaultSettle
+		d, note := safetyNetOnAWS(sn.StartedAt, sn.FinishedAt.Sub(sn.StartedAt), blockSentAt)
 		u.Invoke(drill.FuncRestore, d)
-		u.Notes = append(u.Notes, "the safety net's restore is counted with the 70 s it waits on AWS for a late block-bucket (1 s locally)")
+		if note != "" {
+			u.Notes = append(u.Notes, note)
+		}
 	}
 	for _, l := range out.Logs {
 		if l != nil {
@@ -104,4 +107,18 @@ func Cost(out *Outcome, s3ops map[string]int) drill.Cost {
 	u.Notes = append(u.Notes,
 		"not counted: the sweeper (every 5 minutes whether or not a drill runs), CloudWatch Logs, X-Ray, EventBridge, SNS, data transfer (config.json is a few hundred bytes)")
 	return cost.Estimate(u)
+}
+
+// safetyNetOnAWS is how long the safety net's restore, which took `took` locally from
+// started, would run on AWS: it looks a second time only while a block of the run can
+// still land, until blockSentAt plus the settle, which is restore.DefaultSettle there
+// and SafetyNetSettle here. A run that never blocked is looked at once either way.
+func safetyNetOnAWS(started time.Time, took time.Duration, blockSentAt *time.Time) (time.Duration, string) {
+	if blockSentAt == nil {
+		return took, ""
+	}
+	wait := func(settle time.Duration) time.Duration { return max(blockSentAt.Add(settle).Sub(started), 0) }
+	local, aws := wait(SafetyNetSettle), wait(restore.DefaultSettle)
+	return max(took-local, 0) + aws, fmt.Sprintf("the safety net's restore is counted with the wait it would have on AWS, until no block of the run can land (%.0f s after the block was sent, %.0f s locally)",
+		restore.DefaultSettle.Seconds(), SafetyNetSettle.Seconds())
 }

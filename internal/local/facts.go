@@ -85,7 +85,11 @@ func (e *Env) report(ctx context.Context, out *Outcome) (*drill.Report, error) {
 		rep.Summary = "fail: " + strings.Join(rep.Reasons, "; ")
 	}
 	rep.Steps = Steps(out.Result.Events)
-	c := Cost(out, e.s3Requests.take())
+	blockSentAt := rep.Failover.BlockSentAt
+	if blockSentAt == nil {
+		blockSentAt = rep.Failover.BlockedAt
+	}
+	c := Cost(out, blockSentAt, e.s3Requests.take())
 	rep.Cost = &c
 	cfg := e.config(out.Input)
 	rep.Sandbox = Truth(e.Sandbox, out.Result.Start, e.Sandbox.Config().PrimaryBucket, out.Visitor, out.VisitorInterval, cfg)
