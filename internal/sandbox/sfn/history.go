@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/unishop/failover-drill/internal/asl"
-	"github.com/unishop/failover-drill/internal/sandbox/iam"
 )
 
 // historyEvent is one event of an execution's history as Step Functions records it:
@@ -122,14 +121,7 @@ type historyRequest struct {
 // to go on.
 func (s *Service) history(w http.ResponseWriter, r *http.Request, in historyRequest) {
 	arn := in.ExecutionArn
-	if !strings.Contains(arn, ":execution:") {
-		writeError(w, http.StatusBadRequest, "InvalidArn", fmt.Sprintf("Invalid Arn: '%s'", arn))
-		return
-	}
-	principal := iam.Principal(r)
-	const action = "states:GetExecutionHistory"
-	if s.opt.Authorize != nil && !s.opt.Authorize(principal, action, arn) {
-		writeError(w, http.StatusBadRequest, "AccessDeniedException", iam.DeniedMessage(principal, action, arn))
+	if !s.allowed(w, r, "states:GetExecutionHistory", arn) {
 		return
 	}
 	if in.MaxResults < 0 || in.MaxResults > 1000 {

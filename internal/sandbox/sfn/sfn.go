@@ -172,14 +172,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) describe(w http.ResponseWriter, r *http.Request, arn string) {
-	if !strings.Contains(arn, ":execution:") {
-		writeError(w, http.StatusBadRequest, "InvalidArn", fmt.Sprintf("Invalid Arn: '%s'", arn))
-		return
-	}
-	principal := iam.Principal(r)
-	const action = "states:DescribeExecution"
-	if s.opt.Authorize != nil && !s.opt.Authorize(principal, action, arn) {
-		writeError(w, http.StatusBadRequest, "AccessDeniedException", iam.DeniedMessage(principal, action, arn))
+	if !s.allowed(w, r, "states:DescribeExecution", arn) {
 		return
 	}
 	e, ok := s.Execution(arn)
@@ -274,4 +267,20 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": "com.amazonaws.swf.service.v2.model#" + typ, "message": msg})
+}
+
+// allowed answers an execution ARN that is not one (InvalidArn) or a caller whose policy
+// does not grant action on it (AccessDeniedException), as Step Functions does, and says
+// whether the call may go on.
+func (s *Service) allowed(w http.ResponseWriter, r *http.Request, action, arn string) bool {
+	if !strings.Contains(arn, ":execution:") {
+		writeError(w, http.StatusBadRequest, "InvalidArn", fmt.Sprintf("Invalid Arn: '%s'", arn))
+		return false
+	}
+	principal := iam.Principal(r)
+	if s.opt.Authorize != nil && !s.opt.Authorize(principal, action, arn) {
+		writeError(w, http.StatusBadRequest, "AccessDeniedException", iam.DeniedMessage(principal, action, arn))
+		return false
+	}
+	return true
 }
