@@ -487,23 +487,13 @@ func writeRawJSON(w io.Writer, raw []byte) {
 func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder, rep *drill.Report) ([]byte, error) {
 	logs := report.Logs{}
 	for _, mode := range drill.LogModes {
-		if !f.Has(drill.SamplesFile(mode)) {
-			continue
-		}
-		key := f.Key(drill.SamplesFile(mode))
-		raw, err := remote.GetObject(ctx, client, ledger, key)
-		var nf *remote.NotFoundError
-		switch {
-		case errors.As(err, &nf):
-			continue
-		case err != nil:
+		l, err := readInFolder[drill.SampleLog](ctx, client, ledger, f, drill.SamplesFile(mode))
+		if err != nil {
 			return nil, err
 		}
-		var l drill.SampleLog
-		if err := json.Unmarshal(raw, &l); err != nil {
-			return nil, fmt.Errorf("s3://%s/%s: %w", ledger, key, err)
+		if l != nil {
+			logs[mode] = l
 		}
-		logs[mode] = &l
 	}
 	if len(logs) == 0 {
 		return nil, nil
@@ -516,25 +506,37 @@ func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger string
 func restoreRecords(ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder) ([]drill.RestoreRecord, error) {
 	var out []drill.RestoreRecord
 	for _, reason := range drill.RestoreRecordReasons {
-		if !f.Has(drill.RestoreRecordFile(reason)) {
-			continue
-		}
-		key := f.Key(drill.RestoreRecordFile(reason))
-		raw, err := remote.GetObject(ctx, client, ledger, key)
-		var nf *remote.NotFoundError
-		switch {
-		case errors.As(err, &nf):
-			continue
-		case err != nil:
+		rec, err := readInFolder[drill.RestoreRecord](ctx, client, ledger, f, drill.RestoreRecordFile(reason))
+		if err != nil {
 			return out, err
 		}
-		var rec drill.RestoreRecord
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			return out, fmt.Errorf("s3://%s/%s: %w", ledger, key, err)
+		if rec != nil {
+			out = append(out, *rec)
 		}
-		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// readInFolder reads one JSON file of a run's folder; nil when the folder has no such
+// file (or it went away since the listing).
+func readInFolder[T any](ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder, file string) (*T, error) {
+	if !f.Has(file) {
+		return nil, nil
+	}
+	key := f.Key(file)
+	raw, err := remote.GetObject(ctx, client, ledger, key)
+	var nf *remote.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("s3://%s/%s: %w", ledger, key, err)
+	}
+	return &v, nil
 }
 
 // printRecords prints each restore that ran after the execution ended.
