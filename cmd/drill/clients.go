@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/unishop/failover-drill/internal/awsconf"
-	"github.com/unishop/failover-drill/internal/history"
+	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/remote"
 	"github.com/unishop/failover-drill/internal/sweeper"
 )
@@ -31,7 +31,7 @@ func awsSFN(ctx context.Context, region string) (sfnClient, error) {
 
 // awsS3 is the ledger's S3 client of drill report and drill history: the default AWS
 // configuration, region overridden by --region.
-func awsS3(ctx context.Context, region string) (history.LedgerAPI, error) {
+func awsS3(ctx context.Context, region string) (s3Reader, error) {
 	cfg, err := awsconf.LoadCLI(ctx, sdkVerbose)
 	if err != nil {
 		return nil, err
@@ -75,8 +75,11 @@ type sfnClient interface {
 // one). main passes the AWS ones; tests pass clients pointed at httptest servers.
 type (
 	sfnFactory func(ctx context.Context, region string) (sfnClient, error)
-	s3Factory  func(ctx context.Context, region string) (history.LedgerAPI, error)
+	s3Factory  func(ctx context.Context, region string) (s3Reader, error)
 )
 
 // errNoRegion: the configuration names no region and --region was not given.
 var errNoRegion = errors.New("no AWS region: pass --region or set AWS_REGION")
+
+// s3Reader is what drill report and drill history call on the ledger: list and get.
+type s3Reader = ledger.ReadAPI

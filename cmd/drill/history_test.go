@@ -24,7 +24,7 @@ func TestTwoLocalRunsThenHistory(t *testing.T) {
 			t.Fatalf("%s: exit %d\n%s%s", name, code, stdout.String(), stderr.String())
 		}
 	}
-	noLedger := func(context.Context, string) (history.LedgerAPI, error) {
+	noLedger := func(context.Context, string) (s3Reader, error) {
 		t.Fatal("drill history asked for AWS without --ledger")
 		return nil, nil
 	}

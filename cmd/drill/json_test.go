@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/unishop/failover-drill/internal/drill"
-	"github.com/unishop/failover-drill/internal/history"
 )
 
 // TestJSONIsOneObjectWhateverTheExitCode: with --json, stdout holds exactly one JSON
@@ -30,8 +29,8 @@ func TestJSONIsOneObjectWhateverTheExitCode(t *testing.T) {
 			return runStart(context.Background(), args, stdout, stderr, sfnAt(t, srv.URL, &region))
 		}
 	}
-	noS3 := func(context.Context, string) (history.LedgerAPI, error) { return nil, errNoRegion }
-	noLedger := func(context.Context, string) (history.LedgerAPI, error) { return nil, errNoRegion }
+	noS3 := func(context.Context, string) (s3Reader, error) { return nil, errNoRegion }
+	noLedger := func(context.Context, string) (s3Reader, error) { return nil, errNoRegion }
 	wait := []string{"--json", "--state-machine", testSM, "--wait", "--poll", "1ms"}
 	for _, tt := range []struct {
 		name string

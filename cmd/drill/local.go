@@ -15,7 +15,6 @@ import (
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
-	"github.com/unishop/failover-drill/internal/remote"
 	"github.com/unishop/failover-drill/internal/report"
 )
 
@@ -45,11 +44,11 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	// The input is checked with the drill's own rules before anything starts, as
 	// drill start does: the sandbox supplies the distribution and the bucket.
-	if err := remote.CheckInput(*input); err != nil {
+	if err := drill.CheckInput(*input); err != nil {
 		return c.usage("--input: %v", err)
 	}
 	if *name != "" {
-		if err := remote.CheckName(*name); err != nil {
+		if err := drill.CheckName(*name); err != nil {
 			return c.usage("--name: %v", err)
 		}
 	}

@@ -11,11 +11,9 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
-	"github.com/unishop/failover-drill/internal/history"
-	"github.com/unishop/failover-drill/internal/remote"
+	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/report"
 )
 
@@ -23,7 +21,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	c := newCLI("drill report", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	ledger := fs.String("ledger", "", "the ledger bucket (stack output LedgerBucketName)")
+	bucket := fs.String("ledger", "", "the ledger bucket (stack output LedgerBucketName)")
 	execution := fs.String("execution", "", "the execution name")
 	startFlag := fs.String("start", "", "the run's start, when several runs share the name (RFC 3339 as drill report prints it, or epoch milliseconds); default: the latest run")
 	region := fs.String("region", "", "AWS region of the ledger bucket (default: the configured region)")
@@ -38,14 +36,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
-	case *ledger == "":
+	case *bucket == "":
 		return usageErr("--ledger is required: the stack output LedgerBucketName")
-	case !bucketName.MatchString(*ledger):
-		return usageErr("--ledger %q is not a bucket name", *ledger)
+	case !bucketName.MatchString(*bucket):
+		return usageErr("--ledger %q is not a bucket name", *bucket)
 	case *execution == "":
 		return usageErr("--execution is required: the execution name")
 	}
-	if err := remote.CheckName(*execution); err != nil {
+	if err := drill.CheckName(*execution); err != nil {
 		return usageErr("--execution: %v", err)
 	}
 	var start drill.Instant
@@ -64,7 +62,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		return c.fail(exitNoVerdict, "AWS", err)
 	}
 	fail := func(err error) int {
-		var nf *remote.NotFoundError
+		var nf *ledger.NotFoundError
 		if errors.As(err, &nf) {
 			return c.fail(exitFail, "NotFound", err)
 		}
@@ -72,52 +70,52 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	}
 	// Every run of the name: a name may be reused (Step Functions accepts it again 90
 	// days after its execution closed), and each run has its own folder.
-	runs, err := runsNamed(ctx, client, *ledger, *execution, !start.IsZero())
+	runs, err := ledger.RunsNamed(ctx, client, *bucket, *execution, !start.IsZero())
 	if err != nil {
 		return fail(err)
 	}
 	if len(runs) == 0 {
 		return c.fail(exitFail, "NotFound", fmt.Errorf("no run named %s in s3://%s/%s (no report and no restore record): is the execution name right, and has the run reached its report?",
-			*execution, *ledger, drill.RunFolder{Execution: *execution}.Prefix()))
+			*execution, *bucket, drill.RunFolder{Execution: *execution}.Prefix()))
 	}
 	run := runs[len(runs)-1]
 	if !start.IsZero() {
-		i := slices.IndexFunc(runs, func(r namedRun) bool { return r.start.Equal(start) })
+		i := slices.IndexFunc(runs, func(r ledger.NamedRun) bool { return r.StartedAt.Equal(start) })
 		if i < 0 {
 			return c.fail(exitFail, "NotFound", fmt.Errorf("no run named %s started at %s in s3://%s; its runs started at %s",
-				*execution, start, *ledger, startsOf(runs)))
+				*execution, start, *bucket, startsOf(runs)))
 		}
 		run = runs[i]
 	}
-	others := slices.DeleteFunc(slices.Clone(runs), func(r namedRun) bool { return r.Prefix() == run.Prefix() })
+	others := slices.DeleteFunc(slices.Clone(runs), func(r ledger.NamedRun) bool { return r.Prefix() == run.Prefix() })
 
 	key := run.Key(drill.FileReport)
 	// The restores that ran after the execution ended (safety net, sweeper, a person)
 	// are recorded next to the report: shown with it, or instead of it when the
 	// execution never reached its Report state (stopped, timed out).
-	records, recErr := restoreRecords(ctx, client, *ledger, run.Folder)
+	records, recErr := ledger.RestoreRecords(ctx, client, *bucket, run.Folder)
 	if recErr != nil {
 		fmt.Fprintf(stderr, "drill report: the restores after the execution could not be read: %v\n", recErr)
 	}
 	if !run.Has(drill.FileReport) && len(records) > 0 {
-		code := noReport(c, *execution, key, *ledger, records)
+		code := noReport(c, *execution, key, *bucket, records)
 		printOthers(c, *execution, run, others)
 		return code
 	}
-	raw, err := remote.GetObject(ctx, client, *ledger, key)
+	raw, err := ledger.GetObject(ctx, client, *bucket, key)
 	if err != nil {
 		return fail(err)
 	}
-	rep, err := remote.ParseReport(raw)
+	rep, err := drill.ParseReport(raw)
 	if err != nil {
-		return c.fail(exitFail, "NotAReport", fmt.Errorf("s3://%s/%s is %v", *ledger, key, err))
+		return c.fail(exitFail, "NotAReport", fmt.Errorf("s3://%s/%s is %v", *bucket, key, err))
 	}
 	if *htmlFile != "" {
 		// The page is drawn again from the run's sample logs when they are there (the
 		// picture of this CLI's version); otherwise the stored report.html is saved.
-		html, err := pageFromLogs(ctx, client, *ledger, run.Folder, rep)
+		html, err := pageFromLogs(ctx, client, *bucket, run.Folder, rep)
 		if err == nil && html == nil {
-			html, err = remote.GetObject(ctx, client, *ledger, run.Key(drill.FileReportHTML))
+			html, err = ledger.GetObject(ctx, client, *bucket, run.Key(drill.FileReportHTML))
 		}
 		if err != nil {
 			return fail(err)
@@ -127,14 +125,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		}
 	}
 	if *asJSON {
-		c.writeRawJSONOnce(withRecords(raw, records, otherRunsJSON(*ledger, others)))
+		c.writeRawJSONOnce(withRecords(raw, records, otherRunsJSON(*bucket, others)))
 		if *htmlFile != "" {
 			fmt.Fprintf(stderr, "html saved to %s\n", *htmlFile)
 		}
 	} else {
 		printReport(stdout, rep)
 		printRecords(stdout, records)
-		fmt.Fprintf(stdout, "report              s3://%s/%s\n", *ledger, key)
+		fmt.Fprintf(stdout, "report              s3://%s/%s\n", *bucket, key)
 		if *htmlFile != "" {
 			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
 		}
@@ -143,69 +141,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	return verdictExit(rep.Verdict)
 }
 
-// namedRun is one run of a name in the ledger: its folder, and its start (a legacy
-// folder's is read from its report or restore record when it is needed).
-type namedRun struct {
-	history.Folder
-	start drill.Instant
-}
-
-// runsNamed lists the runs of execution in the ledger, oldest first. A legacy folder
-// (written before the start was in the key) has no start in its key: when there are
-// several runs, or a start was asked for, it is read from the run's report or restore
-// record, so the runs can be ordered and picked.
-func runsNamed(ctx context.Context, client history.LedgerAPI, ledger, execution string, needStarts bool) ([]namedRun, error) {
-	folders, err := history.Folders(ctx, client, ledger, drill.RunFolder{Execution: execution}.Prefix())
-	if err != nil {
-		return nil, err
-	}
-	var runs []namedRun
-	for _, f := range folders {
-		if f.IsRun() {
-			runs = append(runs, namedRun{Folder: f, start: f.Start})
-		}
-	}
-	if len(runs) < 2 && !needStarts {
-		return runs, nil
-	}
-	for i, r := range runs {
-		if r.Legacy() {
-			runs[i].start = legacyStart(ctx, client, ledger, r.Folder)
-		}
-	}
-	slices.SortStableFunc(runs, func(a, b namedRun) int { return a.start.Time().Compare(b.start.Time()) })
-	return runs, nil
-}
-
-// legacyStart is the start a legacy folder's report or restore record names (zero
-// when neither can be read: the run then counts as the oldest).
-func legacyStart(ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder) drill.Instant {
-	file := drill.FileReport
-	if !f.Has(file) {
-		file = f.Record()
-	}
-	raw, err := remote.GetObject(ctx, client, ledger, f.Key(file))
-	if err != nil {
-		return drill.Instant{}
-	}
-	var doc struct {
-		StartedAt time.Time     `json:"startedAt"`
-		StartTime drill.Instant `json:"startTime"`
-	}
-	if json.Unmarshal(raw, &doc) != nil {
-		return drill.Instant{}
-	}
-	if file == drill.FileReport {
-		return drill.At(doc.StartedAt)
-	}
-	return doc.StartTime
-}
-
 // startsOf lists the runs' starts, for people: how to pick one with --start.
-func startsOf(runs []namedRun) string {
+func startsOf(runs []ledger.NamedRun) string {
 	var out []string
 	for _, r := range runs {
-		s := r.start.String()
+		s := r.StartedAt.String()
 		if s == "" {
 			s = "(unknown)"
 		}
@@ -218,7 +158,7 @@ func startsOf(runs []namedRun) string {
 }
 
 // printOthers says which run was shown when others share its name, and how to pick one.
-func printOthers(c *cmdIO, execution string, run namedRun, others []namedRun) {
+func printOthers(c *cmdIO, execution string, run ledger.NamedRun, others []ledger.NamedRun) {
 	if len(others) == 0 {
 		return
 	}
@@ -227,14 +167,14 @@ func printOthers(c *cmdIO, execution string, run namedRun, others []namedRun) {
 		w = c.stderr
 	}
 	fmt.Fprintf(w, "run                 %s started %s; %d other run(s) of this name, started %s: pick one with --start <start>\n",
-		execution, orDash(run.start.String()), len(others), startsOf(others))
+		execution, orDash(run.StartedAt.String()), len(others), startsOf(others))
 }
 
 // otherRunsJSON lists the other runs of the name for --json.
-func otherRunsJSON(ledger string, others []namedRun) []otherRun {
+func otherRunsJSON(bucket string, others []ledger.NamedRun) []otherRun {
 	var out []otherRun
 	for _, r := range others {
-		out = append(out, otherRun{StartTime: r.start, Folder: "s3://" + ledger + "/" + r.Prefix()})
+		out = append(out, otherRun{StartTime: r.StartedAt, Folder: "s3://" + bucket + "/" + r.Prefix()})
 	}
 	return out
 }
@@ -247,59 +187,12 @@ type otherRun struct {
 
 // pageFromLogs renders report.html from the report and the run's sample logs in the
 // ledger; nil when the run has no sample log.
-func pageFromLogs(ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder, rep *drill.Report) ([]byte, error) {
-	logs := report.Logs{}
-	for _, mode := range drill.LogModes {
-		l, err := readInFolder[drill.SampleLog](ctx, client, ledger, f, drill.SamplesFile(mode))
-		if err != nil {
-			return nil, err
-		}
-		if l != nil {
-			logs[mode] = l
-		}
-	}
-	if len(logs) == 0 {
-		return nil, nil
-	}
-	return report.HTML(*rep, logs)
-}
-
-// restoreRecords reads the restores recorded in the run's folder after the execution
-// ended.
-func restoreRecords(ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder) ([]drill.RestoreRecord, error) {
-	var out []drill.RestoreRecord
-	for _, reason := range drill.RestoreRecordReasons {
-		rec, err := readInFolder[drill.RestoreRecord](ctx, client, ledger, f, drill.RestoreRecordFile(reason))
-		if err != nil {
-			return out, err
-		}
-		if rec != nil {
-			out = append(out, *rec)
-		}
-	}
-	return out, nil
-}
-
-// readInFolder reads one JSON file of a run's folder; nil when the folder has no such
-// file (or it went away since the listing).
-func readInFolder[T any](ctx context.Context, client remote.GetObjectAPI, ledger string, f history.Folder, file string) (*T, error) {
-	if !f.Has(file) {
-		return nil, nil
-	}
-	key := f.Key(file)
-	raw, err := remote.GetObject(ctx, client, ledger, key)
-	var nf *remote.NotFoundError
-	switch {
-	case errors.As(err, &nf):
-		return nil, nil
-	case err != nil:
+func pageFromLogs(ctx context.Context, client ledger.GetObjectAPI, bucket string, f ledger.Folder, rep *drill.Report) ([]byte, error) {
+	logs, err := ledger.SampleLogs(ctx, client, bucket, f)
+	if err != nil || len(logs) == 0 {
 		return nil, err
 	}
-	var v T
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, fmt.Errorf("s3://%s/%s: %w", ledger, key, err)
-	}
-	return &v, nil
+	return report.HTML(*rep, report.Logs(logs))
 }
 
 // noReport: the execution never wrote its report, but restores after its end did run.

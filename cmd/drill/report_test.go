@@ -53,7 +53,7 @@ func TestReportShowsTheSafetyNet(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	factory := func(context.Context, string) (history.LedgerAPI, error) {
+	factory := func(context.Context, string) (s3Reader, error) {
 		return awsconf.SandboxFactoryAs(env.Sandbox.S3Endpoints(), "drill-report")(sc.PrimaryRegion), nil
 	}
 
@@ -155,7 +155,7 @@ func TestReusedNameReportAndHistory(t *testing.T) {
 		runs = append(runs, out)
 	}
 	first, second := runs[0].ID.StartTime.String(), runs[1].ID.StartTime.String()
-	reportAs := func(context.Context, string) (history.LedgerAPI, error) {
+	reportAs := func(context.Context, string) (s3Reader, error) {
 		return awsconf.SandboxFactoryAs(env.Sandbox.S3Endpoints(), "drill-report")(sc.PrimaryRegion), nil
 	}
 
@@ -179,7 +179,7 @@ func TestReusedNameReportAndHistory(t *testing.T) {
 		t.Errorf("--start %s did not show the first run:\n%s", first, stdout.String())
 	}
 
-	historyAs := func(context.Context, string) (history.LedgerAPI, error) {
+	historyAs := func(context.Context, string) (s3Reader, error) {
 		return awsconf.SandboxFactoryAs(env.Sandbox.S3Endpoints(), "drill-history")(sc.PrimaryRegion), nil
 	}
 	stdout.Reset()
@@ -262,7 +262,7 @@ func TestReport(t *testing.T) {
 
 	// The configured region, when --region is not given, is the ledger's.
 	var gotRegion string
-	factory := func(_ context.Context, region string) (history.LedgerAPI, error) {
+	factory := func(_ context.Context, region string) (s3Reader, error) {
 		gotRegion = region
 		if region == "" {
 			region = primary

@@ -59,11 +59,11 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 	case *region != arnRegion:
 		return usageErr("--region %s: the state machine is in %s", *region, arnRegion)
 	}
-	if err := remote.CheckInput(*input); err != nil {
+	if err := drill.CheckInput(*input); err != nil {
 		return usageErr("--input: %v", err)
 	}
 	if *name != "" {
-		if err := remote.CheckName(*name); err != nil {
+		if err := drill.CheckName(*name); err != nil {
 			return usageErr("--name: %v", err)
 		}
 	}
@@ -169,7 +169,7 @@ func finish(ex remote.Execution, c *cmdIO, progress io.Writer) int {
 		}
 		return exitFail
 	}
-	rep, err := remote.ParseReport([]byte(ex.Output))
+	rep, err := drill.ParseReport([]byte(ex.Output))
 	if err != nil {
 		fmt.Fprintf(stderr, "drill start: execution SUCCEEDED but its output is %v\n", err)
 		if asJSON {

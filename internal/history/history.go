@@ -17,12 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-
 	"github.com/unishop/failover-drill/internal/drill"
-	"github.com/unishop/failover-drill/internal/remote"
+	"github.com/unishop/failover-drill/internal/ledger"
 )
 
 // Run is one drill, as history shows it. A figure the run did not measure is nil.
@@ -57,7 +53,7 @@ type record struct {
 
 // FromReport turns a report.json into a Run; report is the link to its page.
 func FromReport(raw []byte, link string) (Run, error) {
-	if _, err := remote.ParseReport(raw); err != nil {
+	if _, err := drill.ParseReport(raw); err != nil {
 		return Run{}, err
 	}
 	var rec record
@@ -129,114 +125,18 @@ func FromDir(dir string) ([]Run, []Problem, error) {
 	return runs, problems, nil
 }
 
-// LedgerAPI is what history calls on the ledger: s3:ListBucket, and s3:GetObject on
-// runs/*/report.json and runs/*/restore-*.json.
-type LedgerAPI interface {
-	ListObjectsV2(ctx context.Context, params *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
-	remote.GetObjectAPI
-}
-
-var _ LedgerAPI = (*s3.Client)(nil)
-
-// Folder is one run's evidence in the ledger: its folder (drill.RunFolder: the run's
-// name and start, or a legacy folder, where versions before the start was in the key
-// wrote a name's evidence) and the files found in it.
-type Folder struct {
-	drill.RunFolder
-	Files        []string  // file names, sorted
-	LastModified time.Time // the newest file's
-}
-
-// Has reports whether the folder holds file.
-func (f Folder) Has(file string) bool { return slices.Contains(f.Files, file) }
-
-// IsRun reports whether the folder holds a run's report or a restore recorded after it
-// ended (a run stopped before its Report state has only the latter).
-func (f Folder) IsRun() bool { return f.Has(drill.FileReport) || f.Record() != "" }
-
-// Record is the file of the first restore recorded after the run ended, in
-// drill.RestoreRecordReasons order (the safety net's before the sweeper's); "" when
-// there is none.
-func (f Folder) Record() string {
-	for _, reason := range drill.RestoreRecordReasons {
-		if f.Has(drill.RestoreRecordFile(reason)) {
-			return drill.RestoreRecordFile(reason)
-		}
-	}
-	return ""
-}
-
-// When orders runs: a run's start, or, for a legacy folder, which has no start in its
-// key, when its newest file was written (after its start).
-func (f Folder) When() time.Time {
-	if f.Legacy() {
-		return f.LastModified
-	}
-	return f.Start.Time()
-}
-
-// Folders lists the run folders beneath prefix ("runs/" for every run,
-// drill.RunFolder{Execution: name}.Prefix() for one name's), oldest first (When). Keys
-// that are not a run's evidence (run tickets, strays) are left out. A missing bucket
-// is a *remote.NotFoundError.
-func Folders(ctx context.Context, api LedgerAPI, bucket, prefix string) ([]Folder, error) {
-	byPrefix := map[string]*Folder{}
-	var token *string
-	for {
-		page, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), ContinuationToken: token})
-		if err != nil {
-			var ae smithy.APIError
-			if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchBucket" {
-				return nil, &remote.NotFoundError{Bucket: bucket, Key: prefix, Code: "NoSuchBucket"}
-			}
-			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range page.Contents {
-			k, ok := drill.ParseRunKey(aws.ToString(o.Key))
-			if !ok {
-				continue
-			}
-			f := byPrefix[k.Prefix()]
-			if f == nil {
-				f = &Folder{RunFolder: k.RunFolder}
-				byPrefix[k.Prefix()] = f
-			}
-			f.Files = append(f.Files, k.File)
-			if t := aws.ToTime(o.LastModified); t.After(f.LastModified) {
-				f.LastModified = t
-			}
-		}
-		if !aws.ToBool(page.IsTruncated) || page.NextContinuationToken == nil {
-			break
-		}
-		token = page.NextContinuationToken
-	}
-	out := make([]Folder, 0, len(byPrefix))
-	for _, f := range byPrefix {
-		slices.Sort(f.Files)
-		out = append(out, *f)
-	}
-	slices.SortFunc(out, func(a, b Folder) int {
-		if c := a.When().Compare(b.When()); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Prefix(), b.Prefix())
-	})
-	return out, nil
-}
-
 // FromLedger lists the runs in the ledger, each run's folder once (two runs of one
-// name are two runs), reads the last runs (oldest first by Folder.When; last <= 0:
+// name are two runs), reads the last runs (oldest first by ledger.Folder.When; last <= 0:
 // all) and links each run's report.html in the S3 console of region. A run stopped or
 // timed out before its Report state has no report: it is listed from the restore the
 // safety net (or the sweeper) recorded after it, so the pass rate counts it. Runs of
 // versions before the start was in the key are read from their legacy folders.
-func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last int) ([]Run, []Problem, error) {
-	folders, err := Folders(ctx, api, bucket, "runs/")
+func FromLedger(ctx context.Context, api ledger.ReadAPI, bucket, region string, last int) ([]Run, []Problem, error) {
+	folders, err := ledger.Folders(ctx, api, bucket, "runs/")
 	if err != nil {
 		return nil, nil, err
 	}
-	folders = slices.DeleteFunc(folders, func(f Folder) bool { return !f.IsRun() })
+	folders = slices.DeleteFunc(folders, func(f ledger.Folder) bool { return !f.IsRun() })
 	if last > 0 && len(folders) > last {
 		folders = folders[len(folders)-last:]
 	}
@@ -248,7 +148,7 @@ func FromLedger(ctx context.Context, api LedgerAPI, bucket, region string, last 
 			key = f.Key(f.Record())
 			link = key // the restore record itself
 		}
-		raw, err := remote.GetObject(ctx, api, bucket, key)
+		raw, err := ledger.GetObject(ctx, api, bucket, key)
 		if err != nil {
 			problems = append(problems, Problem{"s3://" + bucket + "/" + key, err})
 			continue

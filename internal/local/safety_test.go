@@ -20,7 +20,7 @@ import (
 
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
-	"github.com/unishop/failover-drill/internal/history"
+	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/operator"
 	"github.com/unishop/failover-drill/internal/pab"
@@ -288,7 +288,7 @@ func TestExecutionNameReusedAfterACleanRun(t *testing.T) {
 	if rec := restoreRecord(t, env, first.ID, drill.ReasonSafetyNet); !rec.StartTime.Equal(first.ID.StartTime) || rec.ExecutionStatus != asl.StatusSucceeded {
 		t.Errorf("the first run's safety net record: %+v", rec)
 	}
-	folders, err := history.Folders(context.Background(), env.S3(sc.PrimaryRegion), sc.LedgerBucket, drill.RunFolder{Execution: "drill-w23"}.Prefix())
+	folders, err := ledger.Folders(context.Background(), env.S3(sc.PrimaryRegion), sc.LedgerBucket, drill.RunFolder{Execution: "drill-w23"}.Prefix())
 	if err != nil || len(folders) != 2 || folders[0].Prefix() != drill.FolderOf(first.ID).Prefix() || folders[1].Prefix() != drill.FolderOf(second.ID).Prefix() {
 		t.Errorf("the name's runs in the ledger: %+v, %v; want the two runs' folders", folders, err)
 	}
