@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -20,7 +24,9 @@ type cmdIO struct {
 	name           string // "drill start"
 	stdout, stderr io.Writer
 	json, verbose  bool
-	printed        bool // the one JSON object is on stdout already
+	logJSON        bool   // --log-json: structured logs as JSON lines on stderr
+	about          string // what -h prints between the synopsis and the flags
+	printed        bool   // the one JSON object is on stdout already
 }
 
 // newCLI pre-scans args for --json and -v, so even a flag error gets its JSON object.
@@ -35,6 +41,8 @@ func newCLI(name string, args []string, stdout, stderr io.Writer) *cmdIO {
 			c.json = true
 		case "v", "v=true", "v=1":
 			c.verbose = true
+		case "log-json", "log-json=true", "log-json=1":
+			c.logJSON = true
 		}
 	}
 	return c
@@ -126,9 +134,12 @@ func awsHint(err error) (hint, bool) {
 }
 
 // awsFail prints an AWS error once, as a one-line hint when credentials or the region
-// are missing (the SDK's chain under -v), and returns exit 3.
-func awsFail(stderr io.Writer, command string, err error) int {
-	c := &cmdIO{name: command, stderr: stderr, stdout: io.Discard, verbose: sdkVerbose}
+// are missing (the SDK's chain under -v). No region is exit 2, as a missing --region
+// is; anything else exit 3: AWS could not answer.
+func (c *cmdIO) awsFail(err error) int {
+	if h, ok := awsHint(err); ok && h.kind == "NoRegion" {
+		return c.fail(exitUsage, "NoRegion", err)
+	}
 	return c.fail(exitNoVerdict, "AWS", err)
 }
 
@@ -177,4 +188,55 @@ func writeRawJSON(w io.Writer, raw []byte) {
 	}
 	buf.WriteByte('\n')
 	_, _ = w.Write(buf.Bytes())
+}
+
+// parse parses the command's flags. A wrong flag gets one line naming it and the
+// command's synopsis (the whole flag list is one -h away, not sixty lines of it on
+// every typo), exit 2; -h, -help and --help print the synopsis and every flag on stdout,
+// exit 0, as "drill --help" does. ok is false when the command must end with code.
+func (c *cmdIO) parse(fs *flag.FlagSet, args []string, synopsis string) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(c.stdout, "usage: %s %s\n\n%sflags:\n", c.name, synopsis, c.about)
+		fs.SetOutput(c.stdout)
+		fs.PrintDefaults()
+		return exitPass, false
+	}
+	fmt.Fprintf(c.stderr, "%s: %v\nusage: %s %s   (%s -h lists every flag)\n", c.name, err, c.name, synopsis, c.name)
+	return c.flagError(err), false
+}
+
+// logFlags registers -v and --log-json, which every command that logs takes.
+func (c *cmdIO) logFlags(fs *flag.FlagSet, verbose string) {
+	fs.BoolVar(&c.verbose, "v", false, verbose)
+	fs.BoolVar(&c.logJSON, "log-json", false, "print the structured logs on stderr as JSON lines (for machines)")
+}
+
+// logger is the command's structured log. A person reads the command's own lines, so
+// by default there is none; -v prints every line as text, --log-json as JSON lines.
+func (c *cmdIO) logger() *slog.Logger {
+	switch {
+	case c.logJSON:
+		return slog.New(slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	case c.verbose:
+		return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// fileDirExists checks, before anything starts, that the file a flag names can be
+// written: its directory exists. "" (the flag not given) is fine.
+func fileDirExists(flagName, file string) error {
+	if file == "" {
+		return nil
+	}
+	if fi, err := os.Stat(filepath.Dir(file)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s %s: its directory %s does not exist", flagName, file, filepath.Dir(file))
+	}
+	return nil
 }

@@ -45,20 +45,23 @@ func awsS3(ctx context.Context, region string) (s3Reader, error) {
 // opsEnv builds the operator's clients: S3 for a region ("" keeps the configured one)
 // and Step Functions for a region.
 type opsEnv struct {
-	S3  func(region string) *s3.Client
-	SFN func(region string) sweeper.ExecutionAPI
+	S3     func(region string) *s3.Client
+	SFN    func(region string) sweeper.ExecutionAPI
+	Region string // the configured region, used when --region is not given
 }
 
 type opsFactory func(ctx context.Context) (opsEnv, error)
 
-// awsOps uses the default AWS configuration: the operator's own credentials.
+// awsOps uses the default AWS configuration: the operator's own credentials. The
+// SDK's own warnings only under -v, as for the other commands.
 func awsOps(ctx context.Context) (opsEnv, error) {
-	cfg, err := awsconf.Load(ctx)
+	cfg, err := awsconf.LoadCLI(ctx, sdkVerbose)
 	if err != nil {
 		return opsEnv{}, err
 	}
 	return opsEnv{
-		S3: awsconf.AWSFactory(cfg),
+		Region: cfg.Region,
+		S3:     awsconf.AWSFactory(cfg),
 		SFN: func(region string) sweeper.ExecutionAPI {
 			return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.Region = region })
 		},

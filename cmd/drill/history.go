@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/unishop/failover-drill/internal/history"
 )
@@ -17,7 +18,6 @@ import (
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer, newLedger s3Factory) int {
 	c := newCLI("drill history", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill history", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	ledger := fs.String("ledger", "", "read the reports from this ledger bucket (stack output LedgerBucketName) instead of the local folder")
 	region := fs.String("region", "", "AWS region of the ledger bucket (default: the configured region)")
 	dir := fs.String("dir", "drill-reports", "the local reports folder (drill local's -out)")
@@ -25,8 +25,8 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 	htmlFile := fs.String("html", "", "also write an index page with a trend chart, linking each run's report, to this file")
 	fs.BoolVar(&c.json, "json", false, "print {runs, summary} as JSON on stdout")
 	fs.BoolVar(&c.verbose, "v", false, "show the AWS SDK's errors in full")
-	if err := fs.Parse(args); err != nil {
-		return c.flagError(err)
+	if code, ok := c.parse(fs, args, "[--dir DIR | --ledger BUCKET] [flags]"); !ok {
+		return code
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -35,6 +35,9 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 		return c.usage("--ledger %q is not a bucket name", *ledger)
 	case *last < 0:
 		return c.usage("--last %d: must be 0 (all) or more", *last)
+	}
+	if err := fileDirExists("--html", *htmlFile); err != nil {
+		return c.usage("%v", err)
 	}
 
 	var runs []history.Run
@@ -74,17 +77,14 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 	}
 	history.Write(out, runs, sum)
 	if *htmlFile != "" {
-		page := history.HTML(runs, sum, source)
+		linked := runs
 		if *ledger == "" {
-			// Links are relative to the reports folder: put the index where they resolve.
-			rel, err := filepath.Rel(filepath.Dir(*htmlFile), *dir)
-			if err == nil && rel != "." {
-				for i := range runs {
-					runs[i].Report = filepath.ToSlash(filepath.Join(rel, runs[i].Report))
-				}
-				page = history.HTML(runs, sum, source)
+			var err error
+			if linked, err = linksFrom(*htmlFile, *dir, runs); err != nil {
+				return c.fail(exitFail, "Write", err)
 			}
 		}
+		page := history.HTML(linked, sum, source)
 		if err := os.WriteFile(*htmlFile, page, 0o644); err != nil {
 			return c.fail(1, "Write", err)
 		}
@@ -106,4 +106,28 @@ func problemStrings(ps []history.Problem) []string {
 		out = append(out, p.Error())
 	}
 	return out
+}
+
+// linksFrom rewrites the local runs' links, relative to the reports folder, to be
+// relative to the page's own folder, so they resolve wherever the page is written
+// (inside the reports folder, beside it, or anywhere else by an absolute path).
+func linksFrom(page, dir string, runs []history.Run) ([]history.Run, error) {
+	absPage, err := filepath.Abs(filepath.Dir(page))
+	if err != nil {
+		return nil, err
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(absPage, absDir)
+	if err != nil {
+		// Another volume: an absolute file URL still resolves.
+		rel = absDir
+	}
+	out := slices.Clone(runs)
+	for i := range out {
+		out[i].Report = filepath.ToSlash(filepath.Join(rel, out[i].Report))
+	}
+	return out, nil
 }

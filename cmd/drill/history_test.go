@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/history"
 )
 
@@ -61,6 +63,56 @@ func TestTwoLocalRunsThenHistory(t *testing.T) {
 		}
 	}
 
+	// Wherever the page is written, with --dir relative to the working directory, its
+	// links resolve: beside the reports folder, inside it, and far from it.
+	t.Chdir(filepath.Dir(dir))
+	for _, page := range []string{"index.html", filepath.Join(filepath.Base(dir), "index.html"), filepath.Join(t.TempDir(), "far", "away.html")} {
+		_ = os.MkdirAll(filepath.Dir(page), 0o755)
+		if code := runHistory(context.Background(), []string{"--dir", filepath.Base(dir), "--html", page}, &stdout, &stderr, noLedger); code != 0 {
+			t.Fatalf("--html %s: exit %d: %s", page, code, stderr.String())
+		}
+		html, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		links := regexp.MustCompile(`href="([^"]*report\.html)"`).FindAllStringSubmatch(string(html), -1)
+		if len(links) != 2 {
+			t.Errorf("--html %s: %d links to reports, want 2", page, len(links))
+		}
+		for _, l := range links {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(page), filepath.FromSlash(l[1]))); err != nil {
+				t.Errorf("--html %s: link %s does not resolve from the page: %v", page, l[1], err)
+			}
+		}
+	}
+
+	// drill report reads a local run, by execution in --dir or by its folder, with the
+	// same lines and exit code as a run in the ledger; never asking AWS.
+	stdout.Reset()
+	stderr.Reset()
+	if code := runReport(context.Background(), []string{"--dir", dir, "--execution", "hist-1"}, &stdout, &stderr, noLedger); code != 0 ||
+		!strings.Contains(stdout.String(), "verdict: PASS") || !strings.Contains(stdout.String(), filepath.Join(dir, "hist-1", "report.json")) {
+		t.Errorf("report --dir --execution: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	saved := filepath.Join(t.TempDir(), "r.html")
+	if code := runReport(context.Background(), []string{filepath.Join(dir, "hist-2"), "--json", "--html", saved}, &stdout, &stderr, noLedger); code != 0 {
+		t.Errorf("report FOLDER --json: exit %d: %s", code, stderr.String())
+	}
+	var rep drill.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || rep.Verdict != drill.Pass || rep.Execution != "hist-2" {
+		t.Errorf("report FOLDER --json: %+v %v\n%s", rep.Verdict, err, stdout.String())
+	}
+	if want, _ := os.ReadFile(filepath.Join(dir, "hist-2", "report.html")); len(want) == 0 || !bytes.Equal(want, must(os.ReadFile(saved))) {
+		t.Errorf("--html %s is not the run's report.html", saved)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := runReport(context.Background(), []string{"--dir", dir, "--execution", "hist-9"}, &stdout, &stderr, noLedger); code != exitFail ||
+		!strings.Contains(stderr.String(), "no report at "+filepath.Join(dir, "hist-9", "report.json")) {
+		t.Errorf("report of a run that is not there: exit %d: %s", code, stderr.String())
+	}
+
 	// --json: exactly one object, the same runs.
 	stdout.Reset()
 	if code := runHistory(context.Background(), []string{"--dir", dir, "--json"}, &stdout, &stderr, noLedger); code != 0 {
@@ -74,4 +126,11 @@ func TestTwoLocalRunsThenHistory(t *testing.T) {
 	if err := dec.Decode(&doc); err != nil || dec.More() || len(doc.Runs) != 2 || doc.Summary.Passed != 2 {
 		t.Errorf("json %+v, %v", doc, err)
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

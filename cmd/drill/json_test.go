@@ -86,15 +86,7 @@ func TestJSONIsOneObjectWhateverTheExitCode(t *testing.T) {
 // TestNoCredentialsGiveAHint: with no credentials anywhere, drill start says in one
 // line what to set, and shows the SDK's chain only under -v.
 func TestNoCredentialsGiveAHint(t *testing.T) {
-	empty := t.TempDir()
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-		"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("HOME", empty)
-	t.Setenv("AWS_CONFIG_FILE", empty+"/config")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", empty+"/credentials")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true") // no IMDS here, and no waiting for it
+	noAWSConfig(t)
 	for _, verbose := range []bool{false, true} {
 		args := []string{"--state-machine", testSM}
 		if verbose {
@@ -117,4 +109,18 @@ func TestNoCredentialsGiveAHint(t *testing.T) {
 		}
 	}
 	sdkVerbose = false
+}
+
+// noAWSConfig leaves the SDK no credentials anywhere: no keys, no profile, no files,
+// no instance metadata.
+func noAWSConfig(t *testing.T) {
+	empty := t.TempDir()
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+		"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("HOME", empty)
+	t.Setenv("AWS_CONFIG_FILE", empty+"/config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", empty+"/credentials")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true") // no IMDS here, and no waiting for it
 }

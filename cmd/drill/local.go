@@ -6,22 +6,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/report"
+	"github.com/unishop/failover-drill/statemachine"
 )
 
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLI("drill local", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill local", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var sf sandboxFlags
 	sf.register(fs)
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON on stdout (timeline and logs go to stderr); any other ending prints one JSON object too")
@@ -29,11 +29,11 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	outDir := fs.String("out", "drill-reports", "directory the report is written to (<out>/<execution>/report.json and .html)")
 	name := fs.String("name", "", "execution name (default local-<time>)")
 	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
-	fs.BoolVar(&c.verbose, "v", false, "log every function's structured logs to stderr")
+	c.logFlags(fs, "print every function's structured logs on stderr, as text")
 	coldStart := fs.Duration("cold-start", 0, "start every Lambda handler this late, as a cold start on AWS: nothing samples between the block and the failover probe's first request (the report's coverage)")
 	alarmAt := fs.String("alarm-at", "", `make the stop alarm go to ALARM: a state name ("AwaitFailover", optionally "+2s") or a duration after the start ("0s": already in ALARM)`)
-	if err := fs.Parse(args); err != nil {
-		return c.flagError(err)
+	if code, ok := c.parse(fs, args, "[flags]"); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return c.usage("unexpected argument %q", fs.Arg(0))
@@ -59,21 +59,18 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *coldStart < 0 {
 		return c.usage("-cold-start: %s is negative", *coldStart)
 	}
-	// A picture that cannot be written is known now, not after a whole drill.
-	if *svgFile != "" {
-		if fi, err := os.Stat(filepath.Dir(*svgFile)); err != nil || !fi.IsDir() {
-			return c.usage("-svg %s: its directory %s does not exist", *svgFile, filepath.Dir(*svgFile))
-		}
+	// A picture or report that cannot be written is known now, not after a whole drill.
+	if err := fileDirExists("-svg", *svgFile); err != nil {
+		return c.usage("%v", err)
+	}
+	if fi, err := os.Stat(*outDir); err == nil && !fi.IsDir() {
+		return c.usage("-out %s: not a directory", *outDir)
 	}
 	timeline := stdout
 	if c.json {
 		timeline = stderr
 	}
-	level := slog.LevelWarn
-	if c.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := c.logger()
 
 	began := time.Now()
 	env, err := local.Start(sc, log)
@@ -131,10 +128,26 @@ func parseAlarmAt(v string) (*local.AlarmTrigger, error) {
 		}
 		t.After = d
 	}
-	if !regexp.MustCompile(`^[A-Z][A-Za-z]+$`).MatchString(state) {
-		return nil, fmt.Errorf("-alarm-at %q: want a duration (3s) or a state name (AwaitFailover, AwaitFailover+1s)", v)
+	states := stateNames()
+	if !slices.Contains(states, state) {
+		return nil, fmt.Errorf("-alarm-at %q: want a duration (3s) or one of the flow's states, optionally +duration (AwaitFailover, AwaitFailover+1s): %s",
+			v, strings.Join(states, ", "))
+	}
+	if t.After < 0 {
+		return nil, fmt.Errorf("-alarm-at %q: %s is negative", v, t.After)
 	}
 	return t, nil
+}
+
+// stateNames are the states of the flow's definition, sorted: the ones -alarm-at can
+// name. A name no state has would never fire, and the drill would pass without the
+// alarm it was asked to test.
+func stateNames() []string {
+	var def struct{ States map[string]json.RawMessage }
+	if err := json.Unmarshal([]byte(statemachine.Definition), &def); err != nil {
+		panic("the embedded state machine is not JSON: " + err.Error()) // a test reads it
+	}
+	return slices.Sorted(maps.Keys(def.States))
 }
 
 func writeReport(dir string, rep *drill.Report, logs report.Logs) error {

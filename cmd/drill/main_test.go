@@ -67,11 +67,14 @@ func TestLocalExitCodes(t *testing.T) {
 		{name: "every bad sandbox flag at once", args: []string{"-edges", "0", "-secondary-fail", "101", "-primary-outage", "slow", "-flap-from", "1"}, want: 2,
 			says: `-flap-from: 1 is outside 0 to below 1; -secondary-fail: 101 is outside 0..100; -edges: 0 is outside 1..64; -primary-outage: "slow" is not forbidden, hang or blackhole`},
 		{name: "negative cold start", args: []string{"-cold-start", "-1s"}, want: 2, says: "-cold-start: -1s is negative"},
+		{name: "alarm at a state the flow does not have", args: []string{"-alarm-at", "Nowhere"}, want: 2, says: `-alarm-at "Nowhere": want a duration (3s) or one of the flow's states`},
+		{name: "alarm at a state, a bad delay", args: []string{"-alarm-at", "AwaitFailover+soon"}, want: 2, says: `-alarm-at "AwaitFailover+soon": "soon" is not a duration`},
+		{name: "out is a file", args: []string{"-out", "main_test.go"}, want: 2, says: "-out main_test.go: not a directory"},
 		{name: "svg into a directory that does not exist", args: []string{"-svg", "/nonexistent/x.svg"}, want: 2, says: "-svg /nonexistent/x.svg: its directory /nonexistent does not exist"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := runLocal(context.Background(), append(tt.args, "-out", t.TempDir()), &stdout, &stderr)
+			code := runLocal(context.Background(), append([]string{"-out", t.TempDir()}, tt.args...), &stdout, &stderr)
 			if code != tt.want {
 				t.Errorf("exit %d, want %d", code, tt.want)
 			}
@@ -157,6 +160,10 @@ func TestSandboxPrintsURLs(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
+	}
+	// A person's output: the URLs, and no structured log line (those need -v or --log-json).
+	if stderr.Len() != 0 || !strings.HasPrefix(stdout.String(), "The Unicorn Shop") {
+		t.Errorf("human output with log lines:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,12 +18,13 @@ import (
 // opsFlags are the flags every operator command takes.
 type opsFlags struct {
 	ledger, region string
+	bucket         *string // the locked bucket, for restore and unlock (nil: status)
 }
 
-func (o *opsFlags) register(fs *flag.FlagSet) {
+func (o *opsFlags) register(c *cmdIO, fs *flag.FlagSet) {
 	fs.StringVar(&o.ledger, "ledger", "", "the ledger bucket (stack output LedgerBucketName)")
 	fs.StringVar(&o.region, "region", "", "the ledger's region (the stack's; default: the configured region)")
-	fs.Bool("v", false, "show the AWS SDK's errors in full")
+	c.logFlags(fs, "show the AWS SDK's errors in full, and the command's logs")
 }
 
 func (o *opsFlags) check() error {
@@ -31,8 +33,40 @@ func (o *opsFlags) check() error {
 		return errors.New("--ledger is required: the stack output LedgerBucketName")
 	case !bucketName.MatchString(o.ledger):
 		return fmt.Errorf("--ledger %q is not a bucket name", o.ledger)
+	case o.bucket != nil && !bucketName.MatchString(*o.bucket):
+		return fmt.Errorf("--bucket %q is not a bucket name", *o.bucket)
 	}
 	return nil
+}
+
+// setup is the one way in of status, restore and unlock: the flags checked before
+// anything is called (exit 2, a short usage on a wrong flag, 0 on -h), then the AWS
+// configuration, with the same one-line region and credentials hints as drill report.
+// ok false: the command ends with code.
+func (o *opsFlags) setup(c *cmdIO, fs *flag.FlagSet, args []string, synopsis string) (code int, ok bool) {
+	if code, ok := c.parse(fs, args, synopsis); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		return c.usage("unexpected argument %q", fs.Arg(0)), false
+	}
+	if err := o.check(); err != nil {
+		return c.usage("%v", err), false
+	}
+	return 0, true
+}
+
+// env builds the operator's clients; no region given nor configured is a usage error,
+// as in drill report.
+func (o *opsFlags) env(ctx context.Context, c *cmdIO, newOps opsFactory) (opsEnv, int, bool) {
+	env, err := newOps(ctx)
+	if err != nil {
+		return env, c.awsFail(err), false
+	}
+	if o.region == "" && env.Region == "" {
+		return env, c.fail(exitUsage, "NoRegion", errNoRegion), false
+	}
+	return env, 0, true
 }
 
 func (o *opsFlags) clients(env opsEnv, log *slog.Logger) operator.Clients {
@@ -44,5 +78,3 @@ func (o *opsFlags) clients(env opsEnv, log *slog.Logger) operator.Clients {
 		Log:    log,
 	}
 }
-
-func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

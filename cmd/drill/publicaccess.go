@@ -18,9 +18,9 @@ import (
 	"github.com/unishop/failover-drill/internal/pab"
 )
 
-const publicAccessUsage = `usage: drill public-access ACTION -endpoint URL -bucket NAME [-region REGION]
+const publicAccessSynopsis = "ACTION -endpoint URL -bucket NAME [-region REGION]"
 
-Reads or changes a sandbox bucket's S3 Block Public Access, as the S3 console's
+const publicAccessAbout = `Reads or changes a sandbox bucket's S3 Block Public Access, as the S3 console's
 "Block public access (bucket settings)" does (lab step 2.4). It only talks to a local
 sandbox endpoint (127.0.0.1, ::1 or localhost): for a real bucket use the console or
 the AWS CLI.
@@ -31,14 +31,15 @@ actions:
   delete   remove the configuration (how the sandbox's buckets start)
   put JSON put exactly this configuration, e.g. '{"blockPublicAcls":true,"ignorePublicAcls":true}'
            (an absent flag is false)
+
 `
 
 // runPublicAccess is drill public-access: the lab's Block Public Access switch for the
 // sandbox, so the lab can be done by hand without the AWS CLI.
 func runPublicAccess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCLI("drill public-access", args, stdout, stderr)
+	c.about = publicAccessAbout
 	fs := flag.NewFlagSet("drill public-access", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, publicAccessUsage) }
 	endpoint := fs.String("endpoint", "", "the sandbox's S3 endpoint of the bucket's region (drill sandbox prints it)")
 	bucket := fs.String("bucket", "", "the bucket")
 	region := fs.String("region", "us-east-1", "the bucket's region")
@@ -52,13 +53,13 @@ func runPublicAccess(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		action, args = args[:n], args[n:]
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := c.parse(fs, args, publicAccessSynopsis); !ok {
+		return code
 	}
 	action = append(action, fs.Args()...)
 	usageErr := func(msg string) int {
-		fmt.Fprintf(stderr, "drill public-access: %s\n\n%s", msg, publicAccessUsage)
-		return 2
+		fmt.Fprintf(stderr, "drill public-access: %s\nusage: drill public-access %s   (drill public-access -h says more)\n", msg, publicAccessSynopsis)
+		return exitUsage
 	}
 	var problems []string
 	if err := loopbackEndpoint(*endpoint); err != nil {

@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,24 +22,52 @@ import (
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, newS3 s3Factory) int {
 	c := newCLI("drill report", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bucket := fs.String("ledger", "", "the ledger bucket (stack output LedgerBucketName)")
+	bucket := fs.String("ledger", "", "the ledger bucket (stack output LedgerBucketName); without it the run is read from the local reports folder")
 	execution := fs.String("execution", "", "the execution name")
+	dir := fs.String("dir", "drill-reports", "without --ledger: the local reports folder (drill local's -out) holding <execution>/report.json")
 	startFlag := fs.String("start", "", "the run's start, when several runs share the name (RFC 3339 as drill report prints it, or epoch milliseconds); default: the latest run")
 	region := fs.String("region", "", "AWS region of the ledger bucket (default: the configured region)")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON on stdout (any other ending prints one {error,message} object)")
 	htmlFile := fs.String("html", "", "also save the run's report.html to this file")
 	fs.BoolVar(&c.verbose, "v", false, "show the AWS SDK's errors in full")
-	if err := fs.Parse(args); err != nil {
-		return c.flagError(err)
+	// A local run's folder may come first (drill report drill-reports/local-x --json).
+	var folder string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		folder, args = args[0], args[1:]
+	}
+	if code, ok := c.parse(fs, args, "--ledger BUCKET --execution NAME [--start START] | [--dir DIR] --execution NAME | FOLDER   [flags]"); !ok {
+		return code
 	}
 	usageErr := c.usage
 	asJSON := &c.json
+	if folder == "" && fs.NArg() == 1 {
+		folder = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(fs.NArg()-1))
+	}
+	if err := fileDirExists("--html", *htmlFile); err != nil {
+		return usageErr("%v", err)
+	}
+	if *bucket == "" {
+		// A local run: drill local wrote its folder.
+		switch {
+		case folder != "" && *execution != "":
+			return usageErr("give a run's folder or --execution, not both")
+		case folder == "" && *execution == "":
+			return usageErr("--execution NAME (a run in --dir %s), a run's folder, or --ledger BUCKET (the stack output LedgerBucketName) is required", *dir)
+		case *startFlag != "":
+			return usageErr("--start picks among a name's runs in the ledger; a local run's folder is its own (give the folder)")
+		case folder == "":
+			if err := drill.CheckName(*execution); err != nil {
+				return usageErr("--execution: %v", err)
+			}
+			folder = filepath.Join(*dir, *execution)
+		}
+		return localReport(c, folder, *htmlFile)
+	}
 	switch {
-	case fs.NArg() > 0:
-		return usageErr("unexpected argument %q", fs.Arg(0))
-	case *bucket == "":
-		return usageErr("--ledger is required: the stack output LedgerBucketName")
+	case folder != "":
+		return usageErr("a run's folder is read locally: leave out --ledger, or give --execution instead of %q", folder)
 	case !bucketName.MatchString(*bucket):
 		return usageErr("--ledger %q is not a bucket name", *bucket)
 	case *execution == "":
@@ -249,4 +279,40 @@ func withRecords(raw []byte, records []drill.RestoreRecord, others []otherRun) [
 		body = append(append(body, `,"`+f.name+`":`...), js...)
 	}
 	return append(body, '}')
+}
+
+// localReport prints the report drill local wrote in folder, and saves its page with
+// --html: the same lines and exit code as a run read from the ledger.
+func localReport(c *cmdIO, folder, htmlFile string) int {
+	file := filepath.Join(folder, drill.FileReport)
+	raw, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c.fail(exitFail, "NotFound", fmt.Errorf("no report at %s: is it a run's folder (drill local -out, default drill-reports/<execution>)?", file))
+	}
+	if err != nil {
+		return c.fail(exitFail, "Read", err)
+	}
+	rep, err := drill.ParseReport(raw)
+	if err != nil {
+		return c.fail(exitFail, "NotAReport", fmt.Errorf("%s is %v", file, err))
+	}
+	if htmlFile != "" {
+		page, err := os.ReadFile(filepath.Join(folder, drill.FileReportHTML))
+		if err == nil {
+			err = os.WriteFile(htmlFile, page, 0o644)
+		}
+		if err != nil {
+			return c.fail(exitFail, "Write", err)
+		}
+	}
+	if c.json {
+		c.writeRawJSONOnce(raw)
+		return verdictExit(rep.Verdict)
+	}
+	printReport(c.stdout, rep)
+	fmt.Fprintf(c.stdout, "report              %s\n", file)
+	if htmlFile != "" {
+		fmt.Fprintf(c.stdout, "html                %s\n", htmlFile)
+	}
+	return verdictExit(rep.Verdict)
 }

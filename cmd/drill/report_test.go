@@ -328,7 +328,9 @@ func TestReport(t *testing.T) {
 		{name: "missing bucket", args: []string{"--ledger", "no-such-ledger", "--execution", "ci-pass"}, want: 1, stderr: []string{"bucket no-such-ledger does not exist", "runs/ci-pass/"}},
 		{name: "not a report", args: []string{"--ledger", ledger, "--execution", "not-a-report"}, want: 1, stderr: []string{"not a drill report"}},
 		{name: "ledger in another region", args: []string{"--ledger", ledger, "--execution", "ci-pass", "--region", cfg.SecondaryRegion}, want: 3, stderr: []string{"PermanentRedirect"}},
-		{name: "no ledger", args: []string{"--execution", "ci-pass"}, want: 2, stderr: []string{"--ledger is required"}},
+		{name: "no ledger: a local run, not there", args: []string{"--execution", "ci-pass", "--dir", t.TempDir()}, want: 1, stderr: []string{"no report at "}},
+		{name: "no ledger and no run", args: nil, want: 2, stderr: []string{"--execution NAME (a run in --dir drill-reports), a run's folder, or --ledger BUCKET"}},
+		{name: "a folder and --ledger", args: []string{"--ledger", ledger, "drill-reports/x"}, want: 2, stderr: []string{"a run's folder is read locally"}},
 		{name: "no execution", args: []string{"--ledger", ledger}, want: 2, stderr: []string{"--execution is required"}},
 		{name: "bad execution", args: []string{"--ledger", ledger, "--execution", "../x"}, want: 2, stderr: []string{"--execution:"}},
 	} {

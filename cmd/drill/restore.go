@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/operator"
@@ -16,28 +15,21 @@ import (
 // runRestore restores a bucket from its lock with the operator's credentials and the
 // function's own checks, then releases the lock.
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer, newOps opsFactory) int {
+	c := newCLI("drill restore", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill restore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var of opsFlags
-	of.register(fs)
+	of.register(c, fs)
 	bucket := fs.String("bucket", "", "the locked bucket to put back (drill status lists them)")
+	of.bucket = bucket
 	force := fs.Bool("force", false, "restore even while the lock's execution runs, or when Step Functions cannot say")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := of.setup(c, fs, args, "--ledger BUCKET --bucket BUCKET [--force] [--region REGION] [-v]"); !ok {
+		return code
 	}
-	if err := of.check(); err != nil {
-		fmt.Fprintln(stderr, "drill restore:", err)
-		return exitUsage
+	env, code, ok := of.env(ctx, c, newOps)
+	if !ok {
+		return code
 	}
-	if !bucketName.MatchString(*bucket) {
-		fmt.Fprintf(stderr, "drill restore: --bucket %q is not a bucket name\n", *bucket)
-		return exitUsage
-	}
-	env, err := newOps(ctx)
-	if err != nil {
-		return awsFail(stderr, "drill restore", err)
-	}
-	res, err := operator.Restore(ctx, of.clients(env, slog.New(slog.NewTextHandler(stderr, nil))), *bucket, *force)
+	res, err := operator.Restore(ctx, of.clients(env, c.logger()), *bucket, *force)
 	var changed *drill.BucketChangedDuringDrill
 	switch {
 	case errors.As(err, &changed):
@@ -47,7 +39,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 		fmt.Fprintf(stderr, "drill restore: %v\n", err)
 		return exitFail
 	case err != nil:
-		return awsFail(stderr, "drill restore", err)
+		return c.awsFail(err)
 	}
 	switch {
 	case res.NothingToRestore:

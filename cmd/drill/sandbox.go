@@ -6,31 +6,35 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
 
 func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCLI("drill sandbox", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill sandbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var sf sandboxFlags
 	sf.register(fs)
 	forDur := fs.Duration("for", 0, "stop after this long (0: until Ctrl-C)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	c.logFlags(fs, "print the replica's logs (every request it served) on stderr, as text")
+	if code, ok := c.parse(fs, args, "[flags]"); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.usage("unexpected argument %q", fs.Arg(0))
 	}
 	sc, err := sf.config()
 	if err != nil {
-		fmt.Fprintln(stderr, "drill sandbox:", err)
-		return 2
+		return c.usage("%v", err)
 	}
-	sc.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	if *forDur < 0 {
+		return c.usage("-for: %s is negative", *forDur)
+	}
+	sc.Logger = c.logger()
 	sb, err := sandbox.Start(sc)
 	if err != nil {
-		fmt.Fprintln(stderr, "drill sandbox:", err)
-		return 1
+		return c.fail(1, "Sandbox", err)
 	}
 	defer sb.Close()
 	sf.apply(sb)

@@ -122,6 +122,13 @@ func TestInterruptedLocalDrillTellsTheTruth(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", want, text)
 				}
 			}
+			// No structured log line in a person's output, also after Ctrl-C: they need -v
+			// or --log-json.
+			for _, l := range append(all, strings.Split(stderr.String(), "\n")...) {
+				if strings.HasPrefix(strings.TrimSpace(l), "{") {
+					t.Errorf("a JSON log line in the output: %s", l)
+				}
+			}
 			if strings.Contains(text, "AwaitFailover        ok") {
 				t.Errorf("the interrupted state is marked ok:\n%s", text)
 			}

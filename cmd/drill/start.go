@@ -24,7 +24,6 @@ const heartbeat = time.Minute
 func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newSFN sfnFactory) int {
 	c := newCLI("drill start", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill start", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	arnFlag := fs.String("state-machine", "", "ARN of the deployed state machine (stack output StateMachineArn; default $"+EnvStateMachineARN+")")
 	input := fs.String("input", "{}", "execution input, a JSON object; fields left out take the deployed defaults")
 	name := fs.String("name", "", "execution name (default: one Step Functions picks); also the report's folder in the ledger")
@@ -34,8 +33,9 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 	fs.BoolVar(&c.json, "json", false, "print one JSON object on stdout whatever the exit code (the report, {executionArn,status,error,cause}, or {error,message}); progress goes to stderr")
 	region := fs.String("region", "", "AWS region (default: the state machine ARN's region)")
 	fs.BoolVar(&c.verbose, "v", false, "show the AWS SDK's errors in full")
-	if err := fs.Parse(args); err != nil {
-		return c.flagError(err)
+	junitFile := fs.String("junit", "", "with --wait: also write the result as JUnit XML to this file (one test case, the execution: CI systems show it natively)")
+	if code, ok := c.parse(fs, args, "--state-machine ARN [--wait [--junit FILE]] [flags]"); !ok {
+		return code
 	}
 	usageErr := c.usage
 	asJSON := &c.json
@@ -73,6 +73,12 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 	if *timeout < 0 {
 		return usageErr("--timeout %s: must be 0 (no limit) or positive", *timeout)
 	}
+	if *junitFile != "" && !*wait {
+		return usageErr("--junit needs --wait: without it there is no result to write")
+	}
+	if err := fileDirExists("--junit", *junitFile); err != nil {
+		return usageErr("%v", err)
+	}
 
 	client, err := newSFN(ctx, *region)
 	if err != nil {
@@ -95,6 +101,25 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 	if *asJSON {
 		progress = stderr
 	}
+	began := time.Now()
+	// With --junit, what the command prints for the run is also the test case's output.
+	var printed strings.Builder
+	if *junitFile != "" {
+		progress = io.MultiWriter(progress, &printed)
+	}
+	junit := func(r junitResult) int {
+		if *junitFile == "" {
+			return r.Exit
+		}
+		r.Took, r.Output = time.Since(began), printed.String()
+		if r.Execution == "" {
+			r.Execution = execARN[strings.LastIndex(execARN, ":")+1:]
+		}
+		if err := writeJUnit(*junitFile, r); err != nil {
+			fmt.Fprintf(stderr, "drill start: %v\n", err)
+		}
+		return r.Exit
+	}
 	fmt.Fprintf(progress, "execution %s\n", execARN)
 	waitCtx := ctx
 	if *timeout > 0 {
@@ -102,7 +127,6 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 		waitCtx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	began := time.Now()
 	var lastStatus types.ExecutionStatus
 	var lastPrint time.Time
 	ex, err := remote.Wait(waitCtx, client, execARN, *poll, func(e remote.Execution) {
@@ -126,9 +150,16 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 		if *asJSON {
 			c.writeJSONOnce(statusJSON{ExecutionARN: execARN, Status: string(ex.Status), Error: "NoVerdict", Cause: msg})
 		}
-		return exitNoVerdict
+		return junit(junitResult{Exit: exitNoVerdict, Verdict: "no verdict", Message: msg})
 	}
-	return finish(ex, c, progress)
+	code := finish(ex, c, progress)
+	result := junitResult{Execution: ex.Name, Started: ex.Start, Exit: code, Verdict: string(ex.Status),
+		Message: strings.TrimPrefix(ex.Error+": "+drill.CauseMessage(ex.Cause), ": ")}
+	if rep, err := drill.ParseReport([]byte(ex.Output)); err == nil && ex.Status == types.ExecutionStatusSucceeded {
+		result = reportResult(rep, code, 0, "")
+		result.Execution = ex.Name // the run's own name (the report names it too)
+	}
+	return junit(result)
 }
 
 // statusJSON is drill start --json's output when there is no report to print.

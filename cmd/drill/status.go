@@ -16,27 +16,23 @@ import (
 // current settings against the prior. Exit 0 when nothing needs a person, 1 when a
 // lock's execution has ended (or is unknown) or its bucket was changed, 3 on errors.
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, newOps opsFactory) int {
+	c := newCLI("drill status", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var of opsFlags
-	of.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	of.register(c, fs)
+	if code, ok := of.setup(c, fs, args, "--ledger BUCKET [--region REGION] [-v]"); !ok {
+		return code
 	}
-	if err := of.check(); err != nil {
-		fmt.Fprintln(stderr, "drill status:", err)
-		return exitUsage
+	env, code, ok := of.env(ctx, c, newOps)
+	if !ok {
+		return code
 	}
-	env, err := newOps(ctx)
+	locks, err := operator.Status(ctx, of.clients(env, c.logger()))
 	if err != nil {
-		return awsFail(stderr, "drill status", err)
-	}
-	locks, err := operator.Status(ctx, of.clients(env, discard()))
-	if err != nil {
-		return awsFail(stderr, "drill status", err)
+		return c.awsFail(err)
 	}
 	fmt.Fprintf(stdout, "ledger s3://%s: %d lock(s)\n", of.ledger, len(locks))
-	code := exitPass
+	code = exitPass
 	for _, s := range locks {
 		l := s.Lock
 		fmt.Fprintf(stdout, "\nbucket      %s (%s), locked since %s\n", l.Bucket, l.Region, l.CreatedAt.Format(time.RFC3339))

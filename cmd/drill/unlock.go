@@ -16,22 +16,15 @@ import (
 // runUnlock releases a lock by hand, after a confirmation naming the bucket. It changes
 // nothing on the bucket: it prints what the bucket should hold.
 func runUnlock(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, newOps opsFactory) int {
+	c := newCLI("drill unlock", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill unlock", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var of opsFlags
-	of.register(fs)
+	of.register(c, fs)
 	bucket := fs.String("bucket", "", "the locked bucket")
+	of.bucket = bucket
 	confirm := fs.String("confirm", "", "the bucket's name again, to confirm without a prompt (scripts)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if err := of.check(); err != nil {
-		fmt.Fprintln(stderr, "drill unlock:", err)
-		return exitUsage
-	}
-	if !bucketName.MatchString(*bucket) {
-		fmt.Fprintf(stderr, "drill unlock: --bucket %q is not a bucket name\n", *bucket)
-		return exitUsage
+	if code, ok := of.setup(c, fs, args, "--ledger BUCKET --bucket BUCKET [--confirm BUCKET] [--region REGION] [-v]"); !ok {
+		return code
 	}
 	answer := *confirm
 	if answer == "" {
@@ -44,13 +37,13 @@ func runUnlock(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "drill unlock: not confirmed (%q is not %q); nothing released\n", answer, *bucket)
 		return exitFail
 	}
-	env, err := newOps(ctx)
-	if err != nil {
-		return awsFail(stderr, "drill unlock", err)
+	env, code, ok := of.env(ctx, c, newOps)
+	if !ok {
+		return code
 	}
-	lock, err := operator.Unlock(ctx, of.clients(env, discard()), *bucket)
+	lock, err := operator.Unlock(ctx, of.clients(env, c.logger()), *bucket)
 	if err != nil {
-		return awsFail(stderr, "drill unlock", err)
+		return c.awsFail(err)
 	}
 	fmt.Fprintf(stdout, "released the lock of %s on %s\n", lock.ID(), *bucket)
 	if lock.Status == drill.TicketHeld || lock.Status == drill.TicketChanged {
