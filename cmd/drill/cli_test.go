@@ -10,9 +10,15 @@ import (
 // runners are every command as main dispatches it, with factories that fail the test
 // when a command asks AWS for anything: -h and a wrong flag must start nothing.
 func runners(t *testing.T) map[string]func(args []string, stdout, stderr *bytes.Buffer) int {
-	noSFN := func(context.Context, string) (sfnClient, error) { t.Error("drill start asked AWS"); return nil, errNoRegion }
+	noSFN := func(context.Context, string) (sfnClient, error) {
+		t.Error("drill start asked AWS")
+		return nil, errNoRegion
+	}
 	noS3 := func(context.Context, string) (s3Reader, error) { t.Error("asked AWS for S3"); return nil, errNoRegion }
-	noOps := func(context.Context) (opsEnv, error) { t.Error("an operator command asked AWS"); return opsEnv{}, errNoRegion }
+	noOps := func(context.Context) (opsEnv, error) {
+		t.Error("an operator command asked AWS")
+		return opsEnv{}, errNoRegion
+	}
 	ctx := context.Background()
 	return map[string]func(args []string, stdout, stderr *bytes.Buffer) int{
 		"local":         func(a []string, o, e *bytes.Buffer) int { return runLocal(ctx, a, o, e) },
@@ -83,8 +89,10 @@ func TestOperatorCommandsHint(t *testing.T) {
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	ctx := context.Background()
 	cmds := map[string]func(args []string, stdout, stderr *bytes.Buffer) int{
-		"status":  func(a []string, o, e *bytes.Buffer) int { return runStatus(ctx, a, o, e, awsOps) },
-		"restore": func(a []string, o, e *bytes.Buffer) int { return runRestore(ctx, append(a, "--bucket", "b-ok"), o, e, awsOps) },
+		"status": func(a []string, o, e *bytes.Buffer) int { return runStatus(ctx, a, o, e, awsOps) },
+		"restore": func(a []string, o, e *bytes.Buffer) int {
+			return runRestore(ctx, append(a, "--bucket", "b-ok"), o, e, awsOps)
+		},
 		"unlock": func(a []string, o, e *bytes.Buffer) int {
 			return runUnlock(ctx, append(a, "--bucket", "b-ok", "--confirm", "b-ok"), strings.NewReader(""), o, e, awsOps)
 		},

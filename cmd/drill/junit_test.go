@@ -70,7 +70,10 @@ func TestStartJUnit(t *testing.T) {
 		{"--state-machine", testSM, "--wait", "--junit", "/nonexistent/x.xml"},
 	} {
 		var stdout, stderr bytes.Buffer
-		noSFN := func(context.Context, string) (sfnClient, error) { t.Fatal("started with a bad --junit"); return nil, nil }
+		noSFN := func(context.Context, string) (sfnClient, error) {
+			t.Fatal("started with a bad --junit")
+			return nil, nil
+		}
 		if code := runStart(context.Background(), args, &stdout, &stderr, noSFN); code != exitUsage || !strings.Contains(stderr.String(), "--junit") {
 			t.Errorf("%v: exit %d, want 2 naming --junit: %s", args, code, stderr.String())
 		}
