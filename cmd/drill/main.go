@@ -4,7 +4,7 @@
 //	drill sandbox  start only the replica and print its URLs
 //	drill public-access  show, block or restore a sandbox bucket's Block Public Access
 //	drill start    start the deployed drill on AWS; with --wait the exit code is the verdict
-//	drill report   read a run's report from the ledger bucket
+//	drill report   print a run's report again: from the ledger bucket, or a local run's folder
 //	drill history  list past drills (local reports or the ledger), their summary and trend
 //	drill status   every lock in the ledger, its execution's state, its bucket against the prior
 //	drill restore  put a locked bucket back from its lock (the restore function's checks), release the lock
@@ -27,7 +27,7 @@ commands:
   sandbox  start only the local replica and print its URLs (Ctrl-C stops it)
   public-access  show, block or put back a sandbox bucket's Block Public Access
   start    start the deployed drill on AWS (--wait: exit 0 only on pass or ready)
-  report   print a run's report from the ledger bucket (--html FILE saves report.html)
+  report   print a run's report: from the ledger (--ledger), or a local run (--execution, or its folder)
   history  list past drills with a summary (local reports folder, or --ledger); --html writes an index page
 
 operator's way out (README, "Runbook"):
