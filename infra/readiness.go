@@ -19,10 +19,10 @@ import (
 	"github.com/unishop/failover-drill/internal/report"
 )
 
-// ReadinessTimeout is the readiness function's Lambda timeout: the replication check
-// waits up to maxReplicationLagSeconds (at most 300 s), and the state's
-// TimeoutSeconds (390) is above it.
-const ReadinessTimeout = 6 * time.Minute
+// ReadinessTimeout is the readiness function's Lambda timeout (drill.Functions): the
+// replication check waits up to maxReplicationLagSeconds (at most 300 s), and the
+// state's TimeoutSeconds (390) is above it.
+var ReadinessTimeout = drillFunction(drill.FuncReadiness).Timeout
 
 func stopAlarmsJSON(cfg *Config) string {
 	alarms := cfg.StopAlarms

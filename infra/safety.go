@@ -20,9 +20,9 @@ import (
 	"github.com/unishop/failover-drill/internal/sweeper"
 )
 
-// SweeperTimeout is the sweeper function's Lambda timeout: a sweep restores one lock in
-// seconds, so this is ample, and it stays under the schedule's interval.
-const SweeperTimeout = 2 * time.Minute
+// SweeperTimeout is the sweeper function's Lambda timeout (drill.Functions): a sweep
+// restores one lock in seconds, so it is ample, and it stays under the schedule's interval.
+var SweeperTimeout = drillFunction(drill.FuncSweeper).Timeout
 
 // newSafetyNet restores by ticket whenever an execution ends: when it fails, times out
 // or is stopped, including where no Catch ran, and also when it succeeds, because a

@@ -42,13 +42,32 @@ type FailoverDrillStackProps struct {
 	Now func() time.Time
 }
 
-// functionSpec is one Lambda function of the drill.
+// functionSpec is one Lambda function of the drill: its construct, and its facts as
+// drill.Functions declares them (placeholder, timeout, memory, environment).
 type functionSpec struct {
 	name        string // folder under functions/ (drill.Func*)
 	id          string // construct ID
-	placeholder string // its ARN's ${Placeholder} in the ASL; "" for the sweeper, which the flow never calls
 	description string
-	timeout     time.Duration
+	placeholder string        // from drill.Functions: its ARN's ${Placeholder}; "" for the sweeper
+	timeout     time.Duration // from drill.Functions: the Lambda timeout
+}
+
+// withFacts fills each spec's facts from drill.Functions, the one table of them.
+func withFacts(specs []functionSpec) []functionSpec {
+	for i, s := range specs {
+		f := drillFunction(s.name)
+		specs[i].placeholder, specs[i].timeout = f.Placeholder, f.Timeout
+	}
+	return specs
+}
+
+// drillFunction is name's row of drill.Functions; a name the table lacks is a bug.
+func drillFunction(name string) drill.Function {
+	f, ok := drill.FunctionNamed(name)
+	if !ok {
+		panic("function " + name + " is not in drill.Functions")
+	}
+	return f
 }
 
 // memoryMB is the function's memory, declared once in drill.FunctionMemoryMB (the cost
@@ -62,24 +81,22 @@ func (s functionSpec) memoryMB() float64 {
 }
 
 // functionSpecs are the six functions of the flow, in flow order, and the sweeper.
-var functionSpecs = []functionSpec{
-	{drill.FuncReadiness, "ReadinessFunction", "ReadinessFunctionArn",
-		"Failover drill: checks that the lab can fail over before anything is changed (distribution, secondary, account Block Public Access, stop alarms, replication)", ReadinessTimeout},
-	{drill.FuncProbe, "ProbeFunction", "ProbeFunctionArn",
-		"Failover drill: samples the CloudFront distribution (steady state, failover, recovery)", 15 * time.Minute},
-	{drill.FuncSeedCart, "SeedCartFunction", "SeedCartFunctionArn",
-		"Failover drill: signs up a synthetic user and fills its cart", 2 * time.Minute},
-	{drill.FuncBlock, "BlockBucketFunction", "BlockBucketFunctionArn",
-		"Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket", drill.BlockTimeout},
-	{drill.FuncRestore, "RestoreFunction", "RestoreFunctionArn",
-		"Failover drill: restores the primary bucket's public access block from the ticket", 3 * time.Minute},
-	{drill.FuncReport, "ReportFunction", "ReportFunctionArn",
-		"Failover drill: judges the drill and writes the report to the ledger", 1 * time.Minute},
-	// One restore takes seconds (the cart clean-up is bounded at 20 s); the timeout stays
-	// well under the schedule's interval, and enters the sweeper's time bound.
-	{drill.FuncSweeper, "SweeperFunction", "",
-		"Failover drill: restores every lock whose execution has ended, whatever events were lost", SweeperTimeout},
-}
+var functionSpecs = withFacts([]functionSpec{
+	{name: drill.FuncReadiness, id: "ReadinessFunction",
+		description: "Failover drill: checks that the lab can fail over before anything is changed (distribution, secondary, account Block Public Access, stop alarms, replication)"},
+	{name: drill.FuncProbe, id: "ProbeFunction",
+		description: "Failover drill: samples the CloudFront distribution (steady state, failover, recovery)"},
+	{name: drill.FuncSeedCart, id: "SeedCartFunction",
+		description: "Failover drill: signs up a synthetic user and fills its cart"},
+	{name: drill.FuncBlock, id: "BlockBucketFunction",
+		description: "Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket"},
+	{name: drill.FuncRestore, id: "RestoreFunction",
+		description: "Failover drill: restores the primary bucket's public access block from the ticket"},
+	{name: drill.FuncReport, id: "ReportFunction",
+		description: "Failover drill: judges the drill and writes the report to the ledger"},
+	{name: drill.FuncSweeper, id: "SweeperFunction",
+		description: "Failover drill: restores every lock whose execution has ended, whatever events were lost"},
+})
 
 // FunctionNames are the folders under functions/ that the stack deploys.
 func FunctionNames() []string {
@@ -154,7 +171,8 @@ func CheckSubstitutions(asl string, subs map[string]string) error {
 	return nil
 }
 
-// NewFailoverDrillStack deploys the drill: five Go functions, the state machine from
+// NewFailoverDrillStack deploys the drill: seven Go functions (drill.Functions: six in the
+// flow and the sweeper), the state machine from
 // statemachine/failover-drill.asl.json, the ledger bucket, the safety net, an optional
 // schedule, and notifications.
 func NewFailoverDrillStack(scope constructs.Construct, id string, props *FailoverDrillStackProps) awscdk.Stack {
@@ -285,18 +303,24 @@ func newLedger(stack awscdk.Stack, cfg *Config) awss3.Bucket {
 	return ledger
 }
 
-// functionEnv is the environment each function needs, and nothing more.
+// functionEnv is the environment each function needs, and nothing more: the variables
+// drill.Functions names for it.
 func functionEnv(name string, cfg *Config, ledger awss3.IBucket) map[string]*string {
-	switch name {
-	case drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper, drill.FuncProbe:
-		// Restore needs no target: the run's ticket names the bucket and its region.
-		// The probe writes only its sample logs there.
-		return map[string]*string{drill.EnvLedgerBucket: ledger.BucketName()}
-	case drill.FuncReadiness:
-		return map[string]*string{drill.EnvStopAlarms: jsii.String(stopAlarmsJSON(cfg))}
-	default: // seed-cart: configuration arrives in the payload
-		return nil
+	var env map[string]*string
+	for _, v := range drillFunction(name).Env {
+		if env == nil {
+			env = map[string]*string{}
+		}
+		switch v {
+		case drill.EnvLedgerBucket:
+			env[v] = ledger.BucketName()
+		case drill.EnvStopAlarms:
+			env[v] = jsii.String(stopAlarmsJSON(cfg))
+		default:
+			panic("drill.Functions names " + v + " for " + name + ": the stack has no value for it")
+		}
 	}
+	return env
 }
 
 // newGoFunction is the one place a drill function is defined: provided.al2023 on arm64,
@@ -401,7 +425,7 @@ func newStateMachine(stack awscdk.Stack, cfg *Config, fns map[string]awslambda.F
 			IncludeExecutionData: jsii.Bool(false),
 		},
 	})
-	// Exactly the five functions, unqualified ARNs as the ASL names them.
+	// Exactly the six functions of the flow, unqualified ARNs as the ASL names them.
 	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("InvokeDrillFunctions"),
 		Actions:   jsii.Strings("lambda:InvokeFunction"),

@@ -97,7 +97,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// stubBuilder stands in for functions not written yet: a placeholder bootstrap in the
+// stubBuilder stands in for the functions' builds, so a test synthesises the stack
+// without compiling seven Go programs: a placeholder bootstrap in the
 // test's temp dir. Nothing is created in the source tree.
 type stubBuilder struct{ dir string }
 

@@ -122,21 +122,9 @@ func Estimate(u Usage) drill.Cost {
 	return c
 }
 
-// TaskFunctions maps each Task state of the flow to the function it invokes.
-var TaskFunctions = map[string]string{
-	"Readiness":           drill.FuncReadiness,
-	"Replication":         drill.FuncReadiness,
-	"Preflight":           drill.FuncProbe,
-	"AwaitFailover":       drill.FuncProbe,
-	"AwaitRecovery":       drill.FuncProbe,
-	"SeedCart":            drill.FuncSeedCart,
-	"BlockBucket":         drill.FuncBlock,
-	"Restore":             drill.FuncRestore,
-	"RestoreAfterFailure": drill.FuncRestore,
-	"RecoveryCheck":       drill.FuncProbe,
-	"Report":              drill.FuncReport,
-	"ReportAfterFailure":  drill.FuncReport,
-}
+// TaskFunctions maps each Task state of the flow to the function it invokes (from
+// drill.Functions, the one table of each function's facts).
+var TaskFunctions = drill.TaskFunctions()
 
 // S3Tier is the price tier of an S3 operation: PUT, COPY, POST and LIST are "put",
 // DELETEs are free (""), everything else is "get".

@@ -67,7 +67,7 @@ func Policies(sc sandbox.Config, stateMachineArn string) map[string][]policy.Sta
 		DistributionArn: sandbox.DistributionARN(),
 	}
 	out := map[string][]policy.Statement{}
-	for _, fn := range []string{drill.FuncSeedCart, drill.FuncProbe, drill.FuncBlock, drill.FuncRestore, drill.FuncReport, drill.FuncSweeper, drill.FuncReadiness} {
+	for _, fn := range drill.FunctionNames() {
 		out[fn] = append([]policy.Statement{}, policy.For(fn, v)...)
 	}
 	return out
@@ -100,12 +100,6 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	}
 	sc := sb.Config()
 	subs := map[string]string{
-		"SeedCartFunctionArn":      FunctionARN(drill.FuncSeedCart),
-		"BlockBucketFunctionArn":   FunctionARN(drill.FuncBlock),
-		"ProbeFunctionArn":         FunctionARN(drill.FuncProbe),
-		"RestoreFunctionArn":       FunctionARN(drill.FuncRestore),
-		"ReportFunctionArn":        FunctionARN(drill.FuncReport),
-		"ReadinessFunctionArn":     FunctionARN(drill.FuncReadiness),
 		"DistributionId":           sandbox.DistributionID,
 		"MaxReplicationLagSeconds": fmt.Sprint(drill.Defaults.MaxReplicationLagSeconds),
 		"DistributionDomain":       sb.DistributionURL(),
@@ -114,6 +108,11 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		"SecondaryRegion":          sc.SecondaryRegion,
 	}
 	maps.Copy(subs, drill.LimitSubstitutions(drill.Defaults))
+	for _, f := range drill.Functions { // each function's ARN, as infra/ substitutes it
+		if f.Placeholder != "" {
+			subs[f.Placeholder] = FunctionARN(f.Name)
+		}
+	}
 	m, err := asl.Load(statemachine.Definition, subs)
 	if err != nil {
 		sb.Close()

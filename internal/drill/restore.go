@@ -1,0 +1,57 @@
+package drill
+
+import "time"
+
+// restore's payload and result.
+
+// Restore reasons.
+const (
+	ReasonFlow      = "flow"       // the normal path
+	ReasonFailure   = "failure"    // a Catch after a failed state
+	ReasonSafetyNet = "safety-net" // EventBridge, after FAILED / TIMED_OUT / ABORTED
+	ReasonSweeper   = "sweeper"    // the sweeper found the execution's lock after it ended
+	ReasonOperator  = "operator"   // drill restore, with a person's credentials
+)
+
+// RestoreInput is restore's payload: the execution's identity. Its run ticket or its
+// lock names the bucket and the region; Bucket is a hint for when the run ticket has
+// expired (the sweeper and the operator know the lock's bucket).
+type RestoreInput struct {
+	Execution    string  `json:"execution"`
+	ExecutionArn string  `json:"executionArn"`
+	StartTime    Instant `json:"startTime"`
+	Bucket       string  `json:"bucket,omitempty"`
+	Reason       string  `json:"reason,omitempty"`
+	// Status is how the execution ended (the safety net's event says; the sweeper asks
+	// Step Functions), recorded with the restore.
+	Status string `json:"status,omitempty"`
+}
+
+// ID is the execution the payload is for.
+func (in RestoreInput) ID() RunID {
+	return RunID{Execution: in.Execution, ExecutionArn: in.ExecutionArn, StartTime: in.StartTime}
+}
+
+// RestoreResult is restore's output.
+type RestoreResult struct {
+	Timing
+	Execution        string             `json:"execution"`
+	Bucket           string             `json:"bucket,omitempty"`
+	NothingToRestore bool               `json:"nothingToRestore"`
+	AlreadyRestored  bool               `json:"alreadyRestored"`
+	Skipped          string             `json:"skipped,omitempty"` // why nothing was done
+	Prior            *PublicAccessBlock `json:"prior"`
+	ReadBack         *PublicAccessBlock `json:"readBack"`
+	MatchesPrior     bool               `json:"matchesPrior"`
+	RestoredAt       *time.Time         `json:"restoredAt,omitempty"`
+	CartCleared      bool               `json:"cartCleared"`
+	CartError        string             `json:"cartError,omitempty"`
+	// TicketMissing: the run ticket had expired or been deleted; restore worked from
+	// the bucket's lock.
+	TicketMissing bool `json:"ticketMissing,omitempty"`
+	// ChangedAfterRestore says why the bucket no longer holds the prior although this
+	// run restored it (RestoredAt) and no block of the run can land any more: someone
+	// else changed it since. ReadBack is what it holds now. A restored run is final:
+	// restore leaves the bucket as it is; this is neither an error nor a mismatch.
+	ChangedAfterRestore string `json:"changedAfterRestore,omitempty"`
+}
