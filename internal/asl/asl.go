@@ -328,9 +328,11 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
+// compileState checks one state's definition and compiles it: its fields against the
+// ones the runner implements for its type, then each concern in its own step (paths
+// and templates, transitions, and the type's own fields). Every problem is reported,
+// not just the first.
 func compileState(name string, raw json.RawMessage) (*state, []error) {
-	var problems []error
-	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 	v, err := decode(raw)
 	if err != nil {
 		return nil, []error{fmt.Errorf("not valid JSON: %v", err)}
@@ -339,185 +341,226 @@ func compileState(name string, raw json.RawMessage) (*state, []error) {
 	if !ok {
 		return nil, []error{fmt.Errorf("must be an object")}
 	}
-	st := &state{name: name}
-	st.typ, _ = f["Type"].(string)
-	fields, ok := allowed[st.typ]
+	c := &stateCompiler{f: f, st: &state{name: name}}
+	c.st.typ, _ = f["Type"].(string)
+	fields, ok := allowed[c.st.typ]
 	if !ok {
-		return nil, []error{fmt.Errorf("field \"Type\": %q is not supported (supported: Task, Pass, Choice, Wait, Succeed, Fail)", st.typ)}
+		return nil, []error{fmt.Errorf("field \"Type\": %q is not supported (supported: Task, Pass, Choice, Wait, Succeed, Fail)", c.st.typ)}
 	}
 	for _, k := range sortedKeys(f) {
 		if !fields[k] {
-			add("field %q is not supported", k)
+			c.add("field %q is not supported", k)
 		}
 	}
 	if q, ok := f["QueryLanguage"]; ok && q != "JSONPath" {
-		add("QueryLanguage %s is not supported (only \"JSONPath\")", compact(q))
+		c.add("QueryLanguage %s is not supported (only \"JSONPath\")", compact(q))
 	}
-	if len(problems) > 0 {
-		return nil, problems
+	if len(c.problems) > 0 {
+		return nil, c.problems
 	}
+	c.dataFlow()
+	c.transition()
+	switch c.st.typ {
+	case "Task":
+		compileTask(c.st, f, c.add)
+	case "Choice":
+		c.choice()
+	case "Wait":
+		c.wait()
+	case "Fail":
+		c.fail()
+	}
+	if len(c.problems) > 0 {
+		return nil, c.problems
+	}
+	return c.st, nil
+}
 
-	str := func(field string) (string, bool) {
-		v, ok := f[field]
-		if !ok {
-			return "", false
-		}
-		s, isStr := v.(string)
-		if !isStr {
-			add("field %q must be a string", field)
-		}
-		return s, isStr
-	}
-	pathField := func(field string, allowNull, allowContext bool) (ioPath, bool) {
-		v, ok := f[field]
-		if !ok {
-			return ioPath{p: path{raw: "$"}}, false
-		}
-		if v == nil {
-			if !allowNull {
-				add("field %q must not be null", field)
-			}
-			return ioPath{null: true}, true
-		}
-		s, isStr := v.(string)
-		if !isStr {
-			add("field %q must be a path", field)
-			return ioPath{}, true
-		}
-		p, err := parsePath(s)
-		if err != nil {
-			add("field %q: %v", field, err)
-			return ioPath{}, true
-		}
-		if p.context && !allowContext {
-			add("field %q: a ResultPath cannot refer to the context object ($$)", field)
-		}
-		return ioPath{p: p}, true
-	}
+// stateCompiler compiles one state's fields into st, collecting every problem.
+type stateCompiler struct {
+	f        map[string]any
+	st       *state
+	problems []error
+}
 
-	st.inputPath, _ = pathField("InputPath", true, true)
-	st.outputPath, _ = pathField("OutputPath", true, true)
-	st.resultPath, _ = pathField("ResultPath", true, false)
+func (c *stateCompiler) add(format string, args ...any) {
+	c.problems = append(c.problems, fmt.Errorf(format, args...))
+}
+
+// str is a string field; ok is false when it is absent or not a string (reported).
+func (c *stateCompiler) str(field string) (string, bool) {
+	v, ok := c.f[field]
+	if !ok {
+		return "", false
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		c.add("field %q must be a string", field)
+	}
+	return s, isStr
+}
+
+// pathField is an InputPath, OutputPath or ResultPath: "$" when absent.
+func (c *stateCompiler) pathField(field string, allowNull, allowContext bool) ioPath {
+	v, ok := c.f[field]
+	if !ok {
+		return ioPath{p: path{raw: "$"}}
+	}
+	if v == nil {
+		if !allowNull {
+			c.add("field %q must not be null", field)
+		}
+		return ioPath{null: true}
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		c.add("field %q must be a path", field)
+		return ioPath{}
+	}
+	p, err := parsePath(s)
+	if err != nil {
+		c.add("field %q: %v", field, err)
+		return ioPath{}
+	}
+	if p.context && !allowContext {
+		c.add("field %q: a ResultPath cannot refer to the context object ($$)", field)
+	}
+	return ioPath{p: p}
+}
+
+// dataFlow compiles what moves data through the state: its paths, Parameters,
+// ResultSelector and Result.
+func (c *stateCompiler) dataFlow() {
+	st, f := c.st, c.f
+	var err error
+	st.inputPath = c.pathField("InputPath", true, true)
+	st.outputPath = c.pathField("OutputPath", true, true)
+	st.resultPath = c.pathField("ResultPath", true, false)
 	if !st.resultPath.null {
-		problems = append(problems, checkResultPath("ResultPath", st.resultPath.p)...)
+		c.problems = append(c.problems, checkResultPath("ResultPath", st.resultPath.p)...)
 	}
 	if p, ok := f["Parameters"]; ok {
 		if st.parameters, err = compileTemplate(p, "Parameters"); err != nil {
-			add("%v", err)
+			c.add("%v", err)
 		}
 	}
 	if p, ok := f["ResultSelector"]; ok {
 		if _, isObj := p.(map[string]any); !isObj {
-			add("field \"ResultSelector\" must be an object")
+			c.add("field \"ResultSelector\" must be an object")
 		} else if st.selector, err = compileTemplate(p, "ResultSelector"); err != nil {
-			add("%v", err)
+			c.add("%v", err)
 		}
 	}
 	st.result, st.hasResult = f["Result"]
+}
 
-	// Transitions.
-	switch st.typ {
+// transition compiles Next or End, for the types that have one of them.
+func (c *stateCompiler) transition() {
+	switch c.st.typ {
 	case "Task", "Pass", "Wait":
-		next, hasNext := str("Next")
-		end, hasEnd := f["End"]
-		switch {
-		case hasNext && hasEnd:
-			add("has both Next and End")
-		case hasEnd:
-			if end != true {
-				add("field \"End\" must be true (a non-terminal state needs Next)")
-			}
-			st.end = true
-		case hasNext:
-			st.next = next
-		default:
-			add("is not terminal (no End: true) and has no Next")
-		}
+	default:
+		return
 	}
+	next, hasNext := c.str("Next")
+	end, hasEnd := c.f["End"]
+	switch {
+	case hasNext && hasEnd:
+		c.add("has both Next and End")
+	case hasEnd:
+		if end != true {
+			c.add("field \"End\" must be true (a non-terminal state needs Next)")
+		}
+		c.st.end = true
+	case hasNext:
+		c.st.next = next
+	default:
+		c.add("is not terminal (no End: true) and has no Next")
+	}
+}
 
-	switch st.typ {
-	case "Task":
-		compileTask(st, f, add)
-	case "Choice":
-		list, ok := f["Choices"].([]any)
-		if !ok || len(list) == 0 {
-			add("field \"Choices\" must be a non-empty array")
+// choice compiles a Choice state's rules and Default.
+func (c *stateCompiler) choice() {
+	list, ok := c.f["Choices"].([]any)
+	if !ok || len(list) == 0 {
+		c.add("field \"Choices\" must be a non-empty array")
+	}
+	for i, it := range list {
+		where := fmt.Sprintf("Choices[%d]", i)
+		rm, ok := it.(map[string]any)
+		if !ok {
+			c.add("field %q must be a rule object", where)
+			continue
 		}
-		for i, it := range list {
-			where := fmt.Sprintf("Choices[%d]", i)
-			rm, ok := it.(map[string]any)
-			if !ok {
-				add("field %q must be a rule object", where)
-				continue
-			}
-			r, err := compileRule(rm, where, true)
+		r, err := compileRule(rm, where, true)
+		if err != nil {
+			c.add("%v", err)
+			continue
+		}
+		c.st.choices = append(c.st.choices, r)
+	}
+	c.st.dflt, _ = c.str("Default")
+}
+
+// wait compiles a Wait state's one of Seconds, SecondsPath, Timestamp, TimestampPath.
+func (c *stateCompiler) wait() {
+	st, n := c.st, 0
+	if v, ok := c.f["Seconds"]; ok {
+		n++
+		num, isNum := v.(json.Number)
+		i, err := num.Int64()
+		if !isNum || err != nil || i < 0 {
+			c.add("field \"Seconds\" must be a non-negative integer")
+		}
+		st.seconds, st.hasSeconds = i, true
+	}
+	if s, ok := c.str("Timestamp"); ok {
+		n++
+		t, valid := parseTimestamp(s)
+		if !valid {
+			c.add("field \"Timestamp\": %q is not an RFC 3339 timestamp", s)
+		}
+		st.timestamp, st.hasTimestamp = t, true
+	}
+	for _, field := range []string{"SecondsPath", "TimestampPath"} {
+		if s, ok := c.str(field); ok {
+			n++
+			p, err := parsePath(s)
 			if err != nil {
-				add("%v", err)
-				continue
+				c.add("field %q: %v", field, err)
 			}
-			st.choices = append(st.choices, r)
-		}
-		st.dflt, _ = str("Default")
-	case "Wait":
-		n := 0
-		if v, ok := f["Seconds"]; ok {
-			n++
-			num, isNum := v.(json.Number)
-			i, err := num.Int64()
-			if !isNum || err != nil || i < 0 {
-				add("field \"Seconds\" must be a non-negative integer")
-			}
-			st.seconds, st.hasSeconds = i, true
-		}
-		if s, ok := str("Timestamp"); ok {
-			n++
-			t, valid := parseTimestamp(s)
-			if !valid {
-				add("field \"Timestamp\": %q is not an RFC 3339 timestamp", s)
-			}
-			st.timestamp, st.hasTimestamp = t, true
-		}
-		for _, field := range []string{"SecondsPath", "TimestampPath"} {
-			if s, ok := str(field); ok {
-				n++
-				p, err := parsePath(s)
-				if err != nil {
-					add("field %q: %v", field, err)
-				}
-				if field == "SecondsPath" {
-					st.secondsPath = &p
-				} else {
-					st.timestampPath = &p
-				}
-			}
-		}
-		if n != 1 {
-			add("a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath")
-		}
-	case "Fail":
-		for _, pair := range [][2]string{{"Error", "ErrorPath"}, {"Cause", "CausePath"}} {
-			lit, hasLit := str(pair[0])
-			dyn, hasDyn := str(pair[1])
-			if hasLit && hasDyn {
-				add("has both %s and %s", pair[0], pair[1])
-			}
-			var x expr
-			if hasDyn {
-				if x, err = parseExpr(dyn); err != nil {
-					add("field %q: %v", pair[1], err)
-				}
-			}
-			if pair[0] == "Error" {
-				st.errorName, st.errorExpr = lit, x
+			if field == "SecondsPath" {
+				st.secondsPath = &p
 			} else {
-				st.cause, st.causeExpr = lit, x
+				st.timestampPath = &p
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return nil, problems
+	if n != 1 {
+		c.add("a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath")
 	}
-	return st, nil
+}
+
+// fail compiles a Fail state's Error and Cause, each literal or a path.
+func (c *stateCompiler) fail() {
+	for _, pair := range [][2]string{{"Error", "ErrorPath"}, {"Cause", "CausePath"}} {
+		lit, hasLit := c.str(pair[0])
+		dyn, hasDyn := c.str(pair[1])
+		if hasLit && hasDyn {
+			c.add("has both %s and %s", pair[0], pair[1])
+		}
+		var x expr
+		if hasDyn {
+			var err error
+			if x, err = parseExpr(dyn); err != nil {
+				c.add("field %q: %v", pair[1], err)
+			}
+		}
+		if pair[0] == "Error" {
+			c.st.errorName, c.st.errorExpr = lit, x
+		} else {
+			c.st.cause, c.st.causeExpr = lit, x
+		}
+	}
 }
 
 // checkResultPath refuses what a ResultPath cannot do here: indexes.

@@ -629,6 +629,11 @@ type callResult struct {
 	out   json.RawMessage
 	err   error
 	panic *panicValue
+	// late: the function returned after its Task's deadline. Judged when it returns,
+	// not when the runner gets round to reading its result: on busy cores that can be
+	// well after, and an error the function returned in time is its own, not
+	// States.Timeout.
+	late bool
 }
 
 type panicValue struct {
@@ -657,20 +662,16 @@ func (r *run) call(st *state, fn TaskFunc, payload json.RawMessage) (json.RawMes
 			}
 		}()
 		out, err := fn(context.WithValue(tctx, stateKey{}, st.name), payload)
-		done <- callResult{out: out, err: err}
+		done <- callResult{out: out, err: err, late: tctx.Err() != nil}
 	}()
 	var res callResult
 	select {
 	case res = <-done:
 	case <-tctx.Done():
 		select {
-		case res = <-done: // finished at the same moment: keep a success
-			if res.err == nil && res.panic == nil {
-				break
-			}
-			res = callResult{err: tctx.Err()}
+		case res = <-done: // it returned meanwhile: its result says whether in time
 		default:
-			res = callResult{err: tctx.Err()}
+			res = callResult{err: tctx.Err(), late: true}
 		}
 	}
 	if r.ctx.Err() != nil {
@@ -682,7 +683,7 @@ func (r *run) call(st *state, fn TaskFunc, payload json.RawMessage) (json.RawMes
 		}
 		return res.out, nil
 	}
-	if tctx.Err() != nil && res.panic == nil {
+	if res.late && res.panic == nil {
 		return nil, &failure{name: errTimeout, cause: fmt.Sprintf("the task did not finish within TimeoutSeconds (%d)", st.timeoutSec)}
 	}
 	if res.panic != nil {
