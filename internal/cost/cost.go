@@ -132,6 +132,7 @@ var TaskFunctions = map[string]string{
 	"SeedCart":            drill.FuncSeedCart,
 	"BlockBucket":         drill.FuncBlock,
 	"Restore":             drill.FuncRestore,
+	"ReleaseLock":         drill.FuncRestore,
 	"RestoreAfterFailure": drill.FuncRestore,
 	"RecoveryCheck":       drill.FuncProbe,
 	"Report":              drill.FuncReport,

@@ -221,12 +221,15 @@ type BlockResult struct {
 //	   └──────────────────────► abandoned (restore came first: nothing was changed)
 //
 // The bucket's lock (LockKey) uses claimed (taken, nothing recorded yet), held (the
-// prior is recorded) and changed: it is the copy of the restore data that never expires.
+// prior is recorded), restored (the prior is back and verified, but a block the run
+// sent may still land until SettlingUntil: the lock is kept until a look after that
+// moment found the prior) and changed: it is the copy of the restore data that never
+// expires, and it is released only when no change of the run can land any more.
 const (
 	TicketClaimed   = "claimed"   // block-bucket started; the bucket is untouched
 	TicketHeld      = "held"      // Prior recorded; the block may be applied
 	TicketRestoring = "restoring" // restore is putting Prior back; block-bucket must undo any block it lands
-	TicketRestored  = "restored"  // Prior is back and verified; final once no late block can land (see Ticket.BlockSentAt)
+	TicketRestored  = "restored"  // Prior is back and verified; final once no late block can land (see Ticket.BlockSentAt); on a lock: settling until SettlingUntil
 	TicketAbandoned = "abandoned" // restore ran before any change; block-bucket must not start
 	// TicketChanged: restore found the bucket holding neither the block nor the prior:
 	// someone changed it during the drill. Nothing of this run writes the bucket again;
@@ -268,6 +271,11 @@ type Ticket struct {
 	// most restore.DefaultSettle, so no block of this run can land after BlockSentAt plus
 	// that. Restore undoes a block it finds on a restored run only until then.
 	BlockSentAt *time.Time `json:"blockSentAt,omitempty"`
+	// SettlingUntil (the lock only, status restored) is the last moment a block of the
+	// run can land (BlockSentAt plus restore's Settle). The lock is kept until a look
+	// after it found the prior: whoever restores next finishes that look, undoes a
+	// late block it finds, and only then releases the lock.
+	SettlingUntil *time.Time `json:"settlingUntil,omitempty"`
 }
 
 // ID is the execution the ticket belongs to.
@@ -297,6 +305,10 @@ const (
 	ReasonSafetyNet = "safety-net" // EventBridge, after FAILED / TIMED_OUT / ABORTED
 	ReasonSweeper   = "sweeper"    // the sweeper found the execution's lock after it ended
 	ReasonOperator  = "operator"   // drill restore, with a person's credentials
+	// ReasonRelease is the flow's last look (the ReleaseLock state, after the
+	// recovery): it waits until no block of the run can land any more, looks once
+	// more and releases the lock.
+	ReasonRelease = "release"
 )
 
 // RestoreInput is restore's payload: the execution's identity. Its run ticket or its
@@ -340,6 +352,16 @@ type RestoreResult struct {
 	// else changed it since. ReadBack is what it holds now. A restored run is final:
 	// restore leaves the bucket as it is; this is neither an error nor a mismatch.
 	ChangedAfterRestore string `json:"changedAfterRestore,omitempty"`
+	// SettlingUntil: the prior is back and verified, but a block of the run could still
+	// land until then, so the lock is kept (drill status: "restored, settling until");
+	// the next restore (the flow's ReleaseLock, the safety net, the sweeper, an
+	// operator) looks again after that moment and releases it.
+	SettlingUntil *time.Time `json:"settlingUntil,omitempty"`
+	// LockReleasedAt is when this restore released the run's lock, after a look made
+	// once no block of the run could land any more found the prior (WaitedSeconds: how
+	// long it waited for that moment).
+	LockReleasedAt *time.Time `json:"lockReleasedAt,omitempty"`
+	WaitedSeconds  float64    `json:"waitedSeconds,omitempty"`
 }
 
 // ---- report ----
@@ -376,6 +398,9 @@ type State struct {
 	Failover  *Step[ProbeResult]   `json:"failover,omitempty"`
 	Restore   *Step[RestoreResult] `json:"restore,omitempty"`
 	Recovery  *Step[ProbeResult]   `json:"recovery,omitempty"`
+	// Release is the ReleaseLock state's restore: the last look, once no block of the
+	// run can land, and the lock's release.
+	Release *Step[RestoreResult] `json:"release,omitempty"`
 	// RecoveryCheck is the failure path's recovery check (RecoveryCheckError when it
 	// failed: best effort, caught).
 	RecoveryCheck      *Step[ProbeResult]     `json:"recoveryCheck,omitempty"`
