@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
+
+	"github.com/unishop/failover-drill/internal/drill"
 )
 
 // cmdIO is one command's way of ending. An error is printed once, in full, on stderr,
@@ -118,4 +123,58 @@ func awsHint(err error) (hint, bool) {
 			"or run where a role provides them (in CI: aws-actions/configure-aws-credentials); -v shows the SDK's error"}, true
 	}
 	return hint{}, false
+}
+
+// awsFail prints an AWS error once, as a one-line hint when credentials or the region
+// are missing (the SDK's chain under -v), and returns exit 3.
+func awsFail(stderr io.Writer, command string, err error) int {
+	c := &cmdIO{name: command, stderr: stderr, stdout: io.Discard, verbose: sdkVerbose}
+	return c.fail(exitNoVerdict, "AWS", err)
+}
+
+// Exit codes of drill local, drill start and drill report: the verdict, for CI.
+const (
+	exitPass      = 0 // the drill passed, or the dry run is ready
+	exitFail      = 1 // the drill ran and failed, or the dry run is not ready (or, for report, there is no report)
+	exitUsage     = 2 // bad flags or input: nothing was started
+	exitNoVerdict = 3 // AWS could not be reached, an API call failed, or the wait ended first
+	// exitUnverified: a dry run found nothing failing but skipped a readiness check,
+	// so readiness is not proven (the report names the checks and what to do).
+	exitUnverified = 4
+	// exitSkipped: a dry run that a drill on the same state machine disturbed; it
+	// proves nothing either way: run it again once the drill has ended.
+	exitSkipped = 5
+)
+
+// verdictExit is a report's verdict as the exit code.
+func verdictExit(verdict string) int {
+	switch verdict {
+	case drill.Pass, drill.Ready:
+		return exitPass
+	case drill.NotVerified:
+		return exitUnverified
+	case drill.SkippedBusy:
+		return exitSkipped
+	}
+	return exitFail
+}
+
+// bucketName is S3's rule for bucket names, as far as a typo check needs.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// writeRawJSON prints a JSON document as stored, indented, so unknown fields survive.
+func writeRawJSON(w io.Writer, raw []byte) {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		buf.Reset()
+		buf.Write(raw)
+	}
+	buf.WriteByte('\n')
+	_, _ = w.Write(buf.Bytes())
 }

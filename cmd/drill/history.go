@@ -9,28 +9,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/history"
 )
 
-// historyFactory builds the ledger client drill history reads with.
-type historyFactory func(ctx context.Context, region string) (history.LedgerAPI, error)
-
-// awsHistory reads the ledger with the default AWS configuration.
-func awsHistory(ctx context.Context, region string) (history.LedgerAPI, error) {
-	cfg, err := awsconf.LoadCLI(ctx, sdkVerbose)
-	if err != nil {
-		return nil, err
-	}
-	if region == "" && cfg.Region == "" {
-		return nil, errNoRegion
-	}
-	return awsconf.AWSFactory(cfg)(region), nil
-}
-
 // runHistory lists past drills, one line each, and their summary; --html writes an
 // index page with a trend chart.
-func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer, newLedger historyFactory) int {
+func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer, newLedger s3Factory) int {
 	c := newCLI("drill history", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill history", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -1,13 +1,48 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
+
+func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("drill sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf sandboxFlags
+	sf.register(fs)
+	forDur := fs.Duration("for", 0, "stop after this long (0: until Ctrl-C)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	sc, err := sf.config()
+	if err != nil {
+		fmt.Fprintln(stderr, "drill sandbox:", err)
+		return 2
+	}
+	sc.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	sb, err := sandbox.Start(sc)
+	if err != nil {
+		fmt.Fprintln(stderr, "drill sandbox:", err)
+		return 1
+	}
+	defer sb.Close()
+	sf.apply(sb)
+	printSandbox(stdout, sb)
+	if *forDur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *forDur)
+		defer cancel()
+	}
+	<-ctx.Done() // Ctrl-C or -for elapsed: both are a normal end
+	return 0
+}
 
 // printSandbox tells a person where the replica is and how to do the lab in it: the
 // URL to open, the command that blocks the primary bucket (lab step 2.4) and the one

@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/drill"
@@ -191,5 +196,174 @@ func TestReusedNameReportAndHistory(t *testing.T) {
 		if r.Execution != "drill-w23" || !r.Time.Equal(runs[i].ID.StartTime.Time()) || !strings.Contains(r.Report, drill.ReportHTMLKey("drill-w23", runs[i].ID.StartTime)) {
 			t.Errorf("history row %d %+v, want run %s", i, r, runs[i].ID)
 		}
+	}
+}
+
+// checkJSONDoc: doc is exactly one JSON object holding want's fields.
+func checkJSONDoc(t *testing.T, doc []byte, want map[string]any) {
+	t.Helper()
+	var got map[string]any
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, doc)
+	}
+	if dec.More() {
+		t.Errorf("stdout holds more than one JSON document:\n%s", doc)
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestReport(t *testing.T) {
+	sb, err := sandbox.Start(sandbox.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+	cfg := sb.Config()
+	ledger, primary := cfg.LedgerBucket, cfg.PrimaryRegion
+	clients := awsconf.SandboxFactory(sb.S3Endpoints())
+	put := func(key string, body []byte) {
+		t.Helper()
+		_, err := clients(primary).PutObject(context.Background(), &s3.PutObjectInput{
+			Bucket: aws.String(ledger), Key: aws.String(key), Body: bytes.NewReader(body)})
+		if err != nil {
+			t.Fatalf("put %s: %v", key, err)
+		}
+	}
+	pass := testReport(t, drill.Pass)
+	html := []byte("<!doctype html><title>drill ci-pass</title>")
+	// ci-pass was written by the previous version, in its legacy folder
+	// (runs/<name>/report.json); the others in their runs' folders
+	// (runs/<name>/<start>/report.json).
+	put("runs/ci-pass/report.json", pass)
+	put("runs/ci-pass/report.html", html)
+	s1 := drill.At(time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC))
+	put(drill.ReportKey("ci-fail", s1), testReport(t, drill.Fail))
+	put(drill.ReportKey("not-a-report", s1), []byte(`{"hello":"world"}`))
+	// ci-again ran three times: once under the previous version (legacy folder), then
+	// twice more after its name became free again.
+	again := func(verdict string, start drill.Instant) []byte {
+		var rep map[string]any
+		_ = json.Unmarshal(testReport(t, verdict), &rep)
+		rep["execution"], rep["startedAt"] = "ci-again", start.String()
+		b, _ := json.Marshal(rep)
+		return b
+	}
+	a0 := drill.At(time.Date(2025, 9, 1, 6, 0, 0, 0, time.UTC))
+	a1 := drill.At(time.Date(2025, 12, 1, 6, 0, 0, 250e6, time.UTC))
+	a2 := drill.At(time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC))
+	put("runs/ci-again/report.json", again(drill.Fail, a0))
+	put(drill.ReportKey("ci-again", a1), again(drill.Pass, a1))
+	put(drill.ReportKey("ci-again", a2), again(drill.Ready, a2))
+
+	// The configured region, when --region is not given, is the ledger's.
+	var gotRegion string
+	factory := func(_ context.Context, region string) (history.LedgerAPI, error) {
+		gotRegion = region
+		if region == "" {
+			region = primary
+		}
+		return clients(region), nil
+	}
+	htmlFile := filepath.Join(t.TempDir(), "report.html")
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		want    int
+		stdout  []string
+		stderr  []string
+		jsonOut bool // stdout is the stored report, structurally
+		check   func(*testing.T, string)
+	}{
+		{
+			name: "pass", args: []string{"--ledger", ledger, "--execution", "ci-pass"}, want: 0,
+			stdout: []string{"verdict: PASS", "failover            12.345 s to us-west-1", "report              s3://" + ledger + "/runs/ci-pass/report.json"},
+		},
+		{name: "json", args: []string{"--ledger", ledger, "--execution", "ci-pass", "--json", "--region", primary}, want: 0, jsonOut: true},
+		{
+			name: "html saved", args: []string{"--ledger", ledger, "--execution", "ci-pass", "--html", htmlFile}, want: 0,
+			stdout: []string{"html                " + htmlFile},
+			check: func(t *testing.T, _ string) {
+				if b, err := os.ReadFile(htmlFile); err != nil || !bytes.Equal(b, html) {
+					t.Errorf("html file %q, %v", b, err)
+				}
+			},
+		},
+		{name: "fail verdict", args: []string{"--ledger", ledger, "--execution", "ci-fail"}, want: 1, stdout: []string{"verdict: FAIL", "  - cart not intact",
+			"report              s3://" + ledger + "/runs/ci-fail/20260302T060000.000Z/report.json"}},
+		// A reused name: the latest run, and how to pick another.
+		{name: "several runs: the latest", args: []string{"--ledger", ledger, "--execution", "ci-again"}, want: 0,
+			stdout: []string{"verdict: READY", "ci-again started 2026-03-02T06:00:00.000Z; 2 other run(s) of this name, started " +
+				"2025-09-01T06:00:00.000Z (runs/ci-again/, an older version's folder), 2025-12-01T06:00:00.250Z: pick one with --start <start>"}},
+		{name: "several runs: --start", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", "2025-12-01T06:00:00.250Z"}, want: 0,
+			stdout: []string{"verdict: PASS", "ci-again started 2025-12-01T06:00:00.250Z;", "runs/ci-again/20251201T060000.250Z/report.json", "2 other run(s)"}},
+		{name: "several runs: --start in epoch milliseconds", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", fmt.Sprint(a1.Time().UnixMilli())}, want: 0,
+			stdout: []string{"ci-again started 2025-12-01T06:00:00.250Z;"}},
+		{name: "several runs: --start of the older version's run", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", "2025-09-01T06:00:00Z"}, want: 1,
+			stdout: []string{"verdict: FAIL", "ci-again started 2025-09-01T06:00:00.000Z;", "s3://" + ledger + "/runs/ci-again/report.json"}},
+		{name: "several runs: no run at --start", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", "2026-01-01T00:00:00Z"}, want: 1,
+			stderr: []string{"no run named ci-again started at 2026-01-01T00:00:00.000Z", "its runs started at 2025-09-01T06:00:00.000Z"}},
+		{name: "several runs: json names the others", args: []string{"--ledger", ledger, "--execution", "ci-again", "--json"}, want: 0,
+			stderr: []string{"2 other run(s)"}, check: func(t *testing.T, out string) {
+				var doc struct {
+					Verdict   string `json:"verdict"`
+					OtherRuns []struct {
+						StartTime string `json:"startTime"`
+						Folder    string `json:"folder"`
+					} `json:"otherRuns"`
+				}
+				if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Verdict != drill.Ready || len(doc.OtherRuns) != 2 ||
+					doc.OtherRuns[1].Folder != "s3://"+ledger+"/runs/ci-again/20251201T060000.250Z/" || doc.OtherRuns[0].StartTime != "2025-09-01T06:00:00.000Z" {
+					t.Errorf("json %+v, %v:\n%s", doc, err, out)
+				}
+			}},
+		{name: "bad --start", args: []string{"--ledger", ledger, "--execution", "ci-again", "--start", "last tuesday"}, want: 2, stderr: []string{"--start"}},
+		{name: "missing report", args: []string{"--ledger", ledger, "--execution", "ci-nope"}, want: 1, stderr: []string{"no run named ci-nope in s3://" + ledger + "/runs/ci-nope/"}},
+		{name: "missing html", args: []string{"--ledger", ledger, "--execution", "ci-fail", "--html", filepath.Join(t.TempDir(), "x.html")}, want: 1,
+			stderr: []string{"s3://" + ledger + "/runs/ci-fail/20260302T060000.000Z/report.html"}},
+		{name: "missing bucket", args: []string{"--ledger", "no-such-ledger", "--execution", "ci-pass"}, want: 1, stderr: []string{"bucket no-such-ledger does not exist", "runs/ci-pass/"}},
+		{name: "not a report", args: []string{"--ledger", ledger, "--execution", "not-a-report"}, want: 1, stderr: []string{"not a drill report"}},
+		{name: "ledger in another region", args: []string{"--ledger", ledger, "--execution", "ci-pass", "--region", cfg.SecondaryRegion}, want: 3, stderr: []string{"PermanentRedirect"}},
+		{name: "no ledger", args: []string{"--execution", "ci-pass"}, want: 2, stderr: []string{"--ledger is required"}},
+		{name: "no execution", args: []string{"--ledger", ledger}, want: 2, stderr: []string{"--execution is required"}},
+		{name: "bad execution", args: []string{"--ledger", ledger, "--execution", "../x"}, want: 2, stderr: []string{"--execution:"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runReport(context.Background(), tt.args, &stdout, &stderr, factory)
+			if code != tt.want {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.want, stdout.String(), stderr.String())
+			}
+			for _, s := range tt.stdout {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
+				}
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
+				}
+			}
+			if tt.jsonOut {
+				if gotRegion != primary {
+					t.Errorf("region %q, want --region's %q", gotRegion, primary)
+				}
+				var got, want any
+				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+					t.Fatalf("stdout: %v\n%s", err, stdout.String())
+				}
+				_ = json.Unmarshal(pass, &want)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("stdout %v\nwant %v", got, want)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, stdout.String())
+			}
+		})
 	}
 }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/remote"
+	"github.com/unishop/failover-drill/internal/report"
+)
+
+func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCLI("drill local", args, stdout, stderr)
+	fs := flag.NewFlagSet("drill local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf sandboxFlags
+	sf.register(fs)
+	fs.BoolVar(&c.json, "json", false, "print the report as JSON on stdout (timeline and logs go to stderr); any other ending prints one JSON object too")
+	input := fs.String("input", "{}", "execution input, as for start-execution (fields override the local deployment's defaults)")
+	outDir := fs.String("out", "drill-reports", "directory the report is written to (<out>/<execution>/report.json and .html)")
+	name := fs.String("name", "", "execution name (default local-<time>)")
+	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
+	fs.BoolVar(&c.verbose, "v", false, "log every function's structured logs to stderr")
+	coldStart := fs.Duration("cold-start", 0, "start every Lambda handler this late, as a cold start on AWS: nothing samples between the block and the failover probe's first request (the report's coverage)")
+	alarmAt := fs.String("alarm-at", "", `make the stop alarm go to ALARM: a state name ("AwaitFailover", optionally "+2s") or a duration after the start ("0s": already in ALARM)`)
+	if err := fs.Parse(args); err != nil {
+		return c.flagError(err)
+	}
+	if fs.NArg() > 0 {
+		return c.usage("unexpected argument %q", fs.Arg(0))
+	}
+	sc, err := sf.config()
+	if err != nil {
+		return c.usage("%v", err)
+	}
+	// The input is checked with the drill's own rules before anything starts, as
+	// drill start does: the sandbox supplies the distribution and the bucket.
+	if err := remote.CheckInput(*input); err != nil {
+		return c.usage("--input: %v", err)
+	}
+	if *name != "" {
+		if err := remote.CheckName(*name); err != nil {
+			return c.usage("--name: %v", err)
+		}
+	}
+	trigger, err := parseAlarmAt(*alarmAt)
+	if err != nil {
+		return c.usage("%v", err)
+	}
+	if *coldStart < 0 {
+		return c.usage("-cold-start: %s is negative", *coldStart)
+	}
+	// A picture that cannot be written is known now, not after a whole drill.
+	if *svgFile != "" {
+		if fi, err := os.Stat(filepath.Dir(*svgFile)); err != nil || !fi.IsDir() {
+			return c.usage("-svg %s: its directory %s does not exist", *svgFile, filepath.Dir(*svgFile))
+		}
+	}
+	timeline := stdout
+	if c.json {
+		timeline = stderr
+	}
+	level := slog.LevelWarn
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	began := time.Now()
+	env, err := local.Start(sc, log)
+	if err != nil {
+		return c.fail(1, "Sandbox", err)
+	}
+	defer env.Close()
+	sf.apply(env.Sandbox)
+	fmt.Fprintf(timeline, "sandbox up: distribution %s, primary bucket %s (%s), secondary %s\n",
+		env.Sandbox.DistributionURL(), env.Sandbox.Primary().Bucket, env.Sandbox.Primary().Name, env.Sandbox.Secondary().Name)
+
+	tl := newTimeline(timeline)
+	// Ctrl-C (or SIGTERM) stops the execution: say so at once, since the safety net's
+	// restore still takes a moment before the command ends.
+	notice := context.AfterFunc(ctx, func() {
+		tl.say("interrupt received: stopping the execution (it ends ABORTED); the safety net then restores the bucket, wait for it")
+	})
+	out, err := env.Run(ctx, local.RunOptions{Name: *name, Input: json.RawMessage(*input), OnEvent: tl.event, StopAlarm: trigger, ColdStart: *coldStart})
+	notice()
+	if err != nil {
+		return c.fail(1, "Run", err)
+	}
+	rep := out.Report
+	dir := filepath.Join(*outDir, out.Name)
+	if err := writeReport(dir, rep, out.Logs); err != nil {
+		return c.fail(1, "Report", err)
+	}
+	if *svgFile != "" {
+		if err := os.WriteFile(*svgFile, []byte(report.Timeline(*rep, out.Logs)), 0o644); err != nil {
+			return c.fail(1, "Report", err)
+		}
+	}
+	printSummary(timeline, out, rep, dir, time.Since(began))
+	if c.json {
+		c.writeJSONOnce(rep)
+	}
+	return verdictExit(rep.Verdict)
+}
+
+// parseAlarmAt reads -alarm-at: "", a duration, or a state name with an optional
+// "+duration".
+func parseAlarmAt(v string) (*local.AlarmTrigger, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return &local.AlarmTrigger{After: d}, nil
+	}
+	state, after, _ := strings.Cut(v, "+")
+	t := &local.AlarmTrigger{State: state}
+	if after != "" {
+		d, err := time.ParseDuration(after)
+		if err != nil {
+			return nil, fmt.Errorf("-alarm-at %q: %q is not a duration", v, after)
+		}
+		t.After = d
+	}
+	if !regexp.MustCompile(`^[A-Z][A-Za-z]+$`).MatchString(state) {
+		return nil, fmt.Errorf("-alarm-at %q: want a duration (3s) or a state name (AwaitFailover, AwaitFailover+1s)", v)
+	}
+	return t, nil
+}
+
+func writeReport(dir string, rep *drill.Report, logs report.Logs) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	html, err := report.HTML(*rep, logs)
+	if err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(js, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), html, 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/ledger"
+	"github.com/unishop/failover-drill/internal/operator"
+	"github.com/unishop/failover-drill/internal/pab"
+	"github.com/unishop/failover-drill/internal/shop"
+)
+
+// opsFlags are the flags every operator command takes.
+type opsFlags struct {
+	ledger, region string
+}
+
+func (o *opsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.ledger, "ledger", "", "the ledger bucket (stack output LedgerBucketName)")
+	fs.StringVar(&o.region, "region", "", "the ledger's region (the stack's; default: the configured region)")
+	fs.Bool("v", false, "show the AWS SDK's errors in full")
+}
+
+func (o *opsFlags) check() error {
+	switch {
+	case o.ledger == "":
+		return errors.New("--ledger is required: the stack output LedgerBucketName")
+	case !bucketName.MatchString(o.ledger):
+		return fmt.Errorf("--ledger %q is not a bucket name", o.ledger)
+	}
+	return nil
+}
+
+func (o *opsFlags) clients(env opsEnv, log *slog.Logger) operator.Clients {
+	return operator.Clients{
+		Ledger: &ledger.Ledger{S3: env.S3(o.region), Bucket: o.ledger},
+		S3:     pab.PerRegion(env.S3),
+		SFN:    env.SFN,
+		Cart:   shop.New(&http.Client{Timeout: 5 * time.Second}),
+		Log:    log,
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

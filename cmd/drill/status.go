@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/operator"
+	"github.com/unishop/failover-drill/internal/pab"
+)
+
+// runStatus prints every lock: its execution and that execution's state, the bucket's
+// current settings against the prior. Exit 0 when nothing needs a person, 1 when a
+// lock's execution has ended (or is unknown) or its bucket was changed, 3 on errors.
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, newOps opsFactory) int {
+	fs := flag.NewFlagSet("drill status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var of opsFlags
+	of.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if err := of.check(); err != nil {
+		fmt.Fprintln(stderr, "drill status:", err)
+		return exitUsage
+	}
+	env, err := newOps(ctx)
+	if err != nil {
+		return awsFail(stderr, "drill status", err)
+	}
+	locks, err := operator.Status(ctx, of.clients(env, discard()))
+	if err != nil {
+		return awsFail(stderr, "drill status", err)
+	}
+	fmt.Fprintf(stdout, "ledger s3://%s: %d lock(s)\n", of.ledger, len(locks))
+	code := exitPass
+	for _, s := range locks {
+		l := s.Lock
+		fmt.Fprintf(stdout, "\nbucket      %s (%s), locked since %s\n", l.Bucket, l.Region, l.CreatedAt.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "execution   %s\n            %s\n", l.ID(), orDash(l.ExecutionArn))
+		if s.ExecErr != "" {
+			fmt.Fprintf(stdout, "state       unknown: %s\n", s.ExecErr)
+		} else {
+			fmt.Fprintf(stdout, "state       %s\n", s.Execution.Status)
+		}
+		prior := "not recorded (the drill had not read it yet)"
+		if l.Status == drill.TicketHeld || l.Status == drill.TicketChanged {
+			prior = pab.String(l.Prior)
+		}
+		fmt.Fprintf(stdout, "prior       %s\n", prior)
+		restoreCmd := fmt.Sprintf("drill restore --ledger %s --bucket %s", of.ledger, l.Bucket)
+		switch s.Bucket {
+		case operator.BucketUnknown:
+			fmt.Fprintf(stdout, "bucket now  unknown: %s\n", s.BucketErr)
+		case operator.BucketBlocked:
+			fmt.Fprintf(stdout, "bucket now  %s: the drill's block\n", pab.String(s.Current))
+		case operator.BucketPrior:
+			fmt.Fprintf(stdout, "bucket now  %s: the prior, nothing to put back\n", pab.String(s.Current))
+		case operator.BucketChanged:
+			if l.Status == drill.TicketChanged {
+				fmt.Fprintf(stdout, "bucket now  %s: CHANGED during the drill (restore found someone else's settings; no restore writes it again)\n", pab.String(s.Current))
+			} else {
+				fmt.Fprintf(stdout, "bucket now  %s: CHANGED during the drill (neither the block nor the prior)\n", pab.String(s.Current))
+			}
+		default:
+			fmt.Fprintf(stdout, "bucket now  %s: untouched by the drill\n", pab.String(s.Current))
+		}
+		if !s.NeedsAction() {
+			fmt.Fprintln(stdout, "action      none: the execution runs and restores the bucket itself")
+			continue
+		}
+		code = exitFail
+		switch s.Bucket {
+		case operator.BucketChanged:
+			fmt.Fprintf(stdout, "action      decide what the bucket must hold and set it by hand (%s would refuse), then: drill unlock --ledger %s --bucket %s\n",
+				restoreCmd, of.ledger, l.Bucket)
+		default:
+			fmt.Fprintf(stdout, "action      %s   (the sweeper does this within minutes once the execution ended)\n", restoreCmd)
+		}
+	}
+	return code
+}
