@@ -47,8 +47,7 @@ func runUnlock(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return awsFail(stderr, "drill unlock", err)
 	}
 	if seen == nil {
-		fmt.Fprintf(stderr, "drill unlock: no lock on %s in the ledger %s\n", *bucket, of.ledger)
-		return exitFail
+		return awsFail(stderr, "drill unlock", fmt.Errorf("no lock on %s in the ledger %s", *bucket, of.ledger))
 	}
 	showLock(stderr, *seen)
 	if risk := operator.UnlockRisk(*seen); risk != "" {
