@@ -67,6 +67,20 @@ func startOpsEnv(t *testing.T) (*local.Env, cli) {
 	return env, cli{t, env}
 }
 
+// blockAsRun starts an execution named name in the Step Functions stand-in and runs
+// block-bucket for it: the bucket blocked, its lock held with the prior.
+func blockAsRun(t *testing.T, env *local.Env, name string) drill.RunID {
+	t.Helper()
+	sc := env.Sandbox.Config()
+	id := drill.RunID{Execution: name, ExecutionArn: asl.ExecutionARN(env.StateMachineArn, name), StartTime: drill.At(time.Now())}
+	env.Sandbox.ExecutionStarted(id.ExecutionArn, env.StateMachineArn, id.Execution, id.StartTime.Time())
+	cfg, _ := json.Marshal(map[string]string{"distribution": env.Sandbox.DistributionURL(), "primaryBucket": sc.PrimaryBucket})
+	if _, err := env.Block.Handle(context.Background(), drill.BlockInput{Config: cfg, Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func bucketConfig(t *testing.T, env *local.Env) *drill.PublicAccessBlock {
 	t.Helper()
 	got, _ := env.Sandbox.PublicAccessBlock(env.Sandbox.Config().PrimaryBucket)
@@ -133,12 +147,7 @@ func TestOperatorStatusThenRestore(t *testing.T) {
 func TestOperatorRunningChangedAndUnlock(t *testing.T) {
 	env, c := startOpsEnv(t)
 	sc := env.Sandbox.Config()
-	id := drill.RunID{Execution: "running-1", ExecutionArn: asl.ExecutionARN(env.StateMachineArn, "running-1"), StartTime: drill.At(time.Now())}
-	env.Sandbox.ExecutionStarted(id.ExecutionArn, env.StateMachineArn, id.Execution, id.StartTime.Time())
-	cfg, _ := json.Marshal(map[string]string{"distribution": env.Sandbox.DistributionURL(), "primaryBucket": sc.PrimaryBucket})
-	if _, err := env.Block.Handle(context.Background(), drill.BlockInput{Config: cfg, Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime}); err != nil {
-		t.Fatal(err)
-	}
+	id := blockAsRun(t, env, "running-1")
 
 	code, stdout, _ := c.run("status", "")
 	if code != exitPass || !strings.Contains(stdout, "state       RUNNING") || !strings.Contains(stdout, "action      none") {
@@ -217,12 +226,7 @@ func TestOperatorRunningChangedAndUnlock(t *testing.T) {
 func TestOperatorUnlockRefusesWhileTheBucketHoldsTheBlock(t *testing.T) {
 	env, c := startOpsEnv(t)
 	sc := env.Sandbox.Config()
-	id := drill.RunID{Execution: "stopped-1", ExecutionArn: asl.ExecutionARN(env.StateMachineArn, "stopped-1"), StartTime: drill.At(time.Now())}
-	env.Sandbox.ExecutionStarted(id.ExecutionArn, env.StateMachineArn, id.Execution, id.StartTime.Time())
-	cfg, _ := json.Marshal(map[string]string{"distribution": env.Sandbox.DistributionURL(), "primaryBucket": sc.PrimaryBucket})
-	if _, err := env.Block.Handle(context.Background(), drill.BlockInput{Config: cfg, Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime}); err != nil {
-		t.Fatal(err)
-	}
+	id := blockAsRun(t, env, "stopped-1")
 	env.Sandbox.ExecutionEnded(id.ExecutionArn, "ABORTED", time.Now().Add(-time.Hour), "", "")
 	code, _, stderr := c.run("unlock", "", "--bucket", sc.PrimaryBucket, "--confirm", sc.PrimaryBucket)
 	if code != exitFail || !strings.Contains(stderr, "not unlocking") || !strings.Contains(stderr, "holds the drill's block") ||
