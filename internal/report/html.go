@@ -172,11 +172,11 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	}
 	if r.Cart.NotChecked != "" {
 		row(&b, "Intact", "not checked: "+esc(r.Cart.NotChecked))
-		row(&b, "Expected", esc(join(r.Cart.Expected)))
+		row(&b, "Expected", esc(unicorns(r.Cart.Expected, r.Cart.Names)))
 	} else {
 		row(&b, "Intact", fmt.Sprint(r.Cart.Intact))
-		row(&b, "Expected", esc(join(r.Cart.Expected)))
-		row(&b, "Got", esc(join(r.Cart.Got)))
+		row(&b, "Expected", esc(unicorns(r.Cart.Expected, r.Cart.Names)))
+		row(&b, "Got", esc(unicorns(r.Cart.Got, r.Cart.Names)))
 	}
 	w("</table>\n")
 
@@ -344,4 +344,21 @@ func fmtTime(t time.Time) string {
 // (0.000025, not 2.5e-05), with the digits the amount has, and a dollar sign.
 func Dollars(usd float64) string {
 	return "$" + strconv.FormatFloat(usd, 'f', -1, 64)
+}
+
+// unicorns lists a cart as people know it, by name, with the start of each uuid so
+// two of the same name stay apart; a uuid the seed did not name is printed whole.
+func unicorns(uuids []string, names map[string]string) string {
+	if len(uuids) == 0 {
+		return "–"
+	}
+	out := make([]string, len(uuids))
+	for i, id := range uuids {
+		if n := names[id]; n != "" {
+			out[i] = fmt.Sprintf("%s (%.8s)", n, id)
+		} else {
+			out[i] = id
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -236,7 +236,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Cart.Intact, r.Cart.Expected, r.Cart.Got = c.Intact, c.Expected, c.Got
 	}
 	if st.Seed != nil {
-		r.Cart.User = st.Seed.Payload.User.Email
+		r.Cart.User, r.Cart.Names = st.Seed.Payload.User.Email, st.Seed.Payload.Names
 		if r.Cart.Expected == nil {
 			r.Cart.Expected = st.Seed.Payload.Cart
 		}

@@ -110,7 +110,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.SeedInput) (drill.SeedRes
 	log = log.With("userUuid", user.UUID)
 	log.Info("synthetic user ready", "signedUp", signed)
 
-	want, err := h.choose(ctx, host, cfg.Items)
+	want, names, err := h.choose(ctx, host, cfg.Items)
 	if err != nil {
 		return drill.SeedResult{}, err
 	}
@@ -126,6 +126,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.SeedInput) (drill.SeedRes
 		Timing:       drill.Timing{StartedAt: started, FinishedAt: h.now()},
 		User:         drill.User{UUID: user.UUID, Email: email},
 		Cart:         got,
+		Names:        names,
 		ServedRegion: site.Region,
 		APIHost:      host,
 	}, nil
@@ -192,25 +193,33 @@ func seedErr(ctx context.Context, err error) error {
 	return &drill.SeedFailed{Msg: err.Error()}
 }
 
-// choose returns the uuids of the first n distinct unicorns by uuid: deterministic, so
-// a retried step reconciles towards the same cart.
-func (h *Handler) choose(ctx context.Context, host string, n int) ([]string, error) {
+// choose returns the uuids of the first n distinct unicorns by uuid (deterministic, so
+// a retried step reconciles towards the same cart) and their names.
+func (h *Handler) choose(ctx context.Context, host string, n int) ([]string, map[string]string, error) {
 	us, err := h.Shop.Unicorns(ctx, host)
 	if err != nil {
-		return nil, seedErr(ctx, err)
+		return nil, nil, seedErr(ctx, err)
 	}
 	var ids []string
+	all := map[string]string{}
 	for _, u := range us {
 		if u.UUID != "" {
 			ids = append(ids, u.UUID)
+			all[u.UUID] = u.Name
 		}
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	if len(ids) < n {
-		return nil, &drill.SeedFailed{Msg: fmt.Sprintf("the shop lists %d distinct unicorns, the drill needs %d (items)", len(ids), n)}
+		return nil, nil, &drill.SeedFailed{Msg: fmt.Sprintf("the shop lists %d distinct unicorns, the drill needs %d (items)", len(ids), n)}
 	}
-	return ids[:n], nil
+	names := map[string]string{}
+	for _, id := range ids[:n] {
+		if all[id] != "" {
+			names[id] = all[id]
+		}
+	}
+	return ids[:n], names, nil
 }
 
 // fill makes the cart hold exactly want. The stored cart is read first (even a user

@@ -91,6 +91,15 @@ func checkSeeded(t *testing.T, f *fixture, res drill.SeedResult, want []string) 
 	if !slices.Equal(res.Cart, want) {
 		t.Errorf("cart = %v, want %v", res.Cart, want)
 	}
+	// Every seeded unicorn is named, as the shop lists it.
+	if len(res.Names) != len(want) {
+		t.Errorf("names %v, want one for each of %v", res.Names, want)
+	}
+	for _, id := range want {
+		if res.Names[id] == "" {
+			t.Errorf("unicorn %s has no name in %v", id, res.Names)
+		}
+	}
 	got := f.shop.StoredCart(stored.UUID)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
