@@ -149,3 +149,26 @@ func TestCartByName(t *testing.T) {
 		t.Errorf("report's cart names %v", r.Cart.Names)
 	}
 }
+
+// A failed drill's page says its error's cause once (under How it ended), not in the
+// summary, the reasons and the ending each.
+func TestFailedPageSaysTheErrorOnce(t *testing.T) {
+	in, logs := passing()
+	cause := "failover timeout: us-west-1 never served stably (injected)"
+	in.State.Error = &drill.ErrorInfo{Error: "FailoverTimeout", Cause: cause}
+	in.State.Recovery, in.State.Release = nil, nil
+	r := report.Build(in, logs, at(12))
+	if r.Verdict != drill.Fail || !strings.Contains(r.Summary, cause) {
+		t.Fatalf("verdict %s, summary %q: want a failure whose summary names the cause", r.Verdict, r.Summary)
+	}
+	page, err := report.HTML(r, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(page), cause); n != 1 {
+		t.Errorf("the cause is on the page %d times, want once:\n%s", n, page)
+	}
+	if !strings.Contains(string(page), "FailoverTimeout") || !strings.Contains(string(page), "Why it failed") {
+		t.Errorf("the page lost the error or its reasons")
+	}
+}
