@@ -69,7 +69,14 @@ func newSweeper(stack awscdk.Stack, fn awslambda.Function, dlq awssqs.IQueue) {
 		MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(float64(sweeper.Interval / time.Minute))),
 	})
 	role := awsiam.NewRole(stack, jsii.String("SweeperScheduleRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil),
+		// Only this account's Scheduler, for schedules of the default group (this stack's
+		// schedules are there), as the role CDK generates for the other schedules.
+		AssumedBy: awsiam.NewPrincipalWithConditions(awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil), &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike": map[string]interface{}{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("scheduler"), Resource: jsii.String("schedule-group"), ResourceName: jsii.String("default"),
+			})},
+		}),
 		Description: jsii.String("Lets EventBridge Scheduler invoke the failover drill's sweeper"),
 	})
 	awsscheduler.NewSchedule(stack, jsii.String("SweeperSchedule"), &awsscheduler.ScheduleProps{

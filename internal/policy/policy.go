@@ -186,6 +186,12 @@ var Functions = map[string][]Statement{
 // calls, for the person's (or CI's) own role: the README's table comes from here, and
 // the tests run each command in the replica as a principal held to exactly these.
 var Commands = map[string][]Statement{
+	// drill start: starts an execution of this state machine; with --wait it polls the
+	// execution until it ends (the report comes back in the execution's output).
+	"start": {
+		{Sid: "StartDrill", Actions: []string{"states:StartExecution"}, Resources: []string{StateMachineArn}},
+		{Sid: "WaitForDrill", Actions: []string{"states:DescribeExecution"}, Resources: []string{Executions + ":*"}},
+	},
 	// drill report: lists the runs of the name (runs/<execution>/), reads the chosen
 	// run's report, its page, its sample logs (to draw the page again) and the restores
 	// recorded after the execution ended, in either layout.
