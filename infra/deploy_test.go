@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -237,8 +240,16 @@ func TestCIRole(t *testing.T) {
 	if n := len(resources(f.plainT, "AWS::IAM::OIDCProvider")); n != 0 || strings.Contains(render(f.plainT), "githubusercontent") {
 		t.Errorf("default stack (no githubRepository) has a CI role or provider")
 	}
-	if CISessionDuration < CIWaitLimit+15*60e9 {
+	if CISessionDuration < CIWaitLimit+15*time.Minute {
 		t.Errorf("session %v does not cover the wait %v and the report after it", CISessionDuration, CIWaitLimit)
+	}
+	// The example workflow asks for exactly the role's session.
+	wf, err := os.ReadFile(filepath.Join(repoRoot, "examples", "github-actions", "drill.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("role-duration-seconds: %d\n", int(CISessionDuration.Seconds())); !strings.Contains(string(wf), want) {
+		t.Errorf("examples/github-actions/drill.yml does not ask for %s", want)
 	}
 	for name, c := range map[string]struct {
 		stack    awscdk.Stack
