@@ -38,6 +38,16 @@ func DistributionARN(stack awscdk.Stack, id string) *string {
 	})
 }
 
+// readinessProps is what continuous readiness needs: the schedule, the state machine
+// it starts, the topic its message goes to, whom its alarm tells, the DLQ.
+type readinessProps struct {
+	Config        *Config
+	StateMachine  awsstepfunctions.IStateMachine
+	Notifications *notifications
+	Actions       []awscloudwatch.IAlarmAction
+	DLQ           awssqs.IQueue
+}
+
 // newContinuousReadiness: with readinessSchedule, an EventBridge Scheduler schedule
 // starts dry runs ({"dryRun": true}); it never fires at deploy time, a rate fires on a
 // grid ReadinessOffset off the drills' (SchedulerExpression), and a failed start is
@@ -47,7 +57,8 @@ func DistributionARN(stack awscdk.Stack, id string) *string {
 //
 // It returns its alarm, and the rule, whose matches the ExecutionsFailed alarm leaves
 // out: a run stopped not ready raises NotReady only.
-func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, n *notifications, actions []awscloudwatch.IAlarmAction, dlq awssqs.IQueue) (awscloudwatch.Alarm, awsevents.Rule) {
+func newContinuousReadiness(stack awscdk.Stack, p readinessProps) (awscloudwatch.Alarm, awsevents.Rule) {
+	cfg, sm, n, actions, dlq := p.Config, p.StateMachine, p.Notifications, p.Actions, p.DLQ
 	if cfg.ReadinessSchedule != "" {
 		props := &awsscheduler.ScheduleProps{
 			Description: jsii.String("Starts a failover drill dry run: every readiness check, no change to the bucket"),

@@ -97,10 +97,18 @@ func gcd(a, b time.Duration) time.Duration {
 	return a
 }
 
+// scheduleProps is what the drill's schedule needs.
+type scheduleProps struct {
+	Config       *Config
+	StateMachine awsstepfunctions.IStateMachine
+	DLQ          awssqs.IQueue
+}
+
 // newSchedule starts the drill with input {} (the deployed defaults) on cfg.Schedule,
 // never at deploy time. A failed StartExecution (throttling, 5xx) is retried, then
 // lands in dlq; a retry that starts a second drill is refused by the bucket's lock.
-func newSchedule(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, dlq awssqs.IQueue) {
+func newSchedule(stack awscdk.Stack, p scheduleProps) {
+	cfg, sm, dlq := p.Config, p.StateMachine, p.DLQ
 	awsscheduler.NewSchedule(stack, jsii.String("Schedule"), &awsscheduler.ScheduleProps{
 		Description: jsii.String("Starts the failover drill with the deployed defaults"),
 		Schedule:    awsscheduler.ScheduleExpression_Expression(mustSchedulerExpression(cfg.Schedule, 0), awscdk.TimeZone_ETC_UTC()),

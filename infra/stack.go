@@ -22,9 +22,14 @@ type FailoverDrillStackProps struct {
 	Functions FunctionBuilder
 }
 
-// NewFailoverDrillStack deploys the drill: five Go functions, the state machine from
-// statemachine/failover-drill.asl.json, the ledger bucket, the safety net, an optional
-// schedule, and notifications.
+// NewFailoverDrillStack deploys the drill. It reads as the list of its concerns, each
+// a construct file taking what it needs as props: the ledger bucket (ledger.go), the
+// seven Go functions (functions.go) and their grants (grants.go), the state machine
+// from statemachine/failover-drill.asl.json (statemachine.go), the safety net and the
+// sweeper (safety.go), the optional schedules (schedule.go, readiness.go), the
+// notifications (notifications.go), the alarms (alarms.go), the dashboard
+// (dashboard.go) and the optional CI role (cirole.go). Resources keep their construct
+// IDs at the stack's root, so their logical IDs, and a deployed stack, do not change.
 func NewFailoverDrillStack(scope constructs.Construct, id string, props *FailoverDrillStackProps) awscdk.Stack {
 	if props == nil {
 		props = &FailoverDrillStackProps{}
@@ -61,15 +66,16 @@ func NewFailoverDrillStack(scope constructs.Construct, id string, props *Failove
 	grantFunctions(stack, cfg, ledger, sm, fns)
 
 	dlq := newDeliveryDLQ(stack)
-	newSafetyNet(stack, sm, fns[drill.FuncRestore], dlq)
-	newSweeper(stack, fns[drill.FuncSweeper], dlq)
+	safety := safetyNetProps{StateMachine: sm, Restore: fns[drill.FuncRestore], Sweeper: fns[drill.FuncSweeper], DLQ: dlq}
+	newSafetyNet(stack, safety)
+	newSweeper(stack, safety)
 	if cfg.Schedule != "" {
-		newSchedule(stack, cfg, sm, dlq)
+		newSchedule(stack, scheduleProps{Config: cfg, StateMachine: sm, DLQ: dlq})
 	}
 	n := newNotifications(stack, notificationsProps{Config: cfg, StateMachine: sm, Ledger: ledger, DLQ: dlq})
 	topic := n.Topic
 	actions := alarmActions(stack, cfg, topic)
-	notReady, notReadyRule := newContinuousReadiness(stack, cfg, sm, n, actions, dlq)
+	notReady, notReadyRule := newContinuousReadiness(stack, readinessProps{Config: cfg, StateMachine: sm, Notifications: n, Actions: actions, DLQ: dlq})
 	alarms := append([]awscloudwatch.IAlarm{notReady}, newAlarms(stack, alarmsProps{Config: cfg, StateMachine: sm, Sweeper: fns[drill.FuncSweeper], DLQ: dlq,
 		Actions: actions, NotReadyRule: notReadyRule})...)
 	newDashboard(stack, dashboardProps{Config: cfg, Actions: actions, StateMachine: sm, DLQ: dlq, Alarms: alarms})
