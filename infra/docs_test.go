@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -141,4 +143,45 @@ func trimFloat(f float64) string {
 	s := fmt.Sprintf("%.8f", f)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return s
+}
+
+// The trust policy docs/ci-role.md hands to people who bring their own role is the one
+// the stack writes: the provider, the action, aud and the exact sub.
+func TestCIRoleDoc(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "docs", "ci-role.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	i := strings.Index(doc, "```json\n")
+	j := strings.Index(doc[i+1:], "```\n")
+	if i < 0 || j < 0 {
+		t.Fatal("docs/ci-role.md: no json block")
+	}
+	var trust struct {
+		Statement []struct {
+			Effect    string
+			Principal struct{ Federated string }
+			Action    string
+			Condition map[string]map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(doc[i+len("```json\n"):i+1+j]), &trust); err != nil {
+		t.Fatalf("docs/ci-role.md's trust policy: %v", err)
+	}
+	if len(trust.Statement) != 1 {
+		t.Fatalf("docs/ci-role.md's trust policy has %d statements, want 1", len(trust.Statement))
+	}
+	st := trust.Statement[0]
+	want := map[string]map[string]string{"StringEquals": {
+		GitHubOIDCHost + ":aud": GitHubOIDCAudience,
+		GitHubOIDCHost + ":sub": CISubject("<owner>/<repo>", DefaultGitHubRef),
+	}}
+	if st.Effect != "Allow" || st.Action != "sts:AssumeRoleWithWebIdentity" || !strings.HasSuffix(st.Principal.Federated, ":oidc-provider/"+GitHubOIDCHost) ||
+		!reflect.DeepEqual(st.Condition, want) {
+		t.Errorf("docs/ci-role.md's trust policy %+v, want the stack's: %v", st, want)
+	}
+	if !strings.Contains(doc, fmt.Sprintf("`MaxSessionDuration` %d", int(CISessionDuration.Seconds()))) {
+		t.Errorf("docs/ci-role.md does not state MaxSessionDuration %d", int(CISessionDuration.Seconds()))
+	}
 }
