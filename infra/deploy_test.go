@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -333,5 +334,27 @@ func TestDashboardForOnCall(t *testing.T) {
 				t.Errorf("%s: the dashboard lacks %s", name, want)
 			}
 		}
+	}
+}
+
+// CIWaitLimit is drill start's --timeout default, read from the command's own help: the
+// CI role's session is sized from it.
+func TestCIWaitLimitIsDrillStartTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the build of cmd/drill")
+	}
+	bin := filepath.Join(t.TempDir(), "drill")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/drill")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/drill: %v\n%s", err, out)
+	}
+	out, _ := exec.Command(bin, "start", "-h").CombinedOutput()
+	m := regexp.MustCompile(`(?s)-timeout duration\n[^\n]*\(default ([0-9hms.]+)\)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("drill start -h shows no --timeout default:\n%s", out)
+	}
+	if d, err := time.ParseDuration(string(m[1])); err != nil || d != CIWaitLimit {
+		t.Errorf("drill start --timeout defaults to %s, CIWaitLimit is %v: size the CI role's session from the real wait", m[1], CIWaitLimit)
 	}
 }
