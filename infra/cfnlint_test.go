@@ -24,10 +24,9 @@ var cfnLintIgnored = map[string]string{
 	"W3005": "CDK's explicit DependsOn duplicates an implied dependency: noise, harmless",
 }
 
-// Every synthesized template passes cfn-lint, a linter nobody here wrote, with zero
-// findings outside cfnLintIgnored. In CI (CI=true) a missing cfn-lint fails the test;
-// elsewhere it skips, saying how to install it.
-func TestCFNLint(t *testing.T) {
+// cfnLintBinary is cfn-lint, or it skips the test saying why: in CI (CI=true) it fails.
+func cfnLintBinary(t *testing.T) string {
+	t.Helper()
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		msg := "cfn-lint not found on PATH (pip install cfn-lint==1.51.0): the templates were not linted"
@@ -36,22 +35,13 @@ func TestCFNLint(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	f := fixture(t)
-	dir := t.TempDir()
-	var files []string
-	for name, tmpl := range map[string]map[string]any{"default": f.plainT, "scheduled": f.scheduledT, "takeover": f.takeoverT} {
-		b, err := json.MarshalIndent(tmpl, "", " ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name+".template.json")
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, p)
-	}
-	// Run with no rule ignored, then hold every finding to cfnLintIgnored, and every
-	// ignored rule to a finding (an ignore nothing needs any more is dropped).
+	return bin
+}
+
+// cfnLint runs cfn-lint on files with no rule ignored, fails the test on every finding
+// outside cfnLintIgnored, and returns the ignored rules that reported something.
+func cfnLint(t *testing.T, bin string, files ...string) map[string]bool {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	args := append([]string{"--format", "parseable", "--"}, files...)
@@ -77,6 +67,30 @@ func TestCFNLint(t *testing.T) {
 		}
 		seen[rule] = true
 	}
+	return seen
+}
+
+// Every synthesized template passes cfn-lint, a linter nobody here wrote, with zero
+// findings outside cfnLintIgnored, and every ignored rule is still needed. In CI
+// (CI=true) a missing cfn-lint fails the test; elsewhere it skips, saying how to
+// install it. TestCDKSynthThroughPinnedCLI lints the CLI's template the same way.
+func TestCFNLint(t *testing.T) {
+	bin := cfnLintBinary(t)
+	f := fixture(t)
+	dir := t.TempDir()
+	var files []string
+	for name, tmpl := range map[string]map[string]any{"default": f.plainT, "scheduled": f.scheduledT, "takeover": f.takeoverT} {
+		b, err := json.MarshalIndent(tmpl, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name+".template.json")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	seen := cfnLint(t, bin, files...)
 	for rule, why := range cfnLintIgnored {
 		if !seen[rule] {
 			t.Errorf("cfn-lint rule %s is ignored (%s) but reports nothing: drop it from cfnLintIgnored", rule, why)
