@@ -74,6 +74,16 @@ func Email(execution string) string {
 	return local + hex.EncodeToString(sum[:4]) + "@" + drill.SyntheticDomain
 }
 
+// DryRunEmail is the one synthetic user every dry run of a deployment reuses: "drill-
+// dryrun-", then 8 hex digits of the SHA-256 of the target (the primary bucket and the
+// distribution, which a deployment fixes). A scheduled dry run every hour would
+// otherwise sign up a new user each time (8,766 a year) that the shop cannot delete;
+// the shop logs a known email in again, and fill reconciles whatever cart it left.
+func DryRunEmail(cfg drill.Config) string {
+	sum := sha256.Sum256([]byte(cfg.PrimaryBucket + "\n" + cfg.Distribution))
+	return "drill-dryrun-" + hex.EncodeToString(sum[:4]) + "@" + drill.SyntheticDomain
+}
+
 // Handle seeds the cart. Its errors carry a drill type where the state machine
 // branches on them; callers still pass them through drill.Classify.
 func (h *Handler) Handle(ctx context.Context, in drill.SeedInput) (drill.SeedResult, error) {
@@ -83,6 +93,9 @@ func (h *Handler) Handle(ctx context.Context, in drill.SeedInput) (drill.SeedRes
 		return drill.SeedResult{}, err
 	}
 	email := Email(in.Execution)
+	if cfg.DryRun {
+		email = DryRunEmail(cfg)
+	}
 	log := h.logger().With("execution", in.Execution, "email", email)
 
 	if h.Shop == nil {
