@@ -68,6 +68,8 @@ type alarmsProps struct {
 //     stranded, OK once it is gone: a deployment drills one bucket, whose one lock
 //     refuses a new drill until it is cleared, so a new stranded lock always follows
 //     an OK and pages again;
+//   - SweeperFoundUnreadableLock: an object under locks/ could not be read or decoded;
+//     the sweep goes on with every other lock, and this one is reported every sweep;
 //   - SweeperRestoredLock: the sweeper restored a lock the event-driven safety net
 //     missed (the bucket was blocked for minutes longer than it should have been);
 //   - SweeperFailing: two sweeps in a row failed (one failure is retried by the next
@@ -141,6 +143,8 @@ func newAlarms(stack awscdk.Stack, p alarmsProps) []awscloudwatch.IAlarm {
 			},
 			Period: fiveMin,
 		}))
+	atLeastOnce("SweeperFoundUnreadableLock", "An object under the ledger's locks/ could not be read or decoded: the sweeper goes on with every other lock, but cannot restore the bucket this one names. Run drill status now: it names the key (README runbook)",
+		sweeperMetric(sweeper.MetricUnreadable, "Maximum"))
 	atLeastOnce("SweeperRestoredLock", "The sweeper restored a bucket whose execution had ended without the event-driven safety net restoring it (a lost event or a failed restore): the bucket was blocked longer than a drill should block it",
 		sweeperMetric(sweeper.MetricRestored, "Sum"))
 	alarm("SweeperFailing", "Two sweeps in a row failed (the drill's sweeper cannot list the ledger's locks, or it crashes): no lock is restored without its event. Check its logs",

@@ -99,6 +99,7 @@ func newDashboard(stack awscdk.Stack, p dashboardProps) {
 			sweeperMetric(sweeper.MetricRestored, "Sum").With(&awscloudwatch.MetricOptions{Label: jsii.String("restored by the sweeper")}),
 			sweeperMetric(sweeper.MetricStranded, "Maximum").With(&awscloudwatch.MetricOptions{Label: jsii.String("stranded")}),
 			sweeperMetric(sweeper.MetricUnchecked, "Maximum").With(&awscloudwatch.MetricOptions{Label: jsii.String("unchecked")}),
+			sweeperMetric(sweeper.MetricUnreadable, "Maximum").With(&awscloudwatch.MetricOptions{Label: jsii.String("unreadable")}),
 		}, nil),
 		graph("Failover and recovery (stable, seconds)", []awscloudwatch.IMetric{failover, drillMetric(cfg, report.MetricRecoverySeconds, "Maximum", "stable recovery (s)")}, targetLine),
 	)

@@ -329,7 +329,7 @@ func TestDashboardForOnCall(t *testing.T) {
 		}
 		for _, want := range []string{"ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted",
 			"ApproximateNumberOfMessagesVisible", "NumberOfMessagesSent", "SweeperLocks", "SweeperRestoredLocks", "SweeperStrandedLocks",
-			"SweeperUncheckedLocks", "FailoverSeconds", "RecoverySeconds", "DryRunReady"} {
+			"SweeperUncheckedLocks", "SweeperUnreadableLocks", "FailoverSeconds", "RecoverySeconds", "DryRunReady"} {
 			if !strings.Contains(dash, want) {
 				t.Errorf("%s: the dashboard lacks %s", name, want)
 			}

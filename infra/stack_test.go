@@ -946,6 +946,7 @@ func TestAlarms(t *testing.T) {
 		{"RestoreFailed", "FailoverDrill", "RestoreFailed", `"` + testBucket + `"`, "GreaterThanOrEqualToThreshold", "notBreaching"},
 		{"PrimaryNotServingAfterDrill", "FailoverDrill", "PrimaryNotServingAfterDrill", `"` + testBucket + `"`, "GreaterThanOrEqualToThreshold", "notBreaching"},
 		{"SweeperRestoredLock", "FailoverDrill", "SweeperRestoredLocks", `"sweeper"`, "GreaterThanOrEqualToThreshold", "notBreaching"},
+		{"SweeperFoundUnreadableLock", "FailoverDrill", "SweeperUnreadableLocks", `"sweeper"`, "GreaterThanOrEqualToThreshold", "notBreaching"},
 		{"SweeperFailing", "AWS/Lambda", "Errors", `{"Ref":"` + sweeperID + `"}`, "GreaterThanOrEqualToThreshold", "notBreaching"},
 		{"SweeperNotRunning", "AWS/Lambda", "Invocations", `{"Ref":"` + sweeperID + `"}`, "LessThanThreshold", "breaching"},
 		{"UndeliveredEvents", "AWS/SQS", "NumberOfMessagesSent", "", "GreaterThanOrEqualToThreshold", "notBreaching"},
