@@ -54,7 +54,9 @@ func TestFindInTheSandbox(t *testing.T) {
 	}
 }
 
-type fakeCF struct{ pages [][]cftypes.DistributionSummary }
+type fakeCF struct {
+	pages [][]cftypes.DistributionSummary
+}
 
 func (f fakeCF) ListDistributions(_ context.Context, in *cloudfront.ListDistributionsInput, _ ...func(*cloudfront.Options)) (*cloudfront.ListDistributionsOutput, error) {
 	i := 0
@@ -83,7 +85,9 @@ func (f fakeS3) ListBuckets(context.Context, *s3.ListBucketsInput, ...func(*s3.O
 
 // dist is a distribution whose default behaviour targets a group of the two origins.
 func dist(id string, primary, secondary string) cftypes.DistributionSummary {
-	o := func(oid, domain string) cftypes.Origin { return cftypes.Origin{Id: aws.String(oid), DomainName: aws.String(domain)} }
+	o := func(oid, domain string) cftypes.Origin {
+		return cftypes.Origin{Id: aws.String(oid), DomainName: aws.String(domain)}
+	}
 	return cftypes.DistributionSummary{
 		Id: aws.String(id), DomainName: aws.String(strings.ToLower(id) + ".cloudfront.net"),
 		Origins: &cftypes.Origins{Items: []cftypes.Origin{o("s", secondary), o("p", primary)}},
