@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/toolcheck"
 )
@@ -263,5 +265,45 @@ func TestAWSCLIListExecutions(t *testing.T) {
 		"--state-machine-arn", known, "--output", "json")
 	if !ok || strings.Join(strings.Fields(out), "") != `{"executions":[]}` {
 		t.Errorf("a state machine without executions: %s %s, want an empty list", out, stderr)
+	}
+}
+
+// The same listings through the Go SDK: ListObjectsV2 with a delimiter, paged by one
+// (a common prefix is a page's entry and its continuation token), and ListBuckets
+// with each bucket's region.
+func TestSDKListWithDelimiterAndBuckets(t *testing.T) {
+	s := start(t, Config{})
+	ledger := s.Config().LedgerBucket
+	for _, k := range []string{"runs/a/1.json", "runs/a/2.json", "runs/b/1.json", "runs/top.json", "locks/x.json"} {
+		s.PutObject(ledger, k, []byte("{}"), "application/json")
+	}
+	c := s3Client(s, "us-east-1")
+	var got []string
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(ledger), Prefix: aws.String("runs/"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cp := range out.CommonPrefixes {
+			got = append(got, aws.ToString(cp.Prefix))
+		}
+		for _, o := range out.Contents {
+			got = append(got, aws.ToString(o.Key))
+		}
+	}
+	if strings.Join(got, ",") != "runs/a/,runs/b/,runs/top.json" {
+		t.Errorf("listing runs/ by /: %v, want runs/a/, runs/b/, runs/top.json", got)
+	}
+	out, err := s3Client(s, "us-west-1").ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := map[string]string{}
+	for _, b := range out.Buckets {
+		regions[aws.ToString(b.Name)] = aws.ToString(b.BucketRegion)
+	}
+	if regions[ledger] != "us-east-1" || regions[s.Secondary().Bucket] != "us-west-1" || len(regions) != 3 {
+		t.Errorf("ListBuckets: %v, want the three buckets with their regions", regions)
 	}
 }
