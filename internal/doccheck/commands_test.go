@@ -3,6 +3,7 @@ package doccheck
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +133,13 @@ func TestCommands(t *testing.T) {
 	// need), then the drills (a few at a time: they mostly wait) alongside the cdk
 	// synths (one at a time: they compute), then what reads the drills' reports.
 	var quick, drills, afterDrills []Command
+	seen := map[string]string{}
 	for _, c := range cmds {
+		if first, ok := seen[c.Raw]; ok { // the same command on two pages runs once
+			t.Logf("%s: checked as %s", c, first)
+			continue
+		}
+		seen[c.Raw] = fmt.Sprintf("%s:%d", c.File, c.Line)
 		w, _ := Words(c.Raw)
 		switch {
 		case isDrill(w, "local"):
