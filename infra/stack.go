@@ -408,7 +408,7 @@ func newStateMachine(stack awscdk.Stack, cfg *Config, fns map[string]awslambda.F
 		Retention:     awslogs.RetentionDays_THREE_MONTHS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	// The execution timeout is the ASL's own TimeoutSeconds (17100, which covers the
+	// The execution timeout is the ASL's own TimeoutSeconds (17950, which covers the
 	// flow's worst case, statemachine.WorstCase): CDK's Timeout prop does not apply to a
 	// string definition.
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{

@@ -164,7 +164,7 @@ func TestCrashedLambdasAreRetriedWhereSafe(t *testing.T) {
 		}
 		return false
 	}
-	idempotent := []string{"Readiness", "Preflight", "SeedCart", "Replication", "BlockBucket", "Restore", "Report", "RestoreAfterFailure", "ReportAfterFailure"}
+	idempotent := []string{"Readiness", "Preflight", "SeedCart", "Replication", "BlockBucket", "Restore", "ReleaseLock", "Report", "RestoreAfterFailure", "ReportAfterFailure"}
 	for _, st := range idempotent {
 		for _, e := range []string{"Lambda.Unknown", "Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException"} {
 			if !retries(st, e) {

@@ -41,7 +41,9 @@ func (c cli) run(name string, stdin string, args ...string) (int, string, string
 	c.t.Helper()
 	var stdout, stderr bytes.Buffer
 	sc := c.env.Sandbox.Config()
-	args = append([]string{"--ledger", sc.LedgerBucket, "--region", sc.PrimaryRegion}, args...)
+	// The replica's block-bucket lives at most local.SafetyNetSettle, as the deployed
+	// one lives at most the default --settle.
+	args = append([]string{"--ledger", sc.LedgerBucket, "--region", sc.PrimaryRegion, "--settle", local.SafetyNetSettle.String()}, args...)
 	ops := opsEnvOf(c.env)
 	var code int
 	switch name {
@@ -63,6 +65,20 @@ func startOpsEnv(t *testing.T) (*local.Env, cli) {
 	}
 	t.Cleanup(func() { env.Close() })
 	return env, cli{t, env}
+}
+
+// blockAsRun starts an execution named name in the Step Functions stand-in and runs
+// block-bucket for it: the bucket blocked, its lock held with the prior.
+func blockAsRun(t *testing.T, env *local.Env, name string) drill.RunID {
+	t.Helper()
+	sc := env.Sandbox.Config()
+	id := drill.RunID{Execution: name, ExecutionArn: asl.ExecutionARN(env.StateMachineArn, name), StartTime: drill.At(time.Now())}
+	env.Sandbox.ExecutionStarted(id.ExecutionArn, env.StateMachineArn, id.Execution, id.StartTime.Time())
+	cfg, _ := json.Marshal(map[string]string{"distribution": env.Sandbox.DistributionURL(), "primaryBucket": sc.PrimaryBucket})
+	if _, err := env.Block.Handle(context.Background(), drill.BlockInput{Config: cfg, Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime}); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func bucketConfig(t *testing.T, env *local.Env) *drill.PublicAccessBlock {
@@ -131,12 +147,7 @@ func TestOperatorStatusThenRestore(t *testing.T) {
 func TestOperatorRunningChangedAndUnlock(t *testing.T) {
 	env, c := startOpsEnv(t)
 	sc := env.Sandbox.Config()
-	id := drill.RunID{Execution: "running-1", ExecutionArn: asl.ExecutionARN(env.StateMachineArn, "running-1"), StartTime: drill.At(time.Now())}
-	env.Sandbox.ExecutionStarted(id.ExecutionArn, env.StateMachineArn, id.Execution, id.StartTime.Time())
-	cfg, _ := json.Marshal(map[string]string{"distribution": env.Sandbox.DistributionURL(), "primaryBucket": sc.PrimaryBucket})
-	if _, err := env.Block.Handle(context.Background(), drill.BlockInput{Config: cfg, Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime}); err != nil {
-		t.Fatal(err)
-	}
+	id := blockAsRun(t, env, "running-1")
 
 	code, stdout, _ := c.run("status", "")
 	if code != exitPass || !strings.Contains(stdout, "state       RUNNING") || !strings.Contains(stdout, "action      none") {
@@ -206,6 +217,28 @@ func TestOperatorRunningChangedAndUnlock(t *testing.T) {
 	}
 	if code, _, stderr := c.run("unlock", "", "--bucket", sc.PrimaryBucket, "--confirm", sc.PrimaryBucket); code != exitNoVerdict || !strings.Contains(stderr, "no lock on") {
 		t.Errorf("unlock of an unlocked bucket: %d %s", code, stderr)
+	}
+}
+
+// drill unlock reads before it releases: while the bucket holds the drill's block and
+// the lock records a prior, it refuses, shows the prior against the bucket and points
+// at drill restore; --force still releases it, after showing the same.
+func TestOperatorUnlockRefusesWhileTheBucketHoldsTheBlock(t *testing.T) {
+	env, c := startOpsEnv(t)
+	sc := env.Sandbox.Config()
+	id := blockAsRun(t, env, "stopped-1")
+	env.Sandbox.ExecutionEnded(id.ExecutionArn, "ABORTED", time.Now().Add(-time.Hour), "", "")
+	code, _, stderr := c.run("unlock", "", "--bucket", sc.PrimaryBucket, "--confirm", sc.PrimaryBucket)
+	if code != exitFail || !strings.Contains(stderr, "not unlocking") || !strings.Contains(stderr, "holds the drill's block") ||
+		!strings.Contains(stderr, "prior       "+pab.String(partialPAB)) || !strings.Contains(stderr, "drill restore --bucket "+sc.PrimaryBucket) || !lockHeld(env) {
+		t.Errorf("unlock while the bucket holds the block: %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := c.run("unlock", "", "--bucket", sc.PrimaryBucket, "--confirm", sc.PrimaryBucket, "--force")
+	if code != exitPass || !strings.Contains(stderr, "WARNING") || !strings.Contains(stdout, "released the lock") || lockHeld(env) {
+		t.Errorf("unlock --force: %d\n%s%s", code, stdout, stderr)
+	}
+	if got := bucketConfig(t, env); !pab.Equal(got, &drill.BlockAll) {
+		t.Errorf("unlock touched the bucket: %s", pab.String(got))
 	}
 }
 

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/unishop/failover-drill/internal/ledger"
+	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/operator"
 	"github.com/unishop/failover-drill/internal/pab"
+	"github.com/unishop/failover-drill/internal/restore"
 	"github.com/unishop/failover-drill/internal/shop"
 )
 
@@ -19,12 +21,14 @@ import (
 type opsFlags struct {
 	ledger, region string
 	bucket         *string // the locked bucket, for restore and unlock (nil: status)
+	settle         time.Duration
 }
 
 func (o *opsFlags) register(c *cmdIO, fs *flag.FlagSet) {
 	fs.StringVar(&o.ledger, "ledger", "", "the ledger bucket (stack output LedgerBucketName)")
 	fs.StringVar(&o.region, "region", "", "the ledger's region (the stack's; default: the configured region)")
 	c.logFlags(fs, "show the AWS SDK's errors in full, and the command's logs")
+	fs.DurationVar(&o.settle, "settle", restore.DefaultSettle, "how long after a run's block was sent it can still land: block-bucket's longest life (the deployed stack's; the sandbox's is "+local.SafetyNetSettle.String()+")")
 }
 
 func (o *opsFlags) check() error {
@@ -35,6 +39,8 @@ func (o *opsFlags) check() error {
 		return fmt.Errorf("--ledger %q is not a bucket name", o.ledger)
 	case o.bucket != nil && !bucketName.MatchString(*o.bucket):
 		return fmt.Errorf("--bucket %q is not a bucket name", *o.bucket)
+	case o.settle <= 0 || o.settle > time.Hour:
+		return fmt.Errorf("--settle %s: want a duration above 0 and at most 1h", o.settle)
 	}
 	return nil
 }
@@ -76,5 +82,6 @@ func (o *opsFlags) clients(env opsEnv, log *slog.Logger) operator.Clients {
 		SFN:    env.SFN,
 		Cart:   shop.New(&http.Client{Timeout: 5 * time.Second}),
 		Log:    log,
+		Settle: o.settle,
 	}
 }

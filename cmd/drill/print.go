@@ -191,17 +191,13 @@ func printFigures(w io.Writer, rep *drill.Report) {
 		fmt.Fprintf(w, "stop alarms         unwatched %.1f s (%d of %d reads failed, limit %.0f s)\n", a.UnwatchedSeconds, a.FailedReads, a.Reads, a.LimitSeconds)
 	}
 	fmt.Fprintf(w, "failover            %s", switchLine(rep.Failover.Phases, rep.Failover.NotMeasured, rep.Failover.Seconds, rep.Failover.ServedRegion))
-	// The truth beside a measured figure only: with no stable failover there is
-	// nothing for it to bound ("within bound: false" would blame a figure never given).
-	if s := rep.Sandbox; s != nil && rep.Failover.Phases != nil && rep.Failover.Phases.Stable != nil {
-		fmt.Fprintf(w, "  (truth %s, within bound: %v)", truthLine(s.Truth.Failover), s.FailoverWithinBound)
+	if s := rep.Sandbox; s != nil {
+		fmt.Fprint(w, truthNote(rep.Failover.Phases, s.Truth.Failover, s.FailoverWithinBound))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "recovery            %s", switchLine(rep.Recovery.Phases, rep.Recovery.NotMeasured, rep.Recovery.Seconds, rep.Recovery.ServedRegion))
-	// The truth beside a measured figure only: with no stable recovery there is
-	// nothing for it to bound ("within bound: false" would blame a figure never given).
-	if s := rep.Sandbox; s != nil && rep.Recovery.Phases != nil && rep.Recovery.Phases.Stable != nil {
-		fmt.Fprintf(w, "  (truth %s, within bound: %v)", truthLine(s.Truth.Recovery), s.RecoveryWithinBound)
+	if s := rep.Sandbox; s != nil {
+		fmt.Fprint(w, truthNote(rep.Recovery.Phases, s.Truth.Recovery, s.RecoveryWithinBound))
 	}
 	fmt.Fprintln(w)
 	if n, ok := rep.Errors(); ok {
@@ -301,6 +297,19 @@ func secondsOrDash(s *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3f s", *s)
+}
+
+// truthNote sets the independent visitor's figure beside the drill's: whether it falls
+// within the drill's bound only when the drill measured a stable switch, which has a
+// bound; else the truth alone (nothing when neither saw the switch).
+func truthNote(drillPhases, truth *drill.Phases, withinBound bool) string {
+	switch {
+	case drillPhases != nil && drillPhases.Stable != nil:
+		return fmt.Sprintf("  (truth %s, within bound: %v)", truthLine(truth), withinBound)
+	case truth != nil && truth.Stable != nil:
+		return fmt.Sprintf("  (truth %s; the drill measured no stable switch, so no bound to hold it to)", truthLine(truth))
+	}
+	return ""
 }
 
 func truthLine(ph *drill.Phases) string {

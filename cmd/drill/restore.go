@@ -13,7 +13,8 @@ import (
 )
 
 // runRestore restores a bucket from its lock with the operator's credentials and the
-// function's own checks, then releases the lock.
+// function's own checks, waits, as the safety net does, until no block of the run can
+// land any more, looks again, and then releases the lock.
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer, newOps opsFactory) int {
 	c := newCLI("drill restore", args, stdout, stderr)
 	fs := flag.NewFlagSet("drill restore", flag.ContinueOnError)
@@ -41,13 +42,17 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer, ne
 	case err != nil:
 		return c.awsFail(err)
 	}
+	released := "lock released"
+	if res.WaitedSeconds > 0 {
+		released = fmt.Sprintf("waited %.0f s until no block of the run could land, looked again; lock released", res.WaitedSeconds)
+	}
 	switch {
 	case res.NothingToRestore:
-		fmt.Fprintf(stdout, "%s: nothing to restore (the drill had not blocked it); lock released\n", *bucket)
+		fmt.Fprintf(stdout, "%s: nothing to restore (the drill had not blocked it); %s\n", *bucket, released)
 	case res.ChangedAfterRestore != "":
-		fmt.Fprintf(stdout, "%s: already restored by its run; %s; lock released\n", *bucket, res.ChangedAfterRestore)
+		fmt.Fprintf(stdout, "%s: already restored by its run; %s; %s\n", *bucket, res.ChangedAfterRestore, released)
 	default:
-		fmt.Fprintf(stdout, "%s: restored to %s, reads back %s (matches: %v); lock released\n", *bucket, pab.String(res.Prior), pab.String(res.ReadBack), res.MatchesPrior)
+		fmt.Fprintf(stdout, "%s: restored to %s, reads back %s (matches: %v); %s\n", *bucket, pab.String(res.Prior), pab.String(res.ReadBack), res.MatchesPrior, released)
 	}
 	if res.CartError != "" {
 		fmt.Fprintf(stdout, "synthetic cart not cleared: %s\n", res.CartError)

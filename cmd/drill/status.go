@@ -35,6 +35,12 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	code = exitPass
 	for _, s := range locks {
 		l := s.Lock
+		if s.LockErr != "" {
+			code = exitFail
+			fmt.Fprintf(stdout, "\nlock        %s: UNREADABLE: %s\n", s.Key, s.LockErr)
+			fmt.Fprintf(stdout, "action      read it (aws s3 cp s3://%s/%s -): it names a bucket and its prior; put the bucket back by hand, then delete the object\n", of.ledger, s.Key)
+			continue
+		}
 		fmt.Fprintf(stdout, "\nbucket      %s (%s), locked since %s\n", l.Bucket, l.Region, l.CreatedAt.Format(time.RFC3339))
 		fmt.Fprintf(stdout, "execution   %s\n            %s\n", l.ID(), orDash(l.ExecutionArn))
 		if s.ExecErr != "" {
@@ -43,7 +49,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			fmt.Fprintf(stdout, "state       %s\n", s.Execution.Status)
 		}
 		prior := "not recorded (the drill had not read it yet)"
-		if l.Status == drill.TicketHeld || l.Status == drill.TicketChanged {
+		if l.Status == drill.TicketHeld || l.Status == drill.TicketRestored || l.Status == drill.TicketChanged {
 			prior = pab.String(l.Prior)
 		}
 		fmt.Fprintf(stdout, "prior       %s\n", prior)
@@ -55,6 +61,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 			fmt.Fprintf(stdout, "bucket now  %s: the drill's block\n", pab.String(s.Current))
 		case operator.BucketPrior:
 			fmt.Fprintf(stdout, "bucket now  %s: the prior, nothing to put back\n", pab.String(s.Current))
+		case operator.BucketSettling:
+			fmt.Fprintf(stdout, "bucket now  %s: restored and verified, settling until %s (the lock is kept until no block of the run can land; the next restore looks again and releases it)\n",
+				pab.String(s.Current), l.SettlingUntil.UTC().Format(time.RFC3339))
 		case operator.BucketChanged:
 			if l.Status == drill.TicketChanged {
 				fmt.Fprintf(stdout, "bucket now  %s: CHANGED during the drill (restore found someone else's settings; no restore writes it again)\n", pab.String(s.Current))

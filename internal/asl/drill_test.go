@@ -136,7 +136,7 @@ func TestRealFlowLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
-		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "Report", "Verdict", "Passed", "Unverified", "DrillFailed",
+		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "ReleaseLock", "Report", "Verdict", "Passed", "Unverified", "DrillFailed",
 		"NotReady", "RestoreAfterFailure", "RestoredAfterFailure", "RecoveryCheck", "ReportAfterFailure", "NoCause",
 		"RestoreOutcome", "RestoreErrorWithCause", "DryRunDisturbed", "SkippedDrillInProgress", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed",
 		"ErrorWithCause", "FailWithCause"}
@@ -163,7 +163,7 @@ func TestRealFlow(t *testing.T) {
 		res, c := runDrill(t, d, `{"primaryBucket":"override"}`)
 		assertStatus(t, res, StatusSucceeded, "")
 		assertJSON(t, res.Output, `{"verdict":"pass","summary":"failover in 42.5s","report":"s3://ledger/runs/x/report.json"}`)
-		want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Probe:failover", "Restore:flow", "Probe:recovery", "Report"}
+		want := []string{"Readiness:checks", "Probe:steady", "SeedCart", "Readiness:replication", "BlockBucket", "Probe:failover", "Restore:flow", "Probe:recovery", "Restore:release", "Report"}
 		if got := d.Calls(); !reflect.DeepEqual(got, want) {
 			t.Errorf("calls %v, want %v", got, want)
 		}

@@ -103,7 +103,8 @@ func (h *Handler) Handle(ctx context.Context, in drill.BlockInput) (drill.BlockR
 		log.Warn("bucket locked by another drill; nothing changed", "holder", lock.ID().String(), "since", lock.CreatedAt)
 		return drill.BlockResult{}, &drill.LockHeld{Bucket: bucket, Holder: lock.ID().String()}
 	}
-	if lock.Status == drill.TicketChanged {
+	if lock.Status == drill.TicketChanged || lock.Status == drill.TicketRestored {
+		// Restore has taken this run over (the lock is settling, or left to a person).
 		return drill.BlockResult{}, &drill.RunClosed{Execution: id.Execution, Status: lock.Status}
 	}
 
@@ -274,9 +275,12 @@ func (h *Handler) confirm(ctx context.Context, api PublicAccessAPI, run drill.Ti
 		h.log().Error("late block on a bucket changed during the drill: left for a person (drill status)", "execution", run.Execution, "bucket", run.Bucket)
 		return &drill.RunClosed{Execution: run.Execution, Status: status}
 	}
-	if lock, err := h.Ledger.Lock(ctx, run.Bucket); err == nil && lock != nil && !lock.ID().Same(run.ID()) {
-		// Restored long ago and now another drill's bucket: its own restore puts back
-		// what it recorded; an undo here would break its failover mid-way.
+	if lock, err := h.Ledger.Lock(ctx, run.Bucket); err == nil && lock != nil && !lock.ID().Same(run.ID()) && lock.Restorer() {
+		// Restored and released, and now another drill's bucket, one that recorded its
+		// prior: its own restore puts back what it recorded; an undo here would break
+		// its failover mid-way. A dry run's lock, or a claim, restores nothing: the
+		// block is undone here. (The lock is kept until no block of a run can land, so
+		// this needs a lock released by hand.)
 		h.log().Warn("late block on a bucket another drill now holds; leaving it to that drill", "execution", run.Execution, "holder", lock.ID().String())
 		return &drill.RunClosed{Execution: run.Execution, Status: status}
 	}

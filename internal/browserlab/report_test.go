@@ -87,6 +87,19 @@ func TestReportPageInChromium(t *testing.T) {
 			t.Errorf("the page lacks %q", f)
 		}
 	}
+	// The markers' labels, as the browser lays them out, never overlap one another.
+	overlaps := eval[[]string](b, "measure the markers' labels", `(() => {
+		const boxes = [...document.querySelectorAll("figure svg text.marker")].map(e => ({t: e.textContent, b: e.getBBox()}));
+		const out = [];
+		for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+			const a = boxes[i].b, c = boxes[j].b;
+			if (a.x < c.x + c.width && c.x < a.x + a.width && a.y < c.y + c.height && c.y < a.y + a.height) out.push(boxes[i].t + " / " + boxes[j].t);
+		}
+		return out.concat(boxes.length < 4 ? ["only " + boxes.length + " marker labels"] : []);
+	})()`)
+	if len(overlaps) > 0 {
+		t.Errorf("marker labels overlap: %q", overlaps)
+	}
 	b.screenshot("report-page", "report-page.png")
 	b.save("report-timeline", "report-timeline.png", clip(eval[rect](b, "where the picture is",
 		`(() => { const r = document.querySelector("figure").getBoundingClientRect(); return {X: r.left + scrollX, Y: r.top + scrollY, Width: r.width, Height: r.height}; })()`)))

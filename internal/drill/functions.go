@@ -49,7 +49,7 @@ var Functions = []Function{
 	{Name: FuncRestore, Placeholder: "RestoreFunctionArn", MemoryMB: 256,
 		// Restore needs no target: the run's ticket names the bucket and its region.
 		Timeout: 3 * time.Minute, Env: []string{EnvLedgerBucket},
-		States: []TaskState{{Name: "Restore", TimeoutSeconds: 210}, {Name: "RestoreAfterFailure", TimeoutSeconds: 210}}},
+		States: []TaskState{{Name: "Restore", TimeoutSeconds: 210}, {Name: "ReleaseLock", TimeoutSeconds: 210}, {Name: "RestoreAfterFailure", TimeoutSeconds: 210}}},
 	{Name: FuncReport, Placeholder: "ReportFunctionArn", MemoryMB: 256,
 		Timeout: 1 * time.Minute, Env: []string{EnvLedgerBucket},
 		States: []TaskState{{Name: "Report", TimeoutSeconds: 90}, {Name: "ReportAfterFailure", TimeoutSeconds: 90}}},

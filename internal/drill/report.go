@@ -39,6 +39,9 @@ type State struct {
 	Failover  *Step[ProbeResult]   `json:"failover,omitempty"`
 	Restore   *Step[RestoreResult] `json:"restore,omitempty"`
 	Recovery  *Step[ProbeResult]   `json:"recovery,omitempty"`
+	// Release is the ReleaseLock state's restore: the last look, once no block of the
+	// run can land, and the lock's release.
+	Release *Step[RestoreResult] `json:"release,omitempty"`
 	// RecoveryCheck is the failure path's recovery check (RecoveryCheckError when it
 	// failed: best effort, caught).
 	RecoveryCheck      *Step[ProbeResult]     `json:"recoveryCheck,omitempty"`

@@ -11,6 +11,10 @@ const (
 	ReasonSafetyNet = "safety-net" // EventBridge, after FAILED / TIMED_OUT / ABORTED
 	ReasonSweeper   = "sweeper"    // the sweeper found the execution's lock after it ended
 	ReasonOperator  = "operator"   // drill restore, with a person's credentials
+	// ReasonRelease is the flow's last look (the ReleaseLock state, after the
+	// recovery): it waits until no block of the run can land any more, looks once
+	// more and releases the lock.
+	ReasonRelease = "release"
 )
 
 // RestoreInput is restore's payload: the execution's identity. Its run ticket or its
@@ -54,4 +58,14 @@ type RestoreResult struct {
 	// else changed it since. ReadBack is what it holds now. A restored run is final:
 	// restore leaves the bucket as it is; this is neither an error nor a mismatch.
 	ChangedAfterRestore string `json:"changedAfterRestore,omitempty"`
+	// SettlingUntil: the prior is back and verified, but a block of the run could still
+	// land until then, so the lock is kept (drill status: "restored, settling until");
+	// the next restore (the flow's ReleaseLock, the safety net, the sweeper, an
+	// operator) looks again after that moment and releases it.
+	SettlingUntil *time.Time `json:"settlingUntil,omitempty"`
+	// LockReleasedAt is when this restore released the run's lock, after a look made
+	// once no block of the run could land any more found the prior (WaitedSeconds: how
+	// long it waited for that moment).
+	LockReleasedAt *time.Time `json:"lockReleasedAt,omitempty"`
+	WaitedSeconds  float64    `json:"waitedSeconds,omitempty"`
 }

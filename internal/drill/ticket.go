@@ -13,12 +13,15 @@ import "time"
 //	   └──────────────────────► abandoned (restore came first: nothing was changed)
 //
 // The bucket's lock (LockKey) uses claimed (taken, nothing recorded yet), held (the
-// prior is recorded) and changed: it is the copy of the restore data that never expires.
+// prior is recorded), restored (the prior is back and verified, but a block the run
+// sent may still land until SettlingUntil: the lock is kept until a look after that
+// moment found the prior) and changed: it is the copy of the restore data that never
+// expires, and it is released only when no change of the run can land any more.
 const (
 	TicketClaimed   = "claimed"   // block-bucket started; the bucket is untouched
 	TicketHeld      = "held"      // Prior recorded; the block may be applied
 	TicketRestoring = "restoring" // restore is putting Prior back; block-bucket must undo any block it lands
-	TicketRestored  = "restored"  // Prior is back and verified; final once no late block can land (see Ticket.BlockSentAt)
+	TicketRestored  = "restored"  // Prior is back and verified; final once no late block can land (see Ticket.BlockSentAt); on a lock: settling until SettlingUntil
 	TicketAbandoned = "abandoned" // restore ran before any change; block-bucket must not start
 	// TicketChanged: restore found the bucket holding neither the block nor the prior:
 	// someone changed it during the drill. Nothing of this run writes the bucket again;
@@ -60,6 +63,11 @@ type Ticket struct {
 	// most restore.DefaultSettle, so no block of this run can land after BlockSentAt plus
 	// that. Restore undoes a block it finds on a restored run only until then.
 	BlockSentAt *time.Time `json:"blockSentAt,omitempty"`
+	// SettlingUntil (the lock only, status restored) is the last moment a block of the
+	// run can land (BlockSentAt plus restore's Settle). The lock is kept until a look
+	// after it found the prior: whoever restores next finishes that look, undoes a
+	// late block it finds, and only then releases the lock.
+	SettlingUntil *time.Time `json:"settlingUntil,omitempty"`
 }
 
 // ID is the execution the ticket belongs to.

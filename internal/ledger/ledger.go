@@ -117,15 +117,19 @@ func (l *Ledger) LockVersion(ctx context.Context, bucket string) (*drill.Ticket,
 	return l.getTicketVersion(ctx, drill.LockKey(bucket))
 }
 
-// LockEntry is one lock and its version.
+// LockEntry is one lock and its version, or, when it could not be read or decoded,
+// its key and Err (Lock is then empty).
 type LockEntry struct {
 	Key  string
 	ETag string
 	Lock drill.Ticket
+	Err  error
 }
 
 // Locks lists every lock in the ledger, in key order. A lock released between the
-// listing and its read is left out.
+// listing and its read is left out. One lock that cannot be read or decoded is an
+// entry with Err, not an error of the listing: the sweeper reports it and goes on with
+// every other lock. Only a listing that fails is an error.
 func (l *Ledger) Locks(ctx context.Context) ([]LockEntry, error) {
 	var out []LockEntry
 	var token *string
@@ -142,10 +146,10 @@ func (l *Ledger) Locks(ctx context.Context) ([]LockEntry, error) {
 				continue
 			}
 			t, etag, err := l.getTicketVersion(ctx, key)
-			if err != nil {
-				return nil, err
-			}
-			if t != nil {
+			switch {
+			case err != nil:
+				out = append(out, LockEntry{Key: key, Err: err})
+			case t != nil:
 				out = append(out, LockEntry{Key: key, ETag: etag, Lock: *t})
 			}
 		}
@@ -157,15 +161,24 @@ func (l *Ledger) Locks(ctx context.Context) ([]LockEntry, error) {
 }
 
 // FindLock returns the lock id holds on any bucket and its ETag, nil when it holds none.
+// A lock it cannot read may be id's: that is an error, never "none".
 func (l *Ledger) FindLock(ctx context.Context, id drill.RunID) (*drill.Ticket, string, error) {
 	locks, err := l.Locks(ctx)
 	if err != nil {
 		return nil, "", err
 	}
+	var unreadable error
 	for _, e := range locks {
+		if e.Err != nil {
+			unreadable = errors.Join(unreadable, e.Err)
+			continue
+		}
 		if e.Lock.ID().Same(id) {
 			return &e.Lock, e.ETag, nil
 		}
+	}
+	if unreadable != nil {
+		return nil, "", fmt.Errorf("ledger find the lock of %s: %w", id.Execution, unreadable)
 	}
 	return nil, "", nil
 }

@@ -538,3 +538,41 @@ func assertErr(t *testing.T, err error, want string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// One lock that cannot be decoded or read is an entry of its own, with its error: the
+// listing goes on, so a sweep restores every other bucket. FindLock, which must never
+// answer "none" for a lock it could not read, fails instead.
+func TestUnreadableLockIsAnEntryNotAFailedListing(t *testing.T) {
+	ctx := context.Background()
+	store := ledgertest.New()
+	l := store.Ledger()
+	for i, name := range []string{"run-a", "run-c"} {
+		tk := ticket(name)
+		tk.Bucket = fmt.Sprintf("bucket-%d", 2*i)
+		store.PutTicket(drill.LockKey(tk.Bucket), tk)
+	}
+	store.Objects["locks/bucket-1.json"] = ledgertest.Object{Body: []byte("{not json"), ContentType: ledger.ContentTypeJSON, ETag: `"x"`}
+	locks, err := l.Locks(ctx)
+	if err != nil {
+		t.Fatalf("Locks: %v", err)
+	}
+	var keys []string
+	for _, e := range locks {
+		keys = append(keys, e.Key)
+		if (e.Key == "locks/bucket-1.json") != (e.Err != nil) {
+			t.Errorf("entry %s: err %v", e.Key, e.Err)
+		}
+		if e.Err != nil && (e.Lock.Execution != "" || !strings.Contains(e.Err.Error(), "locks/bucket-1.json")) {
+			t.Errorf("unreadable entry %+v: want no lock and an error naming its key", e)
+		}
+	}
+	if !reflect.DeepEqual(keys, []string{"locks/bucket-0.json", "locks/bucket-1.json", "locks/bucket-2.json"}) {
+		t.Errorf("entries %v, want all three in key order", keys)
+	}
+	if got, _, err := l.FindLock(ctx, ledgertest.ID("run-c")); err != nil || got == nil || got.Bucket != "bucket-2" {
+		t.Errorf("FindLock(run-c) past an unreadable lock = %+v, %v", got, err)
+	}
+	if got, _, err := l.FindLock(ctx, ledgertest.ID("run-z")); err == nil || got != nil {
+		t.Errorf("FindLock(run-z) = %+v, %v: the unreadable lock may be run-z's, want an error", got, err)
+	}
+}

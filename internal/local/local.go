@@ -27,6 +27,7 @@ import (
 	"github.com/unishop/failover-drill/internal/block"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
+	"github.com/unishop/failover-drill/internal/operator"
 	"github.com/unishop/failover-drill/internal/pab"
 	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/probe"
@@ -323,6 +324,18 @@ func (e *Env) Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 // SafetyNetInput is what the EventBridge rule sends restore when execution id ends.
 func SafetyNetInput(id drill.RunID) drill.RestoreInput {
 	return drill.RestoreInput{Execution: id.Execution, ExecutionArn: id.ExecutionArn, StartTime: id.StartTime, Reason: drill.ReasonSafetyNet}
+}
+
+// Operator is a person's clients for drill status, restore and unlock against the
+// replica: unrestricted, as an operator's own credentials are, with the replica's
+// Settle.
+func (e *Env) Operator() operator.Clients {
+	return operator.Clients{
+		Ledger: e.Ledger, S3: pab.PerRegion(e.S3), Log: e.log, Settle: SafetyNetSettle,
+		SFN: func(region string) sweeper.ExecutionAPI {
+			return awsconf.SandboxSFN(e.Sandbox.SFNEndpoint(), region, awsconf.SandboxAdmin)
+		},
+	}
 }
 
 // Sweep runs the sweeper once, as its schedule does on AWS.

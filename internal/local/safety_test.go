@@ -397,7 +397,7 @@ func TestHumanChangeMidDrill(t *testing.T) {
 	if _, held := env.Sandbox.Object(sc.LedgerBucket, drill.LockKey(sc.PrimaryBucket)); !held {
 		t.Fatal("the lock was released without a person")
 	}
-	if _, err := operator.Unlock(context.Background(), operator.Clients{Ledger: env.Ledger}, sc.PrimaryBucket); err != nil {
+	if _, err := operator.Unlock(context.Background(), env.Operator(), sc.PrimaryBucket, false); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := env.Sweep(context.Background()); err != nil || len(res.Findings) != 0 {

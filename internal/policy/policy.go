@@ -101,8 +101,9 @@ var (
 
 // restoreStatements are what restore's code calls: it reads and rewrites run tickets
 // (the abandoned tombstone, restoring, restored, changed), reads and deletes locks, and
-// writes a lock only to mark it changed (If-Match), so a restore from the lock never
-// writes a bucket someone changed during the drill.
+// writes a lock only to mark it (If-Match): changed, so a restore from the lock never
+// writes a bucket someone changed during the drill; or restored and settling, so the
+// lock is kept until no block of its run can land.
 var restoreStatements = []Statement{
 	publicAccessBlock,
 	listLedger,

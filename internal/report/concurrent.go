@@ -23,7 +23,7 @@ type ExecutionsAPI interface {
 var _ ExecutionsAPI = (*sfn.Client)(nil)
 
 // MaxExecution bounds how long an execution can run (the ASL's TimeoutSeconds is
-// 17 100 s): one that started longer ago than this before a dry run cannot have
+// 17 950 s): one that started longer ago than this before a dry run cannot have
 // overlapped it, so the listing, newest first, stops there.
 const MaxExecution = 5 * time.Hour
 

@@ -58,6 +58,9 @@ func awsCost(st drill.State, logs Logs) drill.Cost {
 			u.StateTransitions++ // Restored
 		}
 		add(rc != nil, StepAwaitRecovery, timing(rc))
+		if st.Release != nil {
+			add(true, "ReleaseLock", timing(&st.Release.Payload.Timing))
+		}
 		u.StateTransitions += 3 // Report, Verdict, Passed or DrillFailed
 		u.Invoke(drill.FuncReport, 0)
 	} else {

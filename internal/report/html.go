@@ -191,11 +191,11 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	}
 	w("</table>\n")
 	if c := r.Cost; c != nil {
-		w("<h2>Cost of this drill (%s, prices of %s)</h2>\n<table>\n<tr><th>Item</th><th>Quantity</th><th>Unit price (USD)</th><th>USD</th></tr>\n", esc(c.Source), esc(c.PricesAsOf))
+		w("<h2>Cost of this drill (%s, prices of %s)</h2>\n<table>\n<tr><th>Item</th><th>Quantity</th><th>Unit price</th><th>Amount</th></tr>\n", esc(c.Source), esc(c.PricesAsOf))
 		for _, l := range c.Lines {
-			w("<tr><td>%s</td><td>%s %s</td><td>%.10g</td><td>%.6f</td></tr>\n", esc(l.Item), quantity(l.Quantity), esc(l.Unit), l.UnitPrice, l.USD)
+			w("<tr><td>%s</td><td>%s %s</td><td>%s</td><td>%s</td></tr>\n", esc(l.Item), quantity(l.Quantity), esc(l.Unit), Dollars(l.UnitPrice), Dollars(l.USD))
 		}
-		w("<tr><th>Estimated total</th><td></td><td></td><td><b>%.6f</b></td></tr>\n</table>\n", c.EstimatedUSD)
+		w("<tr><th>Estimated total</th><td></td><td></td><td><b>%s</b></td></tr>\n</table>\n", Dollars(c.EstimatedUSD))
 		if len(c.Notes) > 0 {
 			w("<p>Notes: %s.</p>\n", esc(strings.Join(c.Notes, "; ")))
 		}
@@ -338,4 +338,10 @@ func fmtTime(t time.Time) string {
 		return "–"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05.000Z")
+}
+
+// Dollars prints an amount in dollars as a person reads it: never with an exponent
+// (0.000025, not 2.5e-05), with the digits the amount has, and a dollar sign.
+func Dollars(usd float64) string {
+	return "$" + strconv.FormatFloat(usd, 'f', -1, 64)
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -97,6 +98,8 @@ func Timeline(r drill.Report, logs Logs) string {
 		maxLat = math.Max(maxLat, ms)
 	}
 
+	marks := placeMarkers(r, origin, x)
+	lanesY := lanesY + markerRowsExtra(marks)
 	latY0 := lanesY + len(lanes)*laneH + 26
 	height := latY0 + latH + 40
 	var b strings.Builder
@@ -163,36 +166,10 @@ func Timeline(r drill.Report, logs Logs) string {
 	}
 	w(`<text x="%d" y="%d" text-anchor="end" fill="#57606a">s from the block</text>`, plotX1, axisY+32)
 
-	// Markers and spans.
-	type marker struct {
-		at    *time.Time
-		label string
-	}
-	var ms []marker
-	add := func(t *time.Time, label string) {
-		if t != nil && !t.IsZero() {
-			ms = append(ms, marker{t, label})
-		}
-	}
-	add(r.Failover.BlockSentAt, "block sent")
-	add(r.Failover.BlockedAt, "block applied")
-	add(r.Failover.FirstSecondaryAt, "first secondary")
-	if ph := r.Failover.Phases; ph != nil && ph.Stable != nil {
-		add(&ph.Stable.At, "failover stable")
-	}
-	add(r.Recovery.RestoredAt, "restore applied")
-	add(r.Recovery.FirstPrimaryAt, "first primary")
-	if ph := r.Recovery.Phases; ph != nil && ph.Stable != nil {
-		add(&ph.Stable.At, "recovery stable")
-	}
-	for i, m := range ms {
-		xm := x(*m.at)
-		if xm < plotX0-1 || xm > plotX1+1 {
-			continue
-		}
-		ty := 12 + (i%3)*12
-		w(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#24292f" stroke-dasharray="2 2"/>`, xm, ty+2, xm, axisY)
-		w(`<text x="%.1f" y="%d" text-anchor="middle" fill="#24292f">%s %s</text>`, xm, ty, esc(m.label), trimFloat(round3(m.at.Sub(origin).Seconds())))
+	// Markers: each label in the first row where it overlaps no other (placeMarkers).
+	for _, m := range marks {
+		w(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#24292f" stroke-dasharray="2 2"/>`, m.x, m.y+2, m.x, axisY)
+		w(`<text class="marker" x="%.1f" y="%d" text-anchor="middle" fill="#24292f">%s</text>`, m.x, m.y, esc(m.text))
 	}
 	span := func(from *time.Time, ph *drill.Phases, name string, y int) {
 		if from == nil {
@@ -320,4 +297,82 @@ func blockFrom(r drill.Report) *time.Time {
 		return r.Failover.BlockSentAt
 	}
 	return r.Failover.BlockedAt
+}
+
+// A placed marker: its line's x, its label's baseline y and text.
+type placedMarker struct {
+	x    float64
+	y    int
+	text string
+}
+
+// markerRow is the height of a row of marker labels; the first three rows fit above
+// the lanes, more push the lanes down (markerRowsExtra).
+const (
+	markerRow      = 14
+	markerRowsFree = 3
+	// labelCharW is an upper bound of a character's width at the picture's 11 px
+	// sans-serif font, so a label's estimated extent is never short of the drawn one.
+	labelCharW = 6.5
+	labelGap   = 6
+)
+
+// placeMarkers puts each marker (block sent and applied, first new answers, switches
+// stable, restore applied) on the timeline, its label in the first row where it
+// overlaps no label already placed, in the order of time.
+func placeMarkers(r drill.Report, origin time.Time, x func(time.Time) float64) []placedMarker {
+	type marker struct {
+		at    time.Time
+		label string
+	}
+	var ms []marker
+	add := func(t *time.Time, label string) {
+		if t != nil && !t.IsZero() {
+			ms = append(ms, marker{*t, label})
+		}
+	}
+	add(r.Failover.BlockSentAt, "block sent")
+	add(r.Failover.BlockedAt, "block applied")
+	add(r.Failover.FirstSecondaryAt, "first secondary")
+	if ph := r.Failover.Phases; ph != nil && ph.Stable != nil {
+		add(&ph.Stable.At, "failover stable")
+	}
+	add(r.Recovery.RestoredAt, "restore applied")
+	add(r.Recovery.FirstPrimaryAt, "first primary")
+	if ph := r.Recovery.Phases; ph != nil && ph.Stable != nil {
+		add(&ph.Stable.At, "recovery stable")
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].at.Before(ms[j].at) })
+	var out []placedMarker
+	var rowEnds []float64 // the right edge of the last label in each row
+	for _, m := range ms {
+		xm := x(m.at)
+		if xm < plotX0-1 || xm > plotX1+1 {
+			continue
+		}
+		text := m.label + " " + trimFloat(round3(m.at.Sub(origin).Seconds()))
+		half := float64(len(text)) * labelCharW / 2
+		row := len(rowEnds)
+		for i, end := range rowEnds {
+			if xm-half >= end+labelGap {
+				row = i
+				break
+			}
+		}
+		if row == len(rowEnds) {
+			rowEnds = append(rowEnds, 0)
+		}
+		rowEnds[row] = xm + half
+		out = append(out, placedMarker{x: xm, y: markerRow * (row + 1), text: text})
+	}
+	return out
+}
+
+// markerRowsExtra is how far the lanes move down for marker rows beyond the free ones.
+func markerRowsExtra(ms []placedMarker) int {
+	rows := 0
+	for _, m := range ms {
+		rows = max(rows, m.y/markerRow)
+	}
+	return max(rows-markerRowsFree, 0) * markerRow
 }

@@ -1,7 +1,9 @@
 package report_test
 
 import (
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,5 +73,57 @@ func TestTimelineIsBounded(t *testing.T) {
 	}
 	if report.Timeline(drill.Report{}, nil) != "" {
 		t.Error("a picture without samples")
+	}
+}
+
+// Markers that fall close together (the first secondary answer is also the failover's
+// stable moment here) take separate rows: no two labels in a row overlap, measured
+// with a character width no narrower than the picture's font draws (the browser test
+// measures the drawn ones).
+func TestTimelineMarkerLabelsDoNotOverlap(t *testing.T) {
+	in, logs := passing()
+	r := report.Build(in, logs, at(12))
+	svg := report.Timeline(r, logs)
+	re := regexp.MustCompile(`<text class="marker" x="([0-9.]+)" y="([0-9]+)"[^>]*>([^<]*)</text>`)
+	type label struct {
+		x    float64
+		text string
+	}
+	rows := map[string][]label{}
+	n := 0
+	for _, m := range re.FindAllStringSubmatch(svg, -1) {
+		x, _ := strconv.ParseFloat(m[1], 64)
+		rows[m[2]] = append(rows[m[2]], label{x, m[3]})
+		n++
+	}
+	if n < 6 || len(rows) < 2 {
+		t.Fatalf("%d marker labels in %d rows: %s", n, len(rows), svg)
+	}
+	for y, ls := range rows {
+		for i := range ls {
+			for j := i + 1; j < len(ls); j++ {
+				a, b := ls[i], ls[j]
+				if math.Abs(a.x-b.x) < float64(len(a.text)+len(b.text))*6.5/2 {
+					t.Errorf("row %s: %q at %.1f overlaps %q at %.1f", y, a.text, a.x, b.text, b.x)
+				}
+			}
+		}
+	}
+}
+
+// Prices are dollars a person reads: no exponent, the amount's own digits.
+func TestDollars(t *testing.T) {
+	for usd, want := range map[float64]string{0.000025: "$0.000025", 0.00174: "$0.00174", 0: "$0", 1.5: "$1.5", 0.0000166667: "$0.0000166667"} {
+		if got := report.Dollars(usd); got != want {
+			t.Errorf("Dollars(%v) = %q, want %q", usd, got, want)
+		}
+	}
+	in, logs := passing()
+	page, err := report.HTML(report.Build(in, logs, at(12)), logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := strings.Index(string(page), "Cost of this drill"); i < 0 || regexp.MustCompile(`\de-\d`).MatchString(string(page[i:])) || !strings.Contains(string(page[i:]), "<td>$0.") {
+		t.Errorf("the cost table prints prices with an exponent, or without dollars: %s", page[max(i, 0):])
 	}
 }

@@ -180,6 +180,8 @@ func TestCartCannotBeCleared(t *testing.T) {
 			if !strings.Contains(res.CartError, tc.want) || res.CartCleared != (tc.want == "") || (tc.want == "") != (res.CartError == "") {
 				t.Errorf("result %+v, want cart error %q", res, tc.want)
 			}
+			f.assertSettling(t, "run-a", res)
+			f.release(t, "run-a")
 			f.assertRestored(t, "run-a", partial)
 		})
 	}

@@ -73,6 +73,16 @@ func TestPromiseBlockFailsAnywhereRestoreRecovers(t *testing.T) {
 				if !res.MatchesPrior {
 					t.Errorf("restore result %+v", res)
 				}
+				if res.SettlingUntil != nil {
+					// A block of the run could still land: the failure path keeps the
+					// lock; the execution then fails and the safety net finishes the look.
+					if lock := store.Ticket(drill.LockKey(bucket)); lock == nil || lock.Status != drill.TicketRestored {
+						t.Fatalf("lock %+v: want it kept, settling, until the last look", lock)
+					}
+					if _, err := r.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet)); err != nil {
+						t.Fatalf("safety net: %v", err)
+					}
+				}
 				if got := s3fake.Config(bucket); !pab.Equal(got, prior) {
 					t.Errorf("bucket %s, want exactly %s", pab.String(got), pab.String(prior))
 				}

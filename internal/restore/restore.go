@@ -132,17 +132,25 @@ func (h *Handler) record(ctx context.Context, in drill.RestoreInput, res drill.R
 func (h *Handler) handle(ctx context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
 	first, err := h.restore(ctx, in, time.Time{})
 	res := first.res
-	if err != nil || in.Reason != drill.ReasonSafetyNet || first.lateUntil.IsZero() || !first.lookedAt.Before(first.lateUntil) {
+	if err != nil || first.settlingUntil.IsZero() {
 		return res, err
 	}
-	wait := max(first.lateUntil.Sub(h.now()), 0)
-	h.log().Info("safety net: waiting until no block of the run can land any more, then checking again", "execution", in.Execution, "until", first.lateUntil, "wait", wait)
+	until := first.settlingUntil
+	if !waits(in.Reason) {
+		// The lock stays, settling: the flow's ReleaseLock state (after a failure, the
+		// safety net; whatever is lost, the sweeper) finishes the look.
+		res.SettlingUntil = &until
+		return res, nil
+	}
+	wait := max(until.Sub(h.now()), 0)
+	h.log().Info("waiting until no block of the run can land any more, then looking again before releasing the lock", "execution", in.Execution, "reason", in.Reason, "until", until, "wait", wait)
 	if err := h.sleep(ctx, wait); err != nil {
+		res.SettlingUntil = &until
 		return res, fmt.Errorf("restore %s: settle: %w", in.Execution, err)
 	}
 	// The second look stands for the moment the last possible block landed: a block it
 	// finds is the run's own.
-	second, err := h.restore(ctx, in, first.lateUntil)
+	second, err := h.restore(ctx, in, until)
 	again := second.res
 	if err != nil {
 		return again, err
@@ -153,16 +161,26 @@ func (h *Handler) handle(ctx context.Context, in drill.RestoreInput) (drill.Rest
 	}
 	again.CartCleared, again.CartError = again.CartCleared || res.CartCleared, res.CartError+again.CartError
 	again.TicketMissing = again.TicketMissing || res.TicketMissing
+	again.WaitedSeconds = wait.Seconds()
 	return again, nil
 }
 
-// look is one pass of restore: its result, when it read the bucket (lookedAt: the
-// moment it stands for), and until when a block of the run can still land (zero: the
-// run never blocked, or it is over for it).
+// waits reports whether a restore for reason waits, in its own invocation, until no
+// block of the run can land any more, to look again and release the lock. The flow's
+// Restore and the failure path's do not: the recovery is measured meanwhile, and the
+// ReleaseLock state (after a failure, the safety net; whatever is lost, the sweeper)
+// finishes the look. Every other restorer (ReleaseLock, the safety net and its
+// retries, the sweeper, an operator) waits.
+func waits(reason string) bool {
+	return reason != drill.ReasonFlow && reason != drill.ReasonFailure
+}
+
+// look is one pass of restore: its result and, when the run's lock is kept because a
+// block of the run can still land, until when (zero: the lock is released, or there
+// was nothing to settle).
 type look struct {
-	res       drill.RestoreResult
-	lookedAt  time.Time
-	lateUntil time.Time
+	res           drill.RestoreResult
+	settlingUntil time.Time
 }
 
 // settle is how long after BlockSentAt a block of the run can still land.
@@ -234,7 +252,7 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput, asOf time.
 		switch run.Status {
 		case drill.TicketAbandoned:
 			// A block-bucket that lost the race may still have taken the lock.
-			if err := h.releaseIfOurs(ctx, *run); err != nil {
+			if _, err := h.releaseIfOurs(ctx, *run); err != nil {
 				return fail(err)
 			}
 			res.NothingToRestore, res.MatchesPrior = true, true
@@ -248,7 +266,7 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput, asOf time.
 			} else if err != nil {
 				return look{}, fmt.Errorf("restore %s: %w", in.Execution, err)
 			}
-			if err := h.releaseIfOurs(ctx, *run); err != nil {
+			if _, err := h.releaseIfOurs(ctx, *run); err != nil {
 				return fail(err)
 			}
 			log.Info("nothing to restore: block-bucket had not changed the bucket; marked the run abandoned")
@@ -263,11 +281,9 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput, asOf time.
 			}
 			fallthrough
 		case drill.TicketRestoring:
-			if err := h.apply(ctx, log, run, &res); err != nil {
+			if lk.settlingUntil, err = h.apply(ctx, log, run, &res); err != nil {
 				return fail(err)
 			}
-			// A block of the run may still land after this look: the safety net looks again.
-			lk.lookedAt, lk.lateUntil = h.now().UTC(), h.lateUntil(*run)
 			return finish()
 		case drill.TicketChanged:
 			if err := h.stillChanged(ctx, log, *run, &res); err != nil {
@@ -275,8 +291,7 @@ func (h *Handler) restore(ctx context.Context, in drill.RestoreInput, asOf time.
 			}
 			return finish()
 		case drill.TicketRestored:
-			lk.lookedAt, lk.lateUntil = asOf, h.lateUntil(*run)
-			if err := h.recheck(ctx, log, *run, &res, &lk.lookedAt); err != nil {
+			if lk.settlingUntil, err = h.recheck(ctx, log, *run, &res, asOf); err != nil {
 				return fail(err)
 			}
 			return finish()
@@ -308,7 +323,8 @@ func (h *Handler) ourLock(ctx context.Context, id drill.RunID, bucket string) (*
 
 // fromLock is the run ticket restore writes when there is none: the lock's restore
 // data, restoring when its prior was recorded (the bucket may be blocked), changed
-// when restore found the bucket changed during the drill, abandoned when the prior was
+// when restore found the bucket changed during the drill, restored when the lock was
+// kept settling after the restore, abandoned when the prior was
 // not recorded (block-bucket had not read it, so it had not blocked either) or when
 // there is no lock at all.
 func fromLock(id drill.RunID, lock *drill.Ticket, now time.Time) *drill.Ticket {
@@ -317,9 +333,12 @@ func fromLock(id drill.RunID, lock *drill.Ticket, now time.Time) *drill.Ticket {
 	}
 	t := *lock
 	t.Status = drill.TicketAbandoned
+	t.SettlingUntil = nil
 	switch lock.Status {
 	case drill.TicketHeld:
 		t.Status = drill.TicketRestoring
+	case drill.TicketRestored:
+		t.Status = drill.TicketRestored // restored and settling: the next look finishes it
 	case drill.TicketChanged:
 		t.Status = drill.TicketChanged // a person has still to decide: never written again
 	}
@@ -327,16 +346,17 @@ func fromLock(id drill.RunID, lock *drill.Ticket, now time.Time) *drill.Ticket {
 }
 
 // apply puts the prior back, verifies it, clears the cart, marks the run restored and
-// releases the lock. The ticket already says restoring, so block-bucket undoes any
+// releases the lock, or, when a block of the run can still land, keeps it settling and
+// returns until when (see settleOrRelease). The ticket already says restoring, so block-bucket undoes any
 // block of its own that lands from now on. It first reads the bucket: a configuration
 // that is neither the block nor the prior was put there by someone else during the
 // drill: it is kept, and the run and its lock are marked changed so that nothing of
 // the drill ever writes the bucket for this run again. run is updated in place.
-func (h *Handler) apply(ctx context.Context, log *slog.Logger, run *drill.Ticket, res *drill.RestoreResult) error {
+func (h *Handler) apply(ctx context.Context, log *slog.Logger, run *drill.Ticket, res *drill.RestoreResult) (time.Time, error) {
 	api := h.S3(run.Region)
 	current, err := pab.Read(ctx, api, run.Bucket)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", run.Bucket, err)
+		return time.Time{}, fmt.Errorf("restore %s: %w", run.Bucket, err)
 	}
 	if !pab.Equal(current, run.Prior) && !pab.Equal(current, &drill.BlockAll) {
 		log.Error("bucket changed during the drill: keeping its settings and the lock; the run will never write it again",
@@ -347,24 +367,29 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, run *drill.Ticket
 		// first, then the lock: a crash between the two leaves a changed ticket, whose
 		// next restore marks the lock.
 		if err := h.Ledger.PutRunTicket(ctx, *run); err != nil {
-			return fmt.Errorf("restore %s: mark ticket changed: %w", run.Bucket, err)
+			return time.Time{}, fmt.Errorf("restore %s: mark ticket changed: %w", run.Bucket, err)
 		}
 		if err := h.markLockChanged(ctx, *run); err != nil {
-			return err
+			return time.Time{}, err
 		}
-		return &drill.BucketChangedDuringDrill{Bucket: run.Bucket, Prior: pab.String(run.Prior), Found: pab.String(current)}
+		return time.Time{}, &drill.BucketChangedDuringDrill{Bucket: run.Bucket, Prior: pab.String(run.Prior), Found: pab.String(current)}
 	}
-	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
-		return fmt.Errorf("restore %s: %w", run.Bucket, err)
+	// A bucket that already holds the prior is not written: there is nothing to put
+	// back, and a policy that denies the write (an SCP, a changed bucket policy) must not
+	// turn a bucket that is fine into RestoreFailed and a stranded lock.
+	if !pab.Equal(current, run.Prior) {
+		if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
+			return time.Time{}, fmt.Errorf("restore %s: %w", run.Bucket, err)
+		}
 	}
 	restoredAt := h.now().UTC()
 	readBack, err := h.verify(ctx, api, run.Bucket, run.Prior)
 	if err != nil {
-		return fmt.Errorf("restore %s: verify: %w", run.Bucket, err)
+		return time.Time{}, fmt.Errorf("restore %s: verify: %w", run.Bucket, err)
 	}
 	if !pab.Equal(readBack, run.Prior) {
 		log.Warn("restored configuration reads back differently", "prior", pab.String(run.Prior), "readBack", pab.String(readBack))
-		return &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(readBack)}
+		return time.Time{}, &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(readBack)}
 	}
 	log.Info("public access block restored", "prior", pab.String(run.Prior), "restoredAt", restoredAt)
 	res.ReadBack, res.MatchesPrior, res.RestoredAt = readBack, true, &restoredAt
@@ -377,9 +402,69 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, run *drill.Ticket
 	run.Status, run.RestoredAt = drill.TicketRestored, &restoredAt
 	// Unconditional: from restoring on, only restore writes this ticket.
 	if err := h.Ledger.PutRunTicket(ctx, *run); err != nil {
-		return fmt.Errorf("restore %s: mark ticket restored: %w", run.Bucket, err)
+		return time.Time{}, fmt.Errorf("restore %s: mark ticket restored: %w", run.Bucket, err)
 	}
-	return h.releaseIfOurs(ctx, *run)
+	// Every read of verify began after restoredAt: that is the moment the look stands for.
+	return h.settleOrRelease(ctx, log, *run, res, restoredAt)
+}
+
+// settleOrRelease ends a look that found the prior (or put it back): the lock is
+// released only when the look was made after the last moment a block of the run can
+// land (lateUntil). Before it, the lock is kept, marked restored and settling until
+// lateUntil, so no other drill (a dry run included) can take the bucket while a late
+// block may still land, and whoever restores next finishes the look; settleOrRelease
+// then returns lateUntil. A lock that is no longer the run's is left alone, but the
+// second look is still owed (lateUntil is returned).
+func (h *Handler) settleOrRelease(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult, lookedAt time.Time) (time.Time, error) {
+	lateUntil := h.lateUntil(run)
+	if !lookedAt.Before(lateUntil) {
+		return time.Time{}, h.release(ctx, run, res)
+	}
+	kept, err := h.markLockSettling(ctx, run, lateUntil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if kept {
+		log.Info("restored and verified; the lock is kept until no block of the run can land any more", "settlingUntil", lateUntil)
+	}
+	return lateUntil, nil
+}
+
+// markLockSettling marks the run's lock restored and settling until until (If-Match),
+// with what a restorer that finds only the lock needs (RestoredAt, BlockSentAt). It
+// reports whether the lock is the run's (kept); another drill's lock, or none, is not
+// touched.
+func (h *Handler) markLockSettling(ctx context.Context, run drill.Ticket, until time.Time) (bool, error) {
+	for range changedAttempts {
+		lock, etag, err := h.Ledger.LockVersion(ctx, run.Bucket)
+		if err != nil {
+			return false, fmt.Errorf("restore %s: mark lock settling: %w", run.Bucket, err)
+		}
+		if lock == nil || !lock.ID().Same(run.ID()) {
+			return false, nil
+		}
+		if lock.Status == drill.TicketRestored && lock.SettlingUntil != nil && lock.SettlingUntil.Equal(until) {
+			return true, nil
+		}
+		lock.Status, lock.RestoredAt, lock.BlockSentAt, lock.SettlingUntil = drill.TicketRestored, run.RestoredAt, run.BlockSentAt, &until
+		if _, err := h.Ledger.ReplaceLock(ctx, *lock, etag); errors.Is(err, ledger.ErrChanged) {
+			continue
+		} else if err != nil {
+			return false, fmt.Errorf("restore %s: mark lock settling: %w", run.Bucket, err)
+		}
+		return true, nil
+	}
+	return false, &drill.Transient{Msg: fmt.Sprintf("restore %s: lock kept changing while marking it settling", run.Bucket)}
+}
+
+// release releases the run's lock (if it still holds it) and says when in res.
+func (h *Handler) release(ctx context.Context, run drill.Ticket, res *drill.RestoreResult) error {
+	released, err := h.releaseIfOurs(ctx, run)
+	if released {
+		at := h.now().UTC()
+		res.LockReleasedAt = &at
+	}
+	return err
 }
 
 // markLockChanged records in the run's lock that the bucket was changed during the
@@ -434,72 +519,76 @@ func (h *Handler) stillChanged(ctx context.Context, log *slog.Logger, run drill.
 }
 
 // recheck handles a run already restored: the configuration should still be the
-// prior. lookedAt is the moment this look stands for (zero: now, just before it reads
-// the bucket); it is set. Until lateUntil a full block is the run's own late block,
-// and undone; anything else, and anything after it, was put there by someone else: it
-// is reported, not overwritten (a restored run is final).
-func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult, lookedAt *time.Time) error {
+// prior. asOf is the moment this look stands for (zero: now, just before it reads the
+// bucket). A full block is the run's own late block, and undone, while the run still
+// holds its lock (kept until a look after the last moment a block can land), or, when
+// the lock is gone, until that moment (lateUntil). Anything else, and a full block
+// found after that with the lock released, was put there by someone else: it is
+// reported, not overwritten (a restored run is final). The lock is then released or
+// kept settling as after a restore (settleOrRelease).
+func (h *Handler) recheck(ctx context.Context, log *slog.Logger, run drill.Ticket, res *drill.RestoreResult, asOf time.Time) (time.Time, error) {
 	api := h.S3(run.Region)
+	lookedAt := asOf
 	if lookedAt.IsZero() {
-		*lookedAt = h.now().UTC()
+		lookedAt = h.now().UTC()
 	}
 	current, err := pab.Read(ctx, api, run.Bucket)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", run.Bucket, err)
+		return time.Time{}, fmt.Errorf("restore %s: %w", run.Bucket, err)
 	}
 	res.AlreadyRestored, res.ReadBack, res.RestoredAt = true, current, run.RestoredAt
-	if pab.Equal(current, run.Prior) {
-		res.MatchesPrior = true
-		return h.releaseIfOurs(ctx, run)
-	}
 	lock, err := h.Ledger.Lock(ctx, run.Bucket)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", run.Bucket, err)
+		return time.Time{}, fmt.Errorf("restore %s: %w", run.Bucket, err)
 	}
-	if lock != nil && !lock.ID().Same(run.ID()) {
+	ours := lock != nil && lock.ID().Same(run.ID())
+	lateUntil := h.lateUntil(run)
+	switch {
+	case pab.Equal(current, run.Prior):
+		res.MatchesPrior = true
+	case lock != nil && !ours && lock.Restorer():
 		res.Skipped = fmt.Sprintf("bucket %s was restored by this execution and is now locked by drill %s", run.Bucket, lock.ID().String())
 		res.MatchesPrior = true // ours was restored and verified; the bucket is another drill's now
 		log.Info("already restored; bucket now belongs to another drill", "holder", lock.ID().String())
-		return nil
-	}
-	lateUntil := h.lateUntil(run)
-	if lookedAt.After(lateUntil) || !pab.Equal(current, &drill.BlockAll) {
+		return time.Time{}, nil
+	case pab.Equal(current, &drill.BlockAll) && (ours || !lookedAt.After(lateUntil)):
+		log.Warn("a block of this run landed after the restore; undoing it", "prior", pab.String(run.Prior), "lateUntil", lateUntil, "lockHeld", ours)
+		if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
+			return time.Time{}, fmt.Errorf("restore %s: undo late block: %w", run.Bucket, err)
+		}
+		readBack, err := h.verify(ctx, api, run.Bucket, run.Prior)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("restore %s: verify: %w", run.Bucket, err)
+		}
+		if !pab.Equal(readBack, run.Prior) {
+			return time.Time{}, &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(readBack)}
+		}
+		res.ReadBack, res.MatchesPrior = readBack, true
+	default:
 		// The drill only ever puts the block or the prior: anything else, and a block
-		// found when none of the run's can land any more, is someone else's setting.
+		// found when the lock is gone and none of the run's can land any more, is
+		// someone else's setting.
 		res.ChangedAfterRestore = fmt.Sprintf("this run restored and verified the bucket (restoredAt); it now holds %s, which someone else set since (no block of this run can land after %s): left as it is",
 			pab.String(current), lateUntil.UTC().Format(time.RFC3339))
 		log.Warn("bucket changed after the run was restored: left as it is (a restored run is final)", "prior", pab.String(run.Prior), "found", pab.String(current))
-		return h.releaseIfOurs(ctx, run)
 	}
-	log.Warn("a block of this run landed after the restore; undoing it", "prior", pab.String(run.Prior), "lateUntil", lateUntil)
-	if err := pab.Set(ctx, api, run.Bucket, run.Prior); err != nil {
-		return fmt.Errorf("restore %s: undo late block: %w", run.Bucket, err)
-	}
-	readBack, err := h.verify(ctx, api, run.Bucket, run.Prior)
-	if err != nil {
-		return fmt.Errorf("restore %s: verify: %w", run.Bucket, err)
-	}
-	if !pab.Equal(readBack, run.Prior) {
-		return &drill.RestoreMismatch{Bucket: run.Bucket, Want: pab.String(run.Prior), Got: pab.String(readBack)}
-	}
-	res.ReadBack, res.MatchesPrior = readBack, true
-	return h.releaseIfOurs(ctx, run)
+	return h.settleOrRelease(ctx, log, run, res, lookedAt)
 }
 
 // releaseIfOurs deletes the bucket's lock when this execution holds it; another
 // drill's lock (a reused name's included) is never touched.
-func (h *Handler) releaseIfOurs(ctx context.Context, run drill.Ticket) error {
+func (h *Handler) releaseIfOurs(ctx context.Context, run drill.Ticket) (bool, error) {
 	if run.Bucket == "" {
-		return nil
+		return false, nil
 	}
 	released, err := h.Ledger.ReleaseIfHeldBy(ctx, run.Bucket, run.ID())
 	if err != nil {
-		return fmt.Errorf("restore %s: release lock: %w", run.Bucket, err)
+		return false, fmt.Errorf("restore %s: release lock: %w", run.Bucket, err)
 	}
 	if released {
 		h.log().Info("lock released", "execution", run.Execution, "bucket", run.Bucket)
 	}
-	return nil
+	return released, nil
 }
 
 // verify reads the configuration back until it equals want or VerifyDelays run out,

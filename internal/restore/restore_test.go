@@ -154,6 +154,40 @@ func (f *fixture) assertRestored(t *testing.T, execution string, prior *drill.Pu
 	}
 }
 
+// assertSettling checks what the flow's restore leaves when a block of the run can
+// still land (until blockSentAt + Settle): the bucket back at the prior, the run
+// restored, and the lock kept, marked restored and settling until that moment, so no
+// other drill can take the bucket before the last look.
+func (f *fixture) assertSettling(t *testing.T, execution string, res drill.RestoreResult) {
+	t.Helper()
+	until := blockSentAt.Add(restore.DefaultSettle)
+	if run := f.ledger.Ticket(runKey(execution)); run != nil && run.BlockSentAt == nil && run.RestoredAt != nil {
+		until = run.RestoredAt.Add(restore.DefaultSettle) // a ticket without blockSentAt counts from the restore
+	}
+	if res.SettlingUntil == nil || !res.SettlingUntil.Equal(until) || res.LockReleasedAt != nil {
+		t.Errorf("result settlingUntil %v, lockReleasedAt %v: want the lock kept until %v", res.SettlingUntil, res.LockReleasedAt, until)
+	}
+	lock := f.ledger.Ticket(drill.LockKey(bucket))
+	if lock == nil || lock.Execution != execution || lock.Status != drill.TicketRestored || lock.SettlingUntil == nil ||
+		!lock.SettlingUntil.Equal(until) || lock.RestoredAt == nil {
+		t.Errorf("lock %+v: want %s's, restored, settling until %v", lock, execution, until)
+	}
+}
+
+// release runs the flow's last look (the ReleaseLock state): it waits until no block
+// of the run can land, looks, and releases the lock.
+func (f *fixture) release(t *testing.T, execution string) drill.RestoreResult {
+	t.Helper()
+	res, err := f.h.Handle(context.Background(), rin(execution, drill.ReasonRelease))
+	if err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	if res.LockReleasedAt == nil || res.SettlingUntil != nil || !res.MatchesPrior {
+		t.Errorf("release result %+v: want the lock released after a look that found the prior", res)
+	}
+	return res
+}
+
 func TestRestorePutsBackExactly(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -165,17 +199,17 @@ func TestRestorePutsBackExactly(t *testing.T) {
 		{
 			name: "partial prior is put exactly", prior: partial,
 			wantMuts: []string{"PutObject " + runKey("run-a"), "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
+				"PutObject " + runKey("run-a"), "PutObject locks/ui-bucket.json"},
 		},
 		{
 			name: "all-false prior is put, not deleted", prior: &drill.PublicAccessBlock{},
 			wantMuts: []string{"PutObject " + runKey("run-a"), "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
+				"PutObject " + runKey("run-a"), "PutObject locks/ui-bucket.json"},
 		},
 		{
 			name: "no prior config is deleted", prior: nil,
 			wantMuts: []string{"PutObject " + runKey("run-a"), "DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
+				"PutObject " + runKey("run-a"), "PutObject locks/ui-bucket.json"},
 		},
 		{
 			name: "delete of an already absent config is fine", prior: nil,
@@ -184,9 +218,16 @@ func TestRestorePutsBackExactly(t *testing.T) {
 					return pabtest.APIError("DeletePublicAccessBlock", 404, pab.CodeNoConfiguration)
 				}
 				f.s3.Configs = map[string]*drill.PublicAccessBlock{}
+				reads := 0
+				f.s3.Read = func(_ string, stored *drill.PublicAccessBlock) *drill.PublicAccessBlock {
+					if reads++; reads == 1 { // the check before the write still saw the block
+						return &drill.BlockAll
+					}
+					return stored
+				}
 			},
 			wantMuts: []string{"PutObject " + runKey("run-a"), "DeletePublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
+				"PutObject " + runKey("run-a"), "PutObject locks/ui-bucket.json"},
 		},
 		{
 			name: "read-back lags (eventual consistency), then matches", prior: partial,
@@ -201,7 +242,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 				}
 			},
 			wantMuts: []string{"PutObject " + runKey("run-a"), "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
+				"PutObject " + runKey("run-a"), "PutObject locks/ui-bucket.json"},
 			wantSleep: 2,
 		},
 		{
@@ -216,7 +257,7 @@ func TestRestorePutsBackExactly(t *testing.T) {
 				}
 			},
 			wantMuts: []string{"PutObject " + runKey("run-a"), "PutPublicAccessBlock ui-bucket", "RemoveFromCart u1", "RemoveFromCart u2",
-				"PutObject " + runKey("run-a"), "DeleteObject locks/ui-bucket.json"},
+				"PutObject " + runKey("run-a"), "PutObject locks/ui-bucket.json"},
 			wantSleep: 1,
 		},
 	}
@@ -236,6 +277,8 @@ func TestRestorePutsBackExactly(t *testing.T) {
 			if len(f.sleeps) != tc.wantSleep {
 				t.Errorf("slept %v, want %d sleeps", f.sleeps, tc.wantSleep)
 			}
+			f.assertSettling(t, "run-a", res)
+			f.release(t, "run-a")
 			f.assertRestored(t, "run-a", tc.prior)
 			if !res.MatchesPrior || !pab.Equal(res.Prior, tc.prior) || !pab.Equal(res.ReadBack, tc.prior) ||
 				res.RestoredAt == nil || res.NothingToRestore || res.AlreadyRestored || res.Skipped != "" ||
@@ -368,7 +411,9 @@ func TestDeliberateBlockAfterTheRestoreIsKept(t *testing.T) {
 			if _, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonFlow)); err != nil {
 				t.Fatal(err)
 			}
+			f.release(t, "run-a")
 			f.assertRestored(t, "run-a", nil)
+			f.sleeps = nil
 			f.clock = f.clock.Add(tc.later)
 			f.s3.Configs[bucket] = &drill.BlockAll // the tool sets all four flags
 			before := len(f.mutations())
@@ -596,9 +641,10 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 			bucket: partial,
 		},
 		{
-			name: "restored, a full block found once no block of the run can land: someone else's, left and reported",
+			name: "restored and released, a full block found once no block of the run can land: someone else's, left and reported",
 			setup: func(f *fixture) {
 				f.ledger.PutTicket(runKey("run-a"), withStatus(drill.TicketRestored))
+				delete(f.ledger.Objects, drill.LockKey(bucket))
 				f.clock = blockSentAt.Add(restore.DefaultSettle)
 			},
 			in: rin("run-a", drill.ReasonSafetyNet),
@@ -623,6 +669,7 @@ func TestRestoreByRunTicketStatus(t *testing.T) {
 				tk := withStatus(drill.TicketRestored)
 				tk.BlockSentAt = nil
 				f.ledger.PutTicket(runKey("run-a"), tk)
+				delete(f.ledger.Objects, drill.LockKey(bucket))
 				f.clock = restoredAt.Add(time.Hour)
 			},
 			in: rin("run-a", drill.ReasonSweeper),

@@ -51,6 +51,10 @@ const (
 	Stranded = "stranded"
 	// Unchecked: Step Functions could not say whether its execution still runs.
 	Unchecked = "unchecked"
+	// Unreadable: the lock object could not be read or decoded. The sweep goes on with
+	// every other lock; this one is reported (its own metric and alarm) every sweep
+	// until a person looks at it (drill status names its key).
+	Unreadable = "unreadable"
 )
 
 // Input is what the schedule sends; the sweeper needs nothing from it.
@@ -58,6 +62,7 @@ type Input struct{}
 
 // Finding is what the sweep found and did about one lock.
 type Finding struct {
+	Key          string               `json:"key,omitempty"` // the lock's ledger key, for an unreadable one
 	Bucket       string               `json:"bucket"`
 	Execution    string               `json:"execution"`
 	ExecutionArn string               `json:"executionArn,omitempty"`
@@ -93,7 +98,7 @@ type Handler struct {
 // the result and the metrics (their alarm), not an error: the function fails only when
 // it cannot sweep at all (the ledger cannot be listed), which its Errors alarm reports.
 func (h *Handler) Handle(ctx context.Context, _ Input) (Result, error) {
-	res := Result{Counts: map[string]int{Running: 0, Settling: 0, Restored: 0, Stranded: 0, Unchecked: 0}}
+	res := Result{Counts: map[string]int{Running: 0, Settling: 0, Restored: 0, Stranded: 0, Unchecked: 0, Unreadable: 0}}
 	res.StartedAt = h.now().UTC()
 	locks, err := h.Ledger.Locks(ctx)
 	if err != nil {
@@ -101,7 +106,12 @@ func (h *Handler) Handle(ctx context.Context, _ Input) (Result, error) {
 	}
 	res.Findings = []Finding{}
 	for _, e := range locks {
-		f := h.sweep(ctx, e.Lock)
+		f := Finding{Key: e.Key, Outcome: Unreadable}
+		if e.Err != nil {
+			f.Error = e.Err.Error()
+		} else {
+			f = h.sweep(ctx, e.Lock)
+		}
 		res.Counts[f.Outcome]++
 		res.Findings = append(res.Findings, f)
 		log := h.log().With("bucket", f.Bucket, "execution", f.Execution, "startTime", f.StartTime.String(), "status", f.Status, "outcome", f.Outcome)
@@ -110,6 +120,8 @@ func (h *Handler) Handle(ctx context.Context, _ Input) (Result, error) {
 			log.Warn("restored a lock whose execution had ended: the safety-net event was missed")
 		case Stranded, Unchecked:
 			log.Error("lock not restored", "error", f.Error)
+		case Unreadable:
+			log.Error("lock unreadable: reported, the sweep goes on with the others", "key", f.Key, "error", f.Error)
 		default:
 			log.Info("lock left for now")
 		}
@@ -199,6 +211,8 @@ const (
 	MetricRestored  = "SweeperRestoredLocks"
 	MetricStranded  = "SweeperStrandedLocks"
 	MetricUnchecked = "SweeperUncheckedLocks"
+	// MetricUnreadable counts locks that could not be read or decoded.
+	MetricUnreadable = "SweeperUnreadableLocks"
 )
 
 // emit writes the sweep's counts as one EMF line: no PutMetricData permission needed.
@@ -209,7 +223,7 @@ func (h *Handler) emit(locks int, res Result) {
 	doc := map[string]any{
 		MetricDimension: drill.FuncSweeper,
 		MetricLocks:     locks, MetricRestored: res.Counts[Restored],
-		MetricStranded: res.Counts[Stranded], MetricUnchecked: res.Counts[Unchecked],
+		MetricStranded: res.Counts[Stranded], MetricUnchecked: res.Counts[Unchecked], MetricUnreadable: res.Counts[Unreadable],
 		"_aws": map[string]any{
 			"Timestamp": res.FinishedAt.UnixMilli(),
 			"CloudWatchMetrics": []any{map[string]any{
@@ -218,6 +232,7 @@ func (h *Handler) emit(locks int, res Result) {
 				"Metrics": []map[string]string{
 					{"Name": MetricLocks, "Unit": "Count"}, {"Name": MetricRestored, "Unit": "Count"},
 					{"Name": MetricStranded, "Unit": "Count"}, {"Name": MetricUnchecked, "Unit": "Count"},
+					{"Name": MetricUnreadable, "Unit": "Count"},
 				},
 			}},
 		},

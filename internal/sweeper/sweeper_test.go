@@ -122,7 +122,7 @@ func TestSweepDecidesPerLock(t *testing.T) {
 			if f.Outcome != tc.want || f.Status != tc.status || f.Bucket != "ui-bucket" || f.Execution != "run-a" || !f.StartTime.Equal(id.StartTime) {
 				t.Errorf("finding %+v, want outcome %s status %q", f, tc.want, tc.status)
 			}
-			if res.Counts[tc.want] != 1 || len(res.Counts) != 5 {
+			if res.Counts[tc.want] != 1 || len(res.Counts) != 6 {
 				t.Errorf("counts %v", res.Counts)
 			}
 			if len(fake.asked) != 1 || fake.asked[0] != id.ExecutionArn {
@@ -146,7 +146,7 @@ func TestSweepDecidesPerLock(t *testing.T) {
 			if err := json.Unmarshal(metrics.Bytes(), &line); err != nil {
 				t.Fatalf("metrics %q: %v", metrics.String(), err)
 			}
-			counts := map[string]string{sweeper.MetricRestored: sweeper.Restored, sweeper.MetricStranded: sweeper.Stranded, sweeper.MetricUnchecked: sweeper.Unchecked}
+			counts := map[string]string{sweeper.MetricRestored: sweeper.Restored, sweeper.MetricStranded: sweeper.Stranded, sweeper.MetricUnchecked: sweeper.Unchecked, sweeper.MetricUnreadable: sweeper.Unreadable}
 			for metric, outcome := range counts {
 				want := 0.0
 				if outcome == tc.want {
@@ -176,6 +176,37 @@ func TestSweepOfNothingAndOfBrokenLocks(t *testing.T) {
 	res, err = h.Handle(context.Background(), sweeper.Input{})
 	if err != nil || res.Counts[sweeper.Stranded] != 1 || !strings.Contains(res.Findings[0].Error, "does not identify its execution") {
 		t.Errorf("legacy lock: %+v, %v", res, err)
+	}
+
+	// One lock that cannot be decoded is reported (its own outcome and metric) and the
+	// sweep goes on: every other lock is still restored.
+	store.Delete(drill.LockKey("ui-bucket"))
+	id := ledgertest.ID("run-b")
+	store.Objects[drill.LockKey("a-bucket")] = ledgertest.Object{Body: []byte("<html>"), ETag: `"x"`}
+	store.PutTicket(drill.LockKey("b-bucket"), lock(id, "b-bucket"))
+	var restored []string
+	var metrics bytes.Buffer
+	h = &sweeper.Handler{Ledger: store.Ledger(), Settle: 70 * time.Second, Now: func() time.Time { return now }, Metrics: &metrics,
+		SFN: &fakeSFN{describe: func(string) (*sfn.DescribeExecutionOutput, error) {
+			return described(types.ExecutionStatusAborted, ledgertest.Start, now.Add(-time.Hour))
+		}},
+		Restore: func(_ context.Context, in drill.RestoreInput) (drill.RestoreResult, error) {
+			restored = append(restored, in.Bucket)
+			return drill.RestoreResult{Execution: in.Execution, MatchesPrior: true}, nil
+		},
+	}
+	res, err = h.Handle(context.Background(), sweeper.Input{})
+	if err != nil || len(res.Findings) != 2 || res.Counts[sweeper.Unreadable] != 1 || res.Counts[sweeper.Restored] != 1 {
+		t.Fatalf("an undecodable lock beside a restorable one: %+v, %v", res, err)
+	}
+	if f := res.Findings[0]; f.Outcome != sweeper.Unreadable || f.Key != drill.LockKey("a-bucket") || !strings.Contains(f.Error, "a-bucket") {
+		t.Errorf("unreadable finding %+v", f)
+	}
+	if len(restored) != 1 || restored[0] != "b-bucket" {
+		t.Errorf("restored %v, want b-bucket past the unreadable lock", restored)
+	}
+	if !strings.Contains(metrics.String(), `"`+sweeper.MetricUnreadable+`":1`) {
+		t.Errorf("metrics %s: want %s 1", metrics.String(), sweeper.MetricUnreadable)
 	}
 
 	store.ListErr = func(string) error { return pabtest.APIError("ListObjectsV2", 403, "AccessDenied") }
