@@ -98,6 +98,21 @@ func printSummary(w io.Writer, out *local.Outcome, rep *drill.Report, dir string
 // printReport prints a report's verdict and figures, the same lines wherever the
 // report comes from: a local run, a deployed execution's output, or the ledger.
 func printReport(w io.Writer, rep *drill.Report) {
+	printVerdict(w, rep)
+	printEnding(w, rep)
+	if rep.DryRun {
+		printDryRun(w, rep)
+		return
+	}
+	if rep.Error != nil && rep.Error.Error == drill.ErrorName(&drill.NotReady{}) {
+		return // the checks above say why; nothing was changed, nothing measured
+	}
+	printFigures(w, rep)
+	printCartAndCost(w, rep)
+}
+
+// printVerdict: the verdict and its reasons, the readiness checks, replication.
+func printVerdict(w io.Writer, rep *drill.Report) {
 	fmt.Fprintf(w, "\nverdict: %s\n", strings.ToUpper(rep.Verdict))
 	for _, r := range rep.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
@@ -121,6 +136,10 @@ func printReport(w io.Writer, rep *drill.Report) {
 	if rep.Sandbox != nil {
 		fmt.Fprintf(w, "sandbox change log  %d change(s) to the primary bucket's Block Public Access\n", len(rep.Sandbox.PrimaryBucketChanges))
 	}
+}
+
+// printEnding: how the run ended, its error once, what it touched and who restored it.
+func printEnding(w io.Writer, rep *drill.Report) {
 	e := rep.Ending
 	if e != nil {
 		line := e.Kind
@@ -152,19 +171,22 @@ func printReport(w io.Writer, rep *drill.Report) {
 			fmt.Fprintf(w, "do now              %s\n", e.Next)
 		}
 	}
-	if rep.DryRun {
-		if c := rep.ConcurrentDrill; c != nil {
-			fmt.Fprintf(w, "drill in progress   execution %s (%s, started %s) ran meanwhile: run the dry run again after it\n", c.Execution, c.Status, c.StartedAt.Format(time.RFC3339))
-		}
-		if c := rep.Cost; c != nil {
-			fmt.Fprintf(w, "cost                %s\n", costLine(c))
-		}
-		fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
-		return
+}
+
+// printDryRun: what a dry run adds, having measured nothing.
+func printDryRun(w io.Writer, rep *drill.Report) {
+	if c := rep.ConcurrentDrill; c != nil {
+		fmt.Fprintf(w, "drill in progress   execution %s (%s, started %s) ran meanwhile: run the dry run again after it\n", c.Execution, c.Status, c.StartedAt.Format(time.RFC3339))
 	}
-	if rep.Error != nil && rep.Error.Error == drill.ErrorName(&drill.NotReady{}) {
-		return // the checks above say why; nothing was changed, nothing measured
+	if c := rep.Cost; c != nil {
+		fmt.Fprintf(w, "cost                %s\n", costLine(c))
 	}
+	fmt.Fprintf(w, "dry run             the bucket was read, never written (prior %s)\n", pabString(rep.Restore.Prior))
+}
+
+// printFigures: what visitors saw, the failover and the recovery, against the truth in
+// the sandbox.
+func printFigures(w io.Writer, rep *drill.Report) {
 	if a := rep.StopAlarms; a != nil && a.FailedReads > 0 {
 		fmt.Fprintf(w, "stop alarms         unwatched %.1f s (%d of %d reads failed, limit %.0f s)\n", a.UnwatchedSeconds, a.FailedReads, a.Reads, a.LimitSeconds)
 	}
@@ -208,12 +230,17 @@ func printReport(w io.Writer, rep *drill.Report) {
 	if rep.Failover.Phases != nil || rep.Recovery.Phases != nil {
 		fmt.Fprintln(w, report.TimelineLine(*rep))
 	}
+}
+
+// printCartAndCost: the cart, the bucket for reports from before endings, the cost and
+// the timing.
+func printCartAndCost(w io.Writer, rep *drill.Report) {
 	if rep.Cart.NotChecked != "" {
 		fmt.Fprintf(w, "cart                not checked: %s\n", rep.Cart.NotChecked)
 	} else {
 		fmt.Fprintf(w, "cart intact         %v (%d of %d unicorns)\n", rep.Cart.Intact, len(rep.Cart.Got), len(rep.Cart.Expected))
 	}
-	if e == nil { // a report from before endings existed
+	if rep.Ending == nil { // a report from before endings existed
 		fmt.Fprintf(w, "bucket restored     %v (prior %s, read back %s)\n", rep.Restore.MatchesPrior, pabString(rep.Restore.Prior), pabString(rep.Restore.ReadBack))
 	}
 	if c := rep.Cost; c != nil {

@@ -39,7 +39,6 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		return code
 	}
 	usageErr := c.usage
-	asJSON := &c.json
 	if folder == "" && fs.NArg() == 1 {
 		folder = fs.Arg(0)
 	} else if fs.NArg() > 0 {
@@ -91,6 +90,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	if err != nil {
 		return c.fail(exitNoVerdict, "AWS", err)
 	}
+	return ledgerReport(ctx, c, client, *bucket, *execution, start, *htmlFile)
+}
+
+// ledgerReport prints a run's report from the ledger: the latest run of the name, or
+// the one that started at start; with the restores recorded after it, and the other
+// runs of its name.
+func ledgerReport(ctx context.Context, c *cmdIO, client s3Reader, bucket, execution string, start drill.Instant, htmlFile string) int {
+	stdout, stderr := c.stdout, c.stderr
 	fail := func(err error) int {
 		var nf *ledger.NotFoundError
 		if errors.As(err, &nf) {
@@ -100,20 +107,20 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	}
 	// Every run of the name: a name may be reused (Step Functions accepts it again 90
 	// days after its execution closed), and each run has its own folder.
-	runs, err := ledger.RunsNamed(ctx, client, *bucket, *execution, !start.IsZero())
+	runs, err := ledger.RunsNamed(ctx, client, bucket, execution, !start.IsZero())
 	if err != nil {
 		return fail(err)
 	}
 	if len(runs) == 0 {
 		return c.fail(exitFail, "NotFound", fmt.Errorf("no run named %s in s3://%s/%s (no report and no restore record): is the execution name right, and has the run reached its report?",
-			*execution, *bucket, drill.RunFolder{Execution: *execution}.Prefix()))
+			execution, bucket, drill.RunFolder{Execution: execution}.Prefix()))
 	}
 	run := runs[len(runs)-1]
 	if !start.IsZero() {
 		i := slices.IndexFunc(runs, func(r ledger.NamedRun) bool { return r.StartedAt.Equal(start) })
 		if i < 0 {
 			return c.fail(exitFail, "NotFound", fmt.Errorf("no run named %s started at %s in s3://%s; its runs started at %s",
-				*execution, start, *bucket, startsOf(runs)))
+				execution, start, bucket, startsOf(runs)))
 		}
 		run = runs[i]
 	}
@@ -123,51 +130,51 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, new
 	// The restores that ran after the execution ended (safety net, sweeper, a person)
 	// are recorded next to the report: shown with it, or instead of it when the
 	// execution never reached its Report state (stopped, timed out).
-	records, recErr := ledger.RestoreRecords(ctx, client, *bucket, run.Folder)
+	records, recErr := ledger.RestoreRecords(ctx, client, bucket, run.Folder)
 	if recErr != nil {
 		fmt.Fprintf(stderr, "drill report: the restores after the execution could not be read: %v\n", recErr)
 	}
 	if !run.Has(drill.FileReport) && len(records) > 0 {
-		code := noReport(c, *execution, key, *bucket, records)
-		printOthers(c, *execution, run, others)
+		code := noReport(c, execution, key, bucket, records)
+		printOthers(c, execution, run, others)
 		return code
 	}
-	raw, err := ledger.GetObject(ctx, client, *bucket, key)
+	raw, err := ledger.GetObject(ctx, client, bucket, key)
 	if err != nil {
 		return fail(err)
 	}
 	rep, err := drill.ParseReport(raw)
 	if err != nil {
-		return c.fail(exitFail, "NotAReport", fmt.Errorf("s3://%s/%s is %v", *bucket, key, err))
+		return c.fail(exitFail, "NotAReport", fmt.Errorf("s3://%s/%s is %v", bucket, key, err))
 	}
-	if *htmlFile != "" {
+	if htmlFile != "" {
 		// The page is drawn again from the run's sample logs when they are there (the
 		// picture of this CLI's version); otherwise the stored report.html is saved.
-		html, err := pageFromLogs(ctx, client, *bucket, run.Folder, rep)
+		html, err := pageFromLogs(ctx, client, bucket, run.Folder, rep)
 		if err == nil && html == nil {
-			html, err = ledger.GetObject(ctx, client, *bucket, run.Key(drill.FileReportHTML))
+			html, err = ledger.GetObject(ctx, client, bucket, run.Key(drill.FileReportHTML))
 		}
 		if err != nil {
 			return fail(err)
 		}
-		if err := os.WriteFile(*htmlFile, html, 0o644); err != nil {
+		if err := os.WriteFile(htmlFile, html, 0o644); err != nil {
 			return c.fail(exitFail, "Write", err)
 		}
 	}
-	if *asJSON {
-		c.writeRawJSONOnce(withRecords(raw, records, otherRunsJSON(*bucket, others)))
-		if *htmlFile != "" {
-			fmt.Fprintf(stderr, "html saved to %s\n", *htmlFile)
+	if c.json {
+		c.writeRawJSONOnce(withRecords(raw, records, otherRunsJSON(bucket, others)))
+		if htmlFile != "" {
+			fmt.Fprintf(stderr, "html saved to %s\n", htmlFile)
 		}
 	} else {
 		printReport(stdout, rep)
 		printRecords(stdout, records)
-		fmt.Fprintf(stdout, "report              s3://%s/%s\n", *bucket, key)
-		if *htmlFile != "" {
-			fmt.Fprintf(stdout, "html                %s\n", *htmlFile)
+		fmt.Fprintf(stdout, "report              s3://%s/%s\n", bucket, key)
+		if htmlFile != "" {
+			fmt.Fprintf(stdout, "html                %s\n", htmlFile)
 		}
 	}
-	printOthers(c, *execution, run, others)
+	printOthers(c, execution, run, others)
 	return verdictExit(rep.Verdict)
 }
 

@@ -97,39 +97,46 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 		return exitPass
 	}
 
-	progress := stdout
-	if *asJSON {
+	return waitFor(ctx, c, client, execARN, *timeout, *poll, *junitFile)
+}
+
+// waitFor follows the execution until it ends (or the wait does), prints it, writes
+// its JUnit XML when asked, and returns its verdict as the exit code.
+func waitFor(ctx context.Context, c *cmdIO, client sfnClient, execARN string, timeout, poll time.Duration, junitFile string) int {
+	stderr := c.stderr
+	progress := c.stdout
+	if c.json {
 		progress = stderr
 	}
 	began := time.Now()
 	// With --junit, what the command prints for the run is also the test case's output.
 	var printed strings.Builder
-	if *junitFile != "" {
+	if junitFile != "" {
 		progress = io.MultiWriter(progress, &printed)
 	}
 	junit := func(r junitResult) int {
-		if *junitFile == "" {
+		if junitFile == "" {
 			return r.Exit
 		}
 		r.Took, r.Output = time.Since(began), printed.String()
 		if r.Execution == "" {
 			r.Execution = execARN[strings.LastIndex(execARN, ":")+1:]
 		}
-		if err := writeJUnit(*junitFile, r); err != nil {
+		if err := writeJUnit(junitFile, r); err != nil {
 			fmt.Fprintf(stderr, "drill start: %v\n", err)
 		}
 		return r.Exit
 	}
 	fmt.Fprintf(progress, "execution %s\n", execARN)
 	waitCtx := ctx
-	if *timeout > 0 {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		waitCtx, cancel = context.WithTimeout(ctx, *timeout)
+		waitCtx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	var lastStatus types.ExecutionStatus
 	var lastPrint time.Time
-	ex, err := remote.Wait(waitCtx, client, execARN, *poll, func(e remote.Execution) {
+	ex, err := remote.Wait(waitCtx, client, execARN, poll, func(e remote.Execution) {
 		if e.Status != lastStatus || time.Since(lastPrint) >= heartbeat {
 			fmt.Fprintf(progress, "%8.0fs  %s\n", time.Since(began).Seconds(), e.Status)
 			lastStatus, lastPrint = e.Status, time.Now()
@@ -147,7 +154,7 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer, newS
 			"  follow it: aws stepfunctions describe-execution --execution-arn %s\n"+
 			"  stop it:   aws stepfunctions stop-execution --execution-arn %s\n"+
 			"             (a stopped execution is ABORTED; the safety net, or within minutes the sweeper, then restores the bucket from its lock)\n", execARN, execARN)
-		if *asJSON {
+		if c.json {
 			c.writeJSONOnce(statusJSON{ExecutionARN: execARN, Status: string(ex.Status), Error: "NoVerdict", Cause: msg})
 		}
 		return junit(junitResult{Exit: exitNoVerdict, Verdict: "no verdict", Message: msg})

@@ -127,7 +127,8 @@ func (s *summary) handle(e event) {
 	case "start":
 		s.running[e.Package] = s.now()
 	case "output":
-		if e.Test != "" || !strings.HasPrefix(e.Output, "=== ") {
+		// go test's framing (=== RUN, PAUSE, CONT) says nothing a failure's lines do not.
+		if !strings.HasPrefix(e.Output, "=== ") {
 			s.output[key] = append(s.output[key], e.Output)
 		}
 	case "pass", "fail", "skip":

@@ -65,6 +65,9 @@ func TestSkip(t *testing.T) { t.Skip("SKIP: no chromium on PATH") }
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "=== RUN") {
+		t.Errorf("go test's framing in the output:\n%s", out)
+	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if last := lines[len(lines)-1]; last != "2 passed, 1 failed, 1 skipped" {
 		t.Errorf("closing line %q, want %q\n%s", last, "2 passed, 1 failed, 1 skipped", out)
