@@ -24,6 +24,7 @@ import (
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/operator"
 	"github.com/unishop/failover-drill/internal/pab"
+	"github.com/unishop/failover-drill/internal/sandbox"
 	"github.com/unishop/failover-drill/internal/sweeper"
 )
 
@@ -193,7 +194,14 @@ func TestRunTicketExpiredOrDeleted(t *testing.T) {
 // back the stuck run's own prior and records it with the stuck run's evidence, which
 // the new run's, in a folder of its own, never overwrites.
 func TestExecutionNameReusedAfterAStuckRun(t *testing.T) {
-	env := startEnv(t, partial)
+	// The stuck run's block must not reach the website while the new run's Preflight
+	// looks (that run must meet the lock, not a site already failed over): propagation
+	// far longer than the test, which never needs the block to take effect.
+	env, err := local.Start(sandbox.Config{PrimaryPAB: partial, PropagationDelay: time.Hour, ReplicationLag: 50 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var once sync.Once
