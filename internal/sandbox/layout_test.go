@@ -16,7 +16,7 @@ import (
 // they may all use; content is what the sandbox puts into the replica (the shop's web
 // page), which imports no stand-in either: the sandbox hands it what it needs.
 var (
-	standIns = []string{"cloudfront", "cloudwatch", "s3", "s3control", "s3website", "sfn", "shopapi"}
+	standIns = []string{"cloudfront", "cloudwatch", "rds", "s3", "s3control", "s3website", "sfn", "shopapi"}
 	shared   = []string{"iam", "inject", "loopback", "s3wire"}
 	content  = []string{"shopui"}
 )

@@ -1,0 +1,397 @@
+package rds_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/unishop/failover-drill/internal/awsconf"
+	"github.com/unishop/failover-drill/internal/policy"
+	"github.com/unishop/failover-drill/internal/sandbox/iam"
+	"github.com/unishop/failover-drill/internal/sandbox/rds"
+)
+
+const (
+	east, west = "us-east-1", "us-west-1"
+	account    = "123456789012"
+	global     = "unishop-global"
+)
+
+// fixture is a global database behind a loopback endpoint, and an SDK client for it.
+type fixture struct {
+	db       *rds.Service
+	url      string
+	client   *awsrds.Client
+	policies *iam.Policies
+}
+
+func newFixture(t *testing.T, opt rds.Options) *fixture {
+	t.Helper()
+	f := &fixture{policies: &iam.Policies{}}
+	opt.Account, opt.GlobalClusterID, opt.Regions = account, global, [2]string{east, west}
+	opt.Authorize = f.policies.Allowed
+	f.db = rds.New(opt)
+	srv := httptest.NewServer(f.db)
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	f.client = f.clientAs("tester")
+	return f
+}
+
+// clientAs is the real SDK client, signed as principal, one attempt per call.
+func (f *fixture) clientAs(principal string) *awsrds.Client {
+	return awsrds.NewFromConfig(awsconf.SandboxConfigAs(west, principal), func(o *awsrds.Options) {
+		o.BaseEndpoint = aws.String(f.url)
+		o.RetryMaxAttempts = 1
+	})
+}
+
+func ctx(t *testing.T) context.Context {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// describe is the one global cluster as the SDK decodes it.
+func (f *fixture) describe(t *testing.T) types.GlobalCluster {
+	t.Helper()
+	out, err := f.client.DescribeGlobalClusters(ctx(t), &awsrds.DescribeGlobalClustersInput{GlobalClusterIdentifier: aws.String(global)})
+	if err != nil {
+		t.Fatalf("DescribeGlobalClusters: %v", err)
+	}
+	if len(out.GlobalClusters) != 1 {
+		t.Fatalf("DescribeGlobalClusters: %d clusters", len(out.GlobalClusters))
+	}
+	return out.GlobalClusters[0]
+}
+
+// writer is the DBClusterArn of the member with IsWriter, and the FailoverState's
+// status ("" when none).
+func (f *fixture) writer(t *testing.T) (string, string) {
+	t.Helper()
+	g := f.describe(t)
+	var writers []string
+	for _, m := range g.GlobalClusterMembers {
+		if aws.ToBool(m.IsWriter) {
+			writers = append(writers, aws.ToString(m.DBClusterArn))
+		}
+	}
+	if len(writers) != 1 {
+		t.Fatalf("writers %v, want exactly one", writers)
+	}
+	status := ""
+	if g.FailoverState != nil {
+		status = string(g.FailoverState.Status)
+	}
+	return writers[0], status
+}
+
+func (f *fixture) switchover(t *testing.T, region string) error {
+	t.Helper()
+	_, err := f.client.SwitchoverGlobalCluster(ctx(t), &awsrds.SwitchoverGlobalClusterInput{
+		GlobalClusterIdentifier: aws.String(global), TargetDbClusterIdentifier: aws.String(f.db.ClusterARN(region)),
+	})
+	return err
+}
+
+func code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func mysqlNumber(err error) int {
+	var me *rds.MySQLError
+	if errors.As(err, &me) {
+		return me.Number
+	}
+	return 0
+}
+
+func row(v string) map[string][]byte { return map[string][]byte{v: []byte(v)} }
+
+// TestDescribeGlobalCluster: the members, the writer in the primary region with the
+// secondary as its reader, no FailoverState, as the SDK decodes them.
+func TestDescribeGlobalCluster(t *testing.T) {
+	f := newFixture(t, rds.Options{})
+	g := f.describe(t)
+	if aws.ToString(g.GlobalClusterIdentifier) != global || aws.ToString(g.GlobalClusterArn) != "arn:aws:rds::"+account+":global-cluster:"+global ||
+		aws.ToString(g.Engine) != rds.Engine || g.FailoverState != nil || len(g.GlobalClusterMembers) != 2 {
+		t.Fatalf("global cluster %+v", g)
+	}
+	w, r := g.GlobalClusterMembers[0], g.GlobalClusterMembers[1]
+	if aws.ToString(w.DBClusterArn) != "arn:aws:rds:us-east-1:"+account+":cluster:unishop-global-us-east-1" || !aws.ToBool(w.IsWriter) ||
+		len(w.Readers) != 1 || w.Readers[0] != aws.ToString(r.DBClusterArn) {
+		t.Errorf("writer member %+v", w)
+	}
+	if aws.ToBool(r.IsWriter) || r.SynchronizationStatus != types.GlobalClusterMemberSynchronizationStatusConnected {
+		t.Errorf("secondary member %+v", r)
+	}
+	all, err := f.client.DescribeGlobalClusters(ctx(t), &awsrds.DescribeGlobalClustersInput{})
+	if err != nil || len(all.GlobalClusters) != 1 {
+		t.Errorf("without an identifier: %v %+v", err, all)
+	}
+	_, err = f.client.DescribeGlobalClusters(ctx(t), &awsrds.DescribeGlobalClustersInput{GlobalClusterIdentifier: aws.String("nope")})
+	var nf *types.GlobalClusterNotFoundFault
+	if !errors.As(err, &nf) {
+		t.Errorf("unknown global cluster: %v, want GlobalClusterNotFoundFault", err)
+	}
+}
+
+// TestSwitchover: pending (writes still accepted) → switching-over (writes fail on
+// both clusters, 2003) → done: the target is the writer, the old writer answers 1290,
+// nothing written before the switch is lost, and it switches back the same way.
+func TestSwitchover(t *testing.T) {
+	const pending, switching = 150 * time.Millisecond, 300 * time.Millisecond
+	f := newFixture(t, rds.Options{PendingTime: pending, SwitchoverTime: switching, ReplicationLag: time.Hour})
+	if err := f.db.Insert(east, row("before")); err != nil {
+		t.Fatalf("write before the switch: %v", err)
+	}
+	if err := f.db.Insert(west, row("west")); mysqlNumber(err) != rds.ErrReadOnly {
+		t.Fatalf("write in the secondary: %v, want 1290", err)
+	}
+	began := time.Now()
+	if err := f.switchover(t, west); err != nil {
+		t.Fatalf("SwitchoverGlobalCluster: %v", err)
+	}
+	g := f.describe(t)
+	fs := g.FailoverState
+	if fs == nil || fs.Status != rds.StatusPending || aws.ToString(fs.FromDbClusterArn) != f.db.ClusterARN(east) ||
+		aws.ToString(fs.ToDbClusterArn) != f.db.ClusterARN(west) || aws.ToBool(fs.IsDataLossAllowed) {
+		t.Fatalf("FailoverState right after the call: %+v", fs)
+	}
+	if err := f.db.Insert(east, row("pending")); time.Since(began) < pending && err != nil {
+		t.Errorf("write while pending: %v", err)
+	}
+	time.Sleep(time.Until(began.Add(pending + 20*time.Millisecond)))
+	w, status := f.writer(t)
+	if status != rds.StatusSwitchingOver || w != f.db.ClusterARN(east) {
+		t.Fatalf("while switching: writer %s status %q", w, status)
+	}
+	for _, region := range []string{east, west} {
+		if err := f.db.Insert(region, row("during-"+region)); time.Since(began) < pending+switching && mysqlNumber(err) != rds.ErrCannotReach {
+			t.Errorf("write in %s while switching: %v, want 2003", region, err)
+		}
+	}
+	for {
+		w, status = f.writer(t)
+		if status == "" {
+			break
+		}
+		if time.Since(began) > pending+switching+2*time.Second {
+			t.Fatalf("switch never ended: %q", status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if took := time.Since(began); w != f.db.ClusterARN(west) || took < pending+switching {
+		t.Fatalf("after %s: writer %s, want %s after at least %s", took, w, f.db.ClusterARN(west), pending+switching)
+	}
+	// RPO 0: the target was synchronised though the lag is an hour.
+	for _, k := range []string{"before", "pending"} {
+		if _, ok := f.db.Get(west, k); !ok {
+			t.Errorf("%q lost by the switchover", k)
+		}
+	}
+	if err := f.db.Insert(east, row("demoted")); mysqlNumber(err) != rds.ErrReadOnly {
+		t.Errorf("write on the demoted cluster: %v, want 1290", err)
+	}
+	if err := f.db.Insert(west, row("after")); err != nil {
+		t.Errorf("write on the new writer: %v", err)
+	}
+	if err := f.switchover(t, east); err != nil {
+		t.Fatalf("switch back: %v", err)
+	}
+	time.Sleep(pending + switching + 20*time.Millisecond)
+	if w, status := f.writer(t); w != f.db.ClusterARN(east) || status != "" {
+		t.Errorf("after the switch back: writer %s status %q", w, status)
+	}
+	if _, ok := f.db.Get(east, "after"); !ok {
+		t.Error("the write made in us-west-1 was lost by the switch back")
+	}
+}
+
+// TestSecondSwitchRefused: while a switch is in progress another is refused with
+// InvalidGlobalClusterStateFault, whatever its target; a target that is no member, or
+// is already the writer, is refused too.
+func TestSecondSwitchRefused(t *testing.T) {
+	f := newFixture(t, rds.Options{PendingTime: 200 * time.Millisecond, SwitchoverTime: 200 * time.Millisecond})
+	for _, tc := range []struct{ name, target, want string }{
+		{"already the writer", f.db.ClusterARN(east), "InvalidDBClusterStateFault"},
+		{"no member", "arn:aws:rds:eu-west-1:" + account + ":cluster:other", "DBClusterNotFoundFault"},
+	} {
+		_, err := f.client.SwitchoverGlobalCluster(ctx(t), &awsrds.SwitchoverGlobalClusterInput{
+			GlobalClusterIdentifier: aws.String(global), TargetDbClusterIdentifier: aws.String(tc.target)})
+		if code(err) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	if err := f.switchover(t, west); err != nil {
+		t.Fatal(err)
+	}
+	for _, region := range []string{west, east} {
+		err := f.switchover(t, region)
+		var inv *types.InvalidGlobalClusterStateFault
+		if !errors.As(err, &inv) {
+			t.Errorf("second switch to %s: %v, want InvalidGlobalClusterStateFault", region, err)
+		}
+	}
+	_, err := f.client.FailoverGlobalCluster(ctx(t), &awsrds.FailoverGlobalClusterInput{GlobalClusterIdentifier: aws.String(global),
+		TargetDbClusterIdentifier: aws.String(f.db.ClusterARN(west)), AllowDataLoss: aws.Bool(true)})
+	if code(err) != "InvalidGlobalClusterStateFault" {
+		t.Errorf("failover during a switchover: %v", err)
+	}
+}
+
+// TestReplicationLag: a write reaches the secondary's reads only after the lag.
+func TestReplicationLag(t *testing.T) {
+	const lag = 200 * time.Millisecond
+	f := newFixture(t, rds.Options{ReplicationLag: lag})
+	began := time.Now()
+	if err := f.db.Insert(east, row("k")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.db.Get(east, "k"); !ok {
+		t.Error("the writer does not read its own write")
+	}
+	if _, ok := f.db.Get(west, "k"); ok && time.Since(began) < lag {
+		t.Error("the secondary had the write before the lag")
+	}
+	time.Sleep(lag + 10*time.Millisecond)
+	if _, ok := f.db.Get(west, "k"); !ok {
+		t.Error("the secondary lacks the write after the lag")
+	}
+	if err := f.db.Insert(east, row("k")); mysqlNumber(err) != rds.ErrDuplicateKey {
+		t.Errorf("duplicate key: %v, want 1062", err)
+	}
+}
+
+// TestFailoverWithDataLoss: FailoverGlobalCluster with AllowDataLoss does not wait for
+// the secondary: writes not yet replicated are lost in both clusters; the others stay.
+// Without AllowDataLoss it is a switchover (nothing lost).
+func TestFailoverWithDataLoss(t *testing.T) {
+	const lag = 400 * time.Millisecond
+	f := newFixture(t, rds.Options{ReplicationLag: lag, PendingTime: time.Millisecond, SwitchoverTime: 50 * time.Millisecond})
+	if err := f.db.Insert(east, row("old")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(lag + 20*time.Millisecond)
+	if err := f.db.Insert(east, row("unreplicated")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.client.FailoverGlobalCluster(ctx(t), &awsrds.FailoverGlobalClusterInput{GlobalClusterIdentifier: aws.String(global),
+		TargetDbClusterIdentifier: aws.String(f.db.ClusterID(west)), AllowDataLoss: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("FailoverGlobalCluster: %v", err)
+	}
+	if fs := out.GlobalCluster.FailoverState; fs == nil || !aws.ToBool(fs.IsDataLossAllowed) {
+		t.Errorf("FailoverState %+v, want IsDataLossAllowed", fs)
+	}
+	time.Sleep(80 * time.Millisecond)
+	if w, status := f.writer(t); w != f.db.ClusterARN(west) || status != "" {
+		t.Fatalf("after the failover: writer %s status %q", w, status)
+	}
+	time.Sleep(lag + 20*time.Millisecond)
+	for _, region := range []string{east, west} {
+		if _, ok := f.db.Get(region, "old"); !ok {
+			t.Errorf("%s lost a replicated write", region)
+		}
+		if _, ok := f.db.Get(region, "unreplicated"); ok {
+			t.Errorf("%s kept the write that had not replicated when it failed over", region)
+		}
+	}
+
+	// Without AllowDataLoss (Switchover=true): synchronised, nothing lost.
+	if err := f.db.Insert(west, row("kept")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.FailoverGlobalCluster(ctx(t), &awsrds.FailoverGlobalClusterInput{GlobalClusterIdentifier: aws.String(global),
+		TargetDbClusterIdentifier: aws.String(f.db.ClusterARN(east)), Switchover: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	if _, ok := f.db.Get(east, "kept"); !ok {
+		t.Error("a failover without AllowDataLoss lost a write")
+	}
+	_, err = f.client.FailoverGlobalCluster(ctx(t), &awsrds.FailoverGlobalClusterInput{GlobalClusterIdentifier: aws.String(global),
+		TargetDbClusterIdentifier: aws.String(f.db.ClusterARN(west)), Switchover: aws.Bool(true), AllowDataLoss: aws.Bool(true)})
+	if code(err) != "InvalidParameterCombination" {
+		t.Errorf("both AllowDataLoss and Switchover: %v", err)
+	}
+}
+
+// TestStaleDNS: through the global writer endpoint, a client that resolved it before
+// the switch keeps writing to the demoted node (1290) until its cache's TTL passes; a
+// client in the other region, resolving after the switch, reaches the new writer.
+func TestStaleDNS(t *testing.T) {
+	const ttl = 400 * time.Millisecond
+	f := newFixture(t, rds.Options{Endpoint: rds.EndpointGlobal, DNSCacheTTL: ttl, PendingTime: time.Millisecond, SwitchoverTime: 50 * time.Millisecond})
+	resolved := time.Now()
+	if err := f.db.Insert(east, row("east-1")); err != nil {
+		t.Fatalf("east before the switch: %v", err)
+	}
+	if err := f.switchover(t, west); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	if w, _ := f.writer(t); w != f.db.ClusterARN(west) {
+		t.Fatalf("writer %s", w)
+	}
+	if err := f.db.Insert(west, row("west-1")); err != nil {
+		t.Errorf("west resolving after the switch: %v", err)
+	}
+	err := f.db.Insert(east, row("east-2"))
+	if time.Since(resolved) < ttl && mysqlNumber(err) != rds.ErrReadOnly {
+		t.Errorf("east with a cached address: %v, want 1290 from the demoted node", err)
+	}
+	time.Sleep(time.Until(resolved.Add(ttl + 10*time.Millisecond)))
+	if err := f.db.Insert(east, row("east-3")); err != nil {
+		t.Errorf("east after the TTL: %v", err)
+	}
+	if _, ok := f.db.Get(west, "east-3"); !ok {
+		t.Error("east's write after the TTL did not reach the new writer")
+	}
+}
+
+// TestIAM: a principal with statements may call only what they allow; the switch needs
+// its action on the global cluster and both members.
+func TestIAM(t *testing.T) {
+	f := newFixture(t, rds.Options{PendingTime: time.Millisecond, SwitchoverTime: time.Millisecond})
+	globalARN := f.db.GlobalClusterARN()
+	f.policies.Set(map[string][]policy.Statement{
+		"reader": {{Sid: "Describe", Actions: []string{rds.ActionDescribe}, Resources: []string{globalARN}}},
+		"narrow": {{Sid: "SwitchGlobalOnly", Actions: []string{rds.ActionSwitchover, rds.ActionDescribe}, Resources: []string{globalARN, f.db.ClusterARN(west)}}},
+		"switcher": {{Sid: "Switch", Actions: []string{rds.ActionSwitchover}, Resources: []string{globalARN, f.db.ClusterARN(east), f.db.ClusterARN(west)}}},
+	})
+	in := &awsrds.SwitchoverGlobalClusterInput{GlobalClusterIdentifier: aws.String(global), TargetDbClusterIdentifier: aws.String(f.db.ClusterARN(west))}
+	if _, err := f.clientAs("reader").DescribeGlobalClusters(ctx(t), &awsrds.DescribeGlobalClustersInput{}); err != nil {
+		t.Errorf("reader describes: %v", err)
+	}
+	for _, p := range []string{"reader", "narrow"} {
+		if _, err := f.clientAs(p).SwitchoverGlobalCluster(ctx(t), in); code(err) != "AccessDenied" {
+			t.Errorf("%s switches over: %v, want AccessDenied", p, err)
+		}
+	}
+	if _, err := f.clientAs("switcher").DescribeGlobalClusters(ctx(t), &awsrds.DescribeGlobalClustersInput{}); code(err) != "AccessDenied" {
+		t.Errorf("switcher describes: %v, want AccessDenied", err)
+	}
+	if _, err := f.clientAs("switcher").FailoverGlobalCluster(ctx(t), &awsrds.FailoverGlobalClusterInput{GlobalClusterIdentifier: aws.String(global),
+		TargetDbClusterIdentifier: aws.String(f.db.ClusterARN(west)), AllowDataLoss: aws.Bool(true)}); code(err) != "AccessDenied" {
+		t.Errorf("switcher fails over: %v, want AccessDenied", err)
+	}
+	if w, status := f.writer(t); w != f.db.ClusterARN(east) || status != "" {
+		t.Fatalf("a denied call changed the cluster: %s %q", w, status)
+	}
+	if _, err := f.clientAs("switcher").SwitchoverGlobalCluster(ctx(t), in); err != nil {
+		t.Errorf("switcher switches over: %v", err)
+	}
+}
