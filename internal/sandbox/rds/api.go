@@ -39,7 +39,7 @@ type globalClusterXML struct {
 	StorageEncrypted        bool
 	DeletionProtection      bool
 	Endpoint                string
-	Members                 []memberXML   `xml:"GlobalClusterMembers>GlobalClusterMember"`
+	Members                 []memberXML  `xml:"GlobalClusterMembers>GlobalClusterMember"`
 	FailoverState           *failoverXML `xml:",omitempty"`
 }
 
@@ -197,7 +197,9 @@ func requestID() string {
 
 // writeResult answers <ActionResponse><ActionResult>result</ActionResult>, as awsQuery does.
 func writeResult(w http.ResponseWriter, action string, result any) {
-	type metadata struct{ RequestID string `xml:"RequestId"` }
+	type metadata struct {
+		RequestID string `xml:"RequestId"`
+	}
 	body, err := xml.Marshal(struct {
 		XMLName  xml.Name
 		Xmlns    string `xml:"xmlns,attr"`

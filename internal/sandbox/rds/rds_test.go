@@ -368,8 +368,8 @@ func TestIAM(t *testing.T) {
 	f := newFixture(t, rds.Options{PendingTime: time.Millisecond, SwitchoverTime: time.Millisecond})
 	globalARN := f.db.GlobalClusterARN()
 	f.policies.Set(map[string][]policy.Statement{
-		"reader": {{Sid: "Describe", Actions: []string{rds.ActionDescribe}, Resources: []string{globalARN}}},
-		"narrow": {{Sid: "SwitchGlobalOnly", Actions: []string{rds.ActionSwitchover, rds.ActionDescribe}, Resources: []string{globalARN, f.db.ClusterARN(west)}}},
+		"reader":   {{Sid: "Describe", Actions: []string{rds.ActionDescribe}, Resources: []string{globalARN}}},
+		"narrow":   {{Sid: "SwitchGlobalOnly", Actions: []string{rds.ActionSwitchover, rds.ActionDescribe}, Resources: []string{globalARN, f.db.ClusterARN(west)}}},
 		"switcher": {{Sid: "Switch", Actions: []string{rds.ActionSwitchover}, Resources: []string{globalARN, f.db.ClusterARN(east), f.db.ClusterARN(west)}}},
 	})
 	in := &awsrds.SwitchoverGlobalClusterInput{GlobalClusterIdentifier: aws.String(global), TargetDbClusterIdentifier: aws.String(f.db.ClusterARN(west))}
