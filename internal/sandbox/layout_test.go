@@ -46,7 +46,7 @@ func TestLayout(t *testing.T) {
 			for _, imp := range parsed.Imports {
 				path, _ := strconv.Unquote(imp.Path.Value)
 				other, ok := strings.CutPrefix(path, module)
-				if ok && slices.Contains(standIns, other) && slices.Contains(standIns, name) {
+				if ok && other != name && slices.Contains(standIns, other) && slices.Contains(standIns, name) { // a package's external tests import it
 					t.Errorf("%s: stand-in %s imports stand-in %s", f, name, other)
 				}
 				if ok && slices.Contains(standIns, other) && slices.Contains(content, name) {
