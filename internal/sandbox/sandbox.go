@@ -242,6 +242,7 @@ func (s *Sandbox) seedWebsite(st *site) error {
 // Close stops every server and pending replication. It is safe to call twice.
 func (s *Sandbox) Close() error {
 	s.shop.Close()
+	s.rds.Close()
 	var errs []error
 	for _, st := range []*site{s.primary, s.secondary} {
 		if st == nil {

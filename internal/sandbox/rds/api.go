@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/unishop/failover-drill/internal/sandbox/iam"
 )
@@ -87,7 +86,7 @@ func (s *Service) describeLocked() globalClusterXML {
 func (s *Service) describe() globalClusterXML {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.advanceLocked(time.Now())
+	s.advanceLocked(s.nowLocked())
 	return s.describeLocked()
 }
 

@@ -42,7 +42,8 @@
 // not allow a switchover, CloudWatch's AuroraGlobalDBReplicationLag and
 // AuroraGlobalDBRPOLag metrics, a lag that varies or stalls, one API endpoint per
 // region (one endpoint answers for both), signature verification, and SQL: the data
-// are rows of opaque bytes under a unique key.
+// are rows of opaque bytes under a unique key. Close stops its clock (nothing
+// replicates or switches afterwards).
 package rds
 
 import (
@@ -108,6 +109,25 @@ type Service struct {
 	writer   int        // index of the writer cluster
 	sw       *switching // nil unless a switch is in progress
 	dns      [2]dnsEntry
+	closedAt time.Time // the clock stops here: no replication or switch progresses
+}
+
+// Close stops the database's clock: a write pending replication is never replayed and a
+// switch in progress stays where it is.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closedAt.IsZero() {
+		s.closedAt = time.Now()
+	}
+}
+
+// nowLocked is the time, stopped at Close.
+func (s *Service) nowLocked() time.Time {
+	if !s.closedAt.IsZero() {
+		return s.closedAt
+	}
+	return time.Now()
 }
 
 // cluster is one member: its rows, and the writer's writes not yet replayed here.
@@ -179,7 +199,7 @@ const ReadOnlyMessage = "The MySQL server is running with the --read-only option
 func (s *Service) Insert(region string, rows map[string][]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.nowLocked()
 	s.advanceLocked(now)
 	node, err := s.resolveLocked(region, now)
 	if err != nil {
@@ -208,7 +228,7 @@ func (s *Service) Insert(region string, rows map[string][]byte) error {
 func (s *Service) Get(region, key string) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.nowLocked()
 	s.advanceLocked(now)
 	i, ok := s.indexLocked(region)
 	if !ok {
@@ -299,7 +319,7 @@ var (
 func (s *Service) startSwitch(target string, dataLoss bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.nowLocked()
 	s.advanceLocked(now)
 	to := -1
 	for i, c := range s.clusters {
@@ -346,7 +366,7 @@ func (s *Service) failoverStatusLocked() string {
 func (s *Service) Writer() (region, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.advanceLocked(time.Now())
+	s.advanceLocked(s.nowLocked())
 	return s.clusters[s.writer].region, s.failoverStatusLocked()
 }
 
