@@ -16,9 +16,9 @@
 // request, and what their policy allows: SetPolicies); and content: shopui, the shop's
 // web page, which Start writes into each UI bucket next to config.json. No stand-in
 // imports another; Sandbox only starts them, wires each to what it needs (the website
-// reads its bucket through S3's accessors, the edge is given the websites' URLs), and
-// closes them. Each stand-in's
-// package comment lists what it models and what it does not model yet.
+// reads its bucket through S3's accessors, the edge is given the websites' URLs, the
+// shop is given the rds stand-in as its users' database), and closes them. Each
+// stand-in's package comment lists what it models and what it does not model yet.
 //
 // `drill local` and the integration tests drive the replica with the real aws-sdk-go-v2
 // S3 client (awsconf.SandboxFactory) and plain HTTP. The sandbox records when its S3
