@@ -52,12 +52,12 @@ func TestSignUpGoesThroughTheGlobalDatabase(t *testing.T) {
 	}
 	eventually(t, lag+2*time.Second, "the user replicated to the secondary", func() bool { return logIn(t, q.APIURL, "first@example.com") == 200 })
 
+	began := time.Now() // no later than the switch's start
 	_, err := rdsClient(s, "operator").SwitchoverGlobalCluster(ctx(t), &awsrds.SwitchoverGlobalClusterInput{
 		GlobalClusterIdentifier: aws.String(GlobalClusterID), TargetDbClusterIdentifier: aws.String(s.DBClusterARN(q.Name))})
 	if err != nil {
 		t.Fatalf("SwitchoverGlobalCluster: %v", err)
 	}
-	began := time.Now()
 	for _, api := range []string{p.APIURL, q.APIURL} {
 		res := signUp(t, api, "during@example.com")
 		if time.Since(began) < switching && (res.status != 500 || !strings.Contains(res.body, "ERROR 2003")) {
