@@ -121,9 +121,13 @@ func (s *Shop) routes(region string) []route {
 	return rs
 }
 
+// duplicateEntry starts MySQL's error for a key that exists.
+const duplicateEntry = "ERROR 1062 "
+
 // signUp writes a user: the duplicate check is a read of the region's own cluster; the
 // insert goes through the region's database client, and a database error (1290 from a
-// read-only cluster, 2003 during a switchover) is answered 500 with its message.
+// read-only cluster, 2003 during a switchover) is answered 500 with its message, except
+// a duplicate key (1062), the same 400 as a duplicate the read found.
 func (s *Shop) signUp(w http.ResponseWriter, r *http.Request, region string) {
 	var u User
 	if err := decodeJSON(r, &u); err != nil || strings.TrimSpace(u.Email) == "" {
@@ -136,7 +140,13 @@ func (s *Shop) signUp(w http.ResponseWriter, r *http.Request, region string) {
 	}
 	u.UUID = newUUID()
 	row, _ := json.Marshal(u)
-	if err := s.opt.Users.Insert(region, map[string][]byte{emailKey(u.Email): row, uuidKey(u.UUID): row}); err != nil {
+	err := s.opt.Users.Insert(region, map[string][]byte{emailKey(u.Email): row, uuidKey(u.UUID): row})
+	switch {
+	case err != nil && strings.HasPrefix(err.Error(), duplicateEntry):
+		// Registered through the writer, not yet replicated to this region's cluster.
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "email already registered"})
+		return
+	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": err.Error()})
 		return
 	}

@@ -19,6 +19,7 @@ type users struct {
 	mu       sync.Mutex
 	rows     map[string][]byte
 	writable map[string]bool
+	unseen   map[string]bool // keys reads do not see yet (not replicated to the region read)
 }
 
 var errReadOnly = errors.New("ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute this statement")
@@ -29,6 +30,11 @@ func (u *users) Insert(region string, rows map[string][]byte) error {
 	if !u.writable[region] {
 		return errReadOnly
 	}
+	for k := range rows {
+		if _, dup := u.rows[k]; dup {
+			return errors.New("ERROR 1062 (23000): Duplicate entry '" + k + "' for key 'PRIMARY'")
+		}
+	}
 	maps.Copy(u.rows, rows)
 	return nil
 }
@@ -37,7 +43,7 @@ func (u *users) Get(region, key string) ([]byte, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	v, ok := u.rows[key]
-	return v, ok
+	return v, ok && !u.unseen[key]
 }
 
 func newShop(t *testing.T, lag time.Duration) (*Shop, *users) {
@@ -100,6 +106,19 @@ func TestUsersThroughTheDatabase(t *testing.T) {
 		t.Errorf("add to the cart of an unknown user: %d", res.Code)
 	}
 	waitFor(t, "cart replicated to the primary", func() bool { return slices.Equal(s.Cart("us-east-1", u.UUID), []string{unicorn}) })
+}
+
+// TestDuplicateOnlyTheWriterKnows: a sign-up whose email the region's cluster has not
+// seen yet but the writer has is refused by the insert (1062): 400, as a duplicate the
+// read found, and nothing is written.
+func TestDuplicateOnlyTheWriterKnows(t *testing.T) {
+	s, db := newShop(t, time.Millisecond)
+	db.rows[emailKey("late@example.com")] = []byte(`{}`)
+	db.unseen = map[string]bool{emailKey("late@example.com"): true}
+	res := call(t, s.Handler("us-east-1"), "POST", "/user", `{"email":"late@example.com"}`)
+	if res.Code != http.StatusBadRequest || !strings.Contains(res.Body.String(), "already registered") || len(db.rows) != 1 {
+		t.Errorf("sign-up: %d %q, rows %v; want 400 and nothing written", res.Code, res.Body, db.rows)
+	}
 }
 
 // TestCORS: the preflight of each resource as API Gateway's "Enable CORS" answers it,

@@ -17,8 +17,9 @@
 //     inserts the user through the region's database client, which reaches the writer
 //     or, in a region whose cluster is a read-only secondary (or whose client's DNS
 //     cache still names a demoted writer), fails with 500 and MySQL's read-only error
-//     1290; during a switchover, with error 2003. Log-in reads the region's own
-//     cluster, so it works once the user has replicated;
+//     1290; during a switchover, with error 2003; a duplicate only the writer has seen
+//     (1062) is a 400, as one the read found. Log-in reads the region's own cluster, so
+//     it works once the user has replicated;
 //   - carts in a DynamoDB global table: writable in both regions, replicated after
 //     ReplicationLag in both directions, last writer wins per cart;
 //   - a catalogue derived from the index, identical in both regions and every run, whose
