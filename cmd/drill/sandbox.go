@@ -78,6 +78,18 @@ func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
 		p.S3URL, p.Name, p.Bucket, awsPAB(drill.BlockAll))
 	fmt.Fprintf(w, "Then reload the page until it says %s (about %s). Put the bucket back exactly as it was:\n  %s public-access %s\n", sb.Secondary().Name, c.PropagationDelay, self, restore)
 	fmt.Fprintf(w, "or:\n  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws s3api %s\n", awsRestore)
+	printPromoteAurora(w, sb)
+}
+
+// printPromoteAurora is the lab's next step, "Promote Aurora", the reversible way: a
+// switchover of the users' global database with the AWS CLI, then back.
+func printPromoteAurora(w io.Writer, sb *sandbox.Sandbox) {
+	q, p := sb.Secondary().Name, sb.Primary().Name
+	rds := fmt.Sprintf("AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws rds --endpoint-url %s --region %s", sb.RDSEndpoint(), q)
+	fmt.Fprintf(w, "\nNext lab step, \"Promote Aurora\", as a reversible switchover of the users' global database (sign-up then works in %s, about %s):\n", q, sb.Config().DBSwitchoverTime)
+	fmt.Fprintf(w, "  %s switchover-global-cluster --global-cluster-identifier %s --target-db-cluster-identifier %s\n", rds, sandbox.GlobalClusterID, sb.DBClusterARN(q))
+	fmt.Fprintf(w, "Watch the writer and the switch (FailoverState):\n  %s describe-global-clusters --global-cluster-identifier %s\n", rds, sandbox.GlobalClusterID)
+	fmt.Fprintf(w, "Switch back:\n  %s switchover-global-cluster --global-cluster-identifier %s --target-db-cluster-identifier %s\n", rds, sandbox.GlobalClusterID, sb.DBClusterARN(p))
 }
 
 // awsPAB is a configuration in the AWS CLI's shorthand syntax.

@@ -18,7 +18,7 @@ import (
 type sandboxFlags struct {
 	propagation, replication, connectTimeout, responseTimeout time.Duration
 	completionTimeout                                         time.Duration
-	flap                                                      time.Duration
+	flap, dbSwitchover                                        time.Duration
 	flapFrom                                                  float64
 	outage                                                    string
 	primaryLatency, secondaryLatency                          time.Duration
@@ -39,6 +39,7 @@ func (s *sandboxFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.secondaryFail, "secondary-fail", 0, "percent of the secondary website's answers that are 503 SlowDown")
 	fs.IntVar(&s.edges, "edges", 1, "CloudFront edge servers, sharing no state, each request reaching one at random")
 	fs.DurationVar(&s.replication, "replication-lag", 200*time.Millisecond, "replication lag of the shop's data between regions")
+	fs.DurationVar(&s.dbSwitchover, "db-switchover", 2*time.Second, "how long a switchover of the users' Aurora global database takes (writes fail in both regions meanwhile)")
 	fs.DurationVar(&s.connectTimeout, "connect-timeout", 500*time.Millisecond, "CloudFront stand-in's origin connection timeout")
 	fs.IntVar(&s.connectAttempts, "connect-attempts", 3, "CloudFront stand-in's origin connection attempts (1..3)")
 	fs.DurationVar(&s.responseTimeout, "response-timeout", 5*time.Second, "CloudFront stand-in's origin response timeout (a GET that times out is tried again, up to -connect-attempts in all)")
@@ -71,7 +72,7 @@ func (s *sandboxFlags) problems() []string {
 		name string
 		v    time.Duration
 	}{{"-propagation", s.propagation}, {"-flap", s.flap}, {"-primary-latency", s.primaryLatency}, {"-secondary-latency", s.secondaryLatency},
-		{"-replication-lag", s.replication}, {"-response-completion-timeout", s.completionTimeout}} {
+		{"-replication-lag", s.replication}, {"-response-completion-timeout", s.completionTimeout}, {"-db-switchover", s.dbSwitchover}} {
 		bad(d.v < 0, "%s: %s is negative", d.name, d.v)
 	}
 	bad(s.connectTimeout <= 0, "-connect-timeout: %s must be above 0 (CloudFront's is 1..10 s)", s.connectTimeout)
@@ -95,7 +96,7 @@ func (s *sandboxFlags) config() (sandbox.Config, error) {
 		OriginConnectAttempts: s.connectAttempts, OriginResponseTimeout: s.responseTimeout, OriginResponseCompletionTimeout: s.completionTimeout,
 		PropagationFlap: s.flap, FlapFrom: s.flapFrom, PrimaryOutage: s.outage, PrimaryLatency: s.primaryLatency,
 		SecondaryLatency: s.secondaryLatency, SecondaryFailPercent: s.secondaryFail, EdgeServers: s.edges,
-		CacheConfigJSON: s.cacheConfigJSON}
+		CacheConfigJSON: s.cacheConfigJSON, DBSwitchoverTime: s.dbSwitchover}
 	if s.accountBlock {
 		all := drill.BlockAll
 		cfg.AccountPAB = &all

@@ -25,7 +25,7 @@ const maxDetectionGap = 500 * time.Millisecond
 
 func startSandbox(t *testing.T) *sandbox.Sandbox {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Config{})
+	sb, err := sandbox.Start(sandbox.Config{DBSwitchoverTime: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +36,9 @@ func startSandbox(t *testing.T) *sandbox.Sandbox {
 // TestLabInChromium does the lab "Failover to Secondary" as a person would, in a real
 // browser: steps 1.1–1.5 on us-east-1, "Block all public access" on the primary bucket
 // (2.4), the page reloaded until it says us-west-1 with the same user and cart, a
-// sign-up refused by the read-only secondary database, then access restored and the
-// page back on us-east-1 with the cart.
+// sign-up refused by the read-only secondary database, the same sign-up accepted after
+// the lab's next step, "Promote Aurora" (a switchover, switched back after), then access
+// restored and the page back on us-east-1 with the cart.
 func TestLabInChromium(t *testing.T) {
 	b := newBrowser(t)
 	sb := startSandbox(t)
@@ -161,6 +162,30 @@ func TestLabInChromium(t *testing.T) {
 	wantAfter := slices.Sorted(slices.Values(append(slices.Clone(want), extra.UUID)))
 	if got := sb.Cart(q.Name, user); !slices.Equal(got, wantAfter) {
 		t.Errorf("4: the secondary's store holds %v, want %v", got, wantAfter)
+	}
+
+	// 4.1 The lab's next step, "Promote Aurora", the reversible way: a switchover of the
+	// global database to us-west-1's cluster. The same sign-up now works on us-west-1;
+	// then the database is switched back, as the drill will.
+	if err := sb.PromoteSecondary(); err != nil {
+		t.Fatalf("4.1 promote: %v", err)
+	}
+	if !sb.AwaitDatabaseWriter(q.Name, 10*time.Second) {
+		t.Fatal("4.1: the switchover never ended")
+	}
+	b.do("4.1 click Signup", nav("signup"))
+	b.waitFor("4.1", viewShown("signup"))
+	b.do("4.1 register again", chromedp.SetValue(chromedp.ID("signup-email"), second), chromedp.Click(chromedp.CSS("#signup-form button[type=submit]")))
+	b.waitFor("4.1", `document.getElementById("status").textContent.includes(`+jsString("Signed up as "+second)+`)`)
+	if status := login(t, q.APIURL, second); status != http.StatusOK {
+		t.Errorf("4.1: the user signed up on %s cannot log in there (%d)", q.Name, status)
+	}
+	b.screenshot("us-west-1-signed-up-after-promote", "")
+	if err := sb.SwitchoverDatabase(p.Name); err != nil {
+		t.Fatalf("4.1 switch back: %v", err)
+	}
+	if !sb.AwaitDatabaseWriter(p.Name, 10*time.Second) {
+		t.Fatal("4.1: the switch back never ended")
 	}
 
 	// 5. Restore the bucket (it had no configuration), reload until us-east-1.

@@ -66,6 +66,17 @@ type Config struct {
 	// FailoverCodes are the origin statuses that make the stand-in try the secondary;
 	// a subset of 400,403,404,416,500,502,503,504, default all of them (as the lab ticks).
 	FailoverCodes []int
+	// DBSwitchoverPending is how long a switch of the users' Aurora global database
+	// stays pending (writes still accepted), default 100ms; DBSwitchoverTime how long
+	// it then switches (writes fail in both regions), default 2s. Zero takes the
+	// default; use 1ns for "at once".
+	DBSwitchoverPending, DBSwitchoverTime time.Duration
+	// DBWriterEndpoint is where each region's shop backend sends its writes: "cluster"
+	// (the region's own cluster endpoint, as the lab's shop; the default) or "global"
+	// (the global writer endpoint, which follows the writer, cached by the client for
+	// DBDNSCacheTTL, default 5s, Aurora's DNS TTL).
+	DBWriterEndpoint string
+	DBDNSCacheTTL    time.Duration
 	// Unicorns is the catalogue size (1..1000), default 12.
 	Unicorns int
 	// CacheConfigJSON gives /config.json a cache behaviour with the managed
@@ -97,6 +108,12 @@ const (
 	DefaultOriginConnectTimeout  = 500 * time.Millisecond
 	DefaultOriginResponseTimeout = 5 * time.Second
 	DefaultUnicorns              = 12
+	DefaultDBSwitchoverPending   = 100 * time.Millisecond
+	DefaultDBSwitchoverTime      = 2 * time.Second
+	DefaultDBDNSCacheTTL         = 5 * time.Second
+	// GlobalClusterID names the users' Aurora global database; its members are
+	// GlobalClusterID-<region>.
+	GlobalClusterID = "unishop-global"
 	// The sandbox's account, distribution and stop alarm.
 	AccountID        = "123456789012"
 	DistributionID   = "E1SANDBOXLOCAL"
@@ -132,6 +149,10 @@ func (c Config) withDefaults() Config {
 	defDur(&c.ReplicationLag, DefaultReplicationLag)
 	defDur(&c.OriginConnectTimeout, DefaultOriginConnectTimeout)
 	defDur(&c.OriginResponseTimeout, DefaultOriginResponseTimeout)
+	defDur(&c.DBSwitchoverPending, DefaultDBSwitchoverPending)
+	defDur(&c.DBSwitchoverTime, DefaultDBSwitchoverTime)
+	defDur(&c.DBDNSCacheTTL, DefaultDBDNSCacheTTL)
+	def(&c.DBWriterEndpoint, DBEndpointCluster)
 	if c.PrimaryOutage == "" {
 		c.PrimaryOutage = s3website.OutageForbidden
 	}
@@ -199,6 +220,7 @@ func (c Config) validate() error {
 		{"OriginConnectTimeout", c.OriginConnectTimeout}, {"OriginResponseTimeout", c.OriginResponseTimeout},
 		{"PropagationFlap", c.PropagationFlap}, {"PrimaryLatency", c.PrimaryLatency}, {"SecondaryLatency", c.SecondaryLatency},
 		{"OriginResponseCompletionTimeout", c.OriginResponseCompletionTimeout},
+		{"DBSwitchoverPending", c.DBSwitchoverPending}, {"DBSwitchoverTime", c.DBSwitchoverTime}, {"DBDNSCacheTTL", c.DBDNSCacheTTL},
 	} {
 		if f.v < 0 {
 			p = append(p, fmt.Sprintf("%s: %s is negative", f.name, f.v))
@@ -227,6 +249,9 @@ func (c Config) validate() error {
 	}
 	if c.EdgeServers < 1 || c.EdgeServers > 16 {
 		p = append(p, fmt.Sprintf("EdgeServers: %d is outside 1..16", c.EdgeServers))
+	}
+	if c.DBWriterEndpoint != DBEndpointCluster && c.DBWriterEndpoint != DBEndpointGlobal {
+		p = append(p, fmt.Sprintf("DBWriterEndpoint: %q is not %q or %q", c.DBWriterEndpoint, DBEndpointCluster, DBEndpointGlobal))
 	}
 	if c.Unicorns < 1 || c.Unicorns > 1000 {
 		p = append(p, fmt.Sprintf("Unicorns: %d is outside 1..1000", c.Unicorns))

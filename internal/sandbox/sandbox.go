@@ -9,15 +9,16 @@
 //	sfn         Step Functions' API for the executions the local runner ran
 //	s3control   the account-level Block Public Access (S3 Control)
 //	cloudwatch  the stop alarms (DescribeAlarms)
+//	rds         the users' Aurora global database and its RDS API (switchover, failover)
 //
 // shared pieces: inject (fault and delay injection), loopback (listeners that can be
 // taken down and brought back), s3wire (S3's wire format) and iam (who signed a
 // request, and what their policy allows: SetPolicies); and content: shopui, the shop's
 // web page, which Start writes into each UI bucket next to config.json. No stand-in
 // imports another; Sandbox only starts them, wires each to what it needs (the website
-// reads its bucket through S3's accessors, the edge is given the websites' URLs), and
-// closes them. Each stand-in's
-// package comment lists what it models and what it does not model yet.
+// reads its bucket through S3's accessors, the edge is given the websites' URLs, the
+// shop is given the rds stand-in as its users' database), and closes them. Each
+// stand-in's package comment lists what it models and what it does not model yet.
 //
 // `drill local` and the integration tests drive the replica with the real aws-sdk-go-v2
 // S3 client (awsconf.SandboxFactory) and plain HTTP. The sandbox records when its S3
@@ -43,6 +44,7 @@ import (
 	"github.com/unishop/failover-drill/internal/sandbox/iam"
 	"github.com/unishop/failover-drill/internal/sandbox/inject"
 	"github.com/unishop/failover-drill/internal/sandbox/loopback"
+	"github.com/unishop/failover-drill/internal/sandbox/rds"
 	"github.com/unishop/failover-drill/internal/sandbox/s3"
 	"github.com/unishop/failover-drill/internal/sandbox/s3website"
 	"github.com/unishop/failover-drill/internal/sandbox/s3wire"
@@ -84,6 +86,8 @@ type Sandbox struct {
 	sfn                *sfn.Service
 	sfnServer          *loopback.Server
 	shop               *shopapi.Shop
+	rds                *rds.Service
+	rdsServer          *loopback.Server
 	edge               *cloudfront.Fleet
 	edgeServer         *loopback.Server
 	primary, secondary *site
@@ -116,9 +120,10 @@ func Start(cfg Config) (*Sandbox, error) {
 	s.s3.CreateBucket(cfg.PrimaryBucket, cfg.PrimaryRegion, cfg.PrimaryPAB)
 	s.s3.CreateBucket(cfg.SecondaryBucket, cfg.SecondaryRegion, nil)
 	s.s3.CreateBucket(cfg.LedgerBucket, cfg.PrimaryRegion, nil)
+	s.rds = newDatabase(cfg, s.policies.Allowed)
 	s.shop = shopapi.New(shopapi.Options{
 		Regions:        [2]string{cfg.PrimaryRegion, cfg.SecondaryRegion},
-		ReplicationLag: cfg.ReplicationLag, Unicorns: cfg.Unicorns, Faults: s.faults, Logger: cfg.Logger,
+		ReplicationLag: cfg.ReplicationLag, Unicorns: cfg.Unicorns, Faults: s.faults, Logger: cfg.Logger, Users: s.rds,
 	})
 
 	var err error
@@ -139,6 +144,9 @@ func Start(cfg Config) (*Sandbox, error) {
 	}
 	if err == nil {
 		s.sfnServer, err = loopback.Start(s.sfn)
+	}
+	if err == nil {
+		s.rdsServer, err = loopback.Start(s.rds)
 	}
 	if err == nil {
 		err = s.startControlPlane()
@@ -234,6 +242,7 @@ func (s *Sandbox) seedWebsite(st *site) error {
 // Close stops every server and pending replication. It is safe to call twice.
 func (s *Sandbox) Close() error {
 	s.shop.Close()
+	s.rds.Close()
 	var errs []error
 	for _, st := range []*site{s.primary, s.secondary} {
 		if st == nil {
@@ -246,7 +255,7 @@ func (s *Sandbox) Close() error {
 			}
 		}
 	}
-	for _, srv := range []*loopback.Server{s.edgeServer, s.sfnServer} {
+	for _, srv := range []*loopback.Server{s.edgeServer, s.sfnServer, s.rdsServer} {
 		if srv != nil {
 			errs = append(errs, srv.Close())
 		}
@@ -326,11 +335,6 @@ func (s *Sandbox) Object(bucket, key string) ([]byte, bool) {
 
 // Cart is the unicorn uuids in the user's cart in that region's store, sorted.
 func (s *Sandbox) Cart(region, userUUID string) []string { return s.shop.Cart(region, userUUID) }
-
-// PromoteSecondary is the lab's step after the failover: the secondary's Aurora cluster
-// is removed from the global database and promoted, so sign-ups through the secondary
-// API work (and users stop replicating). Until then they fail with a 500.
-func (s *Sandbox) PromoteSecondary() { s.shop.PromoteSecondary() }
 
 // Ops FailNext accepts.
 var (

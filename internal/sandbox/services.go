@@ -13,8 +13,9 @@ type Execution = sfn.Execution
 
 // SetPolicies makes the replica enforce IAM: each principal (the access key id its
 // clients sign with, a function's name for the drill's functions) may do only what its
-// statements allow, on S3 and Step Functions. A principal without statements (the
-// operator, tests) may do everything. Replaces any earlier policies.
+// statements allow, on every stand-in's API (S3, S3 Control, CloudFront, CloudWatch,
+// Step Functions, RDS). A principal without statements (the operator, tests) may do
+// everything. Replaces any earlier policies.
 func (s *Sandbox) SetPolicies(p map[string][]policy.Statement) { s.policies.Set(p) }
 
 // SFNEndpoint is the Step Functions stand-in, "http://127.0.0.1:port".

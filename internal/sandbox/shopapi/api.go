@@ -18,11 +18,6 @@ const (
 	corsAllowOrigin  = "*"
 )
 
-// ReadOnlyMessage is the backend's answer to a user write in a region whose Aurora
-// cluster is a read-only secondary of the global database: MySQL error 1290, which is
-// what Aurora MySQL answers an INSERT on a reader.
-const ReadOnlyMessage = "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute this statement"
-
 // route is one method on one API Gateway resource.
 type route struct {
 	method, resource, op string
@@ -90,17 +85,14 @@ func (s *Shop) routes(region string) []route {
 		{"GET", "/unicorns/{$}", "ListUnicorns", func(w http.ResponseWriter, r *http.Request, _ *store) {
 			writeJSON(w, http.StatusOK, s.unicorns)
 		}},
-		{"POST", "/user", "SignUp", func(w http.ResponseWriter, r *http.Request, st *store) { s.signUp(w, r, st, region) }},
-		{"POST", "/user/login", "Login", func(w http.ResponseWriter, r *http.Request, st *store) {
+		{"POST", "/user", "SignUp", func(w http.ResponseWriter, r *http.Request, _ *store) { s.signUp(w, r, region) }},
+		{"POST", "/user/login", "Login", func(w http.ResponseWriter, r *http.Request, _ *store) {
 			var in User
 			if err := decodeJSON(r, &in); err != nil {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"message": "a JSON body with an email is required"})
 				return
 			}
-			s.mu.Lock()
-			id, ok := st.emails[strings.ToLower(in.Email)]
-			u := st.users[id]
-			s.mu.Unlock()
+			u, ok := s.user(region, emailKey(in.Email))
 			if !ok {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"message": "unknown user"})
 				return
@@ -129,29 +121,34 @@ func (s *Shop) routes(region string) []route {
 	return rs
 }
 
-// signUp writes a user: the duplicate check is a read and works in either region; the
-// insert needs the Aurora writer, so a read-only secondary answers 500 with MySQL's error.
-func (s *Shop) signUp(w http.ResponseWriter, r *http.Request, st *store, region string) {
+// duplicateEntry starts MySQL's error for a key that exists.
+const duplicateEntry = "ERROR 1062 "
+
+// signUp writes a user: the duplicate check is a read of the region's own cluster; the
+// insert goes through the region's database client, and a database error (1290 from a
+// read-only cluster, 2003 during a switchover) is answered 500 with its message, except
+// a duplicate key (1062), the same 400 as a duplicate the read found.
+func (s *Shop) signUp(w http.ResponseWriter, r *http.Request, region string) {
 	var u User
 	if err := decodeJSON(r, &u); err != nil || strings.TrimSpace(u.Email) == "" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "a JSON body with an email is required"})
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, dup := st.emails[strings.ToLower(u.Email)]; dup {
+	if _, dup := s.opt.Users.Get(region, emailKey(u.Email)); dup {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "email already registered"})
 		return
 	}
-	if !s.usersWritableLocked(region) {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": ReadOnlyMessage})
-		return
-	}
 	u.UUID = newUUID()
-	st.putUser(u)
-	if !s.promoted {
-		// After "Remove and Promote" the clusters are separate: nothing replicates.
-		s.replicateLocked(region, func(o *store) { o.putUser(u) })
+	row, _ := json.Marshal(u)
+	err := s.opt.Users.Insert(region, map[string][]byte{emailKey(u.Email): row, uuidKey(u.UUID): row})
+	switch {
+	case err != nil && strings.HasPrefix(err.Error(), duplicateEntry):
+		// Registered through the writer, not yet replicated to this region's cluster.
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "email already registered"})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": err.Error()})
+		return
 	}
 	writeJSON(w, http.StatusCreated, u)
 }
@@ -170,12 +167,12 @@ func (s *Shop) cartWrite(region string, add bool) func(http.ResponseWriter, *htt
 			writeJSON(w, http.StatusBadRequest, map[string]string{"message": "unknown unicorn"})
 			return
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if _, ok := st.users[in.UUID]; !ok {
+		if _, ok := s.opt.Users.Get(region, uuidKey(in.UUID)); !ok {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"message": "unknown user"})
 			return
 		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		items := slices.Clone(st.carts[in.UUID].unicorns)
 		if add {
 			items = append(items, unicorn)

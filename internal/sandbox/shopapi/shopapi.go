@@ -12,27 +12,29 @@
 //     integration of the console's "Enable CORS" (its methods, its default allowed
 //     headers, any origin), the backend adds Access-Control-Allow-Origin to its answers,
 //     and API Gateway's own errors carry no CORS header;
-//   - users in an Aurora global database: only the primary region's cluster is writable.
-//     A sign-up through the secondary API fails with 500 and MySQL's read-only error
-//     (after the duplicate check, a read), while log-in, a read, works once the user has
-//     replicated. PromoteSecondary is the lab's next step, "Remove and Promote": the
-//     secondary becomes a writable cluster of its own and users stop replicating;
+//   - users in an Aurora global database (Options.Users, the sandbox's rds stand-in):
+//     a sign-up checks the email against the region's own cluster (a read), then
+//     inserts the user through the region's database client, which reaches the writer
+//     or, in a region whose cluster is a read-only secondary (or whose client's DNS
+//     cache still names a demoted writer), fails with 500 and MySQL's read-only error
+//     1290; during a switchover, with error 2003; a duplicate only the writer has seen
+//     (1062) is a 400, as one the read found. Log-in reads the region's own cluster, so
+//     it works once the user has replicated;
 //   - carts in a DynamoDB global table: writable in both regions, replicated after
 //     ReplicationLag in both directions, last writer wins per cart;
 //   - a catalogue derived from the index, identical in both regions and every run, whose
 //     image paths the sandbox fills with generated pictures;
 //   - injected faults (a status with a JSON message) per operation.
 //
-// It does not model yet: a replication lag that varies or stalls, Aurora's managed
-// FailoverGlobalCluster (roles swapped, replication reversed), a write that is lost
-// because it had not replicated when the primary failed, API Gateway throttling (429),
-// its 29 s integration timeout and its 502 for a crashed backend (which, carrying no
-// CORS header, a browser sees as a network error), and authentication of any kind (the
-// lab has none either).
+// It does not model yet: a backend that retries a failed database write, API Gateway
+// throttling (429), its 29 s integration timeout and its 502 for a crashed backend
+// (which, carrying no CORS header, a browser sees as a network error), and
+// authentication of any kind (the lab has none either).
 package shopapi
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -72,11 +74,13 @@ type CartBody struct {
 
 // Options configure the shop.
 type Options struct {
-	// Regions are the two regions the shop runs in, primary first: the primary holds
-	// the writable user database; writes replicate between them.
+	// Regions are the two regions the shop runs in, primary first; carts replicate
+	// between them.
 	Regions [2]string
-	// ReplicationLag is how long a write takes to reach the other region.
+	// ReplicationLag is how long a cart write takes to reach the other region.
 	ReplicationLag time.Duration
+	// Users is the database the users live in; required.
+	Users Users
 	// Unicorns is the catalogue size.
 	Unicorns int
 	// Faults is armed by the sandbox's FailNext, by op name (Ops); nil means none.
@@ -91,16 +95,32 @@ type Shop struct {
 	log      *slog.Logger
 	unicorns []Unicorn
 
-	mu       sync.Mutex
-	closed   bool
-	promoted bool // the secondary's user database was removed from the global cluster and promoted
-	stores   map[string]*store
-	seq      int64
-	timers   map[*time.Timer]struct{}
+	mu     sync.Mutex
+	closed bool
+	stores map[string]*store
+	seq    int64
+	timers map[*time.Timer]struct{}
 }
 
-// New is a shop with no users.
+// Users is the Aurora global database as the shop's backend in each region uses it
+// (rds.Service): rows under unique keys.
+type Users interface {
+	// Insert writes rows in one transaction through region's database client; the
+	// error is the database's (a MySQL error) when it refuses.
+	Insert(region string, rows map[string][]byte) error
+	// Get reads key from region's own cluster.
+	Get(region, key string) ([]byte, bool)
+}
+
+// Keys of a user's rows: one by email (lower case), one by uuid.
+func emailKey(email string) string { return "user/email/" + strings.ToLower(email) }
+func uuidKey(id string) string     { return "user/uuid/" + id }
+
+// New is a shop over opt.Users. It panics without Users, a wiring bug.
 func New(opt Options) *Shop {
+	if opt.Users == nil {
+		panic("shopapi: Options.Users is required")
+	}
 	if opt.Faults == nil {
 		opt.Faults = &inject.Countdown[int]{}
 	}
@@ -126,19 +146,14 @@ func (s *Shop) Close() {
 	s.timers = nil
 }
 
-// PromoteSecondary is the lab's next step ("Remove from global database" → "Remove and
-// Promote"): the secondary's user database becomes a writable cluster of its own, so
-// sign-ups work in both regions and users no longer replicate between them. Carts, a
-// DynamoDB global table, are not affected.
-func (s *Shop) PromoteSecondary() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.promoted = true
-}
-
-// usersWritableLocked reports whether region's user database accepts writes (s.mu held).
-func (s *Shop) usersWritableLocked(region string) bool {
-	return region == s.opt.Regions[0] || s.promoted
+// user is the user stored under key in region's cluster, if any.
+func (s *Shop) user(region, key string) (User, bool) {
+	b, ok := s.opt.Users.Get(region, key)
+	if !ok {
+		return User{}, false
+	}
+	var u User
+	return u, json.Unmarshal(b, &u) == nil
 }
 
 // Unicorns is the catalogue, identical in both regions.
@@ -157,12 +172,9 @@ func (s *Shop) Cart(region, userUUID string) []string {
 	return out
 }
 
-// store is one region's data: users (the Aurora global database) and carts (the
-// DynamoDB global table). Guarded by Shop.mu.
+// store is one region's carts (the DynamoDB global table). Guarded by Shop.mu.
 type store struct {
-	users  map[string]User   // by uuid
-	emails map[string]string // lower-case email -> uuid
-	carts  map[string]cart   // by user uuid
+	carts map[string]cart // by user uuid
 }
 
 // cart is a basket item; version orders writes for last-writer-wins replication, as
@@ -173,12 +185,7 @@ type cart struct {
 }
 
 func newStore() *store {
-	return &store{users: map[string]User{}, emails: map[string]string{}, carts: map[string]cart{}}
-}
-
-func (st *store) putUser(u User) {
-	st.users[u.UUID] = u
-	st.emails[strings.ToLower(u.Email)] = u.UUID
+	return &store{carts: map[string]cart{}}
 }
 
 func (st *store) putCart(user string, c cart) {

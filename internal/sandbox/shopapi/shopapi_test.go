@@ -21,7 +21,7 @@ func call(t *testing.T, h http.Handler, method, path, body string) *httptest.Res
 // lag, and Close stops what is still pending.
 func TestReplicationStandalone(t *testing.T) {
 	const lag = 50 * time.Millisecond
-	s := New(Options{Regions: [2]string{"us-east-1", "us-west-1"}, ReplicationLag: lag, Unicorns: 3})
+	s, _ := newShop(t, lag)
 	east, west := s.Handler("us-east-1"), s.Handler("us-west-1")
 	res := call(t, east, "POST", "/user", `{"email":"r@example.com"}`)
 	if res.Code != http.StatusCreated {
@@ -41,10 +41,13 @@ func TestReplicationStandalone(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	call(t, east, "POST", "/user", `{"email":"late@example.com"}`)
+	late := s.Unicorns()[1].UUID
+	if res := call(t, east, "POST", "/unicorns/basket", `{"uuid":"`+u.UUID+`","unicorns":[{"uuid":"`+late+`"}]}`); res.Code != 200 {
+		t.Fatalf("add in us-east-1: %d %q", res.Code, res.Body)
+	}
 	s.Close()
 	time.Sleep(lag + 100*time.Millisecond)
-	if res := call(t, west, "POST", "/user/login", `{"email":"late@example.com"}`); res.Code != http.StatusBadRequest {
-		t.Errorf("replicated after Close: login %d", res.Code)
+	if got := s.Cart("us-west-1", u.UUID); !slices.Equal(got, []string{unicorn}) {
+		t.Errorf("us-west-1 cart %v after Close, want only %s: replicated after Close", got, unicorn)
 	}
 }
