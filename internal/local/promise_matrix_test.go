@@ -236,7 +236,6 @@ type matrixHandlers struct {
 	sweeper   *sweeper.Handler
 	operator  operator.Clients
 	blockCfg  json.RawMessage
-	drySeq    int
 	clock     *fakeClock
 	onSleep   func() // runs when a restorer starts waiting for the run's last block
 	sleepOnce sync.Once
