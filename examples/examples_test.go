@@ -92,6 +92,17 @@ func TestGitHubActionsWorkflow(t *testing.T) {
 	if upload.If != "always()" {
 		t.Errorf("upload if %q: the report must be kept when the drill fails", upload.If)
 	}
+	// A long drill outlives the default one-hour session: the session covers the wait
+	// (infra's TestCIRole holds it equal to the CI role's MaxSessionDuration).
+	if creds.With["role-duration-seconds"] != "7200" {
+		t.Errorf("role-duration-seconds %q, want 7200 (drill start --wait waits up to 90 minutes)", creds.With["role-duration-seconds"])
+	}
+	// The report step runs whatever happened and fails loudly when it cannot fetch
+	// the report: no `|| true`, an ::error annotation and a failing exit.
+	_, reportStep := find(func(s step) bool { return strings.Contains(s.Run, "bin/drill report") })
+	if reportStep.If != "always()" || strings.Contains(reportStep.Run, "|| true") || !strings.Contains(reportStep.Run, "::error") || !strings.Contains(reportStep.Run, "exit 1") {
+		t.Errorf("report step %+v: want it always run, failing with an ::error when the report cannot be fetched", reportStep)
+	}
 	if job.Env["DRILL_STATE_MACHINE_ARN"] == "" {
 		t.Error("DRILL_STATE_MACHINE_ARN not set for drill start")
 	}

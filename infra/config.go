@@ -31,6 +31,12 @@ const (
 	CtxReadinessSchedule        = "readinessSchedule"        // optional: rate(...) or cron(...) starting dry runs
 	// The FailoverSeconds alarm's threshold (see dashboard.go).
 	CtxFailoverTargetSeconds = "failoverTargetSeconds"
+	// Taking over the ledger of an earlier deployment (see ledger.go).
+	CtxLedgerBucket = "ledgerBucket" // optional: an existing ledger bucket (in the stack's region) the stack uses instead of creating one
+	// The CI role (see cirole.go): created only with githubRepository.
+	CtxGitHubRepository      = "githubRepository"      // optional: owner/name of the repository whose workflow runs the drill
+	CtxGitHubRef             = "githubRef"             // the ref the workflow runs on (refs/heads/main)
+	CtxGitHubOIDCProviderArn = "githubOidcProviderArn" // optional: the account's existing token.actions.githubusercontent.com provider; none creates one
 )
 
 // The verdict's limits are context too, under the drill's own input field names
@@ -43,7 +49,7 @@ var ContextKeys = append([]string{
 	CtxPrimaryBucket, CtxDistributionDomain, CtxPrimaryRegion, CtxSecondaryRegion,
 	CtxSchedule, CtxNotifyEmail, CtxAlarmTopicArn, CtxReportRetentionDays,
 	CtxDistributionID, CtxStopAlarms, CtxMaxReplicationLagSeconds, CtxReadinessSchedule,
-	CtxFailoverTargetSeconds,
+	CtxFailoverTargetSeconds, CtxLedgerBucket, CtxGitHubRepository, CtxGitHubRef, CtxGitHubOIDCProviderArn,
 }, drill.LimitFields...)
 
 // Defaults of the optional keys (cdk.json repeats them so they are visible there).
@@ -54,6 +60,8 @@ const (
 	// raises the FailoverAboveTarget alarm. A minute: S3 Block Public Access reaches the
 	// website endpoint within seconds, and CloudFront fails over per request.
 	DefaultFailoverTargetSeconds = 60
+	// DefaultGitHubRef: the CI role trusts the workflow on the default branch only.
+	DefaultGitHubRef = "refs/heads/main"
 )
 
 // Config is the deployment's configuration, read from CDK context and validated.
@@ -79,6 +87,11 @@ type Config struct {
 	FailoverTargetSeconds int
 	// Limits are the verdict's deployed limits (drill.Defaults' unless set).
 	Limits drill.Limits
+	// LedgerBucket is an existing ledger to take over; "" creates one.
+	LedgerBucket string
+	// GitHubRepository (owner/name) creates the CI role its workflow assumes on GitHubRef;
+	// GitHubOIDCProviderArn names the account's provider ("" creates one).
+	GitHubRepository, GitHubRef, GitHubOIDCProviderArn string
 }
 
 // ContextError lists every bad context value, each problem starting with its key.
@@ -95,6 +108,11 @@ var (
 	rateExpr  = regexp.MustCompile(`^rate\(\s*([1-9]\d{0,8})\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
 	cronExpr  = regexp.MustCompile(`^cron\(([^()]+)\)$`)
 	emailAddr = regexp.MustCompile(`^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$`)
+	// S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens.
+	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	// GitHub owner/name.
+	githubRepo      = regexp.MustCompile(`^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$`)
+	oidcProviderARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
 	// arn:<partition>:sns:<region>:<account>:<topic name>: 1-256 letters, digits, - and _.
 	snsTopicARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:([a-z]{2}(-[a-z]+)+-[0-9]+):([0-9]{12}):([A-Za-z0-9_-]{1,256})$`)
 )
@@ -213,6 +231,22 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	if c.AlarmTopicArn != "" && !snsTopicARN.MatchString(c.AlarmTopicArn) {
 		p = append(p, fmt.Sprintf("%s: %q is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name>)", CtxAlarmTopicArn, c.AlarmTopicArn))
 	}
+	c.LedgerBucket = str(CtxLedgerBucket, "")
+	if c.LedgerBucket != "" && !bucketName.MatchString(c.LedgerBucket) {
+		p = append(p, fmt.Sprintf("%s: %q is not an S3 bucket name (the LedgerBucketName output of the earlier deployment)", CtxLedgerBucket, c.LedgerBucket))
+	}
+	c.GitHubRepository = str(CtxGitHubRepository, "")
+	c.GitHubRef = str(CtxGitHubRef, DefaultGitHubRef)
+	c.GitHubOIDCProviderArn = str(CtxGitHubOIDCProviderArn, "")
+	if c.GitHubRepository != "" && !githubRepo.MatchString(c.GitHubRepository) {
+		p = append(p, fmt.Sprintf("%s: %q is not a GitHub repository (owner/name)", CtxGitHubRepository, c.GitHubRepository))
+	}
+	if !strings.HasPrefix(c.GitHubRef, "refs/") || strings.ContainsAny(c.GitHubRef, "*? ") {
+		p = append(p, fmt.Sprintf("%s: %q is not a full ref without wildcards (refs/heads/main)", CtxGitHubRef, c.GitHubRef))
+	}
+	if c.GitHubOIDCProviderArn != "" && !oidcProviderARN.MatchString(c.GitHubOIDCProviderArn) {
+		p = append(p, fmt.Sprintf("%s: %q is not the ARN of GitHub's OIDC provider (arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com)", CtxGitHubOIDCProviderArn, c.GitHubOIDCProviderArn))
+	}
 	if c.NotifyEmail == "" && c.AlarmTopicArn == "" {
 		// Every alarm that says the bucket may still be blocked publishes to the topic:
 		// with no subscriber, the promise's "a person is told at once" is told to no one.
@@ -313,6 +347,9 @@ func checkSchedule(s string) string {
 	if rateExpr.MatchString(s) {
 		if d, _ := rateInterval(s); d < MinScheduleInterval {
 			return fmt.Sprintf("%q runs a drill every %v; drills must be at least %v apart", s, d, MinScheduleInterval)
+		}
+		if _, err := SchedulerExpression(s, 0); err != nil {
+			return err.Error()
 		}
 		return ""
 	}

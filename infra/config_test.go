@@ -45,6 +45,7 @@ func TestConfigFromContextDefaults(t *testing.T) {
 		// Readiness: no stop alarms, no schedule by default.
 		MaxReplicationLagSeconds: 30,
 		FailoverTargetSeconds:    60,
+		GitHubRef:                DefaultGitHubRef,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
@@ -147,7 +148,11 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{name: "replication lag zero", set: map[string]any{CtxMaxReplicationLagSeconds: "0"}, keys: []string{CtxMaxReplicationLagSeconds}},
 		{name: "replication lag beyond the readiness Lambda", set: map[string]any{CtxMaxReplicationLagSeconds: float64(301)}, keys: []string{CtxMaxReplicationLagSeconds}},
 		{name: "readinessSchedule not an expression", set: map[string]any{CtxReadinessSchedule: "hourly"}, keys: []string{CtxReadinessSchedule}},
-		{name: "readinessSchedule on the drills' grid", set: map[string]any{CtxSchedule: "rate(90 minutes)", CtxReadinessSchedule: "rate(1 hour)"}, keys: []string{CtxReadinessSchedule}},
+		{name: "schedule with no daily or weekly grid", set: map[string]any{CtxSchedule: "rate(90 minutes)", CtxReadinessSchedule: "rate(5 hours)"}, keys: []string{CtxReadinessSchedule, CtxSchedule}},
+		{name: "ledgerBucket not a bucket name", set: map[string]any{CtxLedgerBucket: "Not_A_Bucket"}, keys: []string{CtxLedgerBucket}},
+		{name: "githubRepository not owner/name", set: map[string]any{CtxGitHubRepository: "unicorn-shop"}, keys: []string{CtxGitHubRepository}},
+		{name: "githubRef with a wildcard", set: map[string]any{CtxGitHubRepository: testRepo, CtxGitHubRef: "refs/heads/*"}, keys: []string{CtxGitHubRef}},
+		{name: "githubOidcProviderArn of another provider", set: map[string]any{CtxGitHubRepository: testRepo, CtxGitHubOIDCProviderArn: "arn:aws:iam::123456789012:oidc-provider/accounts.google.com"}, keys: []string{CtxGitHubOIDCProviderArn}},
 		{name: "readinessSchedule more often than hourly", set: map[string]any{CtxReadinessSchedule: "rate(5 minutes)"}, keys: []string{CtxReadinessSchedule}},
 	}
 	keyAtStart := regexp.MustCompile(`^(\w+):`)
@@ -191,7 +196,7 @@ func TestConfigFromContextErrors(t *testing.T) {
 }
 
 func TestConfigFromContextAcceptsSchedules(t *testing.T) {
-	for _, s := range []string{"rate(1 day)", "rate(7 days)", "rate(12 hours)", "rate(1 hour)", "rate(60 minutes)", "rate(90 minutes)",
+	for _, s := range []string{"rate(1 day)", "rate(7 days)", "rate(12 hours)", "rate(1 hour)", "rate(60 minutes)",
 		"cron(0 6 ? * MON *)", "cron(15 10 1 * ? *)", "cron(0 * * * ? *)"} {
 		t.Run(s, func(t *testing.T) {
 			m := validContext()

@@ -3,10 +3,13 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/unishop/failover-drill/internal/report"
+	"github.com/unishop/failover-drill/internal/sweeper"
 )
 
 // drillMetric is one of the figures the report function writes as CloudWatch Embedded
@@ -25,10 +28,23 @@ func drillMetric(cfg *Config, name, stat, label string) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(props)
 }
 
-// newDashboard graphs every drill's figures across drills, from the metrics the report
-// already writes (no new permission: EMF is the Lambda's log), and alarms when a
-// drill's stable failover is above the target.
-func newDashboard(stack awscdk.Stack, cfg *Config, actions []awscloudwatch.IAlarmAction) {
+// dashboardProps is what the dashboard shows.
+type dashboardProps struct {
+	Config       *Config
+	Actions      []awscloudwatch.IAlarmAction
+	StateMachine awsstepfunctions.StateMachine
+	DLQ          awssqs.Queue
+	// Alarms are every other alarm of the stack; the dashboard adds its own.
+	Alarms []awscloudwatch.IAlarm
+}
+
+// newDashboard is the page for the person on call: every alarm's state first, then the
+// safety signals (executions by status, the DLQ's depth and arrivals, what the sweeper
+// found), then every drill's figures across drills, from the metrics the report and the
+// sweeper already write (no new permission: EMF is the Lambda's log). It also alarms
+// when a drill's stable failover is above the target.
+func newDashboard(stack awscdk.Stack, p dashboardProps) {
+	cfg, actions := p.Config, p.Actions
 	target := float64(cfg.FailoverTargetSeconds)
 	failover := drillMetric(cfg, report.MetricFailoverSeconds, "Maximum", "stable failover (s)")
 	alarm := awscloudwatch.NewAlarm(stack, jsii.String("FailoverAboveTarget"), &awscloudwatch.AlarmProps{
@@ -43,6 +59,7 @@ func newDashboard(stack awscdk.Stack, cfg *Config, actions []awscloudwatch.IAlar
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	alarm.AddAlarmAction(actions...)
+	alarm.AddOkAction(actions...)
 
 	targetLine := &[]*awscloudwatch.HorizontalAnnotation{{Value: jsii.Number(target), Label: jsii.String("failoverTargetSeconds"), Color: jsii.String("#d62728")}}
 	graph := func(title string, left []awscloudwatch.IMetric, annotations *[]*awscloudwatch.HorizontalAnnotation) awscloudwatch.IWidget {
@@ -54,18 +71,47 @@ func newDashboard(stack awscdk.Stack, cfg *Config, actions []awscloudwatch.IAlar
 	d := awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		Start: jsii.String("-P30D"),
 	})
-	d.AddWidgets(
-		graph("Failover and recovery (stable, seconds)", []awscloudwatch.IMetric{failover, drillMetric(cfg, report.MetricRecoverySeconds, "Maximum", "stable recovery (s)")}, targetLine),
-		graph("Drills passed and restores failed", []awscloudwatch.IMetric{drillMetric(cfg, "DrillPassed", "Sum", "passed"), drillMetric(cfg, report.MetricRestoreFailed, "Sum", "restore failed")}, nil),
-	)
-	d.AddWidgets(
-		graph("What visitors saw", []awscloudwatch.IMetric{drillMetric(cfg, "UserVisibleErrors", "Maximum", "user-visible errors"), drillMetric(cfg, "ErrorRatePercent", "Maximum", "error rate (%)"), drillMetric(cfg, "SlowAnswers", "Maximum", "slow answers")}, nil),
-		graph("Latency p95 (ms) and replication (s)", []awscloudwatch.IMetric{drillMetric(cfg, "LatencyP95Ms", "Maximum", "latency p95 (ms)"), drillMetric(cfg, "ReplicationSeconds", "Maximum", "replication (s)")}, nil),
-	)
+	all := make([]interfacesawscloudwatch.IAlarmRef, 0, len(p.Alarms)+1)
+	for _, a := range p.Alarms {
+		all = append(all, a)
+	}
+	all = append(all, alarm)
 	d.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
-		Title: jsii.String("Failover target"), Alarms: &[]interfacesawscloudwatch.IAlarmRef{alarm}, Width: jsii.Number(24),
+		Title: jsii.String("Every alarm of the drill"), Alarms: &all, Width: jsii.Number(24), Height: jsii.Number(4),
 	}))
+	hourly := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Sum")}
+	sm := p.StateMachine
+	d.AddWidgets(
+		graph("Executions by status (per hour)", []awscloudwatch.IMetric{
+			sm.MetricSucceeded(hourly).With(&awscloudwatch.MetricOptions{Label: jsii.String("succeeded")}),
+			sm.MetricFailed(hourly).With(&awscloudwatch.MetricOptions{Label: jsii.String("failed")}),
+			sm.MetricTimedOut(hourly).With(&awscloudwatch.MetricOptions{Label: jsii.String("timed out")}),
+			sm.MetricAborted(hourly).With(&awscloudwatch.MetricOptions{Label: jsii.String("aborted")}),
+		}, nil),
+		graph("Undelivered events (DLQ)", []awscloudwatch.IMetric{
+			p.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"), Label: jsii.String("waiting in the DLQ")}),
+			p.DLQ.MetricNumberOfMessagesSent(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"), Label: jsii.String("new in the DLQ")}),
+		}, nil),
+	)
+	d.AddWidgets(
+		graph("Sweeper findings (per sweep, every 5 min)", []awscloudwatch.IMetric{
+			sweeperMetric(sweeper.MetricLocks, "Maximum").With(&awscloudwatch.MetricOptions{Label: jsii.String("locks")}),
+			sweeperMetric(sweeper.MetricRestored, "Sum").With(&awscloudwatch.MetricOptions{Label: jsii.String("restored by the sweeper")}),
+			sweeperMetric(sweeper.MetricStranded, "Maximum").With(&awscloudwatch.MetricOptions{Label: jsii.String("stranded")}),
+			sweeperMetric(sweeper.MetricUnchecked, "Maximum").With(&awscloudwatch.MetricOptions{Label: jsii.String("unchecked")}),
+			sweeperMetric(sweeper.MetricUnreadable, "Maximum").With(&awscloudwatch.MetricOptions{Label: jsii.String("unreadable")}),
+		}, nil),
+		graph("Failover and recovery (stable, seconds)", []awscloudwatch.IMetric{failover, drillMetric(cfg, report.MetricRecoverySeconds, "Maximum", "stable recovery (s)")}, targetLine),
+	)
+	d.AddWidgets(
+		graph("Drills passed and restores failed", []awscloudwatch.IMetric{drillMetric(cfg, "DrillPassed", "Sum", "passed"), drillMetric(cfg, report.MetricRestoreFailed, "Sum", "restore failed")}, nil),
+		graph("What visitors saw", []awscloudwatch.IMetric{drillMetric(cfg, "UserVisibleErrors", "Maximum", "user-visible errors"), drillMetric(cfg, "ErrorRatePercent", "Maximum", "error rate (%)"), drillMetric(cfg, "SlowAnswers", "Maximum", "slow answers")}, nil),
+	)
+	d.AddWidgets(
+		graph("Latency p95 (ms) and replication (s)", []awscloudwatch.IMetric{drillMetric(cfg, "LatencyP95Ms", "Maximum", "latency p95 (ms)"), drillMetric(cfg, "ReplicationSeconds", "Maximum", "replication (s)")}, nil),
+		graph("Dry runs ready (1) or not (0)", []awscloudwatch.IMetric{drillMetric(cfg, "DryRunReady", "Minimum", "ready")}, nil),
+	)
 	awscdk.NewCfnOutput(stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{
-		Value: d.DashboardName(), Description: jsii.String("CloudWatch dashboard of every drill's figures"),
+		Value: d.DashboardName(), Description: jsii.String("CloudWatch dashboard for the person on call: every alarm, executions, DLQ, sweeper, every drill's figures"),
 	})
 }

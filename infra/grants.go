@@ -31,6 +31,10 @@ func PolicyValues(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm awss
 	}
 }
 
+// ledgerARNPattern matches the ledger's ARN in cdk-nag's findings: the stack's own
+// bucket, or the one it took over (ledgerBucket).
+const ledgerARNPattern = `(<Ledger[0-9A-F]{8}\.Arn>|arn:<AWS::Partition>:s3:::[a-z0-9.-]+)`
+
 // grantFunctions gives each function exactly the statements internal/policy declares
 // for it, the same the local replica enforces; seed-cart has none (it speaks only HTTP
 // to the shop).
@@ -73,7 +77,7 @@ func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm aw
 				Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/ticket-<start>.json, and runs/<execution>/<start>/report.json, report.html, samples-<mode>.json, restore-<reason>.json), " +
 					"and execution ARNs per execution, all unknown at deploy time; access is limited to those key patterns of this stack's ledger and to this state machine's executions."),
 				AppliesTo: &[]interface{}{
-					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Ledger[0-9A-F]{8}\.Arn>\/(locks\/\*|runs\/\*\/(ticket-\*|\?{8}T\?{6}\.\?{3}Z\/(report\.json|report\.html|samples-\*\.json|restore-safety-net\.json|restore-sweeper\.json)))$/g`)},
+					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::` + ledgerARNPattern + `\/(locks\/\*|runs\/\*\/(ticket-\*|\?{8}T\?{6}\.\?{3}Z\/(report\.json|report\.html|samples-\*\.json|restore-safety-net\.json|restore-sweeper\.json)))$/g`)},
 					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<StateMachine[0-9A-F]{8}\.Name>:\*$/g`)},
 				},
 			}}, jsii.Bool(true))
@@ -102,4 +106,15 @@ func starGrants(sts []policy.Statement) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// TargetBucketARN is arn:<partition>:s3:::<bucket>: the only bucket whose public access
+// block the drill may read or change.
+func TargetBucketARN(stack awscdk.Stack, bucket string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service:  jsii.String("s3"),
+		Region:   jsii.String(""),
+		Account:  jsii.String(""),
+		Resource: jsii.String(bucket),
+	})
 }

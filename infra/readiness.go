@@ -2,15 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
@@ -41,17 +38,31 @@ func DistributionARN(stack awscdk.Stack, id string) *string {
 	})
 }
 
+// readinessProps is what continuous readiness needs: the schedule, the state machine
+// it starts, the topic its message goes to, whom its alarm tells, the DLQ.
+type readinessProps struct {
+	Config        *Config
+	StateMachine  awsstepfunctions.IStateMachine
+	Notifications *notifications
+	Actions       []awscloudwatch.IAlarmAction
+	DLQ           awssqs.IQueue
+}
+
 // newContinuousReadiness: with readinessSchedule, an EventBridge Scheduler schedule
 // starts dry runs ({"dryRun": true}); it never fires at deploy time, a rate fires on a
-// grid ReadinessOffset off the drills' (ScheduleStartOffset), and a failed start is
+// grid ReadinessOffset off the drills' (SchedulerExpression), and a failed start is
 // retried for at most ScheduleMaxEventAge and then kept in the DLQ. Always: an alarm on the report's DryRunReady
 // metric, and a notification naming the failed checks of every run stopped NotReady
 // (the execution's cause lists them).
-func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, topic awssns.ITopic, actions []awscloudwatch.IAlarmAction, dlq awssqs.IQueue, now time.Time) {
+//
+// It returns its alarm, and the rule, whose matches the ExecutionsFailed alarm leaves
+// out: a run stopped not ready raises NotReady only.
+func newContinuousReadiness(stack awscdk.Stack, p readinessProps) (awscloudwatch.Alarm, awsevents.Rule) {
+	cfg, sm, n, actions, dlq := p.Config, p.StateMachine, p.Notifications, p.Actions, p.DLQ
 	if cfg.ReadinessSchedule != "" {
 		props := &awsscheduler.ScheduleProps{
 			Description: jsii.String("Starts a failover drill dry run: every readiness check, no change to the bucket"),
-			Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(cfg.ReadinessSchedule), awscdk.TimeZone_ETC_UTC()),
+			Schedule:    awsscheduler.ScheduleExpression_Expression(mustSchedulerExpression(cfg.ReadinessSchedule, ReadinessOffset), awscdk.TimeZone_ETC_UTC()),
 			Target: awsschedulertargets.NewStepFunctionsStartExecution(sm, &awsschedulertargets.ScheduleTargetBaseProps{
 				Input: awsscheduler.ScheduleTargetInput_FromObject(map[string]interface{}{"dryRun": true}),
 				// A dry run changes nothing and the lock refuses a second one: retrying is
@@ -61,8 +72,6 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 				DeadLetterQueue: dlq,
 			}),
 		}
-		// The drill schedule's rule, on a grid half an hour off the drills'.
-		props.Start = ScheduleStartOffset(cfg.ReadinessSchedule, now, ReadinessOffset)
 		awsscheduler.NewSchedule(stack, jsii.String("ReadinessSchedule"), props)
 	}
 
@@ -79,6 +88,7 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	alarm.AddAlarmAction(actions...)
+	alarm.AddOkAction(actions...)
 
 	rule := awsevents.NewRule(stack, jsii.String("ReadinessNotReady"), &awsevents.RuleProps{
 		Description: jsii.String("Failover drill: a run stopped because a readiness check failed or was skipped, or a dry run that skipped a check; the message names the check"),
@@ -90,19 +100,16 @@ func newContinuousReadiness(stack awscdk.Stack, cfg *Config, sm awsstepfunctions
 				"stateMachineArn": &[]*string{sm.StateMachineArn()},
 				// Not ready (a check failed, or a drill's check was skipped), and a dry
 				// run that skipped a check (unverified): the cause names the checks.
-				"error": jsii.Strings(drill.ErrorName(&drill.NotReady{}), drill.ErrorName(&drill.Unverified{})),
+				"error": notReadyErrors(),
 			},
 		},
 	})
-	rule.AddTarget(awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{
-		Message: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
-			"drill":     "failover-drill",
-			"readiness": "not ready or unverified",
-			"execution": awsevents.EventField_FromPath(jsii.String("$.detail.name")),
-			"error":     awsevents.EventField_FromPath(jsii.String("$.detail.error")),
-			"cause":     awsevents.EventField_FromPath(jsii.String("$.detail.cause")),
-		}),
-		RetryAttempts:   jsii.Number(20),
-		DeadLetterQueue: dlq,
+	n.publishFrom(rule, awsevents.RuleTargetInput_FromObject(map[string]interface{}{
+		"drill":     "failover-drill",
+		"readiness": "not ready or unverified",
+		"execution": awsevents.EventField_FromPath(jsii.String("$.detail.name")),
+		"error":     awsevents.EventField_FromPath(jsii.String("$.detail.error")),
+		"cause":     awsevents.EventField_FromPath(jsii.String("$.detail.cause")),
 	}))
+	return alarm, rule
 }

@@ -24,13 +24,23 @@ import (
 // restores one lock in seconds, so it is ample, and it stays under the schedule's interval.
 var SweeperTimeout = drillFunction(drill.FuncSweeper).Timeout
 
+// safetyNetProps is what the safety net and the sweeper need: the executions to
+// watch, the functions that restore, the DLQ.
+type safetyNetProps struct {
+	StateMachine awsstepfunctions.IStateMachine
+	Restore      awslambda.Function
+	Sweeper      awslambda.Function
+	DLQ          awssqs.IQueue
+}
+
 // newSafetyNet restores by ticket whenever an execution ends: when it fails, times out
 // or is stopped, including where no Catch ran, and also when it succeeds, because a
 // block-bucket invocation the state machine retried may still be running and land its
 // block late (restore then waits it out and undoes it). The rule retries delivery;
 // what still fails lands in dlq. Step Functions delivers these events best effort: the
 // sweeper is what does not depend on them.
-func newSafetyNet(stack awscdk.Stack, sm awsstepfunctions.IStateMachine, restore awslambda.Function, dlq awssqs.IQueue) {
+func newSafetyNet(stack awscdk.Stack, p safetyNetProps) {
+	sm, restore, dlq := p.StateMachine, p.Restore, p.DLQ
 	rule := awsevents.NewRule(stack, jsii.String("SafetyNet"), &awsevents.RuleProps{
 		Description:  jsii.String("Failover drill safety net: make sure the primary bucket is restored whenever a drill execution ends"),
 		EventPattern: executionStatusPattern(sm, "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"),
@@ -63,13 +73,21 @@ func newSafetyNet(stack awscdk.Stack, sm awsstepfunctions.IStateMachine, restore
 // own schedule): the safety net that depends on no event. A failed sweep is not
 // retried by Lambda (the next sweep is the retry, and sweeps must not pile up); a
 // schedule that cannot invoke it retries, then lands in dlq.
-func newSweeper(stack awscdk.Stack, fn awslambda.Function, dlq awssqs.IQueue) {
+func newSweeper(stack awscdk.Stack, p safetyNetProps) {
+	fn, dlq := p.Sweeper, p.DLQ
 	fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		RetryAttempts: jsii.Number(0),
 		MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(float64(sweeper.Interval / time.Minute))),
 	})
 	role := awsiam.NewRole(stack, jsii.String("SweeperScheduleRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil),
+		// Only this account's Scheduler, for schedules of the default group (this stack's
+		// schedules are there), as the role CDK generates for the other schedules.
+		AssumedBy: awsiam.NewPrincipalWithConditions(awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil), &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike": map[string]interface{}{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("scheduler"), Resource: jsii.String("schedule-group"), ResourceName: jsii.String("default"),
+			})},
+		}),
 		Description: jsii.String("Lets EventBridge Scheduler invoke the failover drill's sweeper"),
 	})
 	awsscheduler.NewSchedule(stack, jsii.String("SweeperSchedule"), &awsscheduler.ScheduleProps{

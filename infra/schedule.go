@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -10,10 +11,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 )
-
-// ScheduleLead is the least time between a deploy (synth) and the first drill a rate
-// schedule starts.
-const ScheduleLead = time.Hour
 
 // ReadinessOffset moves the dry runs' grid off the drills': both are rate grids counted
 // from the same origin (rate(7 days) fires Mondays 00:00 UTC, rate(1 hour) on the
@@ -33,32 +30,48 @@ const ScheduleGap = 15 * time.Minute
 // late start does not run into the other grid.
 const ScheduleMaxEventAge = 15 * time.Minute
 
-// ScheduleStart is the start date of a rate schedule synthesized at now: EventBridge
-// Scheduler starts a rate schedule at once when it has none, which would drill the
-// shop the moment the stack deploys. The start is the first multiple of the rate's
-// interval at least ScheduleLead after now, so the runs fall on
-// the same grid whenever the stack is synthesized: a redeploy never moves them (it may
-// only skip a run less than ScheduleLead away), and the start is never in the past,
-// which Scheduler refuses. The grid is Go's absolute time (multiples of the interval
-// since 0001-01-01T00:00:00Z, a Monday): rate(1 day) runs at 00:00 UTC, rate(7 days)
-// on Mondays. Cron schedules start nothing at creation: nil.
-func ScheduleStart(expr string, now time.Time) *time.Time {
-	return ScheduleStartOffset(expr, now, 0)
-}
-
-// ScheduleStartOffset is ScheduleStart on the grid moved by offset (the dry runs':
-// ReadinessOffset).
-func ScheduleStartOffset(expr string, now time.Time, offset time.Duration) *time.Time {
+// SchedulerExpression is the expression the stack gives EventBridge Scheduler for a
+// schedule context value, on the grid moved by offset (the dry runs': ReadinessOffset).
+//
+// Scheduler starts a rate schedule that has no StartDate at once ("If you do not
+// provide a StartDate for a rate-based schedule, your schedule begins to invoke its
+// target immediately", Scheduler user guide, "Schedule types"), which would drill the
+// shop the moment the stack deploys; a StartDate computed at synth would make the
+// template depend on the day it was synthesized (and go stale in a saved cdk.out, since
+// Scheduler refuses a start in the past). So a rate becomes the cron on the same grid
+// (multiples of the interval from Monday 00:00 UTC): a cron fires only at its times,
+// never at creation, and needs no start date. rate(1 hour) is cron(0 * * * ? *),
+// rate(2 hours) cron(0 0/2 * * ? *), rate(1 day) cron(0 0 * * ? *), rate(7 days)
+// cron(0 0 ? * MON *); with offset 30 min the minute is 30. A rate with no such grid
+// (rate(5 days)) is refused by checkSchedule. A cron is used as written.
+func SchedulerExpression(expr string, offset time.Duration) (string, error) {
 	d, ok := rateInterval(expr)
 	if !ok {
-		return nil
+		return expr, nil
 	}
-	earliest := now.Add(ScheduleLead).UTC()
-	start := earliest.Add(-offset).Truncate(d).Add(offset)
-	if start.Before(earliest) {
-		start = start.Add(d)
+	minute := int(offset%time.Hour) / int(time.Minute)
+	hour := int(offset / time.Hour)
+	switch {
+	case d%time.Hour == 0 && d < 24*time.Hour && (24*time.Hour)%d == 0:
+		if d == time.Hour {
+			return fmt.Sprintf("cron(%d * * * ? *)", minute), nil
+		}
+		return fmt.Sprintf("cron(%d %d/%d * * ? *)", minute, hour, int(d/time.Hour)), nil
+	case d == 24*time.Hour:
+		return fmt.Sprintf("cron(%d %d * * ? *)", minute, hour), nil
+	case d == 7*24*time.Hour:
+		return fmt.Sprintf("cron(%d %d ? * MON *)", minute, hour), nil
 	}
-	return &start
+	return "", fmt.Errorf("%q has no fixed daily or weekly grid (a rate must divide a day, or be 1 day or 7 days): use a cron, e.g. cron(0 6 ? * MON *)", expr)
+}
+
+// mustSchedulerExpression is SchedulerExpression for a value checkSchedule accepted.
+func mustSchedulerExpression(expr string, offset time.Duration) *string {
+	e, err := SchedulerExpression(expr, offset)
+	if err != nil {
+		panic(err)
+	}
+	return jsii.String(e)
 }
 
 // gridsCollide reports whether a drill on rate grid drill and a dry run on rate grid
@@ -84,14 +97,21 @@ func gcd(a, b time.Duration) time.Duration {
 	return a
 }
 
+// scheduleProps is what the drill's schedule needs.
+type scheduleProps struct {
+	Config       *Config
+	StateMachine awsstepfunctions.IStateMachine
+	DLQ          awssqs.IQueue
+}
+
 // newSchedule starts the drill with input {} (the deployed defaults) on cfg.Schedule,
 // never at deploy time. A failed StartExecution (throttling, 5xx) is retried, then
 // lands in dlq; a retry that starts a second drill is refused by the bucket's lock.
-func newSchedule(stack awscdk.Stack, cfg *Config, sm awsstepfunctions.IStateMachine, dlq awssqs.IQueue, now time.Time) {
+func newSchedule(stack awscdk.Stack, p scheduleProps) {
+	cfg, sm, dlq := p.Config, p.StateMachine, p.DLQ
 	awsscheduler.NewSchedule(stack, jsii.String("Schedule"), &awsscheduler.ScheduleProps{
 		Description: jsii.String("Starts the failover drill with the deployed defaults"),
-		Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(cfg.Schedule), awscdk.TimeZone_ETC_UTC()),
-		Start:       ScheduleStart(cfg.Schedule, now),
+		Schedule:    awsscheduler.ScheduleExpression_Expression(mustSchedulerExpression(cfg.Schedule, 0), awscdk.TimeZone_ETC_UTC()),
 		Target: awsschedulertargets.NewStepFunctionsStartExecution(sm, &awsschedulertargets.ScheduleTargetBaseProps{
 			Input:           awsscheduler.ScheduleTargetInput_FromObject(map[string]interface{}{}),
 			RetryAttempts:   jsii.Number(3),

@@ -66,6 +66,15 @@ func TestCDKSynthThroughPinnedCLI(t *testing.T) {
 	if strings.Contains(out, "AwsSolutions-") {
 		t.Errorf("cdk-nag findings in the CLI output:\n%s", out)
 	}
+	// The CLI's template passes cfn-lint too (TestCFNLint's rules); without cfn-lint
+	// outside CI the synth above still counts, and the log says what was not done.
+	if bin, err := exec.LookPath("cfn-lint"); err == nil {
+		cfnLint(t, bin, filepath.Join(outDir, StackID+".template.json"))
+	} else if os.Getenv("CI") == "true" {
+		t.Error("cfn-lint not found on PATH: the CLI's template was not linted")
+	} else {
+		t.Log("cfn-lint not found on PATH (pip install cfn-lint==1.51.0): the CLI's template was not linted")
+	}
 
 	// A bad value stops synth with a message naming the key; so do a missing
 	// distributionId and a deployment whose alarms would reach no one (neither

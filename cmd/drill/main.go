@@ -29,6 +29,7 @@ commands:
   start    start the deployed drill on AWS (--wait: exit 0 only on pass or ready)
   report   print a run's report: from the ledger (--ledger), or a local run (--execution, or its folder)
   history  list past drills with a summary (local reports folder, or --ledger); --html writes an index page
+  configure  find the lab's distribution and buckets, write cdk.context.json for cdk deploy
 
 operator's way out (README, "Runbook"):
   status   every lock in the ledger, its execution's state, the bucket against the prior
@@ -64,6 +65,8 @@ func main() {
 		code = runReport(ctx, os.Args[2:], os.Stdout, os.Stderr, awsS3)
 	case "history":
 		code = runHistory(ctx, os.Args[2:], os.Stdout, os.Stderr, awsS3)
+	case "configure":
+		code = runConfigure(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "status":
 		code = runStatus(ctx, os.Args[2:], os.Stdout, os.Stderr, awsOps)
 	case "restore":

@@ -57,16 +57,19 @@ type CartFacts struct {
 	Expected   []string `json:"expected"`
 	Got        []string `json:"got"`
 	NotChecked string   `json:"notChecked,omitempty"`
+	// Names are the seeded unicorns' names by uuid, for people (the report's page).
+	Names map[string]string `json:"names,omitempty"`
 }
 
 // MarshalJSON leaves out what was not measured.
 func (c CartFacts) MarshalJSON() ([]byte, error) {
 	if c.NotChecked != "" {
 		return json.Marshal(struct {
-			User       string   `json:"user,omitempty"`
-			Expected   []string `json:"expected,omitempty"`
-			NotChecked string   `json:"notChecked"`
-		}{c.User, c.Expected, c.NotChecked})
+			User       string            `json:"user,omitempty"`
+			Expected   []string          `json:"expected,omitempty"`
+			NotChecked string            `json:"notChecked"`
+			Names      map[string]string `json:"names,omitempty"`
+		}{c.User, c.Expected, c.NotChecked, c.Names})
 	}
 	type plain CartFacts
 	return json.Marshal(plain(c))

@@ -19,8 +19,11 @@ type User struct {
 // SeedResult is seed-cart's output.
 type SeedResult struct {
 	Timing
-	User         User     `json:"user"`
-	Cart         []string `json:"cart"` // unicorn uuids, sorted
-	ServedRegion string   `json:"servedRegion"`
-	APIHost      string   `json:"apiHost"`
+	User User     `json:"user"`
+	Cart []string `json:"cart"` // unicorn uuids, sorted
+	// Names are the seeded unicorns' names by uuid, as the shop lists them: people
+	// read names, the drill compares uuids.
+	Names        map[string]string `json:"names,omitempty"`
+	ServedRegion string            `json:"servedRegion"`
+	APIHost      string            `json:"apiHost"`
 }

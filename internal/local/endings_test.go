@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -110,6 +111,7 @@ func TestEveryEndingTellsTheTruth(t *testing.T) {
 			if rep.Ending == nil || rep.Ending.Kind != c.kind {
 				t.Fatalf("ending %+v, want %s; reasons %q", rep.Ending, c.kind, rep.Reasons)
 			}
+			assertConsistent(t, rep)
 			raw, err := json.MarshalIndent(rep, "", "  ")
 			if err != nil {
 				t.Fatal(err)
@@ -263,4 +265,26 @@ func html2text(page string) string {
 	s := regexp.MustCompile(`<[^>]+>`).ReplaceAllString(page, " ")
 	r := strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&quot;", `"`)
 	return strings.Join(strings.Fields(r.Replace(s)), " ")
+}
+
+// assertConsistent holds a report's fields against each other, whatever the ending: the
+// cart is never "not seeded" when the ending says unicorns were put in it; the restore
+// is never the safety net's when the safety net found the run already restored; a run
+// stopped from outside is not failed for a limit it never reached.
+func assertConsistent(t *testing.T, rep *drill.Report) {
+	t.Helper()
+	e := rep.Ending
+	seeded := false
+	for _, touched := range e.Touched {
+		seeded = seeded || strings.Contains(touched, "unicorns put in its cart")
+	}
+	if seeded && strings.HasPrefix(rep.Cart.NotChecked, "no cart was seeded") {
+		t.Errorf("the ending says a cart was seeded (%q) and the cart says %q", e.Touched, rep.Cart.NotChecked)
+	}
+	if sn := rep.SafetyNet; sn != nil && sn.AlreadyRestored && (e.RestoredBy == "safety net" || rep.Restore.By == "safety net") {
+		t.Errorf("restored by the safety net (%q), which found the run already restored", e.Restored)
+	}
+	if e.Kind == drill.EndAborted && slices.Contains(rep.LimitsFailed, "failoverTimeoutSeconds") {
+		t.Errorf("a run stopped from outside fails failoverTimeoutSeconds: %v", rep.LimitsFailed)
+	}
 }

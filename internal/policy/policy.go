@@ -184,9 +184,17 @@ var Functions = map[string][]Statement{
 }
 
 // Commands maps each drill command a person runs against the deployment to what it
-// calls, for the person's (or CI's) own role: the README's table comes from here, and
-// the tests run each command in the replica as a principal held to exactly these.
+// calls, for the person's (or CI's) own role: the README's table comes from here, the
+// stack's optional CI role holds exactly start's and report's (infra's TestCIRole), and
+// the tests run report and history in the replica as a principal held to exactly these
+// (start is not run so yet).
 var Commands = map[string][]Statement{
+	// drill start: starts an execution of this state machine; with --wait it polls the
+	// execution until it ends (the report comes back in the execution's output).
+	"start": {
+		{Sid: "StartDrill", Actions: []string{"states:StartExecution"}, Resources: []string{StateMachineArn}},
+		{Sid: "WaitForDrill", Actions: []string{"states:DescribeExecution"}, Resources: []string{Executions + ":*"}},
+	},
 	// drill report: lists the runs of the name (runs/<execution>/), reads the chosen
 	// run's report, its page, its sample logs (to draw the page again) and the restores
 	// recorded after the execution ended, in either layout.

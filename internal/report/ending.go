@@ -25,6 +25,9 @@ type EndFacts struct {
 	SeedItems int
 }
 
+// notSeeded begins the cart's NotChecked when no seed reached the report.
+const notSeeded = "no cart was seeded"
+
 // Conclude writes r.Ending: how the run ended, what it touched, what put the bucket
 // back and how that was verified. It also says "not measured" for the figures a run
 // that stopped never reached. Call it again when more is known (local mode).
@@ -77,6 +80,15 @@ func Conclude(r *drill.Report, f EndFacts) {
 		e.Touched = append(e.Touched, fmt.Sprintf("synthetic user %s signed up, %d unicorns put in its cart", r.Cart.User, len(r.Cart.Expected)))
 	case f.SeedUser != "":
 		e.Touched = append(e.Touched, fmt.Sprintf("synthetic user %s signed up, %d unicorns put in its cart (from the run ticket)", f.SeedUser, f.SeedItems))
+		if strings.HasPrefix(r.Cart.NotChecked, notSeeded) {
+			// SeedCart did finish (its run ticket says so); only its result never reached
+			// the report. The cart was not read through the secondary API.
+			where := string(e.Kind)
+			if e.State != "" {
+				where += " in " + e.State
+			}
+			r.Cart.NotChecked = fmt.Sprintf("seeded (%d unicorns for %s, from the run ticket), but not read through the secondary API: the run ended (%s) first", f.SeedItems, f.SeedUser, where)
+		}
 	}
 	bucket := orUnknown(r.Target.PrimaryBucket)
 	if blocked {
@@ -114,13 +126,22 @@ func Conclude(r *drill.Report, f EndFacts) {
 			e.Restored += "; the safety net checked again after the execution ended: " + pab.String(sn.ReadBack) + ", still the prior"
 		}
 	case snRestored && sn.MatchesPrior:
-		// The flow's own restore never ran (stopped, timed out) or did not finish: the
-		// safety net's is the restore.
-		e.RestoredBy = "safety net"
-		r.Restore.Needed, r.Restore.By = true, "safety net"
+		// The flow's own restore never ran (stopped, timed out) or did not finish, or
+		// its result never reached the report: the safety net's result is what is
+		// known. It says whether it restored the bucket itself, or found the run
+		// already restored by the flow (the run ticket's restoredAt is the flow's).
+		by := "safety net"
+		if sn.AlreadyRestored {
+			by = "flow"
+		}
+		e.RestoredBy = by
+		r.Restore.Needed, r.Restore.By = true, by
 		r.Restore.Prior, r.Restore.ReadBack, r.Restore.MatchesPrior, r.Restore.RestoredAt = sn.Prior, sn.ReadBack, sn.MatchesPrior, sn.RestoredAt
 		r.Restore.CartCleared, r.Restore.NotNeeded = sn.CartCleared, ""
-		e.Restored = restoredLine("safety net", sn.Prior, sn.ReadBack, sn.RestoredAt)
+		e.Restored = restoredLine(by, sn.Prior, sn.ReadBack, sn.RestoredAt)
+		if sn.AlreadyRestored {
+			e.Restored += "; its result did not reach this report (the run was stopped); the safety net found it already restored and read it back after the execution ended: still the prior"
+		}
 	default:
 		r.Restore.Needed = true
 		e.Restored = "NOT restored: the primary bucket may still be blocked"

@@ -40,7 +40,7 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	w("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	w("<title>Failover drill %s: %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", esc(r.Execution), esc(r.Verdict), style)
 	w("<h1>Failover drill <code>%s</code> <span class=\"verdict %s\">%s</span></h1>\n", esc(r.Execution), verdictClass, esc(r.Verdict))
-	w("<p>%s</p>\n", esc(r.Summary))
+	w("<p>%s</p>\n", esc(headline(r)))
 	if c := r.ConcurrentDrill; c != nil {
 		w("<p>A drill ran during this dry run: execution <code>%s</code> (%s, started %s). What the dry run saw below may be the drill's doing; the next dry run checks again.</p>\n",
 			esc(c.Execution), esc(c.Status), fmtTime(c.StartedAt))
@@ -48,7 +48,7 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	if len(r.Reasons) > 0 {
 		w("<h2>Why it failed</h2>\n<ul>")
 		for _, reason := range r.Reasons {
-			w("<li>%s</li>", esc(reason))
+			w("<li>%s</li>", esc(withoutCause(r, reason)))
 		}
 		w("</ul>\n")
 	}
@@ -172,11 +172,11 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	}
 	if r.Cart.NotChecked != "" {
 		row(&b, "Intact", "not checked: "+esc(r.Cart.NotChecked))
-		row(&b, "Expected", esc(join(r.Cart.Expected)))
+		row(&b, "Expected", esc(unicorns(r.Cart.Expected, r.Cart.Names)))
 	} else {
 		row(&b, "Intact", fmt.Sprint(r.Cart.Intact))
-		row(&b, "Expected", esc(join(r.Cart.Expected)))
-		row(&b, "Got", esc(join(r.Cart.Got)))
+		row(&b, "Expected", esc(unicorns(r.Cart.Expected, r.Cart.Names)))
+		row(&b, "Got", esc(unicorns(r.Cart.Got, r.Cart.Names)))
 	}
 	w("</table>\n")
 
@@ -344,4 +344,49 @@ func fmtTime(t time.Time) string {
 // (0.000025, not 2.5e-05), with the digits the amount has, and a dollar sign.
 func Dollars(usd float64) string {
 	return "$" + strconv.FormatFloat(usd, 'f', -1, 64)
+}
+
+// unicorns lists a cart as people know it, by name, with the start of each uuid so
+// two of the same name stay apart; a uuid the seed did not name is printed whole.
+func unicorns(uuids []string, names map[string]string) string {
+	if len(uuids) == 0 {
+		return "–"
+	}
+	out := make([]string, len(uuids))
+	for i, id := range uuids {
+		if n := names[id]; n != "" {
+			out[i] = fmt.Sprintf("%s (%.8s)", n, id)
+		} else {
+			out[i] = id
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// headline is the summary above the page's sections: without the reasons when "Why it
+// failed" lists them below (the summary, a line for notifications, carries both), so
+// the page says each thing once.
+func headline(r drill.Report) string {
+	if len(r.Reasons) == 0 {
+		return r.Summary
+	}
+	if i := strings.Index(r.Summary, r.Reasons[0]); i > 0 {
+		if head := strings.TrimRight(r.Summary[:i], "; :"); head != "" {
+			return head + " (why: below)"
+		}
+	}
+	return r.Summary
+}
+
+// withoutCause is a reason as "Why it failed" lists it: a reason that restates the
+// execution's error leaves its cause to "How it ended", which shows it in full.
+func withoutCause(r drill.Report, reason string) string {
+	if r.Ending == nil || r.Error == nil {
+		return reason
+	}
+	cause := oneLine(drill.CauseMessage(r.Error.Cause))
+	if cause == "" || !strings.Contains(reason, cause) {
+		return reason
+	}
+	return strings.TrimRight(strings.Replace(reason, cause, "", 1), ": ") + " (its cause under How it ended)"
 }

@@ -107,7 +107,7 @@ func judgeDryRun(r *drill.Report, st drill.State) {
 		r.Restore.Prior = st.Block.Payload.Prior
 	}
 	if st.Seed != nil {
-		r.Cart.User, r.Cart.Expected = st.Seed.Payload.User.Email, st.Seed.Payload.Cart
+		r.Cart.User, r.Cart.Expected, r.Cart.Names = st.Seed.Payload.User.Email, st.Seed.Payload.Cart, st.Seed.Payload.Names
 	}
 	r.Cart.NotChecked = "a dry run does not block the bucket, so nothing reads the cart after a failover"
 	r.Steps = steps(st)

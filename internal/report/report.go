@@ -222,6 +222,9 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		fail("block: the bucket was never blocked")
 	case fo == nil:
 		fail("failover: not measured: %s", foWhy)
+	case fo.Stable == nil && in.Interrupted != "":
+		// Stopped from outside while it watched: no limit was reached, so none is blamed.
+		fail("failover: not stable yet when the run was stopped (in %s)", in.Interrupted)
 	case fo.Stable == nil:
 		fail("failover: %s", notStable(fo, cfg))
 		limit(endLimit(fo))
@@ -236,14 +239,14 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Cart.Intact, r.Cart.Expected, r.Cart.Got = c.Intact, c.Expected, c.Got
 	}
 	if st.Seed != nil {
-		r.Cart.User = st.Seed.Payload.User.Email
+		r.Cart.User, r.Cart.Names = st.Seed.Payload.User.Email, st.Seed.Payload.Names
 		if r.Cart.Expected == nil {
 			r.Cart.Expected = st.Seed.Payload.Cart
 		}
 	}
 	switch {
 	case st.Seed == nil:
-		r.Cart.NotChecked = "no cart was seeded: the run ended before SeedCart finished"
+		r.Cart.NotChecked = notSeeded + ": the run ended before SeedCart finished"
 	case st.Failover == nil || st.Failover.Payload.Cart == nil:
 		r.Cart.NotChecked = "not read through the secondary API: the run ended before AwaitFailover finished"
 	}

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -125,5 +126,49 @@ func TestDollars(t *testing.T) {
 	}
 	if i := strings.Index(string(page), "Cost of this drill"); i < 0 || regexp.MustCompile(`\de-\d`).MatchString(string(page[i:])) || !strings.Contains(string(page[i:]), "<td>$0.") {
 		t.Errorf("the cost table prints prices with an exponent, or without dollars: %s", page[max(i, 0):])
+	}
+}
+
+// The page lists the cart by the unicorns' names (the seed's), each with the start of
+// its uuid; an unnamed uuid is printed whole.
+func TestCartByName(t *testing.T) {
+	in, logs := passing()
+	seed := in.State.Seed.Payload
+	seed.Names = map[string]string{seed.Cart[0]: "Rainbow Sparkle"}
+	in.State.Seed.Payload = seed
+	r := report.Build(in, logs, at(12))
+	page, err := report.HTML(r, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("Rainbow Sparkle (%.8s)", seed.Cart[0])
+	if !strings.Contains(string(page), want) || !strings.Contains(string(page), seed.Cart[1]) {
+		t.Errorf("the cart is not listed by name (%q) with the unnamed uuid %q whole", want, seed.Cart[1])
+	}
+	if r.Cart.Names[seed.Cart[0]] != "Rainbow Sparkle" {
+		t.Errorf("report's cart names %v", r.Cart.Names)
+	}
+}
+
+// A failed drill's page says its error's cause once (under How it ended), not in the
+// summary, the reasons and the ending each.
+func TestFailedPageSaysTheErrorOnce(t *testing.T) {
+	in, logs := passing()
+	cause := "failover timeout: us-west-1 never served stably (injected)"
+	in.State.Error = &drill.ErrorInfo{Error: "FailoverTimeout", Cause: cause}
+	in.State.Recovery, in.State.Release = nil, nil
+	r := report.Build(in, logs, at(12))
+	if r.Verdict != drill.Fail || !strings.Contains(r.Summary, cause) {
+		t.Fatalf("verdict %s, summary %q: want a failure whose summary names the cause", r.Verdict, r.Summary)
+	}
+	page, err := report.HTML(r, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(page), cause); n != 1 {
+		t.Errorf("the cause is on the page %d times, want once:\n%s", n, page)
+	}
+	if !strings.Contains(string(page), "FailoverTimeout") || !strings.Contains(string(page), "Why it failed") {
+		t.Errorf("the page lost the error or its reasons")
 	}
 }

@@ -20,6 +20,11 @@ func (s *Sandbox) SetPolicies(p map[string][]policy.Statement) { s.policies.Set(
 // SFNEndpoint is the Step Functions stand-in, "http://127.0.0.1:port".
 func (s *Sandbox) SFNEndpoint() string { return s.sfnServer.URL() }
 
+// CreateStateMachine makes a state machine exist in the Step Functions stand-in before
+// any execution of it ran (ListExecutions of an unknown one answers
+// StateMachineDoesNotExist).
+func (s *Sandbox) CreateStateMachine(arn string) { s.sfn.CreateStateMachine(arn) }
+
 // ExecutionStarted tells the Step Functions stand-in about a running execution (one
 // with the same ARN, a reused name's, is replaced).
 func (s *Sandbox) ExecutionStarted(arn, stateMachineArn, name string, start time.Time) {

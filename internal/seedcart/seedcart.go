@@ -74,6 +74,16 @@ func Email(execution string) string {
 	return local + hex.EncodeToString(sum[:4]) + "@" + drill.SyntheticDomain
 }
 
+// DryRunEmail is the one synthetic user every dry run of a deployment reuses: "drill-
+// dryrun-", then 8 hex digits of the SHA-256 of the target (the primary bucket and the
+// distribution, which a deployment fixes). A scheduled dry run every hour would
+// otherwise sign up a new user each time (8,766 a year) that the shop cannot delete;
+// the shop logs a known email in again, and fill reconciles whatever cart it left.
+func DryRunEmail(cfg drill.Config) string {
+	sum := sha256.Sum256([]byte(cfg.PrimaryBucket + "\n" + cfg.Distribution))
+	return "drill-dryrun-" + hex.EncodeToString(sum[:4]) + "@" + drill.SyntheticDomain
+}
+
 // Handle seeds the cart. Its errors carry a drill type where the state machine
 // branches on them; callers still pass them through drill.Classify.
 func (h *Handler) Handle(ctx context.Context, in drill.SeedInput) (drill.SeedResult, error) {
@@ -83,6 +93,9 @@ func (h *Handler) Handle(ctx context.Context, in drill.SeedInput) (drill.SeedRes
 		return drill.SeedResult{}, err
 	}
 	email := Email(in.Execution)
+	if cfg.DryRun {
+		email = DryRunEmail(cfg)
+	}
 	log := h.logger().With("execution", in.Execution, "email", email)
 
 	if h.Shop == nil {
@@ -110,7 +123,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.SeedInput) (drill.SeedRes
 	log = log.With("userUuid", user.UUID)
 	log.Info("synthetic user ready", "signedUp", signed)
 
-	want, err := h.choose(ctx, host, cfg.Items)
+	want, names, err := h.choose(ctx, host, cfg.Items)
 	if err != nil {
 		return drill.SeedResult{}, err
 	}
@@ -126,6 +139,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.SeedInput) (drill.SeedRes
 		Timing:       drill.Timing{StartedAt: started, FinishedAt: h.now()},
 		User:         drill.User{UUID: user.UUID, Email: email},
 		Cart:         got,
+		Names:        names,
 		ServedRegion: site.Region,
 		APIHost:      host,
 	}, nil
@@ -192,25 +206,33 @@ func seedErr(ctx context.Context, err error) error {
 	return &drill.SeedFailed{Msg: err.Error()}
 }
 
-// choose returns the uuids of the first n distinct unicorns by uuid: deterministic, so
-// a retried step reconciles towards the same cart.
-func (h *Handler) choose(ctx context.Context, host string, n int) ([]string, error) {
+// choose returns the uuids of the first n distinct unicorns by uuid (deterministic, so
+// a retried step reconciles towards the same cart) and their names.
+func (h *Handler) choose(ctx context.Context, host string, n int) ([]string, map[string]string, error) {
 	us, err := h.Shop.Unicorns(ctx, host)
 	if err != nil {
-		return nil, seedErr(ctx, err)
+		return nil, nil, seedErr(ctx, err)
 	}
 	var ids []string
+	all := map[string]string{}
 	for _, u := range us {
 		if u.UUID != "" {
 			ids = append(ids, u.UUID)
+			all[u.UUID] = u.Name
 		}
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	if len(ids) < n {
-		return nil, &drill.SeedFailed{Msg: fmt.Sprintf("the shop lists %d distinct unicorns, the drill needs %d (items)", len(ids), n)}
+		return nil, nil, &drill.SeedFailed{Msg: fmt.Sprintf("the shop lists %d distinct unicorns, the drill needs %d (items)", len(ids), n)}
 	}
-	return ids[:n], nil
+	names := map[string]string{}
+	for _, id := range ids[:n] {
+		if all[id] != "" {
+			names[id] = all[id]
+		}
+	}
+	return ids[:n], names, nil
 }
 
 // fill makes the cart hold exactly want. The stored cart is read first (even a user

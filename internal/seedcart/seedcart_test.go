@@ -91,6 +91,15 @@ func checkSeeded(t *testing.T, f *fixture, res drill.SeedResult, want []string) 
 	if !slices.Equal(res.Cart, want) {
 		t.Errorf("cart = %v, want %v", res.Cart, want)
 	}
+	// Every seeded unicorn is named, as the shop lists it.
+	if len(res.Names) != len(want) {
+		t.Errorf("names %v, want one for each of %v", res.Names, want)
+	}
+	for _, id := range want {
+		if res.Names[id] == "" {
+			t.Errorf("unicorn %s has no name in %v", id, res.Names)
+		}
+	}
 	got := f.shop.StoredCart(stored.UUID)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
@@ -256,6 +265,45 @@ func TestInvalidInput(t *testing.T) {
 				t.Errorf("%d HTTP calls made on invalid input", n)
 			}
 		})
+	}
+}
+
+// Dry runs reuse one synthetic user per target: two dry runs of different executions
+// sign up one user and each finds it again, cart reconciled; a drill still gets its own.
+func TestDryRunsReuseOneUser(t *testing.T) {
+	f := newFixture(t, 4)
+	dry := func(execution string, items int) drill.SeedResult {
+		t.Helper()
+		raw, _ := json.Marshal(map[string]any{"distribution": f.dist, "primaryBucket": "primary-ui-bucket", "items": items, "dryRun": true})
+		res, err := f.handler.Handle(ctx(t), drill.SeedInput{Config: raw, Execution: execution})
+		if err != nil {
+			t.Fatalf("dry run %s: %v", execution, err)
+		}
+		return res
+	}
+	first := dry("dry-1", 3)
+	second := dry("dry-2", 2)
+	cfg, _ := drill.ParseConfig(json.RawMessage(fmt.Sprintf(`{"distribution":%q,"primaryBucket":"primary-ui-bucket"}`, f.dist)))
+	email := seedcart.DryRunEmail(cfg)
+	if first.User != second.User || first.User.Email != email || !strings.HasPrefix(email, "drill-dryrun-") {
+		t.Errorf("dry runs' users %+v and %+v, want both %s", first.User, second.User, email)
+	}
+	if n := f.shop.Users(); n != 1 {
+		t.Errorf("%d users after two dry runs, want 1", n)
+	}
+	if got := f.shop.StoredCart(second.User.UUID); len(got) != 2 {
+		t.Errorf("the reused user's cart holds %v, want the second dry run's 2 unicorns", got)
+	}
+	if _, err := f.handler.Handle(ctx(t), f.input(t, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.shop.Users(); n != 2 {
+		t.Errorf("%d users after a drill, want its own beside the dry runs'", n)
+	}
+	// Another target, another user.
+	other, _ := drill.ParseConfig(json.RawMessage(fmt.Sprintf(`{"distribution":%q,"primaryBucket":"other-bucket"}`, f.dist)))
+	if seedcart.DryRunEmail(other) == email {
+		t.Error("two targets share a dry-run user")
 	}
 }
 

@@ -78,3 +78,19 @@ func Chromium(t testing.TB) string {
 	t.Skip("SKIP: " + msg)
 	return ""
 }
+
+// AWSCLI returns the path of the AWS CLI (`aws`) on PATH, or fails/skips the test.
+// The sandbox's stand-ins are checked with it because the docs hand people `aws`
+// commands for the sandbox.
+func AWSCLI(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("aws")
+	if err != nil {
+		msg := "the AWS CLI (aws) is not on PATH: install it (`pip install awscli`, v1, or AWS CLI v2)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIP: " + msg)
+	}
+	return p
+}

@@ -30,17 +30,23 @@ type Description struct {
 
 // Control is the distribution's control API endpoint (cloudfront.amazonaws.com):
 // GetDistributionConfig and GetDistribution for the one distribution, in CloudFront's
-// REST-XML (API version 2020-05-31) with an ETag, so the real SDK client parses it.
+// REST-XML (API version 2020-05-31) with an ETag, so the real SDK client parses it;
+// and ListDistributions, the account's one distribution in one page, as `drill
+// configure` finds the lab's distribution by its origins.
 func (e *Edge) Control(d Description) http.Handler {
 	if d.OriginProtocolPolicy == "" {
 		d.OriginProtocolPolicy = "http-only"
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("x-amz-request-id", newID())
+		if r.URL.Path == "/2020-05-31/distribution" && r.Method == http.MethodGet {
+			e.listDistributions(w, r, d)
+			return
+		}
 		rest, ok := strings.CutPrefix(r.URL.Path, "/2020-05-31/distribution/")
 		id, sub, _ := strings.Cut(rest, "/")
 		if !ok || r.Method != http.MethodGet || (sub != "config" && sub != "") {
-			controlError(w, http.StatusNotFound, "InvalidArgument", "the sandbox implements only GetDistribution and GetDistributionConfig")
+			controlError(w, http.StatusNotFound, "InvalidArgument", "the sandbox implements only ListDistributions, GetDistribution and GetDistributionConfig")
 			return
 		}
 		action := "cloudfront:GetDistributionConfig"
@@ -74,6 +80,51 @@ func (e *Edge) Control(d Description) http.Handler {
 }
 
 const xmlns = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+
+// listDistributions answers ListDistributions (cloudfront:ListDistributions, whose
+// resource is *): the one distribution's summary, never truncated.
+func (e *Edge) listDistributions(w http.ResponseWriter, r *http.Request, d Description) {
+	const action = "cloudfront:ListDistributions"
+	if principal := iam.Principal(r); d.Authorize != nil && !d.Authorize(principal, action, "*") {
+		controlError(w, http.StatusForbidden, "AccessDenied", iam.DeniedMessage(principal, action, "*"))
+		return
+	}
+	cfg := e.describe(d)
+	list := distributionListXML{Xmlns: xmlns, MaxItems: 100, Quantity: 1, Items: []distributionSummaryXML{{
+		ID: d.ID, ARN: "arn:aws:cloudfront::" + d.AccountID + ":distribution/" + d.ID, Status: "Deployed",
+		DomainName: d.DomainName, Origins: cfg.Origins, OriginGroups: cfg.OriginGroups,
+		DefaultCacheBehavior: cfg.DefaultCacheBehavior, CacheBehaviors: cfg.CacheBehaviors, Comment: cfg.Comment, Enabled: cfg.Enabled,
+	}}}
+	body, _ := xml.Marshal(list)
+	body = append([]byte(xml.Header), body...)
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+type distributionListXML struct {
+	XMLName     xml.Name                 `xml:"DistributionList"`
+	Xmlns       string                   `xml:"xmlns,attr"`
+	Marker      string                   `xml:"Marker"`
+	MaxItems    int                      `xml:"MaxItems"`
+	IsTruncated bool                     `xml:"IsTruncated"`
+	Quantity    int                      `xml:"Quantity"`
+	Items       []distributionSummaryXML `xml:"Items>DistributionSummary"`
+}
+
+type distributionSummaryXML struct {
+	ID                   string            `xml:"Id"`
+	ARN                  string            `xml:"ARN"`
+	Status               string            `xml:"Status"`
+	DomainName           string            `xml:"DomainName"`
+	Origins              originsXML        `xml:"Origins"`
+	OriginGroups         originGroupsXML   `xml:"OriginGroups"`
+	DefaultCacheBehavior behaviorXML       `xml:"DefaultCacheBehavior"`
+	CacheBehaviors       cacheBehaviorsXML `xml:"CacheBehaviors"`
+	Comment              string            `xml:"Comment"`
+	Enabled              bool              `xml:"Enabled"`
+}
 
 func controlError(w http.ResponseWriter, status int, code, msg string) {
 	type errXML struct {

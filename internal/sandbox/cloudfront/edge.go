@@ -44,8 +44,10 @@
 //
 //   - the control API's GetDistributionConfig and GetDistribution (Control), in
 //     CloudFront's REST-XML with an ETag, describing this very distribution: its origin
-//     group, failover codes, origin timeouts and cache behaviours; with the sandbox's
-//     IAM, a caller whose policy does not allow the action on the distribution is denied.
+//     group, failover codes, origin timeouts and cache behaviours; ListDistributions,
+//     this distribution's summary in one page; with the sandbox's IAM, a caller whose
+//     policy does not allow the action on the distribution (on *, for the list) is
+//     denied.
 //
 // It does not model yet: caching of error answers, cache policies beyond TTL and the
 // query string (headers, cookies), invalidations, keep-alive connections to origins,

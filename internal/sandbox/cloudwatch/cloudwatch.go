@@ -1,7 +1,11 @@
-// Package cloudwatch is the sandbox's stand-in for Amazon CloudWatch's alarms, as the
-// pinned aws-sdk-go-v2 client speaks to it: Smithy RPC v2 CBOR
-// (POST /service/GraniteServiceVersion20100801/operation/DescribeAlarms,
-// Smithy-Protocol: rpc-v2-cbor), no longer the awsQuery protocol.
+// Package cloudwatch is the sandbox's stand-in for Amazon CloudWatch's alarms, in the
+// three protocols CloudWatch speaks: Smithy RPC v2 CBOR, as the pinned aws-sdk-go-v2
+// client sends it (POST /service/GraniteServiceVersion20100801/operation/DescribeAlarms,
+// Smithy-Protocol: rpc-v2-cbor); awsJson1_0, as the AWS CLI (botocore) sends it
+// (POST /, X-Amz-Target: GraniteServiceVersion20100801.DescribeAlarms,
+// application/x-amz-json-1.0); and awsQuery, as older SDKs send it (a form with
+// Action=DescribeAlarms, answered in XML). Each request is answered, errors included,
+// in the protocol it came in.
 //
 // It models:
 //   - metric and composite alarms by name with a state (OK, ALARM,
@@ -10,8 +14,9 @@
 //     of a drill;
 //   - DescribeAlarms with AlarmNames and AlarmTypes: only existing alarms of the types
 //     asked for are returned, and without AlarmTypes only metric alarms, as CloudWatch
-//     does; errors in the protocol's CBOR error shape with the awsQuery-compatible
-//     X-Amzn-Query-Error header;
+//     does; errors in each protocol's error shape (CBOR and JSON with the
+//     awsQuery-compatible X-Amzn-Query-Error header, an ErrorResponse document in
+//     awsQuery);
 //   - IAM: with Authorize (the sandbox's iam), a caller whose policy does not allow
 //     cloudwatch:DescribeAlarms on a metric alarm's ARN is denied (AccessDenied); and
 //     AWS's rule for composite alarms (DescribeAlarms, API reference): only a caller
@@ -26,14 +31,11 @@
 package cloudwatch
 
 import (
-	"io"
 	"net/http"
 	"slices"
 	"sort"
 	"sync"
 	"time"
-
-	"github.com/aws/smithy-go/encoding/cbor"
 
 	"github.com/unishop/failover-drill/internal/sandbox/iam"
 )
@@ -132,30 +134,42 @@ func (s *Service) State(name string, t time.Time) (state, reason string, updated
 	return cur.state, cur.reason, cur.at, true
 }
 
-// ServeHTTP answers DescribeAlarms.
+// ServeHTTP answers DescribeAlarms in whichever protocol the request speaks.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", "sandbox-"+time.Now().Format("150405.000000"))
-	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	if r.Method != http.MethodPost || r.URL.Path != OperationPath {
-		writeError(w, http.StatusBadRequest, "InvalidAction", "the sandbox implements only DescribeAlarms")
+	proto := protocolOf(r)
+	if proto == protoCBOR {
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+	}
+	if r.Method != http.MethodPost || proto == protoUnknown {
+		writeError(w, proto, http.StatusBadRequest, "InvalidAction", "the sandbox implements only DescribeAlarms (RPC v2 CBOR, awsJson1_0 or awsQuery)")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	var names, types []string
-	if err == nil && len(body) > 0 {
-		var v cbor.Value
-		if v, err = cbor.Decode(body); err == nil {
-			if m, ok := v.(cbor.Map); ok {
-				names, types = stringList(m["AlarmNames"]), stringList(m["AlarmTypes"])
-			}
-		}
+	in, err := decodeRequest(r, proto)
+	if err != nil {
+		writeError(w, proto, http.StatusBadRequest, err.code, err.msg)
+		return
 	}
+	metrics, composites, denied := s.describe(iam.Principal(r), in.names, in.types)
+	if denied != "" {
+		writeError(w, proto, http.StatusBadRequest, "AccessDenied", denied)
+		return
+	}
+	writeAlarms(w, proto, metrics, composites)
+}
+
+// describedAlarm is one alarm DescribeAlarms answers, whatever the protocol.
+type describedAlarm struct {
+	name, arn, state, reason, rule string
+	updated                        time.Time
+}
+
+// describe is DescribeAlarms' answer for principal p: the metric and composite alarms
+// among names (every alarm when none) of the types asked for (metric alarms only when
+// none), or the message of the AccessDenied it answers instead.
+func (s *Service) describe(p string, names, types []string) (metrics, composites []describedAlarm, denied string) {
 	if len(types) == 0 { // CloudWatch: without AlarmTypes, only metric alarms
 		types = []string{MetricAlarm}
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "SerializationException", "malformed CBOR: "+err.Error())
-		return
 	}
 	if len(names) == 0 { // every alarm, as CloudWatch answers without a filter
 		s.mu.Lock()
@@ -167,66 +181,27 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	const action = "cloudwatch:DescribeAlarms"
-	p := iam.Principal(r)
-	metrics, composites := cbor.List{}, cbor.List{}
 	for _, n := range names {
 		rule, composite := s.isComposite(n)
 		if composite && slices.Contains(types, CompositeAlarm) {
 			// AWS: composite alarms only for a DescribeAlarms permission scoped to *.
 			if s.Authorize != nil && !s.Authorize(p, action, "*") {
-				writeError(w, http.StatusBadRequest, "AccessDenied", iam.DeniedMessage(p, action, s.ARN(n))+
-					" (composite alarms are returned only when cloudwatch:DescribeAlarms is allowed on *)")
-				return
+				return nil, nil, iam.DeniedMessage(p, action, s.ARN(n)) +
+					" (composite alarms are returned only when cloudwatch:DescribeAlarms is allowed on *)"
 			}
 		} else if s.Authorize != nil && !s.Authorize(p, action, s.ARN(n)) {
-			writeError(w, http.StatusBadRequest, "AccessDenied", iam.DeniedMessage(p, action, s.ARN(n)))
-			return
+			return nil, nil, iam.DeniedMessage(p, action, s.ARN(n))
 		}
 		state, reason, updated, ok := s.State(n, now)
 		if !ok || composite && !slices.Contains(types, CompositeAlarm) || !composite && !slices.Contains(types, MetricAlarm) {
 			continue
 		}
-		a := cbor.Map{
-			"AlarmName":             cbor.String(n),
-			"AlarmArn":              cbor.String(s.ARN(n)),
-			"StateValue":            cbor.String(state),
-			"StateReason":           cbor.String(reason),
-			"StateUpdatedTimestamp": &cbor.Tag{ID: 1, Value: cbor.Float64(float64(updated.UnixMilli()) / 1000)},
-			"ActionsEnabled":        cbor.Bool(true),
-		}
+		a := describedAlarm{name: n, arn: s.ARN(n), state: state, reason: reason, updated: updated, rule: rule}
 		if composite {
-			a["AlarmRule"] = cbor.String(rule)
 			composites = append(composites, a)
 		} else {
 			metrics = append(metrics, a)
 		}
 	}
-	out := cbor.Encode(cbor.Map{"MetricAlarms": metrics, "CompositeAlarms": composites})
-	w.Header().Set("Content-Type", "application/cbor")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
-}
-
-// writeError answers the RPC v2 CBOR error shape; CloudWatch is awsQuery-compatible, so
-// the query error code also travels in X-Amzn-Query-Error.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/cbor")
-	w.Header().Set("X-Amzn-Query-Error", code+";Sender")
-	w.WriteHeader(status)
-	_, _ = w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("com.amazonaws.cloudwatch#" + code), "message": cbor.String(msg)}))
-}
-
-// stringList is a CBOR list of strings as a slice; anything else is nil.
-func stringList(v cbor.Value) []string {
-	l, ok := v.(cbor.List)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, e := range l {
-		if str, ok := e.(cbor.String); ok {
-			out = append(out, string(str))
-		}
-	}
-	return out
+	return metrics, composites, ""
 }

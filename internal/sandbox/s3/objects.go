@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,17 +75,24 @@ func (s *Service) deleteObject(w http.ResponseWriter, r *http.Request, b *bucket
 }
 
 type listResult struct {
-	XMLName               xml.Name      `xml:"ListBucketResult"`
-	Xmlns                 string        `xml:"xmlns,attr"`
-	Name                  string        `xml:"Name"`
-	Prefix                string        `xml:"Prefix"`
-	StartAfter            string        `xml:"StartAfter,omitempty"`
-	ContinuationToken     string        `xml:"ContinuationToken,omitempty"`
-	NextContinuationToken string        `xml:"NextContinuationToken,omitempty"`
-	KeyCount              int           `xml:"KeyCount"`
-	MaxKeys               int           `xml:"MaxKeys"`
-	IsTruncated           bool          `xml:"IsTruncated"`
-	Contents              []listContent `xml:"Contents"`
+	XMLName               xml.Name       `xml:"ListBucketResult"`
+	Xmlns                 string         `xml:"xmlns,attr"`
+	Name                  string         `xml:"Name"`
+	Prefix                string         `xml:"Prefix"`
+	Delimiter             string         `xml:"Delimiter,omitempty"`
+	EncodingType          string         `xml:"EncodingType,omitempty"`
+	StartAfter            string         `xml:"StartAfter,omitempty"`
+	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
+	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
+	KeyCount              int            `xml:"KeyCount"`
+	MaxKeys               int            `xml:"MaxKeys"`
+	IsTruncated           bool           `xml:"IsTruncated"`
+	Contents              []listContent  `xml:"Contents"`
+	CommonPrefixes        []commonPrefix `xml:"CommonPrefixes"`
+}
+
+type commonPrefix struct {
+	Prefix string `xml:"Prefix"`
 }
 
 type listContent struct {
@@ -95,16 +103,13 @@ type listContent struct {
 	StorageClass string `xml:"StorageClass"`
 }
 
-// listObjects is ListObjectsV2 with prefix, start-after, max-keys and continuation
-// tokens (no delimiter).
+// listObjects is ListObjectsV2 with prefix, delimiter (CommonPrefixes), start-after,
+// max-keys, continuation tokens and encoding-type=url, as the AWS CLI's `aws s3 ls`
+// asks for it.
 func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, b *bucket) {
 	q := r.URL.Query()
-	if q.Get("delimiter") != "" {
-		s3wire.WriteError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: "the sandbox does not implement delimiter"})
-		return
-	}
 	res := listResult{Xmlns: s3wire.Namespace, Name: b.name, Prefix: q.Get("prefix"), StartAfter: q.Get("start-after"),
-		ContinuationToken: q.Get("continuation-token"), MaxKeys: 1000}
+		ContinuationToken: q.Get("continuation-token"), Delimiter: q.Get("delimiter"), MaxKeys: 1000}
 	if v := q.Get("max-keys"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -113,33 +118,79 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, b *bucket)
 		}
 		res.MaxKeys = min(n, 1000)
 	}
+	encode := func(v string) string { return v }
+	switch et := q.Get("encoding-type"); et {
+	case "":
+	case "url":
+		res.EncodingType = et
+		encode = url.QueryEscape
+	default:
+		s3wire.WriteError(w, r, http.StatusBadRequest, s3wire.Error{Code: "InvalidArgument", Message: "Invalid Encoding Method specified in Request"})
+		return
+	}
 	after := res.StartAfter
 	if res.ContinuationToken != "" {
 		after = res.ContinuationToken
 	}
 	s.mu.Lock()
+	entries := listEntries(b.objects, res.Prefix, res.Delimiter, after)
+	if len(entries) > res.MaxKeys {
+		entries = entries[:res.MaxKeys]
+		res.IsTruncated = true
+		if len(entries) > 0 {
+			res.NextContinuationToken = entries[len(entries)-1].name
+		}
+	}
+	for _, e := range entries {
+		if e.prefix {
+			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: encode(e.name)})
+			continue
+		}
+		o := b.objects[e.name]
+		res.Contents = append(res.Contents, listContent{Key: encode(e.name), LastModified: o.Modified.Format("2006-01-02T15:04:05.000Z"),
+			ETag: o.ETag, Size: len(o.Data), StorageClass: "STANDARD"})
+	}
+	s.mu.Unlock()
+	res.KeyCount = len(res.Contents) + len(res.CommonPrefixes)
+	if res.EncodingType != "" {
+		res.Prefix, res.Delimiter, res.StartAfter = encode(res.Prefix), encode(res.Delimiter), encode(res.StartAfter)
+	}
+	s3wire.WriteXML(w, res)
+}
+
+// listEntry is one line of a listing: a key, or a common prefix that rolls up every
+// key sharing it.
+type listEntry struct {
+	name   string
+	prefix bool
+}
+
+// listEntries are the keys under prefix after after, in order, with the keys that
+// hold delimiter past the prefix rolled up into one common prefix each, as S3 lists
+// them (a common prefix counts as one entry toward max-keys and can be a
+// continuation token).
+func listEntries(objects map[string]s3wire.Object, prefix, delimiter, after string) []listEntry {
 	var keys []string
-	for k := range b.objects {
-		if strings.HasPrefix(k, res.Prefix) && k > after {
+	for k := range objects {
+		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
-	if len(keys) > res.MaxKeys {
-		keys = keys[:res.MaxKeys]
-		res.IsTruncated = true
-		if len(keys) > 0 {
-			res.NextContinuationToken = keys[len(keys)-1]
-		}
-	}
+	var out []listEntry
 	for _, k := range keys {
-		o := b.objects[k]
-		res.Contents = append(res.Contents, listContent{Key: k, LastModified: o.Modified.Format("2006-01-02T15:04:05.000Z"),
-			ETag: o.ETag, Size: len(o.Data), StorageClass: "STANDARD"})
+		e := listEntry{name: k}
+		if delimiter != "" {
+			if i := strings.Index(k[len(prefix):], delimiter); i >= 0 {
+				e = listEntry{name: k[:len(prefix)+i+len(delimiter)], prefix: true}
+			}
+		}
+		if e.name <= after || len(out) > 0 && out[len(out)-1] == e {
+			continue
+		}
+		out = append(out, e)
 	}
-	s.mu.Unlock()
-	res.KeyCount = len(res.Contents)
-	s3wire.WriteXML(w, res)
+	return out
 }
 
 // readBody reads a request body, decoding aws-chunked framing when the SDK used it

@@ -9,8 +9,9 @@
 //     moment it was written (Changes), and PublicAccessBlockAt answers what the bucket
 //     held at any moment, for the website's propagation;
 //
-//   - objects: Get/Head/Put/DeleteObject and ListObjectsV2 (prefix, start-after, max-keys,
-//     continuation), with the conditional writes S3 offers (PutObject If-None-Match: * and
+//   - objects: Get/Head/Put/DeleteObject and ListObjectsV2 (prefix, delimiter with
+//     CommonPrefixes, start-after, max-keys, continuation, encoding-type=url: what
+//     `aws s3 ls s3://bucket/prefix/` asks for), with the conditional writes S3 offers (PutObject If-None-Match: * and
 //     If-Match, DeleteObject If-Match → 412 PreconditionFailed) and aws-chunked bodies;
 //
 //   - a bucket addressed at another region's endpoint: 301 PermanentRedirect with
@@ -29,11 +30,14 @@
 //   - 409 ConditionalRequestConflict on conditional writes and deletes (SetConflicts:
 //     every conditional call on a key loses its first race; or a "Conditional" fault);
 //
+//   - ListBuckets: every bucket, from any region's endpoint (s3:ListAllMyBuckets on *);
+//
 //   - lifecycle expiry, as a test hook (Expire).
 //
 // It does not model yet: signature verification, account-level Block Public Access (S3
-// Control), expiry on a schedule, delimiters in listings, bucket policies and ACLs
-// (public access comes only from the website's assumed public-read policy), eventual
+// Control), expiry on a schedule, ListObjects v1, ListBuckets' paging and filters,
+// bucket policies and ACLs (public access comes only from the website's assumed
+// public-read policy), eventual
 // consistency of the control plane itself, and versioning. The ledger bucket is
 // versioned on AWS; no call of the drill names a version, and for those calls a
 // versioned bucket behaves as this one does: a delete leaves a delete marker, which
@@ -107,6 +111,7 @@ type Service struct {
 	changes    []PABChange
 	conflicts  bool            // SetConflicts
 	conflicted map[string]bool // bucket/key -> its last conditional call answered 409
+	created    time.Time       // every bucket's CreationDate: when the Service was made
 }
 
 type bucket struct {
@@ -131,7 +136,7 @@ func New(opt Options) *Service {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{opt: opt, log: log, buckets: map[string]*bucket{}, conflicted: map[string]bool{}}
+	return &Service{opt: opt, log: log, buckets: map[string]*bucket{}, conflicted: map[string]bool{}, created: time.Now()}
 }
 
 // CreateBucket adds an empty bucket in region with a starting Block Public Access
@@ -282,7 +287,11 @@ func (s *Service) Handler(region string) http.Handler {
 func (s *Service) serve(w http.ResponseWriter, r *http.Request, region string) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	if path == "" {
-		s3wire.WriteError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: "the sandbox implements no service-level operation"})
+		if r.Method != http.MethodGet {
+			s3wire.WriteError(w, r, http.StatusNotImplemented, s3wire.Error{Code: "NotImplemented", Message: "the sandbox implements no service-level operation but ListBuckets"})
+			return
+		}
+		s.listBuckets(w, r)
 		return
 	}
 	name, key, _ := strings.Cut(path, "/")

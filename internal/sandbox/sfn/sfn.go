@@ -14,7 +14,10 @@
 //   - the execution's input in DescribeExecution, when the sandbox was told it
 //     (SetInput);
 //   - ListExecutions of a state machine, newest first, with statusFilter, maxResults
-//     (default 100) and nextToken, as Step Functions pages them;
+//     (default 100) and nextToken, as Step Functions pages them; a state machine the
+//     stand-in does not know (neither created, CreateStateMachine, nor named by an
+//     execution it was told about) answers StateMachineDoesNotExist, as AWS does, not
+//     an empty list;
 //   - GetExecutionHistory: the runner's events (Event) as the history events Step
 //     Functions writes for a standard workflow (<Type>StateEntered and
 //     StateExited with stateEnteredEventDetails / stateExitedEventDetails name,
@@ -82,10 +85,11 @@ type Options struct {
 // Service is Step Functions' API for the executions the sandbox ran. Safe for
 // concurrent use.
 type Service struct {
-	opt   Options
-	log   *slog.Logger
-	mu    sync.Mutex
-	execs map[string]Execution
+	opt      Options
+	log      *slog.Logger
+	mu       sync.Mutex
+	execs    map[string]Execution
+	machines map[string]bool // state machine ARNs that exist
 }
 
 // New is a Service that knows no execution.
@@ -94,7 +98,14 @@ func New(opt Options) *Service {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{opt: opt, log: log, execs: map[string]Execution{}}
+	return &Service{opt: opt, log: log, execs: map[string]Execution{}, machines: map[string]bool{}}
+}
+
+// CreateStateMachine makes a state machine exist, with no executions yet.
+func (s *Service) CreateStateMachine(arn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.machines[arn] = true
 }
 
 // Started records a running execution; one with the same ARN is replaced.
@@ -102,6 +113,7 @@ func (s *Service) Started(arn, stateMachineArn, name string, start time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.execs[arn] = Execution{Arn: arn, StateMachineArn: stateMachineArn, Name: name, Status: Running, Start: start}
+	s.machines[stateMachineArn] = true
 }
 
 // Ended records how an execution ended. An unknown ARN is ignored.
@@ -218,6 +230,11 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, smArn, status str
 	}
 	var execs []Execution
 	s.mu.Lock()
+	if !s.machines[smArn] {
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, "StateMachineDoesNotExist", fmt.Sprintf("State Machine Does Not Exist: '%s'", smArn))
+		return
+	}
 	for _, e := range s.execs {
 		if e.StateMachineArn == smArn && (status == "" || e.Status == status) {
 			execs = append(execs, e)
