@@ -24,6 +24,7 @@ func runners(t *testing.T) map[string]func(args []string, stdout, stderr *bytes.
 		"local":         func(a []string, o, e *bytes.Buffer) int { return runLocal(ctx, a, o, e) },
 		"sandbox":       func(a []string, o, e *bytes.Buffer) int { return runSandbox(ctx, a, o, e) },
 		"public-access": func(a []string, o, e *bytes.Buffer) int { return runPublicAccess(ctx, a, o, e) },
+		"configure":     func(a []string, o, e *bytes.Buffer) int { return runConfigure(ctx, a, o, e) },
 		"start":         func(a []string, o, e *bytes.Buffer) int { return runStart(ctx, a, o, e, noSFN) },
 		"report":        func(a []string, o, e *bytes.Buffer) int { return runReport(ctx, a, o, e, noS3) },
 		"history":       func(a []string, o, e *bytes.Buffer) int { return runHistory(ctx, a, o, e, noS3) },

@@ -18,23 +18,22 @@ import (
 	"github.com/unishop/failover-drill/internal/configure"
 )
 
-const configureUsage = `usage: drill configure (--notify-email ADDRESS | --alarm-topic-arn ARN) [--distribution-id ID] [--file cdk.context.json] [--dry-run]
+const configureSynopsis = "(--notify-email ADDRESS | --alarm-topic-arn ARN) [--distribution-id ID] [--file cdk.context.json] [--dry-run]"
 
-Finds the lab's CloudFront distribution in the account (the one whose origin group
+const configureAbout = `Finds the lab's CloudFront distribution in the account (the one whose origin group
 has the two S3 website endpoints, primary first), both buckets and their regions, and
 writes them into cdk.context.json with who to tell when an alarm fires, so that
 "npx cdk bootstrap", "deploy", "diff" and "destroy" need no -c flags. Other keys in the
 file are kept. Run it from the repository root with the account's credentials
 (AWS_PROFILE); it only reads (cloudfront:ListDistributions, s3:ListAllMyBuckets).
 
-flags:
 `
 
 // runConfigure is drill configure: the deployment's context, found once.
 func runConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCLI("drill configure", args, stdout, stderr)
+	c.about = configureAbout
 	fs := flag.NewFlagSet("drill configure", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, configureUsage); fs.PrintDefaults() }
 	var who configure.Who
 	fs.StringVar(&who.NotifyEmail, "notify-email", "", "an address subscribed to the results topic (context notifyEmail)")
 	fs.StringVar(&who.AlarmTopicArn, "alarm-topic-arn", "", "an existing SNS topic every alarm also publishes to (context alarmTopicArn)")
@@ -44,8 +43,8 @@ func runConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cfEndpoint := fs.String("cloudfront-endpoint", "", "sandbox only: the replica's CloudFront API (drill sandbox prints it)")
 	s3Endpoint := fs.String("s3-endpoint", "", "sandbox only: one of the replica's S3 endpoints (drill sandbox prints them)")
 	verbose := fs.Bool("v", false, "show the SDK's errors and log lines")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := c.parse(fs, args, configureSynopsis); !ok {
+		return code
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(stderr, "drill configure: "+format+"\n", a...)
