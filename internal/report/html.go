@@ -246,13 +246,6 @@ func dash(s string) string {
 	return s
 }
 
-func join(s []string) string {
-	if len(s) == 0 {
-		return "–"
-	}
-	return strings.Join(s, ", ")
-}
-
 func ptime(t *time.Time) string {
 	if t == nil {
 		return "–"
