@@ -31,7 +31,8 @@ func TestMixedBoundsHoldOnPropagationRamps(t *testing.T) {
 				missed := 0
 				for range runs {
 					p := measure.Params{Mode: drill.ModeFailover, Since: t0, Old: primary, New: secondary,
-						StableShare: lim.share, StableWindow: lim.window, MinWindowSamples: 3, ConfigInterval: interval}
+						StableShare: lim.share, StableWindow: lim.window, MinWindowSamples: 3, ConfigInterval: interval,
+						Horizon: 120 * time.Second} // sampleUntilStable's longest watch
 					newAt := func(s float64) bool { return rng.Float64() < ramp(s, 0.3, flap, from) }
 					probe, end := sampleUntilStable(p, interval.Seconds(), rng.Float64(), newAt)
 					// The visitor goes on for a window more: its own stable time needs it.

@@ -39,6 +39,10 @@ type Params struct {
 	// unanswered at the end that had waited this long is a timeout error (Censor). Zero:
 	// never.
 	RequestTimeout time.Duration
+	// Horizon is the longest the probe may watch (the failover timeout): the stability
+	// decision spends its error rate over the looks it can make in it. Zero:
+	// DefaultHorizon.
+	Horizon time.Duration
 	// ConfigInterval is the probe's config.json sampling interval (for the resolution).
 	ConfigInterval time.Duration
 	// End is when sampling stopped; zero takes the last sample's answer.
@@ -57,7 +61,7 @@ func ForConfig(cfg drill.Config, mode string, since time.Time, configInterval ti
 	p := Params{
 		Mode: mode, Since: since, StableShare: cfg.StableSharePercent, StableWindow: cfg.StableWindow(),
 		MinWindowSamples: cfg.SteadySamples, SlowAfter: time.Duration(cfg.MaxLatencyP95Ms) * time.Millisecond,
-		ConfigInterval: configInterval,
+		ConfigInterval: configInterval, Horizon: cfg.FailoverTimeout(),
 	}
 	switch mode {
 	case drill.ModeFailover:

@@ -33,6 +33,8 @@ func params() measure.Params {
 		// 10 answers a window (every 100 ms) can show 70% (measure.WindowSamplesNeeded(70) is 9).
 		StableShare: 70, StableWindow: time.Second, MinWindowSamples: 3,
 		SlowAfter: 500 * time.Millisecond, ConfigInterval: 100 * time.Millisecond,
+		// A 10 s watch: 20 looks, each at 0.25% (measure.Stability), a span of 1.9 s.
+		Horizon: 10 * time.Second,
 	}
 }
 
@@ -129,7 +131,7 @@ func TestShareBelowOneHundred(t *testing.T) {
 }
 
 func TestInFlightRequestBlocksStability(t *testing.T) {
-	s := series(0.05, 4, 0.002, func(t float64) (int, string) {
+	s := series(0.05, 6, 0.002, func(t float64) (int, string) {
 		if t < 1 {
 			return 200, primary
 		}
@@ -137,7 +139,7 @@ func TestInFlightRequestBlocksStability(t *testing.T) {
 	})
 	// A request sent at 0.5 s still unanswered when the log ends may yet come back
 	// from the primary.
-	s = append(s, drill.Sample{SentAt: at(0.5), At: at(4), Path: measure.PathConfig, Unanswered: true})
+	s = append(s, drill.Sample{SentAt: at(0.5), At: at(6), Path: measure.PathConfig, Unanswered: true})
 	ph := measure.Analyse(s, params())
 	if ph.Stable != nil || ph.Unanswered != 1 {
 		t.Errorf("stable %+v unanswered %d, want not stable while a request sent before it is in flight", ph.Stable, ph.Unanswered)

@@ -1,6 +1,8 @@
 package measure
 
 import (
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
@@ -9,18 +11,27 @@ import (
 
 // Stability decides whether the new origin serves stably, as config.json answers
 // arrive. The rule, the same for the probe while it samples and for Analyse on a
-// whole log:
+// whole log, has two parts.
 //
-//	a window is the config.json answers that arrived in [t, t+StableWindow) for the
-//	answer arriving at t. It passes when it holds enough answers to show, with 95%
-//	confidence, that the new origin served at least StableShare percent (and at least
-//	MinWindowSamples): at most confidence.MaxOther others. It is bad when it holds more
-//	others than a window of the size needed may (any other at all when it is smaller):
-//	evidence that the switch was not done. A window in between, too small and clean, is
-//	no evidence either way (a starved sampler proves nothing). The stable time is the
-//	first answer from the new origin after the last bad window; it is confirmed once a
-//	complete window at or after it passes and every request sent before it has been
-//	answered (a request still in flight may yet be answered by the old origin).
+// The stable time (the figure): a window is the config.json answers that arrived in
+// [t, t+StableWindow) for the answer arriving at t. It is bad when it holds more
+// others than a window of WindowSamplesNeeded answers may (any other at all when it
+// is smaller): evidence that the switch was not done. The stable time is the first
+// answer from the new origin after the last bad window.
+//
+// The decision (when the drill calls it stable), valid however long the probe
+// watches: the probe looks at fixed times, every Look.Step from Since, at most Look.Looks
+// times within the Horizon (the longest watch), and spends the 5% error rate evenly
+// across them (Bonferroni): a look passes when the answers that arrived in the last
+// Look.Span before it show, with confidence 1 - 5%/Look.Looks, that the new origin served at
+// least StableShare percent (and at least MinWindowSamples). So whatever the old
+// share does, while it stays above the allowed share the chance that any look
+// passes is at most 5% over the whole watch. A single window tested again and again
+// is not: by 120 s of a 1.5x share, 37% of watches had one window pass. The Span is
+// longer than a stable window by what the smaller error rate needs (Look.Span). The
+// stable time is confirmed once a look whose span starts at or after it passes and
+// every request sent before it has been answered (a request still in flight may yet
+// be answered by the old origin).
 //
 // Not safe for concurrent use.
 type Stability struct {
@@ -31,17 +42,20 @@ type Stability struct {
 	next     int   // the first window not evaluated yet
 	end      int   // where the window of next ends (two pointers)
 	lastFail int   // the last bad window (-1: none)
-	lastPass int   // the last window that passed (-1: none)
 	cand     int   // the first good answer after lastFail (-1: none yet)
 	needed   int   // answers a window needs to show the share
 	scanned  int   // answers before this index are known to hold no candidate
 	allowed  map[int]int
+	look     Look
+	lookOK   map[int]int // MaxOther at one look's error rate, by n
+	lastPass time.Time   // the span start of the last look that passed (zero: none)
+	looked   int         // looks evaluated
 }
 
 // NewStability is a Stability for p's switch.
 func NewStability(p Params) *Stability {
-	return &Stability{p: p, prefix: []int{0}, lastFail: -1, lastPass: -1, cand: -1, allowed: map[int]int{},
-		needed: max(confidence.WindowSamplesNeeded(p.StableShare), p.MinWindowSamples, 1)}
+	return &Stability{p: p, prefix: []int{0}, lastFail: -1, cand: -1, allowed: map[int]int{}, lookOK: map[int]int{},
+		needed: max(confidence.WindowSamplesNeeded(p.StableShare), p.MinWindowSamples, 1), look: p.Look()}
 }
 
 // Add records one config.json answer; answers must be added in the order they arrived.
@@ -77,9 +91,6 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 			s.end++
 		}
 		n, g := s.end-j, s.prefix[s.end]-s.prefix[j]
-		if n >= s.needed && n-g <= s.maxOther(n) {
-			s.lastPass = j
-		}
 		if n-g > s.maxOther(max(n, s.needed)) {
 			s.lastFail = j
 			if s.cand <= j {
@@ -98,7 +109,8 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 		}
 		s.next++
 	}
-	if s.cand < 0 || (!s.p.Provisional && s.lastPass < s.cand) {
+	s.evaluateLooks(now)
+	if s.cand < 0 || (!s.p.Provisional && (s.lastPass.IsZero() || s.lastPass.Before(s.at[s.cand]))) {
 		return 0, false
 	}
 	if !oldestInFlight.IsZero() && oldestInFlight.Before(s.at[s.cand]) {
@@ -107,10 +119,94 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 	return s.cand, true
 }
 
+// evaluateLooks evaluates every look due by now.
+func (s *Stability) evaluateLooks(now time.Time) {
+	if len(s.at) == 0 {
+		return
+	}
+	origin := s.p.Since
+	if origin.IsZero() {
+		origin = s.at[0]
+	}
+	for {
+		t := origin.Add(time.Duration(s.looked+1) * s.look.Step)
+		if t.After(now) {
+			return
+		}
+		s.looked++
+		from := t.Add(-s.look.Span)
+		lo, _ := slices.BinarySearchFunc(s.at, from, func(a, b time.Time) int { return a.Compare(b) })
+		hi, _ := slices.BinarySearchFunc(s.at, t, func(a, b time.Time) int { return a.Compare(b) })
+		n, g := hi-lo, s.prefix[hi]-s.prefix[lo]
+		if n >= max(s.look.Needed, s.p.MinWindowSamples) && n-g <= s.lookMaxOther(n) {
+			s.lastPass = from
+		}
+	}
+}
+
+func (s *Stability) lookMaxOther(n int) int {
+	k, ok := s.lookOK[n]
+	if !ok {
+		k = maxOtherAt(n, s.p.StableShare, s.look.Alpha)
+		s.lookOK[n] = k
+	}
+	return k
+}
+
+// maxOtherAt caches confidence.MaxOtherAt across Stabilities (the statistics cost
+// milliseconds; a simulation makes thousands).
+func maxOtherAt(n, share int, alpha float64) int {
+	key := maxOtherKey{n, share, alpha}
+	if k, ok := maxOtherCache.Load(key); ok {
+		return k.(int)
+	}
+	k := confidence.MaxOtherAt(n, share, alpha)
+	maxOtherCache.Store(key, k)
+	return k
+}
+
+type maxOtherKey struct {
+	n, share int
+	alpha    float64
+}
+
+var maxOtherCache sync.Map
+
+// Look is how the stability decision spends its error rate (see Stability).
+type Look struct {
+	Step   time.Duration // between looks
+	Looks  int           // within the horizon
+	Alpha  float64       // the error rate of one look: 5% / Looks
+	Needed int           // answers a look's span must hold
+	Span   time.Duration // how far back a look sees
+}
+
+// DefaultHorizon is the longest watch when Params names none: a probe Lambda runs at
+// most 15 minutes, and failoverTimeoutSeconds is at most 840.
+const DefaultHorizon = 840 * time.Second
+
+// Look is the looks p's decision makes: every half stable window, over the Horizon;
+// the span holds, at the resolving interval (1.25 × WindowSamplesNeeded per
+// window), 1.25 × the answers a look needs.
+func (p Params) Look() Look {
+	h := p.Horizon
+	if h <= 0 {
+		h = DefaultHorizon
+	}
+	w := max(p.StableWindow, time.Millisecond)
+	l := Look{Step: w / 2}
+	l.Looks = max(1, int((h+l.Step-1)/l.Step))
+	l.Alpha = (1 - confidence.Confidence) / float64(l.Looks)
+	l.Needed = confidence.SamplesNeededAt(p.StableShare, l.Alpha)
+	base := confidence.WindowSamplesNeeded(p.StableShare)
+	l.Span = max(w, time.Duration(float64(w)*float64(l.Needed)/float64(base)).Round(10*time.Millisecond))
+	return l
+}
+
 func (s *Stability) maxOther(n int) int {
 	k, ok := s.allowed[n]
 	if !ok {
-		k = confidence.MaxOther(n, s.p.StableShare)
+		k = maxOtherAt(n, s.p.StableShare, 1-confidence.Confidence)
 		s.allowed[n] = k
 	}
 	return k
