@@ -165,6 +165,20 @@ type Moment struct {
 	HiSeconds float64   `json:"hiSeconds"`
 }
 
+// LateSwitch is a switch the drill saw only after it had stopped watching the
+// failover: a block that took effect later than failoverTimeoutSeconds, seen by the
+// failure path's recovery check. Seconds are from when the block was sent.
+type LateSwitch struct {
+	Region      string  `json:"region"`      // the region that served
+	FromSeconds float64 `json:"fromSeconds"` // its first config.json answer
+	ToSeconds   float64 `json:"toSeconds"`   // its last
+	Seconds     float64 `json:"seconds"`     // from the first to the last
+	Samples     int     `json:"samples"`
+	// WatchEndedSeconds is when the drill stopped watching the failover.
+	WatchEndedSeconds float64 `json:"watchEndedSeconds"`
+	Mode              string  `json:"mode"` // the probe mode that saw it
+}
+
 // Run is the longest stretch of errors without a good answer between them.
 type Run struct {
 	From    Moment  `json:"from"`    // its first error

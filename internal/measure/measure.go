@@ -276,6 +276,31 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 	return ph
 }
 
+// Late is what samples (a recovery probe's) show of region serving config.json: its
+// first and last answers, seconds from since (the block's send). nil: it never served.
+func Late(samples []drill.Sample, region string, since time.Time) *drill.LateSwitch {
+	p := Params{Since: since}
+	var first, last time.Time
+	n := 0
+	for _, s := range samples {
+		if s.Path != PathConfig || s.Unanswered || s.IsError() || CacheHit(s) || s.Region != region {
+			continue
+		}
+		if first.IsZero() || s.At.Before(first) {
+			first = s.At
+		}
+		if s.At.After(last) {
+			last = s.At
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return &drill.LateSwitch{Region: region, FromSeconds: p.seconds(first), ToSeconds: p.seconds(last),
+		Seconds: round(last.Sub(first).Seconds(), 3), Samples: n}
+}
+
 // lastWindow is what the last stable window of config.json samples showed.
 func lastWindow(cfg []drill.Sample, cls []Class, end time.Time, p Params) *drill.Window {
 	if len(cfg) == 0 {
