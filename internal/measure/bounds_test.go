@@ -40,8 +40,10 @@ func TestMixedBoundsHoldOnPropagationRamps(t *testing.T) {
 					pp := p
 					pp.End = end
 					got := measure.Analyse(probe, pp)
+					// The visitor's stable time is the figure (the first new answer after its
+					// last bad window), not the probe's decision to stop: as the sandbox's.
 					tp := p
-					tp.End = truth[len(truth)-1].At
+					tp.End, tp.Provisional = truth[len(truth)-1].At, true
 					want := measure.Analyse(truth, tp)
 					// The last old answer is compared within the span the probe watched: the
 					// stable share allows the old origin a little after it, forever.

@@ -329,8 +329,8 @@ func Late(samples []drill.Sample, region string, since time.Time) *drill.LateSwi
 // from the probe's at the edges of a mixed stretch of length mixed, with oldShare of
 // its answers from the old origin. Where a share ramps linearly from nothing over a
 // time F, a sampler every interval sees its first answer after sqrt(2 F interval E)
-// for an exponential E; two samplers' draws differ by less than 3 sqrt(F interval) in
-// all but a few percent of runs (E from 0.025 to 3.7). A linear ramp of the old share
+// for an exponential E; two samplers' draws differ by less than 2.5 sqrt(F interval) in
+// all but a few percent of runs (E from 0.025 to 3.7), 3.5 with the noise of F. A linear ramp of the old share
 // from s to nothing over the stretch averages s/2: F is mixed / (2 oldShare), the
 // time the share would take to ramp from nothing to all.
 func tailMargin(mixed, interval time.Duration, oldShare float64) time.Duration {
@@ -338,7 +338,7 @@ func tailMargin(mixed, interval time.Duration, oldShare float64) time.Duration {
 		return 0
 	}
 	f := mixed.Seconds() / (2 * min(max(oldShare, 0.05), 0.5))
-	return time.Duration(3 * math.Sqrt(f*interval.Seconds()) * float64(time.Second))
+	return time.Duration(3.5 * math.Sqrt(f*interval.Seconds()) * float64(time.Second))
 }
 
 // gaps are the probe's config.json sends that came later than its interval said.

@@ -105,8 +105,8 @@ func TestMixedSwitchWidensBounds(t *testing.T) {
 	// Every moment's bound is the mixed window (from the send of the last primary
 	// answer before the first secondary one, 0.95, to the first secondary answer after
 	// the last primary one, the stable time) widened by the tails' scatter: 3 sqrt(F
-	// interval), F the mixed stretch over twice the old share.
-	tm := 3 * math.Sqrt(m/(2*ph.Mixed.OldSharePercent/100)*0.1)
+	// interval) × 3.5/3, F the mixed stretch over twice the old share.
+	tm := 3.5 * math.Sqrt(m/(2*ph.Mixed.OldSharePercent/100)*0.1)
 	wantLo, wantHi := math.Max(0.95-tm, 0), ph.Stable.Seconds+tm+0.002
 	for name, mo := range map[string]*drill.Moment{"firstNew": ph.FirstNew, "lastOld": ph.LastOld, "stable": ph.Stable} {
 		if math.Abs(mo.LoSeconds-wantLo) > 0.002 || math.Abs(mo.HiSeconds-wantHi) > 0.002 || math.Abs(mo.WidthSeconds-(mo.HiSeconds-mo.LoSeconds)) > 0.002 {

@@ -185,9 +185,9 @@ type Look struct {
 // most 15 minutes, and failoverTimeoutSeconds is at most 840.
 const DefaultHorizon = 840 * time.Second
 
-// Look is the looks p's decision makes: every half stable window, over the Horizon;
-// the span holds, at the resolving interval (1.25 × WindowSamplesNeeded per
-// window), 1.25 × the answers a look needs.
+// Look is the looks p's decision makes: every half stable window, over the Horizon.
+// The span holds 1.1 times the answers a look needs at the config.json interval (the
+// resolving interval when p names none): a margin for jitter.
 func (p Params) Look() Look {
 	h := p.Horizon
 	if h <= 0 {
@@ -198,8 +198,11 @@ func (p Params) Look() Look {
 	l.Looks = max(1, int((h+l.Step-1)/l.Step))
 	l.Alpha = (1 - confidence.Confidence) / float64(l.Looks)
 	l.Needed = confidence.SamplesNeededAt(p.StableShare, l.Alpha)
-	base := confidence.WindowSamplesNeeded(p.StableShare)
-	l.Span = max(w, time.Duration(float64(w)*float64(l.Needed)/float64(base)).Round(10*time.Millisecond))
+	every := p.ConfigInterval
+	if every <= 0 {
+		every = ResolvingInterval(w, p.StableShare, 0, w)
+	}
+	l.Span = max(w, time.Duration(1.1*float64(l.Needed)*float64(every)).Round(10*time.Millisecond))
 	return l
 }
 
