@@ -2,6 +2,7 @@ package measure_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ func TestMixedBoundsHoldOnPropagationRamps(t *testing.T) {
 		for _, flap := range []float64{1.5, 3, 10} {
 			for _, from := range []float64{0, 0.4, 0.7} {
 				missed := 0
+				var widths, windows []time.Duration
 				for range runs {
 					p := measure.Params{Mode: drill.ModeFailover, Since: t0, Old: primary, New: secondary,
 						StableShare: lim.share, StableWindow: lim.window, MinWindowSamples: 3, ConfigInterval: interval,
@@ -56,6 +58,10 @@ func TestMixedBoundsHoldOnPropagationRamps(t *testing.T) {
 					tp.End = end
 					wantLast := measure.Analyse(watched, tp).LastOld
 					total++
+					if got.Stable != nil {
+						widths = append(widths, time.Duration((got.Stable.HiSeconds-got.Stable.LoSeconds)*float64(time.Second)))
+						windows = append(windows, time.Duration(got.SpreadSeconds*float64(time.Second))+2*interval)
+					}
 					if !covers(got.FirstNew, want.FirstNew) || !covers(got.LastOld, wantLast) || !covers(got.Stable, want.Stable) {
 						missed++
 					}
@@ -64,8 +70,10 @@ func TestMixedBoundsHoldOnPropagationRamps(t *testing.T) {
 				if missed > 5 {
 					t.Errorf("share %d%%, flap %.1fs from %.0f%%: %d of %d runs outside the bounds, more than 5", lim.share, flap, from*100, missed, runs)
 				}
-				t.Logf("share %d%% window %v (probe every %v), flap %.1fs from %.0f%% new: %d of %d runs outside the bounds",
-					lim.share, lim.window, interval, flap, from*100, missed, runs)
+				slices.Sort(widths)
+				slices.Sort(windows)
+				t.Logf("share %d%% window %v (probe every %v), flap %.1fs from %.0f%% new: %d of %d runs outside the bounds; stable bound %.2f s wide (median), mixed window + 2 intervals %.2f s",
+					lim.share, lim.window, interval, flap, from*100, missed, runs, measure.Percentile(widths, 50).Seconds(), measure.Percentile(windows, 50).Seconds())
 			}
 		}
 	}

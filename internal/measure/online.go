@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -22,13 +23,13 @@ import (
 // The decision (when the drill calls it stable), valid however long the probe
 // watches: the probe looks at fixed times, every Look.Step from Since, at most Look.Looks
 // times within the Horizon (the longest watch), and spends the 5% error rate evenly
-// across them (Bonferroni): a look passes when the answers that arrived in the last
-// Look.Span before it show, with confidence 1 - 5%/Look.Looks, that the new origin served at
+// across them (Bonferroni): a look passes when the last Look.Count answers
+// that arrived before it show, with confidence 1 - 5%/Look.Looks, that the new origin served at
 // least StableShare percent (and at least MinWindowSamples). So whatever the old
 // share does, while it stays above the allowed share the chance that any look
 // passes is at most 5% over the whole watch. A single window tested again and again
-// is not: by 120 s of a 1.5x share, 37% of watches had one window pass. The Span is
-// longer than a stable window by what the smaller error rate needs (Look.Span). The
+// is not: by 120 s of a 1.5x share, 37% of watches had one window pass. The Count is
+// larger than a window's by what the smaller error rate needs. The
 // stable time is confirmed once a look whose span starts at or after it passes and
 // every request sent before it has been answered (a request still in flight may yet
 // be answered by the old origin).
@@ -134,12 +135,15 @@ func (s *Stability) evaluateLooks(now time.Time) {
 			return
 		}
 		s.looked++
-		from := t.Add(-s.look.Span)
-		lo, _ := slices.BinarySearchFunc(s.at, from, func(a, b time.Time) int { return a.Compare(b) })
+		// The look's answers are the last Count before it: a count, not a stretch of
+		// time, so a starved probe's look is later but still whole.
 		hi, _ := slices.BinarySearchFunc(s.at, t, func(a, b time.Time) int { return a.Compare(b) })
-		n, g := hi-lo, s.prefix[hi]-s.prefix[lo]
-		if n >= max(s.look.Needed, s.p.MinWindowSamples) && n-g <= s.lookMaxOther(n) {
-			s.lastPass = from
+		lo := hi - s.look.Count
+		if lo < 0 {
+			continue
+		}
+		if n, g := s.look.Count, s.prefix[hi]-s.prefix[lo]; n-g <= s.lookMaxOther(n) {
+			s.lastPass = s.at[lo]
 		}
 	}
 }
@@ -177,8 +181,9 @@ type Look struct {
 	Step   time.Duration // between looks
 	Looks  int           // within the horizon
 	Alpha  float64       // the error rate of one look: 5% / Looks
-	Needed int           // answers a look's span must hold
-	Span   time.Duration // how far back a look sees
+	Needed int           // answers a look needs to show the share
+	Count  int           // answers a look takes: 1.1 × Needed (a margin for a straggler), at least a window's
+	Span   time.Duration // how long Count answers take at the config.json interval
 }
 
 // DefaultHorizon is the longest watch when Params names none: a probe Lambda runs at
@@ -186,8 +191,9 @@ type Look struct {
 const DefaultHorizon = 840 * time.Second
 
 // Look is the looks p's decision makes: every half stable window, over the Horizon.
-// The span holds 1.1 times the answers a look needs at the config.json interval (the
-// resolving interval when p names none): a margin for jitter.
+// Each takes the last 1.1 times the answers it needs, or a stable window's answers
+// if more; Span is how long they take at
+// the config.json interval (the resolving interval when p names none).
 func (p Params) Look() Look {
 	h := p.Horizon
 	if h <= 0 {
@@ -202,7 +208,10 @@ func (p Params) Look() Look {
 	if every <= 0 {
 		every = ResolvingInterval(w, p.StableShare, 0, w)
 	}
-	l.Span = max(w, time.Duration(1.1*float64(l.Needed)*float64(every)).Round(10*time.Millisecond))
+	// At least a stable window's answers: a share below 100% then passes with its
+	// few others.
+	l.Count = max(int(math.Ceil(1.1*float64(l.Needed))), int(w/every), p.MinWindowSamples, 1)
+	l.Span = time.Duration(float64(l.Count) * float64(every)).Round(10 * time.Millisecond)
 	return l
 }
 
