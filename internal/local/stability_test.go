@@ -49,8 +49,8 @@ func TestScenarioBounds(t *testing.T) {
 		for r := range n {
 			t.Run(fmt.Sprintf("%s/%d", sc.name, r), func(t *testing.T) {
 				t.Parallel()
-				slots <- struct{}{}
-				defer func() { <-slots }()
+				take(slots, sc)
+				defer give(slots, sc)
 				f := runScenario(t, sc)
 				tl := tallies[i]
 				tl.mu.Lock()
