@@ -78,7 +78,7 @@ func TestMixedBoundsHoldOnPropagationRamps(t *testing.T) {
 		}
 	}
 	// docs/stability.md states at most 5 runs in 100 outside the bounds in any cell and
-	// 1 in 100 over all (the seed is fixed: 17 of 1,800).
+	// 1 in 100 over all (the seed is fixed: 4 of 1,800).
 	if misses*100 > total {
 		t.Errorf("%d of %d runs outside the bounds, more than 1 in 100", misses, total)
 	}

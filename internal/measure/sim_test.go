@@ -78,7 +78,7 @@ func simAnswer(t time.Duration, isNew bool) drill.Sample {
 // TestFalseEarlyRateStaysWithinFivePercent is the quick form of
 // BenchmarkStabilitySimulation: 200 runs of the watches the test command can afford.
 // With 200 runs a true rate of 5% is seen above 9% with probability under 1%; the
-// decision's rate is well below 5% (the benchmark: at most 1.6%), so this fails only
+// decision's rate is well below 5% (the benchmark: at most 0.5%), so this fails only
 // if the decision stops being valid across looks (the rule it replaced called 37% of
 // 120 s watches at 1.5x stable).
 func TestFalseEarlyRateStaysWithinFivePercent(t *testing.T) {
