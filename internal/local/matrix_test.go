@@ -86,9 +86,13 @@ var scenarios = []scenario{
 	{name: "propagation longer than the failover timeout", propagation: 6 * time.Second,
 		input: map[string]any{"failoverTimeoutSeconds": 3}, verdict: drill.Fail, late: true},
 	// The hanging primary of "failover slower than 10 s", on a machine whose cores are
-	// all busy: the probe may not sample at its interval, and must say so.
+	// all busy: the probe may not sample at its interval, and must say so. A starved
+	// sandbox also times out a few requests, which the drill and the visitor both see
+	// and judge alike only far from a limit: the error limits are wide here (the
+	// scenario is about starvation and bounds, not errors).
 	{name: "primary hangs under CPU load", sb: sandbox.Config{PrimaryOutage: "hang", OriginResponseTimeout: 5 * time.Second},
-		input: map[string]any{"stableWindowSeconds": 2, "probeIntervalMs": 250, "failoverTimeoutSeconds": 40}, verdict: drill.Fail,
+		input: map[string]any{"stableWindowSeconds": 2, "probeIntervalMs": 250, "failoverTimeoutSeconds": 40,
+			"errorBudgetPercent": 100, "maxErrorRatePercent": 50, "maxErrorRunSeconds": 30}, verdict: drill.Fail,
 		limits: []string{"maxLatencyP95Ms"}, cpuLoad: true},
 }
 
