@@ -387,7 +387,11 @@ func checkCoverage(t *testing.T, rep *drill.Report, logs report.Logs, blockAt, r
 		}
 		want := first(l).Sub(from)
 		if got == nil || math.Abs(*got-want.Seconds()) > slack || want < coldStart {
-			t.Errorf("coverage %s: report %v, the facts %v (cold start %v)", name, got, want, coldStart)
+			reported := "none"
+			if got != nil {
+				reported = fmt.Sprintf("%.3f s", *got)
+			}
+			t.Errorf("coverage %s: report %s, the facts %v (cold start %v)", name, reported, want, coldStart)
 		}
 	}
 	gapOK("block to first sample", c.BlockToFirstSampleSeconds, blockAt, logs[drill.ModeFailover])
