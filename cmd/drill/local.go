@@ -168,5 +168,18 @@ func writeReport(dir string, rep *drill.Report, logs report.Logs) error {
 	if err := os.WriteFile(filepath.Join(dir, "report.html"), html, 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
+	// Every probe's samples, as the ledger keeps them: any figure can be recomputed.
+	for mode, l := range logs {
+		if l == nil {
+			continue
+		}
+		js, err := json.Marshal(l)
+		if err != nil {
+			return fmt.Errorf("encode %s samples: %w", mode, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, drill.SamplesFile(mode)), js, 0o644); err != nil {
+			return fmt.Errorf("write %s samples: %w", mode, err)
+		}
+	}
 	return nil
 }

@@ -42,7 +42,8 @@ func TestLocalJSONReport(t *testing.T) {
 	if !strings.Contains(stderr.String(), "AwaitFailover") || !strings.Contains(stderr.String(), "verdict: PASS") {
 		t.Errorf("timeline missing from stderr:\n%s", stderr.String())
 	}
-	for _, f := range []string{"report.json", "report.html"} {
+	// The report and every probe mode's samples, as the ledger keeps them.
+	for _, f := range []string{"report.json", "report.html", "samples-steady.json", "samples-failover.json", "samples-recovery.json"} {
 		if _, err := os.Stat(filepath.Join(dir, "cli-test", f)); err != nil {
 			t.Errorf("report file: %v", err)
 		}

@@ -163,6 +163,33 @@ type Moment struct {
 	Seconds   float64   `json:"seconds"`
 	LoSeconds float64   `json:"loSeconds"`
 	HiSeconds float64   `json:"hiSeconds"`
+	// WidthSeconds is HiSeconds - LoSeconds (the switch's moments only).
+	WidthSeconds float64 `json:"widthSeconds,omitempty"`
+}
+
+// Starved is how much a probe could not sample at its interval: gaps between its
+// config.json sends longer than 1.5 intervals (a CPU-starved sender, skipped ticks),
+// their excess over the interval in all and the longest. Every bound near a gap is
+// widened by it.
+type Starved struct {
+	Gaps           int     `json:"gaps"`
+	Seconds        float64 `json:"seconds"`
+	LongestSeconds float64 `json:"longestSeconds"`
+	SkippedTicks   int     `json:"skippedTicks,omitempty"`
+}
+
+// LateSwitch is a switch the drill saw only after it had stopped watching the
+// failover: a block that took effect later than failoverTimeoutSeconds, seen by the
+// failure path's recovery check. Seconds are from when the block was sent.
+type LateSwitch struct {
+	Region      string  `json:"region"`      // the region that served
+	FromSeconds float64 `json:"fromSeconds"` // its first config.json answer
+	ToSeconds   float64 `json:"toSeconds"`   // its last
+	Seconds     float64 `json:"seconds"`     // from the first to the last
+	Samples     int     `json:"samples"`
+	// WatchEndedSeconds is when the drill stopped watching the failover.
+	WatchEndedSeconds float64 `json:"watchEndedSeconds"`
+	Mode              string  `json:"mode"` // the probe mode that saw it
 }
 
 // Run is the longest stretch of errors without a good answer between them.
@@ -250,12 +277,14 @@ type Phases struct {
 	// Stable is absent when the switch never became stable.
 	Stable *Moment `json:"stable,omitempty"`
 	Mixed  *Mixed  `json:"mixed,omitempty"`
-	// SpreadSeconds widens every bound of a mixed switch: the mixed stretch plus one
-	// stable window. 0 for a clean switch.
-	SpreadSeconds       float64 `json:"spreadSeconds"`
-	StableSharePercent  int     `json:"stableSharePercent"`
-	StableWindowSeconds int     `json:"stableWindowSeconds"`
-	ConfigIntervalMs    float64 `json:"configIntervalMs"`
+	// SpreadSeconds is the mixed stretch, from the first new to the last old answer;
+	// 0 for a clean switch. Every bound of a mixed switch spans the mixed window.
+	SpreadSeconds float64 `json:"spreadSeconds"`
+	// Starved is absent when the probe sampled at its interval throughout.
+	Starved             *Starved `json:"starved,omitempty"`
+	StableSharePercent  int      `json:"stableSharePercent"`
+	StableWindowSeconds int      `json:"stableWindowSeconds"`
+	ConfigIntervalMs    float64  `json:"configIntervalMs"`
 	// WindowSamples is how many config.json samples one stable window holds at that
 	// interval; UnseenSharePercent the old origin's share that could hide in one window
 	// without a single sample showing it (95% confidence).

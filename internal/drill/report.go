@@ -121,6 +121,9 @@ type Report struct {
 		FirstSecondaryAt *time.Time `json:"firstSecondaryAt,omitempty"`
 		NotMeasured      string     `json:"notMeasured,omitempty"`
 		Phases           *Phases    `json:"phases,omitempty"`
+		// Late is the switch seen after the drill stopped watching the failover (a
+		// block that took effect late); absent when none was seen.
+		Late *LateSwitch `json:"late,omitempty"`
 	} `json:"failover"`
 	Recovery struct {
 		Seconds        float64    `json:"seconds,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/measure"
+	"github.com/unishop/failover-drill/internal/probe"
 	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/sandbox"
 )
@@ -303,8 +304,8 @@ func (e *Env) config(input json.RawMessage) drill.Config {
 // ConfiguredDelay is the time a perfect drill must still spend waiting on this
 // sandbox: the steady state's confirming samples, then for the block and for the
 // restore the propagation, the part of a flap until the old origin's share falls to
-// what stability allows, and one stable window to confirm the switch. Wall time beyond
-// it is overhead.
+// what stability allows, and the answers a look needs to confirm the switch, up to
+// the look that follows them (measure.Stability). Wall time beyond it is overhead.
 func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	cfg := drill.Defaults
 	_ = json.Unmarshal(input, &cfg) // a bad input fails the drill; the defaults do here
@@ -312,7 +313,11 @@ func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	// The old origin's share falls linearly from 1-FlapFrom to 0 over the flap.
 	allowed := float64(100-cfg.StableSharePercent) / 100
 	flap := time.Duration(float64(sc.PropagationFlap) * max(0, 1-allowed/(1-sc.FlapFrom)))
-	d := steady + 2*(sc.PropagationDelay+flap+cfg.StableWindow())
+	every := measure.ResolvingInterval(cfg.StableWindow(), cfg.StableSharePercent, probe.MinInterval, cfg.ProbeInterval())
+	look := measure.ForConfig(cfg, drill.ModeFailover, time.Time{}, every).Look()
+	confirmed := sc.PropagationDelay + flap + look.Span
+	confirmed = (confirmed + look.Step - 1) / look.Step * look.Step // the next look
+	d := steady + 2*confirmed
 	// The replication check waits for the seeded cart to reach the secondary.
 	d += sc.ReplicationLag
 	return d.Seconds()

@@ -152,7 +152,10 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		Restore: sweepRestore.Handle, Settle: SafetyNetSettle, Now: time.Now, Log: log.With("function", drill.FuncSweeper),
 	}
 	seed := &seedcart.Handler{Shop: shopClient, Log: log.With("function", drill.FuncSeedCart), Now: time.Now}
-	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now, Samples: ledgerAs(drill.FuncProbe)}
+	// A block takes effect here once block-bucket has sent it (SafetyNetSettle) and the
+	// sandbox has propagated it: the recovery check watches that long.
+	prb := &probe.Handler{HTTP: httpClient, Shop: shopClient, Log: log.With("function", drill.FuncProbe), Now: time.Now, Samples: ledgerAs(drill.FuncProbe),
+		Settle: SafetyNetSettle + sc.PropagationDelay + sc.PropagationFlap}
 	blk := &block.Handler{S3: paAs(drill.FuncBlock), Ledger: ledgerAs(drill.FuncBlock), Log: log.With("function", drill.FuncBlock), Now: time.Now}
 	e.Block = blk
 	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now,

@@ -382,7 +382,9 @@ func TestStopAlarmsUnreadableMidDrill(t *testing.T) {
 		t.Errorf("reasons %v do not name the error", out.Report.Reasons)
 	}
 	assertRestored(t, env, partial)
-	if wall := out.Result.Stop.Sub(out.Result.Start); wall > 15*time.Second {
+	// The failure path's recovery check confirms the primary with a look of 600
+	// answers (99% over a 30 s horizon: 8 s at the resolving interval).
+	if wall := out.Result.Stop.Sub(out.Result.Start); wall > 20*time.Second {
 		t.Errorf("the drill ran %v", wall)
 	}
 }

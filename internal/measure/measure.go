@@ -39,6 +39,10 @@ type Params struct {
 	// unanswered at the end that had waited this long is a timeout error (Censor). Zero:
 	// never.
 	RequestTimeout time.Duration
+	// Horizon is the longest the probe may watch (the failover timeout): the stability
+	// decision spends its error rate over the looks it can make in it. Zero:
+	// DefaultHorizon.
+	Horizon time.Duration
 	// ConfigInterval is the probe's config.json sampling interval (for the resolution).
 	ConfigInterval time.Duration
 	// End is when sampling stopped; zero takes the last sample's answer.
@@ -57,7 +61,7 @@ func ForConfig(cfg drill.Config, mode string, since time.Time, configInterval ti
 	p := Params{
 		Mode: mode, Since: since, StableShare: cfg.StableSharePercent, StableWindow: cfg.StableWindow(),
 		MinWindowSamples: cfg.SteadySamples, SlowAfter: time.Duration(cfg.MaxLatencyP95Ms) * time.Millisecond,
-		ConfigInterval: configInterval,
+		ConfigInterval: configInterval, Horizon: cfg.FailoverTimeout(),
 	}
 	switch mode {
 	case drill.ModeFailover:
@@ -189,9 +193,37 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 		}
 		return maxTime(end, cfg[i].At)
 	}
-	var spread time.Duration
+	// Only an answer from the old origin shows that the new one was not answering
+	// yet: errors and cache hits before the first new answer say nothing about the
+	// routing, nor does a stretch the probe did not sample (a cold start after the
+	// block). Without an old answer before it, the bound reaches back to Since.
+	firstLo := p.Since
+	if fi >= 0 {
+		for i := fi - 1; i >= 0; i-- {
+			if cls[i] == Old {
+				firstLo = cfg[i].SentAt
+				break
+			}
+		}
+		if firstLo.IsZero() {
+			firstLo = before(fi)
+		}
+	}
+	// A mixed switch is a sample statistic: another observer finds its first new
+	// answer earlier or later, its stragglers likewise, and its stable time anywhere in
+	// between. Its moments lie within the mixed window the probe saw (from the send of
+	// the last old answer before the first new one to the first new answer after the
+	// last old one: the mixed stretch plus about a sample interval on each side),
+	// widened on both sides by the tails' own scatter (tailMargin).
+	var mixLo, mixHi time.Time
 	if fi >= 0 && li > fi {
-		spread = cfg[li].At.Sub(cfg[fi].At) + p.StableWindow
+		mixLo, mixHi = firstLo, after(li)
+		for i := li + 1; i < len(cfg); i++ {
+			if cls[i] == New {
+				mixHi = cfg[i].At
+				break
+			}
+		}
 		m := &drill.Mixed{FromSeconds: p.seconds(cfg[fi].At), ToSeconds: p.seconds(cfg[li].At)}
 		var nOld, nNew int
 		for i := fi; i <= li; i++ {
@@ -207,7 +239,9 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 			m.OldSharePercent = round(100*float64(nOld)/float64(nOld+nNew), 2)
 		}
 		ph.Mixed = m
-		ph.SpreadSeconds = round(spread.Seconds(), 3)
+		tm := tailMargin(cfg[li].At.Sub(cfg[fi].At), p.ConfigInterval, m.OldSharePercent/100)
+		mixLo, mixHi = mixLo.Add(-tm), mixHi.Add(tm)
+		ph.SpreadSeconds = round(cfg[li].At.Sub(cfg[fi].At).Seconds(), 3)
 	}
 	waitAround := func(t time.Time) time.Duration {
 		var w time.Duration
@@ -218,30 +252,24 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 		}
 		return w
 	}
+	gaps := sendGaps(all, p.ConfigInterval)
+	ph.Starved = gaps.starved(p)
 	moment := func(at, lo, hi time.Time) *drill.Moment {
-		lo = lo.Add(-spread)
+		if !mixLo.IsZero() {
+			lo, hi = minTime(lo, mixLo), maxTime(hi, mixHi)
+		}
+		// A starved probe (ticks skipped, CPU starved) sent later than its grid said,
+		// and read its answers late: the bound widens by the longest such gap near it.
+		g := gaps.longestNear(lo.Add(-p.StableWindow), hi.Add(p.StableWindow))
+		lo, hi = lo.Add(-g), hi.Add(g+waitAround(at))
 		if !p.Since.IsZero() && lo.Before(p.Since) {
 			lo = p.Since // nothing switched before the fault (or the restore) was applied
 		}
-		hi = hi.Add(spread + waitAround(at))
-		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi)}
+		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi),
+			WidthSeconds: round(hi.Sub(lo).Seconds(), 3)}
 	}
 	if fi >= 0 {
-		// Only an answer from the old origin shows that the new one was not answering
-		// yet: errors and cache hits before the first new answer say nothing about the
-		// routing, nor does a stretch the probe did not sample (a cold start after the
-		// block). Without an old answer before it, the bound reaches back to Since.
-		lo := p.Since
-		for i := fi - 1; i >= 0; i-- {
-			if cls[i] == Old {
-				lo = cfg[i].SentAt
-				break
-			}
-		}
-		if lo.IsZero() {
-			lo = before(fi)
-		}
-		ph.FirstNew = moment(cfg[fi].At, lo, cfg[fi].At)
+		ph.FirstNew = moment(cfg[fi].At, firstLo, cfg[fi].At)
 	}
 	if li >= 0 {
 		ph.LastOld = moment(cfg[li].At, cfg[li].SentAt, after(li))
@@ -270,6 +298,102 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 	}
 	ph.Latency = drill.PhaseLatency{Before: Latency(bf), During: Latency(du), After: Latency(af)}
 	return ph
+}
+
+// Late is what samples (a recovery probe's) show of region serving config.json: its
+// first and last answers, seconds from since (the block's send). nil: it never served.
+func Late(samples []drill.Sample, region string, since time.Time) *drill.LateSwitch {
+	p := Params{Since: since}
+	var first, last time.Time
+	n := 0
+	for _, s := range samples {
+		if s.Path != PathConfig || s.Unanswered || s.IsError() || CacheHit(s) || s.Region != region {
+			continue
+		}
+		if first.IsZero() || s.At.Before(first) {
+			first = s.At
+		}
+		if s.At.After(last) {
+			last = s.At
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return &drill.LateSwitch{Region: region, FromSeconds: p.seconds(first), ToSeconds: p.seconds(last),
+		Seconds: round(last.Sub(first).Seconds(), 3), Samples: n}
+}
+
+// tailMargin is how far another observer's first new (or last old) answer may lie
+// from the probe's at the edges of a mixed stretch of length mixed, with oldShare of
+// its answers from the old origin. Where a share ramps linearly from nothing over a
+// time F, a sampler every interval sees its first answer after sqrt(2 F interval E)
+// for an exponential E; two samplers' draws differ by less than 2.5 sqrt(F interval) in
+// all but a few percent of runs (E from 0.025 to 3.7), 3.5 with the noise of F. A linear ramp of the old share
+// from s to nothing over the stretch averages s/2: F is mixed / (2 oldShare), the
+// time the share would take to ramp from nothing to all.
+func tailMargin(mixed, interval time.Duration, oldShare float64) time.Duration {
+	if interval <= 0 || mixed <= 0 {
+		return 0
+	}
+	f := mixed.Seconds() / (2 * min(max(oldShare, 0.05), 0.5))
+	return time.Duration(3.5 * math.Sqrt(f*interval.Seconds()) * float64(time.Second))
+}
+
+// gaps are the probe's config.json sends that came later than its interval said.
+type gaps struct {
+	interval time.Duration
+	at       []time.Time     // the send that ended each gap
+	excess   []time.Duration // how much later than the interval it came
+}
+
+// sendGaps finds every gap between consecutive config.json sends longer than 1.5
+// intervals (a skipped tick, a starved sender; jitter is smaller).
+func sendGaps(samples []drill.Sample, interval time.Duration) gaps {
+	g := gaps{interval: interval}
+	if interval <= 0 {
+		return g
+	}
+	var sent []time.Time
+	for _, s := range samples {
+		if s.Path == PathConfig {
+			sent = append(sent, s.SentAt)
+		}
+	}
+	slices.SortFunc(sent, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 1; i < len(sent); i++ {
+		if d := sent[i].Sub(sent[i-1]); d > interval*3/2 {
+			g.at, g.excess = append(g.at, sent[i]), append(g.excess, d-interval)
+		}
+	}
+	return g
+}
+
+// longestNear is the longest excess of a gap that ended in [from, to].
+func (g gaps) longestNear(from, to time.Time) time.Duration {
+	var m time.Duration
+	for i, t := range g.at {
+		if !t.Before(from) && !t.After(to) {
+			m = max(m, g.excess[i])
+		}
+	}
+	return m
+}
+
+// starved says how much the probe could not sample at its interval; nil: it could.
+func (g gaps) starved(p Params) *drill.Starved {
+	if len(g.at) == 0 && p.Skipped == 0 {
+		return nil
+	}
+	st := &drill.Starved{Gaps: len(g.at), SkippedTicks: p.Skipped}
+	var total, longest time.Duration
+	for _, e := range g.excess {
+		total += e
+		longest = max(longest, e)
+	}
+	st.Seconds, st.LongestSeconds = round(total.Seconds(), 3), round(longest.Seconds(), 3)
+	return st
 }
 
 // lastWindow is what the last stable window of config.json samples showed.

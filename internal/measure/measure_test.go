@@ -33,6 +33,8 @@ func params() measure.Params {
 		// 10 answers a window (every 100 ms) can show 70% (measure.WindowSamplesNeeded(70) is 9).
 		StableShare: 70, StableWindow: time.Second, MinWindowSamples: 3,
 		SlowAfter: 500 * time.Millisecond, ConfigInterval: 100 * time.Millisecond,
+		// A 10 s watch: 20 looks, each at 0.25% (measure.Stability), a span of 1.9 s.
+		Horizon: 10 * time.Second,
 	}
 }
 
@@ -90,18 +92,26 @@ func TestMixedSwitchWidensBounds(t *testing.T) {
 		t.Fatalf("phases %+v", ph)
 	}
 	m := ph.LastOld.Seconds - ph.FirstNew.Seconds
-	if !near(ph.SpreadSeconds, m+1) {
-		t.Errorf("spread %v, want mixed %v + window 1", ph.SpreadSeconds, m)
-	}
-	if ph.FirstNew.LoSeconds != 0 {
-		t.Errorf("first new's lower bound %v, want it clamped at the block (0)", ph.FirstNew.LoSeconds)
+	if !near(ph.SpreadSeconds, m) {
+		t.Errorf("spread %v, want the mixed stretch %v", ph.SpreadSeconds, m)
 	}
 	if ph.Mixed.OldSharePercent < 25 || ph.Mixed.OldSharePercent > 40 {
 		t.Errorf("old share %v, want about a third", ph.Mixed.OldSharePercent)
 	}
 	// Stable from the first answer after the last primary one.
-	if !near(ph.Stable.Seconds, ph.LastOld.Seconds+0.1) || !near(ph.Stable.HiSeconds, ph.Stable.Seconds+ph.SpreadSeconds+0.002) {
+	if !near(ph.Stable.Seconds, ph.LastOld.Seconds+0.1) {
 		t.Errorf("stable %+v lastOld %+v", ph.Stable, ph.LastOld)
+	}
+	// Every moment's bound is the mixed window (from the send of the last primary
+	// answer before the first secondary one, 0.95, to the first secondary answer after
+	// the last primary one, the stable time) widened by the tails' scatter: 3 sqrt(F
+	// interval) × 3.5/3, F the mixed stretch over twice the old share.
+	tm := 3.5 * math.Sqrt(m/(2*ph.Mixed.OldSharePercent/100)*0.1)
+	wantLo, wantHi := math.Max(0.95-tm, 0), ph.Stable.Seconds+tm+0.002
+	for name, mo := range map[string]*drill.Moment{"firstNew": ph.FirstNew, "lastOld": ph.LastOld, "stable": ph.Stable} {
+		if math.Abs(mo.LoSeconds-wantLo) > 0.002 || math.Abs(mo.HiSeconds-wantHi) > 0.002 || math.Abs(mo.WidthSeconds-(mo.HiSeconds-mo.LoSeconds)) > 0.002 {
+			t.Errorf("%s %+v, want the bound %.3f..%.3f", name, mo, wantLo, wantHi)
+		}
 	}
 }
 
@@ -129,7 +139,7 @@ func TestShareBelowOneHundred(t *testing.T) {
 }
 
 func TestInFlightRequestBlocksStability(t *testing.T) {
-	s := series(0.05, 4, 0.002, func(t float64) (int, string) {
+	s := series(0.05, 6, 0.002, func(t float64) (int, string) {
 		if t < 1 {
 			return 200, primary
 		}
@@ -137,7 +147,7 @@ func TestInFlightRequestBlocksStability(t *testing.T) {
 	})
 	// A request sent at 0.5 s still unanswered when the log ends may yet come back
 	// from the primary.
-	s = append(s, drill.Sample{SentAt: at(0.5), At: at(4), Path: measure.PathConfig, Unanswered: true})
+	s = append(s, drill.Sample{SentAt: at(0.5), At: at(6), Path: measure.PathConfig, Unanswered: true})
 	ph := measure.Analyse(s, params())
 	if ph.Stable != nil || ph.Unanswered != 1 {
 		t.Errorf("stable %+v unanswered %d, want not stable while a request sent before it is in flight", ph.Stable, ph.Unanswered)
@@ -259,5 +269,36 @@ func TestOnlineAgreesWithOffline(t *testing.T) {
 		case ok && !st.StableAt(c).Equal(ph.Stable.At):
 			t.Fatalf("at %v: online stable at %v, offline %v", x.At.Sub(t0), st.StableAt(c).Sub(t0), ph.Stable.At.Sub(t0))
 		}
+	}
+}
+
+// A probe that could not send for 0.6 s (CPU starved) says so, and every bound near
+// the gap widens by it: its answers may have been read that much late.
+func TestStarvedProbeWidensItsBounds(t *testing.T) {
+	clean := series(0.05, 4, 0.002, func(t float64) (int, string) {
+		if t < 1.0 {
+			return 200, primary
+		}
+		return 200, secondary
+	})
+	var starved []drill.Sample
+	for _, x := range clean {
+		if s := x.SentAt.Sub(t0).Seconds(); s > 0.3 && s < 0.9 {
+			continue // six ticks never sent
+		}
+		starved = append(starved, x)
+	}
+	p := params()
+	a := measure.Analyse(clean, p)
+	p.Skipped = 6
+	b := measure.Analyse(starved, p)
+	if a.Starved != nil {
+		t.Errorf("clean log starved %+v", a.Starved)
+	}
+	if st := b.Starved; st == nil || st.Gaps != 1 || !near(st.Seconds, 0.6) || !near(st.LongestSeconds, 0.6) || st.SkippedTicks != 6 {
+		t.Fatalf("starved %+v, want one gap 0.6 s beyond the interval, 6 skipped ticks", b.Starved)
+	}
+	if !near(b.FirstNew.HiSeconds-a.FirstNew.HiSeconds, 0.6) || !near(b.FirstNew.WidthSeconds-a.FirstNew.WidthSeconds, 1.2) {
+		t.Errorf("first new %+v, clean %+v: want widened by 0.6 s on each side", b.FirstNew, a.FirstNew)
 	}
 }

@@ -1,6 +1,9 @@
 package measure
 
 import (
+	"math"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
@@ -9,18 +12,27 @@ import (
 
 // Stability decides whether the new origin serves stably, as config.json answers
 // arrive. The rule, the same for the probe while it samples and for Analyse on a
-// whole log:
+// whole log, has two parts.
 //
-//	a window is the config.json answers that arrived in [t, t+StableWindow) for the
-//	answer arriving at t. It passes when it holds enough answers to show, with 95%
-//	confidence, that the new origin served at least StableShare percent (and at least
-//	MinWindowSamples): at most confidence.MaxOther others. It is bad when it holds more
-//	others than a window of the size needed may (any other at all when it is smaller):
-//	evidence that the switch was not done. A window in between, too small and clean, is
-//	no evidence either way (a starved sampler proves nothing). The stable time is the
-//	first answer from the new origin after the last bad window; it is confirmed once a
-//	complete window at or after it passes and every request sent before it has been
-//	answered (a request still in flight may yet be answered by the old origin).
+// The stable time (the figure): a window is the config.json answers that arrived in
+// [t, t+StableWindow) for the answer arriving at t. It is bad when it holds more
+// others than a window of WindowSamplesNeeded answers may (any other at all when it
+// is smaller): evidence that the switch was not done. The stable time is the first
+// answer from the new origin after the last bad window.
+//
+// The decision (when the drill calls it stable), valid however long the probe
+// watches: the probe looks at fixed times, every Look.Step from Since, at most Look.Looks
+// times within the Horizon (the longest watch), and spends the 5% error rate evenly
+// across them (Bonferroni): a look passes when the last Look.Count answers
+// that arrived before it show, with confidence 1 - 5%/Look.Looks, that the new origin served at
+// least StableShare percent (and at least MinWindowSamples). So whatever the old
+// share does, while it stays above the allowed share the chance that any look
+// passes is at most 5% over the whole watch. A single window tested again and again
+// is not: by 120 s of a 1.5x share, 37% of watches had one window pass. The Count is
+// larger than a window's by what the smaller error rate needs. The
+// stable time is confirmed once a look whose span starts at or after it passes and
+// every request sent before it has been answered (a request still in flight may yet
+// be answered by the old origin).
 //
 // Not safe for concurrent use.
 type Stability struct {
@@ -31,17 +43,20 @@ type Stability struct {
 	next     int   // the first window not evaluated yet
 	end      int   // where the window of next ends (two pointers)
 	lastFail int   // the last bad window (-1: none)
-	lastPass int   // the last window that passed (-1: none)
 	cand     int   // the first good answer after lastFail (-1: none yet)
 	needed   int   // answers a window needs to show the share
 	scanned  int   // answers before this index are known to hold no candidate
 	allowed  map[int]int
+	look     Look
+	lookOK   map[int]int // MaxOther at one look's error rate, by n
+	lastPass time.Time   // the span start of the last look that passed (zero: none)
+	looked   int         // looks evaluated
 }
 
 // NewStability is a Stability for p's switch.
 func NewStability(p Params) *Stability {
-	return &Stability{p: p, prefix: []int{0}, lastFail: -1, lastPass: -1, cand: -1, allowed: map[int]int{},
-		needed: max(confidence.WindowSamplesNeeded(p.StableShare), p.MinWindowSamples, 1)}
+	return &Stability{p: p, prefix: []int{0}, lastFail: -1, cand: -1, allowed: map[int]int{}, lookOK: map[int]int{},
+		needed: max(confidence.WindowSamplesNeeded(p.StableShare), p.MinWindowSamples, 1), look: p.Look()}
 }
 
 // Add records one config.json answer; answers must be added in the order they arrived.
@@ -77,9 +92,6 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 			s.end++
 		}
 		n, g := s.end-j, s.prefix[s.end]-s.prefix[j]
-		if n >= s.needed && n-g <= s.maxOther(n) {
-			s.lastPass = j
-		}
 		if n-g > s.maxOther(max(n, s.needed)) {
 			s.lastFail = j
 			if s.cand <= j {
@@ -98,7 +110,8 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 		}
 		s.next++
 	}
-	if s.cand < 0 || (!s.p.Provisional && s.lastPass < s.cand) {
+	s.evaluateLooks(now)
+	if s.cand < 0 || (!s.p.Provisional && (s.lastPass.IsZero() || s.lastPass.Before(s.at[s.cand]))) {
 		return 0, false
 	}
 	if !oldestInFlight.IsZero() && oldestInFlight.Before(s.at[s.cand]) {
@@ -107,10 +120,105 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 	return s.cand, true
 }
 
+// evaluateLooks evaluates every look due by now.
+func (s *Stability) evaluateLooks(now time.Time) {
+	if len(s.at) == 0 {
+		return
+	}
+	origin := s.p.Since
+	if origin.IsZero() {
+		origin = s.at[0]
+	}
+	for {
+		t := origin.Add(time.Duration(s.looked+1) * s.look.Step)
+		if t.After(now) {
+			return
+		}
+		s.looked++
+		// The look's answers are the last Count before it: a count, not a stretch of
+		// time, so a starved probe's look is later but still whole.
+		hi, _ := slices.BinarySearchFunc(s.at, t, func(a, b time.Time) int { return a.Compare(b) })
+		lo := hi - s.look.Count
+		if lo < 0 {
+			continue
+		}
+		if n, g := s.look.Count, s.prefix[hi]-s.prefix[lo]; n-g <= s.lookMaxOther(n) {
+			s.lastPass = s.at[lo]
+		}
+	}
+}
+
+func (s *Stability) lookMaxOther(n int) int {
+	k, ok := s.lookOK[n]
+	if !ok {
+		k = maxOtherAt(n, s.p.StableShare, s.look.Alpha)
+		s.lookOK[n] = k
+	}
+	return k
+}
+
+// maxOtherAt caches confidence.MaxOtherAt across Stabilities (the statistics cost
+// milliseconds; a simulation makes thousands).
+func maxOtherAt(n, share int, alpha float64) int {
+	key := maxOtherKey{n, share, alpha}
+	if k, ok := maxOtherCache.Load(key); ok {
+		return k.(int)
+	}
+	k := confidence.MaxOtherAt(n, share, alpha)
+	maxOtherCache.Store(key, k)
+	return k
+}
+
+type maxOtherKey struct {
+	n, share int
+	alpha    float64
+}
+
+var maxOtherCache sync.Map
+
+// Look is how the stability decision spends its error rate (see Stability).
+type Look struct {
+	Step   time.Duration // between looks
+	Looks  int           // within the horizon
+	Alpha  float64       // the error rate of one look: 5% / Looks
+	Needed int           // answers a look needs to show the share
+	Count  int           // answers a look takes: 1.1 × Needed (a margin for a straggler), at least a window's
+	Span   time.Duration // how long Count answers take at the config.json interval
+}
+
+// DefaultHorizon is the longest watch when Params names none: a probe Lambda runs at
+// most 15 minutes, and failoverTimeoutSeconds is at most 840.
+const DefaultHorizon = 840 * time.Second
+
+// Look is the looks p's decision makes: every half stable window, over the Horizon.
+// Each takes the last 1.1 times the answers it needs, or a stable window's answers
+// if more; Span is how long they take at
+// the config.json interval (the resolving interval when p names none).
+func (p Params) Look() Look {
+	h := p.Horizon
+	if h <= 0 {
+		h = DefaultHorizon
+	}
+	w := max(p.StableWindow, time.Millisecond)
+	l := Look{Step: w / 2}
+	l.Looks = max(1, int((h+l.Step-1)/l.Step))
+	l.Alpha = (1 - confidence.Confidence) / float64(l.Looks)
+	l.Needed = confidence.SamplesNeededAt(p.StableShare, l.Alpha)
+	every := p.ConfigInterval
+	if every <= 0 {
+		every = ResolvingInterval(w, p.StableShare, 0, w)
+	}
+	// At least a stable window's answers: a share below 100% then passes with its
+	// few others.
+	l.Count = max(int(math.Ceil(1.1*float64(l.Needed))), int(w/every), p.MinWindowSamples, 1)
+	l.Span = time.Duration(float64(l.Count) * float64(every)).Round(10 * time.Millisecond)
+	return l
+}
+
 func (s *Stability) maxOther(n int) int {
 	k, ok := s.allowed[n]
 	if !ok {
-		k = confidence.MaxOther(n, s.p.StableShare)
+		k = maxOtherAt(n, s.p.StableShare, 1-confidence.Confidence)
 		s.allowed[n] = k
 	}
 	return k

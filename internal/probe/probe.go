@@ -86,7 +86,16 @@ type Handler struct {
 	Alarms               stopalarm.API
 	AlarmEvery           time.Duration
 	AlarmUnreadableLimit time.Duration
+	// Settle is how long after it was sent a block of the run can still take effect
+	// (default DefaultSettle): the failure path's recovery check watches until its
+	// since plus Settle, so a block that landed after the drill stopped watching the
+	// failover is seen and reported, not a made-up recovery.
+	Settle time.Duration
 }
+
+// DefaultSettle is block-bucket's longest life plus a margin: restore.DefaultSettle
+// (a test ties the two).
+const DefaultSettle = drill.BlockTimeout + 10*time.Second
 
 // plan is what a mode waits for.
 type plan struct {
@@ -100,6 +109,7 @@ type plan struct {
 	errorBudget measure.Budget
 	params      measure.Params
 	timeout     time.Duration // per request
+	watchUntil  time.Time     // not stable before (the recovery check: no block can land after)
 	origin      drill.OriginSettings
 }
 
@@ -113,7 +123,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 	if err != nil {
 		return drill.ProbeResult{}, err
 	}
-	p := newPlan(cfg, origin, in, start)
+	p := newPlan(cfg, origin, in, start, h.settle())
 	deadline, ended := start.Add(p.budget), drill.EndedTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		// End with a typed timeout and a summary rather than be killed by Lambda.
@@ -211,7 +221,7 @@ func Summarize(in drill.ProbeInput, log drill.SampleLog) (drill.ProbeResult, err
 	if err != nil {
 		return drill.ProbeResult{}, err
 	}
-	p := newPlan(cfg, origin, in, log.Start)
+	p := newPlan(cfg, origin, in, log.Start, 0)
 	samples := log.Unpack()
 	p.params.End, p.params.Ended, p.params.Skipped = log.End, log.Ended, log.Skipped
 	ph := measure.Analyse(samples, p.params)
@@ -248,7 +258,7 @@ func typedTimeout(mode, msg string) error {
 	}
 }
 
-func newPlan(cfg drill.Config, origin drill.OriginSettings, in drill.ProbeInput, start time.Time) plan {
+func newPlan(cfg drill.Config, origin drill.OriginSettings, in drill.ProbeInput, start time.Time, settle time.Duration) plan {
 	p := plan{mode: in.Mode, need: cfg.SteadySamples, every: cfg.ProbeInterval(), page: cfg.ProbeInterval(),
 		reserve: WriteReserve, timeout: RequestTimeout(origin), origin: origin}
 	since := start
@@ -267,6 +277,11 @@ func newPlan(cfg drill.Config, origin drill.OriginSettings, in drill.ProbeInput,
 			// serves again, for its own short budget (not the drill's limit), and errors
 			// on the way do not end it.
 			p.budget, p.errorBudget = drill.RecoveryCheckBudget, measure.Budget{}
+			// The failover may never have been seen: a block still on its way would
+			// switch visitors to the secondary after this restore. Watch until no block
+			// of the run can land any more (since, the restore, is after the block
+			// was sent), within the check's budget.
+			p.watchUntil = since.Add(settle)
 		}
 		if in.Mode == drill.ModeFailover {
 			p.reserve += CartWindow
@@ -329,6 +344,7 @@ func (h *Handler) watch(ctx context.Context, s *sampler, p plan, start, deadline
 				done = streak >= p.need
 			} else {
 				_, done = st.Check(now, oldest)
+				done = done && !now.Before(p.watchUntil)
 			}
 			if p.errorBudget.Window > 0 {
 				// Time alone may spend it: the last answer an error, or requests pending
@@ -518,6 +534,13 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+func (h *Handler) settle() time.Duration {
+	if h.Settle > 0 {
+		return h.Settle
+	}
+	return DefaultSettle
 }
 
 func (h *Handler) sleep(ctx context.Context, d time.Duration) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/probe"
+	"github.com/unishop/failover-drill/internal/restore"
 	"github.com/unishop/failover-drill/internal/shop"
 	"github.com/unishop/failover-drill/internal/shop/shoptest"
 )
@@ -364,5 +365,12 @@ func TestRequestTimeoutCoversEveryAttempt(t *testing.T) {
 	bad := drill.OriginSettings{ConnectionAttempts: 3, ConnectionTimeoutSeconds: 10, ResponseTimeoutSeconds: 30, ResponseCompletionTimeoutSeconds: 20}
 	if p := bad.Validate(); len(p) != 1 || !strings.HasPrefix(p[0], "origin.responseCompletionTimeoutSeconds:") {
 		t.Errorf("a completion timeout under the response timeout: %v", p)
+	}
+}
+
+// The recovery check watches as long as restore's safety net waits for a late block.
+func TestDefaultSettleIsRestores(t *testing.T) {
+	if probe.DefaultSettle != restore.DefaultSettle {
+		t.Errorf("probe.DefaultSettle %v, restore.DefaultSettle %v: the recovery check must watch until no block can land", probe.DefaultSettle, restore.DefaultSettle)
 	}
 }

@@ -46,6 +46,9 @@ func summary(p plan, ph drill.Phases, elapsed time.Duration) string {
 	if ph.Skipped > 0 {
 		fmt.Fprintf(&b, "; %d ticks skipped (the probe fell behind, or %d requests were in flight)", ph.Skipped, MaxInFlight)
 	}
+	if st := ph.Starved; st != nil && st.Gaps > 0 {
+		fmt.Fprintf(&b, "; starved: %d config.json sends late by %.3f s in all (longest %.3f s), bounds widened by it", st.Gaps, st.Seconds, st.LongestSeconds)
+	}
 	return b.String()
 }
 

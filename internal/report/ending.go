@@ -184,7 +184,7 @@ func Conclude(r *drill.Report, f EndFacts) {
 				r.Failover.NotMeasured = "the bucket was never blocked: the run ended (" + where + ") first"
 			}
 		}
-		if r.Recovery.Phases == nil {
+		if r.Recovery.Phases == nil && !strings.HasPrefix(r.Recovery.NotMeasured, failoverUnseenWhy) {
 			r.Recovery.NotMeasured = "the run ended (" + where + ") before the recovery was measured"
 		}
 	}

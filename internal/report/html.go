@@ -136,6 +136,10 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	phaseRow(&b, "Last answer from the old origin (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.LastOld }, r.Failover.NotMeasured),
 		moment(rc, func(p *drill.Phases) *drill.Moment { return p.LastOld }, r.Recovery.NotMeasured))
 	phaseRow(&b, "Mixed", mixed(fo), mixed(rc))
+	if l := r.Failover.Late; l != nil {
+		phaseRow(&b, "Late switch", fmt.Sprintf("%s served from %.3f s to %.3f s after the block was sent (%.3f s, %d answers), after the failover watch ended at %.3f s; seen by %s",
+			esc(l.Region), l.FromSeconds, l.ToSeconds, l.Seconds, l.Samples, l.WatchEndedSeconds, esc(l.Mode)), "–")
+	}
 	phaseRow(&b, "Served at the end", esc(dash(r.Failover.ServedRegion)), esc(dash(r.Recovery.ServedRegion)))
 	phaseRow(&b, "Errors", visitors(fo, errorsCell), visitors(rc, errorsCell))
 	phaseRow(&b, "Latency before / during / after (p50, p95, max ms)", latencyCell(fo), latencyCell(rc))
@@ -273,7 +277,7 @@ func moment(ph *drill.Phases, pick func(*drill.Phases) *drill.Moment, notMeasure
 	if m == nil {
 		return "not seen"
 	}
-	return fmt.Sprintf("<b>%.3f</b> (%.3f..%.3f)", m.Seconds, m.LoSeconds, m.HiSeconds)
+	return fmt.Sprintf("<b>%.3f</b> (%.3f..%.3f, %.3f s wide)", m.Seconds, m.LoSeconds, m.HiSeconds, m.HiSeconds-m.LoSeconds)
 }
 
 func mixed(ph *drill.Phases) string {
@@ -319,8 +323,12 @@ func sampling(ph *drill.Phases) string {
 	if ph == nil {
 		return "–"
 	}
-	return fmt.Sprintf("config.json every %.1f ms (%d a window: an old share under %.1f%% can hide in one); %d unanswered at the end, %d ticks skipped; ended: %s",
+	s := fmt.Sprintf("config.json every %.1f ms (%d a window: an old share under %.1f%% can hide in one); %d unanswered at the end, %d ticks skipped; ended: %s",
 		ph.ConfigIntervalMs, ph.WindowSamples, ph.UnseenSharePercent, ph.Unanswered, ph.Skipped, esc(ph.Ended))
+	if st := ph.Starved; st != nil && st.Gaps > 0 {
+		s += fmt.Sprintf("; <b>starved</b>: %d sends late by %.3f s in all (the longest %.3f s), each bound near one widened by it", st.Gaps, st.Seconds, st.LongestSeconds)
+	}
+	return s
 }
 
 // quantity prints a quantity without trailing zeros.

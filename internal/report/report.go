@@ -299,7 +299,14 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		r.Restore.By = ""
 	}
 
-	// Recovery.
+	// Recovery, only after the failover was seen: a block whose effect the drill never
+	// saw may land after the restore, and a recovery "measured" before it is made up.
+	failoverUnseen := rc != nil && fo != nil && block != nil && !effectSeen(fo)
+	if failoverUnseen {
+		r.Recovery.NotMeasured = fmt.Sprintf("%s (%s never served): there was nothing to recover from", failoverUnseenWhy, orUnknown(cfg.SecondaryRegion))
+		r.Failover.Late = lateSwitch(cfg, logs, blockFrom, fo, r.Recovery.ByCheck)
+		rc = nil
+	}
 	r.Recovery.Phases = rc
 	if rc != nil {
 		r.Recovery.ServedRegion = servedAtEnd(rc)
@@ -309,13 +316,19 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		if rc.Stable != nil {
 			r.Recovery.Seconds, r.Recovery.Stable = rc.Stable.Seconds, true
 		}
-	} else {
+	} else if !failoverUnseen {
 		if e := st.RecoveryCheckError; e != nil {
 			rcWhy += "; the failure path's recovery check failed: " + oneLine(e.Error+": "+e.Cause)
 		}
 		r.Recovery.NotMeasured = rcWhy
 	}
+	if l := r.Failover.Late; l != nil {
+		fail("late block: %s served from %.3f s to %.3f s after the block was sent (%.3f s, %d answers), after the drill stopped watching the failover at %.3f s",
+			l.Region, l.FromSeconds, l.ToSeconds, l.Seconds, l.Samples, l.WatchEndedSeconds)
+	}
 	switch {
+	case failoverUnseen:
+		fail("recovery: not measured: %s", r.Recovery.NotMeasured)
 	case stopped && rc == nil:
 	case rc == nil:
 		fail("recovery: not observed: %s", rcWhy)
@@ -342,7 +355,11 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	}
 
 	// What visitors saw, every ending included.
-	for _, ph := range []*drill.Phases{pre, fo, rc} {
+	visible := rc
+	if failoverUnseen {
+		visible = chk
+	}
+	for _, ph := range []*drill.Phases{pre, fo, visible} {
 		if ph != nil {
 			n := ph.Visitors.Errors
 			if r.UserVisibleErrors != nil {
@@ -415,6 +432,41 @@ func phasesOf(cfg drill.Config, mode string, step *drill.Step[drill.ProbeResult]
 		why += " (the log was not kept: " + step.Payload.SamplesError + ")"
 	}
 	return nil, why
+}
+
+// failoverUnseenWhy begins the recovery's NotMeasured when the failover was never seen.
+const failoverUnseenWhy = "the block's effect was never seen while the drill watched the failover"
+
+// effectSeen: the failover probe saw the block take effect: the secondary answered, or
+// the primary had stopped answering when it stopped (errors, hangs).
+func effectSeen(fo *drill.Phases) bool {
+	if fo.FirstNew != nil || fo.LastOld == nil {
+		return true
+	}
+	w := fo.LastWindow
+	return w == nil || w.OldPercent == 0
+}
+
+// lateSwitch is the switch to the secondary the recovery probe (or check) saw after
+// the failover probe had stopped: nil when it saw none.
+func lateSwitch(cfg drill.Config, logs Logs, blockFrom *time.Time, fo *drill.Phases, byCheck bool) *drill.LateSwitch {
+	mode := drill.ModeRecovery
+	if byCheck {
+		mode = drill.ModeRecoveryCheck
+	}
+	l := logs[mode]
+	if l == nil || blockFrom == nil {
+		return nil
+	}
+	late := measure.Late(l.Unpack(), cfg.SecondaryRegion, *blockFrom)
+	if late == nil {
+		return nil
+	}
+	late.Mode = mode
+	if fl := logs[drill.ModeFailover]; fl != nil && !fl.End.IsZero() {
+		late.WatchEndedSeconds = round3(fl.End.Sub(*blockFrom).Seconds())
+	}
+	return late
 }
 
 // requestTimeout is when the probe that kept log gave up on a request.
@@ -556,6 +608,9 @@ func figuresLine(r drill.Report) string {
 		}
 	}
 	sw("failover", r.Target.SecondaryRegion, r.Failover.Phases, r.Failover.NotMeasured)
+	if l := r.Failover.Late; l != nil {
+		parts = append(parts, fmt.Sprintf("late switch to %s at %.3f s for %.3f s (after the failover watch ended at %.3f s)", l.Region, l.FromSeconds, l.Seconds, l.WatchEndedSeconds))
+	}
 	sw("recovery", r.Target.PrimaryRegion, r.Recovery.Phases, r.Recovery.NotMeasured)
 	if c := r.Coverage; c != nil && c.SpanSeconds > 0 {
 		parts = append(parts, fmt.Sprintf("unsampled %.3f s of %.3f s (%.1f%%)", c.UnsampledSeconds, c.SpanSeconds, c.UnsampledPercent))

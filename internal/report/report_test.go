@@ -77,7 +77,7 @@ func passing() (drill.ReportInput, report.Logs) {
 		Execution: "run-a",
 		StartedAt: t0,
 		State: drill.State{
-			Config: json.RawMessage(`{"distribution":"d111.cloudfront.net","primaryBucket":"ui-bucket","primaryRegion":"us-east-1","secondaryRegion":"us-west-1","items":3,"probeIntervalMs":100,"failoverTimeoutSeconds":600,"steadySamples":3` + limits + `}`),
+			Config: json.RawMessage(`{"distribution":"d111.cloudfront.net","primaryBucket":"ui-bucket","primaryRegion":"us-east-1","secondaryRegion":"us-west-1","items":3,"probeIntervalMs":100,"failoverTimeoutSeconds":6,"steadySamples":3` + limits + `}`),
 			Preflight: &drill.Step[drill.ProbeResult]{Payload: drill.ProbeResult{
 				Timing: timing(0, 2), Mode: drill.ModeSteady, ServedRegion: "us-east-1", FirstExpectedAt: ptr(at(0.1)),
 			}},
@@ -100,21 +100,21 @@ func passing() (drill.ReportInput, report.Logs) {
 	}
 	logs := report.Logs{
 		drill.ModeSteady:   logOf(drill.ModeSteady, nil, 0.05, 1, func(float64) string { return "us-east-1" }),
-		drill.ModeFailover: logOf(drill.ModeFailover, ptr(blockedAt), 3.95, 7, switchAt(4.9, "us-east-1", "us-west-1")),
-		drill.ModeRecovery: logOf(drill.ModeRecovery, ptr(restoredAt), 8.55, 11, switchAt(9.5, "us-west-1", "us-east-1")),
+		drill.ModeFailover: logOf(drill.ModeFailover, ptr(blockedAt), 3.95, 8, switchAt(4.9, "us-east-1", "us-west-1")),
+		drill.ModeRecovery: logOf(drill.ModeRecovery, ptr(restoredAt), 8.55, 12, switchAt(9.5, "us-west-1", "us-east-1")),
 	}
 	return in, logs
 }
 
 func TestBuildPass(t *testing.T) {
-	now := at(12)
+	now := at(13)
 	in, logs := passing()
 	r := report.Build(in, logs, now)
 	if r.Verdict != drill.Pass || len(r.Reasons) != 0 || len(r.LimitsFailed) != 0 {
 		t.Fatalf("verdict %s, reasons %q", r.Verdict, r.Reasons)
 	}
 	want := "pass: failover stable in 1.055 s (0.950..1.060) to us-west-1, recovery stable in 1.055 s (0.950..1.060) to us-east-1, " +
-		"unsampled 1.600 s of 7.100 s (22.5%), 0 user-visible errors (error rate 0.00%), 0 slow, 0 unanswered, latency p95 5 ms, cart intact, bucket restored exactly"
+		"unsampled 0.600 s of 8.100 s (7.4%), 0 user-visible errors (error rate 0.00%), 0 slow, 0 unanswered, latency p95 5 ms, cart intact, bucket restored exactly"
 	if r.Summary != want {
 		t.Errorf("summary\n got %q\nwant %q", r.Summary, want)
 	}
@@ -157,7 +157,7 @@ func TestFailoverCountsFromTheBlocksSending(t *testing.T) {
 	in, logs := passing()
 	sent := at(3.4)
 	in.State.Block.Payload.BlockSentAt = sent
-	logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(sent), 3.95, 7, switchAt(3.5, "us-east-1", "us-west-1"))
+	logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(sent), 3.95, 8, switchAt(3.5, "us-east-1", "us-west-1"))
 	r := report.Build(in, logs, at(12))
 	if r.Failover.BlockSentAt == nil || !r.Failover.BlockSentAt.Equal(sent) || !r.Failover.BlockedAt.Equal(at(3.9)) {
 		t.Fatalf("failover %+v: want blockSentAt 3.4 s and blockedAt 3.9 s", r.Failover)
@@ -204,14 +204,14 @@ func TestBuildVerdicts(t *testing.T) {
 		}, want: []string{"failed: FailoverTimeout: xxx"}},
 		{name: "failover never stable: the primary keeps serving a third", change: func(_ *drill.ReportInput, logs report.Logs) {
 			n := 0
-			logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 7, func(t float64) string {
+			logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 8, func(t float64) string {
 				if n++; t < 4.9 || n%3 == 0 {
 					return "us-east-1"
 				}
 				return "us-west-1"
 			})
 			logs[drill.ModeFailover].Ended = drill.EndedTimeout
-		}, want: []string{"failover: us-west-1 never served stably (70% of config.json answers in every 1 s window) within failoverTimeoutSeconds 600; the timeout forced the bucket's restore; in its last 1 s: 10 config.json answers"},
+		}, want: []string{"failover: us-west-1 never served stably (70% of config.json answers in every 1 s window) within failoverTimeoutSeconds 6; the timeout forced the bucket's restore; in its last 1 s: 10 config.json answers"},
 			limits: []string{"failoverTimeoutSeconds"}},
 		{name: "failover not measured", change: func(in *drill.ReportInput, logs report.Logs) {
 			delete(logs, drill.ModeFailover)

@@ -17,7 +17,7 @@ import (
 func TestTimelinePicture(t *testing.T) {
 	in, logs := passing()
 	// 403s for 0.5 s during the failover.
-	logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 7, func(t float64) string {
+	logs[drill.ModeFailover] = logOf(drill.ModeFailover, ptr(at(3.9)), 3.95, 8, func(t float64) string {
 		switch {
 		case t < 4.9:
 			return "us-east-1"

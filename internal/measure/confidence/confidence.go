@@ -15,14 +15,18 @@ const Confidence = 0.95
 // the largest k whose one-sided Clopper-Pearson upper bound on the other share is at
 // most 100-share percent. -1: no k (the window is too small to show it). A share of
 // 100 allows none, without the statistics (no window could prove it).
-func MaxOther(n, share int) int {
+func MaxOther(n, share int) int { return MaxOtherAt(n, share, 1-Confidence) }
+
+// MaxOtherAt is MaxOther at error rate alpha (confidence 1-alpha): a test that looks
+// many times spends a share of its error rate at each look.
+func MaxOtherAt(n, share int, alpha float64) int {
 	if share >= 100 {
 		return 0
 	}
 	limit := float64(100-share) / 100
 	best := -1
 	for k := 0; k <= n; k++ {
-		if upperBound(k, n, 1-Confidence) > limit {
+		if upperBound(k, n, alpha) > limit {
 			break
 		}
 		best = k
@@ -74,13 +78,16 @@ func binomCDF(k, n int, p float64) float64 {
 // WindowSamplesNeeded is the fewest answers a window must hold to show, with
 // Confidence, that the new origin serves at least share percent: the probe must
 // sample at least this often per stable window.
-func WindowSamplesNeeded(share int) int {
+func WindowSamplesNeeded(share int) int { return SamplesNeededAt(share, 1-Confidence) }
+
+// SamplesNeededAt is WindowSamplesNeeded at error rate alpha.
+func SamplesNeededAt(share int, alpha float64) int {
 	if share >= 100 {
 		return 1
 	}
 	// 1 - share/100 >= 1 - alpha^(1/n)  <=>  n >= ln(alpha) / ln(share/100)
-	n := int(math.Ceil(math.Log(1-Confidence) / math.Log(float64(share)/100)))
-	for MaxOther(n, share) < 0 {
+	n := int(math.Ceil(math.Log(alpha) / math.Log(float64(share)/100)))
+	for MaxOtherAt(n, share, alpha) < 0 {
 		n++
 	}
 	return n
