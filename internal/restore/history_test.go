@@ -215,3 +215,34 @@ func TestRestoreRecordNamesTheState(t *testing.T) {
 		})
 	}
 }
+
+// Every kind of Task failure Step Functions records names the state that failed, with
+// its error and cause: a Task's failure or timeout, a Lambda's, an activity's.
+func TestReadEndNamesEveryKindOfTaskFailure(t *testing.T) {
+	e, c := aws.String("E"), aws.String("C")
+	for name, failure := range map[string]types.HistoryEvent{
+		"task failed":       {Type: types.HistoryEventTypeTaskFailed, TaskFailedEventDetails: &types.TaskFailedEventDetails{Error: e, Cause: c}},
+		"task timed out":    {Type: types.HistoryEventTypeTaskTimedOut, TaskTimedOutEventDetails: &types.TaskTimedOutEventDetails{Error: e, Cause: c}},
+		"lambda failed":     {Type: types.HistoryEventTypeLambdaFunctionFailed, LambdaFunctionFailedEventDetails: &types.LambdaFunctionFailedEventDetails{Error: e, Cause: c}},
+		"lambda timed out":  {Type: types.HistoryEventTypeLambdaFunctionTimedOut, LambdaFunctionTimedOutEventDetails: &types.LambdaFunctionTimedOutEventDetails{Error: e, Cause: c}},
+		"activity failed":   {Type: types.HistoryEventTypeActivityFailed, ActivityFailedEventDetails: &types.ActivityFailedEventDetails{Error: e, Cause: c}},
+		"no failure at all": {Type: types.HistoryEventTypeTaskStarted},
+	} {
+		t.Run(name, func(t *testing.T) {
+			events := concat(started, task("Seed", true, ""), []types.HistoryEvent{
+				entered(types.HistoryEventTypeTaskStateEntered, "Block"), ev(types.HistoryEventTypeTaskScheduled), failure,
+				exited(types.HistoryEventTypeTaskStateExited, "Block"),
+				entered(types.HistoryEventTypeFailStateEntered, "DrillFailed"),
+				{Type: types.HistoryEventTypeExecutionFailed, ExecutionFailedEventDetails: &types.ExecutionFailedEventDetails{Error: aws.String("DrillFailed")}}})
+			id := drill.RunID{Execution: "run", ExecutionArn: "arn:aws:states:us-east-1:123456789012:execution:failover-drill:run", StartTime: drill.At(historyStart)}
+			got, err := restore.ReadEnd(context.Background(), &fakeHistory{events: events}, id)
+			want := drill.HistoryFacts{FailedState: "Block", Error: "E", Cause: "C"}
+			if failure.Type == types.HistoryEventTypeTaskStarted {
+				want = drill.HistoryFacts{FailedState: "DrillFailed", Error: "DrillFailed"}
+			}
+			if err != nil || got == nil || *got != want {
+				t.Errorf("ReadEnd = %+v, %v; want %+v", got, err, want)
+			}
+		})
+	}
+}
