@@ -13,6 +13,7 @@ import (
 
 	"github.com/unishop/failover-drill/internal/block"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/ledger/ledgertest"
 	"github.com/unishop/failover-drill/internal/pab"
 	"github.com/unishop/failover-drill/internal/pab/pabtest"
 )
@@ -132,4 +133,36 @@ func TestInvalidInputNamesEveryProblem(t *testing.T) {
 		t.Errorf("calls %v", f.Calls())
 	}
 	_ = block.Margin
+}
+
+// A drill that waited for a dry run's lock says so once it has the lock (and only
+// when it has it: a failed take is the error's to tell).
+func TestWaitForADryRunsLockIsLogged(t *testing.T) {
+	for _, fails := range []bool{false, true} {
+		f := newFixture(t, partial)
+		var logs bytes.Buffer
+		f.h.Log = slog.New(slog.NewTextHandler(&logs, nil))
+		held := lockOf(ledgertest.ID("dry-1"), drill.TicketClaimed, nil)
+		held.DryRun = true
+		f.ledger.PutTicket(drill.LockKey(bucket), held)
+		f.h.Sleep = func(ctx context.Context, _ time.Duration) error {
+			f.ledger.Delete(drill.LockKey(bucket)) // the dry run releases it
+			if fails {
+				f.ledger.PutErr = func(string, *s3.PutObjectInput) error {
+					return pabtest.APIError("PutObject", 403, "AccessDenied")
+				}
+			}
+			return ctx.Err()
+		}
+		res, err := f.h.Handle(context.Background(), input("run-a"))
+		if fails != (err != nil) || !fails && res.BlockedAt.IsZero() {
+			t.Fatalf("take fails %v: %+v, %v", fails, res, err)
+		}
+		if logged := strings.Contains(logs.String(), "waited for a dry run's lock"); logged == fails {
+			t.Errorf("take fails %v, logged the wait %v:\n%s", fails, logged, logs.String())
+		}
+		if !fails && !strings.Contains(logs.String(), "taken=true") {
+			t.Errorf("the wait's log does not say the lock was taken:\n%s", logs.String())
+		}
+	}
 }

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/ledger/ledgertest"
 	"github.com/unishop/failover-drill/internal/pab"
 	"github.com/unishop/failover-drill/internal/pab/pabtest"
 	"github.com/unishop/failover-drill/internal/restore"
@@ -294,5 +297,35 @@ func TestDeleteErrors(t *testing.T) {
 	}
 	if got := f.s3.Config(bucket); !pab.Equal(got, &drill.BlockAll) {
 		t.Errorf("bucket %s", pab.String(got))
+	}
+}
+
+// A restore after the execution's end whose record cannot be written still restores
+// (the record is best effort): the failure is logged, and only then.
+func TestRestoreRecordNotWrittenIsLogged(t *testing.T) {
+	for _, fails := range []bool{false, true} {
+		f := newFixture(t, partial)
+		var logs bytes.Buffer
+		f.h.Log = slog.New(slog.NewTextHandler(&logs, nil))
+		key := drill.RestoreRecordKey("run-a", ledgertest.ID("run-a").StartTime, drill.ReasonSafetyNet)
+		if fails {
+			f.ledger.PutErr = func(k string, _ *s3.PutObjectInput) error {
+				if k == key {
+					return pabtest.APIError("PutObject", 503, "SlowDown")
+				}
+				return nil
+			}
+		}
+		res, err := f.h.Handle(context.Background(), rin("run-a", drill.ReasonSafetyNet))
+		if err != nil || !res.MatchesPrior {
+			t.Fatalf("record fails %v: %+v, %v", fails, res, err)
+		}
+		f.assertRestored(t, "run-a", partial)
+		if _, written := f.ledger.Objects[key]; written == fails {
+			t.Errorf("record fails %v, written %v", fails, written)
+		}
+		if logged := strings.Contains(logs.String(), "restore not recorded in the ledger"); logged != fails {
+			t.Errorf("record fails %v, logged %v:\n%s", fails, logged, logs.String())
+		}
 	}
 }

@@ -2,6 +2,7 @@ package restore_test
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/ledger/ledgertest"
 	"github.com/unishop/failover-drill/internal/restore"
 )
 
@@ -152,6 +154,94 @@ func TestReadEnd(t *testing.T) {
 			}
 			if api.calls != tc.calls {
 				t.Errorf("%d calls, want %d", api.calls, tc.calls)
+			}
+		})
+	}
+}
+
+// A restore after the execution's end records, from the execution's history, the state
+// it was stopped in: only when it was stopped, timed out or failed, only with a history
+// client, and a history it cannot read is recorded as such without failing the restore.
+func TestRestoreRecordNamesTheState(t *testing.T) {
+	stopped := concat(started, task("Seed", true, ""), task("AwaitFailover", false), []types.HistoryEvent{
+		{Type: types.HistoryEventTypeExecutionAborted, ExecutionAbortedEventDetails: &types.ExecutionAbortedEventDetails{Error: aws.String("Manual")}}})
+	for _, tc := range []struct {
+		name      string
+		status    string
+		history   *fakeHistory
+		want      *drill.HistoryFacts
+		wantErr   string
+		wantCalls int
+	}{
+		{name: "stopped: the state it was in", status: "ABORTED", history: &fakeHistory{events: stopped},
+			want: &drill.HistoryFacts{InterruptedState: "AwaitFailover", Error: "Manual"}, wantCalls: 1},
+		{name: "succeeded: no history read", status: "SUCCEEDED", history: &fakeHistory{events: stopped}},
+		{name: "no history client: none read", status: "ABORTED"},
+		{name: "an empty history: recorded as an error, the restore stands", status: "TIMED_OUT", history: &fakeHistory{},
+			wantErr: "no events", wantCalls: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, partial)
+			if tc.history != nil {
+				f.h.History = tc.history
+			}
+			in := rin("run-a", drill.ReasonSweeper)
+			in.Status = tc.status
+			if _, err := f.h.Handle(context.Background(), in); err != nil {
+				t.Fatalf("restore: %v", err)
+			}
+			f.assertRestored(t, "run-a", partial)
+			key := drill.RestoreRecordKey("run-a", ledgertest.ID("run-a").StartTime, drill.ReasonSweeper)
+			o, ok := f.ledger.Objects[key]
+			if !ok {
+				t.Fatalf("no restore record at %s", key)
+			}
+			var rec drill.RestoreRecord
+			if err := json.Unmarshal(o.Body, &rec); err != nil {
+				t.Fatal(err)
+			}
+			if rec.ExecutionStatus != tc.status || rec.Result == nil || rec.Error != "" {
+				t.Errorf("record %+v", rec)
+			}
+			if (rec.ExecutionHistory == nil) != (tc.want == nil) || tc.want != nil && *rec.ExecutionHistory != *tc.want {
+				t.Errorf("record's history %+v, want %+v", rec.ExecutionHistory, tc.want)
+			}
+			if (tc.wantErr == "") != (rec.HistoryError == "") || !strings.Contains(rec.HistoryError, tc.wantErr) {
+				t.Errorf("record's history error %q, want %q", rec.HistoryError, tc.wantErr)
+			}
+			if tc.history != nil && tc.history.calls != tc.wantCalls {
+				t.Errorf("history read %d times, want %d", tc.history.calls, tc.wantCalls)
+			}
+		})
+	}
+}
+
+// Every kind of Task failure Step Functions records names the state that failed, with
+// its error and cause: a Task's failure or timeout, a Lambda's, an activity's.
+func TestReadEndNamesEveryKindOfTaskFailure(t *testing.T) {
+	e, c := aws.String("E"), aws.String("C")
+	for name, failure := range map[string]types.HistoryEvent{
+		"task failed":       {Type: types.HistoryEventTypeTaskFailed, TaskFailedEventDetails: &types.TaskFailedEventDetails{Error: e, Cause: c}},
+		"task timed out":    {Type: types.HistoryEventTypeTaskTimedOut, TaskTimedOutEventDetails: &types.TaskTimedOutEventDetails{Error: e, Cause: c}},
+		"lambda failed":     {Type: types.HistoryEventTypeLambdaFunctionFailed, LambdaFunctionFailedEventDetails: &types.LambdaFunctionFailedEventDetails{Error: e, Cause: c}},
+		"lambda timed out":  {Type: types.HistoryEventTypeLambdaFunctionTimedOut, LambdaFunctionTimedOutEventDetails: &types.LambdaFunctionTimedOutEventDetails{Error: e, Cause: c}},
+		"activity failed":   {Type: types.HistoryEventTypeActivityFailed, ActivityFailedEventDetails: &types.ActivityFailedEventDetails{Error: e, Cause: c}},
+		"no failure at all": {Type: types.HistoryEventTypeTaskStarted},
+	} {
+		t.Run(name, func(t *testing.T) {
+			events := concat(started, task("Seed", true, ""), []types.HistoryEvent{
+				entered(types.HistoryEventTypeTaskStateEntered, "Block"), ev(types.HistoryEventTypeTaskScheduled), failure,
+				exited(types.HistoryEventTypeTaskStateExited, "Block"),
+				entered(types.HistoryEventTypeFailStateEntered, "DrillFailed"),
+				{Type: types.HistoryEventTypeExecutionFailed, ExecutionFailedEventDetails: &types.ExecutionFailedEventDetails{Error: aws.String("DrillFailed")}}})
+			id := drill.RunID{Execution: "run", ExecutionArn: "arn:aws:states:us-east-1:123456789012:execution:failover-drill:run", StartTime: drill.At(historyStart)}
+			got, err := restore.ReadEnd(context.Background(), &fakeHistory{events: events}, id)
+			want := drill.HistoryFacts{FailedState: "Block", Error: "E", Cause: "C"}
+			if failure.Type == types.HistoryEventTypeTaskStarted {
+				want = drill.HistoryFacts{FailedState: "DrillFailed", Error: "DrillFailed"}
+			}
+			if err != nil || got == nil || *got != want {
+				t.Errorf("ReadEnd = %+v, %v; want %+v", got, err, want)
 			}
 		})
 	}

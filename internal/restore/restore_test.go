@@ -799,3 +799,29 @@ func TestSafetyNetUndoesABlockThatLandsWhileItSettles(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+// The flow's restore run again while its lock settles (a retried Task, a duplicate
+// invocation) looks, finds the prior and the lock already marked settling until the
+// same moment, and writes nothing: the lock stays as it was, settling.
+func TestFlowRestoreRerunWhileSettlingWritesNothing(t *testing.T) {
+	f := newFixture(t, partial)
+	in := rin("run-a", drill.ReasonFlow)
+	res, err := f.h.Handle(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.assertSettling(t, "run-a", res)
+	lockBefore := f.ledger.Objects[drill.LockKey(bucket)]
+	before := len(f.mutations())
+	res, err = f.h.Handle(context.Background(), in)
+	if err != nil || !res.AlreadyRestored || !res.MatchesPrior {
+		t.Fatalf("re-run: %+v, %v", res, err)
+	}
+	f.assertSettling(t, "run-a", res)
+	if muts := f.mutations(); len(muts) != before {
+		t.Errorf("the re-run wrote %q", muts[before:])
+	}
+	if lock := f.ledger.Objects[drill.LockKey(bucket)]; lock.ETag != lockBefore.ETag {
+		t.Errorf("the lock was rewritten: %s, was %s", lock.ETag, lockBefore.ETag)
+	}
+}
