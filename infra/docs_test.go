@@ -74,18 +74,18 @@ func policyTable(header string, names []string, sts func(string) []policy.Statem
 	return b.String()
 }
 
-// The README's least-privilege tables are internal/policy, rendered: the functions'
+// docs/deploy.md's least-privilege tables are internal/policy, rendered: the functions'
 // roles, and what each command run against the deployment (and the CI role) needs.
 func TestLeastPrivilegeDoc(t *testing.T) {
 	fns := slices.Clone(FunctionNames())
-	checkGenerated(t, "README.md", "<!-- policy:functions -->", "<!-- /policy:functions -->",
+	checkGenerated(t, "docs/deploy.md", "<!-- policy:functions -->", "<!-- /policy:functions -->",
 		policyTable("function", fns, func(n string) []policy.Statement { return policy.For(n, docValues) }))
 	cmds := []string{"start", "report", "history"}
-	checkGenerated(t, "README.md", "<!-- policy:commands -->", "<!-- /policy:commands -->",
+	checkGenerated(t, "docs/deploy.md", "<!-- policy:commands -->", "<!-- /policy:commands -->",
 		policyTable("command", cmds, func(n string) []policy.Statement { return policy.CommandFor(n, docValues) }))
 	for cmd := range policy.Commands {
 		if !slices.Contains(cmds, cmd) {
-			t.Errorf("policy.Commands declares %s, which the README table leaves out", cmd)
+			t.Errorf("policy.Commands declares %s, which the docs/deploy.md table leaves out", cmd)
 		}
 	}
 }

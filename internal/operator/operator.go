@@ -120,22 +120,21 @@ func inspect(ctx context.Context, c Clients, e ledger.LockEntry) LockStatus {
 	current, err := pab.Read(ctx, c.S3(e.Lock.Region), e.Lock.Bucket)
 	s.Current = current
 	recorded := e.Lock.Status == drill.TicketHeld || e.Lock.Status == drill.TicketRestored
-	switch {
-	case err != nil:
+	if err != nil {
 		s.Bucket, s.BucketErr = BucketUnknown, err.Error()
-	case e.Lock.Status == drill.TicketChanged:
+	} else if e.Lock.Status == drill.TicketChanged {
 		// Whatever it holds now (the owner may have chosen the prior, or a full
 		// block), no restore writes it: only drill unlock ends it.
 		s.Bucket = BucketChanged
-	case !recorded:
+	} else if !recorded {
 		s.Bucket = BucketUntouched
-	case pab.Equal(current, e.Lock.Prior) && e.Lock.Status == drill.TicketRestored:
+	} else if pab.Equal(current, e.Lock.Prior) && e.Lock.Status == drill.TicketRestored {
 		s.Bucket = BucketSettling
-	case pab.Equal(current, e.Lock.Prior):
+	} else if pab.Equal(current, e.Lock.Prior) {
 		s.Bucket = BucketPrior
-	case pab.Equal(current, &drill.BlockAll):
+	} else if pab.Equal(current, &drill.BlockAll) {
 		s.Bucket = BucketBlocked
-	default:
+	} else {
 		s.Bucket = BucketChanged
 	}
 	if recorded {
@@ -167,12 +166,11 @@ func describe(ctx context.Context, c Clients, lock drill.Ticket) (sweeper.Execut
 // while it runs, or when that is unknown, it cannot be bounded: now + settle at least.
 func lateUntil(s LockStatus, settle time.Duration, now time.Time) time.Time {
 	var until time.Time
-	switch {
-	case s.Lock.SettlingUntil != nil:
+	if s.Lock.SettlingUntil != nil {
 		until = *s.Lock.SettlingUntil
-	case s.ExecErr != "" || s.Execution.Running:
+	} else if s.ExecErr != "" || s.Execution.Running {
 		until = now.Add(settle)
-	case !s.Execution.Ended.IsZero():
+	} else if !s.Execution.Ended.IsZero() {
 		until = s.Execution.Ended.Add(settle)
 	}
 	if !until.After(now) {
@@ -247,20 +245,25 @@ func (e *UnlockRefused) Error() string {
 func UnlockRisk(s LockStatus) string {
 	l := s.Lock
 	restoreCmd := "run drill restore --bucket " + l.Bucket + " instead (it puts back the prior, waits until no block of the run can land, looks again, then releases)"
-	switch {
-	case s.LockErr != "":
+	if s.LockErr != "" {
 		return "the lock cannot be read (" + s.LockErr + "): look at " + s.Key + " in the ledger"
-	case l.Status == drill.TicketChanged:
+	}
+	if l.Status == drill.TicketChanged {
 		return ""
-	case s.Bucket == BucketUnknown:
+	}
+	if s.Bucket == BucketUnknown {
 		return fmt.Sprintf("the bucket cannot be read (%s), so it is unknown whether it holds the drill's block", s.BucketErr)
-	case s.ExecErr != "":
+	}
+	if s.ExecErr != "" {
 		return fmt.Sprintf("whether execution %s still runs is unknown (%s)", l.ID(), s.ExecErr)
-	case s.Execution.Running:
+	}
+	if s.Execution.Running {
 		return fmt.Sprintf("execution %s is %s: its own flow restores the bucket and releases the lock; stop it first, then %s", l.ID(), s.Execution.Status, restoreCmd)
-	case s.Bucket == BucketBlocked:
+	}
+	if s.Bucket == BucketBlocked {
 		return fmt.Sprintf("the bucket holds the drill's block (%s) and its prior was %s: %s", pab.String(s.Current), pab.String(l.Prior), restoreCmd)
-	case !s.LateUntil.IsZero():
+	}
+	if !s.LateUntil.IsZero() {
 		return fmt.Sprintf("the bucket holds %s (prior %s), but a block the run sent can still land until %s: %s",
 			pab.String(s.Current), pab.String(l.Prior), s.LateUntil.UTC().Format(time.RFC3339), restoreCmd)
 	}

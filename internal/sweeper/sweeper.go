@@ -183,21 +183,20 @@ type ExecutionState struct {
 func Describe(ctx context.Context, api ExecutionAPI, id drill.RunID) (ExecutionState, error) {
 	out, err := api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(id.ExecutionArn)})
 	var gone *types.ExecutionDoesNotExist
-	switch {
-	case errors.As(err, &gone):
+	if errors.As(err, &gone) {
 		return ExecutionState{Status: "gone"}, nil
-	case err != nil:
+	}
+	if err != nil {
 		return ExecutionState{}, fmt.Errorf("describe execution %s: %w", id.ExecutionArn, err)
 	}
 	started := drill.At(aws.ToTime(out.StartDate))
-	switch {
-	case !started.Equal(id.StartTime):
+	if !started.Equal(id.StartTime) {
 		return ExecutionState{Status: "replaced by the run started " + started.String(), Ended: started.Time()}, nil
-	case out.Status == types.ExecutionStatusRunning || out.Status == types.ExecutionStatusPendingRedrive:
-		return ExecutionState{Status: string(out.Status), Running: true}, nil
-	default:
-		return ExecutionState{Status: string(out.Status), Ended: aws.ToTime(out.StopDate)}, nil
 	}
+	if out.Status == types.ExecutionStatusRunning || out.Status == types.ExecutionStatusPendingRedrive {
+		return ExecutionState{Status: string(out.Status), Running: true}, nil
+	}
+	return ExecutionState{Status: string(out.Status), Ended: aws.ToTime(out.StopDate)}, nil
 }
 
 // MetricsNamespace is the CloudWatch namespace of the sweeper's metrics (the drill's).
