@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -258,11 +259,24 @@ func (e *env) check(t *testing.T, c Command) ([]string, bool) {
 	case w[0] == "go":
 		e.goCommand(t, w[1:])
 	case w[0] == "gremlins":
-		if len(w) != 3 || w[1] != "unleash" {
-			t.Fatalf("gremlins: want gremlins unleash ./internal/<package>")
+		// gremlins unleash [--workers N] [--timeout-coefficient N] ./internal/<package>
+		args := w[1:]
+		if len(args) > 0 && args[0] == "unleash" {
+			args = args[1:]
+		} else {
+			t.Fatalf("gremlins: want gremlins unleash [--workers N] [--timeout-coefficient N] ./internal/<package>")
 		}
-		if _, err := os.Stat(filepath.Join(e.root, w[2])); err != nil {
-			t.Fatalf("gremlins unleash %s: %v", w[2], err)
+		for len(args) > 2 && (args[0] == "--workers" || args[0] == "--timeout-coefficient") {
+			if _, err := strconv.Atoi(args[1]); err != nil {
+				t.Fatalf("gremlins %s %q: want a number", args[0], args[1])
+			}
+			args = args[2:]
+		}
+		if len(args) != 1 {
+			t.Fatalf("gremlins unleash %v: want one package after the flags", args)
+		}
+		if _, err := os.Stat(filepath.Join(e.root, args[0])); err != nil {
+			t.Fatalf("gremlins unleash %s: %v", args[0], err)
 		}
 	default:
 		t.Fatalf("no check knows %q: run it in a check here, or fence the block with another tag if it is not a command", w[0])
