@@ -124,17 +124,17 @@ func newAlarms(stack awscdk.Stack, p alarmsProps) []awscloudwatch.IAlarm {
 		sm.MetricTimedOut(sum))
 	atLeastOnce("ExecutionsAborted", "A failover drill execution was stopped: the safety net and the sweeper restore its bucket; check drill status",
 		sm.MetricAborted(sum))
-	atLeastOnce("RestoreFailed", "A drill's restore did not finish: the primary bucket may still be blocked. Run drill status now, then drill restore or fix it by hand (README runbook)",
+	atLeastOnce("RestoreFailed", "A drill's restore did not finish: the primary bucket may still be blocked. Run drill status now, then drill restore or fix it by hand (runbook: docs/operate.md)",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(report.MetricsNamespace), MetricName: jsii.String(report.MetricRestoreFailed),
 			DimensionsMap: &map[string]*string{"Bucket": jsii.String(cfg.PrimaryBucket)}, Period: fiveMin, Statistic: jsii.String("Sum"),
 		}))
-	atLeastOnce("PrimaryNotServingAfterDrill", "A drill blocked the primary bucket and the primary was not seen serving again after the restore: the shop may be broken. Open the site now, then drill status and the run's report (README runbook)",
+	atLeastOnce("PrimaryNotServingAfterDrill", "A drill blocked the primary bucket and the primary was not seen serving again after the restore: the shop may be broken. Open the site now, then drill status and the run's report (runbook: docs/operate.md)",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(report.MetricsNamespace), MetricName: jsii.String(report.MetricPrimaryNotServing),
 			DimensionsMap: &map[string]*string{"Bucket": jsii.String(cfg.PrimaryBucket)}, Period: fiveMin, Statistic: jsii.String("Sum"),
 		}))
-	atLeastOnce("SweeperFoundStrandedLock", "A drill lock whose execution has ended could not be restored or checked by the sweeper: the primary bucket may still be blocked. Run drill status now (README runbook)",
+	atLeastOnce("SweeperFoundStrandedLock", "A drill lock whose execution has ended could not be restored or checked by the sweeper: the primary bucket may still be blocked. Run drill status now (runbook: docs/operate.md)",
 		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 			Expression: jsii.String("stranded + unchecked"),
 			UsingMetrics: &map[string]awscloudwatch.IMetric{
@@ -143,7 +143,7 @@ func newAlarms(stack awscdk.Stack, p alarmsProps) []awscloudwatch.IAlarm {
 			},
 			Period: fiveMin,
 		}))
-	atLeastOnce("SweeperFoundUnreadableLock", "An object under the ledger's locks/ could not be read or decoded: the sweeper goes on with every other lock, but cannot restore the bucket this one names. Run drill status now: it names the key (README runbook)",
+	atLeastOnce("SweeperFoundUnreadableLock", "An object under the ledger's locks/ could not be read or decoded: the sweeper goes on with every other lock, but cannot restore the bucket this one names. Run drill status now: it names the key (runbook: docs/operate.md)",
 		sweeperMetric(sweeper.MetricUnreadable, "Maximum"))
 	atLeastOnce("SweeperRestoredLock", "The sweeper restored a bucket whose execution had ended without the event-driven safety net restoring it (a lost event or a failed restore): the bucket was blocked longer than a drill should block it",
 		sweeperMetric(sweeper.MetricRestored, "Sum"))

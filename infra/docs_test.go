@@ -90,10 +90,10 @@ func TestLeastPrivilegeDoc(t *testing.T) {
 	}
 }
 
-// continuousMetrics are the custom metrics written all month: the sweeper's four, every
+// continuousMetrics are the custom metrics written all month: the sweeper's, every
 // sweep, and DryRunReady when dry runs are scheduled.
 func continuousMetrics(cfg Config) int {
-	n := len([]string{sweeper.MetricLocks, sweeper.MetricRestored, sweeper.MetricStranded, sweeper.MetricUnchecked})
+	n := len(sweeper.Metrics)
 	if cfg.ReadinessSchedule != "" {
 		n++
 	}

@@ -31,7 +31,7 @@ commands:
   history  list past drills with a summary (local reports folder, or --ledger); --html writes an index page
   configure  find the lab's distribution and buckets, write cdk.context.json for cdk deploy
 
-operator's way out (README, "Runbook"):
+operator's way out (docs/operate.md, "Runbook"):
   status   every lock in the ledger, its execution's state, the bucket against the prior
   restore  put a locked bucket back from its lock, with the restore function's checks
   unlock   release a lock by hand, after a confirmation naming the bucket

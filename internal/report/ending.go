@@ -163,9 +163,9 @@ func Conclude(r *drill.Report, f EndFacts) {
 		}
 		r.Restore.NotRestored = e.Restored
 		if e.Kind == drill.EndBucketChanged {
-			e.Next = "someone changed the bucket during the drill and restore kept their settings: decide what it must hold, set it, then drill unlock (README runbook)"
+			e.Next = "someone changed the bucket during the drill and restore kept their settings: decide what it must hold, set it, then drill unlock (runbook: docs/operate.md)"
 		} else {
-			e.Next = "run drill status now, then drill restore (README runbook)"
+			e.Next = "run drill status now, then drill restore (runbook: docs/operate.md)"
 		}
 	}
 

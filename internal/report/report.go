@@ -351,7 +351,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		if e := st.RecoveryCheckError; e != nil {
 			why = " (the failure path's recovery check failed: " + oneLine(e.Error+": "+e.Cause) + ")"
 		}
-		fail("primary not serving: %s was not seen serving stably after the restore%s; check the site and the bucket now (README runbook)", orUnknown(cfg.PrimaryRegion), why)
+		fail("primary not serving: %s was not seen serving stably after the restore%s; check the site and the bucket now (runbook: docs/operate.md)", orUnknown(cfg.PrimaryRegion), why)
 	}
 
 	// What visitors saw, every ending included.

@@ -214,6 +214,18 @@ const (
 	MetricUnreadable = "SweeperUnreadableLocks"
 )
 
+// Metrics are the figures every sweep writes (its standing cost counts them).
+var Metrics = []string{MetricLocks, MetricRestored, MetricStranded, MetricUnchecked, MetricUnreadable}
+
+// metricDefs declares Metrics, counts all, for the EMF line.
+func metricDefs() []map[string]string {
+	out := make([]map[string]string, len(Metrics))
+	for i, m := range Metrics {
+		out[i] = map[string]string{"Name": m, "Unit": "Count"}
+	}
+	return out
+}
+
 // emit writes the sweep's counts as one EMF line: no PutMetricData permission needed.
 func (h *Handler) emit(locks int, res Result) {
 	if h.Metrics == nil {
@@ -228,11 +240,7 @@ func (h *Handler) emit(locks int, res Result) {
 			"CloudWatchMetrics": []any{map[string]any{
 				"Namespace":  MetricsNamespace,
 				"Dimensions": [][]string{{MetricDimension}},
-				"Metrics": []map[string]string{
-					{"Name": MetricLocks, "Unit": "Count"}, {"Name": MetricRestored, "Unit": "Count"},
-					{"Name": MetricStranded, "Unit": "Count"}, {"Name": MetricUnchecked, "Unit": "Count"},
-					{"Name": MetricUnreadable, "Unit": "Count"},
-				},
+				"Metrics":    metricDefs(),
 			}},
 		},
 	}
