@@ -3,11 +3,8 @@
 package report
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"math"
 	"slices"
@@ -15,7 +12,6 @@ import (
 	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
-	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/measure"
 	"github.com/unishop/failover-drill/internal/pab"
 )
@@ -56,26 +52,76 @@ type Logs map[string]*drill.SampleLog
 // run and the 95th percentile latency. Figures come from the sample logs when there
 // are some (every sample), else from the probe's summaries.
 func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
-	st := in.State
-	var r drill.Report
+	j := newJudge(in, logs, now)
+	if j.cfg.DryRun {
+		judgeDryRun(j.r, j.st)
+		return *j.r
+	}
+	if j.notReady() {
+		return *j.r
+	}
+	j.errors()
+	j.moments()
+	j.failover()
+	j.cart()
+	j.restore()
+	j.recovery()
+	j.promise()
+	j.visitors()
+	j.conclude()
+	return *j.r
+}
+
+// judge is one report being built: its input, the run's config, the report, and what
+// its steps share (the state that failed, the block, each mode's figures).
+type judge struct {
+	in     drill.ReportInput
+	st     drill.State
+	logs   Logs
+	cfg    drill.Config
+	cfgErr error
+	r      *drill.Report
+
+	// stopped: the run failed or was interrupted; what it never reached is not
+	// measured, and saying so as reasons would only repeat the error.
+	stopped        bool
+	failedState    string
+	block          *drill.BlockResult
+	blockFrom      *time.Time // the block's put sent (else acknowledged): the failover counts from it
+	pre, fo, rc    *drill.Phases
+	chk            *drill.Phases // the failure path's recovery check
+	foWhy, rcWhy   string        // why the failover, the recovery were not measured
+	failoverUnseen bool          // the block's effect was never seen while the drill watched
+}
+
+// fail adds a reason the verdict fails; limit names a limit it broke (once).
+func (j *judge) fail(format string, args ...any) {
+	j.r.Reasons = append(j.r.Reasons, fmt.Sprintf(format, args...))
+}
+
+func (j *judge) limit(name string) {
+	if !slices.Contains(j.r.LimitsFailed, name) {
+		j.r.LimitsFailed = append(j.r.LimitsFailed, name)
+	}
+}
+
+// newJudge starts the report: the run, its target and limits from the config (an
+// unparseable config is decoded leniently over the defaults), and readiness.
+func newJudge(in drill.ReportInput, logs Logs, now time.Time) *judge {
+	j := &judge{in: in, st: in.State, logs: logs, r: &drill.Report{}}
+	r := j.r
 	r.Execution = in.Execution
 	r.StartedAt = in.StartedAt
 	r.FinishedAt = now.UTC()
 	r.Reasons = []string{}
 	r.LimitsFailed = []string{}
-	fail := func(format string, args ...any) { r.Reasons = append(r.Reasons, fmt.Sprintf(format, args...)) }
-	limit := func(name string) {
-		if !slices.Contains(r.LimitsFailed, name) {
-			r.LimitsFailed = append(r.LimitsFailed, name)
-		}
-	}
-
-	cfg, cfgErr := drill.ParseConfig(st.Config)
-	if cfgErr != nil {
+	j.cfg, j.cfgErr = drill.ParseConfig(j.st.Config)
+	if j.cfgErr != nil {
 		// Report what is there: a lenient decode over the defaults fills what it can.
-		cfg = drill.Defaults
-		_ = json.Unmarshal(st.Config, &cfg)
+		j.cfg = drill.Defaults
+		_ = json.Unmarshal(j.st.Config, &j.cfg)
 	}
+	cfg := j.cfg
 	r.Target.Distribution = cfg.Distribution
 	r.Target.PrimaryBucket = cfg.PrimaryBucket
 	r.Target.PrimaryRegion = cfg.PrimaryRegion
@@ -86,326 +132,360 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 		MaxLatencyP95Ms: cfg.MaxLatencyP95Ms, FailoverTimeoutSeconds: cfg.FailoverTimeoutSeconds,
 	}
 	r.DryRun = cfg.DryRun
-	addReadiness(&r, st)
-	if cfg.DryRun {
-		judgeDryRun(&r, st)
-		return r
-	}
-	if st.Error != nil && st.Error.Error == drill.ErrorName(&drill.NotReady{}) {
-		// Stopped before anything changed: the failed checks are the reasons; the
-		// drill's other parts were never meant to run.
-		r.Error = st.Error.Unwrapped()
-		if st.Restore != nil { // the failure path's restore: nothing to restore, bucket as it was
-			rs := st.Restore.Payload
-			r.Restore.By, r.Restore.Needed = "failure path", !rs.NothingToRestore
-			r.Restore.MatchesPrior, r.Restore.Prior, r.Restore.ReadBack = rs.MatchesPrior, rs.Prior, rs.ReadBack
-			if !r.Restore.Needed {
-				r.Restore.NotNeeded = nothingWhy(rs)
-			}
-		}
-		// A drill stopped although nothing failed: a check was skipped without
-		// allowSkippedChecks.
-		r.Reasons = append(r.Reasons, notReadyReasons(&r, !r.Readiness.AllowSkippedChecks)...)
-		if len(r.Reasons) == 0 {
-			r.Reasons = append(r.Reasons, "not ready: "+oneLine(st.Error.Cause))
-		}
-		if st.RestoreError != nil {
-			r.RestoreError = st.RestoreError.Unwrapped()
-			r.Reasons = append(r.Reasons, "the restore did not finish: "+oneLine(r.RestoreError.Error+": "+r.RestoreError.Cause))
-		}
-		r.Cart.NotChecked = "the drill stopped before it seeded a cart: not ready"
-		r.Steps = steps(st)
-		c := awsCost(st, logs)
-		r.Cost = &c
-		Conclude(&r, EndFacts{State: StepReadiness})
-		r.Verdict = drill.Fail
-		r.Summary = cut(oneLine("fail: "+strings.Join(r.Reasons, "; ")), maxSummary)
-		return r
-	}
+	addReadiness(r, j.st)
+	return j
+}
 
+// notReady judges a run stopped before anything changed (NotReady): the failed checks
+// are its reasons; the drill's other parts were never meant to run. It reports whether
+// the run was one.
+func (j *judge) notReady() bool {
+	if !(j.st.Error != nil && j.st.Error.Error == drill.ErrorName(&drill.NotReady{})) {
+		return false
+	}
+	// Stopped before anything changed: the failed checks are the reasons; the
+	// drill's other parts were never meant to run.
+	j.r.Error = j.st.Error.Unwrapped()
+	if j.st.Restore != nil { // the failure path's restore: nothing to restore, bucket as it was
+		rs := j.st.Restore.Payload
+		j.r.Restore.By, j.r.Restore.Needed = "failure path", !rs.NothingToRestore
+		j.r.Restore.MatchesPrior, j.r.Restore.Prior, j.r.Restore.ReadBack = rs.MatchesPrior, rs.Prior, rs.ReadBack
+		if !j.r.Restore.Needed {
+			j.r.Restore.NotNeeded = nothingWhy(rs)
+		}
+	}
+	// A drill stopped although nothing failed: a check was skipped without
+	// allowSkippedChecks.
+	j.r.Reasons = append(j.r.Reasons, notReadyReasons(j.r, !j.r.Readiness.AllowSkippedChecks)...)
+	if len(j.r.Reasons) == 0 {
+		j.r.Reasons = append(j.r.Reasons, "not ready: "+oneLine(j.st.Error.Cause))
+	}
+	if j.st.RestoreError != nil {
+		j.r.RestoreError = j.st.RestoreError.Unwrapped()
+		j.r.Reasons = append(j.r.Reasons, "the restore did not finish: "+oneLine(j.r.RestoreError.Error+": "+j.r.RestoreError.Cause))
+	}
+	j.r.Cart.NotChecked = "the drill stopped before it seeded a cart: not ready"
+	j.r.Steps = steps(j.st)
+	c := awsCost(j.st, j.logs)
+	j.r.Cost = &c
+	Conclude(j.r, EndFacts{State: StepReadiness})
+	j.r.Verdict = drill.Fail
+	j.r.Summary = cut(oneLine("fail: "+strings.Join(j.r.Reasons, "; ")), maxSummary)
+	return true
+}
+
+// errors names the execution's error and its restore error, if any, as reasons, and
+// notes where a stopped run stopped.
+func (j *judge) errors() {
 	// The state that failed, inferred from the results present (AWS's Catch stores
 	// the error, not where it came from); local mode knows it exactly.
-	failedState := inferFailedState(st)
-	if st.Error != nil {
-		r.Error = st.Error.Unwrapped()
-		fail("%s failed: %s: %s", failedState, r.Error.Error, oneLine(r.Error.Cause))
-	} else if cfgErr != nil {
-		fail("config: %s", oneLine(cfgErr.Error()))
+	j.failedState = inferFailedState(j.st)
+	if j.st.Error != nil {
+		j.r.Error = j.st.Error.Unwrapped()
+		j.fail("%s failed: %s: %s", j.failedState, j.r.Error.Error, oneLine(j.r.Error.Cause))
+	} else if j.cfgErr != nil {
+		j.fail("config: %s", oneLine(j.cfgErr.Error()))
 	}
-	if st.RestoreError != nil {
-		r.RestoreError = st.RestoreError.Unwrapped()
-		if r.Error != nil && *r.Error == *r.RestoreError {
-			fail("the failure path's restore failed the same way: the bucket may still be blocked")
+	if j.st.RestoreError != nil {
+		j.r.RestoreError = j.st.RestoreError.Unwrapped()
+		if j.r.Error != nil && *j.r.Error == *j.r.RestoreError {
+			j.fail("the failure path's restore failed the same way: the bucket may still be blocked")
 		} else {
-			fail("the restore did not finish, the bucket may still be blocked: %s: %s", r.RestoreError.Error, oneLine(r.RestoreError.Cause))
+			j.fail("the restore did not finish, the bucket may still be blocked: %s: %s", j.r.RestoreError.Error, oneLine(j.r.RestoreError.Cause))
 		}
-		if r.Error == nil {
-			r.Error = r.RestoreError
+		if j.r.Error == nil {
+			j.r.Error = j.r.RestoreError
 		}
 	}
 	// A run that failed stops where it failed: what it never reached is not measured,
 	// and saying so as reasons would only repeat the error.
-	stopped := st.Error != nil || in.Interrupted != ""
-	if in.Interrupted != "" {
-		failedState = in.Interrupted
+	j.stopped = j.st.Error != nil || j.in.Interrupted != ""
+	if j.in.Interrupted != "" {
+		j.failedState = j.in.Interrupted
 	}
+}
 
-	if st.Restore != nil {
-		r.Recovery.RestoredAt = st.Restore.Payload.RestoredAt
+// moments are the block's and the restore's times (from the probes' logs when their
+// functions' outputs never reached the report), each mode's figures and the coverage.
+func (j *judge) moments() {
+	if j.st.Restore != nil {
+		j.r.Recovery.RestoredAt = j.st.Restore.Payload.RestoredAt
 	}
-	var block *drill.BlockResult
-	if st.Block != nil {
-		block = &st.Block.Payload
-		if !block.BlockedAt.IsZero() {
-			r.Failover.BlockedAt = ptr(block.BlockedAt)
+	if j.st.Block != nil {
+		j.block = &j.st.Block.Payload
+		if !j.block.BlockedAt.IsZero() {
+			j.r.Failover.BlockedAt = ptr(j.block.BlockedAt)
 		}
-		if !block.BlockSentAt.IsZero() {
-			r.Failover.BlockSentAt = ptr(block.BlockSentAt)
+		if !j.block.BlockSentAt.IsZero() {
+			j.r.Failover.BlockSentAt = ptr(j.block.BlockSentAt)
 		}
 	}
 	// A run stopped while a probe ran (Ctrl-C in local mode, a state output that never
 	// reached the report) has no block-bucket or restore output, but each probe logged
 	// the moment it measured from, which the ASL passes it: blockSentAt, restoredAt.
-	if l := logs[drill.ModeFailover]; l != nil && l.Since != nil && r.Failover.BlockSentAt == nil && r.Failover.BlockedAt == nil {
-		r.Failover.BlockSentAt = ptr(*l.Since)
+	if l := j.logs[drill.ModeFailover]; l != nil && l.Since != nil && j.r.Failover.BlockSentAt == nil && j.r.Failover.BlockedAt == nil {
+		j.r.Failover.BlockSentAt = ptr(*l.Since)
 	}
-	if st.Restore == nil {
+	if j.st.Restore == nil {
 		for _, mode := range []string{drill.ModeRecovery, drill.ModeRecoveryCheck} {
-			if l := logs[mode]; l != nil && l.Since != nil && r.Recovery.RestoredAt == nil {
-				r.Recovery.RestoredAt = ptr(*l.Since)
+			if l := j.logs[mode]; l != nil && l.Since != nil && j.r.Recovery.RestoredAt == nil {
+				j.r.Recovery.RestoredAt = ptr(*l.Since)
 			}
 		}
 	}
 	// The block may have taken effect as soon as its put was sent: the failover counts
 	// from then (a result without it, from an older block-bucket: from its answer).
-	blockFrom := r.Failover.BlockSentAt
-	if blockFrom == nil {
-		blockFrom = r.Failover.BlockedAt
+	j.blockFrom = j.r.Failover.BlockSentAt
+	if j.blockFrom == nil {
+		j.blockFrom = j.r.Failover.BlockedAt
 	}
-	r.Samples = map[string]string{}
-	for mode, l := range logs {
+	j.r.Samples = map[string]string{}
+	for mode, l := range j.logs {
 		if l != nil {
-			r.Samples[mode] = drill.SamplesKey(in.Execution, drill.At(in.StartedAt), mode)
+			j.r.Samples[mode] = drill.SamplesKey(j.in.Execution, drill.At(j.in.StartedAt), mode)
 		}
 	}
-	pre, _ := phasesOf(cfg, drill.ModeSteady, st.Preflight, logs[drill.ModeSteady], nil)
-	fo, foWhy := phasesOf(cfg, drill.ModeFailover, st.Failover, logs[drill.ModeFailover], blockFrom)
-	rc, rcWhy := phasesOf(cfg, drill.ModeRecovery, st.Recovery, logs[drill.ModeRecovery], r.Recovery.RestoredAt)
-	chk, _ := phasesOf(cfg, drill.ModeRecoveryCheck, st.RecoveryCheck, logs[drill.ModeRecoveryCheck], r.Recovery.RestoredAt)
-	rcSpan := spanOf(logs[drill.ModeRecovery], st.Recovery)
-	if rc == nil && chk != nil {
+	j.pre, _ = phasesOf(j.cfg, drill.ModeSteady, j.st.Preflight, j.logs[drill.ModeSteady], nil)
+	j.fo, j.foWhy = phasesOf(j.cfg, drill.ModeFailover, j.st.Failover, j.logs[drill.ModeFailover], j.blockFrom)
+	j.rc, j.rcWhy = phasesOf(j.cfg, drill.ModeRecovery, j.st.Recovery, j.logs[drill.ModeRecovery], j.r.Recovery.RestoredAt)
+	j.chk, _ = phasesOf(j.cfg, drill.ModeRecoveryCheck, j.st.RecoveryCheck, j.logs[drill.ModeRecoveryCheck], j.r.Recovery.RestoredAt)
+	rcSpan := spanOf(j.logs[drill.ModeRecovery], j.st.Recovery)
+	if j.rc == nil && j.chk != nil {
 		// AwaitRecovery never ran: the failure path's recovery check is the recovery.
-		rc, r.Recovery.ByCheck = chk, true
-		rcSpan = spanOf(logs[drill.ModeRecoveryCheck], st.RecoveryCheck)
+		j.rc, j.r.Recovery.ByCheck = j.chk, true
+		rcSpan = spanOf(j.logs[drill.ModeRecoveryCheck], j.st.RecoveryCheck)
 	}
-	r.Coverage = coverage(blockFrom, r.Recovery.RestoredAt, spanOf(logs[drill.ModeFailover], st.Failover), rcSpan)
-	if pre != nil {
-		r.Baseline = &pre.Visitors
+	j.r.Coverage = coverage(j.blockFrom, j.r.Recovery.RestoredAt, spanOf(j.logs[drill.ModeFailover], j.st.Failover), rcSpan)
+	if j.pre != nil {
+		j.r.Baseline = &j.pre.Visitors
 	}
+}
 
-	// Failover.
-	r.Failover.Phases = fo
-	if fo != nil {
-		r.Failover.ServedRegion = servedAtEnd(fo)
-		if fo.FirstNew != nil {
-			r.Failover.FirstSecondaryAt = ptr(fo.FirstNew.At)
+// failover is the failover's figures and its reasons.
+func (j *judge) failover() {
+	j.r.Failover.Phases = j.fo
+	if j.fo != nil {
+		j.r.Failover.ServedRegion = servedAtEnd(j.fo)
+		if j.fo.FirstNew != nil {
+			j.r.Failover.FirstSecondaryAt = ptr(j.fo.FirstNew.At)
 		}
-		if fo.Stable != nil {
-			r.Failover.Seconds, r.Failover.Stable = fo.Stable.Seconds, true
+		if j.fo.Stable != nil {
+			j.r.Failover.Seconds, j.r.Failover.Stable = j.fo.Stable.Seconds, true
 		}
 	} else {
-		r.Failover.NotMeasured = foWhy
+		j.r.Failover.NotMeasured = j.foWhy
 	}
 	switch {
-	case stopped && (block == nil || fo == nil):
-	case block == nil:
-		fail("block: the bucket was never blocked")
-	case fo == nil:
-		fail("failover: not measured: %s", foWhy)
-	case fo.Stable == nil && in.Interrupted != "":
+	case j.stopped && (j.block == nil || j.fo == nil):
+	case j.block == nil:
+		j.fail("block: the bucket was never blocked")
+	case j.fo == nil:
+		j.fail("failover: not measured: %s", j.foWhy)
+	case j.fo.Stable == nil && j.in.Interrupted != "":
 		// Stopped from outside while it watched: no limit was reached, so none is blamed.
-		fail("failover: not stable yet when the run was stopped (in %s)", in.Interrupted)
-	case fo.Stable == nil:
-		fail("failover: %s", notStable(fo, cfg))
-		limit(endLimit(fo))
-	case fo.Stable.Seconds > float64(cfg.FailoverTimeoutSeconds):
-		fail("failover: stable only after %.3f s, beyond failoverTimeoutSeconds %d", fo.Stable.Seconds, cfg.FailoverTimeoutSeconds)
-		limit("failoverTimeoutSeconds")
+		j.fail("failover: not stable yet when the run was stopped (in %s)", j.in.Interrupted)
+	case j.fo.Stable == nil:
+		j.fail("failover: %s", notStable(j.fo, j.cfg))
+		j.limit(endLimit(j.fo))
+	case j.fo.Stable.Seconds > float64(j.cfg.FailoverTimeoutSeconds):
+		j.fail("failover: stable only after %.3f s, beyond failoverTimeoutSeconds %d", j.fo.Stable.Seconds, j.cfg.FailoverTimeoutSeconds)
+		j.limit("failoverTimeoutSeconds")
 	}
+}
 
-	// Cart continuity.
-	if st.Failover != nil && st.Failover.Payload.Cart != nil {
-		c := st.Failover.Payload.Cart
-		r.Cart.Intact, r.Cart.Expected, r.Cart.Got = c.Intact, c.Expected, c.Got
+// cart is the seeded cart, read through the secondary API after the failover.
+func (j *judge) cart() {
+	if j.st.Failover != nil && j.st.Failover.Payload.Cart != nil {
+		c := j.st.Failover.Payload.Cart
+		j.r.Cart.Intact, j.r.Cart.Expected, j.r.Cart.Got = c.Intact, c.Expected, c.Got
 	}
-	if st.Seed != nil {
-		r.Cart.User, r.Cart.Names = st.Seed.Payload.User.Email, st.Seed.Payload.Names
-		if r.Cart.Expected == nil {
-			r.Cart.Expected = st.Seed.Payload.Cart
+	if j.st.Seed != nil {
+		j.r.Cart.User, j.r.Cart.Names = j.st.Seed.Payload.User.Email, j.st.Seed.Payload.Names
+		if j.r.Cart.Expected == nil {
+			j.r.Cart.Expected = j.st.Seed.Payload.Cart
 		}
 	}
 	switch {
-	case st.Seed == nil:
-		r.Cart.NotChecked = notSeeded + ": the run ended before SeedCart finished"
-	case st.Failover == nil || st.Failover.Payload.Cart == nil:
-		r.Cart.NotChecked = "not read through the secondary API: the run ended before AwaitFailover finished"
+	case j.st.Seed == nil:
+		j.r.Cart.NotChecked = notSeeded + ": the run ended before SeedCart finished"
+	case j.st.Failover == nil || j.st.Failover.Payload.Cart == nil:
+		j.r.Cart.NotChecked = "not read through the secondary API: the run ended before AwaitFailover finished"
 	}
 	switch {
-	case r.Cart.NotChecked != "":
-		if !stopped {
-			fail("cart: %s", r.Cart.NotChecked)
+	case j.r.Cart.NotChecked != "":
+		if !j.stopped {
+			j.fail("cart: %s", j.r.Cart.NotChecked)
 		}
-	case !r.Cart.Intact:
-		msg := fmt.Sprintf("cart: not intact after failover (expected %d unicorns, got %d)", len(r.Cart.Expected), len(r.Cart.Got))
-		if e := st.Failover.Payload.Cart.Error; e != "" {
+	case !j.r.Cart.Intact:
+		msg := fmt.Sprintf("cart: not intact after failover (expected %d unicorns, got %d)", len(j.r.Cart.Expected), len(j.r.Cart.Got))
+		if e := j.st.Failover.Payload.Cart.Error; e != "" {
 			msg += ": " + oneLine(e)
 		}
-		fail("%s", msg)
+		j.fail("%s", msg)
 	}
+}
 
-	// Restore.
-	r.Restore.By = "flow"
-	if stopped {
-		r.Restore.By = "failure path"
+// restore is what put the bucket back, and whether it is exactly the prior.
+func (j *judge) restore() {
+	j.r.Restore.By = "flow"
+	if j.stopped {
+		j.r.Restore.By = "failure path"
 	}
-	if st.Restore != nil {
-		rs := st.Restore.Payload
-		r.Restore.Needed = block != nil || !rs.NothingToRestore
-		r.Restore.MatchesPrior = rs.MatchesPrior
-		r.Restore.Prior = rs.Prior
-		r.Restore.ReadBack = rs.ReadBack
-		r.Restore.RestoredAt = rs.RestoredAt
-		r.Restore.CartCleared = rs.CartCleared
-		if !r.Restore.Needed {
-			r.Restore.NotNeeded = nothingWhy(rs)
+	if j.st.Restore != nil {
+		rs := j.st.Restore.Payload
+		j.r.Restore.Needed = j.block != nil || !rs.NothingToRestore
+		j.r.Restore.MatchesPrior = rs.MatchesPrior
+		j.r.Restore.Prior = rs.Prior
+		j.r.Restore.ReadBack = rs.ReadBack
+		j.r.Restore.RestoredAt = rs.RestoredAt
+		j.r.Restore.CartCleared = rs.CartCleared
+		if !j.r.Restore.Needed {
+			j.r.Restore.NotNeeded = nothingWhy(rs)
 		}
 		switch {
 		case rs.Skipped != "" && !rs.AlreadyRestored:
-			fail("restore: skipped: %s", oneLine(rs.Skipped))
-		case block != nil && rs.NothingToRestore:
-			fail("restore: found nothing to restore although the bucket was blocked")
+			j.fail("restore: skipped: %s", oneLine(rs.Skipped))
+		case j.block != nil && rs.NothingToRestore:
+			j.fail("restore: found nothing to restore although the bucket was blocked")
 		case rs.ChangedAfterRestore != "":
 			// The restore was done and verified; the bucket was changed since by someone
 			// else (readBack shows what it holds): not the drill's failure.
 		case !rs.MatchesPrior:
-			fail("restore: the bucket reads back %s, its prior configuration was %s", pab.String(rs.ReadBack), pab.String(rs.Prior))
+			j.fail("restore: the bucket reads back %s, its prior configuration was %s", pab.String(rs.ReadBack), pab.String(rs.Prior))
 		}
-	} else if block != nil {
-		r.Restore.Needed = true
-		if st.RestoreError == nil {
-			fail("restore: did not run after the bucket was blocked")
+	} else if j.block != nil {
+		j.r.Restore.Needed = true
+		if j.st.RestoreError == nil {
+			j.fail("restore: did not run after the bucket was blocked")
 		}
 	} else {
-		r.Restore.By = ""
+		j.r.Restore.By = ""
 	}
+}
 
+// recovery is measured only after the failover was seen: a block whose effect the
+// drill never saw may land after the restore, and a recovery "measured" before it is
+// made up; the late switch is then reported instead.
+func (j *judge) recovery() {
 	// Recovery, only after the failover was seen: a block whose effect the drill never
 	// saw may land after the restore, and a recovery "measured" before it is made up.
-	failoverUnseen := rc != nil && fo != nil && block != nil && !effectSeen(fo)
-	if failoverUnseen {
-		r.Recovery.NotMeasured = fmt.Sprintf("%s (%s never served): there was nothing to recover from", failoverUnseenWhy, orUnknown(cfg.SecondaryRegion))
-		r.Failover.Late = lateSwitch(cfg, logs, blockFrom, fo, r.Recovery.ByCheck)
-		rc = nil
+	j.failoverUnseen = j.rc != nil && j.fo != nil && j.block != nil && !effectSeen(j.fo)
+	if j.failoverUnseen {
+		j.r.Recovery.NotMeasured = fmt.Sprintf("%s (%s never served): there was nothing to recover from", failoverUnseenWhy, orUnknown(j.cfg.SecondaryRegion))
+		j.r.Failover.Late = lateSwitch(j.cfg, j.logs, j.blockFrom, j.fo, j.r.Recovery.ByCheck)
+		j.rc = nil
 	}
-	r.Recovery.Phases = rc
-	if rc != nil {
-		r.Recovery.ServedRegion = servedAtEnd(rc)
-		if rc.FirstNew != nil {
-			r.Recovery.FirstPrimaryAt = ptr(rc.FirstNew.At)
+	j.r.Recovery.Phases = j.rc
+	if j.rc != nil {
+		j.r.Recovery.ServedRegion = servedAtEnd(j.rc)
+		if j.rc.FirstNew != nil {
+			j.r.Recovery.FirstPrimaryAt = ptr(j.rc.FirstNew.At)
 		}
-		if rc.Stable != nil {
-			r.Recovery.Seconds, r.Recovery.Stable = rc.Stable.Seconds, true
+		if j.rc.Stable != nil {
+			j.r.Recovery.Seconds, j.r.Recovery.Stable = j.rc.Stable.Seconds, true
 		}
-	} else if !failoverUnseen {
-		if e := st.RecoveryCheckError; e != nil {
-			rcWhy += "; the failure path's recovery check failed: " + oneLine(e.Error+": "+e.Cause)
+	} else if !j.failoverUnseen {
+		if e := j.st.RecoveryCheckError; e != nil {
+			j.rcWhy += "; the failure path's recovery check failed: " + oneLine(e.Error+": "+e.Cause)
 		}
-		r.Recovery.NotMeasured = rcWhy
+		j.r.Recovery.NotMeasured = j.rcWhy
 	}
-	if l := r.Failover.Late; l != nil {
-		fail("late block: %s served from %.3f s to %.3f s after the block was sent (%.3f s, %d answers), after the drill stopped watching the failover at %.3f s",
+	if l := j.r.Failover.Late; l != nil {
+		j.fail("late block: %s served from %.3f s to %.3f s after the block was sent (%.3f s, %d answers), after the drill stopped watching the failover at %.3f s",
 			l.Region, l.FromSeconds, l.ToSeconds, l.Seconds, l.Samples, l.WatchEndedSeconds)
 	}
 	switch {
-	case failoverUnseen:
-		fail("recovery: not measured: %s", r.Recovery.NotMeasured)
-	case stopped && rc == nil:
-	case rc == nil:
-		fail("recovery: not observed: %s", rcWhy)
-	case rc.Stable == nil && r.Recovery.ByCheck:
-		fail("recovery: %s", checkNotStable(rc))
-	case rc.Stable == nil:
-		fail("recovery: %s", notStable(rc, cfg))
-		limit(endLimit(rc))
-	case rc.Stable.Seconds > float64(cfg.FailoverTimeoutSeconds):
-		fail("recovery: stable only after %.3f s, beyond failoverTimeoutSeconds %d", rc.Stable.Seconds, cfg.FailoverTimeoutSeconds)
-		limit("failoverTimeoutSeconds")
+	case j.failoverUnseen:
+		j.fail("recovery: not measured: %s", j.r.Recovery.NotMeasured)
+	case j.stopped && j.rc == nil:
+	case j.rc == nil:
+		j.fail("recovery: not observed: %s", j.rcWhy)
+	case j.rc.Stable == nil && j.r.Recovery.ByCheck:
+		j.fail("recovery: %s", checkNotStable(j.rc))
+	case j.rc.Stable == nil:
+		j.fail("recovery: %s", notStable(j.rc, j.cfg))
+		j.limit(endLimit(j.rc))
+	case j.rc.Stable.Seconds > float64(j.cfg.FailoverTimeoutSeconds):
+		j.fail("recovery: stable only after %.3f s, beyond failoverTimeoutSeconds %d", j.rc.Stable.Seconds, j.cfg.FailoverTimeoutSeconds)
+		j.limit("failoverTimeoutSeconds")
 	}
+}
 
+// promise: the shop is not left broken. A blocked bucket whose primary was not seen
+// serving again afterwards is told at once (metric, alarm).
+func (j *judge) promise() {
 	// The one promise: the shop is not left broken. A blocked bucket whose primary was
 	// not seen serving again afterwards is told at once (metric, alarm).
-	served := (rc != nil && rc.Stable != nil) || (chk != nil && chk.Stable != nil)
-	if block != nil && !block.BlockedAt.IsZero() && !served {
-		r.PrimaryNotServing = true
+	served := (j.rc != nil && j.rc.Stable != nil) || (j.chk != nil && j.chk.Stable != nil)
+	if j.block != nil && !j.block.BlockedAt.IsZero() && !served {
+		j.r.PrimaryNotServing = true
 		why := ""
-		if e := st.RecoveryCheckError; e != nil {
+		if e := j.st.RecoveryCheckError; e != nil {
 			why = " (the failure path's recovery check failed: " + oneLine(e.Error+": "+e.Cause) + ")"
 		}
-		fail("primary not serving: %s was not seen serving stably after the restore%s; check the site and the bucket now (runbook: docs/operate.md)", orUnknown(cfg.PrimaryRegion), why)
+		j.fail("primary not serving: %s was not seen serving stably after the restore%s; check the site and the bucket now (runbook: docs/operate.md)", orUnknown(j.cfg.PrimaryRegion), why)
 	}
+}
 
+// visitors is what visitors saw from the block to the end of recovery, every ending
+// included, held to the limits.
+func (j *judge) visitors() {
 	// What visitors saw, every ending included.
-	visible := rc
-	if failoverUnseen {
-		visible = chk
+	visible := j.rc
+	if j.failoverUnseen {
+		visible = j.chk
 	}
-	for _, ph := range []*drill.Phases{pre, fo, visible} {
+	for _, ph := range []*drill.Phases{j.pre, j.fo, visible} {
 		if ph != nil {
 			n := ph.Visitors.Errors
-			if r.UserVisibleErrors != nil {
-				n += *r.UserVisibleErrors
+			if j.r.UserVisibleErrors != nil {
+				n += *j.r.UserVisibleErrors
 			}
-			r.UserVisibleErrors = &n
+			j.r.UserVisibleErrors = &n
 		}
 	}
-	if v := drillVisitors(cfg, blockFrom, logs, fo, rc); v != nil {
-		r.Visitors = v
-		if v.ErrorRatePercent > float64(cfg.MaxErrorRatePercent) {
-			fail("maxErrorRatePercent: visitors saw errors %.2f%% of the time from the block to the end of recovery (limit %d%%): %d errors in %d answers (%s)",
-				v.ErrorRatePercent, cfg.MaxErrorRatePercent, v.Errors, v.Samples, outcomes(v.Outcomes))
-			limit("maxErrorRatePercent")
+	if v := drillVisitors(j.cfg, j.blockFrom, j.logs, j.fo, j.rc); v != nil {
+		j.r.Visitors = v
+		if v.ErrorRatePercent > float64(j.cfg.MaxErrorRatePercent) {
+			j.fail("maxErrorRatePercent: visitors saw errors %.2f%% of the time from the block to the end of recovery (limit %d%%): %d errors in %d answers (%s)",
+				v.ErrorRatePercent, j.cfg.MaxErrorRatePercent, v.Errors, v.Samples, outcomes(v.Outcomes))
+			j.limit("maxErrorRatePercent")
 		}
-		if run := v.LongestErrorRun; run != nil && run.Seconds > float64(cfg.MaxErrorRunSeconds) {
-			fail("maxErrorRunSeconds: visitors saw errors for %.3f s without a good answer (limit %d s), from %.3f s after the block (%d errors in a row)",
-				run.Seconds, cfg.MaxErrorRunSeconds, run.From.Seconds, run.Samples)
-			limit("maxErrorRunSeconds")
+		if run := v.LongestErrorRun; run != nil && run.Seconds > float64(j.cfg.MaxErrorRunSeconds) {
+			j.fail("maxErrorRunSeconds: visitors saw errors for %.3f s without a good answer (limit %d s), from %.3f s after the block (%d errors in a row)",
+				run.Seconds, j.cfg.MaxErrorRunSeconds, run.From.Seconds, run.Samples)
+			j.limit("maxErrorRunSeconds")
 		}
-		if v.Latency.P95Ms > float64(cfg.MaxLatencyP95Ms) {
+		if v.Latency.P95Ms > float64(j.cfg.MaxLatencyP95Ms) {
 			msg := fmt.Sprintf("maxLatencyP95Ms: visitors waited %.0f ms or more for 5%% of answers (p95; limit %d ms; p50 %.0f ms, max %.0f ms, %d slow)",
-				v.Latency.P95Ms, cfg.MaxLatencyP95Ms, v.Latency.P50Ms, v.Latency.MaxMs, v.Slow)
+				v.Latency.P95Ms, j.cfg.MaxLatencyP95Ms, v.Latency.P50Ms, v.Latency.MaxMs, v.Slow)
 			if v.Unanswered > 0 {
 				msg += fmt.Sprintf("; %d requests were still unanswered when the probe stopped, counted at what they had waited", v.Unanswered)
 			}
-			fail("%s", msg)
-			limit("maxLatencyP95Ms")
+			j.fail("%s", msg)
+			j.limit("maxLatencyP95Ms")
 		}
 	}
-	r.Steps = steps(st)
-	r.StopAlarms = alarmWatch(st, logs)
-	c := awsCost(st, logs)
-	r.Cost = &c
-	Conclude(&r, EndFacts{State: failedState, StateInferred: failedState != ""})
+}
 
-	figures := figuresLine(r)
-	notes := skippedNote(&r) + unwatchedNote(r.StopAlarms)
-	if len(r.Reasons) == 0 {
-		r.Verdict = drill.Pass
-		r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly" + notes
+// conclude writes the steps, the stop alarms' watch, the cost, the ending, and the
+// verdict with its summary.
+func (j *judge) conclude() {
+	j.r.Steps = steps(j.st)
+	j.r.StopAlarms = alarmWatch(j.st, j.logs)
+	c := awsCost(j.st, j.logs)
+	j.r.Cost = &c
+	Conclude(j.r, EndFacts{State: j.failedState, StateInferred: j.failedState != ""})
+
+	figures := figuresLine(*j.r)
+	notes := skippedNote(j.r) + unwatchedNote(j.r.StopAlarms)
+	if len(j.r.Reasons) == 0 {
+		j.r.Verdict = drill.Pass
+		j.r.Summary = "pass: " + figures + ", cart intact, bucket restored exactly" + notes
 	} else {
-		r.Verdict = drill.Fail
-		r.Summary = cut("fail: "+figures+"; "+strings.Join(r.Reasons, "; ")+notes, maxSummary)
+		j.r.Verdict = drill.Fail
+		j.r.Summary = cut("fail: "+figures+"; "+strings.Join(j.r.Reasons, "; ")+notes, maxSummary)
 	}
-	return r
 }
 
 // phasesOf computes a mode's figures from its sample log (every sample), else takes
@@ -694,87 +774,6 @@ func orUnknown(s string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// Handler writes the report to the ledger.
-type Handler struct {
-	Ledger *ledger.Ledger
-	Log    *slog.Logger
-	Now    func() time.Time
-	// Metrics, when set, receives the report's figures as a CloudWatch Embedded
-	// Metric Format line (the Lambda's stdout).
-	Metrics io.Writer
-	// Executions, when set, is asked whether a drill ran during a dry run that did not
-	// end ready (its verdict is then skipped); nil: the verdict stands.
-	Executions ExecutionsAPI
-}
-
-// Handle builds the report, writes report.json and report.html in the run's folder
-// in the ledger (the execution's name and start: drill.RunFolder) and returns it. A
-// ledger error is returned (Transient ones are retried by the state machine).
-func (h *Handler) Handle(ctx context.Context, in drill.ReportInput) (drill.Report, error) {
-	var problems []string
-	if in.Execution == "" {
-		problems = append(problems, "execution: missing")
-	}
-	if in.StartedAt.IsZero() {
-		problems = append(problems, "startedAt: missing ($$.Execution.StartTime: with the name, it names the run's folder in the ledger)")
-	}
-	if len(problems) > 0 {
-		return drill.Report{}, &drill.InvalidInput{Problems: problems}
-	}
-	start := drill.At(in.StartedAt)
-	now := time.Now()
-	if h.Now != nil {
-		now = h.Now()
-	}
-	log := h.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	logs := h.readLogs(ctx, in.Execution, start, log)
-	r := Build(in, logs, now)
-	h.judgeConcurrency(ctx, &r, in.ExecutionArn, now)
-	js, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return drill.Report{}, fmt.Errorf("report %s: encode: %w", in.Execution, err)
-	}
-	page, err := HTML(r, logs)
-	if err != nil {
-		return drill.Report{}, fmt.Errorf("report %s: %w", in.Execution, err)
-	}
-	if err := h.Ledger.PutReport(ctx, in.Execution, start, js, page); err != nil {
-		return drill.Report{}, fmt.Errorf("report %s: %w", in.Execution, err)
-	}
-	log.Info("report written", "execution", in.Execution, "verdict", r.Verdict, "summary", r.Summary,
-		"json", drill.ReportKey(in.Execution, start), "html", drill.ReportHTMLKey(in.Execution, start))
-	if h.Metrics != nil {
-		line, err := EMF(r, now)
-		if err == nil {
-			_, err = h.Metrics.Write(append(line, '\n'))
-		}
-		if err != nil { // metrics are a convenience: the report is written already
-			log.Warn("metrics not written", "error", err)
-		}
-	}
-	return r, nil
-}
-
-// readLogs reads every mode's sample log of the run from the ledger. A log that cannot
-// be read is logged and left out: the report then uses the probe's summary and says so.
-func (h *Handler) readLogs(ctx context.Context, execution string, start drill.Instant, log *slog.Logger) Logs {
-	logs := Logs{}
-	for _, mode := range drill.LogModes {
-		l, err := h.Ledger.Samples(ctx, execution, start, mode)
-		if err != nil {
-			log.Warn("sample log unreadable; using the probe's summary", "mode", mode, "error", err)
-			continue
-		}
-		if l != nil {
-			logs[mode] = l
-		}
-	}
-	return logs
-}
 
 // alarmWatch adds up how the probe watched the stop alarms in failover and recovery,
 // from the sample logs (every ending) or else the probe's results; nil when it
