@@ -28,8 +28,33 @@ figure{margin:0} figure svg{max-width:100%;height:auto} figcaption{color:#57606a
 // HTML renders r as a compact standalone page, with the timeline of logs (the probe's
 // sample logs; none: no picture). Every value is escaped.
 func HTML(r drill.Report, logs Logs) ([]byte, error) {
-	var b bytes.Buffer
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p := &page{b: &bytes.Buffer{}}
+	p.head(r)
+	p.reasons(r)
+	p.readiness(r)
+	p.stopAlarms(r)
+	p.ending(r)
+	p.target(r)
+	p.switches(r, logs)
+	p.visitorsTotal(r)
+	p.cart(r)
+	p.restore(r)
+	p.cost(r)
+	p.steps(r)
+	p.errorAlone(r)
+	p.sandbox(r)
+	p.timing(r)
+	p.w("</body>\n</html>\n")
+	return p.b.Bytes(), nil
+}
+
+// page is the report page being written, section by section.
+type page struct{ b *bytes.Buffer }
+
+func (p *page) w(format string, args ...any) { fmt.Fprintf(p.b, format, args...) }
+
+// head writes the page's head, its verdict and headline, and a drill that disturbed a dry run.
+func (p *page) head(r drill.Report) {
 	verdictClass := "fail"
 	switch {
 	case drill.Succeeded(r.Verdict):
@@ -37,48 +62,64 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 	case r.Verdict == drill.SkippedBusy:
 		verdictClass = "neutral" // a drill disturbed the dry run: nothing proven either way
 	}
-	w("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-	w("<title>Failover drill %s: %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", esc(r.Execution), esc(r.Verdict), style)
-	w("<h1>Failover drill <code>%s</code> <span class=\"verdict %s\">%s</span></h1>\n", esc(r.Execution), verdictClass, esc(r.Verdict))
-	w("<p>%s</p>\n", esc(headline(r)))
+	p.w("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+	p.w("<title>Failover drill %s: %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", esc(r.Execution), esc(r.Verdict), style)
+	p.w("<h1>Failover drill <code>%s</code> <span class=\"verdict %s\">%s</span></h1>\n", esc(r.Execution), verdictClass, esc(r.Verdict))
+	p.w("<p>%s</p>\n", esc(headline(r)))
 	if c := r.ConcurrentDrill; c != nil {
-		w("<p>A drill ran during this dry run: execution <code>%s</code> (%s, started %s). What the dry run saw below may be the drill's doing; the next dry run checks again.</p>\n",
+		p.w("<p>A drill ran during this dry run: execution <code>%s</code> (%s, started %s). What the dry run saw below may be the drill's doing; the next dry run checks again.</p>\n",
 			esc(c.Execution), esc(c.Status), fmtTime(c.StartedAt))
 	}
+}
+
+// reasons writes "Why it failed": each reason once (withoutCause).
+func (p *page) reasons(r drill.Report) {
 	if len(r.Reasons) > 0 {
-		w("<h2>Why it failed</h2>\n<ul>")
+		p.w("<h2>Why it failed</h2>\n<ul>")
 		for _, reason := range r.Reasons {
-			w("<li>%s</li>", esc(withoutCause(r, reason)))
+			p.w("<li>%s</li>", esc(withoutCause(r, reason)))
 		}
-		w("</ul>\n")
+		p.w("</ul>\n")
 	}
+}
+
+// readiness writes the readiness checks.
+func (p *page) readiness(r drill.Report) {
 
 	if len(r.Readiness.Checks) > 0 {
-		w("<h2>Readiness</h2>\n<table>\n<tr><th>Check</th><th>Status</th><th>Evidence</th><th>Reason / action</th></tr>\n")
+		p.w("<h2>Readiness</h2>\n<table>\n<tr><th>Check</th><th>Status</th><th>Evidence</th><th>Reason / action</th></tr>\n")
 		for _, c := range r.Readiness.Checks {
-			w("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(c.Name), esc(c.Status),
+			p.w("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(c.Name), esc(c.Status),
 				esc(strings.Join(c.Evidence, "; ")), esc(strings.TrimSpace(c.Reason+" "+c.Action)))
 		}
 		if r.Replication.Measured {
-			w("<tr><td>replication.seconds</td><td colspan=\"3\">%.3f</td></tr>\n", r.Replication.Seconds)
+			p.w("<tr><td>replication.seconds</td><td colspan=\"3\">%.3f</td></tr>\n", r.Replication.Seconds)
 		}
 		if r.Readiness.AllowSkippedChecks {
-			w("<tr><td>allowSkippedChecks</td><td colspan=\"3\">true: the drill could go on without the skipped checks (%s)</td></tr>\n", esc(strings.Join(r.Readiness.Skipped, ", ")))
+			p.w("<tr><td>allowSkippedChecks</td><td colspan=\"3\">true: the drill could go on without the skipped checks (%s)</td></tr>\n", esc(strings.Join(r.Readiness.Skipped, ", ")))
 		}
-		w("</table>\n")
+		p.w("</table>\n")
 	}
+}
+
+// stopAlarms writes the stop alarms' watch.
+func (p *page) stopAlarms(r drill.Report) {
 	if a := r.StopAlarms; a != nil {
-		w("<h2>Stop alarms</h2>\n<table>\n")
-		row(&b, "Watched", esc(strings.Join(a.Alarms, ", ")))
-		row(&b, "Reads", fmt.Sprintf("%d, %d failed", a.Reads, a.FailedReads))
-		row(&b, "Unwatched", fmt.Sprintf("%.1f s in all, longest %.1f s (the drill stops beyond %.0f s)", a.UnwatchedSeconds, a.LongestUnwatchedSeconds, a.LimitSeconds))
+		p.w("<h2>Stop alarms</h2>\n<table>\n")
+		row(p.b, "Watched", esc(strings.Join(a.Alarms, ", ")))
+		row(p.b, "Reads", fmt.Sprintf("%d, %d failed", a.Reads, a.FailedReads))
+		row(p.b, "Unwatched", fmt.Sprintf("%.1f s in all, longest %.1f s (the drill stops beyond %.0f s)", a.UnwatchedSeconds, a.LongestUnwatchedSeconds, a.LimitSeconds))
 		if a.LastError != "" {
-			row(&b, "Last error", esc(a.LastError))
+			row(p.b, "Last error", esc(a.LastError))
 		}
-		w("</table>\n")
+		p.w("</table>\n")
 	}
+}
+
+// ending writes "How it ended": the ending, its error, what was touched and put back.
+func (p *page) ending(r drill.Report) {
 	if e := r.Ending; e != nil {
-		w("<h2>How it ended</h2>\n<table>\n")
+		p.w("<h2>How it ended</h2>\n<table>\n")
 		ending := esc(e.Kind)
 		if e.State != "" {
 			ending += " in <code>" + esc(e.State) + "</code>"
@@ -89,12 +130,12 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 		if r.Status != "" {
 			ending += "; execution " + esc(r.Status)
 		}
-		row(&b, "Ending", ending)
+		row(p.b, "Ending", ending)
 		if r.Error != nil {
-			row(&b, "Error", "<code>"+esc(r.Error.Error)+"</code><pre>"+esc(drill.CauseMessage(r.Error.Cause))+"</pre>")
+			row(p.b, "Error", "<code>"+esc(r.Error.Error)+"</code><pre>"+esc(drill.CauseMessage(r.Error.Cause))+"</pre>")
 		}
 		if r.RestoreError != nil && (r.Error == nil || *r.RestoreError != *r.Error) {
-			row(&b, "Restore error", "<code>"+esc(r.RestoreError.Error)+"</code><pre>"+esc(drill.CauseMessage(r.RestoreError.Cause))+"</pre>")
+			row(p.b, "Restore error", "<code>"+esc(r.RestoreError.Error)+"</code><pre>"+esc(drill.CauseMessage(r.RestoreError.Cause))+"</pre>")
 		}
 		touched := "nothing"
 		if len(e.Touched) > 0 {
@@ -104,136 +145,174 @@ func HTML(r drill.Report, logs Logs) ([]byte, error) {
 			}
 			touched = "<ul>" + strings.Join(items, "") + "</ul>"
 		}
-		row(&b, "Touched", touched)
-		row(&b, "Restored", esc(e.Restored))
+		row(p.b, "Touched", touched)
+		row(p.b, "Restored", esc(e.Restored))
 		if e.Next != "" {
-			row(&b, "Do now", "<b>"+esc(e.Next)+"</b>")
+			row(p.b, "Do now", "<b>"+esc(e.Next)+"</b>")
 		}
-		w("</table>\n")
+		p.w("</table>\n")
 	}
+}
 
-	w("<h2>Target</h2>\n<table>\n")
-	row(&b, "Distribution", esc(dash(r.Target.Distribution)))
-	row(&b, "Primary bucket", esc(dash(r.Target.PrimaryBucket))+" ("+esc(dash(r.Target.PrimaryRegion))+")")
-	row(&b, "Secondary region", esc(dash(r.Target.SecondaryRegion)))
-	row(&b, "Run", fmtTime(r.StartedAt)+" → "+fmtTime(r.FinishedAt))
-	w("</table>\n")
+// target writes the drill's target and run.
+func (p *page) target(r drill.Report) {
 
-	w("<h2>What visitors saw</h2>\n")
+	p.w("<h2>Target</h2>\n<table>\n")
+	row(p.b, "Distribution", esc(dash(r.Target.Distribution)))
+	row(p.b, "Primary bucket", esc(dash(r.Target.PrimaryBucket))+" ("+esc(dash(r.Target.PrimaryRegion))+")")
+	row(p.b, "Secondary region", esc(dash(r.Target.SecondaryRegion)))
+	row(p.b, "Run", fmtTime(r.StartedAt)+" → "+fmtTime(r.FinishedAt))
+	p.w("</table>\n")
+}
+
+// switches writes "What visitors saw": the picture and the failover and recovery side by side.
+func (p *page) switches(r drill.Report, logs Logs) {
+
+	p.w("<h2>What visitors saw</h2>\n")
 	if svg := Timeline(r, logs); svg != "" {
-		w("<figure>%s<figcaption>Every probe sample by the time its answer arrived, in the lane of the origin that served it; errors red, shaded across; the mixed stretch amber; latency below (log scale, dashed: maxLatencyP95Ms).</figcaption></figure>\n", svg)
+		p.w("<figure>%s<figcaption>Every probe sample by the time its answer arrived, in the lane of the origin that served it; errors red, shaded across; the mixed stretch amber; latency below (log scale, dashed: maxLatencyP95Ms).</figcaption></figure>\n", svg)
 	} else {
-		w("<p>No sample log: no picture.</p>\n")
+		p.w("<p>No sample log: no picture.</p>\n")
 	}
-	w("<p><code>%s</code></p>\n", esc(TimelineLine(r)))
-	w("<table>\n<tr><th></th><th>Failover</th><th>Recovery</th></tr>\n")
+	p.w("<p><code>%s</code></p>\n", esc(TimelineLine(r)))
+	p.w("<table>\n<tr><th></th><th>Failover</th><th>Recovery</th></tr>\n")
 	fo, rc := r.Failover.Phases, r.Recovery.Phases
-	phaseRow(&b, "From", fmt.Sprintf("block %s", ptime(r.Failover.BlockedAt)), fmt.Sprintf("restore %s", ptime(r.Recovery.RestoredAt)))
-	phaseRow(&b, "Stable (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.Stable }, r.Failover.NotMeasured),
+	phaseRow(p.b, "From", fmt.Sprintf("block %s", ptime(r.Failover.BlockedAt)), fmt.Sprintf("restore %s", ptime(r.Recovery.RestoredAt)))
+	phaseRow(p.b, "Stable (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.Stable }, r.Failover.NotMeasured),
 		moment(rc, func(p *drill.Phases) *drill.Moment { return p.Stable }, r.Recovery.NotMeasured))
-	phaseRow(&b, "First answer from the new origin (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.FirstNew }, r.Failover.NotMeasured),
+	phaseRow(p.b, "First answer from the new origin (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.FirstNew }, r.Failover.NotMeasured),
 		moment(rc, func(p *drill.Phases) *drill.Moment { return p.FirstNew }, r.Recovery.NotMeasured))
-	phaseRow(&b, "Last answer from the old origin (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.LastOld }, r.Failover.NotMeasured),
+	phaseRow(p.b, "Last answer from the old origin (s)", moment(fo, func(p *drill.Phases) *drill.Moment { return p.LastOld }, r.Failover.NotMeasured),
 		moment(rc, func(p *drill.Phases) *drill.Moment { return p.LastOld }, r.Recovery.NotMeasured))
-	phaseRow(&b, "Mixed", mixed(fo), mixed(rc))
+	phaseRow(p.b, "Mixed", mixed(fo), mixed(rc))
 	if l := r.Failover.Late; l != nil {
-		phaseRow(&b, "Late switch", fmt.Sprintf("%s served from %.3f s to %.3f s after the block was sent (%.3f s, %d answers), after the failover watch ended at %.3f s; seen by %s",
+		phaseRow(p.b, "Late switch", fmt.Sprintf("%s served from %.3f s to %.3f s after the block was sent (%.3f s, %d answers), after the failover watch ended at %.3f s; seen by %s",
 			esc(l.Region), l.FromSeconds, l.ToSeconds, l.Seconds, l.Samples, l.WatchEndedSeconds, esc(l.Mode)), "–")
 	}
-	phaseRow(&b, "Served at the end", esc(dash(r.Failover.ServedRegion)), esc(dash(r.Recovery.ServedRegion)))
-	phaseRow(&b, "Errors", visitors(fo, errorsCell), visitors(rc, errorsCell))
-	phaseRow(&b, "Latency before / during / after (p50, p95, max ms)", latencyCell(fo), latencyCell(rc))
-	phaseRow(&b, "Sampling", sampling(fo), sampling(rc))
-	w("</table>\n")
+	phaseRow(p.b, "Served at the end", esc(dash(r.Failover.ServedRegion)), esc(dash(r.Recovery.ServedRegion)))
+	phaseRow(p.b, "Errors", visitors(fo, errorsCell), visitors(rc, errorsCell))
+	phaseRow(p.b, "Latency before / during / after (p50, p95, max ms)", latencyCell(fo), latencyCell(rc))
+	phaseRow(p.b, "Sampling", sampling(fo), sampling(rc))
+	p.w("</table>\n")
+}
+
+// visitorsTotal writes what visitors saw from the block to the end of recovery.
+func (p *page) visitorsTotal(r drill.Report) {
 	if v := r.Visitors; v != nil {
-		w("<h2>From the block to the end of recovery</h2>\n<table>\n")
+		p.w("<h2>From the block to the end of recovery</h2>\n<table>\n")
 		n, _ := r.Errors()
-		row(&b, "User-visible errors", fmt.Sprintf("%d in %d answers (%s); error rate %.3f%% of the time (limit %d%%)", n, v.Samples, esc(outcomes(v.Outcomes)), v.ErrorRatePercent, r.Limits.MaxErrorRatePercent))
+		row(p.b, "User-visible errors", fmt.Sprintf("%d in %d answers (%s); error rate %.3f%% of the time (limit %d%%)", n, v.Samples, esc(outcomes(v.Outcomes)), v.ErrorRatePercent, r.Limits.MaxErrorRatePercent))
 		run := "none"
 		if lr := v.LongestErrorRun; lr != nil {
 			run = fmt.Sprintf("%.3f s (%.3f..%.3f) from %.3f s, %d errors", lr.Seconds, lr.LoSeconds, lr.HiSeconds, lr.From.Seconds, lr.Samples)
 		}
-		row(&b, "Longest error run", run+fmt.Sprintf(" (limit %d s)", r.Limits.MaxErrorRunSeconds))
-		row(&b, "Latency", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms (limit %d ms), max %.0f ms; %d slow answers", v.Latency.P50Ms, v.Latency.P95Ms, r.Limits.MaxLatencyP95Ms, v.Latency.MaxMs, v.Slow))
+		row(p.b, "Longest error run", run+fmt.Sprintf(" (limit %d s)", r.Limits.MaxErrorRunSeconds))
+		row(p.b, "Latency", fmt.Sprintf("p50 %.0f ms, p95 %.0f ms (limit %d ms), max %.0f ms; %d slow answers", v.Latency.P50Ms, v.Latency.P95Ms, r.Limits.MaxLatencyP95Ms, v.Latency.MaxMs, v.Slow))
 		if bl := r.Baseline; bl != nil {
-			row(&b, "Before the block", fmt.Sprintf("%d errors in %d answers; latency p50 %.0f ms, p95 %.0f ms", bl.Errors, bl.Samples, bl.Latency.P50Ms, bl.Latency.P95Ms))
+			row(p.b, "Before the block", fmt.Sprintf("%d errors in %d answers; latency p50 %.0f ms, p95 %.0f ms", bl.Errors, bl.Samples, bl.Latency.P50Ms, bl.Latency.P95Ms))
 		}
 		failed := "none"
 		if len(r.LimitsFailed) > 0 {
 			failed = strings.Join(r.LimitsFailed, ", ")
 		}
-		row(&b, "Limits not met", esc(failed))
-		w("</table>\n")
+		row(p.b, "Limits not met", esc(failed))
+		p.w("</table>\n")
 	} else if n, ok := r.Errors(); ok {
-		w("<p>User-visible errors: %d</p>\n", n)
+		p.w("<p>User-visible errors: %d</p>\n", n)
 	} else {
-		w("<p>User-visible errors: not measured (the probe never ran).</p>\n")
+		p.w("<p>User-visible errors: not measured (the probe never ran).</p>\n")
 	}
+}
 
-	w("<h2>Cart</h2>\n<table>\n")
+// cart writes the seeded cart, by the unicorns' names.
+func (p *page) cart(r drill.Report) {
+
+	p.w("<h2>Cart</h2>\n<table>\n")
 	if r.Cart.User != "" {
-		row(&b, "Synthetic user", esc(r.Cart.User))
+		row(p.b, "Synthetic user", esc(r.Cart.User))
 	}
 	if r.Cart.NotChecked != "" {
-		row(&b, "Intact", "not checked: "+esc(r.Cart.NotChecked))
-		row(&b, "Expected", esc(unicorns(r.Cart.Expected, r.Cart.Names)))
+		row(p.b, "Intact", "not checked: "+esc(r.Cart.NotChecked))
+		row(p.b, "Expected", esc(unicorns(r.Cart.Expected, r.Cart.Names)))
 	} else {
-		row(&b, "Intact", fmt.Sprint(r.Cart.Intact))
-		row(&b, "Expected", esc(unicorns(r.Cart.Expected, r.Cart.Names)))
-		row(&b, "Got", esc(unicorns(r.Cart.Got, r.Cart.Names)))
+		row(p.b, "Intact", fmt.Sprint(r.Cart.Intact))
+		row(p.b, "Expected", esc(unicorns(r.Cart.Expected, r.Cart.Names)))
+		row(p.b, "Got", esc(unicorns(r.Cart.Got, r.Cart.Names)))
 	}
-	w("</table>\n")
+	p.w("</table>\n")
+}
 
-	w("<h2>Bucket restore</h2>\n<table>\n")
+// restore writes what put the bucket back.
+func (p *page) restore(r drill.Report) {
+
+	p.w("<h2>Bucket restore</h2>\n<table>\n")
 	if !r.Restore.Needed && r.Ending != nil {
-		row(&b, "Needed", "no: "+esc(r.Restore.NotNeeded))
+		row(p.b, "Needed", "no: "+esc(r.Restore.NotNeeded))
 	} else {
-		row(&b, "By", esc(dash(r.Restore.By)))
-		row(&b, "Prior", "<code>"+esc(pab.String(r.Restore.Prior))+"</code>")
-		row(&b, "Read back", "<code>"+esc(pab.String(r.Restore.ReadBack))+"</code>")
-		row(&b, "Matches prior", fmt.Sprint(r.Restore.MatchesPrior))
+		row(p.b, "By", esc(dash(r.Restore.By)))
+		row(p.b, "Prior", "<code>"+esc(pab.String(r.Restore.Prior))+"</code>")
+		row(p.b, "Read back", "<code>"+esc(pab.String(r.Restore.ReadBack))+"</code>")
+		row(p.b, "Matches prior", fmt.Sprint(r.Restore.MatchesPrior))
 	}
-	w("</table>\n")
-	if c := r.Cost; c != nil {
-		w("<h2>Cost of this drill (%s, prices of %s)</h2>\n<table>\n<tr><th>Item</th><th>Quantity</th><th>Unit price</th><th>Amount</th></tr>\n", esc(c.Source), esc(c.PricesAsOf))
-		for _, l := range c.Lines {
-			w("<tr><td>%s</td><td>%s %s</td><td>%s</td><td>%s</td></tr>\n", esc(l.Item), quantity(l.Quantity), esc(l.Unit), Dollars(l.UnitPrice), Dollars(l.USD))
-		}
-		w("<tr><th>Estimated total</th><td></td><td></td><td><b>%s</b></td></tr>\n</table>\n", Dollars(c.EstimatedUSD))
-		if len(c.Notes) > 0 {
-			w("<p>Notes: %s.</p>\n", esc(strings.Join(c.Notes, "; ")))
-		}
-	}
+	p.w("</table>\n")
+}
 
-	w("<h2>Steps</h2>\n")
-	if len(r.Steps) == 0 {
-		w("<p>No step completed.</p>\n")
-	} else {
-		w("<table>\n<tr><th>Step</th><th>Status</th><th>Start</th><th>Duration (s)</th></tr>\n")
-		for _, s := range r.Steps {
-			w("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(s.Name), esc(s.Status), fmtTime(s.Start), dur(s.Start, s.End))
+// cost writes the cost of this drill, in dollars.
+func (p *page) cost(r drill.Report) {
+	if c := r.Cost; c != nil {
+		p.w("<h2>Cost of this drill (%s, prices of %s)</h2>\n<table>\n<tr><th>Item</th><th>Quantity</th><th>Unit price</th><th>Amount</th></tr>\n", esc(c.Source), esc(c.PricesAsOf))
+		for _, l := range c.Lines {
+			p.w("<tr><td>%s</td><td>%s %s</td><td>%s</td><td>%s</td></tr>\n", esc(l.Item), quantity(l.Quantity), esc(l.Unit), Dollars(l.UnitPrice), Dollars(l.USD))
 		}
-		w("</table>\n")
+		p.w("<tr><th>Estimated total</th><td></td><td></td><td><b>%s</b></td></tr>\n</table>\n", Dollars(c.EstimatedUSD))
+		if len(c.Notes) > 0 {
+			p.w("<p>Notes: %s.</p>\n", esc(strings.Join(c.Notes, "; ")))
+		}
 	}
+}
+
+// steps writes the states and their times.
+func (p *page) steps(r drill.Report) {
+
+	p.w("<h2>Steps</h2>\n")
+	if len(r.Steps) == 0 {
+		p.w("<p>No step completed.</p>\n")
+	} else {
+		p.w("<table>\n<tr><th>Step</th><th>Status</th><th>Start</th><th>Duration (s)</th></tr>\n")
+		for _, s := range r.Steps {
+			p.w("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(s.Name), esc(s.Status), fmtTime(s.Start), dur(s.Start, s.End))
+		}
+		p.w("</table>\n")
+	}
+}
+
+// errorAlone writes the error of a report without an ending.
+func (p *page) errorAlone(r drill.Report) {
 	if r.Error != nil && r.Ending == nil {
-		w("<h2>Error</h2>\n<p><code>%s</code></p>\n<pre>%s</pre>\n", esc(r.Error.Error), esc(drill.CauseMessage(r.Error.Cause)))
+		p.w("<h2>Error</h2>\n<p><code>%s</code></p>\n<pre>%s</pre>\n", esc(r.Error.Error), esc(drill.CauseMessage(r.Error.Cause)))
 	}
+}
+
+// sandbox writes the sandbox's truth beside the drill's figures.
+func (p *page) sandbox(r drill.Report) {
 	if s := r.Sandbox; s != nil {
-		w("<h2>Sandbox truth (an independent visitor every %.0f ms)</h2>\n<table>\n", s.Truth.VisitorIntervalMs)
-		row(&b, "Stable failover (truth)", fmt.Sprintf("%.3f s; within the drill's bound: %v", s.Truth.FailoverSeconds, s.FailoverWithinBound))
-		row(&b, "Stable recovery (truth)", fmt.Sprintf("%.3f s; within the drill's bound: %v", s.Truth.RecoverySeconds, s.RecoveryWithinBound))
-		row(&b, "|Drill − truth|, failover", fmt.Sprintf("%.3f s", s.ProbeErrorSeconds))
-		w("</table>\n")
+		p.w("<h2>Sandbox truth (an independent visitor every %.0f ms)</h2>\n<table>\n", s.Truth.VisitorIntervalMs)
+		row(p.b, "Stable failover (truth)", fmt.Sprintf("%.3f s; within the drill's bound: %v", s.Truth.FailoverSeconds, s.FailoverWithinBound))
+		row(p.b, "Stable recovery (truth)", fmt.Sprintf("%.3f s; within the drill's bound: %v", s.Truth.RecoverySeconds, s.RecoveryWithinBound))
+		row(p.b, "|Drill − truth|, failover", fmt.Sprintf("%.3f s", s.ProbeErrorSeconds))
+		p.w("</table>\n")
 	}
+}
+
+// timing writes the run's timing.
+func (p *page) timing(r drill.Report) {
 	if t := r.Timing; t != nil {
-		w("<h2>Timing</h2>\n<table>\n")
-		row(&b, "Wall", fmt.Sprintf("%.2fs", t.WallSeconds))
-		row(&b, "Configured delays", fmt.Sprintf("%.2fs", t.ConfiguredDelaySeconds))
-		row(&b, "Overhead", fmt.Sprintf("%.2fs", t.OverheadSeconds))
-		w("</table>\n")
+		p.w("<h2>Timing</h2>\n<table>\n")
+		row(p.b, "Wall", fmt.Sprintf("%.2fs", t.WallSeconds))
+		row(p.b, "Configured delays", fmt.Sprintf("%.2fs", t.ConfiguredDelaySeconds))
+		row(p.b, "Overhead", fmt.Sprintf("%.2fs", t.OverheadSeconds))
+		p.w("</table>\n")
 	}
-	w("</body>\n</html>\n")
-	return b.Bytes(), nil
 }
 
 // row writes a two-cell table row; cell must already be escaped.
