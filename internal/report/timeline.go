@@ -32,6 +32,51 @@ type lane struct {
 
 // Timeline renders the SVG; "" when there is no sample to draw.
 func Timeline(r drill.Report, logs Logs) string {
+	p := newPicture(r, logs)
+	if p == nil {
+		return ""
+	}
+	p.w(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="What visitors saw over time" font-family="system-ui,sans-serif" font-size="11">`, svgW, p.height, svgW, p.height)
+	p.w(`<title>What visitors saw, every probe sample by answer time</title><rect width="%d" height="%d" fill="#fff"/>`, svgW, p.height)
+	p.errorRuns()
+	p.mixedWindows()
+	p.drawLanes()
+	p.latency()
+	p.axis()
+	p.markers()
+	p.spans()
+	p.w(`</svg>`)
+	return p.b.String()
+}
+
+// picture is the timeline being drawn: the samples by answer time, the scale, the
+// lanes with their samples binned per pixel column, the markers, the layout.
+type picture struct {
+	b              strings.Builder
+	r              drill.Report
+	all            []drill.Sample
+	origin, t0, t1 time.Time
+	lanes          []*lane
+	lat            map[int][2]float64 // column -> min, max latency (ms)
+	maxLat         float64
+	marks          []placedMarker
+	lanesY, latY0  int
+	height, axisY  int
+	bottom         float64
+}
+
+func (p *picture) w(format string, args ...any) { fmt.Fprintf(&p.b, format, args...) }
+
+// x is a moment's place on the plot; col its pixel column.
+func (p *picture) x(t time.Time) float64 {
+	return plotX0 + (plotX1-plotX0)*float64(t.Sub(p.t0))/float64(p.t1.Sub(p.t0))
+}
+
+func (p *picture) col(t time.Time) int { return int(math.Floor(p.x(t))) }
+
+// newPicture gathers the answered samples of every mode, the scale and the layout;
+// nil when there is no sample to draw.
+func newPicture(r drill.Report, logs Logs) *picture {
 	var all []drill.Sample
 	for _, mode := range []string{drill.ModeSteady, drill.ModeFailover, drill.ModeRecovery} {
 		if l := logs[mode]; l != nil {
@@ -43,7 +88,7 @@ func Timeline(r drill.Report, logs Logs) string {
 		}
 	}
 	if len(all) == 0 {
-		return ""
+		return nil
 	}
 	measure.SortByAnswer(all)
 	origin := all[0].At
@@ -54,10 +99,7 @@ func Timeline(r drill.Report, logs Logs) string {
 	if !t1.After(t0) {
 		t1 = t0.Add(time.Second)
 	}
-	x := func(t time.Time) float64 {
-		return plotX0 + (plotX1-plotX0)*float64(t.Sub(t0))/float64(t1.Sub(t0))
-	}
-	col := func(t time.Time) int { return int(math.Floor(x(t))) }
+	p := &picture{r: r, all: all, origin: origin, t0: t0, t1: t1}
 
 	pr, sr := orUnknown(r.Target.PrimaryRegion), orUnknown(r.Target.SecondaryRegion)
 	lanes := []*lane{
@@ -73,7 +115,7 @@ func Timeline(r drill.Report, logs Logs) string {
 	lat := map[int][2]float64{} // column -> min, max latency (ms)
 	maxLat := float64(r.Limits.MaxLatencyP95Ms)
 	for _, s := range all {
-		c := col(s.At)
+		c := p.col(s.At)
 		i := 4
 		switch {
 		case s.IsError():
@@ -98,96 +140,119 @@ func Timeline(r drill.Report, logs Logs) string {
 		maxLat = math.Max(maxLat, ms)
 	}
 
-	marks := placeMarkers(r, origin, x)
+	marks := placeMarkers(r, origin, p.x)
 	lanesY := lanesY + markerRowsExtra(marks)
 	latY0 := lanesY + len(lanes)*laneH + 26
 	height := latY0 + latH + 40
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="What visitors saw over time" font-family="system-ui,sans-serif" font-size="11">`, svgW, height, svgW, height)
-	w(`<title>What visitors saw, every probe sample by answer time</title><rect width="%d" height="%d" fill="#fff"/>`, svgW, height)
+	p.lanes, p.lat, p.maxLat, p.marks = lanes, lat, maxLat, marks
+	p.lanesY, p.latY0, p.height = lanesY, latY0, height
+	p.axisY, p.bottom = latY0+latH, float64(latY0+latH)
+	return p
+}
 
-	bottom := float64(latY0 + latH)
+// errorRuns draws the runs of errors, shaded across the picture so they stand out.
+func (p *picture) errorRuns() {
 	// Error runs, shaded across the picture so they stand out.
-	for _, run := range errorRuns(all) {
-		x0, x1 := x(run[0]), math.Max(x(run[1]), x(run[0])+2)
-		w(`<rect x="%.1f" y="%d" width="%.1f" height="%.0f" fill="#d1242f" fill-opacity="0.12"/>`, x0, lanesY, x1-x0, bottom-float64(lanesY))
+	for _, run := range errorRuns(p.all) {
+		x0, x1 := p.x(run[0]), math.Max(p.x(run[1]), p.x(run[0])+2)
+		p.w(`<rect x="%.1f" y="%d" width="%.1f" height="%.0f" fill="#d1242f" fill-opacity="0.12"/>`, x0, p.lanesY, x1-x0, p.bottom-float64(p.lanesY))
 	}
+}
+
+// mixedWindows draws the mixed windows, where both origins answered.
+func (p *picture) mixedWindows() {
 	// Mixed windows.
-	for _, ph := range []*drill.Phases{r.Failover.Phases, r.Recovery.Phases} {
+	for _, ph := range []*drill.Phases{p.r.Failover.Phases, p.r.Recovery.Phases} {
 		if ph != nil && ph.Mixed != nil && ph.FirstNew != nil && ph.LastOld != nil {
-			x0, x1 := x(ph.FirstNew.At), x(ph.LastOld.At)
-			w(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#bf8700" fill-opacity="0.15"><title>mixed: %s</title></rect>`,
-				x0, lanesY, math.Max(x1-x0, 1), len(lanes)*laneH, esc(fmt.Sprintf("both origins answered for %.3f s, the old one %.1f%% of config.json answers", ph.Mixed.ToSeconds-ph.Mixed.FromSeconds, ph.Mixed.OldSharePercent)))
+			x0, x1 := p.x(ph.FirstNew.At), p.x(ph.LastOld.At)
+			p.w(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#bf8700" fill-opacity="0.15"><title>mixed: %s</title></rect>`,
+				x0, p.lanesY, math.Max(x1-x0, 1), len(p.lanes)*laneH, esc(fmt.Sprintf("both origins answered for %.3f s, the old one %.1f%% of config.json answers", ph.Mixed.ToSeconds-ph.Mixed.FromSeconds, ph.Mixed.OldSharePercent)))
 		}
 	}
+}
+
+// drawLanes draws a lane per origin (and errors, and the page), every sample a tick in its column.
+func (p *picture) drawLanes() {
 	// Lanes.
-	for i, l := range lanes {
-		y := lanesY + i*laneH
-		w(`<text x="%d" y="%d" text-anchor="end" fill="#24292f">%s</text>`, plotX0-6, y+13, esc(l.label))
-		w(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#eaeef2"/>`, plotX0, y+laneH, plotX1, y+laneH)
+	for i, l := range p.lanes {
+		y := p.lanesY + i*laneH
+		p.w(`<text x="%d" y="%d" text-anchor="end" fill="#24292f">%s</text>`, plotX0-6, y+13, esc(l.label))
+		p.w(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#eaeef2"/>`, plotX0, y+laneH, plotX1, y+laneH)
 		h, pad := laneH-6, 3
 		if i == 3 {
 			h, pad = laneH-2, 1 // errors: full height
 		}
 		for _, seg := range segments(l.cols) {
-			w(`<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`, seg[0], y+pad, seg[1]-seg[0]+1, h, l.color)
+			p.w(`<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`, seg[0], y+pad, seg[1]-seg[0]+1, h, l.color)
 		}
 	}
+}
+
+// latency draws latency below, log scale from 1 ms, with maxLatencyP95Ms dashed.
+func (p *picture) latency() {
 	// Latency, log scale from 1 ms.
-	w(`<text x="%d" y="%d" fill="#24292f">latency<tspan x="%d" dy="14" fill="#57606a">log scale</tspan></text>`, 10, latY0+latH/2-4, 10)
+	p.w(`<text x="%d" y="%d" fill="#24292f">latency<tspan x="%d" dy="14" fill="#57606a">log scale</tspan></text>`, 10, p.latY0+latH/2-4, 10)
 	ly := func(ms float64) float64 {
-		return float64(latY0+latH) - float64(latH)*math.Log10(math.Max(ms, 1))/math.Log10(math.Max(maxLat, 10))
+		return float64(p.latY0+latH) - float64(latH)*math.Log10(math.Max(ms, 1))/math.Log10(math.Max(p.maxLat, 10))
 	}
 	for _, tick := range []float64{1, 10, 100, 1000, 10000, 100000} {
-		if tick > maxLat*1.01 {
+		if tick > p.maxLat*1.01 {
 			break
 		}
-		w(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#eaeef2"/><text x="%d" y="%.1f" text-anchor="end" fill="#57606a">%s</text>`,
+		p.w(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#eaeef2"/><text x="%d" y="%.1f" text-anchor="end" fill="#57606a">%s</text>`,
 			plotX0, ly(tick), plotX1, ly(tick), plotX0-6, ly(tick)+4, msLabel(tick))
 	}
-	if lim := float64(r.Limits.MaxLatencyP95Ms); lim > 0 {
-		w(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#d1242f" stroke-dasharray="4 3"><title>maxLatencyP95Ms %d</title></line>`, plotX0, ly(lim), plotX1, ly(lim), r.Limits.MaxLatencyP95Ms)
+	if lim := float64(p.r.Limits.MaxLatencyP95Ms); lim > 0 {
+		p.w(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#d1242f" stroke-dasharray="4 3"><title>maxLatencyP95Ms %d</title></line>`, plotX0, ly(lim), plotX1, ly(lim), p.r.Limits.MaxLatencyP95Ms)
 	}
 	for c := plotX0; c <= plotX1; c++ {
-		if mm, ok := lat[c]; ok {
-			w(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#57606a"/>`, c, ly(mm[0])+0.5, c, ly(mm[1])-0.5)
+		if mm, ok := p.lat[c]; ok {
+			p.w(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#57606a"/>`, c, ly(mm[0])+0.5, c, ly(mm[1])-0.5)
 		}
 	}
+}
+
+// axis draws the time axis, seconds from the block.
+func (p *picture) axis() {
 	// Time axis, seconds from the block.
-	axisY := latY0 + latH
-	w(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#57606a"/>`, plotX0, axisY, plotX1, axisY)
-	step := niceStep(t1.Sub(t0).Seconds())
-	first := math.Ceil(t0.Sub(origin).Seconds()/step) * step
-	for v := first; origin.Add(time.Duration(v * float64(time.Second))).Before(t1.Add(time.Millisecond)); v += step {
-		xv := x(origin.Add(time.Duration(v * float64(time.Second))))
-		w(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#57606a"/><text x="%.1f" y="%d" text-anchor="middle" fill="#57606a">%s</text>`,
-			xv, axisY, xv, axisY+4, xv, axisY+16, trimFloat(v))
+	p.w(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#57606a"/>`, plotX0, p.axisY, plotX1, p.axisY)
+	step := niceStep(p.t1.Sub(p.t0).Seconds())
+	first := math.Ceil(p.t0.Sub(p.origin).Seconds()/step) * step
+	for v := first; p.origin.Add(time.Duration(v * float64(time.Second))).Before(p.t1.Add(time.Millisecond)); v += step {
+		xv := p.x(p.origin.Add(time.Duration(v * float64(time.Second))))
+		p.w(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#57606a"/><text x="%.1f" y="%d" text-anchor="middle" fill="#57606a">%s</text>`,
+			xv, p.axisY, xv, p.axisY+4, xv, p.axisY+16, trimFloat(v))
 	}
-	w(`<text x="%d" y="%d" text-anchor="end" fill="#57606a">s from the block</text>`, plotX1, axisY+32)
+	p.w(`<text x="%d" y="%d" text-anchor="end" fill="#57606a">s from the block</text>`, plotX1, p.axisY+32)
+}
+
+// markers draws the markers of the drill's moments, each label in the first row where it overlaps no other.
+func (p *picture) markers() {
 
 	// Markers: each label in the first row where it overlaps no other (placeMarkers).
-	for _, m := range marks {
-		w(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#24292f" stroke-dasharray="2 2"/>`, m.x, m.y+2, m.x, axisY)
-		w(`<text class="marker" x="%.1f" y="%d" text-anchor="middle" fill="#24292f">%s</text>`, m.x, m.y, esc(m.text))
+	for _, m := range p.marks {
+		p.w(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#24292f" stroke-dasharray="2 2"/>`, m.x, m.y+2, m.x, p.axisY)
+		p.w(`<text class="marker" x="%.1f" y="%d" text-anchor="middle" fill="#24292f">%s</text>`, m.x, m.y, esc(m.text))
 	}
+}
+
+// spans draws the failover and recovery spans with their seconds.
+func (p *picture) spans() {
 	span := func(from *time.Time, ph *drill.Phases, name string, y int) {
 		if from == nil {
 			return
 		}
-		x0 := x(*from)
+		x0 := p.x(*from)
 		if ph == nil || ph.Stable == nil {
-			w(`<text x="%.1f" y="%d" fill="#d1242f">%s: never stable</text>`, x0+4, y-2, esc(name))
+			p.w(`<text x="%.1f" y="%d" fill="#d1242f">%s: never stable</text>`, x0+4, y-2, esc(name))
 			return
 		}
-		x1 := x(ph.Stable.At)
-		w(`<path d="M%.1f %d V%d H%.1f V%d" fill="none" stroke="#24292f"/>`, x0, y+4, y, x1, y+4)
-		w(`<text x="%.1f" y="%d" text-anchor="middle" fill="#24292f" font-weight="bold">%s %.3f s</text>`, (x0+x1)/2, y-3, esc(name), ph.Stable.Seconds)
+		x1 := p.x(ph.Stable.At)
+		p.w(`<path d="M%.1f %d V%d H%.1f V%d" fill="none" stroke="#24292f"/>`, x0, y+4, y, x1, y+4)
+		p.w(`<text x="%.1f" y="%d" text-anchor="middle" fill="#24292f" font-weight="bold">%s %.3f s</text>`, (x0+x1)/2, y-3, esc(name), ph.Stable.Seconds)
 	}
-	span(blockFrom(r), r.Failover.Phases, "failover", 60)
-	span(r.Recovery.RestoredAt, r.Recovery.Phases, "recovery", 60)
-	w(`</svg>`)
-	return b.String()
+	span(blockFrom(p.r), p.r.Failover.Phases, "failover", 60)
+	span(p.r.Recovery.RestoredAt, p.r.Recovery.Phases, "recovery", 60)
 }
 
 // segments merges adjacent pixel columns into [from, to] runs.
