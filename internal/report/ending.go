@@ -47,33 +47,45 @@ func Conclude(r *drill.Report, f EndFacts) {
 	e.State, e.StateInferred = f.State, f.StateInferred && f.State != ""
 
 	sn := f.SafetyNet
-	snRestored := sn != nil && f.SafetyNetErr == "" && !sn.NothingToRestore
 	blocked := r.Restore.Needed || r.Failover.BlockedAt != nil || (sn != nil && !sn.NothingToRestore) || f.SafetyNetErr != "" && r.Restore.Needed
 	e.BucketBlocked = blocked
 
+	e.Kind = endKind(r, f, blocked)
+	touched(r, f, e, blocked)
+	putBack(r, f, e, blocked)
+	notReached(r, e, blocked)
+	r.Ending = e
+}
+
+// endKind is how the run ended, from what the report and the end facts say.
+func endKind(r *drill.Report, f EndFacts, blocked bool) string {
 	switch {
 	case f.Status == "ABORTED":
-		e.Kind = drill.EndAborted
+		return drill.EndAborted
 	case f.Status == "TIMED_OUT":
-		e.Kind = drill.EndTimedOut
+		return drill.EndTimedOut
 	case r.DryRun:
-		e.Kind = drill.EndDryRun
+		return drill.EndDryRun
 	case r.RestoreError != nil && r.RestoreError.Error == drill.ErrorName(&drill.BucketChangedDuringDrill{}):
-		e.Kind = drill.EndBucketChanged
+		return drill.EndBucketChanged
 	case r.RestoreError != nil, f.SafetyNetErr != "" && blocked && !r.Restore.MatchesPrior:
-		e.Kind = drill.EndRestoreFailed
+		return drill.EndRestoreFailed
 	case r.Error != nil && r.Error.Error == drill.ErrorName(&drill.InvalidInput{}) && !blocked:
-		e.Kind = drill.EndInvalidInput
+		return drill.EndInvalidInput
 	case r.Error != nil && !blocked:
-		e.Kind = drill.EndRefused
+		return drill.EndRefused
 	case r.Error != nil:
-		e.Kind = drill.EndFailedAfterBlock
+		return drill.EndFailedAfterBlock
 	case r.Verdict == drill.Pass:
-		e.Kind = drill.EndPassed
+		return drill.EndPassed
 	default:
-		e.Kind = drill.EndFailed
+		return drill.EndFailed
 	}
+}
 
+// touched lists what the run touched: the synthetic user and its cart, the lock and the
+// bucket.
+func touched(r *drill.Report, f EndFacts, e *drill.Ending, blocked bool) {
 	// What was touched.
 	switch {
 	case r.Cart.User != "":
@@ -100,7 +112,13 @@ func Conclude(r *drill.Report, f EndFacts) {
 			fmt.Sprintf("the drill's lock locks/%s.json taken in the ledger, with the bucket's prior Block Public Access", bucket),
 			fmt.Sprintf("primary bucket %s blocked (all four Block Public Access settings)%s", bucket, at))
 	}
+}
 
+// putBack says what put the bucket back, by whom, verified how; or that nothing did,
+// and what a person does next.
+func putBack(r *drill.Report, f EndFacts, e *drill.Ending, blocked bool) {
+	sn := f.SafetyNet
+	snRestored := sn != nil && f.SafetyNetErr == "" && !sn.NothingToRestore
 	// What was put back, by whom, verified how.
 	switch {
 	case !blocked:
@@ -168,7 +186,10 @@ func Conclude(r *drill.Report, f EndFacts) {
 			e.Next = "run drill status now, then drill restore (runbook: docs/operate.md)"
 		}
 	}
+}
 
+// notReached says "not measured", and why, for the figures a stopped run never reached.
+func notReached(r *drill.Report, e *drill.Ending, blocked bool) {
 	// Figures a stopped run never reached are not measured, and say why.
 	if e.Kind != drill.EndPassed && e.Kind != drill.EndFailed {
 		where := e.Kind
@@ -188,7 +209,6 @@ func Conclude(r *drill.Report, f EndFacts) {
 			r.Recovery.NotMeasured = "the run ended (" + where + ") before the recovery was measured"
 		}
 	}
-	r.Ending = e
 }
 
 // restoredLine says who put what back and how it was checked.
