@@ -120,6 +120,9 @@ var (
 // ConfigFromContext reads and validates the configuration. get returns a context value
 // or nil when the key is absent (construct.Node().TryGetContext, or a map in tests).
 // Every problem is reported at once, each naming its context key. No jsii needed.
+// It is long because it is a flat list, a few lines per context key (read, check its
+// range, name its key in the problem), with no branch that spans keys: a reader looks
+// for a key and finds its lines together.
 func ConfigFromContext(get func(key string) any) (Config, error) {
 	var p []string
 	str := func(key, def string) string {
