@@ -23,11 +23,23 @@ import (
 // docCommands are every command of every sh/bash/shell block of the docs.
 func docCommands(t *testing.T, root string) []Command {
 	t.Helper()
+	var out []Command
+	for _, b := range docBlocks(t, root) {
+		if ShellLangs[b.Lang] {
+			out = append(out, Commands(b)...)
+		}
+	}
+	return out
+}
+
+// docBlocks are the fenced blocks of every documentation file, in order.
+func docBlocks(t *testing.T, root string) []Block {
+	t.Helper()
 	files, err := Docs(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []Command
+	var out []Block
 	for _, f := range files {
 		text, err := ReadDoc(root, f)
 		if err != nil {
@@ -37,11 +49,7 @@ func docCommands(t *testing.T, root string) []Command {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, b := range blocks {
-			if ShellLangs[b.Lang] {
-				out = append(out, Commands(b)...)
-			}
-		}
+		out = append(out, blocks...)
 	}
 	return out
 }

@@ -32,21 +32,9 @@ func TestLinks(t *testing.T) {
 // Every fenced block says what it holds: a command block is run by TestCommands, so
 // output, JSON or a diagram must be fenced with its own tag.
 func TestFencesHaveTags(t *testing.T) {
-	root := toolcheck.RepoRoot()
-	files, _ := Docs(root)
-	for _, f := range files {
-		text, err := ReadDoc(root, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blocks, err := Blocks(f, text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range blocks {
-			if b.Lang == "" {
-				t.Errorf("%s:%d: a fence without a language tag (sh for commands; text, json, … for the rest)", b.File, b.Line)
-			}
+	for _, b := range docBlocks(t, toolcheck.RepoRoot()) {
+		if b.Lang == "" {
+			t.Errorf("%s:%d: a fence without a language tag (sh for commands; text, json, … for the rest)", b.File, b.Line)
 		}
 	}
 }
