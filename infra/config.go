@@ -29,6 +29,12 @@ const (
 	CtxStopAlarms               = "stopAlarms"               // optional: CloudWatch alarm names that stop a drill
 	CtxMaxReplicationLagSeconds = "maxReplicationLagSeconds" // longest the seeded cart may take to replicate
 	CtxReadinessSchedule        = "readinessSchedule"        // optional: rate(...) or cron(...) starting dry runs
+	// The database stage (opt-in): the users' Aurora global database and its two member
+	// clusters' identifiers. Without globalCluster no database state runs and no
+	// function gets an RDS permission.
+	CtxGlobalCluster    = "globalCluster"
+	CtxPrimaryCluster   = "primaryCluster"   // the member cluster in primaryRegion (its identifier)
+	CtxSecondaryCluster = "secondaryCluster" // the member cluster in secondaryRegion
 	// The FailoverSeconds alarm's threshold (see dashboard.go).
 	CtxFailoverTargetSeconds = "failoverTargetSeconds"
 	// Taking over the ledger of an earlier deployment (see ledger.go).
@@ -50,6 +56,7 @@ var ContextKeys = append([]string{
 	CtxSchedule, CtxNotifyEmail, CtxAlarmTopicArn, CtxReportRetentionDays,
 	CtxDistributionID, CtxStopAlarms, CtxMaxReplicationLagSeconds, CtxReadinessSchedule,
 	CtxFailoverTargetSeconds, CtxLedgerBucket, CtxGitHubRepository, CtxGitHubRef, CtxGitHubOIDCProviderArn,
+	CtxGlobalCluster, CtxPrimaryCluster, CtxSecondaryCluster,
 }, drill.LimitFields...)
 
 // Defaults of the optional keys (cdk.json repeats them so they are visible there).
@@ -89,6 +96,9 @@ type Config struct {
 	Limits drill.Limits
 	// LedgerBucket is an existing ledger to take over; "" creates one.
 	LedgerBucket string
+	// GlobalCluster, PrimaryCluster and SecondaryCluster name the users' Aurora global
+	// database and its members (the database stage); "" for none.
+	GlobalCluster, PrimaryCluster, SecondaryCluster string
 	// GitHubRepository (owner/name) creates the CI role its workflow assumes on GitHubRef;
 	// GitHubOIDCProviderArn names the account's provider ("" creates one).
 	GitHubRepository, GitHubRef, GitHubOIDCProviderArn string
@@ -234,6 +244,8 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	if c.AlarmTopicArn != "" && !snsTopicARN.MatchString(c.AlarmTopicArn) {
 		p = append(p, fmt.Sprintf("%s: %q is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name>)", CtxAlarmTopicArn, c.AlarmTopicArn))
 	}
+	c.GlobalCluster, c.PrimaryCluster, c.SecondaryCluster = str(CtxGlobalCluster, ""), str(CtxPrimaryCluster, ""), str(CtxSecondaryCluster, "")
+	p = append(p, c.databaseProblems()...)
 	c.LedgerBucket = str(CtxLedgerBucket, "")
 	if c.LedgerBucket != "" && !bucketName.MatchString(c.LedgerBucket) {
 		p = append(p, fmt.Sprintf("%s: %q is not an S3 bucket name (the LedgerBucketName output of the earlier deployment)", CtxLedgerBucket, c.LedgerBucket))
@@ -262,6 +274,38 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		return Config{}, &ContextError{Problems: dedupe(p)}
 	}
 	return c, nil
+}
+
+// clusterID is an RDS cluster identifier: a letter, then letters, digits and single
+// hyphens, at most 63.
+var clusterID = regexp.MustCompile(`^[A-Za-z]([A-Za-z0-9]|-[A-Za-z0-9]){0,62}$`)
+
+// databaseProblems: the database stage needs all three names or none, each an RDS
+// identifier, the members distinct.
+func (c Config) databaseProblems() []string {
+	vals := map[string]string{CtxGlobalCluster: c.GlobalCluster, CtxPrimaryCluster: c.PrimaryCluster, CtxSecondaryCluster: c.SecondaryCluster}
+	set := 0
+	for _, v := range vals {
+		if v != "" {
+			set++
+		}
+	}
+	if set == 0 {
+		return nil
+	}
+	var p []string
+	for _, k := range []string{CtxGlobalCluster, CtxPrimaryCluster, CtxSecondaryCluster} {
+		switch v := vals[k]; {
+		case v == "":
+			p = append(p, fmt.Sprintf("%s: missing: the database stage needs %s, %s and %s together (aws rds describe-global-clusters lists them)", k, CtxGlobalCluster, CtxPrimaryCluster, CtxSecondaryCluster))
+		case len(v) > 63 || !clusterID.MatchString(v):
+			p = append(p, fmt.Sprintf("%s: %q is not an RDS identifier (a letter, then letters, digits and single hyphens, at most 63)", k, v))
+		}
+	}
+	if c.PrimaryCluster != "" && c.PrimaryCluster == c.SecondaryCluster {
+		p = append(p, CtxSecondaryCluster+": must differ from "+CtxPrimaryCluster)
+	}
+	return p
 }
 
 // drillConfig is the drill's configuration with this deployment's limits.

@@ -19,7 +19,7 @@ import (
 // PolicyValues fills internal/policy's placeholders with this stack's resources:
 // tokens that CloudFormation resolves.
 func PolicyValues(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm awsstepfunctions.StateMachine) policy.Values {
-	return policy.Values{
+	v := policy.Values{
 		TargetBucketArn: *TargetBucketARN(stack, cfg.PrimaryBucket),
 		LedgerArn:       *ledger.BucketArn(),
 		Executions: *stack.FormatArn(&awscdk.ArnComponents{
@@ -29,6 +29,16 @@ func PolicyValues(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm awss
 		StateMachineArn: *sm.StateMachineArn(),
 		DistributionArn: *DistributionARN(stack, cfg.DistributionID),
 	}
+	if cfg.GlobalCluster != "" {
+		// A global cluster's ARN has no region; each member's names its own.
+		v.GlobalClusterArn = *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("rds"), Region: jsii.String(""),
+			Resource: jsii.String("global-cluster"), ResourceName: jsii.String(cfg.GlobalCluster), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+		v.PrimaryClusterArn = *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("rds"), Region: jsii.String(cfg.PrimaryRegion),
+			Resource: jsii.String("cluster"), ResourceName: jsii.String(cfg.PrimaryCluster), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+		v.SecondaryClusterArn = *stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("rds"), Region: jsii.String(cfg.SecondaryRegion),
+			Resource: jsii.String("cluster"), ResourceName: jsii.String(cfg.SecondaryCluster), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+	}
+	return v
 }
 
 // ledgerARNPattern matches the ledger's ARN in cdk-nag's findings: the stack's own

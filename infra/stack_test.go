@@ -527,8 +527,8 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := asl["TimeoutSeconds"].(float64); got != 17950 || got < worst.Total.Seconds() {
-		t.Errorf("execution timeout %v, want 17950 (>= the worst case %v)", asl["TimeoutSeconds"], worst.Total)
+	if got, _ := asl["TimeoutSeconds"].(float64); got != 23540 || got < worst.Total.Seconds() {
+		t.Errorf("execution timeout %v, want 23540 (>= the worst case %v)", asl["TimeoutSeconds"], worst.Total)
 	}
 }
 

@@ -29,6 +29,8 @@ func DefinitionSubstitutions(cfg Config, functionARNs map[string]string) (map[st
 		"PrimaryRegion":      cfg.PrimaryRegion,
 		"SecondaryRegion":    cfg.SecondaryRegion,
 		"DistributionId":     cfg.DistributionID,
+		// "" without the database stage: its Choice then skips it.
+		"GlobalCluster": cfg.GlobalCluster,
 		// A whole number validated at synth: States.StringToJson makes it a number.
 		"MaxReplicationLagSeconds": fmt.Sprint(cfg.MaxReplicationLagSeconds),
 	}
@@ -127,7 +129,7 @@ func newStateMachine(stack awscdk.Stack, p stateMachineProps) awsstepfunctions.S
 		Retention:     LogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	// The execution timeout is the ASL's own TimeoutSeconds (17950, which covers the
+	// The execution timeout is the ASL's own TimeoutSeconds (23540, which covers the
 	// flow's worst case, statemachine.WorstCase): CDK's Timeout prop does not apply to a
 	// string definition.
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{

@@ -172,7 +172,7 @@ func TestCrashedLambdasAreRetriedWhereSafe(t *testing.T) {
 			}
 		}
 	}
-	for _, st := range []string{"AwaitFailover", "AwaitRecovery"} {
+	for _, st := range []string{"AwaitFailover", "AwaitRecovery", "SwitchDatabase", "SwitchDatabaseBack"} {
 		if !retries(st, "Lambda.ClientExecutionTimeoutException") || retries(st, "Lambda.Unknown") {
 			t.Errorf("%s: want Lambda.ClientExecutionTimeoutException retried and Lambda.Unknown not", st)
 		}
@@ -183,7 +183,7 @@ func TestCrashedLambdasAreRetriedWhereSafe(t *testing.T) {
 		t.Errorf("RecoveryCheck retries %v: a best-effort check after a failure must not delay the ending", r)
 	}
 	for name, st := range def.States {
-		if st.Type == "Task" && !slices.Contains(idempotent, name) && !slices.Contains([]string{"AwaitFailover", "AwaitRecovery", "RecoveryCheck"}, name) {
+		if st.Type == "Task" && !slices.Contains(idempotent, name) && !slices.Contains([]string{"AwaitFailover", "AwaitRecovery", "SwitchDatabase", "SwitchDatabaseBack", "RecoveryCheck"}, name) {
 			t.Errorf("Task %s: decide whether a crash is retried, and list it here", name)
 		}
 	}

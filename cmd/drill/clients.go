@@ -5,8 +5,10 @@ import (
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/unishop/failover-drill/internal/awsconf"
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/remote"
 	"github.com/unishop/failover-drill/internal/sweeper"
@@ -45,8 +47,10 @@ func awsS3(ctx context.Context, region string) (s3Reader, error) {
 // opsEnv builds the operator's clients: S3 for a region ("" keeps the configured one)
 // and Step Functions for a region.
 type opsEnv struct {
-	S3     func(region string) *s3.Client
-	SFN    func(region string) sweeper.ExecutionAPI
+	S3  func(region string) *s3.Client
+	SFN func(region string) sweeper.ExecutionAPI
+	// RDS switches a run's global database back (drill restore of a database stage run).
+	RDS    func(region string) database.API
 	Region string // the configured region, used when --region is not given
 }
 
@@ -65,6 +69,9 @@ func awsOps(ctx context.Context) (opsEnv, error) {
 		SFN: func(region string) sweeper.ExecutionAPI {
 			return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.Region = region })
 		},
+		RDS: database.PerRegion(func(region string) *awsrds.Client {
+			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
+		}),
 	}, nil
 }
 

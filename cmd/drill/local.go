@@ -31,6 +31,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	svgFile := fs.String("svg", "", "also write the timeline picture (SVG) to this file")
 	c.logFlags(fs, "print every function's structured logs on stderr, as text")
 	coldStart := fs.Duration("cold-start", 0, "start every Lambda handler this late, as a cold start on AWS: nothing samples between the block and the failover probe's first request (the report's coverage)")
+	withDB := fs.Bool("database", false, `run the database stage: switch the replica's Aurora global database over to the secondary region and back, measuring sign-ups (the input's "globalCluster", set to `+local.GlobalClusterInput()+`)`)
 	alarmAt := fs.String("alarm-at", "", `make the stop alarm go to ALARM: a state name ("AwaitFailover", optionally "+2s") or a duration after the start ("0s": already in ALARM)`)
 	if code, ok := c.parse(fs, args, "[flags]"); !ok {
 		return code
@@ -46,6 +47,13 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// drill start does: the sandbox supplies the distribution and the bucket.
 	if err := drill.CheckInput(*input); err != nil {
 		return c.usage("--input: %v", err)
+	}
+	if *withDB {
+		with, err := withGlobalCluster(*input, local.GlobalClusterInput())
+		if err != nil {
+			return c.usage("-database: %v", err)
+		}
+		*input = with
 	}
 	if *name != "" {
 		if err := drill.CheckName(*name); err != nil {
@@ -182,4 +190,18 @@ func writeReport(dir string, rep *drill.Report, logs report.Logs) error {
 		}
 	}
 	return nil
+}
+
+// withGlobalCluster sets the input's globalCluster to id, unless it names another.
+func withGlobalCluster(input, id string) (string, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(input), &fields); err != nil {
+		return "", err
+	}
+	if v, ok := fields["globalCluster"]; ok && string(v) != `""` && string(v) != `"`+id+`"` {
+		return "", fmt.Errorf("the input names globalCluster %s; the replica's is %q", v, id)
+	}
+	fields["globalCluster"] = json.RawMessage(`"` + id + `"`)
+	b, err := json.Marshal(fields)
+	return string(b), err
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/operator"
@@ -76,7 +77,7 @@ func (o *opsFlags) env(ctx context.Context, c *cmdIO, newOps opsFactory) (opsEnv
 }
 
 func (o *opsFlags) clients(env opsEnv, log *slog.Logger) operator.Clients {
-	return operator.Clients{
+	c := operator.Clients{
 		Ledger: &ledger.Ledger{S3: env.S3(o.region), Bucket: o.ledger},
 		S3:     pab.PerRegion(env.S3),
 		SFN:    env.SFN,
@@ -84,4 +85,8 @@ func (o *opsFlags) clients(env opsEnv, log *slog.Logger) operator.Clients {
 		Log:    log,
 		Settle: o.settle,
 	}
+	if env.RDS != nil {
+		c.Database = &database.PutBack{RDS: env.RDS, Log: log}
+	}
+	return c
 }

@@ -133,6 +133,9 @@ func printVerdict(w io.Writer, rep *drill.Report) {
 	if rep.Replication.Measured {
 		fmt.Fprintf(w, "replication         %.3f s (seeded cart readable through the secondary API)\n", rep.Replication.Seconds)
 	}
+	if line := report.DatabaseLine(rep.Database); line != "" {
+		fmt.Fprintf(w, "database            %s\n", line)
+	}
 	if rep.Sandbox != nil {
 		fmt.Fprintf(w, "sandbox change log  %d change(s) to the primary bucket's Block Public Access\n", len(rep.Sandbox.PrimaryBucketChanges))
 	}

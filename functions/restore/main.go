@@ -8,9 +8,11 @@ package main
 import (
 	"time"
 
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/lambdamain"
 	"github.com/unishop/failover-drill/internal/ledger"
@@ -33,8 +35,13 @@ func main() {
 		// The safety net's record names the state a stopped or failed execution was in
 		// (the execution is in this function's region: the same stack).
 		History: sfn.NewFromConfig(cfg),
-		Log:     log,
-		Now:     time.Now,
+		// A run of the database stage recorded the global database's writer: restore
+		// switches it back (the deployment grants RDS only with globalCluster).
+		Database: &database.PutBack{RDS: database.PerRegion(func(region string) *awsrds.Client {
+			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
+		}), Log: log},
+		Log: log,
+		Now: time.Now,
 	}
 	lambdamain.Start(h.Handle)
 }

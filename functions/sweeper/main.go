@@ -8,9 +8,11 @@ import (
 	"os"
 	"time"
 
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/lambdamain"
 	"github.com/unishop/failover-drill/internal/ledger"
@@ -35,8 +37,13 @@ func main() {
 		Ledger:  led,
 		Cart:    shop.New(lambdamain.HTTPClient(5 * time.Second)),
 		History: states,
-		Log:     log,
-		Now:     time.Now,
+		// A run of the database stage recorded the global database's writer: restore
+		// switches it back (the deployment grants RDS only with globalCluster).
+		Database: &database.PutBack{RDS: database.PerRegion(func(region string) *awsrds.Client {
+			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
+		}), Log: log},
+		Log: log,
+		Now: time.Now,
 	}
 	h := &sweeper.Handler{
 		Ledger:  led,

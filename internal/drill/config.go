@@ -70,6 +70,19 @@ type Config struct {
 	// errors for the whole window without a break.
 	ErrorBudgetPercent int `json:"errorBudgetPercent"`
 
+	// The database stage (opt-in). GlobalCluster is the users' Aurora global database
+	// (its identifier); "" (the default) runs no database state. With it, after the
+	// website's failover is stable, the drill switches the global database over to the
+	// secondary region's cluster and back (SwitchoverGlobalCluster: no data loss, never
+	// detached), measuring the users' writes throughout.
+	GlobalCluster string `json:"globalCluster"`
+	// DatabaseWriteIntervalMs is the cadence of the sign-ups through each region's API
+	// while a switch runs.
+	DatabaseWriteIntervalMs int `json:"databaseWriteIntervalMs"`
+	// DatabaseSwitchTimeoutSeconds bounds each switch: the new writer must be in place
+	// and the switch over within it, or the drill fails and restore switches back.
+	DatabaseSwitchTimeoutSeconds int `json:"databaseSwitchTimeoutSeconds"`
+
 	// The limits the verdict applies to what visitors saw (internal/measure defines
 	// each figure). Each is also CDK context, so a deployment sets its own defaults.
 
@@ -105,11 +118,14 @@ var Defaults = Config{
 	// ID, a real drill, every check must run, no alarms.
 	MaxReplicationLagSeconds: 30,
 	ErrorBudgetPercent:       10,
-	StableSharePercent:       99,
-	StableWindowSeconds:      5,
-	MaxErrorRatePercent:      1,
-	MaxErrorRunSeconds:       5,
-	MaxLatencyP95Ms:          3000,
+	// No GlobalCluster: no database stage.
+	DatabaseWriteIntervalMs:      500,
+	DatabaseSwitchTimeoutSeconds: 600,
+	StableSharePercent:           99,
+	StableWindowSeconds:          5,
+	MaxErrorRatePercent:          1,
+	MaxErrorRunSeconds:           5,
+	MaxLatencyP95Ms:              3000,
 }
 
 // Limits of the numeric fields, checked by Validate.
@@ -123,6 +139,9 @@ const (
 	MinStableShare, MaxStableShare         = 50, 100
 	MinStableWindow, MaxStableWindow       = 1, 120
 	MaxLatencyLimitMs                      = 900_000 // a probe Lambda's whole life
+	MinWriteIntervalMs, MaxWriteIntervalMs = 100, 10_000
+	// A switch-database Lambda runs at most 15 min: the switch, then the read-back.
+	MinSwitchTimeout, MaxSwitchTimeout = 10, 720
 )
 
 // ProbeInterval is ProbeIntervalMs as a duration.
@@ -138,6 +157,16 @@ func (c Config) ErrorBudget() time.Duration {
 // StableWindow is StableWindowSeconds as a duration.
 func (c Config) StableWindow() time.Duration {
 	return time.Duration(c.StableWindowSeconds) * time.Second
+}
+
+// DatabaseWriteInterval is DatabaseWriteIntervalMs as a duration.
+func (c Config) DatabaseWriteInterval() time.Duration {
+	return time.Duration(c.DatabaseWriteIntervalMs) * time.Millisecond
+}
+
+// DatabaseSwitchTimeout is DatabaseSwitchTimeoutSeconds as a duration.
+func (c Config) DatabaseSwitchTimeout() time.Duration {
+	return time.Duration(c.DatabaseSwitchTimeoutSeconds) * time.Second
 }
 
 // FailoverTimeout is FailoverTimeoutSeconds as a duration.
@@ -231,6 +260,8 @@ var (
 	domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	// CloudFront distribution IDs are upper-case letters and digits (E2QWRUHAPOMQZL).
 	distributionID = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
+	// An RDS identifier: a letter, then letters, digits and single hyphens, 1..63.
+	globalClusterID = regexp.MustCompile(`^[A-Za-z]([A-Za-z0-9]|-[A-Za-z0-9]){0,62}$`)
 )
 
 // Validate checks every field and reports all problems at once.
@@ -260,6 +291,11 @@ func (c Config) Validate() error {
 		p = append(p, fmt.Sprintf("distributionId: %q is not a CloudFront distribution ID like E2QWRUHAPOMQZL", truncate(c.DistributionID, 40)))
 	}
 	p = append(p, checkAlarmNames(c.StopAlarms)...)
+	if c.GlobalCluster != "" && (len(c.GlobalCluster) > 63 || !globalClusterID.MatchString(c.GlobalCluster)) {
+		p = append(p, fmt.Sprintf("globalCluster: %q is not an Aurora global cluster identifier (a letter, then letters, digits and single hyphens, at most 63)", truncate(c.GlobalCluster, 70)))
+	}
+	p = appendRange(p, "databaseWriteIntervalMs", c.DatabaseWriteIntervalMs, MinWriteIntervalMs, MaxWriteIntervalMs)
+	p = appendRange(p, "databaseSwitchTimeoutSeconds", c.DatabaseSwitchTimeoutSeconds, MinSwitchTimeout, MaxSwitchTimeout)
 	p = appendRange(p, "errorBudgetPercent", c.ErrorBudgetPercent, 1, 100)
 	p = appendRange(p, "stableSharePercent", c.StableSharePercent, MinStableShare, MaxStableShare)
 	p = appendRange(p, "stableWindowSeconds", c.StableWindowSeconds, MinStableWindow, MaxStableWindow)

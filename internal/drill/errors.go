@@ -122,6 +122,42 @@ func (e *BucketChangedDuringDrill) Error() string {
 		"kept as it is and never written again by this run, lock kept: set what the bucket must hold by hand, then release the lock (drill unlock)", e.Bucket, e.Found, e.Prior)
 }
 
+// DatabaseSwitching: a switch of the global database is still in progress (or was
+// just sent back) and did not finish within this invocation's time: the writer is not
+// back yet. The run keeps its lock; whoever restores next (a retry, the safety net,
+// the sweeper) waits for the switch and finishes. An alarm catches it if none does.
+type DatabaseSwitching struct{ GlobalCluster, Status, Writer, Want string }
+
+func (e *DatabaseSwitching) Error() string {
+	return fmt.Sprintf("global database %s: the writer is %s (switch: %s), want %s: still switching back, lock kept; the next restore finishes",
+		e.GlobalCluster, e.Writer, orNone(e.Status), e.Want)
+}
+
+// DatabaseChangedDuringDrill: the writer of the global database moved in a way the run
+// did not ask for (to the secondary before the run sent a switch, or to a member it
+// never named): someone else switched it. Restore never undoes another's switch: it
+// keeps the lock and fails with this, which pages, as for a bucket changed during the
+// drill.
+type DatabaseChangedDuringDrill struct{ GlobalCluster, Prior, Found string }
+
+func (e *DatabaseChangedDuringDrill) Error() string {
+	return fmt.Sprintf("global database %s was switched during the drill by someone else: its writer is %s, the run recorded %s and sent no switch there; "+
+		"kept as it is, lock kept: switch it where it must be by hand, then release the lock (drill unlock)", e.GlobalCluster, e.Found, e.Prior)
+}
+
+// DatabaseSwitchTimeout: the stage's switch did not put the new writer in place
+// within databaseSwitchTimeoutSeconds (the flow then restores, switching back).
+type DatabaseSwitchTimeout struct{ Msg string }
+
+func (e *DatabaseSwitchTimeout) Error() string { return "database switch timed out: " + e.Msg }
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
 // RestoreFailed is the error an execution ends with when its restore could not finish
 // (RestoreAfterFailure ran out of retries): the primary bucket may still be blocked.
 // Only the state machine raises it (a Fail state), so it is a name, not a type.
@@ -134,6 +170,7 @@ var ErrorNames = []string{
 	ErrorName(&RecoveryTimeout{}), ErrorName(&RestoreMismatch{}), ErrorName(&RunClosed{}),
 	ErrorName(&NotReady{}), ErrorName(&StopAlarm{}), ErrorName(&Unverified{}), ErrorName(&StopAlarmsUnreadable{}),
 	ErrorName(&BucketChangedDuringDrill{}),
+	ErrorName(&DatabaseSwitching{}), ErrorName(&DatabaseChangedDuringDrill{}), ErrorName(&DatabaseSwitchTimeout{}),
 }
 
 // ErrorName is the Lambda error type aws-lambda-go reports for err: its Go type name,
@@ -157,6 +194,7 @@ func Classify(err error) error {
 		new(*InvalidInput), new(*Transient), new(*SteadyStateFailed), new(*SeedFailed),
 		new(*LockHeld), new(*FailoverTimeout), new(*RecoveryTimeout), new(*RestoreMismatch),
 		new(*RunClosed), new(*BucketChangedDuringDrill), new(*NotReady), new(*StopAlarm), new(*StopAlarmsUnreadable),
+		new(*DatabaseSwitching), new(*DatabaseChangedDuringDrill), new(*DatabaseSwitchTimeout),
 	} {
 		if errors.As(err, target) {
 			return withContext(reflect.ValueOf(target).Elem().Interface().(error), err)
@@ -184,6 +222,8 @@ func withContext(typed, outer error) error {
 		return &FailoverTimeout{Msg: prefix + t.Msg}
 	case *RecoveryTimeout:
 		return &RecoveryTimeout{Msg: prefix + t.Msg}
+	case *DatabaseSwitchTimeout:
+		return &DatabaseSwitchTimeout{Msg: prefix + t.Msg}
 	default:
 		return typed // the other types carry structured fields that say it all
 	}

@@ -28,7 +28,7 @@ type TaskState struct {
 	Budget         time.Duration // the function's own bound for this state (0: its Lambda timeout)
 }
 
-// Functions are the six functions of the flow, in flow order, and the sweeper.
+// Functions are the seven functions of the flow, in flow order, and the sweeper.
 var Functions = []Function{
 	{Name: FuncReadiness, Placeholder: "ReadinessFunctionArn", MemoryMB: 256,
 		// The replication check waits up to maxReplicationLagSeconds (at most 300 s).
@@ -46,6 +46,11 @@ var Functions = []Function{
 	{Name: FuncBlock, Placeholder: "BlockBucketFunctionArn", MemoryMB: 256,
 		Timeout: BlockTimeout, Env: []string{EnvLedgerBucket},
 		States: []TaskState{{Name: "BlockBucket", TimeoutSeconds: 90}}},
+	// The database stage: a switch takes minutes on AWS (databaseSwitchTimeoutSeconds,
+	// at most 720 s), then every acknowledged write is read back.
+	{Name: FuncDatabase, Placeholder: "DatabaseFunctionArn", MemoryMB: 256,
+		Timeout: 15 * time.Minute, Env: []string{EnvLedgerBucket},
+		States: []TaskState{{Name: "SwitchDatabase", TimeoutSeconds: 930}, {Name: "SwitchDatabaseBack", TimeoutSeconds: 930}}},
 	{Name: FuncRestore, Placeholder: "RestoreFunctionArn", MemoryMB: 256,
 		// Restore needs no target: the run's ticket names the bucket and its region.
 		Timeout: 3 * time.Minute, Env: []string{EnvLedgerBucket},
@@ -109,6 +114,6 @@ var Placeholders = func() []string {
 	}
 	return append(p,
 		"DistributionDomain", "PrimaryBucket", "PrimaryRegion", "SecondaryRegion",
-		"DistributionId", "MaxReplicationLagSeconds",
+		"DistributionId", "MaxReplicationLagSeconds", "GlobalCluster",
 		"StableSharePercent", "StableWindowSeconds", "MaxErrorRatePercent", "MaxErrorRunSeconds", "MaxLatencyP95Ms")
 }()

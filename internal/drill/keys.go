@@ -96,6 +96,9 @@ const (
 	RunFolderPattern = "runs/*/" + KeyTimePattern + "/"
 	// SamplesKeyPattern is the only ledger key pattern the probe may write.
 	SamplesKeyPattern = RunFolderPattern + "samples-*.json"
+	// WritesKeyPattern is the only ledger key pattern switch-database writes besides
+	// the run ticket and the lock: its write and read samples.
+	WritesKeyPattern = RunFolderPattern + "writes-*.json"
 )
 
 // RunFileKey is a ledger key of a run's evidence, as ParseRunKey reads it.
@@ -132,7 +135,7 @@ func evidenceFile(f string) bool {
 	case f == FileReport, f == FileReportHTML:
 		return true
 	case strings.HasSuffix(f, ".json"):
-		return strings.HasPrefix(f, "samples-") || strings.HasPrefix(f, "restore-")
+		return strings.HasPrefix(f, "samples-") || strings.HasPrefix(f, "restore-") || strings.HasPrefix(f, "writes-")
 	}
 	return false
 }

@@ -18,7 +18,8 @@ const (
 	FuncRestore   = "restore"
 	FuncReport    = "report"
 	FuncReadiness = "readiness"
-	FuncSweeper   = "sweeper" // not a state of the flow: runs on a schedule (see internal/sweeper)
+	FuncDatabase  = "switch-database" // the opt-in database stage (Config.GlobalCluster)
+	FuncSweeper   = "sweeper"         // not a state of the flow: runs on a schedule (see internal/sweeper)
 
 	// Probe modes.
 	ModeSteady   = "steady"

@@ -49,6 +49,9 @@ type State struct {
 	Error              *ErrorInfo             `json:"error,omitempty"`
 	RestoreError       *ErrorInfo             `json:"restoreError,omitempty"`
 	Readiness          *Step[ReadinessResult] `json:"readiness,omitempty"`
+	// Database and DatabaseBack are the database stage's two switches (opt-in).
+	Database     *Step[DatabaseResult] `json:"database,omitempty"`
+	DatabaseBack *Step[DatabaseResult] `json:"databaseBack,omitempty"`
 }
 
 // ReportInput is report's payload.
@@ -209,6 +212,24 @@ type Report struct {
 	Ending *Ending `json:"ending,omitempty"`
 	// Cost is what the drill used and its estimated price.
 	Cost *Cost `json:"cost,omitempty"`
+	// Database is the database stage's account (absent without globalCluster).
+	Database *DatabaseFacts `json:"database,omitempty"`
+}
+
+// DatabaseFacts is what the database stage did and what the users' writes lived.
+type DatabaseFacts struct {
+	GlobalCluster string `json:"globalCluster"`
+	// Over and Back are the two switches (absent: not reached or failed).
+	Over *DatabaseResult `json:"over,omitempty"`
+	Back *DatabaseResult `json:"back,omitempty"`
+	// LostWrites counts acknowledged sign-ups that could not be read back (must be 0);
+	// Checked how many were read back.
+	LostWrites int `json:"lostWrites"`
+	Checked    int `json:"checked"`
+	// WriterRestored: the writer the run recorded is the writer again (the stage's
+	// back switch, or restore's look); By says which.
+	WriterRestored bool   `json:"writerRestored"`
+	RestoredBy     string `json:"restoredBy,omitempty"`
 }
 
 // StepRecord is one state of the execution.

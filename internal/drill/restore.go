@@ -68,4 +68,20 @@ type RestoreResult struct {
 	// long it waited for that moment).
 	LockReleasedAt *time.Time `json:"lockReleasedAt,omitempty"`
 	WaitedSeconds  float64    `json:"waitedSeconds,omitempty"`
+	// Database is what restore found and did on the global database (the database
+	// stage only).
+	Database *DatabaseRestore `json:"database,omitempty"`
+}
+
+// DatabaseRestore is restore's part for the global database.
+type DatabaseRestore struct {
+	GlobalCluster string `json:"globalCluster"`
+	// Writer is the writer's region at restore's last look; Back: it is the writer
+	// the run recorded, with no switch in progress, at a look made once no switch of
+	// the run could start any more.
+	Writer string `json:"writer"`
+	Back   bool   `json:"back"`
+	// SentBack: this restore switched the global database back.
+	SentBack      bool    `json:"sentBack,omitempty"`
+	WaitedSeconds float64 `json:"waitedSeconds,omitempty"`
 }

@@ -68,6 +68,10 @@ type Ticket struct {
 	// after it found the prior: whoever restores next finishes that look, undoes a
 	// late block it finds, and only then releases the lock.
 	SettlingUntil *time.Time `json:"settlingUntil,omitempty"`
+	// Database is the run's record of the users' global database (the database stage
+	// only): the writer to put back, and when the run sent its switches. The lock is
+	// released only once that writer is back and no switch of the run can start.
+	Database *DatabaseTicket `json:"database,omitempty"`
 }
 
 // ID is the execution the ticket belongs to.

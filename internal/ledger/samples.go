@@ -58,3 +58,42 @@ func (l *Ledger) Samples(ctx context.Context, execution string, start drill.Inst
 	}
 	return &log, nil
 }
+
+// PutWrites writes a database mode's write and read samples to drill.WritesKey.
+func (l *Ledger) PutWrites(ctx context.Context, log drill.WriteLog) (string, error) {
+	if log.Execution == "" || log.ExecutionStartTime.IsZero() || log.Mode == "" {
+		return "", fmt.Errorf("ledger put writes: execution, its start or mode missing (execution %q, executionStartTime %q, mode %q)",
+			log.Execution, log.ExecutionStartTime, log.Mode)
+	}
+	body, err := json.Marshal(log)
+	if err != nil {
+		return "", fmt.Errorf("ledger put writes: %w", err)
+	}
+	key := drill.WritesKey(log.Execution, log.ExecutionStartTime, log.Mode)
+	return key, l.put(ctx, key, body, ContentTypeJSON)
+}
+
+// Writes reads a database mode's samples; nil when there are none.
+func (l *Ledger) Writes(ctx context.Context, execution string, start drill.Instant, mode string) (*drill.WriteLog, error) {
+	key := drill.WritesKey(execution, start, mode)
+	out, err := l.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, pab.Wrap(err, "ledger get %s", key)
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(out.Body, MaxSampleLogBytes+1))
+	if err != nil {
+		return nil, pab.Wrap(err, "ledger read %s", key)
+	}
+	if len(body) > MaxSampleLogBytes {
+		return nil, fmt.Errorf("ledger read %s: larger than %d bytes", key, MaxSampleLogBytes)
+	}
+	var log drill.WriteLog
+	if err := json.Unmarshal(body, &log); err != nil {
+		return nil, fmt.Errorf("ledger decode %s: %w", key, err)
+	}
+	return &log, nil
+}

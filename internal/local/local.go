@@ -22,9 +22,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
+
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/block"
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/operator"
@@ -46,6 +50,18 @@ import (
 // block was sent, and restore undoes a block on a restored run only until then.
 const SafetyNetSettle = time.Second
 
+// DatabasePollEvery is how often the replica's database switches are looked at: they
+// take seconds here (sandbox.Config.DBSwitchoverTime), minutes on AWS.
+const DatabasePollEvery = 100 * time.Millisecond
+
+// DatabaseTail is how long the stage goes on writing after a switch here: the
+// replica's DNS cache time and a second, so a stale client's writes are seen.
+func DatabaseTail(sc sandbox.Config) time.Duration { return sc.DBDNSCacheTTL + time.Second }
+
+// GlobalClusterInput is the execution input field that turns the database stage on
+// for the replica's global database.
+func GlobalClusterInput() string { return sandbox.GlobalClusterID }
+
 // FunctionARN is the ARN the local deployment substitutes for a function name.
 func FunctionARN(name string) string {
 	return "arn:aws:lambda:local:000000000000:function:failover-drill-" + name
@@ -58,14 +74,20 @@ func StateMachineARN(region string) string {
 
 // Policies are the local deployment's IAM: each function's statements from
 // internal/policy, filled for this sandbox. Functions with no AWS access get none, so
-// the replica denies them everything.
+// the replica denies them everything. The local deployment is one with the database
+// stage's context (the replica has the users' global database): its RDS grants are
+// there, and the stage runs when the input names the global cluster (drill local
+// -database).
 func Policies(sc sandbox.Config, stateMachineArn string) map[string][]policy.Statement {
 	v := policy.Values{
-		TargetBucketArn: "arn:aws:s3:::" + sc.PrimaryBucket,
-		LedgerArn:       "arn:aws:s3:::" + sc.LedgerBucket,
-		Executions:      strings.Replace(stateMachineArn, ":stateMachine:", ":execution:", 1),
-		StateMachineArn: stateMachineArn,
-		DistributionArn: sandbox.DistributionARN(),
+		TargetBucketArn:     "arn:aws:s3:::" + sc.PrimaryBucket,
+		LedgerArn:           "arn:aws:s3:::" + sc.LedgerBucket,
+		Executions:          strings.Replace(stateMachineArn, ":stateMachine:", ":execution:", 1),
+		StateMachineArn:     stateMachineArn,
+		DistributionArn:     sandbox.DistributionARN(),
+		GlobalClusterArn:    "arn:aws:rds::" + sandbox.AccountID + ":global-cluster:" + sandbox.GlobalClusterID,
+		PrimaryClusterArn:   "arn:aws:rds:" + sc.PrimaryRegion + ":" + sandbox.AccountID + ":cluster:" + sandbox.GlobalClusterID + "-" + sc.PrimaryRegion,
+		SecondaryClusterArn: "arn:aws:rds:" + sc.SecondaryRegion + ":" + sandbox.AccountID + ":cluster:" + sandbox.GlobalClusterID + "-" + sc.SecondaryRegion,
 	}
 	out := map[string][]policy.Statement{}
 	for _, fn := range drill.FunctionNames() {
@@ -103,10 +125,12 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	subs := map[string]string{
 		"DistributionId":           sandbox.DistributionID,
 		"MaxReplicationLagSeconds": fmt.Sprint(drill.Defaults.MaxReplicationLagSeconds),
-		"DistributionDomain":       sb.DistributionURL(),
-		"PrimaryBucket":            sc.PrimaryBucket,
-		"PrimaryRegion":            sc.PrimaryRegion,
-		"SecondaryRegion":          sc.SecondaryRegion,
+		// As a deployment without globalCluster context: the input turns the stage on.
+		"GlobalCluster":      "",
+		"DistributionDomain": sb.DistributionURL(),
+		"PrimaryBucket":      sc.PrimaryBucket,
+		"PrimaryRegion":      sc.PrimaryRegion,
+		"SecondaryRegion":    sc.SecondaryRegion,
 	}
 	maps.Copy(subs, drill.LimitSubstitutions(drill.Defaults))
 	for _, f := range drill.Functions { // each function's ARN, as infra/ substitutes it
@@ -130,6 +154,14 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		return awsconf.SandboxFactoryAs(sb.S3Endpoints(), fn, counter.option)
 	}
 	paAs := func(fn string) func(region string) pab.API { return pab.PerRegion(s3As(fn)) }
+	rdsAs := func(fn string) func(region string) database.API {
+		return func(region string) database.API {
+			return awsrds.NewFromConfig(awsconf.SandboxConfigAs(region, fn), func(o *awsrds.Options) { o.BaseEndpoint = aws.String(sb.RDSEndpoint()) })
+		}
+	}
+	putBackAs := func(fn string) *database.PutBack {
+		return &database.PutBack{RDS: rdsAs(fn), PollEvery: DatabasePollEvery, Log: log.With("function", fn), Now: time.Now}
+	}
 	ledgerAs := func(fn string) *ledger.Ledger {
 		return &ledger.Ledger{S3: s3As(fn)(sc.PrimaryRegion), Bucket: sc.LedgerBucket}
 	}
@@ -144,9 +176,11 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	e := &Env{Sandbox: sb, Machine: m, StateMachineArn: smArn, S3: admin, log: log, s3Requests: counter,
 		Ledger: &ledger.Ledger{S3: admin(sc.PrimaryRegion), Bucket: sc.LedgerBucket}}
 	e.Restore = &restore.Handler{S3: paAs(drill.FuncRestore), Ledger: ledgerAs(drill.FuncRestore), Cart: shopClient, Settle: SafetyNetSettle,
-		History: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncRestore), Log: log.With("function", drill.FuncRestore), Now: time.Now}
+		History: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncRestore), Database: putBackAs(drill.FuncRestore),
+		Log: log.With("function", drill.FuncRestore), Now: time.Now}
 	sweepRestore := &restore.Handler{S3: paAs(drill.FuncSweeper), Ledger: ledgerAs(drill.FuncSweeper), Cart: shopClient, Settle: SafetyNetSettle,
-		History: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncSweeper), Log: log.With("function", drill.FuncSweeper), Now: time.Now}
+		History: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncSweeper), Database: putBackAs(drill.FuncSweeper),
+		Log: log.With("function", drill.FuncSweeper), Now: time.Now}
 	e.Sweeper = &sweeper.Handler{
 		Ledger: ledgerAs(drill.FuncSweeper), SFN: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncSweeper),
 		Restore: sweepRestore.Handle, Settle: SafetyNetSettle, Now: time.Now, Log: log.With("function", drill.FuncSweeper),
@@ -160,6 +194,8 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 	e.Block = blk
 	rep := &report.Handler{Ledger: ledgerAs(drill.FuncReport), Log: log.With("function", drill.FuncReport), Now: time.Now,
 		Executions: awsconf.SandboxSFN(sb.SFNEndpoint(), sc.PrimaryRegion, drill.FuncReport)}
+	db := &database.Handler{RDS: rdsAs(drill.FuncDatabase), Ledger: ledgerAs(drill.FuncDatabase), Shop: shopClient,
+		PollEvery: DatabasePollEvery, Tail: DatabaseTail(sc), Log: log.With("function", drill.FuncDatabase), Now: time.Now}
 	rdy, alarms := readinessHandler(sb, log)
 	prb.Alarms, prb.AlarmEvery, prb.AlarmUnreadableLimit = alarms, LocalAlarmEvery, LocalAlarmUnreadableLimit
 	e.tasks = map[string]asl.TaskFunc{
@@ -169,6 +205,7 @@ func Start(cfg sandbox.Config, log *slog.Logger) (*Env, error) {
 		FunctionARN(drill.FuncRestore):   task(e.Restore.Handle),
 		FunctionARN(drill.FuncReport):    task(rep.Handle),
 		FunctionARN(drill.FuncReadiness): task(rdy.Handle),
+		FunctionARN(drill.FuncDatabase):  task(db.Handle),
 	}
 	return e, nil
 }
@@ -334,11 +371,18 @@ func SafetyNetInput(id drill.RunID) drill.RestoreInput {
 // Settle.
 func (e *Env) Operator() operator.Clients {
 	return operator.Clients{
-		Ledger: e.Ledger, S3: pab.PerRegion(e.S3), Log: e.log, Settle: SafetyNetSettle,
+		Ledger: e.Ledger, S3: pab.PerRegion(e.S3), Log: e.log, Settle: SafetyNetSettle, Database: e.operatorPutBack(),
 		SFN: func(region string) sweeper.ExecutionAPI {
 			return awsconf.SandboxSFN(e.Sandbox.SFNEndpoint(), region, awsconf.SandboxAdmin)
 		},
 	}
+}
+
+// operatorPutBack is a person's database client against the replica: unrestricted.
+func (e *Env) operatorPutBack() *database.PutBack {
+	return &database.PutBack{RDS: func(region string) database.API {
+		return awsrds.NewFromConfig(awsconf.SandboxConfig(region), func(o *awsrds.Options) { o.BaseEndpoint = aws.String(e.Sandbox.RDSEndpoint()) })
+	}, PollEvery: DatabasePollEvery, Log: e.log, Now: time.Now}
 }
 
 // Sweep runs the sweeper once, as its schedule does on AWS.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/pab"
@@ -29,7 +30,9 @@ type Clients struct {
 	S3     func(region string) pab.API
 	SFN    func(region string) sweeper.ExecutionAPI
 	Cart   restore.CartAPI // to take the synthetic cart back out; nil skips it
-	Log    *slog.Logger
+	// Database switches the global database back for a run of the database stage.
+	Database *database.PutBack
+	Log      *slog.Logger
 	// Settle is how long after its blockSentAt a block of a run can still land:
 	// block-bucket's longest life (0: restore.DefaultSettle, the deployed stack's).
 	Settle time.Duration
@@ -199,7 +202,7 @@ func Restore(ctx context.Context, c Clients, bucket string, force bool) (drill.R
 	if p := lock.ID().Problems(); len(p) > 0 {
 		return drill.RestoreResult{}, fmt.Errorf("the lock on %s does not identify its execution (%v): put the bucket back by hand (its prior: %s), then drill unlock", bucket, p, pab.String(lock.Prior))
 	}
-	h := &restore.Handler{S3: c.S3, Ledger: c.Ledger, Cart: c.Cart, Log: c.Log, Now: c.now, Sleep: c.Sleep, Settle: c.settle()}
+	h := &restore.Handler{S3: c.S3, Ledger: c.Ledger, Cart: c.Cart, Database: c.Database, Log: c.Log, Now: c.now, Sleep: c.Sleep, Settle: c.settle()}
 	in := drill.RestoreInput{
 		Execution: lock.Execution, ExecutionArn: lock.ExecutionArn, StartTime: lock.StartTime,
 		Bucket: bucket, Reason: drill.ReasonOperator,

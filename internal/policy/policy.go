@@ -46,6 +46,12 @@ const (
 	// DistributionArn: arn:<partition>:cloudfront::<account>:distribution/<distributionId>,
 	// the deployed distribution (distributionId is required at synth).
 	DistributionArn = "<DistributionArn>"
+	// GlobalClusterArn: arn:<partition>:rds::<account>:global-cluster:<globalCluster>,
+	// the users' Aurora global database (the database stage only); PrimaryClusterArn
+	// and SecondaryClusterArn its two member clusters.
+	GlobalClusterArn    = "<GlobalClusterArn>"
+	PrimaryClusterArn   = "<PrimaryClusterArn>"
+	SecondaryClusterArn = "<SecondaryClusterArn>"
 )
 
 // Values fill the placeholders. infra/ passes CloudFormation tokens, the replica
@@ -56,6 +62,9 @@ type Values struct {
 	Executions      string
 	StateMachineArn string
 	DistributionArn string
+	// GlobalClusterArn and the member clusters' ARNs, only for a deployment with the
+	// database stage: empty, no function gets any RDS permission.
+	GlobalClusterArn, PrimaryClusterArn, SecondaryClusterArn string
 }
 
 // Ledger keys the functions touch, beneath LedgerArn. A function writes (and report
@@ -73,6 +82,8 @@ const (
 	ledgerSamples = LedgerArn + "/" + drill.SamplesKeyPattern
 	ledgerReport  = LedgerArn + "/" + drill.RunFolderPattern + drill.FileReport
 	ledgerHTML    = LedgerArn + "/" + drill.RunFolderPattern + drill.FileReportHTML
+	// ledgerWrites are switch-database's write and read samples (drill.WritesKeyPattern).
+	ledgerWrites = LedgerArn + "/" + drill.WritesKeyPattern
 
 	// What the operator's commands read: any run's evidence, in its run's folder or in
 	// a legacy one (runs/<execution>/report.json). IAM's * spans "/", so one pattern
@@ -181,6 +192,33 @@ var Functions = map[string][]Statement{
 		{Sid: "LedgerWriteSampleLogs", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerSamples}},
 		readStopAlarms,
 	},
+	// The database stage: it records the writer and each switch in the run ticket and
+	// the lock (If-Match, while the run is held), keeps its write samples, and the back
+	// mode reads the over mode's to read every acknowledged write back. Its RDS grants
+	// come only with a global cluster (DatabaseFunctions).
+	drill.FuncDatabase: {
+		listLedger,
+		{Sid: "LedgerReadTicketsLocksAndWrites", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerLocks, ledgerTickets, ledgerWrites}},
+		{Sid: "LedgerWriteTicketsLocksAndWrites", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerLocks, ledgerTickets, ledgerWrites}},
+	},
+}
+
+// The database stage's RDS grants, added (For) only when Values names a global
+// cluster. SwitchoverGlobalCluster authorizes on the global cluster and on both member
+// clusters (the target, and the writer it demotes); FailoverGlobalCluster (which can
+// lose data) and RemoveFromGlobalCluster (which detaches) are never granted.
+var (
+	describeGlobalCluster = Statement{Sid: "DescribeGlobalCluster", Actions: []string{"rds:DescribeGlobalClusters"}, Resources: []string{GlobalClusterArn}}
+	switchGlobalCluster   = Statement{Sid: "SwitchoverGlobalCluster", Actions: []string{"rds:SwitchoverGlobalCluster"},
+		Resources: []string{GlobalClusterArn, PrimaryClusterArn, SecondaryClusterArn}}
+)
+
+// DatabaseFunctions maps each function the database stage adds grants to: the stage
+// switches, restore and the sweeper (restore's code) switch back.
+var DatabaseFunctions = map[string][]Statement{
+	drill.FuncDatabase: {describeGlobalCluster, switchGlobalCluster},
+	drill.FuncRestore:  {describeGlobalCluster, switchGlobalCluster},
+	drill.FuncSweeper:  {describeGlobalCluster, switchGlobalCluster},
 }
 
 // Commands maps each drill command a person runs against the deployment to what it
@@ -218,16 +256,24 @@ func CommandFor(command string, v Values) []Statement {
 // For is function's statements with the placeholders filled from v; nil for a
 // function with no AWS access. A placeholder v leaves empty panics: a deployment
 // that cannot name a resource must not fall back to a wildcard.
-func For(function string, v Values) []Statement { return fill(function, Functions[function], v) }
+func For(function string, v Values) []Statement {
+	sts := Functions[function]
+	if v.GlobalClusterArn != "" {
+		sts = append(slices.Clone(sts), DatabaseFunctions[function]...)
+	}
+	return fill(function, sts, v)
+}
 
 func fill(function string, sts []Statement, v Values) []Statement {
 	if len(sts) == 0 {
 		return nil
 	}
 	vals := map[string]string{TargetBucketArn: v.TargetBucketArn, LedgerArn: v.LedgerArn, Executions: v.Executions,
-		StateMachineArn: v.StateMachineArn, DistributionArn: v.DistributionArn}
+		StateMachineArn: v.StateMachineArn, DistributionArn: v.DistributionArn,
+		GlobalClusterArn: v.GlobalClusterArn, PrimaryClusterArn: v.PrimaryClusterArn, SecondaryClusterArn: v.SecondaryClusterArn}
 	repl := strings.NewReplacer(TargetBucketArn, v.TargetBucketArn, LedgerArn, v.LedgerArn, Executions, v.Executions,
-		StateMachineArn, v.StateMachineArn, DistributionArn, v.DistributionArn)
+		StateMachineArn, v.StateMachineArn, DistributionArn, v.DistributionArn,
+		GlobalClusterArn, v.GlobalClusterArn, PrimaryClusterArn, v.PrimaryClusterArn, SecondaryClusterArn, v.SecondaryClusterArn)
 	out := make([]Statement, 0, len(sts))
 	for _, st := range sts {
 		res := Statement{Sid: st.Sid, Actions: slices.Clone(st.Actions)}

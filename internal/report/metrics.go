@@ -27,6 +27,11 @@ const (
 	MetricRecoverySeconds = "RecoverySeconds"
 )
 
+// MetricDatabaseLostWrites is the database stage's lost writes (acknowledged sign-ups
+// not found afterwards); an alarm watches it. The stage also reports
+// DatabaseSwitchSeconds, DatabaseSwitchWriteOutageSeconds and their Back forms.
+const MetricDatabaseLostWrites = "DatabaseLostWrites"
+
 // EMF renders the report's figures as one CloudWatch Embedded Metric Format log line:
 // written to the Lambda's stdout, CloudWatch turns it into metrics (no PutMetricData
 // permission needed), so failover time can be graphed and alarmed on across drills.
@@ -90,6 +95,24 @@ func EMF(r drill.Report, at time.Time) ([]byte, error) {
 		add("SlowAnswers", "Count", float64(v.Slow))
 		if v.Latency.Samples > 0 {
 			add("LatencyP95Ms", "Milliseconds", v.Latency.P95Ms)
+		}
+	}
+	if d := r.Database; d != nil {
+		add(MetricDatabaseLostWrites, "Count", float64(d.LostWrites))
+		for _, res := range []*drill.DatabaseResult{d.Over, d.Back} {
+			if res == nil {
+				continue
+			}
+			name := "DatabaseSwitch"
+			if res.Mode == drill.DatabaseBack {
+				name = "DatabaseSwitchBack"
+			}
+			if res.SwitchSeconds != nil {
+				add(name+"Seconds", "Seconds", *res.SwitchSeconds)
+			}
+			if res.Writes.OutageSeconds != nil {
+				add(name+"WriteOutageSeconds", "Seconds", *res.Writes.OutageSeconds)
+			}
 		}
 	}
 	doc["_aws"] = map[string]any{

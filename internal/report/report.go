@@ -65,6 +65,7 @@ func Build(in drill.ReportInput, logs Logs, now time.Time) drill.Report {
 	j.failover()
 	j.cart()
 	j.restore()
+	j.database()
 	j.recovery()
 	j.promise()
 	j.visitors()

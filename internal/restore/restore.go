@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/unishop/failover-drill/internal/clock"
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/ledger"
 	"github.com/unishop/failover-drill/internal/pab"
@@ -54,9 +55,12 @@ type Handler struct {
 	// History, when set, is asked which state a stopped, timed-out or failed execution
 	// was in, for the record of a restore after its end (nil: the record names none).
 	History HistoryAPI
-	Log     *slog.Logger
-	Now     func() time.Time
-	Sleep   func(ctx context.Context, d time.Duration) error
+	// Database puts the global database's writer back for a run of the database stage
+	// (nil: a run that recorded the database fails to restore, saying why).
+	Database *database.PutBack
+	Log      *slog.Logger
+	Now      func() time.Time
+	Sleep    func(ctx context.Context, d time.Duration) error
 }
 
 // DefaultSettle is block-bucket's longest life plus a margin: a stopped execution's
@@ -398,6 +402,10 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, run *drill.Ticket
 	if res.CartError != "" {
 		log.Warn("synthetic cart not cleared", "error", res.CartError)
 	}
+	// The writer next: the run is restored only once both are back.
+	if err := h.database(ctx, run, res); err != nil {
+		return time.Time{}, err
+	}
 
 	run.Status, run.RestoredAt = drill.TicketRestored, &restoredAt
 	// Unconditional: from restoring on, only restore writes this ticket.
@@ -406,6 +414,70 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, run *drill.Ticket
 	}
 	// Every read of verify began after restoredAt: that is the moment the look stands for.
 	return h.settleOrRelease(ctx, log, *run, res, restoredAt)
+}
+
+// DatabaseBudget bounds how long one restore waits for the global database's switches
+// (they take minutes on AWS); past it, the run stays restoring with its lock, and the
+// next restore (a retry, the safety net, the sweeper) goes on.
+const DatabaseBudget = 2 * time.Minute
+
+// database puts back the writer run recorded, if the run recorded one (the database
+// stage), within DatabaseBudget and the invocation's own deadline. A switch back is
+// recorded in the run ticket and the lock (BackSentAt) before it is sent.
+func (h *Handler) database(ctx context.Context, run *drill.Ticket, res *drill.RestoreResult) error {
+	d := run.Database
+	if d == nil {
+		return nil
+	}
+	if h.Database == nil {
+		return fmt.Errorf("restore %s: the run switched global cluster %s, and this restore has no RDS client", run.Execution, d.GlobalCluster)
+	}
+	budget := DatabaseBudget
+	if dl, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(dl)-20*time.Second)
+	}
+	var notBefore time.Time
+	if d.SwitchSentAt != nil {
+		notBefore = d.SwitchSentAt.Add(h.settle())
+	}
+	out, err := h.Database.Restore(ctx, *d, notBefore, budget, func(at time.Time) error {
+		d.BackSentAt = &at
+		if err := h.Ledger.PutRunTicket(ctx, *run); err != nil {
+			return fmt.Errorf("restore %s: record the switch back: %w", run.Execution, err)
+		}
+		return h.copyDatabaseToLock(ctx, *run)
+	})
+	res.Database = &drill.DatabaseRestore{GlobalCluster: d.GlobalCluster, Writer: out.Writer, Back: out.Back, SentBack: out.SentBack, WaitedSeconds: drill.Seconds(out.Waited)}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", run.Execution, err)
+	}
+	if d.RestoredAt == nil {
+		now := h.now().UTC()
+		d.RestoredAt = &now
+	}
+	return nil
+}
+
+// copyDatabaseToLock puts run's database record into the run's lock (another's, or
+// none, is left alone).
+func (h *Handler) copyDatabaseToLock(ctx context.Context, run drill.Ticket) error {
+	for range changedAttempts {
+		lock, etag, err := h.Ledger.LockVersion(ctx, run.Bucket)
+		if err != nil {
+			return fmt.Errorf("restore %s: record the switch back in the lock: %w", run.Bucket, err)
+		}
+		if lock == nil || !lock.ID().Same(run.ID()) {
+			return nil
+		}
+		lock.Database = run.Database
+		if _, err := h.Ledger.ReplaceLock(ctx, *lock, etag); errors.Is(err, ledger.ErrChanged) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("restore %s: record the switch back in the lock: %w", run.Bucket, err)
+		}
+		return nil
+	}
+	return &drill.Transient{Msg: fmt.Sprintf("restore %s: lock kept changing while recording the switch back", run.Bucket)}
 }
 
 // settleOrRelease ends a look that found the prior (or put it back): the lock is

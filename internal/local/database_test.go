@@ -1,0 +1,185 @@
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/sandbox"
+	"github.com/unishop/failover-drill/internal/shop"
+)
+
+// independentWriter signs users up through each region's API every interval, on its
+// own, and counts its own acknowledged writes: the truth the database stage's figures
+// are held to (what a steady stream of users lived), with no code of internal/database.
+type independentWriter struct {
+	shop     *shop.Client
+	hosts    map[string]string
+	interval time.Duration
+	prefix   string
+
+	mu     sync.Mutex
+	writes []writeTruth
+}
+
+type writeTruth struct {
+	region, email string
+	sent, at      time.Time
+	ok            bool
+}
+
+func (w *independentWriter) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for n := 0; ; n++ {
+		for region, host := range w.hosts {
+			email := fmt.Sprintf("%s-%s-%06d@%s", w.prefix, region, n, drill.SyntheticDomain)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t := writeTruth{region: region, email: email, sent: time.Now()}
+				_, err := w.shop.SignUp(context.WithoutCancel(ctx), host, shop.User{Email: email, FirstName: "Truth", LastName: "Writer"})
+				t.at, t.ok = time.Now(), err == nil
+				w.mu.Lock()
+				w.writes = append(w.writes, t)
+				w.mu.Unlock()
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.interval):
+		}
+	}
+}
+
+// outage is the longest stretch from sentAt on in which no write of either region
+// was acknowledged: from the send of the last acknowledged write before it to the
+// answer of the first after it, as the truth's widest reading.
+func (w *independentWriter) outage(from, until time.Time) (lo, hi time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var acks []writeTruth
+	for _, t := range w.writes {
+		if t.ok && !t.sent.Before(from) && t.sent.Before(until) {
+			acks = append(acks, t)
+		}
+	}
+	for i := 1; i < len(acks); i++ {
+		prev, next := acks[i-1], acks[i]
+		for j := range i { // the latest send among the earlier acknowledgements
+			if acks[j].sent.After(prev.sent) {
+				prev = acks[j]
+			}
+		}
+		if gap := next.sent.Sub(prev.at); gap > lo {
+			lo, hi = gap, next.at.Sub(prev.sent)
+		}
+	}
+	return lo, hi
+}
+
+func sortedBySend(ts []writeTruth) {
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j].sent.Before(ts[j-1].sent); j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+}
+
+// TestDatabaseStage runs the drill with the database stage in three replicas: the
+// lab's (each region's application writes to its own cluster, 2 s switchover), a slow
+// switchover (8 s), and clients that reach the writer through the global writer
+// endpoint with a cached DNS answer (3 s: writes keep reaching the demoted node). Each
+// passes with no lost writes, both switches measured, the original writer back, and
+// the drill's write outage within its bounds of the independent writer's.
+func TestDatabaseStage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      sandbox.Config
+		switchAt time.Duration // the replica's switchover time
+	}{
+		{"lab", sandbox.Config{}, 2 * time.Second},
+		{"slow switchover", sandbox.Config{DBSwitchoverTime: 8 * time.Second}, 8 * time.Second},
+		{"stale DNS", sandbox.Config{DBWriterEndpoint: sandbox.DBEndpointGlobal, DBDNSCacheTTL: 3 * time.Second}, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each its own replica; they mostly wait
+			cfg := tc.cfg
+			cfg.PropagationDelay, cfg.ReplicationLag = 300*time.Millisecond, 50*time.Millisecond
+			env, err := local.Start(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { env.Close() })
+			sb := env.Sandbox
+			truth := &independentWriter{shop: shop.New(&http.Client{Timeout: 5 * time.Second}), interval: 50 * time.Millisecond, prefix: "truth",
+				hosts: map[string]string{sb.Primary().Name: sb.Primary().APIURL, sb.Secondary().Name: sb.Secondary().APIURL}}
+			wctx, stop := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); truth.run(wctx) }()
+			// A quick stability rule: the website's switches are not what this test is about.
+			input, _ := json.Marshal(map[string]any{"globalCluster": local.GlobalClusterInput(), "databaseWriteIntervalMs": 200, "stableSharePercent": 95, "stableWindowSeconds": 1})
+			out, err := env.Run(context.Background(), local.RunOptions{Input: input, FastRetries: true})
+			stop()
+			<-done
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := out.Report
+			if rep.Verdict != drill.Pass {
+				t.Fatalf("verdict %s: %v", rep.Verdict, rep.Reasons)
+			}
+			assertRestored(t, env, nil)
+			if w, status := sb.DatabaseWriter(); w != sb.Primary().Name || status != "" {
+				t.Errorf("writer %s (switch %q), want %s with no switch in progress", w, status, sb.Primary().Name)
+			}
+			d := rep.Database
+			if d == nil || d.Over == nil || d.Back == nil {
+				t.Fatalf("database facts %+v", d)
+			}
+			if d.LostWrites != 0 || d.Checked == 0 || !d.WriterRestored {
+				t.Errorf("lost %d of %d, writer restored %v", d.LostWrites, d.Checked, d.WriterRestored)
+			}
+			// The independent writer's acknowledged writes are all there.
+			sortedBySend(truth.writes)
+			c := shop.New(nil)
+			missing := 0
+			for _, w := range truth.writes {
+				if w.ok {
+					if _, err := c.Login(context.Background(), sb.Primary().APIURL, w.email); err != nil {
+						missing++
+					}
+				}
+			}
+			if missing > 0 {
+				t.Errorf("%d of the independent writer's acknowledged writes are missing", missing)
+			}
+			for _, res := range []*drill.DatabaseResult{d.Over, d.Back} {
+				if res.SwitchSeconds == nil || *res.SwitchSeconds < tc.switchAt.Seconds() {
+					t.Errorf("%s: switch %v s, the replica's takes at least %v", res.Mode, res.SwitchSeconds, tc.switchAt)
+				}
+				if res.Writes.OutageSeconds == nil {
+					t.Fatalf("%s: no write outage measured: %+v", res.Mode, res.Writes)
+				}
+				lo, hi := truth.outage(res.SentAt, res.SentAt.Add(time.Duration(*res.SwitchSeconds*float64(time.Second))+4*time.Second))
+				slack := 0.1 + float64(truth.interval)/float64(time.Second)
+				if *res.Writes.OutageMin > hi.Seconds()+slack || *res.Writes.OutageMax < lo.Seconds()-slack {
+					t.Errorf("%s: drill's write outage %.3f s (%.3f..%.3f), the independent writer's %.3f..%.3f s",
+						res.Mode, *res.Writes.OutageSeconds, *res.Writes.OutageMin, *res.Writes.OutageMax, lo.Seconds(), hi.Seconds())
+				}
+				t.Logf("%s: switch %.3f s, outage %.3f s (%.3f..%.3f), truth %.3f..%.3f s, stale %d, errors %v",
+					res.Mode, *res.SwitchSeconds, *res.Writes.OutageSeconds, *res.Writes.OutageMin, *res.Writes.OutageMax, lo.Seconds(), hi.Seconds(), res.Writes.StaleWrites, res.Writes.Errors)
+			}
+			if tc.cfg.DBWriterEndpoint == sandbox.DBEndpointGlobal && d.Over.Writes.StaleWrites == 0 {
+				t.Errorf("stale DNS: no write refused read-only after the switch, want the cached client's writes to reach the demoted node")
+			}
+		})
+	}
+}
