@@ -33,10 +33,10 @@ func drillSubs() map[string]string {
 	subs := map[string]string{
 		"DistributionDomain": "d111.cloudfront.net", "PrimaryBucket": "ui-primary",
 		"PrimaryRegion": "us-east-1", "SecondaryRegion": "us-west-2",
-		"DistributionId": "E2QWRUHAPOMQZL", "MaxReplicationLagSeconds": "30",
+		"DistributionId": "E2QWRUHAPOMQZL", "MaxReplicationLagSeconds": "30", "GlobalCluster": "",
 		"StableSharePercent": "99", "StableWindowSeconds": "5", "MaxErrorRatePercent": "1", "MaxErrorRunSeconds": "5", "MaxLatencyP95Ms": "3000",
 	}
-	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report", "Readiness"} {
+	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report", "Readiness", "Database"} {
 		subs[fn+"FunctionArn"] = "arn:aws:lambda:us-east-1:123456789012:function:drill-" + fn
 	}
 	return subs
@@ -56,7 +56,7 @@ type drill struct {
 
 func (d *drill) tasks() map[string]TaskFunc {
 	tasks := map[string]TaskFunc{}
-	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report", "Readiness"} {
+	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report", "Readiness", "Database"} {
 		tasks[fnARN(fn)] = func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
 			var in struct{ Mode, Reason string }
 			_ = json.Unmarshal(p, &in)
@@ -136,15 +136,15 @@ func TestRealFlowLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated", "BlockBucket", "IsDryRun",
-		"AwaitFailover", "Restore", "Restored", "AwaitRecovery", "ReleaseLock", "Report", "Verdict", "Passed", "Unverified", "DrillFailed",
+		"AwaitFailover", "DatabaseStage", "SwitchDatabase", "SwitchDatabaseBack", "Restore", "Restored", "AwaitRecovery", "ReleaseLock", "Report", "Verdict", "Passed", "Unverified", "DrillFailed",
 		"NotReady", "RestoreAfterFailure", "RestoredAfterFailure", "RecoveryCheck", "ReportAfterFailure", "NoCause",
 		"RestoreOutcome", "RestoreErrorWithCause", "DryRunDisturbed", "SkippedDrillInProgress", "BucketMayBeBlocked", "WhyRestoreFailed", "FailBucketChanged", "FailRestoreFailed",
 		"ErrorWithCause", "FailWithCause"}
 	if got := m.States(); !reflect.DeepEqual(got, want) {
 		t.Errorf("States() = %v", got)
 	}
-	if got := len(m.Functions()); got != 6 {
-		t.Errorf("Functions() = %v, want the 6 function ARNs", m.Functions())
+	if got := len(m.Functions()); got != 7 {
+		t.Errorf("Functions() = %v, want the 7 function ARNs", m.Functions())
 	}
 	// Every substitution key is used and every placeholder needs one.
 	for name := range drillSubs() {
@@ -176,7 +176,7 @@ func TestRealFlow(t *testing.T) {
 		// The execution input overrides the deployed defaults field by field.
 		// The limits arrive as numbers (States.StringToJson of the substituted digits).
 		const cfg = `{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2",
-			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,
+			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,"globalCluster":"",
 			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
 		// Each probe names the run by its name and start: its sample log's folder.
 		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","startTime":"2026-03-01T10:00:00.123Z","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)
