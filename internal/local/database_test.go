@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
 	"github.com/unishop/failover-drill/internal/sandbox"
@@ -181,5 +182,91 @@ func TestDatabaseStage(t *testing.T) {
 				t.Errorf("stale DNS: no write refused read-only after the switch, want the cached client's writes to reach the demoted node")
 			}
 		})
+	}
+}
+
+// TestDatabaseFaultMatrix: each database state fails before doing anything, fails
+// after its switch, hangs until the execution times out, is stopped mid-switch, or
+// outlives its stopped execution (a Lambda still running); with the EventBridge event
+// delivered (the safety net) or lost (the sweeper, later). Every ending leaves the
+// global database with its original writer and no switch in progress, the bucket as
+// it was and no lock.
+func TestDatabaseFaultMatrix(t *testing.T) {
+	type fault struct {
+		name    string
+		fault   func(state string) local.Fault
+		stop    time.Duration // stop the execution this long after the state is entered (0: never)
+		timeout time.Duration // the execution's timeout (0: the ASL's)
+	}
+	faults := []fault{
+		{name: "fails", fault: func(s string) local.Fault {
+			return local.Fault{State: s, Err: &local.NamedError{Type: "Lambda.Unknown", Msg: "crashed"}}
+		}},
+		{name: "fails after its switch", fault: func(s string) local.Fault {
+			return local.Fault{State: s, After: true, Err: &local.NamedError{Type: "Lambda.Unknown", Msg: "crashed after"}}
+		}},
+		{name: "times out", fault: func(s string) local.Fault { return local.Fault{State: s, Hang: true} }, timeout: 25 * time.Second},
+		{name: "stopped mid-switch", stop: 1500 * time.Millisecond},
+		{name: "outlives its stopped execution", fault: func(s string) local.Fault {
+			return local.Fault{State: s, Detached: true, Delay: 300 * time.Millisecond}
+		}, stop: 100 * time.Millisecond},
+	}
+	for _, state := range []string{"SwitchDatabase", "SwitchDatabaseBack"} {
+		for _, f := range faults {
+			for _, lost := range []bool{false, true} {
+				name := state + "/" + f.name + "/event delivered"
+				if lost {
+					name = state + "/" + f.name + "/event lost"
+				}
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					env, err := local.Start(sandbox.Config{PropagationDelay: 300 * time.Millisecond, ReplicationLag: 50 * time.Millisecond}, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { env.Close() })
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					var input map[string]any
+					_ = json.Unmarshal([]byte(fastInput), &input)
+					input["globalCluster"], input["databaseWriteIntervalMs"] = local.GlobalClusterInput(), 200
+					raw, _ := json.Marshal(input)
+					opts := local.RunOptions{Input: raw, FastRetries: true, NoSafetyNet: lost, ExecutionTimeout: f.timeout, VisitorInterval: -1}
+					if f.fault != nil {
+						opts.Faults = []local.Fault{f.fault(state)}
+					}
+					if f.stop > 0 {
+						var once sync.Once
+						opts.OnEvent = func(ev asl.Event) {
+							if ev.Type == asl.StateEntered && ev.State == state {
+								once.Do(func() { time.AfterFunc(f.stop, cancel) })
+							}
+						}
+					}
+					out, err := env.Run(ctx, opts)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if lost {
+						// The event never came: the sweeper's next run finds the lock.
+						time.Sleep(local.SafetyNetSettle + 100*time.Millisecond)
+						if _, err := env.Sweep(context.Background()); err != nil {
+							t.Fatalf("sweep: %v", err)
+						}
+					} else if out.SafetyErr != nil {
+						t.Fatalf("safety net: %v", out.SafetyErr)
+					}
+					sb := env.Sandbox
+					if !sb.AwaitDatabaseWriter(sb.Primary().Name, 5*time.Second) {
+						w, status := sb.DatabaseWriter()
+						t.Errorf("writer %s (switch %q), want %s: ended %s, error %s", w, status, sb.Primary().Name, out.Result.Status, out.Result.Error)
+					}
+					assertRestored(t, env, nil)
+					if out.Result.Status == asl.StatusSucceeded {
+						t.Errorf("the execution succeeded despite the fault")
+					}
+				})
+			}
+		}
 	}
 }
