@@ -304,7 +304,7 @@ func TestDefinitionSubstitutionsCoverEveryPlaceholder(t *testing.T) {
 }
 
 func TestFunctionNamesAreTheDrillFunctions(t *testing.T) {
-	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReadiness, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart, drill.FuncSweeper}
+	want := []string{drill.FuncBlock, drill.FuncProbe, drill.FuncReadiness, drill.FuncReport, drill.FuncRestore, drill.FuncSeedCart, drill.FuncSweeper, drill.FuncDatabase}
 	got := FunctionNames()
 	sort.Strings(got)
 	if !slices.Equal(got, want) {

@@ -57,7 +57,7 @@ func (s functionSpec) memoryMB() float64 {
 	return float64(mb)
 }
 
-// functionSpecs are the six functions of the flow, in flow order, and the sweeper.
+// functionSpecs are the seven functions of the flow, in flow order, and the sweeper.
 var functionSpecs = withFacts([]functionSpec{
 	{name: drill.FuncReadiness, id: "ReadinessFunction",
 		description: "Failover drill: checks that the lab can fail over before anything is changed (distribution, secondary, account Block Public Access, stop alarms, replication)"},
@@ -67,6 +67,8 @@ var functionSpecs = withFacts([]functionSpec{
 		description: "Failover drill: signs up a synthetic user and fills its cart"},
 	{name: drill.FuncBlock, id: "BlockBucketFunction",
 		description: "Failover drill: takes the lock, writes the restore ticket, blocks public access on the primary bucket"},
+	{name: drill.FuncDatabase, id: "DatabaseFunction",
+		description: "Failover drill: switches the users' Aurora global database over and back (opt-in), measuring sign-ups"},
 	{name: drill.FuncRestore, id: "RestoreFunction",
 		description: "Failover drill: restores the primary bucket's public access block from the ticket"},
 	{name: drill.FuncReport, id: "ReportFunction",

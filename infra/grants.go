@@ -84,10 +84,10 @@ func grantFunctions(stack awscdk.Stack, cfg *Config, ledger awss3.IBucket, sm aw
 		for _, c := range suppressed {
 			cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{
 				Id: jsii.String("AwsSolutions-IAM5"),
-				Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/ticket-<start>.json, and runs/<execution>/<start>/report.json, report.html, samples-<mode>.json, restore-<reason>.json), " +
+				Reason: jsii.String("Ledger object keys are per target bucket (locks/<bucket>.json) and per execution (runs/<execution>/ticket-<start>.json, and runs/<execution>/<start>/report.json, report.html, samples-<mode>.json, writes-<mode>.json, restore-<reason>.json), " +
 					"and execution ARNs per execution, all unknown at deploy time; access is limited to those key patterns of this stack's ledger and to this state machine's executions."),
 				AppliesTo: &[]interface{}{
-					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::` + ledgerARNPattern + `\/(locks\/\*|runs\/\*\/(ticket-\*|\?{8}T\?{6}\.\?{3}Z\/(report\.json|report\.html|samples-\*\.json|restore-safety-net\.json|restore-sweeper\.json)))$/g`)},
+					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::` + ledgerARNPattern + `\/(locks\/\*|runs\/\*\/(ticket-\*|\?{8}T\?{6}\.\?{3}Z\/(report\.json|report\.html|samples-\*\.json|writes-\*\.json|restore-safety-net\.json|restore-sweeper\.json)))$/g`)},
 					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<StateMachine[0-9A-F]{8}\.Name>:\*$/g`)},
 				},
 			}}, jsii.Bool(true))

@@ -386,8 +386,12 @@ func TestSynthTime(t *testing.T) {
 func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	f := fixture(t)
 	fns := resources(f.plainT, "AWS::Lambda::Function")
-	if len(fns) != 7 {
-		t.Fatalf("%d Lambda functions, want 7 (six of the flow and the sweeper)", len(fns))
+	if len(fns) != 8 {
+		t.Fatalf("%d Lambda functions, want 8 (seven of the flow and the sweeper)", len(fns))
+	}
+	// Without globalCluster context no role may call RDS: the database stage is off.
+	if tpl, _ := json.Marshal(f.plainT); strings.Contains(string(tpl), `"rds:`) {
+		t.Error("the template grants an RDS action without globalCluster context")
 	}
 	logGroups := resources(f.plainT, "AWS::Logs::LogGroup")
 	wantTimeout := map[string]float64{
@@ -519,7 +523,7 @@ func TestStateMachineDefinitionIsInlineAndComplete(t *testing.T) {
 	wantDeployed := map[string]any{"distribution": testDistribution, "primaryBucket": testBucket, "primaryRegion": "us-east-1", "secondaryRegion": "us-west-1",
 		"stableSharePercent.$": "States.StringToJson('99')", "stableWindowSeconds.$": "States.StringToJson('5')",
 		"maxErrorRatePercent.$": "States.StringToJson('1')", "maxErrorRunSeconds.$": "States.StringToJson('5')", "maxLatencyP95Ms.$": "States.StringToJson('3000')",
-		"distributionId": testDistID, "maxReplicationLagSeconds.$": "States.StringToJson('30')"}
+		"distributionId": testDistID, "maxReplicationLagSeconds.$": "States.StringToJson('30')", "globalCluster": "-"}
 	if fmt.Sprint(deployed) != fmt.Sprint(wantDeployed) {
 		t.Errorf("deployed defaults %v, want %v", deployed, wantDeployed)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"regexp"
@@ -29,8 +30,9 @@ func DefinitionSubstitutions(cfg Config, functionARNs map[string]string) (map[st
 		"PrimaryRegion":      cfg.PrimaryRegion,
 		"SecondaryRegion":    cfg.SecondaryRegion,
 		"DistributionId":     cfg.DistributionID,
-		// "" without the database stage: its Choice then skips it.
-		"GlobalCluster": cfg.GlobalCluster,
+		// drill.NoGlobalCluster without the database stage (CloudFormation leaves an
+		// empty substitution's placeholder in place): its Choice then skips it.
+		"GlobalCluster": cmp.Or(cfg.GlobalCluster, drill.NoGlobalCluster),
 		// A whole number validated at synth: States.StringToJson makes it a number.
 		"MaxReplicationLagSeconds": fmt.Sprint(cfg.MaxReplicationLagSeconds),
 	}

@@ -33,7 +33,7 @@ func drillSubs() map[string]string {
 	subs := map[string]string{
 		"DistributionDomain": "d111.cloudfront.net", "PrimaryBucket": "ui-primary",
 		"PrimaryRegion": "us-east-1", "SecondaryRegion": "us-west-2",
-		"DistributionId": "E2QWRUHAPOMQZL", "MaxReplicationLagSeconds": "30", "GlobalCluster": "",
+		"DistributionId": "E2QWRUHAPOMQZL", "MaxReplicationLagSeconds": "30", "GlobalCluster": "-",
 		"StableSharePercent": "99", "StableWindowSeconds": "5", "MaxErrorRatePercent": "1", "MaxErrorRunSeconds": "5", "MaxLatencyP95Ms": "3000",
 	}
 	for _, fn := range []string{"SeedCart", "BlockBucket", "Probe", "Restore", "Report", "Readiness", "Database"} {
@@ -176,7 +176,7 @@ func TestRealFlow(t *testing.T) {
 		// The execution input overrides the deployed defaults field by field.
 		// The limits arrive as numbers (States.StringToJson of the substituted digits).
 		const cfg = `{"distribution":"d111.cloudfront.net","primaryBucket":"override","primaryRegion":"us-east-1","secondaryRegion":"us-west-2",
-			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,"globalCluster":"",
+			"distributionId":"E2QWRUHAPOMQZL","maxReplicationLagSeconds":30,"globalCluster":"-",
 			"stableSharePercent":99,"stableWindowSeconds":5,"maxErrorRatePercent":1,"maxErrorRunSeconds":5,"maxLatencyP95Ms":3000}`
 		// Each probe names the run by its name and start: its sample log's folder.
 		assertJSON(t, d.got["Probe:steady"], `{"mode":"steady","execution":"drill-1","startTime":"2026-03-01T10:00:00.123Z","config":`+cfg+`,"origin":{"connectionAttempts":3}}`)

@@ -75,6 +75,8 @@ type Config struct {
 	// website's failover is stable, the drill switches the global database over to the
 	// secondary region's cluster and back (SwitchoverGlobalCluster: no data loss, never
 	// detached), measuring the users' writes throughout.
+	// NoGlobalCluster ("-") says the same as "": it is what a deployment without the
+	// stage substitutes, as a substitution cannot be empty.
 	GlobalCluster string `json:"globalCluster"`
 	// DatabaseWriteIntervalMs is the cadence of the sign-ups through each region's API
 	// while a switch runs.
@@ -159,6 +161,10 @@ func (c Config) StableWindow() time.Duration {
 	return time.Duration(c.StableWindowSeconds) * time.Second
 }
 
+// NoGlobalCluster is the deployed globalCluster of a deployment without the database
+// stage: ParseConfig reads it as "".
+const NoGlobalCluster = "-"
+
 // DatabaseWriteInterval is DatabaseWriteIntervalMs as a duration.
 func (c Config) DatabaseWriteInterval() time.Duration {
 	return time.Duration(c.DatabaseWriteIntervalMs) * time.Millisecond
@@ -209,6 +215,9 @@ func ParseConfig(raw []byte) (Config, error) {
 			problems = append(problems, fmt.Sprintf("%s: must be a %s, got %s", name, jsonKind(v.Field(i).Kind()), truncate(string(value), 40)))
 			bad[name] = true
 		}
+	}
+	if c.GlobalCluster == NoGlobalCluster {
+		c.GlobalCluster = ""
 	}
 	if err := c.Validate(); err != nil {
 		for _, p := range err.(*InvalidInput).Problems {

@@ -211,3 +211,37 @@ func TestEvidenceKeysAndGrantsAgree(t *testing.T) {
 		}
 	}
 }
+
+// The database stage's RDS grants come only with a global cluster, and then exactly:
+// describe on the global cluster, switchover on it and its two members; never
+// FailoverGlobalCluster nor RemoveFromGlobalCluster.
+func TestDatabaseGrantsOnlyWithAGlobalCluster(t *testing.T) {
+	for fn := range policy.Functions {
+		for _, g := range policy.Grants(policy.For(fn, values)) {
+			if strings.HasPrefix(g, "rds:") {
+				t.Errorf("%s: %s without a global cluster", fn, g)
+			}
+		}
+	}
+	v := values
+	v.GlobalClusterArn = "arn:aws:rds::123456789012:global-cluster:g"
+	v.PrimaryClusterArn = "arn:aws:rds:us-east-1:123456789012:cluster:p"
+	v.SecondaryClusterArn = "arn:aws:rds:us-west-1:123456789012:cluster:s"
+	want := []string{"rds:DescribeGlobalClusters " + v.GlobalClusterArn,
+		"rds:SwitchoverGlobalCluster " + v.GlobalClusterArn, "rds:SwitchoverGlobalCluster " + v.PrimaryClusterArn, "rds:SwitchoverGlobalCluster " + v.SecondaryClusterArn}
+	for _, fn := range []string{drill.FuncDatabase, drill.FuncRestore, drill.FuncSweeper, drill.FuncBlock, drill.FuncProbe} {
+		var got []string
+		for _, g := range policy.Grants(policy.For(fn, v)) {
+			if strings.HasPrefix(g, "rds:") {
+				got = append(got, g)
+			}
+		}
+		wantFn := want
+		if fn == drill.FuncBlock || fn == drill.FuncProbe {
+			wantFn = nil
+		}
+		if !slices.Equal(got, wantFn) {
+			t.Errorf("%s: RDS grants %v, want %v", fn, got, wantFn)
+		}
+	}
+}
