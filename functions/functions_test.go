@@ -25,6 +25,7 @@ var functions = []struct {
 	{drill.FuncReport, []string{drill.EnvLedgerBucket}},
 	{drill.FuncSweeper, []string{drill.EnvLedgerBucket}},
 	{drill.FuncReadiness, nil}, // STOP_ALARMS is optional (no stop alarms)
+	{drill.FuncDatabase, []string{drill.EnvLedgerBucket}},
 }
 
 // build compiles a function with the flags infra/ uses for Lambda (or for the host).
