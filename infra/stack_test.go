@@ -396,7 +396,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	logGroups := resources(f.plainT, "AWS::Logs::LogGroup")
 	wantTimeout := map[string]float64{
 		drill.FuncProbe: 900, drill.FuncSeedCart: 120, drill.FuncBlock: 60, drill.FuncRestore: 180, drill.FuncReport: 60, drill.FuncSweeper: 120,
-		drill.FuncReadiness: 360,
+		drill.FuncReadiness: 360, drill.FuncDatabase: 900,
 	}
 	ledgerID := logicalID(t, f.plain, "Ledger")
 	wantEnv := map[string]map[string]string{
@@ -408,6 +408,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 		// No stopAlarms in the default stack's context: an empty list.
 		drill.FuncReadiness: {drill.EnvStopAlarms: "[]"},
 		drill.FuncSweeper:   {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
+		drill.FuncDatabase:  {drill.EnvLedgerBucket: "${" + ledgerID + "}"},
 	}
 	for _, spec := range functionSpecs {
 		t.Run(spec.name, func(t *testing.T) {
@@ -447,7 +448,7 @@ func TestFunctionsAreGoOnGraviton(t *testing.T) {
 	cdkAssert(t, func() {
 		assertions.Template_FromJSON(&f.plainT, nil).ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
 			map[string]any{"Runtime": "provided.al2023", "Architectures": []string{"arm64"}, "Handler": "bootstrap"},
-			jsii.Number(7))
+			jsii.Number(8))
 	})
 }
 

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/unishop/failover-drill/internal/database"
+
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
@@ -46,8 +49,12 @@ func main() {
 		Shop:               shop.New(httpClient),
 		AccountID:          accountOfFunction,
 		DeployedStopAlarms: alarms,
-		Log:                log,
-		Now:                time.Now,
+		// The database stage's checks (granted only with globalCluster context).
+		Database: database.PerRegion(func(region string) *awsrds.Client {
+			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
+		}),
+		Log: log,
+		Now: time.Now,
 	}
 	lambdamain.Start(h.Handle)
 }

@@ -35,8 +35,8 @@ type Look struct {
 	// Status is FailoverState's status, "" when no switch is in progress; From and To
 	// its members.
 	Status, From, To string
-	// EngineVersion is the global cluster's engine version.
-	EngineVersion string
+	// Engine and EngineVersion are the global cluster's.
+	Engine, EngineVersion string
 	// Lagging are members whose SynchronizationStatus is not "connected" (the writer
 	// has none).
 	Lagging []string
@@ -79,7 +79,7 @@ func Describe(ctx context.Context, api API, id string) (Look, error) {
 		return Look{}, fmt.Errorf("describe global cluster %s: %d clusters answered, want 1", id, len(out.GlobalClusters))
 	}
 	g := out.GlobalClusters[0]
-	l := Look{EngineVersion: aws.ToString(g.EngineVersion)}
+	l := Look{Engine: aws.ToString(g.Engine), EngineVersion: aws.ToString(g.EngineVersion)}
 	for _, m := range g.GlobalClusterMembers {
 		arn := aws.ToString(m.DBClusterArn)
 		l.Members = append(l.Members, arn)

@@ -23,6 +23,17 @@ const (
 	CheckReplication     = "replication"
 )
 
+// The database stage's checks (only with globalCluster): the global cluster before
+// anything changes, then, after SeedCart, the users' replication and the secondary's
+// refusal of writes.
+const (
+	CheckDatabase            = "database"
+	CheckDatabaseReplication = "database-replication"
+)
+
+// DatabaseCheckNames are the checks a run with globalCluster adds, in report order.
+var DatabaseCheckNames = []string{CheckDatabase, CheckDatabaseReplication}
+
 // CheckNames lists every check in report order.
 var CheckNames = []string{CheckDistribution, CheckSecondaryOrigin, CheckAccountPAB, CheckStopAlarms, CheckReplication}
 

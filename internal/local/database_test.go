@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,4 +270,71 @@ func TestDatabaseFaultMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDatabaseReadiness: a dry run with the database stage checks the global database
+// too, and a drill whose global database is not at its starting point (the writer
+// already in the secondary region) stops before anything changes.
+func TestDatabaseReadiness(t *testing.T) {
+	input := func(extra map[string]any) json.RawMessage {
+		var in map[string]any
+		_ = json.Unmarshal([]byte(fastInput), &in)
+		in["globalCluster"] = local.GlobalClusterInput()
+		for k, v := range extra {
+			in[k] = v
+		}
+		b, _ := json.Marshal(in)
+		return b
+	}
+	t.Run("dry run", func(t *testing.T) {
+		t.Parallel()
+		env := startEnv(t, nil)
+		out, err := env.Run(context.Background(), local.RunOptions{Input: input(map[string]any{"dryRun": true}), VisitorInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Report.Verdict != drill.Ready {
+			t.Fatalf("verdict %s: %v", out.Report.Verdict, out.Report.Reasons)
+		}
+		for _, name := range drill.DatabaseCheckNames {
+			var found *drill.Check
+			for i, c := range out.Report.Readiness.Checks {
+				if c.Name == name {
+					found = &out.Report.Readiness.Checks[i]
+				}
+			}
+			if found == nil || found.Status != drill.CheckPass {
+				t.Errorf("check %s: %+v, want pass", name, found)
+			}
+		}
+		if w, _ := env.Sandbox.DatabaseWriter(); w != env.Sandbox.Primary().Name {
+			t.Errorf("a dry run moved the writer to %s", w)
+		}
+	})
+	t.Run("writer not in the primary region", func(t *testing.T) {
+		t.Parallel()
+		env := startEnv(t, nil)
+		sb := env.Sandbox
+		if err := sb.PromoteSecondary(); err != nil {
+			t.Fatal(err)
+		}
+		if !sb.AwaitDatabaseWriter(sb.Secondary().Name, 10*time.Second) {
+			t.Fatal("the replica's switchover did not finish")
+		}
+		out, err := env.Run(context.Background(), local.RunOptions{Input: input(nil), VisitorInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := out.Report
+		if rep.Verdict != drill.Fail || !strings.Contains(rep.Summary, "database") {
+			t.Errorf("verdict %s, summary %q: want a failed run naming the database check", rep.Verdict, rep.Summary)
+		}
+		if got := sb.PABChanges(); len(got) != 0 {
+			t.Errorf("the bucket was changed: %v", got)
+		}
+		if w, _ := sb.DatabaseWriter(); w != sb.Secondary().Name {
+			t.Errorf("the writer moved to %s: a run that was not ready must change nothing", w)
+		}
+		assertRestored(t, env, nil)
+	})
 }

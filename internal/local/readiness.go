@@ -7,7 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/unishop/failover-drill/internal/asl"
+	"github.com/unishop/failover-drill/internal/awsconf"
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/readiness"
 	"github.com/unishop/failover-drill/internal/sandbox"
@@ -52,8 +56,11 @@ func readinessHandler(sb *sandbox.Sandbox, log *slog.Logger) (*readiness.Handler
 		AccountID:          func(context.Context) string { return sandbox.AccountID },
 		DeployedStopAlarms: sc.StopAlarms,
 		ReplicationPoll:    LocalReplicationPoll,
-		Log:                log.With("function", drill.FuncReadiness),
-		Now:                time.Now,
+		Database: func(region string) database.API {
+			return awsrds.NewFromConfig(awsconf.SandboxConfigAs(region, drill.FuncReadiness), func(o *awsrds.Options) { o.BaseEndpoint = aws.String(sb.RDSEndpoint()) })
+		},
+		Log: log.With("function", drill.FuncReadiness),
+		Now: time.Now,
 	}, probeAlarms
 }
 

@@ -219,6 +219,8 @@ var DatabaseFunctions = map[string][]Statement{
 	drill.FuncDatabase: {describeGlobalCluster, switchGlobalCluster},
 	drill.FuncRestore:  {describeGlobalCluster, switchGlobalCluster},
 	drill.FuncSweeper:  {describeGlobalCluster, switchGlobalCluster},
+	// Readiness only reads it.
+	drill.FuncReadiness: {describeGlobalCluster},
 }
 
 // Commands maps each drill command a person runs against the deployment to what it

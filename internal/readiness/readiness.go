@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/shop"
 	"github.com/unishop/failover-drill/internal/stopalarm"
@@ -43,6 +44,9 @@ type Handler struct {
 	// DeployedStopAlarms are the deployment's stop alarms (context stopAlarms); the
 	// input's are added to them.
 	DeployedStopAlarms []string
+	// Database is the RDS client in a region, for the database stage's checks (nil:
+	// they are skipped, saying why).
+	Database func(region string) database.API
 	// ReplicationPoll is the pause between cart reads in replication mode (default 250 ms).
 	ReplicationPoll time.Duration
 	Log             *slog.Logger
@@ -135,6 +139,9 @@ func (h *Handler) checks(ctx context.Context, cfg drill.Config) (drill.Readiness
 	}
 	res.SecondaryAPI = api
 	res.Checks = []drill.Check{dist, sec, acct, alarm}
+	if cfg.GlobalCluster != "" {
+		res.Checks = append(res.Checks, h.database(ctx, cfg))
+	}
 	return res, nil
 }
 

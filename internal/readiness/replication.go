@@ -72,6 +72,11 @@ func (h *Handler) replication(ctx context.Context, cfg drill.Config, in drill.Re
 		check.Evidence = append(check.Evidence, h.clearCart(ctx, seed))
 	}
 	res.Checks = append(res.Checks, check)
+	if cfg.GlobalCluster != "" {
+		const dbName = drill.CheckDatabaseReplication
+		res.Checks = slices.DeleteFunc(res.Checks, func(c drill.Check) bool { return c.Name == dbName })
+		res.Checks = append(res.Checks, h.databaseReplication(ctx, cfg, seed, res.SecondaryAPI))
+	}
 	return res, nil
 }
 
