@@ -76,6 +76,22 @@ func newDashboard(stack awscdk.Stack, p dashboardProps) {
 		all = append(all, a)
 	}
 	all = append(all, alarm)
+	if cfg.GlobalCluster != "" {
+		// The database stage's promise to the users: no acknowledged write lost.
+		lost := awscloudwatch.NewAlarm(stack, jsii.String("DatabaseLostWrites"), &awscloudwatch.AlarmProps{
+			AlarmDescription: jsii.String("A drill's database stage found acknowledged sign-ups missing after a switchover (lost writes): read its report, database section"),
+			Metric: drillMetric(cfg, report.MetricDatabaseLostWrites, "Maximum", "").With(&awscloudwatch.MetricOptions{
+				Period: awscdk.Duration_Minutes(jsii.Number(5)),
+			}),
+			Threshold:          jsii.Number(0),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		lost.AddAlarmAction(actions...)
+		lost.AddOkAction(actions...)
+		all = append(all, lost)
+	}
 	d.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
 		Title: jsii.String("Every alarm of the drill"), Alarms: &all, Width: jsii.Number(24), Height: jsii.Number(4),
 	}))
@@ -111,6 +127,15 @@ func newDashboard(stack awscdk.Stack, p dashboardProps) {
 		graph("Latency p95 (ms) and replication (s)", []awscloudwatch.IMetric{drillMetric(cfg, "LatencyP95Ms", "Maximum", "latency p95 (ms)"), drillMetric(cfg, "ReplicationSeconds", "Maximum", "replication (s)")}, nil),
 		graph("Dry runs ready (1) or not (0)", []awscloudwatch.IMetric{drillMetric(cfg, "DryRunReady", "Minimum", "ready")}, nil),
 	)
+	if cfg.GlobalCluster != "" {
+		d.AddWidgets(
+			graph("Database switchover and back (s)", []awscloudwatch.IMetric{
+				drillMetric(cfg, "DatabaseSwitchSeconds", "Maximum", "switch over (s)"), drillMetric(cfg, "DatabaseSwitchWriteOutageSeconds", "Maximum", "write outage over (s)"),
+				drillMetric(cfg, "DatabaseSwitchBackSeconds", "Maximum", "switch back (s)"), drillMetric(cfg, "DatabaseSwitchBackWriteOutageSeconds", "Maximum", "write outage back (s)"),
+			}, nil),
+			graph("Database lost writes", []awscloudwatch.IMetric{drillMetric(cfg, report.MetricDatabaseLostWrites, "Maximum", "lost writes")}, nil),
+		)
+	}
 	awscdk.NewCfnOutput(stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{
 		Value: d.DashboardName(), Description: jsii.String("CloudWatch dashboard for the person on call: every alarm, executions, DLQ, sweeper, every drill's figures"),
 	})

@@ -73,6 +73,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		default:
 			fmt.Fprintf(stdout, "bucket now  %s: untouched by the drill\n", pab.String(s.Current))
 		}
+		if line := databaseRecord(l.Database); line != "" {
+			fmt.Fprintf(stdout, "database    %s\n", line)
+		}
 		if !s.NeedsAction() {
 			fmt.Fprintln(stdout, "action      none: the execution runs and restores the bucket itself")
 			continue
@@ -87,4 +90,22 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		}
 	}
 	return code
+}
+
+// databaseRecord says what a run of the database stage recorded about the global
+// database in its lock: the writer restore puts back, and the switches it sent.
+func databaseRecord(d *drill.DatabaseTicket) string {
+	if d == nil {
+		return ""
+	}
+	line := fmt.Sprintf("global cluster %s: writer to put back %s (%s)", d.GlobalCluster, d.PriorWriter, d.PriorRegion)
+	switch {
+	case d.BackSentAt != nil:
+		line += fmt.Sprintf("; switched to %s at %s, back sent at %s", d.TargetRegion, d.SwitchSentAt.UTC().Format(time.RFC3339), d.BackSentAt.UTC().Format(time.RFC3339))
+	case d.SwitchSentAt != nil:
+		line += fmt.Sprintf("; switch to %s sent at %s (restore switches it back)", d.TargetRegion, d.SwitchSentAt.UTC().Format(time.RFC3339))
+	default:
+		line += "; no switch sent yet"
+	}
+	return line
 }

@@ -99,4 +99,7 @@ func showLock(w io.Writer, s operator.LockStatus) {
 	} else {
 		fmt.Fprintf(w, "bucket now  %s (%s)\n", pab.String(s.Current), s.Bucket)
 	}
+	if line := databaseRecord(l.Database); line != "" {
+		fmt.Fprintf(w, "database    %s\n", line)
+	}
 }

@@ -36,6 +36,10 @@ type Run struct {
 	// secondary region, when the run measured it.
 	ReplicationSeconds *float64 `json:"replicationSeconds,omitempty"`
 	CostUSD            *float64 `json:"costUsd,omitempty"`
+	// The database stage's figures, when the run had it: the write outage of the
+	// switch over and the acknowledged writes lost (both switches).
+	DatabaseOutageSeconds *float64 `json:"databaseOutageSeconds,omitempty"`
+	LostWrites            *int     `json:"lostWrites,omitempty"`
 	// Report is where the run's report page is: a path relative to the index page, or a
 	// URL.
 	Report string `json:"report"`
@@ -77,6 +81,12 @@ func FromReport(raw []byte, link string) (Run, error) {
 	}
 	if r.Cost != nil {
 		run.CostUSD = ptr(r.Cost.EstimatedUSD)
+	}
+	if d := r.Database; d != nil {
+		run.LostWrites = ptr(d.LostWrites)
+		if d.Over != nil {
+			run.DatabaseOutageSeconds = d.Over.Writes.OutageSeconds
+		}
 	}
 	return run, nil
 }

@@ -34,6 +34,9 @@ func Line(r Run) string {
 	if r.ReplicationSeconds != nil {
 		line += " replication " + seconds(r.ReplicationSeconds)
 	}
+	if r.LostWrites != nil {
+		line += fmt.Sprintf(" db outage %s lost %d", seconds(r.DatabaseOutageSeconds), *r.LostWrites)
+	}
 	return line + "  " + r.Execution
 }
 
@@ -75,7 +78,7 @@ func HTML(runs []Run, s Summary, source string) []byte {
 	w("<title>Failover drill history</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", style)
 	w("<h1>Failover drill history</h1>\n<p>%s</p>\n<p>Reports from %s.</p>\n", esc(SummaryLine(s)), esc(source))
 	w("<figure>%s<figcaption>Stable failover (blue) and recovery (green) of each run, in seconds, by the time it started; a red ring marks a run that failed, a gap a figure the run did not measure.</figcaption></figure>\n", Chart(runs))
-	w("<table>\n<tr><th>Started</th><th>Verdict</th><th>Failover (s)</th><th>Recovery (s)</th><th>Errors</th><th>Replication (s)</th><th>Cost (USD)</th><th>Report</th></tr>\n")
+	w("<table>\n<tr><th>Started</th><th>Verdict</th><th>Failover (s)</th><th>Recovery (s)</th><th>Errors</th><th>Replication (s)</th><th>DB write outage (s)</th><th>Lost writes</th><th>Cost (USD)</th><th>Report</th></tr>\n")
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
 		cost := "–"
@@ -86,9 +89,9 @@ func HTML(runs []Run, s Summary, source string) []byte {
 		if r.Ending != "" {
 			verdict += " (" + r.Ending + ")"
 		}
-		w("<tr><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td><a href=\"%s\">%s</a></td></tr>\n",
+		w("<tr><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td><a href=\"%s\">%s</a></td></tr>\n",
 			r.Time.UTC().Format("2006-01-02 15:04:05Z"), esc(r.Verdict), esc(verdict), dashed(seconds(r.FailoverSeconds)), dashed(seconds(r.RecoverySeconds)),
-			dashed(count(r.Errors)), dashed(seconds(r.ReplicationSeconds)), cost, esc(r.Report), esc(r.Execution))
+			dashed(count(r.Errors)), dashed(seconds(r.ReplicationSeconds)), dashed(seconds(r.DatabaseOutageSeconds)), dashed(count(r.LostWrites)), cost, esc(r.Report), esc(r.Execution))
 	}
 	w("</table>\n</body>\n</html>\n")
 	return b.Bytes()

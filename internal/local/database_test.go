@@ -12,7 +12,9 @@ import (
 
 	"github.com/unishop/failover-drill/internal/asl"
 	"github.com/unishop/failover-drill/internal/drill"
+	"github.com/unishop/failover-drill/internal/history"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/sandbox"
 	"github.com/unishop/failover-drill/internal/shop"
 )
@@ -178,6 +180,14 @@ func TestDatabaseStage(t *testing.T) {
 				}
 				t.Logf("%s: switch %.3f s, outage %.3f s (%.3f..%.3f), truth %.3f..%.3f s, stale %d, errors %v",
 					res.Mode, *res.SwitchSeconds, *res.Writes.OutageSeconds, *res.Writes.OutageMin, *res.Writes.OutageMax, lo.Seconds(), hi.Seconds(), res.Writes.StaleWrites, res.Writes.Errors)
+			}
+			// The figures reach drill history and the metrics.
+			raw, _ := json.Marshal(rep)
+			if run, err := history.FromReport(raw, "r"); err != nil || run.LostWrites == nil || *run.LostWrites != 0 || run.DatabaseOutageSeconds == nil {
+				t.Errorf("history: %+v, %v", run, err)
+			}
+			if emf, err := report.EMF(*rep, time.Now()); err != nil || !strings.Contains(string(emf), `"DatabaseLostWrites":0`) || !strings.Contains(string(emf), `"DatabaseSwitchWriteOutageSeconds"`) {
+				t.Errorf("metrics %s, %v", emf, err)
 			}
 			if tc.cfg.DBWriterEndpoint == sandbox.DBEndpointGlobal && d.Over.Writes.StaleWrites == 0 {
 				t.Errorf("stale DNS: no write refused read-only after the switch, want the cached client's writes to reach the demoted node")
