@@ -24,6 +24,7 @@ import (
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/policy"
 	"github.com/unishop/failover-drill/internal/probe"
+	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/restore"
 	"github.com/unishop/failover-drill/internal/sweeper"
 	"github.com/unishop/failover-drill/statemachine"
@@ -196,6 +197,12 @@ func fixture(t *testing.T) *fixtures {
 				return testRepo
 			case CtxGitHubOIDCProviderArn:
 				return testOIDCProvider
+			case CtxGlobalCluster:
+				return testGlobalCluster
+			case CtxPrimaryCluster:
+				return testPrimaryCluster
+			case CtxSecondaryCluster:
+				return testSecondaryCluster
 			}
 			return appCtx[k]
 		})
@@ -1411,5 +1418,50 @@ func TestDashboardAndFailoverTarget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The database stage's names in the scheduled variant's context.
+const (
+	testGlobalCluster    = "unishop-global"
+	testPrimaryCluster   = "unishop-east"
+	testSecondaryCluster = "unishop-west"
+)
+
+// With globalCluster context the stage's functions may describe the global cluster
+// and switch it over on it and its two named members, readiness may only describe
+// it, and a DatabaseLostWrites alarm watches the stage; nothing grants
+// FailoverGlobalCluster or RemoveFromGlobalCluster, and the deployed default names
+// the cluster.
+func TestDatabaseStageDeployment(t *testing.T) {
+	f := fixture(t)
+	tpl, _ := json.Marshal(f.scheduledT)
+	for _, forbidden := range []string{"rds:FailoverGlobalCluster", "rds:RemoveFromGlobalCluster", `"rds:*"`} {
+		if strings.Contains(string(tpl), forbidden) {
+			t.Errorf("the template grants %s", forbidden)
+		}
+	}
+	for _, want := range []string{
+		`:global-cluster:` + testGlobalCluster, `:cluster:` + testPrimaryCluster, `:cluster:` + testSecondaryCluster,
+		`"rds:SwitchoverGlobalCluster"`, `"rds:DescribeGlobalClusters"`, `"globalCluster\\":\\"` + testGlobalCluster,
+	} {
+		if !strings.Contains(string(tpl), want) {
+			t.Errorf("the template lacks %s", want)
+		}
+	}
+	alarms := resources(f.scheduledT, "AWS::CloudWatch::Alarm")
+	found := false
+	for _, a := range alarms {
+		if props(a)["MetricName"] == report.MetricDatabaseLostWrites {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no alarm on DatabaseLostWrites with globalCluster context")
+	}
+	for _, a := range resources(f.plainT, "AWS::CloudWatch::Alarm") {
+		if props(a)["MetricName"] == report.MetricDatabaseLostWrites {
+			t.Error("a DatabaseLostWrites alarm without globalCluster context")
+		}
 	}
 }

@@ -189,6 +189,16 @@ func TestDatabaseStage(t *testing.T) {
 			if emf, err := report.EMF(*rep, time.Now()); err != nil || !strings.Contains(string(emf), `"DatabaseLostWrites":0`) || !strings.Contains(string(emf), `"DatabaseSwitchWriteOutageSeconds"`) {
 				t.Errorf("metrics %s, %v", emf, err)
 			}
+			// The report's picture has the database's lanes, each with its marks.
+			svg := report.Timeline(*rep, out.Logs)
+			for _, lane := range []string{">database switch<", ">writes refused<"} {
+				if !strings.Contains(svg, lane) {
+					t.Errorf("timeline has no %s lane", lane)
+				}
+			}
+			if n := strings.Count(svg, `fill="#bc4c00"`); n < 2 {
+				t.Errorf("timeline: %d switch marks, want one per switch at least", n)
+			}
 			if tc.cfg.DBWriterEndpoint == sandbox.DBEndpointGlobal && d.Over.Writes.StaleWrites == 0 {
 				t.Errorf("stale DNS: no write refused read-only after the switch, want the cached client's writes to reach the demoted node")
 			}

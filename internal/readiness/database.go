@@ -60,9 +60,11 @@ func (h *Handler) database(ctx context.Context, cfg drill.Config) drill.Check {
 // databaseReplication proves the two paths the stage's measurement uses, after
 // SeedCart: the seeded user (written through the primary API) can log in through the
 // secondary API within maxReplicationLagSeconds (users replicate), and a sign-up
-// through the secondary API is refused as a read-only replica refuses it (MySQL 1290):
-// the secondary is not a writer yet, so a write accepted there after the switch is
-// the switch's doing.
+// through the secondary API reaches the database: refused as a read-only replica
+// refuses it (MySQL 1290, the lab's application, which writes to its own region's
+// cluster), or accepted (an application that reaches the writer through the global
+// writer endpoint). Any other failure means the write path the stage measures is
+// broken before the drill.
 func (h *Handler) databaseReplication(ctx context.Context, cfg drill.Config, seed *drill.SeedResult, secondaryAPI string) drill.Check {
 	const name = drill.CheckDatabaseReplication
 	if secondaryAPI == "" {
@@ -95,10 +97,13 @@ func (h *Handler) databaseReplication(ctx context.Context, cfg drill.Config, see
 	_, err := h.Shop.SignUp(ctx, secondaryAPI, shop.User{Email: email, FirstName: "Drill", LastName: "ReadOnly"})
 	switch {
 	case err == nil:
-		return fail(name, fmt.Sprintf("a sign-up through the secondary API %s was accepted before any switch (%s): the secondary region writes already, so the stage could not tell the switch's doing", secondaryAPI, email),
-			"check which cluster the secondary region's application writes to (write forwarding, or the global writer endpoint)")
+		// The secondary region's application reaches the writer (the global writer
+		// endpoint, or write forwarding): legitimate; the stage then measures each
+		// region from its first refusal during the switch.
+		return pass(name, fmt.Sprintf("the seeded user logged in through the secondary API %.3f s after it was written; a sign-up there was accepted before any switch (%s): "+
+			"the secondary region's application reaches the writer (global writer endpoint or write forwarding), so its write outage counts from its first refusal", secs, email))
 	case !strings.Contains(err.Error(), "1290"):
-		return fail(name, fmt.Sprintf("a sign-up through the secondary API %s failed, but not as a read-only replica refuses it (MySQL 1290): %v", secondaryAPI, err),
+		return fail(name, fmt.Sprintf("a sign-up through the secondary API %s failed, neither accepted nor refused as a read-only replica refuses it (MySQL 1290): %v", secondaryAPI, err),
 			"make the secondary region's sign-up path work up to the database")
 	}
 	return pass(name, fmt.Sprintf("the seeded user logged in through the secondary API %.3f s after it was written; a sign-up there was refused read-only (1290), as before a switchover", secs))

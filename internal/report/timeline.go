@@ -112,6 +112,7 @@ func newPicture(r drill.Report, logs Logs) *picture {
 	for _, l := range lanes {
 		l.cols = map[int]int{}
 	}
+	lanes = append(lanes, p.databaseLanes()...)
 	lat := map[int][2]float64{} // column -> min, max latency (ms)
 	maxLat := float64(r.Limits.MaxLatencyP95Ms)
 	for _, s := range all {
@@ -169,6 +170,40 @@ func (p *picture) mixedWindows() {
 				x0, p.lanesY, math.Max(x1-x0, 1), len(p.lanes)*laneH, esc(fmt.Sprintf("both origins answered for %.3f s, the old one %.1f%% of config.json answers", ph.Mixed.ToSeconds-ph.Mixed.FromSeconds, ph.Mixed.OldSharePercent)))
 		}
 	}
+}
+
+// databaseLanes are the database stage's two lanes (none without it): when each
+// switch ran (sent to the new writer in place), and the write outage users lived
+// (from the old writer's last acknowledged sign-up to the new one's first).
+func (p *picture) databaseLanes() []*lane {
+	d := p.r.Database
+	if d == nil || (d.Over == nil && d.Back == nil) {
+		return nil
+	}
+	switching := &lane{label: "database switch", color: "#bc4c00", cols: map[int]int{}}
+	outage := &lane{label: "writes refused", color: "#d1242f", cols: map[int]int{}}
+	span := func(l *lane, from, to time.Time) {
+		for c := p.col(from); c <= p.col(to); c++ {
+			if float64(c) >= plotX0 && float64(c) <= plotX1 {
+				l.cols[c]++
+			}
+		}
+	}
+	at := func(base time.Time, secs float64) time.Time { return base.Add(time.Duration(secs * float64(time.Second))) }
+	for _, res := range []*drill.DatabaseResult{d.Over, d.Back} {
+		if res == nil {
+			continue
+		}
+		end := res.SentAt
+		if res.DoneAt != nil {
+			end = *res.DoneAt
+		}
+		span(switching, res.SentAt, end)
+		if w := res.Writes; w.LastFromAck != nil && w.FirstToAck != nil {
+			span(outage, at(res.SentAt, *w.LastFromAck), at(res.SentAt, *w.FirstToAck))
+		}
+	}
+	return []*lane{switching, outage}
 }
 
 // drawLanes draws a lane per origin (and errors, and the page), every sample a tick in its column.
