@@ -115,7 +115,7 @@ func TestStandingCostDoc(t *testing.T) {
 		cfg   Config
 	}{
 		{"Default deployment (no schedule, no dry runs)", f.plainT, defCfg},
-		{fmt.Sprintf("With `schedule=%s` and `readinessSchedule=%s`", testSchedule, testReadiness), f.scheduledT, f.scheduledCfg},
+		{fmt.Sprintf("With `schedule=%s`, `readinessSchedule=%s` and the database stage (`globalCluster`)", testSchedule, testReadiness), f.scheduledT, f.scheduledCfg},
 	} {
 		s, err := cost.StandingFromTemplate(c.tmpl, cost.StandingInput{ContinuousMetrics: continuousMetrics(c.cfg)})
 		if err != nil {

@@ -1246,6 +1246,8 @@ func TestReadinessGrants(t *testing.T) {
 		"ReadinessFunction": {
 			"cloudfront:GetDistributionConfig arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/" + testDistID,
 			"cloudwatch:DescribeAlarms *",
+			// The scheduled variant has the database stage: readiness reads the global cluster.
+			"rds:DescribeGlobalClusters arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:" + testGlobalCluster,
 			"s3:GetAccountPublicAccessBlock *",
 		},
 		"ProbeFunction": {"cloudwatch:DescribeAlarms *", "s3:PutObject ${" + logicalID(t, f.scheduled, "Ledger") + ".Arn}/runs/*/????????T??????.???Z/samples-*.json"},
@@ -1443,7 +1445,7 @@ func TestDatabaseStageDeployment(t *testing.T) {
 	}
 	for _, want := range []string{
 		`:global-cluster:` + testGlobalCluster, `:cluster:` + testPrimaryCluster, `:cluster:` + testSecondaryCluster,
-		`"rds:SwitchoverGlobalCluster"`, `"rds:DescribeGlobalClusters"`, `"globalCluster\\":\\"` + testGlobalCluster,
+		`"rds:SwitchoverGlobalCluster"`, `"rds:DescribeGlobalClusters"`, `"GlobalCluster":"` + testGlobalCluster + `"`,
 	} {
 		if !strings.Contains(string(tpl), want) {
 			t.Errorf("the template lacks %s", want)
