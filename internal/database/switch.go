@@ -157,6 +157,11 @@ func (h *Handler) Handle(ctx context.Context, in drill.DatabaseInput) (drill.Dat
 				res.DoneAt = &at
 				res.SwitchSeconds = ptr(drill.Seconds(at.Sub(res.SentAt)))
 				log.Info("switch done", "seconds", *res.SwitchSeconds)
+				if in.Mode == drill.DatabaseOver {
+					if err := h.mark(ctx, in.ID(), func(d *drill.DatabaseTicket) { d.SwitchDoneAt = &at }); err != nil {
+						return res, err
+					}
+				}
 			} else if res.DoneAt == nil {
 				res.SwitchMinSeconds = ptr(drill.Seconds(at.Sub(res.SentAt)))
 			}
@@ -208,7 +213,8 @@ func (h *Handler) Handle(ctx context.Context, in drill.DatabaseInput) (drill.Dat
 	}
 	res.ReadBack = drill.ReadBack{Region: to, Checked: len(emails), Missing: missing}
 	if in.Mode == drill.DatabaseBack {
-		if err := h.restored(ctx, in.ID()); err != nil {
+		now := h.now().UTC()
+		if err := h.mark(ctx, in.ID(), func(d *drill.DatabaseTicket) { d.RestoredAt = &now }); err != nil {
 			return res, err
 		}
 	}
@@ -308,18 +314,18 @@ func (h *Handler) copyToLock(ctx context.Context, run drill.Ticket) error {
 	return &drill.Transient{Msg: fmt.Sprintf("database record %s: lock kept changing", run.Execution)}
 }
 
-// restored records that the back mode found the writer back.
-func (h *Handler) restored(ctx context.Context, id drill.RunID) error {
+// mark records what a mode saw in the run ticket's database record, while the run is
+// held (once restore has begun, it records its own looks).
+func (h *Handler) mark(ctx context.Context, id drill.RunID, set func(*drill.DatabaseTicket)) error {
 	for range recordAttempts {
 		run, etag, err := h.Ledger.RunTicketVersion(ctx, id)
 		if err != nil {
 			return err
 		}
 		if run == nil || run.Database == nil || run.Status != drill.TicketHeld {
-			return nil // restore took over: it records its own look
+			return nil
 		}
-		now := h.now().UTC()
-		run.Database.RestoredAt = &now
+		set(run.Database)
 		if _, err := h.Ledger.ReplaceRunTicket(ctx, *run, etag); errors.Is(err, ledger.ErrChanged) {
 			continue
 		} else if err != nil {

@@ -37,6 +37,10 @@ type DatabaseTicket struct {
 	// the run can start after SwitchSentAt plus restore's Settle: until then the lock
 	// stays, as for a late block.
 	SwitchSentAt *time.Time `json:"switchSentAt,omitempty"`
+	// SwitchDoneAt is when the over mode, its send answered, saw Target the writer
+	// with no switch in progress. At or after SwitchSentAt, the run's last switch has
+	// landed: none of it can start later, and restore need not wait for the settle.
+	SwitchDoneAt *time.Time `json:"switchDoneAt,omitempty"`
 	// BackSentAt is when a switch back to PriorWriter was last sent (by the stage's
 	// back mode or by a restore), recorded just before it was sent.
 	BackSentAt *time.Time `json:"backSentAt,omitempty"`

@@ -436,8 +436,10 @@ func (h *Handler) database(ctx context.Context, run *drill.Ticket, res *drill.Re
 	if dl, ok := ctx.Deadline(); ok {
 		budget = min(budget, time.Until(dl)-20*time.Second)
 	}
+	// A switch the run sent may still start until SwitchSentAt + settle, unless the
+	// stage saw it land (its send answered) after its last record.
 	var notBefore time.Time
-	if d.SwitchSentAt != nil {
+	if d.SwitchSentAt != nil && (d.SwitchDoneAt == nil || d.SwitchDoneAt.Before(*d.SwitchSentAt)) {
 		notBefore = d.SwitchSentAt.Add(h.settle())
 	}
 	out, err := h.Database.Restore(ctx, *d, notBefore, budget, func(at time.Time) error {
