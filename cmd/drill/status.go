@@ -75,6 +75,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		}
 		if line := databaseRecord(l.Database); line != "" {
 			fmt.Fprintf(stdout, "database    %s\n", line)
+			fmt.Fprintf(stdout, "writer now  %s\n", writerNow(s))
 		}
 		if !s.NeedsAction() {
 			fmt.Fprintln(stdout, "action      none: the execution runs and restores the bucket itself")
@@ -108,4 +109,19 @@ func databaseRecord(d *drill.DatabaseTicket) string {
 		line += "; no switch sent yet"
 	}
 	return line
+}
+
+// writerNow is where the global database's writer is, for a lock of the database stage.
+func writerNow(s operator.LockStatus) string {
+	switch {
+	case s.Lock.Database == nil || !s.Lock.Database.Switched():
+		return "not read (the run sent no switch)"
+	case s.WriterErr != "":
+		return "unknown: " + s.WriterErr
+	case s.WriterSwitch != "":
+		return s.Writer + ", switch in progress (" + s.WriterSwitch + ")"
+	case s.Writer == s.Lock.Database.PriorRegion:
+		return s.Writer + ": the recorded writer, nothing to switch back"
+	}
+	return s.Writer + ": NOT the recorded writer (" + s.Lock.Database.PriorRegion + "); drill restore switches it back"
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/history"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/operator"
+	"github.com/unishop/failover-drill/internal/pab"
 	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/sandbox"
 	"github.com/unishop/failover-drill/internal/shop"
@@ -357,4 +359,59 @@ func TestDatabaseReadiness(t *testing.T) {
 		}
 		assertRestored(t, env, nil)
 	})
+}
+
+// TestOperatorCoversTheDatabase: a drill stopped after its switch over, with the
+// event lost: drill status shows the writer away from the recorded one, drill unlock
+// refuses while it is, and drill restore switches it back and releases the lock.
+func TestOperatorCoversTheDatabase(t *testing.T) {
+	env := startEnv(t, nil)
+	sb := env.Sandbox
+	var in map[string]any
+	_ = json.Unmarshal([]byte(fastInput), &in)
+	in["globalCluster"], in["databaseWriteIntervalMs"] = local.GlobalClusterInput(), 200
+	raw, _ := json.Marshal(in)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	_, err := env.Run(ctx, local.RunOptions{Input: raw, NoSafetyNet: true, VisitorInterval: -1, OnEvent: func(ev asl.Event) {
+		if ev.Type == asl.StateEntered && ev.State == "SwitchDatabaseBack" {
+			once.Do(cancel) // stopped as the switch back begins: the writer is in the secondary region
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sb.AwaitDatabaseWriter(sb.Secondary().Name, 5*time.Second) {
+		t.Fatal("the switch over did not finish")
+	}
+	ops := env.Operator()
+	bucket := sb.Config().PrimaryBucket
+	s, err := operator.Inspect(context.Background(), ops, bucket)
+	if err != nil || s == nil {
+		t.Fatalf("inspect: %+v, %v", s, err)
+	}
+	if s.Writer != sb.Secondary().Name || s.Lock.Database == nil || !s.Lock.Database.Switched() {
+		t.Errorf("status: writer %q, record %+v", s.Writer, s.Lock.Database)
+	}
+	// A person put the bucket back by hand; the block can no longer land: only the
+	// writer is left away.
+	if err := pab.Set(context.Background(), pab.PerRegion(env.S3)(sb.Primary().Name), bucket, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(local.SafetyNetSettle + 100*time.Millisecond)
+	if _, err := operator.Unlock(context.Background(), ops, bucket, false); err == nil || !strings.Contains(err.Error(), "not back in "+sb.Primary().Name) {
+		t.Errorf("unlock: %v, want it refused while the writer is away", err)
+	}
+	res, err := operator.Restore(context.Background(), ops, bucket, false)
+	if err != nil {
+		t.Fatalf("drill restore: %v", err)
+	}
+	if res.Database == nil || !res.Database.Back || !res.Database.SentBack {
+		t.Errorf("restore's database part: %+v", res.Database)
+	}
+	if w, st := sb.DatabaseWriter(); w != sb.Primary().Name || st != "" {
+		t.Errorf("writer %s (%s) after drill restore", w, st)
+	}
+	assertRestored(t, env, nil)
 }

@@ -79,6 +79,9 @@ type LockStatus struct {
 	// can still be ahead (zero: it has passed, or the run recorded no prior). Until
 	// then only a restore, which waits for it and looks again, may end the lock.
 	LateUntil time.Time
+	// Writer is the global database's writer region and the switch in progress, for a
+	// run of the database stage that sent a switch (WriterErr: it could not be read).
+	Writer, WriterSwitch, WriterErr string
 }
 
 // NeedsAction reports whether a person (or drill restore) must act: the execution is
@@ -143,7 +146,24 @@ func inspect(ctx context.Context, c Clients, e ledger.LockEntry) LockStatus {
 	if recorded {
 		s.LateUntil = lateUntil(s, c.settle(), c.now())
 	}
+	if d := e.Lock.Database; d.Switched() {
+		s.readWriter(ctx, c, *d)
+	}
 	return s
+}
+
+// readWriter reads where the global database's writer is now.
+func (s *LockStatus) readWriter(ctx context.Context, c Clients, d drill.DatabaseTicket) {
+	if c.Database == nil {
+		s.WriterErr = "no RDS client"
+		return
+	}
+	look, err := database.Describe(ctx, c.Database.RDS(d.TargetRegion), d.GlobalCluster)
+	if err != nil {
+		s.WriterErr = err.Error()
+		return
+	}
+	s.Writer, s.WriterSwitch = database.RegionOf(look.Writer()), look.Status
 }
 
 // describe asks Step Functions about the lock's execution; the second value says why
@@ -270,7 +290,23 @@ func UnlockRisk(s LockStatus) string {
 		return fmt.Sprintf("the bucket holds %s (prior %s), but a block the run sent can still land until %s: %s",
 			pab.String(s.Current), pab.String(l.Prior), s.LateUntil.UTC().Format(time.RFC3339), restoreCmd)
 	}
+	if d := l.Database; d.Switched() {
+		switch {
+		case s.WriterErr != "":
+			return fmt.Sprintf("the run switched global database %s, and its writer cannot be read (%s): %s", d.GlobalCluster, s.WriterErr, restoreCmd)
+		case s.WriterSwitch != "" || s.Writer != d.PriorRegion:
+			return fmt.Sprintf("the run switched global database %s and its writer is in %s (switch: %s), not back in %s: %s",
+				d.GlobalCluster, s.Writer, orNone(s.WriterSwitch), d.PriorRegion, restoreCmd)
+		}
+	}
 	return ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // Unlock deletes bucket's lock, only the version it read (If-Match), and returns what
