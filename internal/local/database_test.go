@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -414,4 +415,47 @@ func TestOperatorCoversTheDatabase(t *testing.T) {
 		t.Errorf("writer %s (%s) after drill restore", w, st)
 	}
 	assertRestored(t, env, nil)
+}
+
+// TestChangedBucketStillGetsItsWriterBack: someone changes the bucket while the drill
+// has the global database switched over; the restore leaves the bucket to them
+// (BucketChangedDuringDrill, lock kept) but still switches the writer back.
+func TestChangedBucketStillGetsItsWriterBack(t *testing.T) {
+	env := startEnv(t, nil)
+	sb := env.Sandbox
+	var in map[string]any
+	_ = json.Unmarshal([]byte(fastInput), &in)
+	in["globalCluster"], in["databaseWriteIntervalMs"] = local.GlobalClusterInput(), 200
+	raw, _ := json.Marshal(in)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	out, err := env.Run(ctx, local.RunOptions{Input: raw, VisitorInterval: -1, OnEvent: func(ev asl.Event) {
+		if ev.Type == asl.StateEntered && ev.State == "SwitchDatabaseBack" {
+			once.Do(func() {
+				// A person sets their own configuration, then the execution is stopped.
+				if err := pab.Set(context.Background(), pab.PerRegion(env.S3)(sb.Primary().Name), sb.Config().PrimaryBucket, partial); err != nil {
+					t.Error(err)
+				}
+				cancel()
+			})
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed *drill.BucketChangedDuringDrill
+	if !errors.As(out.SafetyErr, &changed) {
+		t.Fatalf("safety net: %v, want BucketChangedDuringDrill", out.SafetyErr)
+	}
+	if !sb.AwaitDatabaseWriter(sb.Primary().Name, 5*time.Second) {
+		w, st := sb.DatabaseWriter()
+		t.Errorf("writer %s (%s): the changed bucket kept the writer away", w, st)
+	}
+	if got, _ := sb.PublicAccessBlock(sb.Config().PrimaryBucket); got == nil || *got != *partial {
+		t.Errorf("bucket %+v, want the person's %+v kept", got, partial)
+	}
+	if lock, _ := env.Ledger.Lock(context.Background(), sb.Config().PrimaryBucket); lock == nil || lock.Status != drill.TicketChanged {
+		t.Errorf("lock %+v, want it kept, changed", lock)
+	}
 }

@@ -376,6 +376,8 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, run *drill.Ticket
 		if err := h.markLockChanged(ctx, *run); err != nil {
 			return time.Time{}, err
 		}
+		// The bucket is a person's now; the writer is still the run's to put back.
+		h.databaseBesideChangedBucket(ctx, log, run, res)
 		return time.Time{}, &drill.BucketChangedDuringDrill{Bucket: run.Bucket, Prior: pab.String(run.Prior), Found: pab.String(current)}
 	}
 	// A bucket that already holds the prior is not written: there is nothing to put
@@ -458,6 +460,24 @@ func (h *Handler) database(ctx context.Context, run *drill.Ticket, res *drill.Re
 		d.RestoredAt = &now
 	}
 	return nil
+}
+
+// databaseBesideChangedBucket puts the writer back for a run whose bucket someone
+// changed during the drill: that bucket is left to a person, but the global
+// database's writer is still the run's to restore. The bucket's error is what the
+// restore answers (it pages, and the lock stays); the writer's outcome is in res, and
+// a failure is logged and tried again by the next restore (the sweeper's, every sweep).
+func (h *Handler) databaseBesideChangedBucket(ctx context.Context, log *slog.Logger, run *drill.Ticket, res *drill.RestoreResult) {
+	if run.Database == nil {
+		return
+	}
+	if err := h.database(ctx, run, res); err != nil {
+		log.Error("the global database's writer is not back yet (the bucket was changed during the drill as well)", "error", err)
+		return
+	}
+	if err := h.Ledger.PutRunTicket(ctx, *run); err != nil {
+		log.Warn("writer back, not recorded in the run ticket", "error", err)
+	}
 }
 
 // copyDatabaseToLock puts run's database record into the run's lock (another's, or
@@ -588,6 +608,7 @@ func (h *Handler) stillChanged(ctx context.Context, log *slog.Logger, run drill.
 	if err := h.markLockChanged(ctx, run); err != nil {
 		return err
 	}
+	h.databaseBesideChangedBucket(ctx, log, &run, res)
 	log.Error("bucket was changed during the drill: left as it is, lock kept until a person releases it (drill unlock)", "prior", pab.String(run.Prior), "found", pab.String(current))
 	return &drill.BucketChangedDuringDrill{Bucket: run.Bucket, Prior: pab.String(run.Prior), Found: pab.String(current)}
 }
