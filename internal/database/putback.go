@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/unishop/failover-drill/internal/clock"
 	"github.com/unishop/failover-drill/internal/drill"
 )
 
@@ -129,32 +128,11 @@ func orUnknown(s string) string {
 	return s
 }
 
-func (p *PutBack) pollEvery() time.Duration {
-	if p.PollEvery > 0 {
-		return p.PollEvery
-	}
-	return DefaultPollEvery
-}
-
+func (p *PutBack) pollEvery() time.Duration { return orDefault(p.PollEvery, DefaultPollEvery) }
+func (p *PutBack) now() time.Time           { return nowOf(p.Now) }
+func (p *PutBack) log() *slog.Logger        { return logOf(p.Log) }
 func (p *PutBack) sleep(ctx context.Context, d time.Duration) error {
-	if p.Sleep != nil {
-		return p.Sleep(ctx, d)
-	}
-	return clock.Sleep(ctx, d)
-}
-
-func (p *PutBack) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
-func (p *PutBack) log() *slog.Logger {
-	if p.Log != nil {
-		return p.Log
-	}
-	return slog.Default()
+	return sleepOf(p.Sleep)(ctx, d)
 }
 
 // String says what an outcome is, for logs and the operator.

@@ -357,37 +357,40 @@ func lastState(states []drill.DatabaseState) string {
 	return states[len(states)-1].Status
 }
 
-func (h *Handler) pollEvery() time.Duration {
-	if h.PollEvery > 0 {
-		return h.PollEvery
-	}
-	return DefaultPollEvery
-}
-
-func (h *Handler) tail() time.Duration {
-	if h.Tail > 0 {
-		return h.Tail
-	}
-	return DefaultTail
-}
-
+func (h *Handler) pollEvery() time.Duration { return orDefault(h.PollEvery, DefaultPollEvery) }
+func (h *Handler) tail() time.Duration      { return orDefault(h.Tail, DefaultTail) }
+func (h *Handler) now() time.Time           { return nowOf(h.Now) }
+func (h *Handler) log() *slog.Logger        { return logOf(h.Log) }
 func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
-	if h.Sleep != nil {
-		return h.Sleep(ctx, d)
-	}
-	return clock.Sleep(ctx, d)
+	return sleepOf(h.Sleep)(ctx, d)
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
+// The Handler's and PutBack's optional fields and their defaults.
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func nowOf(now func() time.Time) time.Time {
+	if now != nil {
+		return now()
 	}
 	return time.Now()
 }
 
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
+func logOf(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
 	}
 	return slog.Default()
+}
+
+func sleepOf(sleep func(context.Context, time.Duration) error) func(context.Context, time.Duration) error {
+	if sleep != nil {
+		return sleep
+	}
+	return clock.Sleep
 }

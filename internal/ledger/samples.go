@@ -25,36 +25,15 @@ func (l *Ledger) PutSamples(ctx context.Context, log drill.SampleLog) (string, e
 		return "", fmt.Errorf("ledger put samples: execution, its start or mode missing (execution %q, executionStartTime %q, mode %q)",
 			log.Execution, log.ExecutionStartTime, log.Mode)
 	}
-	body, err := json.Marshal(log)
-	if err != nil {
-		return "", fmt.Errorf("ledger put samples: %w", err)
-	}
-	key := drill.SamplesKey(log.Execution, log.ExecutionStartTime, log.Mode)
-	return key, l.put(ctx, key, body, ContentTypeJSON)
+	return l.putLog(ctx, drill.SamplesKey(log.Execution, log.ExecutionStartTime, log.Mode), log)
 }
 
 // Samples reads a probe mode's sample log of the run that started at start; nil when
 // there is none.
 func (l *Ledger) Samples(ctx context.Context, execution string, start drill.Instant, mode string) (*drill.SampleLog, error) {
-	key := drill.SamplesKey(execution, start, mode)
-	out, err := l.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
-	if err != nil {
-		if isNotFound(err) {
-			return nil, nil
-		}
-		return nil, pab.Wrap(err, "ledger get %s", key)
-	}
-	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, MaxSampleLogBytes+1))
-	if err != nil {
-		return nil, pab.Wrap(err, "ledger read %s", key)
-	}
-	if len(body) > MaxSampleLogBytes {
-		return nil, fmt.Errorf("ledger read %s: larger than %d bytes", key, MaxSampleLogBytes)
-	}
 	var log drill.SampleLog
-	if err := json.Unmarshal(body, &log); err != nil {
-		return nil, fmt.Errorf("ledger decode %s: %w", key, err)
+	if found, err := l.getLog(ctx, drill.SamplesKey(execution, start, mode), &log); !found || err != nil {
+		return nil, err
 	}
 	return &log, nil
 }
@@ -65,35 +44,47 @@ func (l *Ledger) PutWrites(ctx context.Context, log drill.WriteLog) (string, err
 		return "", fmt.Errorf("ledger put writes: execution, its start or mode missing (execution %q, executionStartTime %q, mode %q)",
 			log.Execution, log.ExecutionStartTime, log.Mode)
 	}
-	body, err := json.Marshal(log)
-	if err != nil {
-		return "", fmt.Errorf("ledger put writes: %w", err)
-	}
-	key := drill.WritesKey(log.Execution, log.ExecutionStartTime, log.Mode)
-	return key, l.put(ctx, key, body, ContentTypeJSON)
+	return l.putLog(ctx, drill.WritesKey(log.Execution, log.ExecutionStartTime, log.Mode), log)
 }
 
 // Writes reads a database mode's samples; nil when there are none.
 func (l *Ledger) Writes(ctx context.Context, execution string, start drill.Instant, mode string) (*drill.WriteLog, error) {
-	key := drill.WritesKey(execution, start, mode)
+	var log drill.WriteLog
+	if found, err := l.getLog(ctx, drill.WritesKey(execution, start, mode), &log); !found || err != nil {
+		return nil, err
+	}
+	return &log, nil
+}
+
+// putLog writes v as JSON to key and returns the key.
+func (l *Ledger) putLog(ctx context.Context, key string, v any) (string, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("ledger put %s: %w", key, err)
+	}
+	return key, l.put(ctx, key, body, ContentTypeJSON)
+}
+
+// getLog reads key's JSON into v, at most MaxSampleLogBytes; found is false when
+// there is no such object.
+func (l *Ledger) getLog(ctx context.Context, key string, v any) (found bool, err error) {
 	out, err := l.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key)})
 	if err != nil {
 		if isNotFound(err) {
-			return nil, nil
+			return false, nil
 		}
-		return nil, pab.Wrap(err, "ledger get %s", key)
+		return false, pab.Wrap(err, "ledger get %s", key)
 	}
 	defer out.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(out.Body, MaxSampleLogBytes+1))
 	if err != nil {
-		return nil, pab.Wrap(err, "ledger read %s", key)
+		return false, pab.Wrap(err, "ledger read %s", key)
 	}
 	if len(body) > MaxSampleLogBytes {
-		return nil, fmt.Errorf("ledger read %s: larger than %d bytes", key, MaxSampleLogBytes)
+		return false, fmt.Errorf("ledger read %s: larger than %d bytes", key, MaxSampleLogBytes)
 	}
-	var log drill.WriteLog
-	if err := json.Unmarshal(body, &log); err != nil {
-		return nil, fmt.Errorf("ledger decode %s: %w", key, err)
+	if err := json.Unmarshal(body, v); err != nil {
+		return false, fmt.Errorf("ledger decode %s: %w", key, err)
 	}
-	return &log, nil
+	return true, nil
 }

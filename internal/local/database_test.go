@@ -251,10 +251,7 @@ func TestDatabaseFaultMatrix(t *testing.T) {
 					t.Cleanup(func() { env.Close() })
 					ctx, cancel := context.WithCancel(context.Background())
 					defer cancel()
-					var input map[string]any
-					_ = json.Unmarshal([]byte(fastInput), &input)
-					input["globalCluster"], input["databaseWriteIntervalMs"] = local.GlobalClusterInput(), 200
-					raw, _ := json.Marshal(input)
+					raw := stageInput(nil)
 					opts := local.RunOptions{Input: raw, FastRetries: true, NoSafetyNet: lost, ExecutionTimeout: f.timeout, VisitorInterval: -1}
 					if f.fault != nil {
 						opts.Faults = []local.Fault{f.fault(state)}
@@ -299,16 +296,7 @@ func TestDatabaseFaultMatrix(t *testing.T) {
 // too, and a drill whose global database is not at its starting point (the writer
 // already in the secondary region) stops before anything changes.
 func TestDatabaseReadiness(t *testing.T) {
-	input := func(extra map[string]any) json.RawMessage {
-		var in map[string]any
-		_ = json.Unmarshal([]byte(fastInput), &in)
-		in["globalCluster"] = local.GlobalClusterInput()
-		for k, v := range extra {
-			in[k] = v
-		}
-		b, _ := json.Marshal(in)
-		return b
-	}
+	input := stageInput
 	t.Run("dry run", func(t *testing.T) {
 		t.Parallel()
 		env := startEnv(t, nil)
@@ -368,10 +356,7 @@ func TestDatabaseReadiness(t *testing.T) {
 func TestOperatorCoversTheDatabase(t *testing.T) {
 	env := startEnv(t, nil)
 	sb := env.Sandbox
-	var in map[string]any
-	_ = json.Unmarshal([]byte(fastInput), &in)
-	in["globalCluster"], in["databaseWriteIntervalMs"] = local.GlobalClusterInput(), 200
-	raw, _ := json.Marshal(in)
+	raw := stageInput(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var once sync.Once
@@ -423,10 +408,7 @@ func TestOperatorCoversTheDatabase(t *testing.T) {
 func TestChangedBucketStillGetsItsWriterBack(t *testing.T) {
 	env := startEnv(t, nil)
 	sb := env.Sandbox
-	var in map[string]any
-	_ = json.Unmarshal([]byte(fastInput), &in)
-	in["globalCluster"], in["databaseWriteIntervalMs"] = local.GlobalClusterInput(), 200
-	raw, _ := json.Marshal(in)
+	raw := stageInput(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var once sync.Once
@@ -458,4 +440,17 @@ func TestChangedBucketStillGetsItsWriterBack(t *testing.T) {
 	if lock, _ := env.Ledger.Lock(context.Background(), sb.Config().PrimaryBucket); lock == nil || lock.Status != drill.TicketChanged {
 		t.Errorf("lock %+v, want it kept, changed", lock)
 	}
+}
+
+// stageInput is the quick drill's input (fastInput) with the database stage on and
+// sign-ups every 200 ms, and extra's fields over it.
+func stageInput(extra map[string]any) json.RawMessage {
+	var in map[string]any
+	_ = json.Unmarshal([]byte(fastInput), &in)
+	in["globalCluster"], in["databaseWriteIntervalMs"] = local.GlobalClusterInput(), 200
+	for k, v := range extra {
+		in[k] = v
+	}
+	b, _ := json.Marshal(in)
+	return b
 }
