@@ -150,7 +150,12 @@ func (h *Handler) Handle(ctx context.Context, in drill.DatabaseInput) (drill.Dat
 		} else {
 			st := drill.DatabaseState{Status: look.Status, At: drill.Seconds(at.Sub(res.SentAt)), Writer: RegionOf(look.Writer())}
 			if lastStatus == nil || lastStatus.Status != st.Status || lastStatus.Writer != st.Writer {
-				res.States = append(res.States, st)
+				// At most drill.MaxDatabaseStates: past it the last one is the latest seen.
+				if len(res.States) < drill.MaxDatabaseStates {
+					res.States = append(res.States, st)
+				} else {
+					res.States[len(res.States)-1] = st
+				}
 				lastStatus = &res.States[len(res.States)-1]
 			}
 			if res.DoneAt == nil && look.Writer() == target && look.Status == "" {
@@ -211,7 +216,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.DatabaseInput) (drill.Dat
 	if err != nil {
 		return res, err
 	}
-	res.ReadBack = drill.ReadBack{Region: to, Checked: len(emails), Missing: missing}
+	res.ReadBack = drill.ReadBack{Region: to, Checked: len(emails), Lost: len(missing), Missing: missing[:min(len(missing), drill.MaxMissingNamed)]}
 	if in.Mode == drill.DatabaseBack {
 		now := h.now().UTC()
 		if err := h.mark(ctx, in.ID(), func(d *drill.DatabaseTicket) { d.RestoredAt = &now }); err != nil {

@@ -101,7 +101,8 @@ type DatabaseResult struct {
 	DoneAt           *time.Time `json:"doneAt,omitempty"`
 	SwitchSeconds    *float64   `json:"switchSeconds,omitempty"`
 	SwitchMinSeconds *float64   `json:"switchMinSeconds,omitempty"`
-	// States are the switch's FailoverState statuses as the looks saw them change.
+	// States are the switch's FailoverState statuses as the looks saw them change (at
+	// most MaxDatabaseStates, the last one the latest).
 	States []DatabaseState `json:"states"`
 	Writes WriteFigures    `json:"writes"`
 	// Reads are log-ins through the secondary region's API (which reads its own
@@ -112,6 +113,9 @@ type DatabaseResult struct {
 	// TimedOut: To was not the writer within databaseSwitchTimeoutSeconds.
 	TimedOut bool `json:"timedOut,omitempty"`
 }
+
+// MaxDatabaseStates bounds DatabaseResult.States (the result must stay small).
+const MaxDatabaseStates = 100
 
 // DatabaseState is one FailoverState status seen, from when (seconds after SentAt),
 // with the writer's region at that look ("" status: no switch in progress).
@@ -188,7 +192,14 @@ type ReadFigures struct {
 // ReadBack is the lost-write check: every sign-up the shop acknowledged, logged in
 // through Region's API once the switch was over.
 type ReadBack struct {
-	Region  string   `json:"region"`
-	Checked int      `json:"checked"`
-	Missing []string `json:"missing"` // emails of acknowledged sign-ups not found: lost writes
+	Region  string `json:"region"`
+	Checked int    `json:"checked"`
+	// Lost counts the acknowledged sign-ups not found: lost writes. Missing names the
+	// first MaxMissingNamed of them (the payload must stay small for Step Functions;
+	// every write is in the ledger's writes-<mode>.json).
+	Lost    int      `json:"lost"`
+	Missing []string `json:"missing"`
 }
+
+// MaxMissingNamed bounds the lost writes a result names.
+const MaxMissingNamed = 20

@@ -28,6 +28,7 @@ func TestEveryTaskIsPricedAsItsFunction(t *testing.T) {
 		"${SeedCartFunctionArn}": drill.FuncSeedCart, "${BlockBucketFunctionArn}": drill.FuncBlock,
 		"${ProbeFunctionArn}": drill.FuncProbe, "${RestoreFunctionArn}": drill.FuncRestore,
 		"${ReportFunctionArn}": drill.FuncReport, "${ReadinessFunctionArn}": drill.FuncReadiness,
+		"${DatabaseFunctionArn}": drill.FuncDatabase,
 	}
 	tasks := 0
 	for name, st := range def.States {

@@ -68,13 +68,17 @@ func (w *independentWriter) run(ctx context.Context) {
 
 // outage is the longest stretch from sentAt on in which no write of either region
 // was acknowledged: from the send of the last acknowledged write before it to the
-// answer of the first after it, as the truth's widest reading.
+// answer of the first after it, as the truth's widest reading. An acknowledgement
+// that took longer than maxAnswer says little of when it was accepted (on a starved
+// machine a goroutine may stamp its send long before the request leaves), so it is
+// left out.
 func (w *independentWriter) outage(from, until time.Time) (lo, hi time.Duration) {
+	const maxAnswer = 250 * time.Millisecond
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var acks []writeTruth
 	for _, t := range w.writes {
-		if t.ok && !t.sent.Before(from) && t.sent.Before(until) {
+		if t.ok && !t.sent.Before(from) && t.sent.Before(until) && t.at.Sub(t.sent) <= maxAnswer {
 			acks = append(acks, t)
 		}
 	}

@@ -137,7 +137,7 @@ func TestDrillPasses(t *testing.T) {
 				t.Errorf("userVisibleErrors = %d, want 0 (CloudFront fails over on 403)", n)
 			}
 			wantSteps := []string{"Configure", "MergeInput", "Readiness", "Ready", "Preflight", "SeedCart", "Replication", "Replicated",
-				"BlockBucket", "IsDryRun", "AwaitFailover", "Restore", "Restored", "AwaitRecovery", "ReleaseLock", "Report", "Verdict", "Passed"}
+				"BlockBucket", "IsDryRun", "AwaitFailover", "DatabaseStage", "Restore", "Restored", "AwaitRecovery", "ReleaseLock", "Report", "Verdict", "Passed"}
 			var names []string
 			for _, s := range rep.Steps {
 				names = append(names, s.Name)

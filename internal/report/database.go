@@ -23,7 +23,7 @@ func (j *judge) database() {
 	}
 	for _, res := range []*drill.DatabaseResult{f.Over, f.Back} {
 		if res != nil {
-			f.LostWrites += len(res.ReadBack.Missing)
+			f.LostWrites += max(res.ReadBack.Lost, len(res.ReadBack.Missing))
 			f.Checked += res.ReadBack.Checked
 		}
 	}
