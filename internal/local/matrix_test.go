@@ -751,6 +751,14 @@ func budgetSpent(visitor []drill.Sample, cfg drill.Config, blockAt, end time.Tim
 		}
 		last = s
 	}
+	if last != nil && (last.Error != "" || last.Status < 200 || last.Status > 299) {
+		// The last answer's error holds to the end, as the drill's does.
+		if n := len(runs); n > 0 && runs[n-1].to.Equal(last.At) {
+			runs[n-1].to = end
+		} else {
+			runs = append(runs, run{last.At, end})
+		}
+	}
 	w := cfg.ErrorBudget()
 	limit := time.Duration(float64(w) * float64(cfg.ErrorBudgetPercent) / 100)
 	for i, r := range runs {
