@@ -231,6 +231,27 @@ const ConfirmSpanShare = 0.75
 // rate is spent evenly over the looks the horizon can hold at Interval (no probe can
 // get more answers in it).
 func (p Params) Look() Look {
+	key := lookKey{p.StableShare, p.StableWindow, p.ConfigInterval, p.Horizon, p.MinWindowSamples}
+	if l, ok := lookCache.Load(key); ok {
+		return l.(Look)
+	}
+	l := p.look()
+	lookCache.Store(key, l)
+	return l
+}
+
+// lookKey is what Look depends on: finding the confirming interval costs a few
+// statistics, and a simulation makes thousands of Stabilities.
+type lookKey struct {
+	share         int
+	window, every time.Duration
+	horizon       time.Duration
+	minSamples    int
+}
+
+var lookCache sync.Map
+
+func (p Params) look() Look {
 	w := max(p.StableWindow, time.Millisecond)
 	base := p.ConfigInterval
 	if base <= 0 {
