@@ -283,9 +283,28 @@ func runScenario(t *testing.T, sc scenario) boundFacts {
 			}
 		}
 	}
-	// Errors: counted on every ending, at the rate the visitor saw.
+	// Errors: counted on every ending, at the rate the visitor saw. A rare error (a
+	// loaded sandbox's edge times out once in thousands of requests) is seen by one
+	// sampler and missed by the other by chance: when one saw none, the other's count,
+	// scaled to the first's answers, must be one it misses in at most 1% of runs
+	// (Poisson: e^-λ).
 	if n, _ := rep.Errors(); (n == 0) != (person.errors == 0) {
-		t.Errorf("drill counted %d user-visible errors, the visitor saw %d", n, person.errors)
+		drillAnswers := 0
+		if rep.Visitors != nil {
+			drillAnswers = rep.Visitors.Samples
+		}
+		lambda := math.Inf(1)
+		switch {
+		case n > 0 && drillAnswers > 0:
+			lambda = float64(n) * float64(person.samples) / float64(drillAnswers)
+		case person.errors > 0 && person.samples > 0:
+			lambda = float64(person.errors) * float64(drillAnswers) / float64(person.samples)
+		}
+		if math.Exp(-lambda) < 0.01 {
+			t.Errorf("drill counted %d user-visible errors in %d answers, the visitor saw %d in %d", n, drillAnswers, person.errors, person.samples)
+		} else {
+			t.Logf("drill counted %d user-visible errors in %d answers, the visitor saw %d in %d: a miss by chance in %.0f%% of runs", n, drillAnswers, person.errors, person.samples, 100*math.Exp(-lambda))
+		}
 	}
 	if v := rep.Visitors; v != nil && person.spanAnswers > 0 && v.Samples > 0 {
 		// The error rate over time (each answer's outcome holds until the next), the
