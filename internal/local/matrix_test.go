@@ -216,73 +216,7 @@ func runScenario(t *testing.T, sc scenario) boundFacts {
 	person := judge(visitor, cfg, blockAt, restoreAt, env.Sandbox.Config().PropagationDelay, end)
 	t.Logf("the visitor's log: %s", person)
 
-	// A switch the visitor saw finish that the drill's probe could not confirm: too few
-	// answers after it for a look, or requests sent before it still unanswered when
-	// the probe stopped (a starved probe, or one at its in-flight cap, has them).
-	unconfirmable := map[string]string{}
-	confirmed := map[string]bool{
-		drill.ModeFailover: rep.Failover.Phases != nil && rep.Failover.Phases.Stable != nil,
-		drill.ModeRecovery: rep.Recovery.Phases != nil && rep.Recovery.Phases.Stable != nil,
-	}
-	for mode, sr := range map[string]switchReading{drill.ModeFailover: person.failover, drill.ModeRecovery: person.recovery} {
-		if confirmed[mode] {
-			continue
-		}
-		if why := couldNotConfirm(switchLog(out.Logs, mode), cfg, mode, sr.stable); why != "" {
-			unconfirmable[mode] = why
-			t.Logf("%s: the visitor saw it stable at %v, the drill's probe could not confirm it: %s", mode, sr.stable.Sub(sr.since), why)
-		}
-	}
-	// The drill's error limits re-judged as an unstarved probe would have: a limit
-	// named only because a starved probe held an error answer across its gap is the
-	// starvation's, which the report states (starved, skipped).
-	unstarved := rejudgeUnstarved(out.Logs, cfg)
-	// excused says why the drill may name limit l where the visitor's log does not
-	// ("": it may not).
-	excused := func(l string) string {
-		switch {
-		case l == "failoverTimeoutSeconds" && len(unconfirmable) > 0:
-			return fmt.Sprintf("its probe had no evidence to confirm a switch (%v)", unconfirmable)
-		case l == "errorBudgetPercent" && person.budgetSpent != "":
-			return "the visitor's log spends it too: " + person.budgetSpent
-		case (l == "errorBudgetPercent" || l == "maxErrorRatePercent") && unstarved.starved && !slices.Contains(unstarved.limits, l) && person.errors > 0:
-			return "only because its starved probe held errors across its gaps: " + unstarved.String()
-		}
-		return ""
-	}
-	// The verdict and the limits a person would name. A drill that failed where the
-	// person passes must have failed only on limits it is excused for.
-	drillAgrees := rep.Verdict == sc.verdict
-	if !drillAgrees && rep.Verdict == drill.Fail && person.verdict == drill.Pass && len(rep.LimitsFailed) > 0 {
-		drillAgrees = true
-		for _, l := range rep.LimitsFailed {
-			drillAgrees = drillAgrees && excused(l) != ""
-		}
-	}
-	if person.verdict != sc.verdict || !drillAgrees {
-		t.Errorf("drill says %s, the visitor's log says %s, want %s", rep.Verdict, person.verdict, sc.verdict)
-	}
-	for _, l := range sc.limits {
-		if !slices.Contains(rep.LimitsFailed, l) || !slices.Contains(person.limits, l) {
-			t.Errorf("limit %s: named by the drill %v, by the visitor's log %v", l, rep.LimitsFailed, person.limits)
-		}
-	}
-	for _, l := range rep.LimitsFailed {
-		why := excused(l)
-		if why != "" {
-			t.Logf("drill names %s: %s", l, why)
-		}
-		switch l {
-		case "failoverTimeoutSeconds", "errorBudgetPercent":
-			if person.failoverStable && person.recoveryStable && why == "" {
-				t.Errorf("drill names %s, but the visitor saw both switches become stable", l)
-			}
-		default:
-			if !slices.Contains(person.limits, l) && why == "" {
-				t.Errorf("drill names %s, the visitor's log does not (%v)", l, person.limits)
-			}
-		}
-	}
+	unconfirmable := checkVerdictAndLimits(t, sc, cfg, rep, out.Logs, person)
 	// Errors: counted on every ending, at the rate the visitor saw. A rare error (a
 	// loaded sandbox's edge times out once in thousands of requests) is seen by one
 	// sampler and missed by the other by chance: when one saw none, the other's count,
@@ -424,6 +358,83 @@ func runScenario(t *testing.T, sc scenario) boundFacts {
 		}
 	}
 	return facts
+}
+
+// checkVerdictAndLimits holds the drill's verdict and the limits it names to those a
+// person reading the visitor's log gives, except where the drill's probe legitimately
+// saw less than the visitor (excused, each logged with its reason). It returns the
+// switches the visitor saw finish that the drill's probe had no evidence to confirm,
+// by mode, with why.
+func checkVerdictAndLimits(t *testing.T, sc scenario, cfg drill.Config, rep *drill.Report, logs report.Logs, person reading) map[string]string {
+	t.Helper()
+	// A switch the visitor saw finish that the drill's probe could not confirm: too few
+	// answers after it for a look, or requests sent before it still unanswered when
+	// the probe stopped (a starved probe, or one at its in-flight cap, has them).
+	unconfirmable := map[string]string{}
+	confirmed := map[string]bool{
+		drill.ModeFailover: rep.Failover.Phases != nil && rep.Failover.Phases.Stable != nil,
+		drill.ModeRecovery: rep.Recovery.Phases != nil && rep.Recovery.Phases.Stable != nil,
+	}
+	for mode, sr := range map[string]switchReading{drill.ModeFailover: person.failover, drill.ModeRecovery: person.recovery} {
+		if confirmed[mode] {
+			continue
+		}
+		if why := couldNotConfirm(switchLog(logs, mode), cfg, mode, sr.stable); why != "" {
+			unconfirmable[mode] = why
+			t.Logf("%s: the visitor saw it stable at %v, the drill's probe could not confirm it: %s", mode, sr.stable.Sub(sr.since), why)
+		}
+	}
+	// The drill's error limits re-judged as an unstarved probe would have: a limit
+	// named only because a starved probe held an error answer across its gap is the
+	// starvation's, which the report states (starved, skipped).
+	unstarved := rejudgeUnstarved(logs, cfg)
+	// excused says why the drill may name limit l where the visitor's log does not
+	// ("": it may not).
+	excused := func(l string) string {
+		switch {
+		case l == "failoverTimeoutSeconds" && len(unconfirmable) > 0:
+			return fmt.Sprintf("its probe had no evidence to confirm a switch (%v)", unconfirmable)
+		case l == "errorBudgetPercent" && person.budgetSpent != "":
+			return "the visitor's log spends it too: " + person.budgetSpent
+		case (l == "errorBudgetPercent" || l == "maxErrorRatePercent") && unstarved.starved && !slices.Contains(unstarved.limits, l) && person.errors > 0:
+			return "only because its starved probe held errors across its gaps: " + unstarved.String()
+		}
+		return ""
+	}
+	// The verdict and the limits a person would name. A drill that failed where the
+	// person passes must have failed only on limits it is excused for.
+	drillAgrees := rep.Verdict == sc.verdict
+	if !drillAgrees && rep.Verdict == drill.Fail && person.verdict == drill.Pass && len(rep.LimitsFailed) > 0 {
+		drillAgrees = true
+		for _, l := range rep.LimitsFailed {
+			drillAgrees = drillAgrees && excused(l) != ""
+		}
+	}
+	if person.verdict != sc.verdict || !drillAgrees {
+		t.Errorf("drill says %s, the visitor's log says %s, want %s", rep.Verdict, person.verdict, sc.verdict)
+	}
+	for _, l := range sc.limits {
+		if !slices.Contains(rep.LimitsFailed, l) || !slices.Contains(person.limits, l) {
+			t.Errorf("limit %s: named by the drill %v, by the visitor's log %v", l, rep.LimitsFailed, person.limits)
+		}
+	}
+	for _, l := range rep.LimitsFailed {
+		why := excused(l)
+		if why != "" {
+			t.Logf("drill names %s: %s", l, why)
+		}
+		switch l {
+		case "failoverTimeoutSeconds", "errorBudgetPercent":
+			if person.failoverStable && person.recoveryStable && why == "" {
+				t.Errorf("drill names %s, but the visitor saw both switches become stable", l)
+			}
+		default:
+			if !slices.Contains(person.limits, l) && why == "" {
+				t.Errorf("drill names %s, the visitor's log does not (%v)", l, person.limits)
+			}
+		}
+	}
+	return unconfirmable
 }
 
 // switchLog is the log of the probe that watched mode's switch: the recovery's is
