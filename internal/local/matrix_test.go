@@ -376,8 +376,8 @@ func checkVerdictAndLimits(t *testing.T, sc scenario, cfg drill.Config, rep *dri
 		drill.ModeRecovery: rep.Recovery.Phases != nil && rep.Recovery.Phases.Stable != nil,
 	}
 	for mode, sr := range map[string]switchReading{drill.ModeFailover: person.failover, drill.ModeRecovery: person.recovery} {
-		if confirmed[mode] {
-			continue
+		if confirmed[mode] || !sr.confirmed {
+			continue // the drill confirmed it, or the visitor did not see it finish
 		}
 		if why := couldNotConfirm(switchLog(logs, mode), cfg, mode, sr.stable); why != "" {
 			unconfirmable[mode] = why
