@@ -305,7 +305,7 @@ func (e *Env) config(input json.RawMessage) drill.Config {
 // sandbox: the steady state's confirming samples, then for the block and for the
 // restore the propagation, the part of a flap until the old origin's share falls to
 // what stability allows, and the answers a look needs to confirm the switch, up to
-// the look that follows them (measure.Stability). Wall time beyond it is overhead.
+// the look that takes them (measure.Stability). Wall time beyond it is overhead.
 func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	cfg := drill.Defaults
 	_ = json.Unmarshal(input, &cfg) // a bad input fails the drill; the defaults do here
@@ -315,8 +315,10 @@ func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	flap := time.Duration(float64(sc.PropagationFlap) * max(0, 1-allowed/(1-sc.FlapFrom)))
 	every := measure.ResolvingInterval(cfg.StableWindow(), cfg.StableSharePercent, probe.MinInterval, cfg.ProbeInterval())
 	look := measure.ForConfig(cfg, drill.ModeFailover, time.Time{}, every).Look()
-	confirmed := sc.PropagationDelay + flap + look.Span
-	confirmed = (confirmed + look.Step - 1) / look.Step * look.Step // the next look
+	// The answers that set the probe confirming (a few at the base interval), a
+	// look's at the confirming interval, and on average half a step to the look
+	// that takes them.
+	confirmed := sc.PropagationDelay + flap + measure.ConfirmTrigger*look.Base + look.Span + look.Step/2
 	d := steady + 2*confirmed
 	// The replication check waits for the seeded cart to reach the secondary.
 	d += sc.ReplicationLag

@@ -8,12 +8,14 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/local"
+	"github.com/unishop/failover-drill/internal/measure"
 	"github.com/unishop/failover-drill/internal/measure/confidence"
 	"github.com/unishop/failover-drill/internal/report"
 	"github.com/unishop/failover-drill/internal/sandbox"
@@ -214,45 +216,51 @@ func runScenario(t *testing.T, sc scenario) boundFacts {
 	person := judge(visitor, cfg, blockAt, restoreAt, env.Sandbox.Config().PropagationDelay, end)
 	t.Logf("the visitor's log: %s", person)
 
-	// The verdict and the limits a person would name.
-	if rep.Verdict != sc.verdict || person.verdict != sc.verdict {
-		t.Errorf("drill says %s, the visitor's log says %s, want %s", rep.Verdict, person.verdict, sc.verdict)
-	}
-	for _, l := range sc.limits {
-		if !slices.Contains(rep.LimitsFailed, l) || !slices.Contains(person.limits, l) {
-			t.Errorf("limit %s: named by the drill %v, by the visitor's log %v", l, rep.LimitsFailed, person.limits)
-		}
-	}
-	for _, l := range rep.LimitsFailed {
-		switch l {
-		case "failoverTimeoutSeconds", "errorBudgetPercent":
-			if person.failoverStable && person.recoveryStable {
-				t.Errorf("drill names %s, but the visitor saw both switches become stable", l)
-			}
-		default:
-			if !slices.Contains(person.limits, l) {
-				t.Errorf("drill names %s, the visitor's log does not (%v)", l, person.limits)
-			}
-		}
-	}
-	// Errors: counted on every ending, at the rate the visitor saw.
+	unconfirmable := checkVerdictAndLimits(t, sc, cfg, rep, out.Logs, person)
+	// Errors: counted on every ending, at the rate the visitor saw. A rare error (a
+	// loaded sandbox's edge times out once in thousands of requests) is seen by one
+	// sampler and missed by the other by chance: when one saw none, the other's count,
+	// scaled to the first's answers, must be one it misses in at most 1% of runs
+	// (Poisson: e^-λ).
 	if n, _ := rep.Errors(); (n == 0) != (person.errors == 0) {
-		t.Errorf("drill counted %d user-visible errors, the visitor saw %d", n, person.errors)
+		drillAnswers := 0
+		if rep.Visitors != nil {
+			drillAnswers = rep.Visitors.Samples
+		}
+		lambda := math.Inf(1)
+		switch {
+		case n > 0 && drillAnswers > 0:
+			lambda = float64(n) * float64(person.samples) / float64(drillAnswers)
+		case person.errors > 0 && person.samples > 0:
+			lambda = float64(person.errors) * float64(drillAnswers) / float64(person.samples)
+		}
+		if math.Exp(-lambda) < 0.01 {
+			t.Errorf("drill counted %d user-visible errors in %d answers, the visitor saw %d in %d", n, drillAnswers, person.errors, person.samples)
+		} else {
+			t.Logf("drill counted %d user-visible errors in %d answers, the visitor saw %d in %d: a miss by chance in %.0f%% of runs", n, drillAnswers, person.errors, person.samples, 100*math.Exp(-lambda))
+		}
 	}
 	if v := rep.Visitors; v != nil && person.spanAnswers > 0 && v.Samples > 0 {
-		// The share of answers that were errors, the drill's against the visitor's
-		// over the whole stretch from the block to the drill's end: two samplers
-		// differ by chance, and the drill's figure can miss the stretches it did
-		// not sample, which its coverage states (an error share can be off by at
-		// most that share of the time).
-		share := 100 * float64(v.Errors) / float64(v.Samples)
-		tol := 4*math.Sqrt(person.spanErrorRate*(100-person.spanErrorRate)/float64(v.Samples)) + 3
+		// The error rate over time (each answer's outcome holds until the next), the
+		// drill's against the visitor's over the whole stretch from the block to the
+		// drill's end. Not the share of answers: the probe samples faster while it
+		// confirms a switch and slower when starved, so its answers weigh stretches
+		// unlike the visitor's steady 10 ms. Two samplers differ by chance (the drill
+		// takes at least an answer per base interval of the stretch), and the drill's
+		// figure can miss the stretches it did not sample, which its coverage states
+		// (an error rate can be off by at most that share of the time).
+		p := person.spanErrorTime
+		n := float64(v.Samples)
+		if l := out.Logs[drill.ModeFailover]; l != nil && l.ConfigIntervalMs > 0 {
+			n = min(n, end.Sub(blockAt).Seconds()*1000/l.ConfigIntervalMs)
+		}
+		tol := 4*math.Sqrt(p*(100-p)/max(n, 1)) + 3
 		if rep.Coverage != nil {
 			tol += rep.Coverage.UnsampledPercent
 		}
-		if math.Abs(share-person.spanErrorRate) > tol {
-			t.Errorf("%.2f%% of the drill's answers were errors, %.2f%% of the visitor's from the block to the drill's end (tolerance %.2f, of which %v unsampled)",
-				share, person.spanErrorRate, tol, rep.Coverage)
+		if math.Abs(v.ErrorRatePercent-p) > tol {
+			t.Errorf("visitors saw errors %.2f%% of the time by the drill, %.2f%% by the visitor from the block to the drill's end (tolerance %.2f, of which %v unsampled)",
+				v.ErrorRatePercent, p, tol, rep.Coverage)
 		}
 	}
 	// Every phase the drill reports agrees with the visitor within its bound.
@@ -284,6 +292,8 @@ func runScenario(t *testing.T, sc scenario) boundFacts {
 		case got == nil && !ok:
 		case got == nil && !want.Before(gap[0]) && !want.After(gap[1]):
 			t.Logf("%s: the visitor's %v fell in the unsampled %v after the switch began", name, want.Sub(gap[0]), gap[1].Sub(gap[0]))
+		case got == nil && strings.HasSuffix(name, " stable") && unconfirmable[strings.Fields(name)[0]] != "":
+			// Logged above: the drill had no evidence to confirm it with.
 		case got == nil || !ok:
 			t.Errorf("%s: drill %+v, visitor %v (seen: %v)", name, got, want, ok)
 		default:
@@ -297,8 +307,9 @@ func runScenario(t *testing.T, sc scenario) boundFacts {
 				want.Sub(blockAt), wantSent.Sub(blockAt), lo.Sub(blockAt), hi.Sub(blockAt), got.At.Sub(blockAt))
 			switch {
 			case inside:
-			case !want.Before(foEndToRestore[0]) && !want.After(foEndToRestore[1]):
-				t.Logf("%s: the visitor's %v fell after the failover probe's end, before the restore (unsampled)", name, want.Sub(blockAt))
+			case !want.Before(foEndToRestore[0]) && !wantSent.After(foEndToRestore[1]):
+				// Its moment, anywhere from its send to its answer, met the stretch.
+				t.Logf("%s: the visitor's %v (sent %v) fell after the failover probe's end, before the restore (unsampled)", name, want.Sub(blockAt), wantSent.Sub(blockAt))
 				inside = true
 			case mixed:
 				t.Logf("%s (a mixed switch: its bound holds in at least 95%% of runs)", msg)
@@ -349,6 +360,210 @@ func runScenario(t *testing.T, sc scenario) boundFacts {
 	return facts
 }
 
+// checkVerdictAndLimits holds the drill's verdict and the limits it names to those a
+// person reading the visitor's log gives, except where the drill's probe legitimately
+// saw less than the visitor (excused, each logged with its reason). It returns the
+// switches the visitor saw finish that the drill's probe had no evidence to confirm,
+// by mode, with why.
+func checkVerdictAndLimits(t *testing.T, sc scenario, cfg drill.Config, rep *drill.Report, logs report.Logs, person reading) map[string]string {
+	t.Helper()
+	// A switch the visitor saw finish that the drill's probe could not confirm: too few
+	// answers after it for a look, or requests sent before it still unanswered when
+	// the probe stopped (a starved probe, or one at its in-flight cap, has them).
+	unconfirmable := map[string]string{}
+	confirmed := map[string]bool{
+		drill.ModeFailover: rep.Failover.Phases != nil && rep.Failover.Phases.Stable != nil,
+		drill.ModeRecovery: rep.Recovery.Phases != nil && rep.Recovery.Phases.Stable != nil,
+	}
+	for mode, sr := range map[string]switchReading{drill.ModeFailover: person.failover, drill.ModeRecovery: person.recovery} {
+		if confirmed[mode] || !sr.confirmed {
+			continue // the drill confirmed it, or the visitor did not see it finish
+		}
+		if why := couldNotConfirm(switchLog(logs, mode), cfg, mode, sr.stable); why != "" {
+			unconfirmable[mode] = why
+			t.Logf("%s: the visitor saw it stable at %v, the drill's probe could not confirm it: %s", mode, sr.stable.Sub(sr.since), why)
+		}
+	}
+	// The drill's error limits re-judged as an unstarved probe would have: a limit
+	// named only because a starved probe held an error answer across its gap is the
+	// starvation's, which the report states (starved, skipped).
+	unstarved := rejudgeUnstarved(logs, cfg)
+	// excused says why the drill may name limit l where the visitor's log does not
+	// ("": it may not).
+	excused := func(l string) string {
+		switch {
+		case l == "failoverTimeoutSeconds" && len(unconfirmable) > 0:
+			return fmt.Sprintf("its probe had no evidence to confirm a switch (%v)", unconfirmable)
+		case l == "errorBudgetPercent" && person.budgetSpent != "":
+			return "the visitor's log spends it too: " + person.budgetSpent
+		case (l == "errorBudgetPercent" || l == "maxErrorRatePercent") && unstarved.starved && !slices.Contains(unstarved.limits, l) && person.errors > 0:
+			return "only because its starved probe held errors across its gaps: " + unstarved.String()
+		}
+		return ""
+	}
+	// The verdict and the limits a person would name. A drill that failed where the
+	// person passes must have failed only on limits it is excused for.
+	drillAgrees := rep.Verdict == sc.verdict
+	if !drillAgrees && rep.Verdict == drill.Fail && person.verdict == drill.Pass && len(rep.LimitsFailed) > 0 {
+		drillAgrees = true
+		for _, l := range rep.LimitsFailed {
+			drillAgrees = drillAgrees && excused(l) != ""
+		}
+	}
+	if person.verdict != sc.verdict || !drillAgrees {
+		t.Errorf("drill says %s, the visitor's log says %s, want %s", rep.Verdict, person.verdict, sc.verdict)
+	}
+	for _, l := range sc.limits {
+		if !slices.Contains(rep.LimitsFailed, l) || !slices.Contains(person.limits, l) {
+			t.Errorf("limit %s: named by the drill %v, by the visitor's log %v", l, rep.LimitsFailed, person.limits)
+		}
+	}
+	for _, l := range rep.LimitsFailed {
+		why := excused(l)
+		if why != "" {
+			t.Logf("drill names %s: %s", l, why)
+		}
+		switch l {
+		case "failoverTimeoutSeconds", "errorBudgetPercent":
+			if person.failoverStable && person.recoveryStable && why == "" {
+				t.Errorf("drill names %s, but the visitor saw both switches become stable", l)
+			}
+		default:
+			if !slices.Contains(person.limits, l) && why == "" {
+				t.Errorf("drill names %s, the visitor's log does not (%v)", l, person.limits)
+			}
+		}
+	}
+	return unconfirmable
+}
+
+// switchLog is the log of the probe that watched mode's switch: the recovery's is
+// the failure path's check when AwaitRecovery never ran.
+func switchLog(logs report.Logs, mode string) *drill.SampleLog {
+	if l := logs[mode]; l != nil || mode != drill.ModeRecovery {
+		return l
+	}
+	return logs[drill.ModeRecoveryCheck]
+}
+
+// couldNotConfirm says why the probe's log l of mode could not confirm a switch
+// stable from stableAt ("": it could have): the stability decision needs a look's
+// answers after it, and every request sent before it answered (measure.Stability).
+func couldNotConfirm(l *drill.SampleLog, cfg drill.Config, mode string, stableAt time.Time) string {
+	if l == nil || stableAt.IsZero() {
+		return ""
+	}
+	look := measure.ForConfig(cfg, mode, time.Time{}, time.Duration(l.ConfigIntervalMs*float64(time.Millisecond))).Look()
+	after, pending := 0, 0
+	for _, s := range l.Unpack() {
+		if s.Path != measure.PathConfig {
+			continue
+		}
+		if !s.Unanswered && !s.At.Before(stableAt) {
+			after++
+		}
+		if s.Unanswered && s.SentAt.Before(stableAt) {
+			pending++
+		}
+	}
+	switch {
+	case after < look.Count:
+		return fmt.Sprintf("%d config.json answers after it, a look takes %d", after, look.Count)
+	case pending > 0:
+		return fmt.Sprintf("%d requests sent before it were still unanswered when the probe stopped", pending)
+	}
+	return ""
+}
+
+// unstarvedReading is the drill's error limits judged on its own logs with each
+// error answer held until the next answer but at most 1.5 base intervals, as a probe
+// that sampled at its interval would hold it.
+type unstarvedReading struct {
+	starved    bool // some error answer was held longer than that
+	limits     []string
+	worst      time.Duration // the most error time in one budget window
+	ratePct    float64
+	heldLonger time.Duration // error time beyond the cap, in all
+}
+
+func (u unstarvedReading) String() string {
+	return fmt.Sprintf("unstarved: %v of errors at most in one budget window, %.2f%% of the time, limits %v (%v held beyond 1.5 intervals)", u.worst, u.ratePct, u.limits, u.heldLonger)
+}
+
+func rejudgeUnstarved(logs report.Logs, cfg drill.Config) unstarvedReading {
+	var u unstarvedReading
+	var samples []drill.Sample
+	var end time.Time
+	var interval time.Duration
+	for _, mode := range []string{drill.ModeFailover, drill.ModeRecovery} {
+		if l := logs[mode]; l != nil {
+			samples = append(samples, measure.Censor(l.Unpack(), time.Duration(l.RequestTimeoutMs*float64(time.Millisecond)))...)
+			end = maxTime(end, l.End)
+			interval = max(interval, time.Duration(l.ConfigIntervalMs*float64(time.Millisecond)))
+		}
+	}
+	measure.SortByAnswer(samples)
+	type held struct{ from, to time.Time }
+	var errs []held
+	var first time.Time
+	for i, s := range samples {
+		if s.Unanswered {
+			continue
+		}
+		if first.IsZero() {
+			first = s.At
+		}
+		if !s.IsError() {
+			continue
+		}
+		next := end
+		for _, n := range samples[i+1:] {
+			if !n.Unanswered {
+				next = n.At
+				break
+			}
+		}
+		if hold := next.Sub(s.At); hold > interval*3/2 {
+			u.starved, u.heldLonger, next = true, u.heldLonger+hold-interval*3/2, s.At.Add(interval*3/2)
+		}
+		errs = append(errs, held{s.At, next})
+	}
+	var total time.Duration
+	w := cfg.ErrorBudget()
+	for i, e := range errs {
+		total += e.to.Sub(e.from)
+		var in time.Duration
+		for _, q := range errs[i:] {
+			hi := q.to
+			if hi.After(e.from.Add(w)) {
+				hi = e.from.Add(w)
+			}
+			if !hi.After(q.from) {
+				break
+			}
+			in += hi.Sub(q.from)
+		}
+		u.worst = max(u.worst, in)
+	}
+	if end.After(first) && !first.IsZero() {
+		u.ratePct = 100 * total.Seconds() / end.Sub(first).Seconds()
+	}
+	if cfg.ErrorBudgetPercent > 0 && u.worst >= time.Duration(float64(w)*float64(cfg.ErrorBudgetPercent)/100) {
+		u.limits = append(u.limits, "errorBudgetPercent")
+	}
+	if u.ratePct > float64(cfg.MaxErrorRatePercent) {
+		u.limits = append(u.limits, "maxErrorRatePercent")
+	}
+	return u
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // burnCPU keeps all cores but one busy (at least one) until ctx ends.
 func burnCPU(ctx context.Context) {
 	for range max(runtime.NumCPU()-1, 1) {
@@ -362,10 +577,12 @@ func burnCPU(ctx context.Context) {
 	}
 }
 
-// checkCoverage holds the report's coverage to the facts: the stretch from S3
-// accepting the block to the failover probe's first request, and from S3 accepting
-// the restore to the recovery's (AwaitRecovery's, else the failure path's check's),
-// at least the cold start each.
+// checkCoverage holds the report's coverage to the facts: the stretch from the block
+// to the failover probe's first request, and from the restore to the recovery's
+// (AwaitRecovery's, else the failure path's check's), at least the cold start each.
+// The report counts from the drill's own stamps (the block's put sent, the restore's
+// put answered), which S3's stamp of the change must lie between: under load the
+// puts' round trips take tens of milliseconds, so S3's stamp is no stand-in for them.
 func checkCoverage(t *testing.T, rep *drill.Report, logs report.Logs, blockAt, restoreAt time.Time, coldStart time.Duration) {
 	t.Helper()
 	c := rep.Coverage
@@ -382,26 +599,43 @@ func checkCoverage(t *testing.T, rep *drill.Report, logs report.Logs, blockAt, r
 		}
 		return f
 	}
-	const slack = 0.05 // the drill's own stamps of the block and restore against S3's
-	gapOK := func(name string, got *float64, from time.Time, l *drill.SampleLog) {
+	const rounding = 0.0015 // the report's seconds are rounded to the millisecond
+	// gapOK: the report's figure is from the drill's stamp to the first request, S3's
+	// stamp lies in [lo, hi] (the drill's stamps of the put's send and answer; zero:
+	// not stamped), and S3's change to the first request is at least the cold start.
+	gapOK := func(name string, got *float64, s3At, drillAt, lo, hi time.Time, l *drill.SampleLog) {
 		if l == nil {
 			return
 		}
-		want := first(l).Sub(from)
-		if got == nil || math.Abs(*got-want.Seconds()) > slack || want < coldStart {
+		want := first(l).Sub(drillAt)
+		if got == nil || math.Abs(*got-max(want, 0).Seconds()) > rounding || first(l).Sub(s3At) < coldStart {
 			reported := "none"
 			if got != nil {
 				reported = fmt.Sprintf("%.3f s", *got)
 			}
-			t.Errorf("coverage %s: report %s, the facts %v (cold start %v)", name, reported, want, coldStart)
+			t.Errorf("coverage %s: report %s, the facts %v from the drill's stamp, %v from S3's (cold start %v)", name, reported, want, first(l).Sub(s3At), coldStart)
+		}
+		if (!lo.IsZero() && s3At.Before(lo)) || (!hi.IsZero() && s3At.After(hi)) {
+			t.Errorf("coverage %s: S3 accepted the change at %v, outside the drill's stamps of its put [%v, %v]", name, s3At, lo, hi)
 		}
 	}
-	gapOK("block to first sample", c.BlockToFirstSampleSeconds, blockAt, logs[drill.ModeFailover])
+	var blockSent, blocked, restored time.Time
+	if p := rep.Failover.BlockSentAt; p != nil {
+		blockSent = *p
+	}
+	if p := rep.Failover.BlockedAt; p != nil {
+		blocked = *p
+	}
+	if p := rep.Recovery.RestoredAt; p != nil {
+		restored = *p
+	}
+	gapOK("block to first sample", c.BlockToFirstSampleSeconds, blockAt, blockSent, blockSent, blocked, logs[drill.ModeFailover])
 	rc := logs[drill.ModeRecovery]
 	if rc == nil {
 		rc = logs[drill.ModeRecoveryCheck]
 	}
-	gapOK("restore to first sample", c.RestoreToFirstSampleSeconds, restoreAt, rc)
+	// The restore is stamped once its put was answered: S3's change came before.
+	gapOK("restore to first sample", c.RestoreToFirstSampleSeconds, restoreAt, restored, blocked, restored, rc)
 	if c.UnsampledSeconds < 2*coldStart.Seconds() || c.UnsampledPercent <= 0 || c.UnsampledPercent >= 100 {
 		t.Errorf("coverage %+v, want at least the two cold starts unsampled", c)
 	}
@@ -432,10 +666,13 @@ type reading struct {
 	errorRate                      float64 // percent of answers
 	failoverStable, recoveryStable bool
 	failover, recovery             switchReading
-	// spanErrorRate is the error rate (percent of answers) from the block to the
-	// drill's end, over spanAnswers answers.
-	spanErrorRate float64
+	// spanErrorTime is the share of the time (percent) from the block to the drill's
+	// end in which the visitor's last answer was an error, over spanAnswers answers.
+	spanErrorTime float64
 	spanAnswers   int
+	// budgetSpent says where the visitor saw errors for the error budget's share of
+	// its window ("": nowhere).
+	budgetSpent string
 }
 
 func (r reading) String() string {
@@ -460,7 +697,9 @@ type switchReading struct {
 func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Time, propagation time.Duration, end time.Time) reading {
 	var r reading
 	var lat []time.Duration
-	spanErrors := 0 // per answer, as the drill's share of error samples
+	var spanErr time.Duration // the answers' outcomes, each until the next answer
+	var lastAt time.Time
+	lastErr := false
 	for _, s := range visitor {
 		if s.At.Before(blockAt) {
 			continue
@@ -479,16 +718,21 @@ func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Tim
 		}
 		if !s.At.After(end) {
 			r.spanAnswers++
-			if isErr {
-				spanErrors++
+			if lastErr {
+				spanErr += s.At.Sub(lastAt)
 			}
+			lastAt, lastErr = s.At, isErr
 		}
 	}
 	if r.samples > 0 {
 		r.errorRate = 100 * float64(r.errors) / float64(r.samples)
 	}
-	if r.spanAnswers > 0 {
-		r.spanErrorRate = 100 * float64(spanErrors) / float64(r.spanAnswers)
+	if lastErr {
+		spanErr += end.Sub(lastAt)
+	}
+	r.budgetSpent = budgetSpent(visitor, cfg, blockAt, end)
+	if end.After(blockAt) {
+		r.spanErrorTime = 100 * spanErr.Seconds() / end.Sub(blockAt).Seconds()
 	}
 	if r.errorRate > float64(cfg.MaxErrorRatePercent) {
 		r.limits = append(r.limits, "maxErrorRatePercent")
@@ -508,6 +752,67 @@ func judge(visitor []drill.Sample, cfg drill.Config, blockAt, restoreAt time.Tim
 		r.verdict = drill.Fail
 	}
 	return r
+}
+
+// budgetSpent reads the error budget off the visitor's log as the drill reads it off
+// its own (measure.Budget): the time-weighted error time in any errorBudgetSeconds
+// window from the block to end, each answer's outcome holding until the next. Two
+// samplers see each end of an error run up to the longer of their intervals apart
+// (the probe's 13.5 ms base interval, the visitor's 10 ms): the person allows that
+// at both ends of every run.
+func budgetSpent(visitor []drill.Sample, cfg drill.Config, blockAt, end time.Time) string {
+	if cfg.ErrorBudgetPercent <= 0 {
+		return ""
+	}
+	type run struct{ from, to time.Time }
+	var runs []run
+	var last *drill.Sample
+	for i := range visitor {
+		s := &visitor[i]
+		if s.Unanswered || s.At.Before(blockAt) || s.At.After(end) {
+			continue
+		}
+		if last != nil && (last.Error != "" || last.Status < 200 || last.Status > 299) {
+			if n := len(runs); n > 0 && runs[n-1].to.Equal(last.At) {
+				runs[n-1].to = s.At
+			} else {
+				runs = append(runs, run{last.At, s.At})
+			}
+		}
+		last = s
+	}
+	if last != nil && (last.Error != "" || last.Status < 200 || last.Status > 299) {
+		// The last answer's error holds to the end, as the drill's does.
+		if n := len(runs); n > 0 && runs[n-1].to.Equal(last.At) {
+			runs[n-1].to = end
+		} else {
+			runs = append(runs, run{last.At, end})
+		}
+	}
+	w := cfg.ErrorBudget()
+	limit := time.Duration(float64(w) * float64(cfg.ErrorBudgetPercent) / 100)
+	for i, r := range runs {
+		// The window that starts with a run holds the most error time of those that
+		// start in it.
+		var errTime time.Duration
+		n := 0
+		for _, q := range runs[i:] {
+			lo, hi := q.from, q.to
+			if hi.After(r.from.Add(w)) {
+				hi = r.from.Add(w)
+			}
+			if !hi.After(lo) {
+				break
+			}
+			errTime += hi.Sub(lo)
+			n++
+		}
+		margin := time.Duration(n) * 2 * max(local.DefaultVisitorInterval, 14*time.Millisecond)
+		if errTime+margin >= limit {
+			return fmt.Sprintf("%v of errors (%d runs) in the %v from %v after the block, the budget %v", errTime, n, w, r.from.Sub(blockAt), limit)
+		}
+	}
+	return ""
 }
 
 // readSwitch finds, among the config.json requests sent in [since, until) (until

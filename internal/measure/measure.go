@@ -125,29 +125,84 @@ func Censor(samples []drill.Sample, timeout time.Duration) []drill.Sample {
 
 // Analyse computes the figures of one mode from all its samples (any order).
 func Analyse(samples []drill.Sample, p Params) drill.Phases {
-	all := Censor(samples, p.RequestTimeout)
-	SortByAnswer(all)
-	var answered []drill.Sample
-	var oldestUnanswered time.Time
-	unanswered := 0
-	for _, s := range all {
+	a := newAnalysis(samples, p)
+	ph := a.header()
+	ph.Visitors = Visitors(a.all, p.Since, p.SlowAfter, a.end)
+	ph.Mixed, ph.SpreadSeconds = a.mixedSwitch()
+	ph.Starved = a.gaps.starved(p)
+	if a.fi >= 0 {
+		ph.FirstNew = a.moment(a.cfg[a.fi].At, a.firstLo, a.cfg[a.fi].At)
+	}
+	if a.li >= 0 {
+		ph.LastOld = a.moment(a.cfg[a.li].At, a.cfg[a.li].SentAt, a.after(a.li))
+	}
+	var stableAt time.Time
+	if c, ok := a.stable(); ok {
+		stableAt = a.cfg[c].At
+		ph.Stable = a.moment(stableAt, a.before(c), stableAt)
+	}
+	ph.LastWindow = lastWindow(a.cfg, a.cls, a.end, p)
+	ph.Latency = a.latency(stableAt)
+	return ph
+}
+
+// analysis is one mode's samples, sorted and split the ways its figures read them.
+type analysis struct {
+	p                Params
+	all              []drill.Sample // censored, in answer order; unanswered ones at what they had waited
+	answered         []drill.Sample
+	unanswered       int
+	oldestUnanswered time.Time // the send of the oldest request never answered
+	end              time.Time // when sampling stopped
+	cfg              []drill.Sample
+	cls              []Class // of each cfg answer
+	fi, li           int     // the first new and the last old cfg answer (-1: none)
+	firstLo          time.Time
+	mixLo, mixHi     time.Time // the mixed window, widened by the tails' margin (zero: not mixed)
+	gaps             gaps
+}
+
+func newAnalysis(samples []drill.Sample, p Params) *analysis {
+	a := &analysis{p: p, all: Censor(samples, p.RequestTimeout), fi: -1, li: -1}
+	SortByAnswer(a.all)
+	for _, s := range a.all {
 		if s.Unanswered {
-			unanswered++
-			if oldestUnanswered.IsZero() || s.SentAt.Before(oldestUnanswered) {
-				oldestUnanswered = s.SentAt
+			a.unanswered++
+			if a.oldestUnanswered.IsZero() || s.SentAt.Before(a.oldestUnanswered) {
+				a.oldestUnanswered = s.SentAt
 			}
 			continue
 		}
-		answered = append(answered, s)
+		a.answered = append(a.answered, s)
+		if s.Path == PathConfig {
+			a.cfg = append(a.cfg, s)
+			a.cls = append(a.cls, Classify(s, p.Old, p.New))
+		}
 	}
-	end := p.End
-	if end.IsZero() && len(answered) > 0 {
-		end = answered[len(answered)-1].At
+	a.end = p.End
+	if a.end.IsZero() && len(a.answered) > 0 {
+		a.end = a.answered[len(a.answered)-1].At
 	}
+	for i, c := range a.cls {
+		if c == New && a.fi < 0 {
+			a.fi = i
+		}
+		if c == Old {
+			a.li = i
+		}
+	}
+	a.firstLo = a.firstNewFrom()
+	a.gaps = sendGaps(a.all, p.ConfigInterval)
+	return a
+}
+
+// header is the phase's parameters and counts, as the report names them.
+func (a *analysis) header() drill.Phases {
+	p := a.p
 	ph := drill.Phases{
 		Mode: p.Mode, Since: p.Since, From: p.Old, To: p.New, Ended: p.Ended,
 		StableSharePercent: p.StableShare, StableWindowSeconds: int(p.StableWindow / time.Second),
-		ConfigIntervalMs: ms(p.ConfigInterval), Unanswered: unanswered, Skipped: p.Skipped,
+		ConfigIntervalMs: ms(p.ConfigInterval), Unanswered: a.unanswered, Skipped: p.Skipped,
 	}
 	if p.ConfigInterval > 0 {
 		ph.WindowSamples = int(p.StableWindow / p.ConfigInterval)
@@ -155,140 +210,138 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 			ph.UnseenSharePercent = round(100*(1-math.Pow(0.05, 1/float64(ph.WindowSamples))), 2)
 		}
 	}
-	ph.Visitors = Visitors(all, p.Since, p.SlowAfter, end)
+	return ph
+}
 
-	var cfg []drill.Sample
-	var cls []Class
-	for _, s := range answered {
-		if s.Path == PathConfig {
-			cfg = append(cfg, s)
-			cls = append(cls, Classify(s, p.Old, p.New))
+// A bound is derived from both ends of the samples around a moment: the sample
+// before it was routed no earlier than it was sent (before), the one after it came
+// no later than it arrived (after), and another visitor's answer to a request routed
+// just before the switch may arrive as late as the longest wait seen around it
+// (waitAround).
+func (a *analysis) before(i int) time.Time {
+	if i > 0 {
+		return a.cfg[i-1].SentAt
+	}
+	if !a.p.Since.IsZero() && a.p.Since.Before(a.cfg[i].At) {
+		return a.p.Since
+	}
+	return a.cfg[i].At
+}
+
+func (a *analysis) after(i int) time.Time {
+	if i+1 < len(a.cfg) {
+		return a.cfg[i+1].At
+	}
+	return maxTime(a.end, a.cfg[i].At)
+}
+
+func (a *analysis) waitAround(t time.Time) time.Duration {
+	var w time.Duration
+	for _, s := range a.cfg {
+		if !s.At.Before(t.Add(-a.p.StableWindow)) && !s.At.After(t.Add(a.p.StableWindow)) {
+			w = max(w, s.Latency())
 		}
 	}
-	fi, li := -1, -1
-	for i, c := range cls {
-		if c == New && fi < 0 {
-			fi = i
-		}
-		if c == Old {
-			li = i
+	return w
+}
+
+// firstNewFrom is the early end of the first new answer's bound. Only an answer from
+// the old origin shows that the new one was not answering yet: errors and cache hits
+// before the first new answer say nothing about the routing, nor does a stretch the
+// probe did not sample (a cold start after the block). Without an old answer before
+// it, the bound reaches back to Since.
+func (a *analysis) firstNewFrom() time.Time {
+	lo := a.p.Since
+	if a.fi < 0 {
+		return lo
+	}
+	for i := a.fi - 1; i >= 0; i-- {
+		if a.cls[i] == Old {
+			lo = a.cfg[i].SentAt
+			break
 		}
 	}
-	// A bound is derived from both ends of the samples around a moment: the sample
-	// before it was routed no earlier than it was sent, and another visitor's answer to
-	// a request routed just before the switch may arrive as late as the longest wait
-	// seen around it (waitAround).
-	before := func(i int) time.Time {
-		if i > 0 {
-			return cfg[i-1].SentAt
-		}
-		if !p.Since.IsZero() && p.Since.Before(cfg[i].At) {
-			return p.Since
-		}
-		return cfg[i].At
+	if lo.IsZero() {
+		lo = a.before(a.fi)
 	}
-	after := func(i int) time.Time {
-		if i+1 < len(cfg) {
-			return cfg[i+1].At
-		}
-		return maxTime(end, cfg[i].At)
+	return lo
+}
+
+// mixedSwitch is the stretch in which both origins answered (nil: none), and sets the
+// mixed window every moment's bound then spans. A mixed switch is a sample
+// statistic: another observer finds its first new answer earlier or later, its
+// stragglers likewise, and its stable time anywhere in between. Its moments lie
+// within the mixed window the probe saw (from the send of the last old answer before
+// the first new one to the first new answer after the last old one: the mixed
+// stretch plus about a sample interval on each side), widened on both sides by the
+// tails' own scatter (tailMargin).
+func (a *analysis) mixedSwitch() (*drill.Mixed, float64) {
+	fi, li, cfg := a.fi, a.li, a.cfg
+	if fi < 0 || li <= fi {
+		return nil, 0
 	}
-	// Only an answer from the old origin shows that the new one was not answering
-	// yet: errors and cache hits before the first new answer say nothing about the
-	// routing, nor does a stretch the probe did not sample (a cold start after the
-	// block). Without an old answer before it, the bound reaches back to Since.
-	firstLo := p.Since
-	if fi >= 0 {
-		for i := fi - 1; i >= 0; i-- {
-			if cls[i] == Old {
-				firstLo = cfg[i].SentAt
-				break
-			}
-		}
-		if firstLo.IsZero() {
-			firstLo = before(fi)
+	mixHi := a.after(li)
+	for i := li + 1; i < len(cfg); i++ {
+		if a.cls[i] == New {
+			mixHi = cfg[i].At
+			break
 		}
 	}
-	// A mixed switch is a sample statistic: another observer finds its first new
-	// answer earlier or later, its stragglers likewise, and its stable time anywhere in
-	// between. Its moments lie within the mixed window the probe saw (from the send of
-	// the last old answer before the first new one to the first new answer after the
-	// last old one: the mixed stretch plus about a sample interval on each side),
-	// widened on both sides by the tails' own scatter (tailMargin).
-	var mixLo, mixHi time.Time
-	if fi >= 0 && li > fi {
-		mixLo, mixHi = firstLo, after(li)
-		for i := li + 1; i < len(cfg); i++ {
-			if cls[i] == New {
-				mixHi = cfg[i].At
-				break
-			}
+	m := &drill.Mixed{FromSeconds: a.p.seconds(cfg[fi].At), ToSeconds: a.p.seconds(cfg[li].At)}
+	var nOld, nNew int
+	for i := fi; i <= li; i++ {
+		switch a.cls[i] {
+		case Old:
+			nOld++
+		case New:
+			nNew++
 		}
-		m := &drill.Mixed{FromSeconds: p.seconds(cfg[fi].At), ToSeconds: p.seconds(cfg[li].At)}
-		var nOld, nNew int
-		for i := fi; i <= li; i++ {
-			switch cls[i] {
-			case Old:
-				nOld++
-			case New:
-				nNew++
-			}
-			m.Samples++
-		}
-		if nOld+nNew > 0 {
-			m.OldSharePercent = round(100*float64(nOld)/float64(nOld+nNew), 2)
-		}
-		ph.Mixed = m
-		tm := tailMargin(cfg[li].At.Sub(cfg[fi].At), p.ConfigInterval, m.OldSharePercent/100)
-		mixLo, mixHi = mixLo.Add(-tm), mixHi.Add(tm)
-		ph.SpreadSeconds = round(cfg[li].At.Sub(cfg[fi].At).Seconds(), 3)
+		m.Samples++
 	}
-	waitAround := func(t time.Time) time.Duration {
-		var w time.Duration
-		for _, s := range cfg {
-			if !s.At.Before(t.Add(-p.StableWindow)) && !s.At.After(t.Add(p.StableWindow)) {
-				w = max(w, s.Latency())
-			}
-		}
-		return w
+	if nOld+nNew > 0 {
+		m.OldSharePercent = round(100*float64(nOld)/float64(nOld+nNew), 2)
 	}
-	gaps := sendGaps(all, p.ConfigInterval)
-	ph.Starved = gaps.starved(p)
-	moment := func(at, lo, hi time.Time) *drill.Moment {
-		if !mixLo.IsZero() {
-			lo, hi = minTime(lo, mixLo), maxTime(hi, mixHi)
-		}
-		// A starved probe (ticks skipped, CPU starved) sent later than its grid said,
-		// and read its answers late: the bound widens by the longest such gap near it.
-		g := gaps.longestNear(lo.Add(-p.StableWindow), hi.Add(p.StableWindow))
-		lo, hi = lo.Add(-g), hi.Add(g+waitAround(at))
-		if !p.Since.IsZero() && lo.Before(p.Since) {
-			lo = p.Since // nothing switched before the fault (or the restore) was applied
-		}
-		return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi),
-			WidthSeconds: round(hi.Sub(lo).Seconds(), 3)}
+	tm := tailMargin(cfg[li].At.Sub(cfg[fi].At), a.p.ConfigInterval, m.OldSharePercent/100)
+	a.mixLo, a.mixHi = a.firstLo.Add(-tm), mixHi.Add(tm)
+	return m, round(cfg[li].At.Sub(cfg[fi].At).Seconds(), 3)
+}
+
+// moment is the figure at, with its bound: [lo, hi] from the samples around it, the
+// mixed window if the switch was mixed, widened by a starved probe's gaps and the
+// longest wait around it.
+func (a *analysis) moment(at, lo, hi time.Time) *drill.Moment {
+	p := a.p
+	if !a.mixLo.IsZero() {
+		lo, hi = minTime(lo, a.mixLo), maxTime(hi, a.mixHi)
 	}
-	if fi >= 0 {
-		ph.FirstNew = moment(cfg[fi].At, firstLo, cfg[fi].At)
+	// A starved probe (ticks skipped, CPU starved) sent later than its grid said,
+	// and read its answers late: the bound widens by the longest such gap near it.
+	g := a.gaps.longestNear(lo.Add(-p.StableWindow), hi.Add(p.StableWindow))
+	lo, hi = lo.Add(-g), hi.Add(g+a.waitAround(at))
+	if !p.Since.IsZero() && lo.Before(p.Since) {
+		lo = p.Since // nothing switched before the fault (or the restore) was applied
 	}
-	if li >= 0 {
-		ph.LastOld = moment(cfg[li].At, cfg[li].SentAt, after(li))
-	}
-	st := NewStability(p)
-	for _, s := range cfg {
+	return &drill.Moment{At: at, Seconds: p.seconds(at), LoSeconds: p.seconds(lo), HiSeconds: p.seconds(hi),
+		WidthSeconds: round(hi.Sub(lo).Seconds(), 3)}
+}
+
+// stable is the index of the cfg answer the switch is stable from, if the decision
+// the probe makes while it samples calls it stable by the end.
+func (a *analysis) stable() (int, bool) {
+	st := NewStability(a.p)
+	for _, s := range a.cfg {
 		st.Add(s)
 	}
-	stableAt := time.Time{}
-	if c, ok := st.Check(end, oldestUnanswered); ok {
-		stableAt = cfg[c].At
-		ph.Stable = moment(cfg[c].At, before(c), cfg[c].At)
-	}
-	ph.LastWindow = lastWindow(cfg, cls, end, p)
+	return st.Check(a.end, a.oldestUnanswered)
+}
 
+// latency splits every sample at the first new answer and the stable time (zero: not
+// stable).
+func (a *analysis) latency(stableAt time.Time) drill.PhaseLatency {
 	var bf, du, af []drill.Sample
-	for _, s := range all { // unanswered ones at what they had waited
+	for _, s := range a.all { // unanswered ones at what they had waited
 		switch {
-		case fi < 0 || s.At.Before(cfg[fi].At):
+		case a.fi < 0 || s.At.Before(a.cfg[a.fi].At):
 			bf = append(bf, s)
 		case stableAt.IsZero() || s.At.Before(stableAt):
 			du = append(du, s)
@@ -296,8 +349,7 @@ func Analyse(samples []drill.Sample, p Params) drill.Phases {
 			af = append(af, s)
 		}
 	}
-	ph.Latency = drill.PhaseLatency{Before: Latency(bf), During: Latency(du), After: Latency(af)}
-	return ph
+	return drill.PhaseLatency{Before: Latency(bf), During: Latency(du), After: Latency(af)}
 }
 
 // Late is what samples (a recovery probe's) show of region serving config.json: its

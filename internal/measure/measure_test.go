@@ -33,7 +33,9 @@ func params() measure.Params {
 		// 10 answers a window (every 100 ms) can show 70% (measure.WindowSamplesNeeded(70) is 9).
 		StableShare: 70, StableWindow: time.Second, MinWindowSamples: 3,
 		SlowAfter: 500 * time.Millisecond, ConfigInterval: 100 * time.Millisecond,
-		// A 10 s watch: 20 looks, each at 0.25% (measure.Stability), a span of 1.9 s.
+		// A 10 s watch: 42 looks (every 7 answers, the most a 10 s watch holds at the
+		// confirming interval of 34.7 ms), each at 0.12% (measure.Stability), of 21
+		// answers.
 		Horizon: 10 * time.Second,
 	}
 }
@@ -116,12 +118,12 @@ func TestMixedSwitchWidensBounds(t *testing.T) {
 }
 
 func TestShareBelowOneHundred(t *testing.T) {
-	// One primary answer in every 10 is 90%: in 5 s windows of 50 answers that shows
-	// 75% (with 95% confidence), never 99%.
+	// One primary answer in every 15 is 93%: in 5 s windows of 50 answers that shows
+	// 75% (with 95% confidence, and with 99.4% in the looks of 50), never 99%.
 	n := 0
 	s := series(0.05, 12, 0.002, func(t float64) (int, string) {
 		n++
-		if t < 1 || n%10 == 0 {
+		if t < 1 || n%15 == 0 {
 			return 200, primary
 		}
 		return 200, secondary
@@ -162,8 +164,9 @@ func TestInFlightRequestBlocksStability(t *testing.T) {
 }
 
 func TestErrorsAndLatency(t *testing.T) {
-	// 403 from 1.0 to 1.5 s, then the secondary answers slowly (0.6 s).
-	s := series(0.05, 4, 0.002, func(t float64) (int, string) {
+	// 403 from 1.0 to 1.5 s, then the secondary answers slowly (0.6 s), long enough
+	// for a look (every 7 answers, of 21) to see only its answers.
+	s := series(0.05, 5, 0.002, func(t float64) (int, string) {
 		switch {
 		case t < 1:
 			return 200, primary
@@ -179,8 +182,8 @@ func TestErrorsAndLatency(t *testing.T) {
 	}
 	ph := measure.Analyse(s, params())
 	v := ph.Visitors
-	if v.Errors != 5 || v.Outcomes["403"] != 5 || v.Slow != 25 {
-		t.Errorf("errors %d outcomes %v slow %d, want 5 403s and 25 slow answers", v.Errors, v.Outcomes, v.Slow)
+	if v.Errors != 5 || v.Outcomes["403"] != 5 || v.Slow != 35 {
+		t.Errorf("errors %d outcomes %v slow %d, want 5 403s and 35 slow answers", v.Errors, v.Outcomes, v.Slow)
 	}
 	r := v.LongestErrorRun
 	// First 403 at 1.052, last at 1.452; the next good answer (the first slow one) at 2.152.

@@ -2,7 +2,6 @@ package measure
 
 import (
 	"math"
-	"slices"
 	"sync"
 	"time"
 
@@ -21,18 +20,21 @@ import (
 // answer from the new origin after the last bad window.
 //
 // The decision (when the drill calls it stable), valid however long the probe
-// watches: the probe looks at fixed times, every Look.Step from Since, at most Look.Looks
-// times within the Horizon (the longest watch), and spends the 5% error rate evenly
-// across them (Bonferroni): a look passes when the last Look.Count answers
-// that arrived before it show, with confidence 1 - 5%/Look.Looks, that the new origin served at
+// watches: the probe looks every Look.Every answers, at most Look.Looks times within
+// the Horizon (the most answers it can get in it at its fastest), and spends the 5%
+// error rate evenly across them (Bonferroni): a look passes when its last Look.Count
+// answers show, with confidence 1 - 5%/Look.Looks, that the new origin served at
 // least StableShare percent (and at least MinWindowSamples). So whatever the old
 // share does, while it stays above the allowed share the chance that any look
 // passes is at most 5% over the whole watch. A single window tested again and again
 // is not: by 120 s of a 1.5x share, 37% of watches had one window pass. The Count is
-// larger than a window's by what the smaller error rate needs. The
-// stable time is confirmed once a look whose span starts at or after it passes and
-// every request sent before it has been answered (a request still in flight may yet
-// be answered by the old origin).
+// larger than a window's by what the smaller error rate needs; to get it within
+// about a stable window, the probe samples at Look.Interval while the last answers
+// look like a finished switch (Confirming, Interval). Looks are counts of answers,
+// so the rate may change with what the answers say without changing what a look
+// tests. The stable time is confirmed once a look whose span starts at or after it
+// passes and every request sent before it has been answered (a request still in
+// flight may yet be answered by the old origin).
 //
 // Not safe for concurrent use.
 type Stability struct {
@@ -110,7 +112,7 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 		}
 		s.next++
 	}
-	s.evaluateLooks(now)
+	s.evaluateLooks()
 	if s.cand < 0 || (!s.p.Provisional && (s.lastPass.IsZero() || s.lastPass.Before(s.at[s.cand]))) {
 		return 0, false
 	}
@@ -120,24 +122,17 @@ func (s *Stability) Check(now, oldestInFlight time.Time) (int, bool) {
 	return s.cand, true
 }
 
-// evaluateLooks evaluates every look due by now.
-func (s *Stability) evaluateLooks(now time.Time) {
-	if len(s.at) == 0 {
-		return
-	}
-	origin := s.p.Since
-	if origin.IsZero() {
-		origin = s.at[0]
-	}
+// evaluateLooks evaluates every look whose answers have all arrived. A look is at a
+// count of answers, not at a time: however fast or slow the probe samples, and
+// whatever made it change its rate, look k tests the same Count answers ending at the
+// k×Every-th, so the error rate spent on the looks stays what Look says.
+func (s *Stability) evaluateLooks() {
 	for {
-		t := origin.Add(time.Duration(s.looked+1) * s.look.Step)
-		if t.After(now) {
+		hi := (s.looked + 1) * s.look.Every
+		if hi > len(s.at) {
 			return
 		}
 		s.looked++
-		// The look's answers are the last Count before it: a count, not a stretch of
-		// time, so a starved probe's look is later but still whole.
-		hi, _ := slices.BinarySearchFunc(s.at, t, func(a, b time.Time) int { return a.Compare(b) })
 		lo := hi - s.look.Count
 		if lo < 0 {
 			continue
@@ -146,6 +141,32 @@ func (s *Stability) evaluateLooks(now time.Time) {
 			s.lastPass = s.at[lo]
 		}
 	}
+}
+
+// ConfirmTrigger is how many of the last answers must show the stable share (at most
+// their share of others, rounded down) for the probe to sample at the confirming
+// interval: 10 answers take 0.13 s at the resolving interval.
+const ConfirmTrigger = 10
+
+// Confirming reports whether the last answers look like a finished switch, so the
+// probe should sample at Look.Interval to confirm it within about a stable window.
+// It only decides how fast answers come, never whether a look passes.
+func (s *Stability) Confirming() bool {
+	n := len(s.at)
+	if n < ConfirmTrigger {
+		return false
+	}
+	others := ConfirmTrigger - (s.prefix[n] - s.prefix[n-ConfirmTrigger])
+	return others <= ConfirmTrigger*(100-s.p.StableShare)/100
+}
+
+// Interval is how often the probe should send config.json now: Look.Interval while
+// Confirming, else Look.Base.
+func (s *Stability) Interval() time.Duration {
+	if s.Confirming() {
+		return s.look.Interval
+	}
+	return s.look.Base
 }
 
 func (s *Stability) lookMaxOther(n int) int {
@@ -178,40 +199,90 @@ var maxOtherCache sync.Map
 
 // Look is how the stability decision spends its error rate (see Stability).
 type Look struct {
-	Step   time.Duration // between looks
-	Looks  int           // within the horizon
-	Alpha  float64       // the error rate of one look: 5% / Looks
-	Needed int           // answers a look needs to show the share
-	Count  int           // answers a look takes: 1.1 × Needed (a margin for a straggler), at least a window's
-	Span   time.Duration // how long Count answers take at the config.json interval
+	Base     time.Duration // the config.json interval while not confirming
+	Interval time.Duration // the config.json interval while confirming: the fastest the probe samples
+	Every    int           // answers between looks
+	Looks    int           // within the horizon, at Interval
+	Alpha    float64       // the error rate of one look: 5% / Looks
+	Needed   int           // answers a look needs to show the share
+	Count    int           // answers a look takes: 1.1 × Needed (a margin for a straggler), at least a window's at Base
+	Span     time.Duration // how long Count answers take at Interval
+	Step     time.Duration // how long Every answers take at Interval
 }
 
 // DefaultHorizon is the longest watch when Params names none: a probe Lambda runs at
 // most 15 minutes, and failoverTimeoutSeconds is at most 840.
 const DefaultHorizon = 840 * time.Second
 
-// Look is the looks p's decision makes: every half stable window, over the Horizon.
-// Each takes the last 1.1 times the answers it needs, or a stable window's answers
-// if more; Span is how long they take at
-// the config.json interval (the resolving interval when p names none).
+// MinConfirmInterval bounds the confirming rate: at most 250 config.json requests a
+// second (CloudFront bills $0.01 per 10,000; a look at 99% takes about 1,000).
+const MinConfirmInterval = 4 * time.Millisecond
+
+// ConfirmSpanShare is the share of a stable window a look's answers should take at
+// the confirming interval: with a look every quarter of a window, a finished switch
+// is then confirmed about a window after it finished.
+const ConfirmSpanShare = 0.75
+
+// Look is the looks p's decision makes. Base is the config.json interval (the
+// resolving interval when p names none). While the last answers look like a finished
+// switch the probe samples faster, at Interval: the slowest at which a look's answers
+// fit in ConfirmSpanShare of a stable window, but no faster than MinConfirmInterval.
+// A look is made every Every answers, a quarter window's at Interval; the error
+// rate is spent evenly over the looks the horizon can hold at Interval (no probe can
+// get more answers in it).
 func (p Params) Look() Look {
+	key := lookKey{p.StableShare, p.StableWindow, p.ConfigInterval, p.Horizon, p.MinWindowSamples}
+	if l, ok := lookCache.Load(key); ok {
+		return l.(Look)
+	}
+	l := p.look()
+	lookCache.Store(key, l)
+	return l
+}
+
+// lookKey is what Look depends on: finding the confirming interval costs a few
+// statistics, and a simulation makes thousands of Stabilities.
+type lookKey struct {
+	share         int
+	window, every time.Duration
+	horizon       time.Duration
+	minSamples    int
+}
+
+var lookCache sync.Map
+
+func (p Params) look() Look {
+	w := max(p.StableWindow, time.Millisecond)
+	base := p.ConfigInterval
+	if base <= 0 {
+		base = ResolvingInterval(w, p.StableShare, 0, w)
+	}
+	target := time.Duration(float64(w) * ConfirmSpanShare)
+	f := base
+	l := p.lookAt(base, f)
+	for l.Span > target && f > MinConfirmInterval {
+		f = max((f * 9 / 10).Truncate(100*time.Microsecond), MinConfirmInterval)
+		l = p.lookAt(base, f)
+	}
+	return l
+}
+
+// lookAt is the looks with a confirming interval f.
+func (p Params) lookAt(base, f time.Duration) Look {
 	h := p.Horizon
 	if h <= 0 {
 		h = DefaultHorizon
 	}
 	w := max(p.StableWindow, time.Millisecond)
-	l := Look{Step: w / 2}
-	l.Looks = max(1, int((h+l.Step-1)/l.Step))
+	l := Look{Base: base, Interval: f, Every: max(1, int(w/4/f))}
+	l.Looks = max(1, int(math.Ceil(float64(h)/float64(time.Duration(l.Every)*f))))
 	l.Alpha = (1 - confidence.Confidence) / float64(l.Looks)
 	l.Needed = confidence.SamplesNeededAt(p.StableShare, l.Alpha)
-	every := p.ConfigInterval
-	if every <= 0 {
-		every = ResolvingInterval(w, p.StableShare, 0, w)
-	}
-	// At least a stable window's answers: a share below 100% then passes with its
-	// few others.
-	l.Count = max(int(math.Ceil(1.1*float64(l.Needed))), int(w/every), p.MinWindowSamples, 1)
-	l.Span = time.Duration(float64(l.Count) * float64(every)).Round(10 * time.Millisecond)
+	// At least a stable window's answers at the base interval: a share below 100%
+	// then passes with its few others.
+	l.Count = max(int(math.Ceil(1.1*float64(l.Needed))), int(w/base), p.MinWindowSamples, 1)
+	l.Span = time.Duration(float64(l.Count) * float64(f)).Round(10 * time.Millisecond)
+	l.Step = time.Duration(float64(l.Every) * float64(f)).Round(10 * time.Millisecond)
 	return l
 }
 

@@ -46,13 +46,20 @@ func TestFailoverMeasured(t *testing.T) {
 	// first answer's bound reaches back to the last primary answer: a 403 between says
 	// nothing about which origin would have answered.
 	truth := gap.Seconds()
+	// A loaded machine widens a bound by what the phase reports: its starved gaps
+	// on both sides, and the longest wait for an answer (another visitor's answer to
+	// a request routed just before the switch may come that much later).
+	widening := ph.Visitors.Latency.MaxMs / 1000
+	if ph.Starved != nil {
+		widening += 2 * ph.Starved.LongestSeconds
+	}
 	for name, m := range map[string]*drill.Moment{"firstNew": ph.FirstNew, "stable": ph.Stable} {
-		width := 0.1
+		width := 0.1 + widening
 		if name == "firstNew" {
 			width += truth
 		}
 		if truth < m.LoSeconds-0.005 || truth > m.HiSeconds+0.005 || m.HiSeconds-m.LoSeconds > width {
-			t.Errorf("%s %+v does not bound the switch at %.3f s within %.3f s", name, m, truth, width)
+			t.Errorf("%s %+v does not bound the switch at %.3f s within %.3f s (%.3f s of it the load's)", name, m, truth, width, widening)
 		}
 	}
 	if res.Seconds != ph.Stable.Seconds || !res.FirstExpectedAt.Equal(ph.FirstNew.At) {

@@ -132,10 +132,13 @@ func (h *Handler) Handle(ctx context.Context, in drill.ProbeInput) (drill.ProbeR
 		}
 	}
 	log := h.logger().With("mode", in.Mode, "distribution", cfg.DistributionURL(), "want", p.want)
-	log.Info("probe started", "configIntervalMs", p.every.Milliseconds(), "pageIntervalMs", p.page.Milliseconds(),
+	log.Info("probe started", "configIntervalMs", p.every.Milliseconds(), "confirmIntervalMs", p.params.Look().Interval.Milliseconds(), "pageIntervalMs", p.page.Milliseconds(),
 		"requestTimeoutSeconds", p.timeout.Seconds(), "budgetSeconds", deadline.Sub(start).Seconds())
 
-	s := newSampler(h, cfg.DistributionURL(), p.want, p.every, int((p.page+p.every/2)/p.every), p.timeout)
+	// The page goes with every pageEvery-th config.json at the base interval (the
+	// nearest to its own), and keeps that pace while config.json is confirming faster.
+	pageEvery := time.Duration(max(1, int((p.page+p.every/2)/p.every)))
+	s := newSampler(h, cfg.DistributionURL(), p.want, p.every, pageEvery*p.every, p.timeout)
 	// A stop alarm in ALARM, or stop alarms unreadable for too long, cancel the wait
 	// with *drill.StopAlarm or *drill.StopAlarmsUnreadable as the cause.
 	wctx, cancelWait := context.WithCancelCause(ctx)
@@ -305,8 +308,14 @@ func (h *Handler) watch(ctx context.Context, s *sampler, p plan, start, deadline
 	st := measure.NewStability(p.params)
 	streak := 0
 	spent := make(chan time.Duration, 1)
+	confirming := p.mode != drill.ModeSteady
 	s.onAnswer = func(smp drill.Sample) {
 		st.Add(smp)
+		if confirming {
+			// Faster while the answers look like a finished switch: the looks are counts
+			// of answers, so the rate changes how soon they come, not what they test.
+			s.setEvery(st.Interval())
+		}
 		if p.errorBudget.Window > 0 {
 			if over, et := p.errorBudget.Add(smp); over {
 				select {
@@ -323,6 +332,13 @@ func (h *Handler) watch(ctx context.Context, s *sampler, p plan, start, deadline
 		}
 	}
 	s.start(start)
+	defer func() {
+		// Sampling goes on after watching (the cart check) at the base interval.
+		s.mu.Lock()
+		confirming = false
+		s.mu.Unlock()
+		s.setEvery(p.every)
+	}()
 	tick := time.NewTicker(checkEvery)
 	defer tick.Stop()
 	timer := time.NewTimer(max(deadline.Sub(h.now()), 0))

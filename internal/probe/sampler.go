@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/unishop/failover-drill/internal/drill"
@@ -24,7 +25,8 @@ type sampler struct {
 	client      *http.Client
 	base        string
 	every       time.Duration // config.json
-	pageEvery   int           // the page goes with every pageEvery-th config.json
+	page        time.Duration // the page
+	next        atomic.Int64  // the config.json interval from the next tick on (setEvery)
 	timeout     time.Duration // per request
 	maxInFlight int
 
@@ -43,39 +45,53 @@ type sampler struct {
 	onAnswer func(s drill.Sample) // called with mu held
 }
 
-func newSampler(h *Handler, base, want string, every time.Duration, pageEvery int, timeout time.Duration) *sampler {
+func newSampler(h *Handler, base, want string, every, page time.Duration, timeout time.Duration) *sampler {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &sampler{
-		h: h, client: h.samplingClient(), base: base, want: want, every: every, pageEvery: max(pageEvery, 1),
+	s := &sampler{
+		h: h, client: h.samplingClient(), base: base, want: want, every: every, page: max(page, every),
 		timeout: timeout, maxInFlight: MaxInFlight, ctx: ctx, cancel: cancel, inFlight: map[int]time.Time{},
 	}
+	s.next.Store(int64(every))
+	return s
 }
 
+// setEvery changes the config.json interval from the next tick on (the stability
+// decision's confirming rate); the page keeps its own.
+func (s *sampler) setEvery(d time.Duration) { s.next.Store(int64(d)) }
+
 // start ticks from start + a random phase of one interval, so the grid has no fixed
-// relation to the moment the fault was applied, until stop.
+// relation to the moment the fault was applied, until stop. Each tick is one interval
+// (setEvery) after the one before; the page goes with the first config.json due at or
+// after its own interval.
 func (s *sampler) start(start time.Time) {
 	phase := time.Duration(rand.Int64N(int64(s.every)))
 	s.ticks.Add(1)
 	go func() {
 		defer s.ticks.Done()
-		for k := 0; ; k++ {
-			due := start.Add(phase + time.Duration(k)*s.every)
+		due := start.Add(phase)
+		pageDue := due
+		for {
 			if err := s.h.sleep(s.ctx, due.Sub(s.h.now())); err != nil || s.ctx.Err() != nil {
 				return
 			}
-			if late := s.h.now().Sub(due); late >= s.every {
+			every := time.Duration(s.next.Load())
+			if late := s.h.now().Sub(due); late >= every {
 				// The probe itself fell behind (a paused Lambda, a starved CPU): skip the
 				// missed slots rather than burst; they are counted, not hidden.
-				missed := int(late / s.every)
+				missed := int(late / every)
 				s.mu.Lock()
 				s.skipped += missed
 				s.mu.Unlock()
-				k += missed
+				due = due.Add(time.Duration(missed) * every)
 			}
 			s.send(PathConfig)
-			if k%s.pageEvery == 0 {
+			if !due.Before(pageDue) {
 				s.send(PathIndex)
+				for !due.Before(pageDue) {
+					pageDue = pageDue.Add(s.page)
+				}
 			}
+			due = due.Add(every)
 		}
 	}()
 }
