@@ -38,9 +38,9 @@ const (
 	DefaultPollEvery = 2 * time.Second
 	// DefaultTail covers Aurora's DNS TTL (5 s) twice.
 	DefaultTail = 10 * time.Second
-	// lead is how many write intervals run before the switch is sent: the baseline
+	// LeadWrites is how many write intervals run before the switch is sent: the baseline
 	// (the writer acknowledges, the other region refuses read-only).
-	lead = 3
+	LeadWrites = 3
 	// recordAttempts bounds the retries of a conditional write that lost a race.
 	recordAttempts = 5
 )
@@ -91,7 +91,7 @@ func (h *Handler) Handle(ctx context.Context, in drill.DatabaseInput) (drill.Dat
 	go func() { defer close(writing); w.run(wctx) }()
 	stop := func() { stopWrites(); <-writing }
 	defer stop()
-	if err := h.sleep(ctx, lead*cfg.DatabaseWriteInterval()); err != nil {
+	if err := h.sleep(ctx, LeadWrites*cfg.DatabaseWriteInterval()); err != nil {
 		return res, err
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/unishop/failover-drill/internal/asl"
+	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
 	"github.com/unishop/failover-drill/internal/measure"
 	"github.com/unishop/failover-drill/internal/probe"
@@ -322,6 +323,12 @@ func ConfiguredDelay(sc sandbox.Config, input json.RawMessage) float64 {
 	d := steady + 2*confirmed
 	// The replication check waits for the seeded cart to reach the secondary.
 	d += sc.ReplicationLag
+	if cfg.GlobalCluster != "" && cfg.GlobalCluster != drill.NoGlobalCluster {
+		// Each switch of the database stage: the writes' lead, the switch (pending,
+		// then switching over), and the tail after it (database.Handler.Tail).
+		lead := database.LeadWrites * cfg.DatabaseWriteInterval()
+		d += 2 * (lead + sc.DBSwitchoverPending + sc.DBSwitchoverTime + DatabaseTail(sc))
+	}
 	return d.Seconds()
 }
 
