@@ -199,6 +199,8 @@ type ReadBack struct {
 	// every write is in the ledger's writes-<mode>.json).
 	Lost    int      `json:"lost"`
 	Missing []string `json:"missing"`
+	// Note says what was not read back, and why.
+	Note string `json:"note,omitempty"`
 }
 
 // MaxMissingNamed bounds the lost writes a result names.

@@ -248,7 +248,7 @@ func TestDatabaseFaultMatrix(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					env, err := local.Start(sandbox.Config{PropagationDelay: 300 * time.Millisecond, ReplicationLag: 50 * time.Millisecond}, nil)
+					env, err := local.Start(sandbox.Config{PropagationDelay: 300 * time.Millisecond, ReplicationLag: 50 * time.Millisecond, DBDNSCacheTTL: 500 * time.Millisecond}, nil)
 					if err != nil {
 						t.Fatal(err)
 					}

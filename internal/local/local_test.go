@@ -33,6 +33,8 @@ func startEnv(t *testing.T, prior *drill.PublicAccessBlock) *local.Env {
 		PrimaryPAB:       prior,
 		PropagationDelay: 300 * time.Millisecond,
 		ReplicationLag:   50 * time.Millisecond,
+		// The database stage writes on for the DNS cache time after each switch.
+		DBDNSCacheTTL: 500 * time.Millisecond,
 	}, nil)
 	if err != nil {
 		t.Fatalf("start: %v", err)

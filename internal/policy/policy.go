@@ -194,10 +194,10 @@ var Functions = map[string][]Statement{
 	},
 	// The database stage: it records the writer and each switch in the run ticket and
 	// the lock (If-Match, while the run is held), keeps its write samples, and the back
-	// mode reads the over mode's to read every acknowledged write back. Its RDS grants
-	// come only with a global cluster (DatabaseFunctions).
+	// mode reads the over mode's to read every acknowledged write back (every key it
+	// reads exists, or its absence is not fatal: no s3:ListBucket). Its RDS grants come
+	// only with a global cluster (DatabaseFunctions).
 	drill.FuncDatabase: {
-		listLedger,
 		{Sid: "LedgerReadTicketsLocksAndWrites", Actions: []string{"s3:GetObject"}, Resources: []string{ledgerLocks, ledgerTickets, ledgerWrites}},
 		{Sid: "LedgerWriteTicketsLocksAndWrites", Actions: []string{"s3:PutObject"}, Resources: []string{ledgerLocks, ledgerTickets, ledgerWrites}},
 	},
