@@ -340,9 +340,13 @@ func TestOpenLoop(t *testing.T) {
 			arrivals, l.Skipped, res.FinishedAt.Sub(res.StartedAt))
 	}
 	var sent []drill.Sample
+	var waited time.Duration // the longest an answered visitor waited
 	for _, s := range l.Unpack() {
 		if !s.Unanswered && s.Latency() < 290*time.Millisecond {
 			t.Errorf("sample %+v judged %v after it was sent, want at its answer (>= 300 ms)", s, s.Latency())
+		}
+		if !s.Unanswered {
+			waited = max(waited, s.Latency())
 		}
 		if s.Path == probe.PathConfig {
 			sent = append(sent, s)
@@ -356,9 +360,11 @@ func TestOpenLoop(t *testing.T) {
 		}
 	}
 	// The requests still in flight when the steady state was confirmed count at what
-	// they had waited: the percentiles are then lower bounds, never above the truth.
-	if lat := res.Phases.Visitors.Latency; lat.Censored == 0 || res.LatencyP50Ms > 310 || lat.MaxMs < 290 {
-		t.Errorf("latency %+v, want p50 at most the 300 ms visitors waited, max at least it, and the unanswered requests censored", lat)
+	// they had waited: the percentiles are then lower bounds, never above the truth
+	// (the answered visitors' waits: 300 ms, more on a starved machine), where counting
+	// them at the request timeout would put the median at 125 s.
+	if lat := res.Phases.Visitors.Latency; lat.Censored == 0 || res.LatencyP50Ms > float64(waited.Microseconds())/1000+1 || lat.MaxMs < 290 {
+		t.Errorf("latency %+v, want p50 at most the %v answered visitors waited, max at least 300 ms, and the unanswered requests censored", lat, waited)
 	}
 }
 
