@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +31,9 @@ func installRIE(t *testing.T) string {
 	t.Helper()
 	bin := t.TempDir()
 	cmd := exec.Command("go", "install", riePackage)
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0")
+	// The environment's CGO_ENABLED, as go test's: the standard library it needs is
+	// then the one already compiled for the test binary.
+	cmd.Env = append(os.Environ(), "GOBIN="+bin)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		msg := fmt.Sprintf("cannot install the Lambda Runtime Interface Emulator (%v):\n%s", err, out)
 		if os.Getenv("CI") == "true" {
@@ -58,7 +59,7 @@ type lambdaFn struct{ url string }
 
 func startUnderRIE(t *testing.T, rie, name string, env map[string]string) lambdaFn {
 	t.Helper()
-	bootstrap := build(t, name, "linux", runtime.GOARCH)
+	bootstrap := hostBinary(t, name)
 	addr, apiAddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bootstrap)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}

@@ -378,18 +378,43 @@ func TestAbortAndTimeout(t *testing.T) {
 	t.Run("ExecutionTimeout replaces TimeoutSeconds; the running state's exit says TIMED_OUT, never a success", func(t *testing.T) {
 		m := mustLoad(t, `{"StartAt":"A","TimeoutSeconds":3600,"States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
 			"Parameters":{"FunctionName":"`+testFn+`","Payload":{}},"TimeoutSeconds":100,"End":true}}}`)
+		// The execution's timeout runs out once the task is running: an event, not 50 ms
+		// of wall time, which a starved CPU could spend before the state even started.
+		// The task goroutine outlives the execution (a Lambda keeps running), so what it
+		// saw is handed over on a channel.
 		var deadline time.Duration
+		running := make(chan struct{})
 		fn := func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
 			dl, _ := ctx.Deadline()
 			deadline = time.Until(dl)
+			close(running)
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}
 		o := opts(newClock(), fn)
-		o.WithTimeout = context.WithTimeout
+		var asked []time.Duration // the timeouts the runner asked for, in order
+		o.WithTimeout = func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+			asked = append(asked, d)
+			if len(asked) > 1 { // a Task's own TimeoutSeconds
+				return context.WithTimeout(ctx, d)
+			}
+			ctx, cancel := context.WithCancel(ctx)
+			go func() {
+				select {
+				case <-running:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			return ctx, cancel
+		}
 		o.ExecutionTimeout = 50 * time.Millisecond
 		res := m.Run(t.Context(), "r", nil, o)
+		<-running
 		assertStatus(t, res, StatusTimedOut, "States.Timeout")
+		if len(asked) != 2 || asked[0] != o.ExecutionTimeout || asked[1] != 100*time.Second {
+			t.Errorf("timeouts asked for %v, want the execution's %v (not its TimeoutSeconds), then the Task's 100 s", asked, o.ExecutionTimeout)
+		}
 		if !strings.Contains(res.Cause, "TimeoutSeconds (0)") {
 			t.Errorf("cause %q", res.Cause)
 		}

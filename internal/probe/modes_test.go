@@ -45,21 +45,29 @@ func TestFailoverMeasured(t *testing.T) {
 	// bound of the first secondary answer, and of the stable time (a clean switch). The
 	// first answer's bound reaches back to the last primary answer: a 403 between says
 	// nothing about which origin would have answered.
+	//
+	// The width is 0.1 s on a machine that lets the probe keep its interval. A probe
+	// starved of CPU (skipped ticks, late sends) and answers read late widen a bound by
+	// design, by the longest gap on both sides and the longest wait near it, and the
+	// probe reports both (Starved, the samples' latencies): the allowance is that, so
+	// a busy machine cannot fail the test and an idle one checks the 0.1 s.
 	truth := gap.Seconds()
-	// A loaded machine widens a bound by what the phase reports: its starved gaps
-	// on both sides, and the longest wait for an answer (another visitor's answer to
-	// a request routed just before the switch may come that much later).
-	widening := ph.Visitors.Latency.MaxMs / 1000
+	var starved, slowest float64
 	if ph.Starved != nil {
-		widening += 2 * ph.Starved.LongestSeconds
+		starved = ph.Starved.LongestSeconds
+	}
+	for _, s := range st.logs[res.SamplesKey].Unpack() {
+		if s.Path == probe.PathConfig {
+			slowest = max(slowest, s.Latency().Seconds())
+		}
 	}
 	for name, m := range map[string]*drill.Moment{"firstNew": ph.FirstNew, "stable": ph.Stable} {
-		width := 0.1 + widening
+		width := 0.1 + 2*starved + slowest
 		if name == "firstNew" {
 			width += truth
 		}
-		if truth < m.LoSeconds-0.005 || truth > m.HiSeconds+0.005 || m.HiSeconds-m.LoSeconds > width {
-			t.Errorf("%s %+v does not bound the switch at %.3f s within %.3f s (%.3f s of it the load's)", name, m, truth, width, widening)
+		if truth < m.LoSeconds-0.005 || truth > m.HiSeconds+0.005 || m.HiSeconds-m.LoSeconds > width+0.001 {
+			t.Errorf("%s %+v does not bound the switch at %.3f s within %.3f s (starved %.3f s, slowest answer %.3f s)", name, m, truth, width, starved, slowest)
 		}
 	}
 	if res.Seconds != ph.Stable.Seconds || !res.FirstExpectedAt.Equal(ph.FirstNew.At) {
@@ -79,8 +87,16 @@ func TestFailoverMeasured(t *testing.T) {
 	if !ok || res.SamplesKey != drill.SamplesKey("run-1", runStart, drill.ModeFailover) {
 		t.Fatalf("no log at %q", res.SamplesKey)
 	}
-	if len(l.Samples) != d.requests() || l.Ended != drill.EndedStable || l.Want != secondary || l.Old != primary {
-		t.Errorf("log: %d samples for %d requests, ended %q, want %q old %q", len(l.Samples), d.requests(), l.Ended, l.Want, l.Old)
+	// A request still on its way when the probe stopped (a starved machine is slow to
+	// connect) is in the log, unanswered, though the distribution never saw it.
+	unseen := 0
+	for _, s := range l.Unpack() {
+		if s.Unanswered || s.Error != "" {
+			unseen++
+		}
+	}
+	if n := len(l.Samples); n < d.requests() || n > d.requests()+unseen || l.Ended != drill.EndedStable || l.Want != secondary || l.Old != primary {
+		t.Errorf("log: %d samples (%d unanswered or failed) for %d requests, ended %q, want %q old %q", n, unseen, d.requests(), l.Ended, l.Want, l.Old)
 	}
 	if l.ConfigIntervalMs != 13.5 || l.PageIntervalMs != 20 || l.RequestTimeoutMs != 125000 {
 		t.Errorf("intervals %v / %v ms, timeout %v ms, want 13.5 / 20 and CloudFront's 3x(10+30) s + 5 s", l.ConfigIntervalMs, l.PageIntervalMs, l.RequestTimeoutMs)

@@ -524,6 +524,12 @@ func (h *Handler) checkCart(ctx context.Context, api string, seed *drill.SeedRes
 	for {
 		c.Attempts++
 		got, err := h.shopClient().Cart(cctx, api, seed.User.UUID)
+		if err != nil && cctx.Err() != nil && c.Attempts > 1 {
+			// The window ended during this call (a slow machine starts the last one late):
+			// it found nothing, and what the earlier attempts found stands, rather than
+			// "context deadline exceeded" over every earlier attempt's 404.
+			break
+		}
 		c.CheckedAt = h.now()
 		if err != nil {
 			c.Error = err.Error()
