@@ -100,11 +100,16 @@ func (h *Handler) Handle(ctx context.Context, in drill.DatabaseInput) (drill.Dat
 	if err != nil {
 		return res, err
 	}
+	// Over: the target may be the writer (or on its way) only by this run's own
+	// switch, sent by an earlier invocation; without its record it is someone else's.
+	ours := in.Mode == drill.DatabaseBack || d.SwitchSentAt != nil
 	switch {
-	case look.Writer() == target && look.Status == "":
+	case look.Writer() == target && look.Status == "" && ours:
 		res.Reinvoked = true
-	case look.Status != "" && look.To == target:
+	case look.Status != "" && look.To == target && ours:
 		res.Reinvoked = true
+	case look.Writer() == target || (look.Status != "" && look.To == target):
+		return res, &drill.DatabaseChangedDuringDrill{GlobalCluster: cfg.GlobalCluster, Prior: d.PriorWriter, Found: look.Writer()}
 	case look.Status != "":
 		return res, fmt.Errorf("global cluster %s: a switch from %s to %s is in progress that is not this run's", cfg.GlobalCluster, look.From, look.To)
 	case look.Writer() != d.PriorWriter && in.Mode == drill.DatabaseOver:

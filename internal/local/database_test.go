@@ -458,3 +458,46 @@ func stageInput(extra map[string]any) json.RawMessage {
 	b, _ := json.Marshal(in)
 	return b
 }
+
+// TestSomeoneElsesSwitchIsNeverUndone: while the stage waits to send its switch,
+// someone else switches the global database over: the stage does not take that switch
+// for its own, restore never switches it back, and the run ends with
+// DatabaseChangedDuringDrill (which pages) and its lock kept for a person.
+func TestSomeoneElsesSwitchIsNeverUndone(t *testing.T) {
+	env := startEnv(t, nil)
+	sb := env.Sandbox
+	var once sync.Once
+	out, err := env.Run(context.Background(), local.RunOptions{Input: stageInput(map[string]any{"databaseWriteIntervalMs": 500}), FastRetries: true, VisitorInterval: -1,
+		OnEvent: func(ev asl.Event) {
+			if ev.Type == asl.StateEntered && ev.State == "SwitchDatabase" {
+				once.Do(func() {
+					// Within the stage's lead (3 × 500 ms), after it recorded the writer.
+					time.AfterFunc(500*time.Millisecond, func() {
+						if err := sb.PromoteSecondary(); err != nil {
+							t.Error(err)
+						}
+					})
+				})
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Status != asl.StatusFailed || out.Result.Error != drill.RestoreFailed && !strings.Contains(out.Result.Cause+out.Result.Error, "DatabaseChangedDuringDrill") {
+		t.Errorf("ended %s %s: %.300s", out.Result.Status, out.Result.Error, out.Result.Cause)
+	}
+	var changed *drill.DatabaseChangedDuringDrill
+	if !errors.As(out.SafetyErr, &changed) {
+		t.Errorf("safety net: %v, want DatabaseChangedDuringDrill", out.SafetyErr)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if w, st := sb.DatabaseWriter(); w != sb.Secondary().Name || st != "" {
+		t.Errorf("writer %s (%s): someone else's switch was undone", w, st)
+	}
+	if lock, _ := env.Ledger.Lock(context.Background(), sb.Config().PrimaryBucket); lock == nil {
+		t.Error("the lock was released: a person must decide where the writer belongs")
+	}
+	if got, _ := sb.PublicAccessBlock(sb.Config().PrimaryBucket); got != nil {
+		t.Errorf("bucket %+v, want its prior (none) back", got)
+	}
+}
