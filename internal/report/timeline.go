@@ -189,7 +189,9 @@ func (p *picture) databaseLanes() []*lane {
 			}
 		}
 	}
-	at := func(base time.Time, secs float64) time.Time { return base.Add(time.Duration(secs * float64(time.Second))) }
+	at := func(base time.Time, secs float64) time.Time {
+		return base.Add(time.Duration(secs * float64(time.Second)))
+	}
 	for _, res := range []*drill.DatabaseResult{d.Over, d.Back} {
 		if res == nil {
 			continue
