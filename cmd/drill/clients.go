@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/unishop/failover-drill/internal/awsconf"
@@ -69,9 +68,7 @@ func awsOps(ctx context.Context) (opsEnv, error) {
 		SFN: func(region string) sweeper.ExecutionAPI {
 			return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.Region = region })
 		},
-		RDS: database.PerRegion(func(region string) *awsrds.Client {
-			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
-		}),
+		RDS: database.AWSClients(cfg),
 	}, nil
 }
 

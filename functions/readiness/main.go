@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/unishop/failover-drill/internal/database"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -50,11 +49,9 @@ func main() {
 		AccountID:          accountOfFunction,
 		DeployedStopAlarms: alarms,
 		// The database stage's checks (granted only with globalCluster context).
-		Database: database.PerRegion(func(region string) *awsrds.Client {
-			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
-		}),
-		Log: log,
-		Now: time.Now,
+		Database: database.AWSClients(cfg),
+		Log:      log,
+		Now:      time.Now,
 	}
 	lambdamain.Start(h.Handle)
 }

@@ -8,7 +8,6 @@ package main
 import (
 	"time"
 
-	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
@@ -37,11 +36,9 @@ func main() {
 		History: sfn.NewFromConfig(cfg),
 		// A run of the database stage recorded the global database's writer: restore
 		// switches it back (the deployment grants RDS only with globalCluster).
-		Database: &database.PutBack{RDS: database.PerRegion(func(region string) *awsrds.Client {
-			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
-		}), Log: log},
-		Log: log,
-		Now: time.Now,
+		Database: &database.PutBack{RDS: database.AWSClients(cfg), Log: log},
+		Log:      log,
+		Now:      time.Now,
 	}
 	lambdamain.Start(h.Handle)
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/unishop/failover-drill/internal/awsconf"
@@ -39,11 +38,9 @@ func main() {
 		History: states,
 		// A run of the database stage recorded the global database's writer: restore
 		// switches it back (the deployment grants RDS only with globalCluster).
-		Database: &database.PutBack{RDS: database.PerRegion(func(region string) *awsrds.Client {
-			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
-		}), Log: log},
-		Log: log,
-		Now: time.Now,
+		Database: &database.PutBack{RDS: database.AWSClients(cfg), Log: log},
+		Log:      log,
+		Now:      time.Now,
 	}
 	h := &sweeper.Handler{
 		Ledger:  led,

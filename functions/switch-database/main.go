@@ -8,8 +8,6 @@ package main
 import (
 	"time"
 
-	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
-
 	"github.com/unishop/failover-drill/internal/awsconf"
 	"github.com/unishop/failover-drill/internal/database"
 	"github.com/unishop/failover-drill/internal/drill"
@@ -24,9 +22,7 @@ func main() {
 	cfg := awsconf.MustLoad(log)
 	s3For := awsconf.AWSFactory(cfg)
 	h := &database.Handler{
-		RDS: database.PerRegion(func(region string) *awsrds.Client {
-			return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
-		}),
+		RDS:    database.AWSClients(cfg),
 		Ledger: &ledger.Ledger{S3: s3For(""), Bucket: env[drill.EnvLedgerBucket]},
 		// Each sign-up and log-in is short: a hanging one must not hold the cadence.
 		Shop: shop.New(lambdamain.HTTPClient(5 * time.Second)),

@@ -156,3 +156,11 @@ func PerRegion(newClient func(region string) *awsrds.Client) func(region string)
 		return c
 	}
 }
+
+// AWSClients are RDS clients for each region from one AWS configuration (a Lambda's,
+// or a person's), made once per region.
+func AWSClients(cfg aws.Config) func(region string) API {
+	return PerRegion(func(region string) *awsrds.Client {
+		return awsrds.NewFromConfig(cfg, func(o *awsrds.Options) { o.Region = region })
+	})
+}
